@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs every Debian package ledgerform's build, tests and benchmarks need.
+# Idempotent: quiet and quick when everything is already present.
+# Usage: .ci/bootstrap.sh [--with-tests]
+set -euo pipefail
+
+BUILD_PKGS=(build-essential cmake pkg-config
+  libyaml-dev libjansson-dev libcurl4-openssl-dev libssl-dev libssh2-1-dev
+  libvirt-dev libcmocka-dev libprotobuf-c-dev protobuf-c-compiler libxml2-dev)
+TEST_PKGS=(openssl openssh-server openssh-client etcd-server etcd-client
+  nodejs npm procps util-linux ca-certificates)
+
+want=("${BUILD_PKGS[@]}")
+if [ "${1:-}" = "--with-tests" ]; then want+=("${TEST_PKGS[@]}"); fi
+
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    # node/npm may come from elsewhere (nvm, nodesource); accept them on PATH
+    case "$p" in
+      nodejs) command -v node >/dev/null 2>&1 && continue ;;
+      npm) command -v npm >/dev/null 2>&1 && continue ;;
+    esac
+    missing+=("$p")
+  fi
+done
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bootstrap: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ "${1:-}" = "--with-tests" ]; then
+  # Fabric's own protobuf bindings, used by tests to decode rendered blocks.
+  here="$(cd "$(dirname "$0")/.." && pwd)"
+  if [ ! -d "$here/tests/node/node_modules/@hyperledger/fabric-protos" ] && [ -f "$here/tests/node/package.json" ]; then
+    echo "bootstrap: npm install in tests/node"
+    (cd "$here/tests/node" && npm install --no-audit --no-fund --silent >/dev/null)
+  fi
+fi

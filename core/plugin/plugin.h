@@ -1,0 +1,67 @@
+/*
+ * Driver plugin loader and the host side of the driver ABI.
+ *
+ * Drivers are found as ledgerform_driver_NAME.so in a search path:
+ *   $LEDGERFORM_DRIVER_PATH (colon-separated), then the build tree's
+ *   drivers directory (compiled in), then the install prefix's
+ *   lib/ledgerform/drivers. The first match wins.
+ * A plugin is dlopen'd RTLD_NOW|RTLD_LOCAL and checked (entry symbol,
+ * abi_version, struct_size, name, mandatory callbacks) before use. Loaded
+ * plugins are never unloaded (unsafe in a threaded process).
+ */
+#ifndef LF_PLUGIN_H
+#define LF_PLUGIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <jansson.h>
+#include "ledgerform/driver.h"
+
+struct lf_registry;
+
+struct lf_plugin_info {
+	char *path;
+	char *name;            /* from the table, or from the file name */
+	char *version;
+	uint32_t abi_version;
+	uint32_t caps;
+	bool ok;               /* passed every check */
+	char *error;           /* why refused (NULL when ok) */
+};
+
+int lf_registry_new(struct lf_registry **out);
+void lf_registry_free(struct lf_registry *reg);
+/* directories searched, in order (borrowed, NULL-terminated) */
+const char *const *lf_registry_path(const struct lf_registry *reg);
+
+/* Find and load driver NAME; LF_ENOTFOUND naming the search path when
+ * absent, LF_EINVALID naming the file and reason when refused. */
+int lf_registry_get(struct lf_registry *reg, const char *name,
+		    const struct lf_driver **out, struct lf_err *err);
+/* Load one plugin file and check it. */
+int lf_plugin_load_file(const char *path, const struct lf_driver **out,
+			struct lf_err *err);
+/* Every plugin file in the search path, checked (caller frees with
+ * lf_plugin_info_free_all). */
+int lf_registry_list(struct lf_registry *reg, struct lf_plugin_info **out,
+		     size_t *n);
+void lf_plugin_info_free_all(struct lf_plugin_info *v, size_t n);
+
+/* The host API table handed to drivers. */
+const struct lf_host_api *lf_host_api(void);
+
+/* lf_kv: read-only view over a JSON object (values shown as strings) */
+struct lf_kv *lf_kv_wrap(const json_t *obj);   /* borrowed obj */
+void lf_kv_unwrap(struct lf_kv *kv);
+/* lf_kv_builder: collects attributes a driver returns into a JSON object */
+struct lf_kv_builder *lf_kv_builder_new(void);
+/* take the built object (owned by the caller) and free the builder */
+json_t *lf_kv_builder_finish(struct lf_kv_builder *b);
+
+/* Allocator given to drivers for exec output (host frees with free()). */
+void *lf_host_out_alloc(size_t n);
+
+/* Set the cancellation flag polled by drivers through host->cancelled. */
+void lf_host_set_cancelled(int v);
+
+#endif

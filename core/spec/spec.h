@@ -1,0 +1,204 @@
+/*
+ * The chain spec: the validated model of a YAML chain spec.
+ *
+ * lf_spec_load parses a file with libyaml keeping positions, validates it
+ * completely (every error is collected, not just the first), and on success
+ * returns a model that the rest of ledgerform reads: expansion into
+ * resources (plans/), the Fabric renderers (core/fabric) and the CLI.
+ * The model is plain data; it knows no driver, no plan and no state.
+ * Counts are already expanded: an org's `peers: {count: 3}` becomes three
+ * lf_node entries peer0..peer2.
+ */
+#ifndef LF_SPEC_H
+#define LF_SPEC_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stddef.h>
+#include <jansson.h>
+
+struct lf_pos {
+	int line;   /* 1-based; 0 when unknown */
+	int col;    /* 1-based */
+};
+
+/* One diagnostic: "FILE:LINE:COL: error: MESSAGE" */
+struct lf_diag {
+	int severity;       /* 0 warning, 1 error */
+	struct lf_pos pos;
+	char *msg;
+};
+
+struct lf_diags {
+	char *file;         /* file the positions refer to */
+	struct lf_diag *v;
+	size_t n, cap;
+	size_t nerrors;
+};
+
+void lf_diags_add(struct lf_diags *d, int severity, struct lf_pos pos,
+		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* print every diagnostic as FILE:LINE:COL: error|warning: MSG */
+void lf_diags_print(const struct lf_diags *d, FILE *f);
+void lf_diags_free(struct lf_diags *d);
+
+enum lf_consensus {
+	LF_CONSENSUS_ETCDRAFT = 0,
+	LF_CONSENSUS_BFT,
+	LF_CONSENSUS_KAFKA,
+	LF_CONSENSUS_LAST
+};
+
+enum lf_node_kind {
+	LF_NODE_PEER = 0,
+	LF_NODE_ORDERER,
+	LF_NODE_CA,
+	LF_NODE_KAFKA,
+	LF_NODE_ZOOKEEPER,
+	LF_NODE_KIND_LAST
+};
+
+struct lf_size {
+	char *name;
+	unsigned int vcpus;
+	unsigned long long memory_mb;
+	unsigned long long disk_gb;
+	char *image;
+	struct lf_pos pos;
+};
+
+struct lf_provider {
+	char *name;
+	char *driver;        /* plugin name: local, sim, libvirt, ssh, aws */
+	json_t *config;      /* object of scalars (strings/numbers/bools) */
+	json_t *credentials; /* reference only: {env: VAR} or {file: PATH};
+				never the secret itself */
+	struct lf_pos pos;
+};
+
+struct lf_node {
+	char *name;          /* DNS label, unique within the org: peer0 */
+	char *org;           /* owning org name (borrowed from lf_org) */
+	enum lf_node_kind kind;
+	char *size;          /* size template name */
+	char *provider;      /* provider name */
+	char *hostname;      /* FQDN: peer0.bank.example.com */
+	char *address;       /* where it is reached: explicit host or hostname */
+	unsigned int port;   /* main listen port */
+	char **sans;         /* extra TLS SANs from the spec (DNS or IP) */
+	size_t nsans;
+	bool explicit_host;  /* placed on an explicit machine (hosts:) */
+	struct lf_pos pos;
+};
+
+struct lf_external_ca {
+	char *cert;          /* path to PEM cert of the signing CA */
+	char *key;           /* path to PEM private key */
+	char *tls_cert;      /* optional TLS CA; NULL: generate one */
+	char *tls_key;
+	struct lf_pos pos;
+};
+
+struct lf_org {
+	char *name;          /* DNS label: bank */
+	char *mspid;         /* default: Name with first letter upper + "MSP" */
+	char *domain;        /* default: NAME.example.com */
+	struct lf_external_ca *ca;   /* NULL unless imported */
+	struct lf_node *nodes;       /* orderers then peers, in order */
+	size_t nnodes;
+	size_t norderers, npeers;
+	unsigned int users;          /* UserN@domain count (Admin always) */
+	char **anchor_peers;         /* node names; default: peer0 if any */
+	size_t nanchor_peers;
+	struct lf_pos pos;
+};
+
+struct lf_kafka {
+	unsigned int brokers;
+	unsigned int zookeepers;
+	char *size;
+	char *provider;
+	struct lf_node *nodes;       /* kafka0.., zookeeper0.. (org = "kafka") */
+	size_t nnodes;
+	struct lf_pos pos;
+};
+
+struct lf_batch {
+	unsigned int timeout_ms;          /* default 2000 */
+	unsigned int max_message_count;   /* default 10 */
+	unsigned int absolute_max_bytes;  /* default 103809024 (99 MB) */
+	unsigned int preferred_max_bytes; /* default 524288 (512 KB) */
+};
+
+/* Policy override: Fabric policy syntax, e.g. "ANY Readers" (implicit meta)
+ * or "OR('Org1MSP.member')" (signature). */
+struct lf_policy {
+	char *path;          /* e.g. "Application/Endorsement", "Channel/Admins" */
+	char *type;          /* "ImplicitMeta" or "Signature" */
+	char *rule;
+	struct lf_pos pos;
+};
+
+struct lf_channel {
+	char *name;          /* channel id: lower-case, [a-z][a-z0-9.-]* */
+	char **orgs;         /* member (application) org names */
+	size_t norgs;
+	char **consenters;   /* "ORG.NODE" orderer refs; default all orderers */
+	size_t nconsenters;
+	struct lf_batch batch;
+	struct lf_policy *policies;
+	size_t npolicies;
+	struct lf_pos pos;
+};
+
+struct lf_state_cfg {
+	char *backend;       /* "file" (default) or "etcd" */
+	json_t *settings;    /* backend settings object (path, endpoints...) */
+	struct lf_pos pos;
+};
+
+struct lf_spec {
+	char *file;          /* path the spec was read from */
+	char *dir;           /* directory of the spec (relative paths) */
+	char *name;          /* network name, DNS label */
+	char *fabric_version;/* "2.5", "3.0", ... */
+	int fabric_major, fabric_minor;
+	enum lf_consensus consensus;
+	struct lf_size *sizes;       /* templates merged with defaults */
+	size_t nsizes;
+	struct lf_provider *providers; /* always has "local" (driver local) */
+	size_t nproviders;
+	struct lf_org *orgs;
+	size_t norgs;
+	struct lf_kafka *kafka;      /* NULL unless kafka: given */
+	struct lf_channel *channels;
+	size_t nchannels;
+	struct lf_state_cfg state;
+	json_t *raw;                 /* whole spec as JSON (for tools) */
+};
+
+/*
+ * Parse and validate FILE. sizes_defaults is the path of templates/sizes.yaml
+ * (NULL: built-in defaults compiled in). On success returns 0 and *out;
+ * otherwise LF_EINVALID with every problem in diags (diags->file set).
+ * Warnings may be present on success.
+ */
+int lf_spec_load(struct lf_spec **out, const char *file,
+		 struct lf_diags *diags);
+/* same, from a buffer; name is used in messages */
+int lf_spec_load_buffer(struct lf_spec **out, const char *name,
+			const char *buf, size_t len, struct lf_diags *diags);
+void lf_spec_free(struct lf_spec *spec);
+
+/* lookups; NULL when absent */
+const struct lf_org *lf_spec_org(const struct lf_spec *s, const char *name);
+const struct lf_node *lf_spec_node(const struct lf_spec *s, const char *org,
+				   const char *node);
+const struct lf_size *lf_spec_size(const struct lf_spec *s, const char *name);
+const struct lf_provider *lf_spec_provider(const struct lf_spec *s,
+					   const char *name);
+
+const char *lf_consensus_name(enum lf_consensus c);   /* etcdraft|BFT|kafka */
+const char *lf_node_kind_name(enum lf_node_kind k);   /* peer|orderer|...  */
+
+#endif

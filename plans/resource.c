@@ -1,0 +1,208 @@
+/*
+ * Resource sets: an array of resources with an address index (open
+ * addressing, FNV-1a), canonical attribute hashing, and conversion to and
+ * from the state document's "resources" object.
+ */
+#include "plans/resource.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util/util.h"
+
+struct rindex {
+	size_t *slots;   /* position + 1; 0 = empty */
+	size_t cap;      /* power of two */
+};
+
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	while (*s) {
+		h ^= (unsigned char)*s++;
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+static void index_put(struct lf_rset *rs, size_t pos)
+{
+	struct rindex *ix = rs->index;
+	size_t i = (size_t)fnv1a(rs->v[pos].addr) & (ix->cap - 1);
+
+	while (ix->slots[i] != 0)
+		i = (i + 1) & (ix->cap - 1);
+	ix->slots[i] = pos + 1;
+}
+
+static void index_grow(struct lf_rset *rs)
+{
+	struct rindex *ix = rs->index;
+	size_t i;
+
+	free(ix->slots);
+	ix->cap = ix->cap ? ix->cap * 2 : 64;
+	ix->slots = lf_xcalloc(ix->cap, sizeof(*ix->slots));
+	for (i = 0; i < rs->n; i++)
+		index_put(rs, i);
+}
+
+int lf_rset_new(struct lf_rset **out)
+{
+	struct lf_rset *rs = lf_xcalloc(1, sizeof(*rs));
+
+	rs->index = lf_xcalloc(1, sizeof(struct rindex));
+	index_grow(rs);
+	*out = rs;
+	return 0;
+}
+
+void lf_rset_free(struct lf_rset *rs)
+{
+	size_t i, j;
+
+	if (!rs)
+		return;
+	for (i = 0; i < rs->n; i++) {
+		struct lf_resource *r = &rs->v[i];
+
+		free(r->addr);
+		free(r->type);
+		json_decref(r->attrs);
+		json_decref(r->outputs);
+		for (j = 0; j < r->ndeps; j++)
+			free(r->deps[j]);
+		free(r->deps);
+	}
+	free(rs->v);
+	if (rs->index)
+		free(((struct rindex *)rs->index)->slots);
+	free(rs->index);
+	free(rs);
+}
+
+struct lf_resource *lf_rset_get(const struct lf_rset *rs, const char *addr)
+{
+	const struct rindex *ix = rs->index;
+	size_t i = (size_t)fnv1a(addr) & (ix->cap - 1);
+
+	while (ix->slots[i] != 0) {
+		struct lf_resource *r = &rs->v[ix->slots[i] - 1];
+
+		if (strcmp(r->addr, addr) == 0)
+			return r;
+		i = (i + 1) & (ix->cap - 1);
+	}
+	return NULL;
+}
+
+char *lf_addr_type(const char *addr)
+{
+	const char *dot = strchr(addr, '.');
+
+	return dot ? lf_xstrndup(addr, (size_t)(dot - addr)) : lf_xstrdup(addr);
+}
+
+void lf_resource_rehash(struct lf_resource *r)
+{
+	char *s = json_dumps(r->attrs, JSON_COMPACT | JSON_SORT_KEYS);
+
+	lf_sha256_hex(s ? s : "", s ? strlen(s) : 0, r->hash);
+	free(s);
+}
+
+struct lf_resource *lf_rset_add(struct lf_rset *rs, const char *addr,
+				json_t *attrs)
+{
+	struct lf_resource *r;
+
+	if (lf_rset_get(rs, addr)) {
+		json_decref(attrs);
+		return NULL;
+	}
+	if (rs->n == rs->cap) {
+		rs->cap = rs->cap ? rs->cap * 2 : 64;
+		rs->v = lf_xrealloc(rs->v, rs->cap * sizeof(*rs->v));
+	}
+	r = &rs->v[rs->n];
+	memset(r, 0, sizeof(*r));
+	r->addr = lf_xstrdup(addr);
+	r->type = lf_addr_type(addr);
+	r->attrs = attrs ? attrs : json_object();
+	lf_resource_rehash(r);
+	rs->n++;
+	if (rs->n * 2 > ((struct rindex *)rs->index)->cap)
+		index_grow(rs);
+	else
+		index_put(rs, rs->n - 1);
+	return r;
+}
+
+void lf_resource_add_dep(struct lf_resource *r, const char *dep)
+{
+	size_t i;
+
+	for (i = 0; i < r->ndeps; i++)
+		if (strcmp(r->deps[i], dep) == 0)
+			return;
+	r->deps = lf_xrealloc(r->deps, (r->ndeps + 1) * sizeof(*r->deps));
+	r->deps[r->ndeps++] = lf_xstrdup(dep);
+}
+
+json_t *lf_rset_to_json(const struct lf_rset *rs)
+{
+	json_t *obj = json_object();
+	size_t i, j;
+
+	for (i = 0; i < rs->n; i++) {
+		const struct lf_resource *r = &rs->v[i];
+		json_t *rec = json_object(), *deps = json_array();
+
+		for (j = 0; j < r->ndeps; j++)
+			json_array_append_new(deps, json_string(r->deps[j]));
+		json_object_set_new(rec, "type", json_string(r->type));
+		json_object_set(rec, "attrs", r->attrs);
+		json_object_set_new(rec, "hash", json_string(r->hash));
+		json_object_set_new(rec, "deps", deps);
+		if (r->outputs)
+			json_object_set(rec, "outputs", r->outputs);
+		json_object_set_new(obj, r->addr, rec);
+	}
+	return obj;
+}
+
+int lf_rset_from_json(struct lf_rset **out, const json_t *resources,
+		      struct lf_err *err)
+{
+	struct lf_rset *rs;
+	const char *addr;
+	json_t *rec;
+
+	*out = NULL;
+	if (resources && !json_is_object(resources))
+		return lf_err_set(err, LF_EINVALID, "state: 'resources' is not an object");
+	lf_rset_new(&rs);
+	json_object_foreach((json_t *)resources, addr, rec) {
+		json_t *attrs = json_object_get(rec, "attrs");
+		json_t *deps = json_object_get(rec, "deps");
+		json_t *outputs = json_object_get(rec, "outputs");
+		struct lf_resource *r;
+		size_t k;
+		json_t *d;
+
+		if (!json_is_object(rec) || !json_is_object(attrs)) {
+			lf_rset_free(rs);
+			return lf_err_set(err, LF_EINVALID,
+					  "state: resource '%s' has no attrs object", addr);
+		}
+		r = lf_rset_add(rs, addr, json_deep_copy(attrs));
+		if (json_is_object(outputs))
+			r->outputs = json_deep_copy(outputs);
+		json_array_foreach(deps, k, d)
+			if (json_is_string(d))
+				lf_resource_add_dep(r, json_string_value(d));
+	}
+	*out = rs;
+	return 0;
+}

@@ -1,0 +1,51 @@
+/*
+ * Resources: what ledgerform manages. Each has a stable address
+ * ("host.bank.peer0"), a type (the address's first part), canonical desired
+ * attributes (a JSON object of scalars and arrays; its hash decides
+ * "changed"), and the addresses it depends on. A resource set is what the
+ * spec expands to (desired) and what the state holds (current, with the
+ * outputs the driver or renderer reported back).
+ */
+#ifndef LF_RESOURCE_H
+#define LF_RESOURCE_H
+
+#include <stddef.h>
+#include <jansson.h>
+#include "ledgerform/error.h"
+
+struct lf_resource {
+	char *addr;          /* "host.bank.peer0" */
+	char *type;          /* "host", "node", "crypto", "channel" */
+	json_t *attrs;       /* desired/recorded attributes (object, owned) */
+	json_t *outputs;     /* reported by driver/renderer (object or NULL) */
+	char **deps;         /* addresses this depends on */
+	size_t ndeps;
+	char hash[65];       /* sha256 of canonical attrs */
+};
+
+struct lf_rset {
+	struct lf_resource *v;
+	size_t n, cap;
+	void *index;         /* address -> position (internal hash map) */
+};
+
+int lf_rset_new(struct lf_rset **out);
+void lf_rset_free(struct lf_rset *rs);
+/* add a resource; takes ownership of attrs (a reference is stolen).
+ * Returns the new resource, or NULL if the address already exists. */
+struct lf_resource *lf_rset_add(struct lf_rset *rs, const char *addr,
+				json_t *attrs);
+/* add a dependency address to r */
+void lf_resource_add_dep(struct lf_resource *r, const char *dep);
+struct lf_resource *lf_rset_get(const struct lf_rset *rs, const char *addr);
+/* recompute r->hash from r->attrs (canonical: sorted keys, compact) */
+void lf_resource_rehash(struct lf_resource *r);
+/* type part of an address ("host" of "host.bank.peer0") */
+char *lf_addr_type(const char *addr);
+
+/* state document "resources" object <-> rset */
+json_t *lf_rset_to_json(const struct lf_rset *rs);
+int lf_rset_from_json(struct lf_rset **out, const json_t *resources,
+		      struct lf_err *err);
+
+#endif
