@@ -1,0 +1,64 @@
+/*
+ * Resource types: how the executor creates, updates and deletes a resource
+ * of one type. The planner and executor are generic; each type plugs in a
+ * const struct lf_rtype:
+ *   host    -> driver plugin (host_create/read/update/delete)
+ *   node    -> driver plugin (put + exec) on the node's host
+ *   crypto  -> core/fabric/crypto (local files, never a driver)
+ *   channel -> core/fabric/block (genesis blocks, config updates)
+ * Callbacks run on executor worker threads, several at once: they must be
+ * thread-safe and must not touch the state (the executor records results).
+ */
+#ifndef LF_PROVIDER_H
+#define LF_PROVIDER_H
+
+#include <stdbool.h>
+#include <jansson.h>
+#include "ledgerform/error.h"
+#include "plans/resource.h"
+
+struct lf_spec;
+struct lf_registry;
+struct lf_driver_pool;
+
+/* What every type callback gets: read-only for the run's duration. */
+struct lf_apply_env {
+	const struct lf_spec *spec;       /* desired spec (NULL on destroy) */
+	const char *workdir;              /* <spec dir>/.ledgerform/<name> */
+	const char *crypto_dir;           /* <workdir>/crypto (0700) */
+	const char *channels_dir;         /* <workdir>/channels */
+	struct lf_driver_pool *drivers;   /* opened driver connections */
+	const struct lf_rset *desired;    /* whole desired set (lookups) */
+	const struct lf_rset *current;    /* whole current set (lookups) */
+};
+
+struct lf_rtype {
+	const char *type;
+	/* create: desired has attrs; set *outputs (object, owned by caller) */
+	int (*create)(const struct lf_apply_env *env,
+		      const struct lf_resource *desired, json_t **outputs,
+		      struct lf_err *err);
+	/* update in place: prior has attrs+outputs from state; NULL = the
+	 * type cannot update in place and every change is a replace */
+	int (*update)(const struct lf_apply_env *env,
+		      const struct lf_resource *prior,
+		      const struct lf_resource *desired, json_t **outputs,
+		      struct lf_err *err);
+	/* delete: prior from state; deleting what is gone is success */
+	int (*delete)(const struct lf_apply_env *env,
+		      const struct lf_resource *prior, struct lf_err *err);
+	/* may attribute `key` change from prior to desired in place?
+	 * NULL: no attribute can. */
+	bool (*in_place)(const struct lf_apply_env *env,
+			 const struct lf_resource *prior, const char *key);
+	/* optional one-line note shown in the plan for a change (e.g. "needs
+	 * 2 of 3 admin signatures: A, B, C"); caller frees; NULL for none */
+	char *(*note)(const struct lf_apply_env *env,
+		      const struct lf_resource *prior,
+		      const struct lf_resource *desired);
+};
+
+/* the registered types; NULL when unknown */
+const struct lf_rtype *lf_rtype_find(const char *type);
+
+#endif
