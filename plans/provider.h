@@ -28,6 +28,7 @@ struct lf_apply_env {
 	const char *crypto_dir;           /* <workdir>/crypto (0700) */
 	const char *channels_dir;         /* <workdir>/channels */
 	struct lf_driver_pool *drivers;   /* opened driver connections */
+	struct lf_registry *registry;     /* driver plugins (capabilities) */
 	const struct lf_rset *desired;    /* whole desired set (lookups) */
 	const struct lf_rset *current;    /* whole current set (lookups) */
 };

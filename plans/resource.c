@@ -115,6 +115,12 @@ void lf_resource_rehash(struct lf_resource *r)
 struct lf_resource *lf_rset_add(struct lf_rset *rs, const char *addr,
 				json_t *attrs)
 {
+	return lf_rset_add_hashed(rs, addr, attrs, NULL);
+}
+
+struct lf_resource *lf_rset_add_hashed(struct lf_rset *rs, const char *addr,
+				       json_t *attrs, const char *hash)
+{
 	struct lf_resource *r;
 
 	if (lf_rset_get(rs, addr)) {
@@ -130,7 +136,10 @@ struct lf_resource *lf_rset_add(struct lf_rset *rs, const char *addr,
 	r->addr = lf_xstrdup(addr);
 	r->type = lf_addr_type(addr);
 	r->attrs = attrs ? attrs : json_object();
-	lf_resource_rehash(r);
+	if (hash && strlen(hash) == 64)
+		memcpy(r->hash, hash, 65);
+	else
+		lf_resource_rehash(r);
 	rs->n++;
 	if (rs->n * 2 > ((struct rindex *)rs->index)->cap)
 		index_grow(rs);
@@ -150,25 +159,30 @@ void lf_resource_add_dep(struct lf_resource *r, const char *dep)
 	r->deps[r->ndeps++] = lf_xstrdup(dep);
 }
 
+json_t *lf_resource_to_json(const struct lf_resource *r)
+{
+	json_t *rec = json_object(), *deps = json_array();
+	size_t j;
+
+	for (j = 0; j < r->ndeps; j++)
+		json_array_append_new(deps, json_string(r->deps[j]));
+	json_object_set_new(rec, "type", json_string(r->type));
+	json_object_set(rec, "attrs", r->attrs);
+	json_object_set_new(rec, "hash", json_string(r->hash));
+	json_object_set_new(rec, "deps", deps);
+	if (r->outputs)
+		json_object_set(rec, "outputs", r->outputs);
+	return rec;
+}
+
 json_t *lf_rset_to_json(const struct lf_rset *rs)
 {
 	json_t *obj = json_object();
-	size_t i, j;
+	size_t i;
 
-	for (i = 0; i < rs->n; i++) {
-		const struct lf_resource *r = &rs->v[i];
-		json_t *rec = json_object(), *deps = json_array();
-
-		for (j = 0; j < r->ndeps; j++)
-			json_array_append_new(deps, json_string(r->deps[j]));
-		json_object_set_new(rec, "type", json_string(r->type));
-		json_object_set(rec, "attrs", r->attrs);
-		json_object_set_new(rec, "hash", json_string(r->hash));
-		json_object_set_new(rec, "deps", deps);
-		if (r->outputs)
-			json_object_set(rec, "outputs", r->outputs);
-		json_object_set_new(obj, r->addr, rec);
-	}
+	for (i = 0; i < rs->n; i++)
+		json_object_set_new(obj, rs->v[i].addr,
+				    lf_resource_to_json(&rs->v[i]));
 	return obj;
 }
 
@@ -196,7 +210,8 @@ int lf_rset_from_json(struct lf_rset **out, const json_t *resources,
 			return lf_err_set(err, LF_EINVALID,
 					  "state: resource '%s' has no attrs object", addr);
 		}
-		r = lf_rset_add(rs, addr, json_deep_copy(attrs));
+		r = lf_rset_add_hashed(rs, addr, json_deep_copy(attrs),
+				       json_string_value(json_object_get(rec, "hash")));
 		if (json_is_object(outputs))
 			r->outputs = json_deep_copy(outputs);
 		json_array_foreach(deps, k, d)

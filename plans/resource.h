@@ -35,6 +35,9 @@ void lf_rset_free(struct lf_rset *rs);
  * Returns the new resource, or NULL if the address already exists. */
 struct lf_resource *lf_rset_add(struct lf_rset *rs, const char *addr,
 				json_t *attrs);
+/* same, trusting a hash recorded earlier (state); NULL: compute it */
+struct lf_resource *lf_rset_add_hashed(struct lf_rset *rs, const char *addr,
+				       json_t *attrs, const char *hash);
 /* add a dependency address to r */
 void lf_resource_add_dep(struct lf_resource *r, const char *dep);
 struct lf_resource *lf_rset_get(const struct lf_rset *rs, const char *addr);
@@ -43,6 +46,8 @@ void lf_resource_rehash(struct lf_resource *r);
 /* type part of an address ("host" of "host.bank.peer0") */
 char *lf_addr_type(const char *addr);
 
+/* one state record: {type, attrs, hash, deps, outputs} */
+json_t *lf_resource_to_json(const struct lf_resource *r);
 /* state document "resources" object <-> rset */
 json_t *lf_rset_to_json(const struct lf_rset *rs);
 int lf_rset_from_json(struct lf_rset **out, const json_t *resources,
