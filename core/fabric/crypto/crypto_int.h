@@ -1,0 +1,165 @@
+/*
+ * Internals of core/fabric/crypto: the layout model (what to render, from
+ * a spec or from resource attrs), X.509 building, CAs, identities.
+ * Not installed; included by the crypto sources and their unit tests.
+ */
+#ifndef LF_FABRIC_CRYPTO_INT_H
+#define LF_FABRIC_CRYPTO_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "core/fabric/crypto/crypto.h"
+
+/* ---- layout model -------------------------------------------------- */
+
+struct lfc_org {
+	char *name;          /* spec org name: bank */
+	char *mspid;
+	char *domain;        /* bank.example.com */
+	char *dir;           /* peerOrganizations/bank.example.com */
+	char *ca_cn;         /* ca.bank.example.com */
+	char *tlsca_cn;      /* tlsca.bank.example.com */
+	char *ext_cert;      /* imported signing CA (absolute paths) or NULL */
+	char *ext_key;
+	char *ext_tls_cert;  /* imported TLS CA or NULL */
+	char *ext_tls_key;
+	char ext_sha[65];    /* sha256 of the imported cert (DER), "" if none */
+	char ext_tls_sha[65];
+};
+
+enum lfc_role { LFC_ROLE_PEER, LFC_ROLE_ORDERER, LFC_ROLE_ADMIN,
+		LFC_ROLE_CLIENT, LFC_ROLE_LAST };
+
+struct lfc_ident {
+	char *name;          /* resource suffix: peer0, admin, user1 */
+	size_t org;          /* index into layout orgs */
+	enum lfc_role role;
+	char *dir;           /* rel: <org dir>/peers/peer0.bank.example.com */
+	char *cn;            /* peer0.bank.example.com, Admin@bank.example.com */
+	char **sans;         /* TLS SANs, in order (nodes only) */
+	size_t nsans;
+};
+
+struct lfc_layout {
+	struct lfc_org *orgs;
+	size_t norgs;
+	struct lfc_ident *ids;
+	size_t nids;
+};
+
+/* spec -> layout; validates imported CAs (nothing is written) */
+int lfc_layout_from_spec(struct lfc_layout **out, const struct lf_spec *spec,
+			 struct lf_err *err);
+void lfc_layout_free(struct lfc_layout *l);
+void lfc_org_clear(struct lfc_org *o);
+void lfc_ident_clear(struct lfc_ident *id);
+const char *lfc_role_ou(enum lfc_role r);     /* peer orderer admin client */
+bool lfc_role_is_server(enum lfc_role r);     /* server.* vs client.* TLS */
+
+/* attrs <-> model (resource callbacks) */
+json_t *lfc_org_attrs(const struct lfc_org *o, const char *kind);
+json_t *lfc_ident_attrs(const struct lfc_org *o, const struct lfc_ident *id);
+int lfc_org_from_attrs(struct lfc_org *o, const json_t *attrs,
+		       struct lf_err *err);
+int lfc_ident_from_attrs(struct lfc_ident *id, const json_t *attrs,
+			 struct lf_err *err);
+
+/* ---- per-thread worker and statistics ---------------------------- */
+
+struct lfc_worker {
+	EVP_PKEY_CTX *kctx;          /* P-256 keygen context, reused */
+	struct lf_crypto_stats st;
+	time_t now;                  /* issue time base (per run) */
+	bool sync_each;              /* unused by render; see crypto.h */
+};
+
+int lfc_worker_init(struct lfc_worker *w, struct lf_err *err);
+void lfc_worker_fini(struct lfc_worker *w);
+
+/* ---- X.509 ----------------------------------------------------------- */
+
+enum lfc_profile { LFC_PROFILE_CA, LFC_PROFILE_SIGN, LFC_PROFILE_TLS };
+
+struct lfc_certspec {
+	enum lfc_profile profile;
+	const char *cn;
+	const char *o;               /* CAs only */
+	const char *ou;              /* signing leaves (NodeOU) */
+	char *const *sans;           /* TLS leaves */
+	size_t nsans;
+};
+
+/* A loaded CA: read-only once built, shared by worker threads. */
+struct lfc_ca {
+	EVP_PKEY *key;
+	X509 *cert;
+	char *pem;                   /* the cert as written into cacerts/ */
+	size_t pem_len;
+	unsigned char ski[64];
+	size_t ski_len;              /* 0: the CA cert has no SKI */
+	char sha256[65];             /* of the cert DER */
+	char not_after[32];          /* 2036-11-22T07:41:00Z */
+};
+
+void lfc_ca_free(struct lfc_ca *ca);
+
+int lfc_keygen(struct lfc_worker *w, EVP_PKEY **out, struct lf_err *err);
+/* PKCS#8 PEM ("PRIVATE KEY"); caller frees with lf_free_secret(p, len) */
+int lfc_key_pem(EVP_PKEY *k, char **out, size_t *len, struct lf_err *err);
+/* parse a PEM private key; NULL on failure (no message: caller words it) */
+EVP_PKEY *lfc_key_parse(const char *pem, size_t len);
+/* cheap check that key PEM holds the public key of cert */
+bool lfc_key_matches_cert(const char *pem, size_t len, X509 *cert);
+X509 *lfc_cert_parse(const char *pem, size_t len);
+char *lfc_cert_pem(X509 *x, size_t *len);
+void lfc_cert_sha256(X509 *x, char out[65]);
+void lfc_cert_not_after(X509 *x, char out[32]);
+/* subject/issuer/extensions of a cert to issue (no key, serial, time) */
+X509 *lfc_cert_template(const struct lfc_certspec *cs,
+			const struct lfc_ca *issuer, EVP_PKEY *self_key);
+/* template -> signed cert for pub; issuer NULL = self-signed with pub */
+int lfc_cert_issue(X509 **out, const struct lfc_certspec *cs, EVP_PKEY *pub,
+		   const struct lfc_ca *issuer, struct lfc_worker *w,
+		   struct lf_err *err);
+/* does an existing cert still satisfy cs under issuer (and not expired)? */
+bool lfc_cert_current(X509 *have, const struct lfc_certspec *cs,
+		      const struct lfc_ca *issuer);
+/* build the lfc_ca fields from a cert and key (takes both) */
+int lfc_ca_from(struct lfc_ca **out, X509 *cert, EVP_PKEY *key,
+		struct lf_err *err);
+
+/* ---- CAs ------------------------------------------------------------- */
+
+/* Validate an imported CA pair (files) without writing anything. */
+int lfc_ca_check_import(const char *org, const char *cert_path,
+			const char *key_path, char sha_out[65],
+			struct lf_err *err);
+/* Load (create when allowed and absent) the signing (tls=false) or TLS CA
+ * of org under root. An existing key is never replaced. */
+int lfc_ca_ensure(struct lfc_ca **out, const char *root,
+		  const struct lfc_org *org, bool tls, bool create,
+		  struct lfc_worker *w, struct lf_err *err);
+
+/* ---- files and identities ---------------------------------------- */
+
+/* write data to dir/name unless identical; temp + rename; 1 = written */
+int lfc_file_put(const char *path, const void *data, size_t len,
+		 mode_t mode, struct lfc_worker *w, struct lf_err *err);
+char *lfc_config_yaml(const char *ca_cn, size_t *len);
+int lfc_msp_ensure(const char *root, const struct lfc_org *org,
+		   const struct lfc_ca *ca, const struct lfc_ca *tlsca,
+		   struct lfc_worker *w, struct lf_err *err);
+/* outputs (may be NULL): {"dir","cert_sha256","tls_cert_sha256","not_after"} */
+int lfc_ident_ensure(const char *root, const struct lfc_org *org,
+		     const struct lfc_ident *id, const struct lfc_ca *ca,
+		     const struct lfc_ca *tlsca, struct lfc_worker *w,
+		     json_t **outputs, struct lf_err *err);
+/* sync the file system holding path */
+int lfc_sync(const char *path, struct lf_err *err);
+
+#endif

@@ -1,0 +1,340 @@
+/*
+ * What to render: the spec's orgs and identities in cryptogen's layout
+ * (directories, common names, TLS SANs), and the same model to and from
+ * resource attrs, so that the executor's callbacks need nothing but the
+ * resource they are given.
+ */
+#include "core/fabric/crypto/crypto_int.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/spec/spec.h"
+#include "core/util/util.h"
+
+#define LFC_SUBJECT "C=US,ST=California,L=San Francisco"
+#define LFC_PROFILE "cryptogen-2.5/nodeous"
+#define LFC_KEYALG "ecdsa-p256-sha256"
+
+const char *lfc_role_ou(enum lfc_role r)
+{
+	static const char *const ou[] = { "peer", "orderer", "admin", "client" };
+
+	return r < LFC_ROLE_LAST ? ou[r] : "client";
+}
+
+bool lfc_role_is_server(enum lfc_role r)
+{
+	return r == LFC_ROLE_PEER || r == LFC_ROLE_ORDERER;
+}
+
+static int role_from_ou(const char *ou)
+{
+	int r;
+
+	for (r = 0; r < LFC_ROLE_LAST; r++)
+		if (lf_streq(ou, lfc_role_ou((enum lfc_role)r)))
+			return r;
+	return -1;
+}
+
+void lfc_org_clear(struct lfc_org *o)
+{
+	if (!o)
+		return;
+	free(o->name);
+	free(o->mspid);
+	free(o->domain);
+	free(o->dir);
+	free(o->ca_cn);
+	free(o->tlsca_cn);
+	free(o->ext_cert);
+	free(o->ext_key);
+	free(o->ext_tls_cert);
+	free(o->ext_tls_key);
+	memset(o, 0, sizeof(*o));
+}
+
+void lfc_ident_clear(struct lfc_ident *id)
+{
+	size_t i;
+
+	if (!id)
+		return;
+	free(id->name);
+	free(id->dir);
+	free(id->cn);
+	for (i = 0; i < id->nsans; i++)
+		free(id->sans[i]);
+	free(id->sans);
+	memset(id, 0, sizeof(*id));
+}
+
+void lfc_layout_free(struct lfc_layout *l)
+{
+	size_t i;
+
+	if (!l)
+		return;
+	for (i = 0; i < l->norgs; i++)
+		lfc_org_clear(&l->orgs[i]);
+	for (i = 0; i < l->nids; i++)
+		lfc_ident_clear(&l->ids[i]);
+	free(l->orgs);
+	free(l->ids);
+	free(l);
+}
+
+/* a path from the spec, relative to the spec's directory, made absolute */
+static char *spec_path(const struct lf_spec *spec, const char *p)
+{
+	char cwd[PATH_MAX];
+	char *rel, *abs;
+
+	if (!p)
+		return NULL;
+	rel = p[0] == '/' ? lf_xstrdup(p)
+	      : lf_path_join(spec->dir && spec->dir[0] ? spec->dir : ".", p);
+	if (rel[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+		return rel;
+	abs = lf_path_join(cwd, rel);
+	free(rel);
+	return abs;
+}
+
+static int org_from_spec(struct lfc_org *o, const struct lf_spec *spec,
+			 const struct lf_org *so, struct lf_err *err)
+{
+	bool orderer_org = so->norderers > 0 && so->npeers == 0;
+	int rc = 0;
+
+	o->name = lf_xstrdup(so->name);
+	o->mspid = lf_xstrdup(so->mspid);
+	o->domain = so->domain ? lf_xstrdup(so->domain)
+		    : lf_xasprintf("%s.example.com", so->name);
+	o->dir = lf_xasprintf("%s/%s", orderer_org ? "ordererOrganizations"
+			      : "peerOrganizations", o->domain);
+	o->ca_cn = lf_xasprintf("ca.%s", o->domain);
+	o->tlsca_cn = lf_xasprintf("tlsca.%s", o->domain);
+	if (!so->ca)
+		return 0;
+	o->ext_cert = spec_path(spec, so->ca->cert);
+	o->ext_key = spec_path(spec, so->ca->key);
+	if (!o->ext_cert || !o->ext_key)
+		return lf_err_set(err, LF_EINVALID,
+				  "org '%s': an imported CA needs both cert and key",
+				  so->name);
+	rc = lfc_ca_check_import(so->name, o->ext_cert, o->ext_key, o->ext_sha, err);
+	if (rc != 0 || (!so->ca->tls_cert && !so->ca->tls_key))
+		return rc;
+	o->ext_tls_cert = spec_path(spec, so->ca->tls_cert);
+	o->ext_tls_key = spec_path(spec, so->ca->tls_key);
+	if (!o->ext_tls_cert || !o->ext_tls_key)
+		return lf_err_set(err, LF_EINVALID,
+				  "org '%s': an imported TLS CA needs both tls_cert and tls_key",
+				  so->name);
+	return lfc_ca_check_import(so->name, o->ext_tls_cert, o->ext_tls_key,
+				   o->ext_tls_sha, err);
+}
+
+static void add_san(struct lfc_ident *id, const char *s)
+{
+	size_t i;
+
+	if (!s || !s[0])
+		return;
+	for (i = 0; i < id->nsans; i++)
+		if (strcmp(id->sans[i], s) == 0)
+			return;
+	id->sans = lf_xrealloc(id->sans, (id->nsans + 1) * sizeof(char *));
+	id->sans[id->nsans++] = lf_xstrdup(s);
+}
+
+static void node_ident(struct lfc_ident *id, const struct lfc_org *o,
+		       size_t org, const struct lf_node *n)
+{
+	size_t i;
+	bool orderer = n->kind == LF_NODE_ORDERER;
+
+	id->name = lf_xstrdup(n->name);
+	id->org = org;
+	id->role = orderer ? LFC_ROLE_ORDERER : LFC_ROLE_PEER;
+	id->cn = n->hostname ? lf_xstrdup(n->hostname)
+		 : lf_xasprintf("%s.%s", n->name, o->domain);
+	id->dir = lf_xasprintf("%s/%s/%s", o->dir, orderer ? "orderers" : "peers",
+			       id->cn);
+	add_san(id, id->cn);
+	add_san(id, n->name);
+	add_san(id, n->address);
+	for (i = 0; i < n->nsans; i++)
+		add_san(id, n->sans[i]);
+}
+
+static void user_ident(struct lfc_ident *id, const struct lfc_org *o,
+		       size_t org, unsigned int n)
+{
+	id->org = org;
+	id->role = n == 0 ? LFC_ROLE_ADMIN : LFC_ROLE_CLIENT;
+	id->name = n == 0 ? lf_xstrdup("admin") : lf_xasprintf("user%u", n);
+	id->cn = n == 0 ? lf_xasprintf("Admin@%s", o->domain)
+		 : lf_xasprintf("User%u@%s", n, o->domain);
+	id->dir = lf_xasprintf("%s/users/%s", o->dir, id->cn);
+}
+
+static size_t count_ids(const struct lf_spec *spec)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < spec->norgs; i++)
+		n += spec->orgs[i].nnodes + 1 + spec->orgs[i].users;
+	return n;
+}
+
+int lfc_layout_from_spec(struct lfc_layout **out, const struct lf_spec *spec,
+			 struct lf_err *err)
+{
+	struct lfc_layout *l = lf_xcalloc(1, sizeof(*l));
+	size_t i, j;
+	unsigned int u;
+	int rc = 0;
+
+	*out = NULL;
+	l->orgs = lf_xcalloc(spec->norgs ? spec->norgs : 1, sizeof(*l->orgs));
+	l->ids = lf_xcalloc(count_ids(spec) + 1, sizeof(*l->ids));
+	for (i = 0; rc == 0 && i < spec->norgs; i++) {
+		const struct lf_org *so = &spec->orgs[i];
+
+		rc = org_from_spec(&l->orgs[i], spec, so, err);
+		l->norgs++;
+		for (j = 0; rc == 0 && j < so->nnodes; j++) {
+			enum lf_node_kind k = so->nodes[j].kind;
+
+			if (k == LF_NODE_PEER || k == LF_NODE_ORDERER)
+				node_ident(&l->ids[l->nids++], &l->orgs[i], i, &so->nodes[j]);
+		}
+		for (u = 0; rc == 0 && u <= so->users; u++)
+			user_ident(&l->ids[l->nids++], &l->orgs[i], i, u);
+	}
+	if (rc != 0) {
+		lfc_layout_free(l);
+		return rc;
+	}
+	*out = l;
+	return 0;
+}
+
+/* ---- attrs --------------------------------------------------------- */
+
+static json_t *import_attrs(const char *cert, const char *key, const char *sha)
+{
+	return json_pack("{s:s, s:s, s:s}", "cert", cert, "key", key,
+			 "cert_sha256", sha);
+}
+
+json_t *lfc_org_attrs(const struct lfc_org *o, const char *kind)
+{
+	json_t *a = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+			      "kind", kind, "org", o->name, "mspid", o->mspid,
+			      "domain", o->domain, "org_dir", o->dir, "ca_cn",
+			      o->ca_cn, "tlsca_cn", o->tlsca_cn, "subject",
+			      LFC_SUBJECT, "key", LFC_KEYALG, "profile", LFC_PROFILE);
+	char *dir;
+
+	if (!a)
+		return NULL;
+	if (o->ext_cert)
+		json_object_set_new(a, "ca_import", import_attrs(o->ext_cert, o->ext_key,
+								 o->ext_sha));
+	if (o->ext_tls_cert)
+		json_object_set_new(a, "tlsca_import",
+				    import_attrs(o->ext_tls_cert, o->ext_tls_key,
+						 o->ext_tls_sha));
+	dir = lf_xasprintf("%s/%s", o->dir, kind);
+	json_object_set_new(a, "dir", json_string(dir));
+	free(dir);
+	return a;
+}
+
+json_t *lfc_ident_attrs(const struct lfc_org *o, const struct lfc_ident *id)
+{
+	json_t *a = lfc_org_attrs(o, lfc_role_is_server(id->role) ? "node" : "user");
+	json_t *sans = json_array();
+	size_t i;
+
+	for (i = 0; i < id->nsans; i++)
+		json_array_append_new(sans, json_string(id->sans[i]));
+	json_object_set_new(a, "dir", json_string(id->dir));
+	json_object_set_new(a, "name", json_string(id->name));
+	json_object_set_new(a, "cn", json_string(id->cn));
+	json_object_set_new(a, "ou", json_string(lfc_role_ou(id->role)));
+	json_object_set_new(a, "tls", json_string(lfc_role_is_server(id->role)
+						  ? "server" : "client"));
+	json_object_set_new(a, "sans", sans);
+	json_object_set_new(a, "issuer", json_sprintf("crypto.%s.ca", o->name));
+	json_object_set_new(a, "tls_issuer", json_sprintf("crypto.%s.tlsca", o->name));
+	return a;
+}
+
+static char *attr_str(const json_t *a, const char *key)
+{
+	const char *s = json_string_value(json_object_get(a, key));
+
+	return s ? lf_xstrdup(s) : NULL;
+}
+
+static void import_from(const json_t *imp, char **cert, char **key, char sha[65])
+{
+	const char *s = json_string_value(json_object_get(imp, "cert_sha256"));
+
+	*cert = attr_str(imp, "cert");
+	*key = attr_str(imp, "key");
+	snprintf(sha, 65, "%s", s ? s : "");
+}
+
+int lfc_org_from_attrs(struct lfc_org *o, const json_t *attrs,
+		       struct lf_err *err)
+{
+	const json_t *imp;
+
+	memset(o, 0, sizeof(*o));
+	o->name = attr_str(attrs, "org");
+	o->mspid = attr_str(attrs, "mspid");
+	o->domain = attr_str(attrs, "domain");
+	o->dir = attr_str(attrs, "org_dir");
+	o->ca_cn = attr_str(attrs, "ca_cn");
+	o->tlsca_cn = attr_str(attrs, "tlsca_cn");
+	if (!o->name || !o->domain || !o->dir || !o->ca_cn || !o->tlsca_cn) {
+		lfc_org_clear(o);
+		return lf_err_set(err, LF_EINVALID, "crypto resource attrs lack org fields");
+	}
+	imp = json_object_get(attrs, "ca_import");
+	if (imp)
+		import_from(imp, &o->ext_cert, &o->ext_key, o->ext_sha);
+	imp = json_object_get(attrs, "tlsca_import");
+	if (imp)
+		import_from(imp, &o->ext_tls_cert, &o->ext_tls_key, o->ext_tls_sha);
+	return 0;
+}
+
+int lfc_ident_from_attrs(struct lfc_ident *id, const json_t *attrs,
+			 struct lf_err *err)
+{
+	const json_t *sans = json_object_get(attrs, "sans");
+	int role = role_from_ou(json_string_value(json_object_get(attrs, "ou")));
+	size_t i;
+
+	memset(id, 0, sizeof(*id));
+	id->name = attr_str(attrs, "name");
+	id->dir = attr_str(attrs, "dir");
+	id->cn = attr_str(attrs, "cn");
+	if (!id->name || !id->dir || !id->cn || role < 0) {
+		lfc_ident_clear(id);
+		return lf_err_set(err, LF_EINVALID, "crypto resource attrs lack identity fields");
+	}
+	id->role = (enum lfc_role)role;
+	for (i = 0; i < json_array_size(sans); i++)
+		add_san(id, json_string_value(json_array_get(sans, i)));
+	return 0;
+}

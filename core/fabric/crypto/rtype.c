@@ -1,0 +1,238 @@
+/*
+ * Crypto as plan resources: lf_crypto_expand (spec -> crypto.* resources)
+ * and lf_rtype_crypto (the executor's callbacks). Each callback works on
+ * one resource, from its attrs alone, loads what it needs from disk (the
+ * org's CA), keeps no state between calls and syncs the file system
+ * before it returns: safe on several worker threads at once.
+ */
+#include "core/fabric/crypto/crypto_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/spec/spec.h"
+#include "core/util/util.h"
+
+static struct lf_resource *add_res(struct lf_rset *rs, const char *org,
+				   const char *name, json_t *attrs,
+				   struct lf_err *err)
+{
+	char *addr = lf_xasprintf("crypto.%s.%s", org, name);
+	struct lf_resource *r = lf_rset_add(rs, addr, attrs);
+
+	if (!r)
+		lf_err_set(err, LF_ECONFLICT, "duplicate resource address '%s'", addr);
+	free(addr);
+	return r;
+}
+
+static void add_org_deps(struct lf_resource *r, const char *org)
+{
+	char *a = lf_xasprintf("crypto.%s.ca", org), *b = lf_xasprintf("crypto.%s.tlsca", org);
+
+	lf_resource_add_dep(r, a);
+	lf_resource_add_dep(r, b);
+	free(a);
+	free(b);
+}
+
+static int expand_org(struct lf_rset *rs, const struct lfc_layout *l, size_t i,
+		      struct lf_err *err)
+{
+	const struct lfc_org *o = &l->orgs[i];
+	struct lf_resource *r;
+	size_t k;
+
+	if (!add_res(rs, o->name, "ca", lfc_org_attrs(o, "ca"), err) ||
+	    !add_res(rs, o->name, "tlsca", lfc_org_attrs(o, "tlsca"), err))
+		return LF_ECONFLICT;
+	r = add_res(rs, o->name, "msp", lfc_org_attrs(o, "msp"), err);
+	if (!r)
+		return LF_ECONFLICT;
+	add_org_deps(r, o->name);
+	for (k = 0; k < l->nids; k++) {
+		if (l->ids[k].org != i)
+			continue;
+		r = add_res(rs, o->name, l->ids[k].name, lfc_ident_attrs(o, &l->ids[k]), err);
+		if (!r)
+			return LF_ECONFLICT;
+		add_org_deps(r, o->name);
+	}
+	return 0;
+}
+
+int lf_crypto_expand(const struct lf_spec *spec, struct lf_rset *rs,
+		     struct lf_err *err)
+{
+	struct lfc_layout *l = NULL;
+	size_t i;
+	int rc = lfc_layout_from_spec(&l, spec, err);
+
+	for (i = 0; rc == 0 && i < l->norgs; i++)
+		rc = expand_org(rs, l, i, err);
+	lfc_layout_free(l);
+	return rc;
+}
+
+/* ---- callbacks ------------------------------------------------------ */
+
+static json_t *ca_outputs(const struct lfc_org *o, const char *kind,
+			  const struct lfc_ca *ca)
+{
+	char *dir = lf_xasprintf("%s/%s", o->dir, kind);
+	json_t *j = json_pack("{s:s, s:s, s:s}", "dir", dir, "cert_sha256",
+			      ca->sha256, "not_after", ca->not_after);
+
+	free(dir);
+	return j;
+}
+
+static int apply_org(const struct lf_apply_env *env, const struct lfc_org *o,
+		     const char *kind, struct lfc_worker *w, json_t **outputs,
+		     struct lf_err *err)
+{
+	bool msp = strcmp(kind, "msp") == 0;
+	struct lfc_ca *ca = NULL, *tlsca = NULL;
+	char *dir;
+	int rc;
+
+	if (msp) {
+		rc = lfc_ca_ensure(&ca, env->crypto_dir, o, false, false, w, err);
+		if (rc == 0)
+			rc = lfc_ca_ensure(&tlsca, env->crypto_dir, o, true, false, w, err);
+		if (rc == 0)
+			rc = lfc_msp_ensure(env->crypto_dir, o, ca, tlsca, w, err);
+		dir = lf_xasprintf("%s/msp", o->dir);
+		if (rc == 0)
+			*outputs = json_pack("{s:s, s:s, s:s}", "dir", dir, "cert_sha256",
+					     ca->sha256, "tls_cert_sha256", tlsca->sha256);
+		free(dir);
+	} else {
+		rc = lfc_ca_ensure(&ca, env->crypto_dir, o, strcmp(kind, "tlsca") == 0,
+				   true, w, err);
+		if (rc == 0)
+			*outputs = ca_outputs(o, kind, ca);
+	}
+	lfc_ca_free(ca);
+	lfc_ca_free(tlsca);
+	return rc;
+}
+
+static int apply_ident(const struct lf_apply_env *env, const struct lfc_org *o,
+		       const json_t *attrs, struct lfc_worker *w,
+		       json_t **outputs, struct lf_err *err)
+{
+	struct lfc_ident id;
+	struct lfc_ca *ca = NULL, *tlsca = NULL;
+	int rc = lfc_ident_from_attrs(&id, attrs, err);
+
+	if (rc != 0)
+		return rc;
+	rc = lfc_ca_ensure(&ca, env->crypto_dir, o, false, false, w, err);
+	if (rc == 0)
+		rc = lfc_ca_ensure(&tlsca, env->crypto_dir, o, true, false, w, err);
+	if (rc == 0)
+		rc = lfc_ident_ensure(env->crypto_dir, o, &id, ca, tlsca, w, outputs, err);
+	lfc_ca_free(ca);
+	lfc_ca_free(tlsca);
+	lfc_ident_clear(&id);
+	return rc;
+}
+
+static int crypto_apply(const struct lf_apply_env *env,
+			const struct lf_resource *desired, json_t **outputs,
+			struct lf_err *err)
+{
+	const char *kind = json_string_value(json_object_get(desired->attrs, "kind"));
+	struct lfc_worker w;
+	struct lfc_org o;
+	int rc;
+
+	*outputs = NULL;
+	if (!env->crypto_dir || !kind)
+		return lf_err_set(err, LF_EINVALID, "%s: no crypto dir or kind", desired->addr);
+	rc = lfc_org_from_attrs(&o, desired->attrs, err);
+	if (rc != 0)
+		return rc;
+	rc = lfc_worker_init(&w, err);
+	if (rc == 0 && lf_mkdirs(env->crypto_dir, 0700, err) != 0)
+		rc = LF_ERROR;
+	if (rc == 0 && (!strcmp(kind, "ca") || !strcmp(kind, "tlsca") || !strcmp(kind, "msp")))
+		rc = apply_org(env, &o, kind, &w, outputs, err);
+	else if (rc == 0 && (!strcmp(kind, "node") || !strcmp(kind, "user")))
+		rc = apply_ident(env, &o, desired->attrs, &w, outputs, err);
+	else if (rc == 0)
+		rc = lf_err_set(err, LF_EINVALID, "%s: unknown crypto kind '%s'",
+				desired->addr, kind);
+	if (rc == 0)
+		rc = lfc_sync(env->crypto_dir, err);
+	if (rc != 0) {
+		json_decref(*outputs);
+		*outputs = NULL;
+	}
+	lfc_worker_fini(&w);
+	lfc_org_clear(&o);
+	return rc;
+}
+
+static int crypto_create(const struct lf_apply_env *env,
+			 const struct lf_resource *desired, json_t **outputs,
+			 struct lf_err *err)
+{
+	return crypto_apply(env, desired, outputs, err);
+}
+
+/* update = the same convergence as create: only what no longer matches
+ * the new attrs is re-issued (keys kept, see crypto.h) */
+static int crypto_update(const struct lf_apply_env *env,
+			 const struct lf_resource *prior,
+			 const struct lf_resource *desired, json_t **outputs,
+			 struct lf_err *err)
+{
+	return crypto_apply(env, desired, outputs, err);
+}
+
+static int crypto_delete(const struct lf_apply_env *env,
+			 const struct lf_resource *prior, struct lf_err *err)
+{
+	const char *kind = json_string_value(json_object_get(prior->attrs, "kind"));
+	const char *dir = json_string_value(json_object_get(
+		prior->attrs, lf_streq(kind, "node") || lf_streq(kind, "user")
+		? "dir" : "org_dir"));
+	char *abs;
+	int rc;
+
+	if (!env->crypto_dir || !dir || !dir[0] || strstr(dir, ".."))
+		return lf_err_set(err, LF_EINVALID, "%s: no directory to delete",
+				  prior->addr);
+	abs = lf_path_join(env->crypto_dir, dir);
+	rc = lf_rmtree(abs, err);
+	free(abs);
+	if (rc == 0 && lf_path_exists(env->crypto_dir))
+		rc = lfc_sync(env->crypto_dir, err);
+	return rc;
+}
+
+/* a different directory (org domain, host name, kind) is a new identity:
+ * replace; anything else (SANs, imported CA, OU...) converges in place */
+static bool crypto_in_place(const struct lf_apply_env *env,
+			    const struct lf_resource *prior, const char *key)
+{
+	static const char *const replace[] = { "kind", "dir", "org_dir", "cn",
+					       "domain", "org", "name" };
+	size_t i;
+
+	for (i = 0; i < LF_ARRAY_LEN(replace); i++)
+		if (strcmp(key, replace[i]) == 0)
+			return false;
+	return true;
+}
+
+const struct lf_rtype lf_rtype_crypto = {
+	.type = "crypto",
+	.create = crypto_create,
+	.update = crypto_update,
+	.delete = crypto_delete,
+	.in_place = crypto_in_place,
+	.note = NULL,
+};
