@@ -1,0 +1,560 @@
+/*
+ * The file state backend: one pretty-printed JSON document (sorted keys, so
+ * diffs of state are readable), written atomically with the previous
+ * version kept as PATH.backup, and an exclusive lock on PATH.lock.
+ *
+ * The handle remembers what it last saw on disk (inode identity, lineage,
+ * serial and the bytes themselves). A write first stats the file: when it
+ * is unchanged nothing is re-read; when it changed the file is re-read and
+ * checked, so a write never overwrites a document it would refuse to read,
+ * nor one that another writer replaced or advanced.
+ *
+ * A handle is not thread-safe: one thread at a time (the executor commits
+ * from its scheduler thread only).
+ */
+#include "state/state.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/util/util.h"
+#include "state/lockfile.h"
+
+#define UUID_LEN 36
+#define TMP_HEX_LEN 12 /* lf_write_file_atomic: PATH.tmp + 12 hex digits */
+
+struct file_state {
+	struct lf_state base;    /* first: what callers hold */
+	char *path, *backup, *lock_path;
+	int lock_fd;             /* -1 when not locked */
+	int refused;             /* 0, or the code a refused document got */
+	char refused_msg[LF_ERR_MSG_MAX];
+	/* what this handle last saw on disk (read or written) */
+	bool known;              /* the fields below are valid */
+	bool exists;
+	struct stat id;          /* dev, ino, size, mtime, ctime */
+	char lineage[UUID_LEN + 1];
+	uint64_t serial;
+	char *bytes;             /* the file's bytes (for a copied backup) */
+	size_t len;
+};
+
+static struct file_state *fs_of(struct lf_state *st)
+{
+	return (struct file_state *)st;
+}
+
+/* ---- reading and checking a document ---- */
+
+static int corrupt(const char *path, struct lf_err *err, const char *fmt, ...)
+	LF_PRINTF(3, 4);
+
+/* LF_EINVALID "state file 'PATH' is corrupt: WHY; fix it or restore ..." */
+static int corrupt(const char *path, struct lf_err *err, const char *fmt, ...)
+{
+	char why[LF_ERR_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	return lf_err_set(err, LF_EINVALID,
+			  "state file '%s' is corrupt: %s; fix it or restore %s.backup",
+			  path, why, path);
+}
+
+static int check_version(const char *path, json_t *root, struct lf_err *err)
+{
+	json_t *v = json_object_get(root, "format_version");
+	json_int_t fv;
+
+	if (!v)
+		return corrupt(path, err, "missing key '%s'", "format_version");
+	if (!json_is_integer(v))
+		return corrupt(path, err, "'%s' is not an integer", "format_version");
+	fv = json_integer_value(v);
+	if (fv > LF_STATE_FORMAT_VERSION)
+		return lf_err_set(err, LF_EUNSUPPORTED,
+				  "state file '%s' has format version %lld, this ledgerform reads up to %d; upgrade ledgerform",
+				  path, (long long)fv, LF_STATE_FORMAT_VERSION);
+	if (fv < 1)
+		return corrupt(path, err, "'%s' is not a positive integer", "format_version");
+	return 0;
+}
+
+/* the envelope of a parsed document: keys present with the right types */
+static int check_envelope(const char *path, json_t *root, struct lf_err *err)
+{
+	json_t *lin, *ser, *ver, *res;
+
+	if (!json_is_object(root))
+		return corrupt(path, err, "%s", "the document is not a JSON object");
+	if (check_version(path, root, err) != 0)
+		return err ? err->code : LF_EINVALID;
+	lin = json_object_get(root, "lineage");
+	ser = json_object_get(root, "serial");
+	ver = json_object_get(root, "ledgerform_version");
+	res = json_object_get(root, "resources");
+	if (!json_is_string(lin) || json_string_length(lin) != UUID_LEN)
+		return corrupt(path, err, "'%s' is missing or not a UUID string", "lineage");
+	if (!json_is_integer(ser) || json_integer_value(ser) < 0)
+		return corrupt(path, err, "'%s' is missing or not a non-negative integer",
+			       "serial");
+	if (!json_is_string(ver))
+		return corrupt(path, err, "'%s' is missing or not a string",
+			       "ledgerform_version");
+	if (!json_is_object(res))
+		return corrupt(path, err, "'%s' is missing or not an object", "resources");
+	return 0;
+}
+
+/* parse bytes; on success fill lineage/serial and, if res, the resources */
+static int parse_doc(struct file_state *fs, const char *bytes, size_t len,
+		     json_t **res, struct lf_err *err)
+{
+	json_error_t jerr;
+	json_t *root = json_loadb(bytes, len, JSON_REJECT_DUPLICATES, &jerr);
+	int rc;
+
+	if (!root)
+		return corrupt(fs->path, err, "%s at line %d, column %d", jerr.text,
+			       jerr.line, jerr.column);
+	rc = check_envelope(fs->path, root, err);
+	if (rc == 0) {
+		snprintf(fs->lineage, sizeof(fs->lineage), "%s",
+			 json_string_value(json_object_get(root, "lineage")));
+		fs->serial = (uint64_t)json_integer_value(json_object_get(root, "serial"));
+		if (res)
+			*res = json_incref(json_object_get(root, "resources"));
+	}
+	json_decref(root);
+	return rc;
+}
+
+/* remember a refused document: no write through this handle after that */
+static int refuse(struct file_state *fs, int code, struct lf_err *err)
+{
+	fs->refused = code;
+	snprintf(fs->refused_msg, sizeof(fs->refused_msg), "%s",
+		 err && err->msg[0] ? err->msg : "the state file was refused");
+	fs->known = false;
+	return code;
+}
+
+static int read_fd(int fd, const char *path, struct lf_buf *b, struct lf_err *err)
+{
+	char chunk[65536];
+
+	for (;;) {
+		ssize_t r = read(fd, chunk, sizeof(chunk));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return lf_err_sys(err, LF_ERROR, "cannot read state file '%s'", path);
+		if (r == 0)
+			return 0;
+		lf_buf_append(b, chunk, (size_t)r);
+	}
+}
+
+static void forget_bytes(struct file_state *fs)
+{
+	free(fs->bytes);
+	fs->bytes = NULL;
+	fs->len = 0;
+}
+
+static void set_missing(struct file_state *fs)
+{
+	forget_bytes(fs);
+	fs->known = true;
+	fs->exists = false;
+	fs->lineage[0] = '\0';
+	fs->serial = 0;
+}
+
+/*
+ * Load the file on disk into the handle's view. A missing file is an empty
+ * state. res (may be NULL) receives the resources.
+ */
+static int load_disk(struct file_state *fs, json_t **res, struct lf_err *err)
+{
+	struct lf_buf b = LF_BUF_INIT;
+	struct stat st;
+	int fd, rc;
+
+	fs->known = false;
+	fd = open(fs->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		set_missing(fs);
+		if (res)
+			*res = json_object();
+		return 0;
+	}
+	if (fd < 0)
+		return lf_err_sys(err, LF_ERROR, "cannot open state file '%s'", fs->path);
+	rc = fstat(fd, &st) != 0 ?
+		lf_err_sys(err, LF_ERROR, "cannot stat state file '%s'", fs->path) :
+		read_fd(fd, fs->path, &b, err);
+	close(fd);
+	if (rc == 0)
+		rc = parse_doc(fs, b.data ? b.data : "", b.len, res, err);
+	if (rc == LF_EINVALID || rc == LF_EUNSUPPORTED)
+		refuse(fs, rc, err);
+	if (rc != 0) {
+		lf_buf_free(&b);
+		return rc;
+	}
+	forget_bytes(fs);
+	fs->bytes = b.data;
+	fs->len = b.len;
+	fs->id = st;
+	fs->exists = fs->known = true;
+	return 0;
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	       a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* make the handle's view match the disk, re-reading only on change */
+static int sync_disk(struct file_state *fs, struct lf_err *err)
+{
+	struct stat st;
+
+	if (stat(fs->path, &st) != 0) {
+		if (errno != ENOENT)
+			return lf_err_sys(err, LF_ERROR, "cannot stat state file '%s'", fs->path);
+		set_missing(fs);
+		return 0;
+	}
+	if (fs->known && fs->exists && same_file(&fs->id, &st))
+		return 0;
+	return load_disk(fs, NULL, err);
+}
+
+static int file_read(struct lf_state *st, struct lf_state_doc *out,
+		     struct lf_err *err)
+{
+	struct file_state *fs = fs_of(st);
+	json_t *res = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = load_disk(fs, &res, err);
+	if (rc != 0)
+		return rc;
+	snprintf(out->lineage, sizeof(out->lineage), "%s", fs->lineage);
+	out->serial = fs->serial;
+	out->resources = res;
+	return 0;
+}
+
+/* ---- writing ---- */
+
+static int dump_cb(const char *buffer, size_t size, void *data)
+{
+	return lf_buf_append(data, buffer, size) == 0 ? 0 : -1;
+}
+
+/* the document text: envelope + resources, sorted keys, final newline */
+static int render(const struct lf_state_doc *doc, const char *lineage,
+		  uint64_t serial, struct lf_buf *out)
+{
+	json_t *root = json_object();
+	int rc;
+
+	json_object_set_new(root, "format_version", json_integer(LF_STATE_FORMAT_VERSION));
+	json_object_set_new(root, "lineage", json_string(lineage));
+	json_object_set_new(root, "serial", json_integer((json_int_t)serial));
+	json_object_set_new(root, "ledgerform_version", json_string(LF_VERSION));
+	json_object_set(root, "resources", doc->resources);
+	rc = json_dump_callback(root, dump_cb, out, JSON_INDENT(1) | JSON_SORT_KEYS);
+	json_decref(root);
+	if (rc == 0)
+		rc = lf_buf_append(out, "\n", 1);
+	return rc == 0 ? 0 : LF_ERROR;
+}
+
+/* why a write of doc over the file on disk would lose someone's work */
+static int check_conflict(struct file_state *fs, const struct lf_state_doc *doc,
+			  struct lf_err *err)
+{
+	if (!fs->exists)
+		return 0;
+	if (strcmp(doc->lineage, fs->lineage) != 0)
+		return lf_err_set(err, LF_ECONFLICT,
+				  "state file '%s' has lineage %s but the state being written has lineage %s: the file was replaced since it was read; not overwriting it",
+				  fs->path, fs->lineage, doc->lineage[0] ? doc->lineage : "(none)");
+	if (doc->serial != fs->serial)
+		return lf_err_set(err, LF_ECONFLICT,
+				  "state file '%s' is at serial %llu but the state being written was read at serial %llu: another writer changed it; not overwriting it",
+				  fs->path, (unsigned long long)fs->serial,
+				  (unsigned long long)doc->serial);
+	return 0;
+}
+
+static bool link_unsupported(int e)
+{
+	return e == EPERM || e == EXDEV || e == EOPNOTSUPP || e == EMLINK ||
+	       e == ENOSYS;
+}
+
+/*
+ * Keep the current file as PATH.backup, atomically: hard-link it under a
+ * temp name and rename that over the backup (no copy; the current file's
+ * data is already durable). Where hard links are not supported, write the
+ * remembered bytes of the current file with lf_write_file_atomic. The
+ * directory fsync of the following state write makes the rename durable.
+ */
+static int make_backup(struct file_state *fs, struct lf_err *err)
+{
+	unsigned char r[TMP_HEX_LEN / 2];
+	char *tmp;
+	int rc = 0;
+
+	if (lf_random(r, sizeof(r)) != 0)
+		return lf_err_set(err, LF_ERROR, "no random bytes for a temp name");
+	tmp = lf_xasprintf("%s.tmp%02x%02x%02x%02x%02x%02x", fs->backup, r[0], r[1],
+			   r[2], r[3], r[4], r[5]);
+	if (link(fs->path, tmp) == 0) {
+		if (rename(tmp, fs->backup) != 0) {
+			rc = lf_err_sys(err, LF_ERROR, "cannot rename '%s' to '%s'", tmp,
+					fs->backup);
+			unlink(tmp);
+		}
+	} else if (link_unsupported(errno)) {
+		rc = lf_write_file_atomic(fs->backup, fs->bytes ? fs->bytes : "", fs->len,
+					  0600, err);
+	} else {
+		rc = lf_err_sys(err, LF_ERROR, "cannot keep '%s' as backup '%s'", fs->path,
+				fs->backup);
+	}
+	free(tmp);
+	return rc;
+}
+
+/* the state file's directory, created 0700 on first write when missing */
+static int ensure_dir(struct file_state *fs, struct lf_err *err)
+{
+	char *dir = lf_path_dirname(fs->path);
+	int rc = lf_path_exists(dir) ? 0 : lf_mkdirs(dir, 0700, err);
+
+	free(dir);
+	return rc;
+}
+
+/* replace the file with text and remember it as the handle's view */
+static int put_file(struct file_state *fs, struct lf_buf *text,
+		    const char *lineage, uint64_t serial, struct lf_err *err)
+{
+	struct lf_err e = LF_ERR_INIT;
+
+	fs->known = false;
+	if (!fs->exists && ensure_dir(fs, &e) != 0)
+		return lf_err_set(err, e.code, "%s", e.msg);
+	if (fs->exists && make_backup(fs, &e) != 0)
+		return lf_err_set(err, e.code, "cannot back up state file '%s': %s",
+				  fs->path, e.msg);
+	if (lf_write_file_atomic(fs->path, text->data, text->len, 0600, &e) != 0)
+		return lf_err_set(err, e.code, "cannot write state file '%s': %s",
+				  fs->path, e.msg);
+	if (stat(fs->path, &fs->id) != 0)
+		return lf_err_sys(err, LF_ERROR, "cannot stat state file '%s'", fs->path);
+	forget_bytes(fs);
+	fs->bytes = text->data;
+	fs->len = text->len;
+	text->data = NULL;
+	snprintf(fs->lineage, sizeof(fs->lineage), "%s", lineage);
+	fs->serial = serial;
+	fs->exists = fs->known = true;
+	return 0;
+}
+
+static int check_doc(struct file_state *fs, const struct lf_state_doc *doc,
+		     struct lf_err *err)
+{
+	size_t n = strnlen(doc->lineage, sizeof(doc->lineage));
+
+	if (!json_is_object(doc->resources))
+		return lf_err_set(err, LF_EINVALID,
+				  "cannot write state file '%s': resources is not a JSON object",
+				  fs->path);
+	if (n != 0 && n != UUID_LEN)
+		return lf_err_set(err, LF_EINVALID,
+				  "cannot write state file '%s': lineage is not a UUID", fs->path);
+	return 0;
+}
+
+static int file_write(struct lf_state *st, struct lf_state_doc *doc,
+		      struct lf_err *err)
+{
+	struct file_state *fs = fs_of(st);
+	struct lf_buf text = LF_BUF_INIT;
+	char lineage[UUID_LEN + 1];
+	uint64_t serial;
+	int rc;
+
+	if (fs->refused)
+		return lf_err_set(err, fs->refused, "%s", fs->refused_msg);
+	rc = check_doc(fs, doc, err);
+	if (rc == 0)
+		rc = sync_disk(fs, err);
+	if (rc == 0)
+		rc = check_conflict(fs, doc, err);
+	if (rc != 0)
+		goto cleanup;
+	snprintf(lineage, sizeof(lineage), "%s", doc->lineage);
+	if (!lineage[0] && lf_uuid4(lineage) != 0) {
+		rc = lf_err_set(err, LF_ERROR, "cannot create a lineage for '%s'", fs->path);
+		goto cleanup;
+	}
+	serial = (fs->exists ? fs->serial : doc->serial) + 1;
+	if (render(doc, lineage, serial, &text) != 0) {
+		rc = lf_err_set(err, LF_ERROR, "cannot encode state for '%s'", fs->path);
+		goto cleanup;
+	}
+	rc = put_file(fs, &text, lineage, serial, err);
+	if (rc == 0) {
+		memcpy(doc->lineage, lineage, sizeof(doc->lineage));
+		doc->serial = serial;
+	}
+cleanup:
+	lf_buf_free(&text);
+	return rc;
+}
+
+/* ---- locking ---- */
+
+/* is name "<base>.tmp" or "<base>.backup.tmp" followed by 12 hex digits? */
+static bool is_stray_temp(const char *name, const char *base)
+{
+	size_t n = strlen(base), i;
+	const char *p;
+
+	if (strncmp(name, base, n) != 0)
+		return false;
+	p = name + n;
+	if (strncmp(p, ".backup", 7) == 0)
+		p += 7;
+	if (strncmp(p, ".tmp", 4) != 0)
+		return false;
+	p += 4;
+	for (i = 0; i < TMP_HEX_LEN; i++)
+		if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
+			return false;
+	return p[TMP_HEX_LEN] == '\0';
+}
+
+/*
+ * Remove temp files that writers killed mid-write left behind. Only done
+ * under the lock, when no other writer can be between create and rename.
+ * Best effort: reads never look at temp files anyway.
+ */
+static void sweep_temps(struct file_state *fs)
+{
+	char *dir = lf_path_dirname(fs->path);
+	const char *base = strrchr(fs->path, '/');
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	base = base ? base + 1 : fs->path;
+	while (d && (e = readdir(d)) != NULL) {
+		char *p;
+
+		if (!is_stray_temp(e->d_name, base))
+			continue;
+		p = lf_path_join(dir, e->d_name);
+		unlink(p);
+		free(p);
+	}
+	if (d)
+		closedir(d);
+	free(dir);
+}
+
+static int file_lock(struct lf_state *st, double timeout_s, const char *who,
+		     struct lf_err *err)
+{
+	struct file_state *fs = fs_of(st);
+	int rc;
+
+	if (fs->lock_fd >= 0)
+		return 0; /* this handle holds it already */
+	rc = lf_state__lock_acquire(&fs->lock_fd, fs->lock_path, fs->path, timeout_s,
+				    who, err);
+	if (rc == 0)
+		sweep_temps(fs);
+	return rc;
+}
+
+static int file_unlock(struct lf_state *st, struct lf_err *err)
+{
+	struct file_state *fs = fs_of(st);
+	int rc = lf_state__lock_release(fs->lock_fd, fs->lock_path, err);
+
+	fs->lock_fd = -1;
+	return rc;
+}
+
+static const char *file_describe(struct lf_state *st)
+{
+	return fs_of(st)->path;
+}
+
+static void file_free(struct lf_state *st)
+{
+	struct file_state *fs = fs_of(st);
+
+	if (!fs)
+		return;
+	lf_state__lock_release(fs->lock_fd, fs->lock_path, NULL);
+	free(fs->path);
+	free(fs->backup);
+	free(fs->lock_path);
+	free(fs->bytes);
+	free(fs);
+}
+
+static const struct lf_state_ops file_ops = {
+	.name = "file",
+	.lock = file_lock,
+	.unlock = file_unlock,
+	.read = file_read,
+	.write = file_write,
+	.free = file_free,
+	.describe = file_describe,
+};
+
+int lf_state_file_new(struct lf_state **out, const char *path,
+		      struct lf_err *err)
+{
+	struct file_state *fs;
+
+	*out = NULL;
+	if (!path || !path[0])
+		return lf_err_set(err, LF_EINVALID, "state file path is empty");
+	fs = lf_xcalloc(1, sizeof(*fs));
+	fs->base.ops = &file_ops;
+	fs->path = lf_xstrdup(path);
+	fs->backup = lf_xasprintf("%s.backup", path);
+	fs->lock_path = lf_xasprintf("%s.lock", path);
+	fs->lock_fd = -1;
+	*out = &fs->base;
+	return 0;
+}
