@@ -1,0 +1,718 @@
+/*
+ * Unit tests of the state backends: the file backend's document format,
+ * serial/lineage/backup rules, refusals, file modes, the flock lock between
+ * processes, and crash safety of writes (SIGKILL mid-write).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/util/util.h"
+#include "state/state.h"
+
+struct fx {
+	char dir[512];
+	char *path;   /* DIR/s.json */
+	char *backup; /* DIR/s.json.backup */
+	char *lock;   /* DIR/s.json.lock */
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	snprintf(f->dir, sizeof(f->dir), "%s/state-test-XXXXXX", LF_BINARY_DIR);
+	if (!mkdtemp(f->dir)) {
+		free(f);
+		return -1;
+	}
+	f->path = lf_path_join(f->dir, "s.json");
+	f->backup = lf_xasprintf("%s.backup", f->path);
+	f->lock = lf_xasprintf("%s.lock", f->path);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	lf_rmtree(f->dir, NULL);
+	free(f->path);
+	free(f->backup);
+	free(f->lock);
+	free(f);
+	return 0;
+}
+
+static struct lf_state *open_file(const char *path)
+{
+	struct lf_state *st = NULL;
+	struct lf_err err = LF_ERR_INIT;
+
+	assert_int_equal(lf_state_file_new(&st, path, &err), 0);
+	assert_non_null(st);
+	return st;
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+	char *data = NULL;
+
+	assert_int_equal(lf_read_file(path, &data, len, NULL), 0);
+	return data;
+}
+
+static void put(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+
+	assert_non_null(fp);
+	fputs(text, fp);
+	assert_int_equal(fclose(fp), 0);
+}
+
+static json_t *resource(const char *type, int i)
+{
+	return json_pack("{s:s, s:{s:i, s:s}, s:s, s:[]}", "type", type, "attrs",
+			 "n", i, "size", "small", "hash", "h", "deps");
+}
+
+/* read, set resources[addr], write; returns the new serial */
+static uint64_t write_one(struct lf_state *st, const char *addr, int i)
+{
+	struct lf_state_doc doc;
+	struct lf_err err = LF_ERR_INIT;
+	uint64_t serial;
+
+	assert_int_equal(lf_state_read(st, &doc, &err), 0);
+	json_object_set_new(doc.resources, addr, resource("host", i));
+	if (lf_state_write(st, &doc, &err) != 0)
+		fail_msg("write failed: %s", err.msg);
+	serial = doc.serial;
+	lf_state_doc_clear(&doc);
+	return serial;
+}
+
+static void assert_contains(const char *hay, const char *needle)
+{
+	if (!strstr(hay, needle))
+		fail_msg("'%s' does not contain '%s'", hay, needle);
+}
+
+/* ---- document ---- */
+
+static void test_state_roundtrip(void **state)
+{
+	struct fx *f = *state;
+	struct lf_state *st = NULL, *st2;
+	struct lf_state_doc doc, doc2;
+	struct lf_err err = LF_ERR_INIT;
+	json_t *settings = json_pack("{s:s}", "path", "s.json");
+	char *text;
+
+	assert_int_equal(lf_state_open(&st, "file", settings, f->dir, NULL, &err), 0);
+	assert_string_equal(st->ops->describe(st), f->path);
+	assert_int_equal(lf_state_read(st, &doc, &err), 0);
+	assert_string_equal(doc.lineage, "");
+	assert_int_equal(doc.serial, 0);
+	assert_int_equal(json_object_size(doc.resources), 0);
+	json_object_set_new(doc.resources, "host.bank.peer0", resource("host", 7));
+	json_object_set_new(doc.resources, "crypto.bank.ca", resource("crypto", 1));
+	assert_int_equal(lf_state_write(st, &doc, &err), 0);
+	assert_int_equal(doc.serial, 1);
+	assert_int_equal(strlen(doc.lineage), 36);
+
+	st2 = open_file(f->path);
+	assert_int_equal(lf_state_read(st2, &doc2, &err), 0);
+	assert_string_equal(doc2.lineage, doc.lineage);
+	assert_int_equal(doc2.serial, 1);
+	assert_true(json_equal(doc2.resources, doc.resources));
+
+	/* pretty-printed, sorted keys, envelope present */
+	text = slurp(f->path, NULL);
+	assert_contains(text, "\n \"format_version\": 1,\n \"ledgerform_version\": \"" LF_VERSION
+			"\",\n \"lineage\": \"");
+	assert_true(strstr(text, "\"crypto.bank.ca\"") < strstr(text, "\"host.bank.peer0\""));
+	assert_true(strstr(text, "\"resources\"") < strstr(text, "\"serial\": 1"));
+	assert_int_equal(text[strlen(text) - 1], '\n');
+	free(text);
+	lf_state_doc_clear(&doc);
+	lf_state_doc_clear(&doc2);
+	lf_state_free(st);
+	lf_state_free(st2);
+	json_decref(settings);
+}
+
+static void test_state_serial_and_lineage(void **state)
+{
+	struct fx *f = *state;
+	struct lf_state *st = open_file(f->path), *st2;
+	struct lf_state_doc doc;
+	struct lf_err err = LF_ERR_INIT;
+	char lineage[37];
+	uint64_t i;
+
+	assert_int_equal(write_one(st, "host.a", 1), 1);
+	assert_int_equal(lf_state_read(st, &doc, &err), 0);
+	memcpy(lineage, doc.lineage, sizeof(lineage));
+	/* the same doc written repeatedly, as the executor does */
+	for (i = 2; i <= 5; i++) {
+		json_object_set_new(doc.resources, "host.b", json_integer((json_int_t)i));
+		assert_int_equal(lf_state_write(st, &doc, &err), 0);
+		assert_int_equal(doc.serial, i);
+		assert_string_equal(doc.lineage, lineage);
+	}
+	lf_state_doc_clear(&doc);
+	lf_state_free(st);
+	st2 = open_file(f->path);
+	assert_int_equal(write_one(st2, "host.c", 3), 6);
+	assert_int_equal(lf_state_read(st2, &doc, &err), 0);
+	assert_string_equal(doc.lineage, lineage);
+	assert_int_equal(json_object_size(doc.resources), 3);
+	lf_state_doc_clear(&doc);
+	lf_state_free(st2);
+}
+
+static void test_state_backup_is_previous(void **state)
+{
+	struct fx *f = *state;
+	struct lf_state *st = open_file(f->path), *bk;
+	struct lf_state_doc doc;
+	char *v1, *v2, *b;
+	size_t l1, l2, lb;
+
+	write_one(st, "host.a", 1);
+	assert_false(lf_path_exists(f->backup));
+	v1 = slurp(f->path, &l1);
+	write_one(st, "host.b", 2);
+	b = slurp(f->backup, &lb);
+	assert_int_equal(lb, l1);
+	assert_memory_equal(b, v1, l1);
+	free(b);
+	v2 = slurp(f->path, &l2);
+	write_one(st, "host.c", 3);
+	b = slurp(f->backup, &lb);
+	assert_int_equal(lb, l2);
+	assert_memory_equal(b, v2, l2);
+	/* the backup is a readable state document of the previous serial */
+	bk = open_file(f->backup);
+	assert_int_equal(lf_state_read(bk, &doc, NULL), 0);
+	assert_int_equal(doc.serial, 2);
+	assert_int_equal(json_object_size(doc.resources), 2);
+	lf_state_doc_clear(&doc);
+	lf_state_free(bk);
+	free(b);
+	free(v1);
+	free(v2);
+	lf_state_free(st);
+}
+
+/* ---- refusals ---- */
+
+/* read must fail with code and msg; the file and a later write too */
+static void assert_refused(const char *path, int code, const char *msg_part)
+{
+	struct lf_state *st = open_file(path), *st2 = open_file(path);
+	struct lf_state_doc doc, fresh = { "", 0, json_object() };
+	struct lf_err err = LF_ERR_INIT, err2 = LF_ERR_INIT;
+	char *before, *after;
+	size_t lb, la;
+
+	before = slurp(path, &lb);
+	assert_int_equal(lf_state_read(st, &doc, &err), code);
+	assert_null(doc.resources);
+	assert_contains(err.msg, msg_part);
+	assert_contains(err.msg, path);
+	/* a write through the refusing handle is refused, with the reason */
+	assert_int_equal(lf_state_write(st, &fresh, &err2), code);
+	assert_contains(err2.msg, msg_part);
+	/* a handle that never read refuses too: it checks before writing */
+	lf_err_clear(&err2);
+	assert_int_equal(lf_state_write(st2, &fresh, &err2), code);
+	after = slurp(path, &la);
+	assert_int_equal(la, lb);
+	assert_memory_equal(after, before, lb);
+	free(before);
+	free(after);
+	lf_state_doc_clear(&fresh);
+	lf_state_free(st);
+	lf_state_free(st2);
+}
+
+static void test_state_corrupt_refused(void **state)
+{
+	struct fx *f = *state;
+	char *msg;
+
+	put(f->path, "{\n \"format_version\": 1,\n \"serial\": oops\n}\n");
+	assert_refused(f->path, LF_EINVALID, "at line 3, column");
+	msg = lf_xasprintf("state file '%s' is corrupt: ", f->path);
+	assert_refused(f->path, LF_EINVALID, msg);
+	free(msg);
+	msg = lf_xasprintf("; fix it or restore %s.backup", f->path);
+	assert_refused(f->path, LF_EINVALID, msg);
+	free(msg);
+	/* valid JSON, wrong envelope */
+	put(f->path, "{\"format_version\": 1, \"lineage\": \"x\", \"serial\": 1, "
+		     "\"ledgerform_version\": \"0\", \"resources\": {}}");
+	assert_refused(f->path, LF_EINVALID, "'lineage' is missing or not a UUID");
+	put(f->path, "{\"format_version\": 1, \"lineage\": \"0123456789abcdef0123456789abcdef0123\", "
+		     "\"ledgerform_version\": \"0\", \"resources\": {}}");
+	assert_refused(f->path, LF_EINVALID, "'serial' is missing");
+	put(f->path, "{\"format_version\": 1, \"lineage\": \"0123456789abcdef0123456789abcdef0123\", "
+		     "\"serial\": 3, \"ledgerform_version\": \"0\", \"resources\": []}");
+	assert_refused(f->path, LF_EINVALID, "'resources' is missing or not an object");
+	put(f->path, "");
+	assert_refused(f->path, LF_EINVALID, "is corrupt");
+	put(f->path, "[1]");
+	assert_refused(f->path, LF_EINVALID, "not a JSON object");
+}
+
+static void test_state_newer_format_refused(void **state)
+{
+	struct fx *f = *state;
+	char *msg;
+
+	put(f->path, "{\"format_version\": 2, \"something_new\": true}\n");
+	msg = lf_xasprintf("state file '%s' has format version 2, this ledgerform reads up "
+			   "to 1; upgrade ledgerform", f->path);
+	assert_refused(f->path, LF_EUNSUPPORTED, msg);
+	free(msg);
+}
+
+static void test_state_lineage_mismatch(void **state)
+{
+	struct fx *f = *state;
+	struct lf_state *a = open_file(f->path), *b;
+	struct lf_state_doc doc, other = { "", 0, json_object() };
+	struct lf_err err = LF_ERR_INIT;
+	char *other_path = lf_xasprintf("%s/other.json", f->dir), *before;
+	size_t lb, la;
+	char *after;
+
+	write_one(a, "host.a", 1);
+	assert_int_equal(lf_state_read(a, &doc, &err), 0);
+	/* someone replaces the state with another workspace's state */
+	b = open_file(other_path);
+	assert_int_equal(lf_state_write(b, &other, &err), 0);
+	assert_int_equal(rename(other_path, f->path), 0);
+	before = slurp(f->path, &lb);
+	json_object_set_new(doc.resources, "host.z", resource("host", 9));
+	assert_int_equal(lf_state_write(a, &doc, &err), LF_ECONFLICT);
+	assert_contains(err.msg, f->path);
+	assert_contains(err.msg, other.lineage);
+	assert_contains(err.msg, doc.lineage);
+	assert_contains(err.msg, "was replaced");
+	after = slurp(f->path, &la);
+	assert_int_equal(la, lb);
+	assert_memory_equal(after, before, lb);
+	free(before);
+	free(after);
+	lf_state_doc_clear(&doc);
+	lf_state_doc_clear(&other);
+	free(other_path);
+	lf_state_free(a);
+	lf_state_free(b);
+}
+
+static void test_state_stale_serial_refused(void **state)
+{
+	struct fx *f = *state;
+	struct lf_state *a = open_file(f->path), *b = open_file(f->path);
+	struct lf_state_doc da, db;
+	struct lf_err err = LF_ERR_INIT;
+
+	write_one(a, "host.a", 1);
+	assert_int_equal(lf_state_read(a, &da, &err), 0);
+	assert_int_equal(lf_state_read(b, &db, &err), 0);
+	assert_int_equal(lf_state_write(a, &da, &err), 0);
+	assert_int_equal(da.serial, 2);
+	/* b read serial 1; writing it would drop a's change */
+	assert_int_equal(lf_state_write(b, &db, &err), LF_ECONFLICT);
+	assert_contains(err.msg, "is at serial 2");
+	assert_contains(err.msg, "read at serial 1");
+	assert_contains(err.msg, f->path);
+	lf_state_doc_clear(&da);
+	lf_state_doc_clear(&db);
+	lf_state_free(a);
+	lf_state_free(b);
+}
+
+static void assert_mode(const char *path, mode_t mode)
+{
+	struct stat sb;
+
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, mode);
+}
+
+static void test_state_file_modes(void **state)
+{
+	struct fx *f = *state;
+	struct lf_state *st = open_file(f->path);
+	mode_t old = umask(0); /* modes must not depend on the umask */
+
+	assert_int_equal(lf_state_lock(st, 0, "test", NULL), 0);
+	write_one(st, "host.a", 1);
+	write_one(st, "host.b", 2);
+	umask(old);
+	assert_mode(f->path, 0600);
+	assert_mode(f->backup, 0600);
+	assert_mode(f->lock, 0600);
+	lf_state_free(st);
+}
+
+static void test_state_open_backends(void **state)
+{
+	struct fx *f = *state;
+	struct lf_state *st = NULL;
+	struct lf_err err = LF_ERR_INIT;
+	json_t *bad = json_pack("{s:s}", "pth", "x.json");
+	json_t *num = json_pack("{s:i}", "path", 3);
+	json_t *abs = json_pack("{s:s}", "path", f->path);
+
+	assert_int_equal(lf_state_open(&st, "etcd", NULL, NULL, "x", &err), LF_EUNSUPPORTED);
+	assert_string_equal(err.msg, "state backend 'etcd' is not built yet");
+	assert_null(st);
+	lf_err_clear(&err);
+	assert_int_equal(lf_state_open(&st, "s3", NULL, NULL, "x", &err), LF_EINVALID);
+	assert_contains(err.msg, "unknown state backend 's3'");
+	lf_err_clear(&err);
+	assert_int_equal(lf_state_open(&st, "file", bad, f->dir, "x", &err), LF_EINVALID);
+	assert_contains(err.msg, "no setting 'pth'");
+	lf_err_clear(&err);
+	assert_int_equal(lf_state_open(&st, NULL, num, f->dir, "x", &err), LF_EINVALID);
+	lf_err_clear(&err);
+	assert_int_equal(lf_state_open(&st, NULL, NULL, f->dir, NULL, &err), LF_EINVALID);
+	/* default path; absolute path not joined to base_dir */
+	assert_int_equal(lf_state_open(&st, NULL, NULL, "/nowhere", "dflt.json", NULL), 0);
+	assert_string_equal(st->ops->describe(st), "dflt.json");
+	lf_state_free(st);
+	assert_int_equal(lf_state_open(&st, "file", abs, "/nowhere", NULL, NULL), 0);
+	assert_string_equal(st->ops->describe(st), f->path);
+	lf_state_free(st);
+	lf_state_free(NULL);
+	lf_state_doc_clear(NULL);
+	json_decref(bad);
+	json_decref(num);
+	json_decref(abs);
+}
+
+static void test_state_missing_dir_created(void **state)
+{
+	struct fx *f = *state;
+	char *p = lf_xasprintf("%s/sub/dir/s.json", f->dir);
+	struct lf_state *st = open_file(p);
+
+	assert_int_equal(write_one(st, "host.a", 1), 1);
+	assert_true(lf_path_exists(p));
+	lf_state_free(st);
+	free(p);
+}
+
+/* ---- locking ---- */
+
+static void test_state_lock_in_process(void **state)
+{
+	struct fx *f = *state;
+	struct lf_state *a = open_file(f->path), *b = open_file(f->path);
+	struct lf_err err = LF_ERR_INIT;
+	char *pid = lf_xasprintf("is locked by pid %ld (", (long)getpid());
+	struct stat sb;
+
+	assert_int_equal(lf_state_lock(a, 0, "plan", &err), 0);
+	assert_int_equal(lf_state_lock(a, 0, "plan", &err), 0); /* held: no-op */
+	assert_int_equal(lf_state_lock(b, 0.2, "apply", &err), LF_ECONFLICT);
+	assert_contains(err.msg, f->path);
+	assert_contains(err.msg, pid);
+	assert_contains(err.msg, ", plan, since 20");
+	assert_contains(err.msg, "Z); waited 0.2s; retry later or pass --lock-timeout");
+	assert_int_equal(lf_state_unlock(a, &err), 0);
+	assert_int_equal(stat(f->lock, &sb), 0);
+	assert_int_equal(sb.st_size, 0); /* holder record cleared */
+	lf_err_clear(&err);
+	assert_int_equal(lf_state_lock(b, 0, "apply", &err), 0);
+	assert_int_equal(lf_state_lock(a, -1, "x", &err), LF_EINVALID);
+	lf_state_free(b); /* free releases the lock */
+	assert_int_equal(lf_state_lock(a, 0, "apply", NULL), 0);
+	free(pid);
+	lf_state_free(a);
+}
+
+/* child: take the lock as "apply", tell the parent, hold it hold_ms */
+static pid_t spawn_holder(const char *path, int hold_ms)
+{
+	int fds[2];
+	char c;
+	pid_t pid;
+
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct lf_state *st = NULL;
+
+		close(fds[0]);
+		if (lf_state_file_new(&st, path, NULL) != 0 ||
+		    lf_state_lock(st, 0, "apply", NULL) != 0)
+			_exit(2);
+		if (write(fds[1], "L", 1) != 1)
+			_exit(3);
+		lf_sleep_ms((uint64_t)hold_ms);
+		lf_state_free(st);
+		_exit(0);
+	}
+	close(fds[1]);
+	assert_int_equal(read(fds[0], &c, 1), 1);
+	close(fds[0]);
+	return pid;
+}
+
+static void test_state_lock_two_processes(void **state)
+{
+	struct fx *f = *state;
+	struct lf_state *st = open_file(f->path);
+	struct lf_err err = LF_ERR_INIT;
+	pid_t child = spawn_holder(f->path, 1000);
+	char *who = lf_xasprintf("is locked by pid %ld (", (long)child);
+	double t0, waited;
+	int status;
+
+	assert_int_equal(lf_state_lock(st, 0, "plan", &err), LF_ECONFLICT);
+	assert_contains(err.msg, who);
+	assert_contains(err.msg, ", apply, since ");
+	assert_contains(err.msg, "waited 0s");
+	lf_err_clear(&err);
+	t0 = lf_now_s();
+	assert_int_equal(lf_state_lock(st, 3, "plan", &err), 0);
+	waited = lf_now_s() - t0;
+	print_message("lock acquired after %.3fs (holder held ~1s)\n", waited);
+	assert_true(waited > 0.5 && waited < 3.0);
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	free(who);
+	lf_state_free(st);
+}
+
+static void test_state_lock_dead_holder(void **state)
+{
+	struct fx *f = *state;
+	struct lf_state *st = open_file(f->path);
+	pid_t child = spawn_holder(f->path, 60000);
+	int status;
+
+	assert_int_equal(lf_state_lock(st, 0, "plan", NULL), LF_ECONFLICT);
+	kill(child, SIGKILL);
+	assert_int_equal(waitpid(child, &status, 0), child);
+	/* the kernel dropped the dead holder's flock: no stale lock */
+	assert_int_equal(lf_state_lock(st, 0, "plan", NULL), 0);
+	lf_state_free(st);
+}
+
+/* ---- crash safety ---- */
+
+static size_t count_temps(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL)
+		if (strstr(e->d_name, ".tmp"))
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* child: rewrite the state as fast as it can until killed */
+static void writer_loop(const char *path)
+{
+	struct lf_state *st = NULL;
+	struct lf_state_doc doc;
+	json_int_t i = 0;
+
+	if (lf_state_file_new(&st, path, NULL) != 0 || lf_state_read(st, &doc, NULL) != 0)
+		_exit(2);
+	for (;;) {
+		json_object_set_new(doc.resources, "host.counter", json_integer(i++));
+		if (lf_state_write(st, &doc, NULL) != 0)
+			_exit(3);
+	}
+}
+
+static void seed_state(const char *path, int n)
+{
+	struct lf_state *st = open_file(path);
+	struct lf_state_doc doc;
+	char addr[64];
+	int i;
+
+	assert_int_equal(lf_state_read(st, &doc, NULL), 0);
+	for (i = 0; i < n; i++) {
+		snprintf(addr, sizeof(addr), "host.org%d.peer%d", i % 10, i);
+		json_object_set_new(doc.resources, addr, resource("host", i));
+	}
+	assert_int_equal(lf_state_write(st, &doc, NULL), 0);
+	lf_state_doc_clear(&doc);
+	lf_state_free(st);
+}
+
+static uint64_t check_complete(const char *path, size_t nres)
+{
+	struct lf_state *st = open_file(path);
+	struct lf_state_doc doc;
+	struct lf_err err = LF_ERR_INIT;
+	uint64_t serial;
+
+	if (lf_state_read(st, &doc, &err) != 0)
+		fail_msg("torn state after SIGKILL: %s", err.msg);
+	assert_true(json_object_size(doc.resources) >= nres);
+	serial = doc.serial;
+	lf_state_doc_clear(&doc);
+	lf_state_free(st);
+	return serial;
+}
+
+static void test_state_crash_mid_write(void **state)
+{
+	struct fx *f = *state;
+	unsigned seed = (unsigned)getpid();
+	uint64_t serial = 1, s, b;
+	int round, status, advanced = 0;
+	struct lf_state *st;
+	char *junk;
+
+	seed_state(f->path, 2000);
+	srand(seed);
+	for (round = 0; round < 25; round++) {
+		pid_t pid = fork();
+
+		assert_true(pid >= 0);
+		if (pid == 0)
+			writer_loop(f->path);
+		lf_sleep_ms(5 + (uint64_t)(rand() % 60));
+		kill(pid, SIGKILL);
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFSIGNALED(status)); /* not an early write error */
+		s = check_complete(f->path, 2000);
+		assert_true(s >= serial);
+		advanced += s > serial;
+		serial = s;
+		if (s == 1)
+			continue; /* no write finished yet: no backup */
+		b = check_complete(f->backup, 2000);
+		assert_true(b <= s && b + 1 >= s);
+	}
+	print_message("crash test: seed %u, serial %llu after 25 kills, %d rounds "
+		      "advanced, %zu stray temp files\n", seed, (unsigned long long)serial,
+		      advanced, count_temps(f->dir));
+	assert_true(advanced > 0);
+	/* a stray temp with garbage does not confuse reads; the lock sweeps it */
+	junk = lf_xasprintf("%s.tmp0123456789ab", f->path);
+	put(junk, "{\"format_version\": 1, tor");
+	check_complete(f->path, 2000);
+	st = open_file(f->path);
+	assert_int_equal(lf_state_lock(st, 0, "test", NULL), 0);
+	assert_false(lf_path_exists(junk));
+	assert_int_equal(count_temps(f->dir), 0);
+	lf_state_free(st);
+	free(junk);
+}
+
+/* ---- speed ---- */
+
+static json_t *big_resource(int i)
+{
+	char id[32];
+
+	snprintf(id, sizeof(id), "i-%08x", i * 2654435761u);
+	return json_pack("{s:s, s:{s:s, s:s, s:s, s:i, s:i, s:i, s:s, s:b}, s:s, s:[s], "
+			 "s:{s:s, s:s}}",
+			 "type", "host", "attrs", "provider", "aws", "size", "small",
+			 "image", "ubuntu-22.04", "vcpus", 2, "memory_mb", 4096,
+			 "disk_gb", 40, "org", "bank", "public", i % 2, "hash",
+			 "3f7a9c1e5b2d4f6a8c0e1b3d5f7a9c1e5b2d4f6a8c0e1b3d5f7a9c1e5b2d4f6a",
+			 "deps", "provider.aws", "outputs", "id", id, "address", "10.0.0.1");
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static void test_state_write_10k_speed(void **state)
+{
+	struct fx *f = *state;
+	struct lf_state *st = open_file(f->path);
+	struct lf_state_doc doc;
+	double ms[7], t0, rms;
+	char addr[64];
+	size_t len, i;
+	char *text;
+
+	assert_int_equal(lf_state_read(st, &doc, NULL), 0);
+	for (i = 0; i < 10000; i++) {
+		snprintf(addr, sizeof(addr), "host.org%zu.peer%zu", i % 50, i);
+		json_object_set_new(doc.resources, addr, big_resource((int)i));
+	}
+	for (i = 0; i < LF_ARRAY_LEN(ms); i++) {
+		json_object_set_new(doc.resources, "host.org0.peer0", big_resource((int)i));
+		t0 = lf_now_s();
+		assert_int_equal(lf_state_write(st, &doc, NULL), 0);
+		ms[i] = (lf_now_s() - t0) * 1000.0;
+	}
+	lf_state_doc_clear(&doc);
+	t0 = lf_now_s();
+	assert_int_equal(lf_state_read(st, &doc, NULL), 0);
+	rms = (lf_now_s() - t0) * 1000.0;
+	assert_int_equal(json_object_size(doc.resources), 10000);
+	assert_int_equal(doc.serial, LF_ARRAY_LEN(ms));
+	text = slurp(f->path, &len);
+	qsort(ms, LF_ARRAY_LEN(ms), sizeof(ms[0]), cmp_double);
+	print_message("10000 resources, %zu bytes: write min %.1f ms, median %.1f ms, "
+		      "max %.1f ms; read %.1f ms\n", len, ms[0], ms[LF_ARRAY_LEN(ms) / 2],
+		      ms[LF_ARRAY_LEN(ms) - 1], rms);
+	assert_true(ms[LF_ARRAY_LEN(ms) / 2] < 2000.0);
+	free(text);
+	lf_state_doc_clear(&doc);
+	lf_state_free(st);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_state_roundtrip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_serial_and_lineage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_backup_is_previous, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_corrupt_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_newer_format_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_lineage_mismatch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_stale_serial_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_file_modes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_open_backends, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_missing_dir_created, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_lock_in_process, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_lock_two_processes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_lock_dead_holder, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_crash_mid_write, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_write_10k_speed, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("state", tests, NULL, NULL);
+}
