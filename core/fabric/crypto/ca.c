@@ -29,8 +29,8 @@ static int read_cert(X509 **out, const char *org, const char *what,
 
 	*out = NULL;
 	if (lf_read_file(path, &pem, &len, &e) != 0)
-		return lf_err_set(err, LF_EINVALID, "org '%s': cannot read %s '%s': %s",
-				  org, what, path, e.msg);
+		return lf_err_set(err, LF_EINVALID, "org '%s': cannot read %s: %s",
+				  org, what, e.msg);
 	*out = lfc_cert_parse(pem, len);
 	free(pem);
 	if (!*out)
@@ -49,8 +49,8 @@ static int read_key(EVP_PKEY **out, const char *org, const char *what,
 
 	*out = NULL;
 	if (lf_read_file(path, &pem, &len, &e) != 0)
-		return lf_err_set(err, LF_EINVALID, "org '%s': cannot read %s '%s': %s",
-				  org, what, path, e.msg);
+		return lf_err_set(err, LF_EINVALID, "org '%s': cannot read %s: %s",
+				  org, what, e.msg);
 	*out = lfc_key_parse(pem, len);
 	lf_free_secret(pem, len);
 	if (!*out)

@@ -679,6 +679,379 @@ static void test_crypto_ca_key_never_regenerated(void **state)
 	fx_spec_free(s);
 	cleanup_out(out);
 }
+
+/* an external CA made with the openssl binary (P-256 unless rsa) */
+static void make_ext_ca(const char *dir, const char *name, const char *bc,
+			bool rsa)
+{
+	assert_int_equal(sh("cd '%s' && openssl req -x509 -newkey %s -nodes "
+			    "-keyout %s.key -out %s.pem -days 365 "
+			    "-subj '/C=DE/O=Acme Corp/CN=Acme %s CA' -addext "
+			    "'basicConstraints=critical,%s' -addext "
+			    "'keyUsage=critical,keyCertSign,cRLSign,digitalSignature' "
+			    "-addext 'subjectKeyIdentifier=hash' >/dev/null 2>&1",
+			    dir, rsa ? "rsa:2048" : "ec -pkeyopt ec_paramgen_curve:P-256",
+			    name, name, name, bc), 0);
+}
+
+static struct lf_spec *spec_import(const char *dir, const char *cert,
+				   const char *key)
+{
+	struct lf_spec *s = fx_spec_new("imp");
+	size_t b = fx_add_org(s, "bank", NULL, 1);
+
+	free(s->dir);
+	s->dir = lf_xstrdup(dir); /* import paths are relative to the spec */
+	fx_add_node(s, b, LF_NODE_PEER, "peer0", NULL);
+	fx_org_import_ca(s, b, cert, key);
+	return s;
+}
+
+static void test_crypto_imported_ca_is_issuer(void **state)
+{
+	char *dir = mk_tmpdir(), *out = lf_path_join(dir, "crypto"), *t, *want;
+	struct lf_spec *s;
+	struct lf_err err = LF_ERR_INIT;
+
+	(void)state;
+	make_ext_ca(dir, "ext", "CA:TRUE", false);
+	s = spec_import(dir, "ext.pem", "ext.key");
+	if (lf_crypto_render(s, out, 2, &err) != 0) {
+		print_error("render: %s\n", err.msg);
+		fail();
+	}
+	assert_int_equal(sh("cd '%s/%s' && openssl verify -x509_strict -CAfile '%s/ext.pem' "
+			    "peers/peer0.bank.example.com/msp/signcerts/*.pem "
+			    "users/*/msp/signcerts/*.pem >/dev/null", out, ORG, dir), 0);
+	t = sh_out("openssl x509 -noout -issuer -in '%s/%s/peers/peer0.bank.example.com/"
+		   "msp/signcerts/peer0.bank.example.com-cert.pem'", out, ORG);
+	assert_string_equal(t, "issuer=C = DE, O = Acme Corp, CN = Acme ext CA\n");
+	free(t);
+	/* the imported cert is the org's CA cert everywhere; its key is not copied */
+	want = sh_out("openssl x509 -in '%s/ext.pem' -outform DER | sha256sum", dir);
+	t = sh_out("openssl x509 -in '%s/%s/msp/cacerts/ca.bank.example.com-cert.pem' "
+		   "-outform DER | sha256sum", out, ORG);
+	assert_string_equal(t, want);
+	free(t);
+	t = sh_out("openssl x509 -in '%s/%s/peers/peer0.bank.example.com/msp/cacerts/"
+		   "ca.bank.example.com-cert.pem' -outform DER | sha256sum", out, ORG);
+	assert_string_equal(t, want);
+	free(t);
+	free(want);
+	t = lf_xasprintf("%s/%s/ca/priv_sk", out, ORG);
+	assert_false(lf_path_exists(t));
+	free(t);
+	/* the TLS CA is still made by ledgerform */
+	assert_int_equal(sh("cd '%s/%s' && openssl verify -CAfile tlsca/tlsca.bank.example.com-cert.pem "
+			    "peers/peer0.bank.example.com/tls/server.crt >/dev/null", out, ORG), 0);
+	if (sh("command -v node >/dev/null") == 0) {
+		int rc = sh("node '%s/tests/node/check-msp.js' '%s/%s' BankMSP", LF_SOURCE_DIR,
+			    out, ORG);
+
+		assert_true(rc == 0 || rc == 77);
+	}
+	fx_spec_free(s);
+	rm_rf(dir);
+	free(dir);
+	free(out);
+}
+
+static void expect_import_error(const char *dir, const char *cert,
+				const char *key, const char *what,
+				const char *why)
+{
+	char *out = lf_path_join(dir, "out");
+	struct lf_spec *s = spec_import(dir, cert, key);
+	struct lf_rset *rs = NULL;
+	struct lf_err err = LF_ERR_INIT;
+	int rc = lf_crypto_render(s, out, 2, &err);
+
+	print_message("error: %s\n", err.msg);
+	assert_int_equal(rc, LF_EINVALID);
+	assert_contains(err.msg, "org 'bank'");
+	assert_contains(err.msg, what);
+	assert_contains(err.msg, why);
+	assert_false(lf_path_exists(out)); /* nothing written */
+	/* the plan side refuses the same spec */
+	lf_err_clear(&err);
+	assert_int_equal(lf_rset_new(&rs), 0);
+	assert_int_equal(lf_crypto_expand(s, rs, &err), LF_EINVALID);
+	assert_contains(err.msg, what);
+	lf_rset_free(rs);
+	fx_spec_free(s);
+	free(out);
+}
+
+static void test_crypto_bad_import_writes_nothing(void **state)
+{
+	char *dir = mk_tmpdir();
+
+	(void)state;
+	make_ext_ca(dir, "good", "CA:TRUE", false);
+	make_ext_ca(dir, "other", "CA:TRUE", false);
+	make_ext_ca(dir, "leaf", "CA:FALSE", false);
+	assert_int_equal(sh("cd '%s' && echo 'not a certificate' > junk.pem && "
+			    "cp good.key unreadable.key && chmod 000 unreadable.key", dir), 0);
+	expect_import_error(dir, "good.pem", "missing.key", "missing.key", "cannot read");
+	expect_import_error(dir, "missing.pem", "good.key", "missing.pem", "cannot read");
+	expect_import_error(dir, "good.pem", "other.key", "other.key", "does not match");
+	expect_import_error(dir, "leaf.pem", "leaf.key", "leaf.pem", "not a CA certificate");
+	expect_import_error(dir, "junk.pem", "good.key", "junk.pem", "not a PEM X.509 certificate");
+	expect_import_error(dir, "good.pem", "junk.pem", "junk.pem", "not a PEM private key");
+	if (geteuid() != 0) /* root reads mode-000 files */
+		expect_import_error(dir, "good.pem", "unreadable.key", "unreadable.key",
+				    "Permission denied");
+	rm_rf(dir);
+	free(dir);
+}
+
+static void test_crypto_imported_rsa_ca(void **state)
+{
+	char *dir = mk_tmpdir(), *out = lf_path_join(dir, "crypto");
+	struct lf_spec *s;
+	struct lf_err err = LF_ERR_INIT;
+
+	(void)state;
+	make_ext_ca(dir, "rsa", "CA:TRUE", true);
+	s = spec_import(dir, "rsa.pem", "rsa.key");
+	assert_int_equal(lf_crypto_render(s, out, 1, &err), 0);
+	assert_int_equal(sh("cd '%s/%s' && openssl verify -CAfile '%s/rsa.pem' "
+			    "peers/*/msp/signcerts/*.pem >/dev/null", out, ORG, dir), 0);
+	fx_spec_free(s);
+	rm_rf(dir);
+	free(dir);
+	free(out);
+}
+
+/* ---- resources ----------------------------------------------------- */
+
+static struct lf_rset *expand(const struct lf_spec *s)
+{
+	struct lf_rset *rs = NULL;
+	struct lf_err err = LF_ERR_INIT;
+
+	assert_int_equal(lf_rset_new(&rs), 0);
+	if (lf_crypto_expand(s, rs, &err) != 0) {
+		print_error("expand: %s\n", err.msg);
+		fail();
+	}
+	return rs;
+}
+
+static bool has_dep(const struct lf_resource *r, const char *dep)
+{
+	size_t i;
+
+	for (i = 0; i < r->ndeps; i++)
+		if (strcmp(r->deps[i], dep) == 0)
+			return true;
+	return false;
+}
+
+static void test_crypto_expand_resources(void **state)
+{
+	struct lf_spec *s = spec_small();
+	struct lf_rset *rs = expand(s), *rs2;
+	static const char *const addrs[] = {
+		"crypto.orderer.ca", "crypto.orderer.tlsca", "crypto.orderer.msp",
+		"crypto.orderer.orderer0", "crypto.orderer.orderer1", "crypto.orderer.admin",
+		"crypto.bank.ca", "crypto.bank.tlsca", "crypto.bank.msp", "crypto.bank.peer0",
+		"crypto.bank.peer1", "crypto.bank.admin", "crypto.bank.user1", "crypto.bank.user2",
+	};
+	const struct lf_resource *r;
+	char *dump;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(rs->n, LF_ARRAY_LEN(addrs));
+	for (i = 0; i < LF_ARRAY_LEN(addrs); i++) {
+		r = lf_rset_get(rs, addrs[i]);
+		assert_non_null(r);
+		assert_string_equal(r->type, "crypto");
+		if (strstr(addrs[i], ".ca") || strstr(addrs[i], ".tlsca"))
+			assert_int_equal(r->ndeps, 0);
+		else
+			assert_true(r->ndeps == 2 && has_dep(r, "crypto.bank.ca") !=
+				    has_dep(r, "crypto.orderer.ca"));
+	}
+	r = lf_rset_get(rs, "crypto.bank.peer0");
+	assert_true(has_dep(r, "crypto.bank.ca") && has_dep(r, "crypto.bank.tlsca"));
+	dump = json_dumps(r->attrs, JSON_SORT_KEYS | JSON_COMPACT);
+	assert_contains(dump, "\"dir\":\"peerOrganizations/bank.example.com/peers/peer0.bank.example.com\"");
+	assert_contains(dump, "\"sans\":[\"peer0.bank.example.com\",\"peer0\",\"10.1.2.3\",\"localhost\",\"127.0.0.1\"]");
+	assert_contains(dump, "\"ou\":\"peer\"");
+	assert_contains(dump, "\"issuer\":\"crypto.bank.ca\"");
+	free(dump);
+	dump = json_dumps(lf_rset_to_json(rs), JSON_COMPACT);
+	assert_not_contains(dump, "PRIVATE");
+	assert_not_contains(dump, "serial");
+	free(dump);
+	/* a new SAN changes exactly one resource's hash */
+	fx_node_add_san(&s->orgs[1].nodes[1], "10.9.9.9");
+	rs2 = expand(s);
+	for (i = 0; i < rs->n; i++) {
+		const struct lf_resource *a = &rs->v[i];
+		const struct lf_resource *b = lf_rset_get(rs2, a->addr);
+
+		lf_resource_rehash((struct lf_resource *)a);
+		lf_resource_rehash((struct lf_resource *)b);
+		if (strcmp(a->addr, "crypto.bank.peer1") == 0)
+			assert_string_not_equal(a->hash, b->hash);
+		else
+			assert_string_equal(a->hash, b->hash);
+	}
+	lf_rset_free(rs);
+	lf_rset_free(rs2);
+	fx_spec_free(s);
+}
+
+static void test_crypto_expand_import_fingerprint(void **state)
+{
+	char *dir = mk_tmpdir(), *want, *dump;
+	struct lf_spec *s;
+	struct lf_rset *rs;
+	const struct lf_resource *r;
+
+	(void)state;
+	make_ext_ca(dir, "ext", "CA:TRUE", false);
+	s = spec_import(dir, "ext.pem", "ext.key");
+	rs = expand(s);
+	want = sh_out("openssl x509 -in '%s/ext.pem' -outform DER | sha256sum | cut -c1-64 | tr -d '\\n'", dir);
+	r = lf_rset_get(rs, "crypto.bank.ca");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(r->attrs, "ca_import"),
+							      "cert_sha256")), want);
+	r = lf_rset_get(rs, "crypto.bank.peer0"); /* leaves follow their issuer */
+	assert_string_equal(json_string_value(json_object_get(json_object_get(r->attrs, "ca_import"),
+							      "cert_sha256")), want);
+	dump = json_dumps(lf_rset_to_json(rs), JSON_COMPACT);
+	assert_not_contains(dump, "PRIVATE KEY");
+	free(dump);
+	free(want);
+	lf_rset_free(rs);
+	fx_spec_free(s);
+	rm_rf(dir);
+	free(dir);
+}
+
+static json_t *rt_create(const struct lf_apply_env *env, const struct lf_rset *rs,
+			 const char *addr)
+{
+	const struct lf_resource *r = lf_rset_get(rs, addr);
+	json_t *outputs = NULL;
+	struct lf_err err = LF_ERR_INIT;
+
+	assert_non_null(r);
+	if (lf_rtype_crypto.create(env, r, &outputs, &err) != 0) {
+		print_error("create %s: %s\n", addr, err.msg);
+		fail();
+	}
+	assert_non_null(outputs);
+	return outputs;
+}
+
+static void test_crypto_rtype_callbacks(void **state)
+{
+	struct lf_spec *s = spec_small();
+	struct lf_rset *rs = expand(s), *rs2;
+	char *dir = mk_tmpdir(), *cdir = lf_path_join(dir, "crypto"), *dump, *p;
+	struct lf_apply_env env;
+	struct lf_err err = LF_ERR_INIT;
+	json_t *o, *o2 = NULL;
+	struct snap *a, *b;
+	const char *except[] = { "/peer0.bank.example.com/tls/server.crt" };
+
+	(void)state;
+	memset(&env, 0, sizeof(env));
+	env.crypto_dir = cdir;
+	/* a leaf before its CA: a clear error, no files */
+	assert_int_equal(lf_rtype_crypto.create(&env, lf_rset_get(rs, "crypto.bank.peer0"),
+						&o, &err), LF_ENOTFOUND);
+	assert_contains(err.msg, "no CA");
+	json_decref(rt_create(&env, rs, "crypto.bank.ca"));
+	json_decref(rt_create(&env, rs, "crypto.bank.tlsca"));
+	json_decref(rt_create(&env, rs, "crypto.bank.msp"));
+	o = rt_create(&env, rs, "crypto.bank.peer0");
+	dump = json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT);
+	assert_contains(dump, "\"dir\":\"peerOrganizations/bank.example.com/peers/peer0.bank.example.com\"");
+	assert_contains(dump, "\"not_after\":\"20");
+	assert_not_contains(dump, "PRIVATE");
+	assert_int_equal(strlen(json_string_value(json_object_get(o, "cert_sha256"))), 64);
+	assert_int_equal(strlen(json_string_value(json_object_get(o, "tls_cert_sha256"))), 64);
+	free(dump);
+	json_decref(rt_create(&env, rs, "crypto.bank.admin"));
+	assert_int_equal(sh("cd '%s/%s' && openssl verify -CAfile ca/*.pem peers/*/msp/signcerts/*.pem "
+			    "users/*/msp/signcerts/*.pem >/dev/null && openssl verify -CAfile "
+			    "tlsca/*.pem peers/*/tls/server.crt >/dev/null", cdir, ORG), 0);
+	/* update after a SAN change: only that TLS cert is re-issued */
+	a = snap_take(cdir);
+	fx_node_add_san(&s->orgs[1].nodes[0], "peer0.alt.example.com");
+	rs2 = expand(s);
+	assert_true(lf_rtype_crypto.in_place(&env, lf_rset_get(rs, "crypto.bank.peer0"), "sans"));
+	assert_false(lf_rtype_crypto.in_place(&env, lf_rset_get(rs, "crypto.bank.peer0"), "dir"));
+	assert_int_equal(lf_rtype_crypto.update(&env, lf_rset_get(rs, "crypto.bank.peer0"),
+						lf_rset_get(rs2, "crypto.bank.peer0"), &o2, &err), 0);
+	b = snap_take(cdir);
+	assert_int_equal(snap_diff(a, b, except, 1), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "cert_sha256")),
+			    json_string_value(json_object_get(o2, "cert_sha256")));
+	assert_string_not_equal(json_string_value(json_object_get(o, "tls_cert_sha256")),
+				json_string_value(json_object_get(o2, "tls_cert_sha256")));
+	/* delete a node: its directory only; delete the CA: the whole org */
+	assert_int_equal(lf_rtype_crypto.delete(&env, lf_rset_get(rs, "crypto.bank.peer0"), &err), 0);
+	p = lf_xasprintf("%s/%s/peers/peer0.bank.example.com", cdir, ORG);
+	assert_false(lf_path_exists(p));
+	free(p);
+	p = lf_xasprintf("%s/%s/ca/priv_sk", cdir, ORG);
+	assert_true(lf_path_exists(p));
+	assert_int_equal(lf_rtype_crypto.delete(&env, lf_rset_get(rs, "crypto.bank.peer0"), &err), 0);
+	assert_int_equal(lf_rtype_crypto.delete(&env, lf_rset_get(rs, "crypto.bank.admin"), &err), 0);
+	assert_int_equal(lf_rtype_crypto.delete(&env, lf_rset_get(rs, "crypto.bank.msp"), &err), 0);
+	assert_int_equal(lf_rtype_crypto.delete(&env, lf_rset_get(rs, "crypto.bank.ca"), &err), 0);
+	assert_int_equal(lf_rtype_crypto.delete(&env, lf_rset_get(rs, "crypto.bank.tlsca"), &err), 0);
+	free(p);
+	p = lf_path_join(cdir, ORG);
+	assert_false(lf_path_exists(p));
+	free(p);
+	json_decref(o);
+	json_decref(o2);
+	snap_free(a);
+	snap_free(b);
+	lf_rset_free(rs);
+	lf_rset_free(rs2);
+	fx_spec_free(s);
+	rm_rf(dir);
+	free(dir);
+	free(cdir);
+}
+
+/* Fabric's own JS code reads the MSPs; a swapped key must be caught */
+static void test_crypto_fabric_common_reads_msp(void **state)
+{
+	char *out = render_small(NULL);
+	int rc;
+
+	(void)state;
+	if (sh("command -v node >/dev/null") != 0) {
+		print_message("skipped: node not found\n");
+		cleanup_out(out);
+		skip();
+	}
+	rc = sh("node '%s/tests/node/check-msp.js' '%s/%s' BankMSP", LF_SOURCE_DIR, out, ORG);
+	if (rc == 77) {
+		print_message("skipped: fabric-common not installed (tests/node)\n");
+		cleanup_out(out);
+		skip();
+	}
+	assert_int_equal(rc, 0);
+	assert_int_equal(sh("node '%s/tests/node/check-msp.js' '%s/%s' OrdererMSP", LF_SOURCE_DIR,
+			    out, OORG), 0);
+	/* negative: peer1's key in peer0's keystore */
+	assert_int_equal(sh("cd '%s/%s/peers' && cp peer1.bank.example.com/msp/keystore/priv_sk "
+			    "peer0.bank.example.com/msp/keystore/priv_sk", out, ORG), 0);
+	assert_int_equal(sh("node '%s/tests/node/check-msp.js' '%s/%s' BankMSP 2>/dev/null",
+			    LF_SOURCE_DIR, out, ORG), 1);
+	cleanup_out(out);
+}
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -692,6 +1065,13 @@ int main(void)
 		cmocka_unit_test(test_crypto_san_change_reissues_one_leaf),
 		cmocka_unit_test(test_crypto_remove_node_removes_identity),
 		cmocka_unit_test(test_crypto_ca_key_never_regenerated),
+		cmocka_unit_test(test_crypto_imported_ca_is_issuer),
+		cmocka_unit_test(test_crypto_bad_import_writes_nothing),
+		cmocka_unit_test(test_crypto_imported_rsa_ca),
+		cmocka_unit_test(test_crypto_expand_resources),
+		cmocka_unit_test(test_crypto_expand_import_fingerprint),
+		cmocka_unit_test(test_crypto_rtype_callbacks),
+		cmocka_unit_test(test_crypto_fabric_common_reads_msp),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
