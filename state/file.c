@@ -27,6 +27,7 @@
 
 #include "core/util/util.h"
 #include "state/lockfile.h"
+#include "state/render.h"
 
 #define UUID_LEN 36
 #define TMP_HEX_LEN 12 /* lf_write_file_atomic: PATH.tmp + 12 hex digits */
@@ -267,24 +268,25 @@ static int file_read(struct lf_state *st, struct lf_state_doc *out,
 
 /* ---- writing ---- */
 
-static int dump_cb(const char *buffer, size_t size, void *data)
-{
-	return lf_buf_append(data, buffer, size) == 0 ? 0 : -1;
-}
-
 /* the document text: envelope + resources, sorted keys, final newline */
 static int render(const struct lf_state_doc *doc, const char *lineage,
-		  uint64_t serial, struct lf_buf *out)
+		  uint64_t serial, size_t hint, struct lf_buf *out)
 {
 	json_t *root = json_object();
 	int rc;
+
+	if (hint > 0) {
+		/* about the last size: no regrowth of a multi-megabyte buffer */
+		out->cap = hint + hint / 8 + 4096;
+		out->data = lf_xmalloc(out->cap);
+	}
 
 	json_object_set_new(root, "format_version", json_integer(LF_STATE_FORMAT_VERSION));
 	json_object_set_new(root, "lineage", json_string(lineage));
 	json_object_set_new(root, "serial", json_integer((json_int_t)serial));
 	json_object_set_new(root, "ledgerform_version", json_string(LF_VERSION));
 	json_object_set(root, "resources", doc->resources);
-	rc = json_dump_callback(root, dump_cb, out, JSON_INDENT(1) | JSON_SORT_KEYS);
+	rc = lf_state__render(out, root);
 	json_decref(root);
 	if (rc == 0)
 		rc = lf_buf_append(out, "\n", 1);
@@ -425,7 +427,7 @@ static int file_write(struct lf_state *st, struct lf_state_doc *doc,
 		goto cleanup;
 	}
 	serial = (fs->exists ? fs->serial : doc->serial) + 1;
-	if (render(doc, lineage, serial, &text) != 0) {
+	if (render(doc, lineage, serial, fs->len, &text) != 0) {
 		rc = lf_err_set(err, LF_ERROR, "cannot encode state for '%s'", fs->path);
 		goto cleanup;
 	}
