@@ -178,10 +178,12 @@ struct lf_spec {
 };
 
 /*
- * Parse and validate FILE. sizes_defaults is the path of templates/sizes.yaml
- * (NULL: built-in defaults compiled in). On success returns 0 and *out;
- * otherwise LF_EINVALID with every problem in diags (diags->file set).
- * Warnings may be present on success.
+ * Parse and validate FILE. Size templates are merged over built-in defaults
+ * (small, medium, large; the same values as templates/sizes.yaml). On
+ * success returns 0 and *out; otherwise LF_EINVALID (or the read error's
+ * code when the file cannot be read) with every problem in diags
+ * (diags->file set; diags may be NULL). Warnings may be present on
+ * success. diags must be zeroed (or hold earlier diagnostics) before.
  */
 int lf_spec_load(struct lf_spec **out, const char *file,
 		 struct lf_diags *diags);

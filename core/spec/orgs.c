@@ -1,0 +1,645 @@
+/*
+ * orgs: organizations, their node roles expanded into nodes (count or
+ * explicit hosts), external CA files, users and anchor peers. Also the
+ * kafka section (its nodes are named after the first orderer org's
+ * domain) and the address/port cross check.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/spec/spec_int.h"
+#include "core/util/util.h"
+
+static const char *const org_keys[] = {
+	"name", "domain", "mspid", "ca", "orderers", "peers", "users",
+	"anchor_peers", NULL
+};
+static const char *const role_keys[] = {
+	"count", "hosts", "size", "provider", "port", "sans", NULL
+};
+static const char *const host_keys[] = { "name", "address", "port", NULL };
+static const char *const ca_keys[] = { "cert", "key", "tls_cert", "tls_key",
+				       NULL };
+
+/* what a role (orderers:, peers:) gives every node it makes */
+struct role {
+	struct lf_org *org;
+	enum lf_node_kind kind;
+	const char *prefix;          /* orderer / peer */
+	const char *size, *provider; /* borrowed from the tree or defaults */
+	unsigned int port;
+	char **sans;
+	size_t nsans;
+};
+
+static bool is_reserved(const char *name)
+{
+	static const char *const words[] = { "ca", "tlsca", "msp", "admin",
+					     NULL };
+	size_t i;
+
+	for (i = 0; words[i]; i++)
+		if (strcmp(name, words[i]) == 0)
+			return true;
+	if (strncmp(name, "user", 4) != 0 || !name[4])
+		return false;
+	return strspn(name + 4, "0123456789") == strlen(name + 4);
+}
+
+static char *join_host(const char *name, const char *domain)
+{
+	size_t a = strlen(name), b = strlen(domain);
+	char *h = lf_xmalloc(a + b + 2);
+
+	memcpy(h, name, a);
+	h[a] = '.';
+	memcpy(h + a + 1, domain, b + 1);
+	return h;
+}
+
+static struct lf_node *node_add(struct lf_node **v, size_t *n,
+				const struct role *r, char *name,
+				const char *domain, struct lf_pos pos)
+{
+	struct lf_node *nd = &(*v)[(*n)++];
+
+	memset(nd, 0, sizeof(*nd));
+	nd->name = name;
+	nd->org = r->org ? r->org->name : (char *)"kafka";
+	nd->kind = r->kind;
+	nd->size = lf_xstrdup(r->size);
+	nd->provider = lf_xstrdup(r->provider);
+	nd->hostname = join_host(name, domain);
+	nd->port = r->port;
+	nd->pos = pos;
+	if (r->nsans) {
+		nd->sans = lf_xmalloc(r->nsans * sizeof(*nd->sans));
+		for (size_t i = 0; i < r->nsans; i++)
+			nd->sans[i] = lf_xstrdup(r->sans[i]);
+		nd->nsans = r->nsans;
+	}
+	return nd;
+}
+
+static void reserve_nodes(struct lf_org *o, size_t more)
+{
+	o->nodes = lf_xrealloc(o->nodes, (o->nnodes + more + 1) *
+			       sizeof(*o->nodes));
+}
+
+static void count_nodes(struct lf_sctx *c, struct role *r,
+			const struct lf_ynode *cnt, unsigned long long count)
+{
+	struct lf_org *o = r->org;
+	char name[32];
+
+	reserve_nodes(o, count);
+	for (unsigned long long i = 0; i < count; i++) {
+		struct lf_node *nd;
+
+		snprintf(name, sizeof(name), "%s%llu", r->prefix, i);
+		nd = node_add(&o->nodes, &o->nnodes, r, lf_xstrdup(name),
+			      o->domain, cnt->pos);
+		nd->address = lf_xstrdup(nd->hostname);
+	}
+}
+
+static void host_node(struct lf_sctx *c, struct role *r,
+		      const struct lf_ynode *h)
+{
+	char buf[LF_SHOW_MAX], *name = NULL, *addr = NULL;
+	unsigned long long port = r->port;
+	const struct lf_ynode *nv = lf_map_get(h, "name");
+	struct lf_node *nd;
+	int bad = 0;
+
+	if (!lf_sc_want(c, h, LF_Y_MAP, "hosts entry"))
+		return;
+	lf_sc_check_keys(c, h, host_keys, "a hosts entry");
+	bad |= lf_sc_str(c, h, "name", true, &name);
+	bad |= lf_sc_str(c, h, "address", true, &addr);
+	bad |= lf_sc_uint(c, h, "port", 1, 65535, &port);
+	if (name && !lf_is_dns_label(name)) {
+		lf_sc_err(c, nv, "node name '%s' is not a DNS label: expected "
+			  "1 to 63 lower-case letters, digits or '-'",
+			  lf_sc_show(name, buf, sizeof(buf)));
+		bad = -1;
+	} else if (name && is_reserved(name)) {
+		lf_sc_err(c, nv, "node name '%s' is reserved (ca, tlsca, msp, "
+			  "admin and userN name the org's CAs and identities, "
+			  "as in crypto.%s.%s): choose another name", name,
+			  r->org->name, name);
+		bad = -1;
+	}
+	if (addr && !lf_spec_is_address(addr)) {
+		lf_sc_err(c, lf_map_get(h, "address"), "address '%s': expected "
+			  "a host name or an IP address",
+			  lf_sc_show(addr, buf, sizeof(buf)));
+		bad = -1;
+	}
+	if (bad) {
+		free(name);
+		free(addr);
+		return;
+	}
+	nd = node_add(&r->org->nodes, &r->org->nnodes, r, name,
+		      r->org->domain, nv->pos);
+	nd->address = addr;
+	nd->port = (unsigned)port;
+	nd->explicit_host = true;
+}
+
+static bool valid_san(const char *s)
+{
+	if (lf_str_has_prefix(s, "*."))
+		return lf_spec_is_dns_name(s + 2);
+	return lf_spec_is_address(s);
+}
+
+/* size, provider, port, sans of a role */
+static int role_common(struct lf_sctx *c, struct role *r,
+		       const struct lf_ynode *m)
+{
+	const struct lf_ynode *v, *sl;
+	unsigned long long port = r->port;
+	char buf[LF_SHOW_MAX];
+	int rc = 0;
+
+	v = lf_map_get(m, "size");
+	if (v && (!lf_sc_want(c, v, LF_Y_SCALAR, "size") ||
+		  !lf_spec__size_ref(c, v)))
+		rc = -1;
+	else if (v)
+		r->size = v->str;
+	v = lf_map_get(m, "provider");
+	if (v && (!lf_sc_want(c, v, LF_Y_SCALAR, "provider") ||
+		  !lf_spec__provider_ref(c, v)))
+		rc = -1;
+	else if (v)
+		r->provider = v->str;
+	if (lf_sc_uint(c, m, "port", 1, 65535, &port) != 0)
+		rc = -1;
+	r->port = (unsigned)port;
+	if (lf_sc_strlist(c, m, "sans", &r->sans, &r->nsans, &sl) != 0)
+		rc = -1;
+	for (size_t i = 0; sl && i < r->nsans; i++)
+		if (!valid_san(r->sans[i])) {
+			lf_sc_err(c, sl->kids[i], "sans: '%s' is neither a DNS "
+				  "name nor an IP address",
+				  lf_sc_show(r->sans[i], buf, sizeof(buf)));
+			rc = -1;
+		}
+	return rc;
+}
+
+static void free_role(struct role *r)
+{
+	for (size_t i = 0; i < r->nsans; i++)
+		free(r->sans[i]);
+	free(r->sans);
+}
+
+static void build_role(struct lf_sctx *c, struct lf_org *o,
+		       const struct lf_ynode *m, enum lf_node_kind kind)
+{
+	struct role r = { o, kind, kind == LF_NODE_ORDERER ? "orderer" : "peer",
+			  c->def_size, c->def_provider,
+			  kind == LF_NODE_ORDERER ? 7050 : 7051, NULL, 0 };
+	const char *what = kind == LF_NODE_ORDERER ? "orderers" : "peers";
+	const struct lf_ynode *cnt = lf_map_get(m, "count");
+	const struct lf_ynode *hosts = lf_map_get(m, "hosts");
+	unsigned long long count = 0;
+	size_t before = o->nnodes;
+
+	if (!lf_sc_want(c, m, LF_Y_MAP, what))
+		return;
+	lf_sc_check_keys(c, m, role_keys, what);
+	if (role_common(c, &r, m) == 0) {
+		if (cnt && hosts)
+			lf_sc_err(c, lf_map_key(m, "hosts"), "%s: give either "
+				  "'count' or 'hosts', not both", what);
+		else if (!cnt && !hosts)
+			lf_sc_err(c, m, "%s: expected 'count' or 'hosts'", what);
+		else if (cnt && lf_sc_uint(c, m, "count", 0, LF_SPEC_MAX_COUNT,
+					   &count) == 0)
+			count_nodes(c, &r, cnt, count);
+		else if (hosts && lf_sc_want(c, hosts, LF_Y_SEQ, "hosts")) {
+			if (hosts->n > LF_SPEC_MAX_COUNT)
+				lf_sc_err(c, hosts, "hosts: more than %d "
+					  "entries", LF_SPEC_MAX_COUNT);
+			else
+				reserve_nodes(o, hosts->n);
+			for (size_t i = 0; i < hosts->n &&
+			     i < LF_SPEC_MAX_COUNT; i++)
+				host_node(c, &r, hosts->kids[i]);
+		}
+	}
+	if (kind == LF_NODE_ORDERER)
+		o->norderers = o->nnodes - before;
+	else
+		o->npeers = o->nnodes - before;
+	free_role(&r);
+}
+
+/* ---- external CA ---- */
+
+static void ca_file(struct lf_sctx *c, const struct lf_ynode *m,
+		    const char *key, char **out)
+{
+	const struct lf_ynode *v = lf_map_get(m, key);
+	char *path;
+
+	if (lf_sc_str(c, m, key, false, out) != 0 || !*out)
+		return;
+	if (!(*out)[0]) {
+		lf_sc_err(c, v, "ca.%s: expected a file path, got an empty "
+			  "string", key);
+		return;
+	}
+	if (!c->check_files)
+		return;
+	path = (*out)[0] == '/' ? lf_xstrdup(*out)
+				: lf_path_join(c->spec->dir, *out);
+	if (access(path, R_OK) != 0) {
+		char buf[LF_SHOW_MAX];
+
+		lf_sc_err(c, v, "ca.%s: cannot read '%s' (paths are relative "
+			  "to the spec's directory)", key,
+			  lf_sc_show(path, buf, sizeof(buf)));
+	}
+	free(path);
+}
+
+static void build_ca(struct lf_sctx *c, struct lf_org *o,
+		     const struct lf_ynode *m)
+{
+	struct lf_external_ca *ca;
+
+	if (!lf_sc_want(c, m, LF_Y_MAP, "ca"))
+		return;
+	lf_sc_check_keys(c, m, ca_keys, "ca");
+	ca = lf_xcalloc(1, sizeof(*ca));
+	ca->pos = m->pos;
+	o->ca = ca;
+	if (!lf_map_get(m, "cert") || !lf_map_get(m, "key"))
+		lf_sc_err(c, m, "ca: an imported CA needs both 'cert' and "
+			  "'key'");
+	if (!lf_map_get(m, "tls_cert") != !lf_map_get(m, "tls_key"))
+		lf_sc_err(c, m, "ca: give both 'tls_cert' and 'tls_key', or "
+			  "neither (a TLS CA is then generated)");
+	ca_file(c, m, "cert", &ca->cert);
+	ca_file(c, m, "key", &ca->key);
+	ca_file(c, m, "tls_cert", &ca->tls_cert);
+	ca_file(c, m, "tls_key", &ca->tls_key);
+}
+
+/* ---- names, identities, anchors ---- */
+
+static char *default_mspid(const char *name)
+{
+	char *m = lf_xasprintf("%sMSP", name);
+
+	if (m[0] >= 'a' && m[0] <= 'z')
+		m[0] = (char)(m[0] - 'a' + 'A');
+	return m;
+}
+
+static bool is_mspid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 128 || s[0] == '.' || s[0] == '-')
+		return false;
+	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		      "0123456789._-") == n;
+}
+
+/* unique node names within the org; explicit names may clash */
+static void check_node_names(struct lf_sctx *c, const struct lf_org *o)
+{
+	struct lf_sset names = { NULL, 0, 0, false };
+	bool any_explicit = false;
+
+	for (size_t i = 0; i < o->nnodes; i++)
+		any_explicit |= o->nodes[i].explicit_host;
+	if (!any_explicit)
+		return;
+	for (size_t i = 0; i < o->nnodes; i++) {
+		const struct lf_node *n = &o->nodes[i], *first;
+		bool found;
+
+		first = lf_sset_put(&names, n->name, n, &found);
+		if (found)
+			lf_diags_add(c->d, 1, n->pos, "duplicate node name "
+				     "'%s' in org '%s' (first defined at line "
+				     "%d)", n->name, o->name, first->pos.line);
+	}
+	lf_sset_free(&names);
+}
+
+static const struct lf_node *org_node(const struct lf_org *o,
+				      const char *name)
+{
+	for (size_t i = 0; i < o->nnodes; i++)
+		if (strcmp(o->nodes[i].name, name) == 0)
+			return &o->nodes[i];
+	return NULL;
+}
+
+static void build_anchors(struct lf_sctx *c, struct lf_org *o,
+			  const struct lf_ynode *m)
+{
+	const struct lf_ynode *list;
+	char buf[LF_SHOW_MAX];
+
+	if (!lf_map_get(m, "anchor_peers")) {
+		if (o->npeers == 0)
+			return;
+		o->anchor_peers = lf_xcalloc(1, sizeof(char *));
+		o->anchor_peers[0] = lf_xstrdup(o->nodes[o->norderers].name);
+		o->nanchor_peers = 1;
+		return;
+	}
+	if (lf_sc_strlist(c, m, "anchor_peers", &o->anchor_peers,
+			  &o->nanchor_peers, &list) != 0)
+		return;
+	for (size_t i = 0; i < o->nanchor_peers; i++) {
+		const struct lf_node *n = org_node(o, o->anchor_peers[i]);
+		const struct lf_ynode *at = list->kids[i];
+
+		if (!n || n->kind != LF_NODE_PEER)
+			lf_sc_err(c, at, "anchor peer '%s' is not a peer of "
+				  "org '%s'%s", lf_sc_show(at->str, buf,
+				  sizeof(buf)), o->name, o->npeers ? ""
+				  : " (the org has no peers)");
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(o->anchor_peers[j], o->anchor_peers[i]) == 0)
+				lf_sc_err(c, at, "anchor peer '%s' is listed "
+					  "twice", lf_sc_show(at->str, buf,
+					  sizeof(buf)));
+	}
+}
+
+/* name, domain, mspid; false when the org cannot be used */
+static bool org_identity(struct lf_sctx *c, struct lf_org *o,
+			 const struct lf_ynode *m)
+{
+	const struct lf_ynode *nv = lf_map_get(m, "name");
+	char buf[LF_SHOW_MAX];
+
+	if (lf_sc_str(c, m, "name", true, &o->name) != 0)
+		return false;
+	if (!lf_is_dns_label(o->name)) {
+		lf_sc_err(c, nv, "org name '%s' is not a DNS label: expected 1 "
+			  "to 63 lower-case letters, digits or '-', starting "
+			  "and ending with a letter or digit",
+			  lf_sc_show(o->name, buf, sizeof(buf)));
+		return false;
+	}
+	if (strcmp(o->name, "kafka") == 0 && lf_map_get(c->root, "kafka"))
+		lf_sc_err(c, nv, "org name 'kafka' is taken by the kafka "
+			  "section's nodes: choose another name");
+	if (lf_sc_str(c, m, "domain", false, &o->domain) == 0 && o->domain &&
+	    !lf_spec_is_dns_name(o->domain))
+		lf_sc_err(c, lf_map_get(m, "domain"), "domain '%s' is not a "
+			  "valid DNS name (lower-case labels separated by dots)",
+			  lf_sc_show(o->domain, buf, sizeof(buf)));
+	if (!o->domain)
+		o->domain = lf_xasprintf("%s.example.com", o->name);
+	if (lf_sc_str(c, m, "mspid", false, &o->mspid) == 0 && o->mspid &&
+	    !is_mspid(o->mspid))
+		lf_sc_err(c, lf_map_get(m, "mspid"), "mspid '%s': expected "
+			  "letters, digits, '.', '_' or '-' (at most 128)",
+			  lf_sc_show(o->mspid, buf, sizeof(buf)));
+	if (!o->mspid)
+		o->mspid = default_mspid(o->name);
+	return true;
+}
+
+static void build_org(struct lf_sctx *c, struct lf_org *o,
+		      const struct lf_ynode *m)
+{
+	unsigned long long users = 1;
+	const struct lf_ynode *v;
+
+	o->pos = m->pos;
+	lf_sc_check_keys(c, m, org_keys, "an org");
+	o->users = 1;
+	if (lf_sc_uint(c, m, "users", 0, LF_SPEC_MAX_COUNT, &users) == 0)
+		o->users = (unsigned)users;
+	if ((v = lf_map_get(m, "ca")) != NULL)
+		build_ca(c, o, v);
+	if ((v = lf_map_get(m, "orderers")) != NULL)
+		build_role(c, o, v, LF_NODE_ORDERER);
+	if ((v = lf_map_get(m, "peers")) != NULL)
+		build_role(c, o, v, LF_NODE_PEER);
+	check_node_names(c, o);
+	build_anchors(c, o, m);
+}
+
+/* the node to blame for a duplicate: the key's value or the org */
+static const struct lf_ynode *blame(const struct lf_ynode *m, const char *key)
+{
+	const struct lf_ynode *v = lf_map_get(m, key);
+
+	return v ? v : m;
+}
+
+struct org_sets {
+	struct lf_sset mspids, domains;
+};
+
+/* names, mspids and domains are unique; sets map them to their org */
+static void check_unique(struct lf_sctx *c, struct org_sets *sets,
+			 const struct lf_org *o, const struct lf_ynode *m)
+{
+	const struct lf_org *first;
+	bool found;
+
+	first = lf_sset_put(&c->orgs, o->name, o, &found);
+	if (found)
+		lf_sc_err(c, blame(m, "name"), "duplicate org name '%s' (first "
+			  "defined at line %d)", o->name, first->pos.line);
+	first = lf_sset_put(&sets->mspids, o->mspid, o, &found);
+	if (found)
+		lf_sc_err(c, blame(m, "mspid"), "duplicate mspid '%s' (first "
+			  "used by org '%s' at line %d)", o->mspid,
+			  first->name, first->pos.line);
+	first = lf_sset_put(&sets->domains, o->domain, o, &found);
+	if (found)
+		lf_sc_err(c, blame(m, "domain"), "duplicate domain '%s' (first "
+			  "used by org '%s' at line %d): crypto material and "
+			  "host names would collide", o->domain, first->name,
+			  first->pos.line);
+}
+
+void lf_spec__orgs(struct lf_sctx *c, const struct lf_ynode *n)
+{
+	struct org_sets sets = { { NULL, 0, 0, false },
+				 { NULL, 0, 0, false } };
+	struct lf_spec *s = c->spec;
+	size_t i;
+
+	if (!n) {
+		lf_sc_err(c, c->root, "missing required key 'orgs': expected "
+			  "a list of organizations");
+		return;
+	}
+	if (!lf_sc_want(c, n, LF_Y_SEQ, "orgs"))
+		return;
+	if (n->n == 0)
+		lf_sc_err(c, n, "orgs: expected at least one organization");
+	s->orgs = lf_xcalloc(n->n ? n->n : 1, sizeof(*s->orgs));
+	for (i = 0; i < n->n; i++) {
+		const struct lf_ynode *m = n->kids[i];
+		struct lf_org *o = &s->orgs[s->norgs];
+
+		if (!lf_sc_want(c, m, LF_Y_MAP, "orgs entry"))
+			continue;
+		if (!org_identity(c, o, m)) {
+			lf_org_clear(o);
+			continue;
+		}
+		build_org(c, o, m);
+		check_unique(c, &sets, o, m);
+		s->norgs++;
+	}
+	lf_sset_free(&sets.mspids);
+	lf_sset_free(&sets.domains);
+}
+
+/* ---- kafka ---- */
+
+static const char *const kafka_keys[] = { "brokers", "zookeepers", "size",
+					  "provider", NULL };
+
+static const char *kafka_domain(const struct lf_spec *s)
+{
+	for (size_t i = 0; i < s->norgs; i++)
+		if (s->orgs[i].norderers > 0)
+			return s->orgs[i].domain;
+	return "example.com";
+}
+
+static void kafka_nodes(struct lf_sctx *c, struct lf_kafka *k)
+{
+	struct role r = { NULL, LF_NODE_KAFKA, "kafka", k->size, k->provider,
+			  9092, NULL, 0 };
+	char *domain = lf_xasprintf("kafka.%s", kafka_domain(c->spec));
+	char name[32];
+	unsigned i;
+
+	k->nodes = lf_xcalloc((size_t)k->brokers + k->zookeepers + 1,
+			      sizeof(*k->nodes));
+	for (i = 0; i < k->brokers + k->zookeepers; i++) {
+		struct lf_node *nd;
+		bool zk = i >= k->brokers;
+
+		if (i == k->brokers) {
+			r.kind = LF_NODE_ZOOKEEPER;
+			r.prefix = "zookeeper";
+			r.port = 2181;
+		}
+		snprintf(name, sizeof(name), "%s%u", r.prefix,
+			 zk ? i - k->brokers : i);
+		nd = node_add(&k->nodes, &k->nnodes, &r, lf_xstrdup(name),
+			      domain, k->pos);
+		nd->address = lf_xstrdup(nd->hostname);
+	}
+	free(domain);
+}
+
+static void kafka_ref(struct lf_sctx *c, const struct lf_ynode *m,
+		      const char *key, bool size, char **out,
+		      const char *dflt)
+{
+	const struct lf_ynode *v = lf_map_get(m, key);
+	bool ok;
+
+	*out = lf_xstrdup(dflt);
+	if (!v || !lf_sc_want(c, v, LF_Y_SCALAR, key))
+		return;
+	ok = size ? lf_spec__size_ref(c, v) : lf_spec__provider_ref(c, v);
+	if (ok) {
+		free(*out);
+		*out = lf_xstrdup(v->str);
+	}
+}
+
+void lf_spec__kafka(struct lf_sctx *c, const struct lf_ynode *key,
+		    const struct lf_ynode *n)
+{
+	struct lf_spec *s = c->spec;
+	unsigned long long brokers = 4, zks = 3;
+	struct lf_kafka *k;
+
+	if (!n) {
+		if (s->consensus == LF_CONSENSUS_KAFKA)
+			lf_sc_err(c, c->consensus_node, "fabric.consensus "
+				  "kafka needs a kafka: section (brokers, "
+				  "zookeepers)");
+		return;
+	}
+	if (s->consensus != LF_CONSENSUS_KAFKA) {
+		lf_sc_err(c, key, "kafka: only valid with fabric.consensus "
+			  "kafka (consensus is %s)",
+			  lf_consensus_name(s->consensus));
+		return;
+	}
+	if (!lf_sc_want(c, n, LF_Y_MAP, "kafka"))
+		return;
+	lf_sc_check_keys(c, n, kafka_keys, "kafka");
+	lf_sc_uint(c, n, "brokers", 1, 100, &brokers);
+	lf_sc_uint(c, n, "zookeepers", 1, 100, &zks);
+	if (zks % 2 == 0)
+		lf_sc_warn(c, lf_map_get(n, "zookeepers"), "zookeepers: an "
+			   "even ensemble (%llu) tolerates no more failures "
+			   "than %llu nodes", zks, zks - 1);
+	k = lf_xcalloc(1, sizeof(*k));
+	k->brokers = (unsigned)brokers;
+	k->zookeepers = (unsigned)zks;
+	k->pos = n->pos;
+	kafka_ref(c, n, "size", true, &k->size, c->def_size);
+	kafka_ref(c, n, "provider", false, &k->provider, c->def_provider);
+	s->kafka = k;
+	kafka_nodes(c, k);
+}
+
+/* ---- two explicit nodes on one address and port ---- */
+
+void lf_spec__check_addresses(struct lf_sctx *c)
+{
+	struct lf_sset seen = { NULL, 0, 0, true };
+	const struct lf_spec *s = c->spec;
+	char *key = NULL;
+	size_t cap = 0;
+
+	for (size_t i = 0; i < s->norgs; i++) {
+		const struct lf_org *o = &s->orgs[i];
+
+		for (size_t j = 0; j < o->nnodes; j++) {
+			const struct lf_node *n = &o->nodes[j], *first;
+			size_t need = strlen(n->address) + 16;
+			bool found;
+
+			if (!n->explicit_host)
+				continue;
+			if (need > cap) {
+				cap = need * 2;
+				key = lf_xrealloc(key, cap);
+			}
+			snprintf(key, cap, "%s:%u", n->address, n->port);
+			first = lf_sset_put(&seen, key, n, &found);
+			if (found)
+				lf_diags_add(c->d, 1, n->pos, "node '%s.%s' "
+					     "uses %s port %u, already taken by "
+					     "'%s.%s' (line %d)", n->org,
+					     n->name, n->address, n->port,
+					     first->org, first->name,
+					     first->pos.line);
+		}
+	}
+	free(key);
+	lf_sset_free(&seen);
+}

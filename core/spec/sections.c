@@ -1,0 +1,521 @@
+/*
+ * Spec sections other than orgs and channels: fabric, sizes, providers,
+ * defaults and state.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/spec/spec_int.h"
+#include "core/util/util.h"
+
+/* ---- fabric ---- */
+
+static const char *const fabric_keys[] = { "version", "consensus", NULL };
+static const char *const versions[] = { "2.2", "2.3", "2.4", "2.5", "3.0",
+					"3.1", NULL };
+static const char *const consensus_names[] = { "etcdraft", "bft", "kafka",
+					       NULL };
+
+static void set_version(struct lf_spec *s, const char *v)
+{
+	free(s->fabric_version);
+	s->fabric_version = lf_xstrdup(v);
+	s->fabric_major = v[0] - '0';
+	s->fabric_minor = v[2] - '0';
+}
+
+static void fabric_version(struct lf_sctx *c, const struct lf_ynode *f)
+{
+	const struct lf_ynode *v = lf_map_get(f, "version");
+	char buf[LF_SHOW_MAX];
+	size_t i;
+
+	if (!v || !lf_sc_want(c, v, LF_Y_SCALAR, "fabric.version"))
+		return;
+	for (i = 0; versions[i] && strcmp(versions[i], v->str) != 0; i++)
+		;
+	if (versions[i])
+		set_version(c->spec, versions[i]);
+	else
+		lf_sc_err(c, v, "fabric.version: expected one of 2.2, 2.3, 2.4, "
+			  "2.5, 3.0, 3.1, got '%s'",
+			  lf_sc_show(v->str, buf, sizeof(buf)));
+}
+
+static void fabric_consensus(struct lf_sctx *c, const struct lf_ynode *f)
+{
+	const struct lf_ynode *v = lf_map_get(f, "consensus");
+	char buf[LF_SHOW_MAX];
+	size_t i;
+
+	if (!v || !lf_sc_want(c, v, LF_Y_SCALAR, "fabric.consensus"))
+		return;
+	c->consensus_node = v;
+	for (i = 0; consensus_names[i]; i++)
+		if (strcasecmp(consensus_names[i], v->str) == 0)
+			break;
+	if (consensus_names[i]) {
+		c->spec->consensus = (enum lf_consensus)i;
+		return;
+	}
+	lf_sc_err(c, v, "fabric.consensus: expected etcdraft, bft or kafka, "
+		  "got '%s'", lf_sc_show(v->str, buf, sizeof(buf)));
+}
+
+void lf_spec__fabric(struct lf_sctx *c, const struct lf_ynode *n)
+{
+	struct lf_spec *s = c->spec;
+	const struct lf_ynode *at;
+
+	set_version(s, "2.5");
+	s->consensus = LF_CONSENSUS_ETCDRAFT;
+	if (!n || !lf_sc_want(c, n, LF_Y_MAP, "fabric"))
+		return;
+	lf_sc_check_keys(c, n, fabric_keys, "fabric");
+	fabric_version(c, n);
+	fabric_consensus(c, n);
+	at = c->consensus_node ? c->consensus_node : n;
+	if (s->consensus == LF_CONSENSUS_KAFKA && s->fabric_major >= 3)
+		lf_sc_err(c, at, "fabric.consensus: kafka was removed in Fabric "
+			  "3.0 (version is %s): use etcdraft or bft, or a 2.x "
+			  "version", s->fabric_version);
+	if (s->consensus == LF_CONSENSUS_BFT && s->fabric_major < 3)
+		lf_sc_err(c, at, "fabric.consensus: bft needs Fabric 3.0 or "
+			  "later (version is %s)", s->fabric_version);
+}
+
+/* ---- sizes ---- */
+
+static const char *const size_keys[] = { "vcpus", "memory", "disk", "image",
+					  NULL };
+
+void lf_spec__default_sizes(struct lf_spec *s)
+{
+	static const struct {
+		const char *name;
+		unsigned vcpus;
+		unsigned long long mem_mb, disk_gb;
+	} d[] = {
+		{ "small", 2, 4096, 50 },
+		{ "medium", 4, 8192, 100 },
+		{ "large", 8, 16384, 200 },
+	};
+
+	s->sizes = lf_xcalloc(LF_ARRAY_LEN(d), sizeof(*s->sizes));
+	for (size_t i = 0; i < LF_ARRAY_LEN(d); i++) {
+		struct lf_size *z = &s->sizes[s->nsizes++];
+
+		z->name = lf_xstrdup(d[i].name);
+		z->vcpus = d[i].vcpus;
+		z->memory_mb = d[i].mem_mb;
+		z->disk_gb = d[i].disk_gb;
+		z->image = lf_xstrdup("debian-12");
+	}
+}
+
+static struct lf_size *size_slot(struct lf_spec *s, const char *name,
+				 bool *is_new)
+{
+	struct lf_size *z;
+
+	for (size_t i = 0; i < s->nsizes; i++)
+		if (strcmp(s->sizes[i].name, name) == 0) {
+			*is_new = false;
+			return &s->sizes[i];
+		}
+	s->sizes = lf_xrealloc(s->sizes, (s->nsizes + 1) * sizeof(*s->sizes));
+	z = &s->sizes[s->nsizes++];
+	memset(z, 0, sizeof(*z));
+	z->name = lf_xstrdup(name);
+	z->image = lf_xstrdup("debian-12");
+	*is_new = true;
+	return z;
+}
+
+static void one_size(struct lf_sctx *c, const struct lf_ynode *k,
+		     const struct lf_ynode *v)
+{
+	unsigned long long vcpus = 0, mem = 0, disk = 0;
+	char buf[LF_SHOW_MAX];
+	struct lf_size *z;
+	bool is_new;
+
+	if (!lf_is_dns_label(k->str)) {
+		lf_sc_err(c, k, "size name '%s' is not a DNS label (lower-case "
+			  "letters, digits, '-')",
+			  lf_sc_show(k->str, buf, sizeof(buf)));
+		return;
+	}
+	if (!lf_sc_want(c, v, LF_Y_MAP, "size"))
+		return;
+	lf_sc_check_keys(c, v, size_keys, "a size");
+	z = size_slot(c->spec, k->str, &is_new);
+	z->pos = k->pos;
+	if (lf_sc_uint(c, v, "vcpus", 1, 1024, &vcpus) == 0 && vcpus)
+		z->vcpus = (unsigned)vcpus;
+	if (lf_sc_mbytes(c, v, "memory", &mem) == 0 && mem)
+		z->memory_mb = mem;
+	if (lf_sc_mbytes(c, v, "disk", &disk) == 0 && disk)
+		z->disk_gb = (disk + 1023) / 1024;
+	lf_sc_str(c, v, "image", false, &z->image);
+	if (z->image && !z->image[0])
+		lf_sc_err(c, lf_map_get(v, "image"), "image: expected an "
+			  "image name, got an empty string");
+	if (!is_new)
+		return;
+	for (size_t i = 0; i < 3; i++)
+		if (!lf_map_get(v, size_keys[i]))
+			lf_sc_err(c, k, "size '%s' needs '%s' (only the built-in "
+				  "sizes small, medium and large have defaults)",
+				  z->name, size_keys[i]);
+}
+
+void lf_spec__sizes(struct lf_sctx *c, const struct lf_ynode *n)
+{
+	lf_spec__default_sizes(c->spec);
+	if (!n || !lf_sc_want(c, n, LF_Y_MAP, "sizes"))
+		return;
+	for (size_t i = 0; i + 1 < n->n; i += 2) {
+		const struct lf_ynode *k = n->kids[i];
+
+		/* duplicate keys are reported by the tree; use the first */
+		if (k->type != LF_Y_SCALAR || lf_map_key(n, k->str) != k)
+			continue;
+		one_size(c, k, n->kids[i + 1]);
+	}
+}
+
+/* ---- providers ---- */
+
+static const char *const provider_keys[] = { "driver", "config",
+					      "credentials", NULL };
+static const char *const cred_keys[] = { "env", "file", NULL };
+
+static bool secret_like(const char *key)
+{
+	static const char *const words[] = { "password", "passwd", "secret",
+					     "token", "private_key",
+					     "access_key", NULL };
+	char low[65];
+	size_t i;
+
+	for (i = 0; key[i] && i + 1 < sizeof(low); i++)
+		low[i] = (char)tolower((unsigned char)key[i]);
+	low[i] = '\0';
+	for (i = 0; words[i]; i++)
+		if (strstr(low, words[i]))
+			return true;
+	return false;
+}
+
+static json_t *provider_config(struct lf_sctx *c, const struct lf_ynode *v)
+{
+	char buf[LF_SHOW_MAX];
+	json_t *cfg = json_object();
+
+	if (!v)
+		return cfg;
+	if (!lf_sc_want(c, v, LF_Y_MAP, "config"))
+		return cfg;
+	for (size_t i = 0; i + 1 < v->n; i += 2) {
+		const struct lf_ynode *k = v->kids[i], *x = v->kids[i + 1];
+
+		if (k->type != LF_Y_SCALAR || lf_map_key(v, k->str) != k)
+			continue;
+		if (secret_like(k->str)) {
+			lf_sc_err(c, k, "config key '%s' looks like a secret: "
+				  "secrets never go in the spec; use "
+				  "credentials: {env: VAR} or {file: PATH}",
+				  lf_sc_show(k->str, buf, sizeof(buf)));
+			continue;
+		}
+		if (x->type != LF_Y_SCALAR) {
+			lf_sc_err(c, x, "config.%s: expected a scalar (string, "
+				  "number or boolean), got a %s",
+				  lf_sc_show(k->str, buf, sizeof(buf)),
+				  lf_ytype_name(x));
+			continue;
+		}
+		json_object_set_new(cfg, k->str, lf_ytree_json(x));
+	}
+	return cfg;
+}
+
+static bool is_env_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 255 || (s[0] >= '0' && s[0] <= '9'))
+		return false;
+	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		      "0123456789_") == n;
+}
+
+/* {env: VAR} or {file: PATH}; NULL when absent or wrong */
+json_t *lf_spec__credentials(struct lf_sctx *c, const struct lf_ynode *v)
+{
+	char *env = NULL, *file = NULL;
+	json_t *j = NULL;
+
+	if (!v || !lf_sc_want(c, v, LF_Y_MAP, "credentials"))
+		return NULL;
+	lf_sc_check_keys(c, v, cred_keys, "credentials (a reference: "
+			 "{env: VAR} or {file: PATH}, never the secret)");
+	lf_sc_str(c, v, "env", false, &env);
+	lf_sc_str(c, v, "file", false, &file);
+	if (env && file)
+		lf_sc_err(c, v, "credentials: give either 'env' or 'file', "
+			  "not both");
+	else if (!env && !file)
+		lf_sc_err(c, v, "credentials: expected {env: VAR} or "
+			  "{file: PATH}");
+	else if (env && !is_env_name(env))
+		lf_sc_err(c, lf_map_get(v, "env"), "credentials.env: expected "
+			  "an environment variable name ([A-Za-z_][A-Za-z0-9_]*)");
+	else if (file && !file[0])
+		lf_sc_err(c, lf_map_get(v, "file"), "credentials.file: expected "
+			  "a path, got an empty string");
+	else
+		j = env ? json_pack("{ss}", "env", env)
+			: json_pack("{ss}", "file", file);
+	free(env);
+	free(file);
+	return j;
+}
+
+static void add_provider(struct lf_spec *s, const char *name,
+			 const char *driver, json_t *cfg, json_t *cred,
+			 struct lf_pos pos)
+{
+	struct lf_provider *p;
+
+	s->providers = lf_xrealloc(s->providers,
+				   (s->nproviders + 1) * sizeof(*s->providers));
+	p = &s->providers[s->nproviders++];
+	p->name = lf_xstrdup(name);
+	p->driver = lf_xstrdup(driver);
+	p->config = cfg;
+	p->credentials = cred;
+	p->pos = pos;
+}
+
+static void one_provider(struct lf_sctx *c, const struct lf_ynode *k,
+			 const struct lf_ynode *v)
+{
+	char buf[LF_SHOW_MAX], *driver = NULL;
+	struct lf_spec *s = c->spec;
+	json_t *cfg, *cred;
+
+	if (!lf_is_dns_label(k->str)) {
+		lf_sc_err(c, k, "provider name '%s' is not a DNS label "
+			  "(lower-case letters, digits, '-')",
+			  lf_sc_show(k->str, buf, sizeof(buf)));
+		return;
+	}
+	if (!lf_sc_want(c, v, LF_Y_MAP, "provider"))
+		return;
+	lf_sc_check_keys(c, v, provider_keys, "a provider");
+	if (lf_sc_str(c, v, "driver", true, &driver) == 0 &&
+	    !lf_spec_is_ident(driver, 64))
+		lf_sc_err(c, lf_map_get(v, "driver"), "driver: expected a "
+			  "plugin name ([a-z0-9_]+), got '%s'",
+			  lf_sc_show(driver, buf, sizeof(buf)));
+	if (strcmp(k->str, "local") == 0 && driver &&
+	    strcmp(driver, "local") != 0)
+		lf_sc_err(c, lf_map_get(v, "driver"), "provider 'local' is "
+			  "built in with driver local; name a provider with "
+			  "driver '%s' differently",
+			  lf_sc_show(driver, buf, sizeof(buf)));
+	cfg = provider_config(c, lf_map_get(v, "config"));
+	cred = lf_spec__credentials(c, lf_map_get(v, "credentials"));
+	if (strcmp(k->str, "local") == 0) {
+		/* configures the implicit one (always providers[0]) */
+		json_decref(s->providers[0].config);
+		json_decref(s->providers[0].credentials);
+		s->providers[0].config = cfg;
+		s->providers[0].credentials = cred;
+		s->providers[0].pos = k->pos;
+	} else {
+		add_provider(s, k->str, driver ? driver : "", cfg, cred, k->pos);
+	}
+	free(driver);
+}
+
+void lf_spec__providers(struct lf_sctx *c, const struct lf_ynode *n)
+{
+	struct lf_pos none = { 0, 0 };
+
+	add_provider(c->spec, "local", "local", json_object(), NULL, none);
+	if (!n || !lf_sc_want(c, n, LF_Y_MAP, "providers"))
+		return;
+	for (size_t i = 0; i + 1 < n->n; i += 2) {
+		const struct lf_ynode *k = n->kids[i];
+
+		if (k->type != LF_Y_SCALAR || lf_map_key(n, k->str) != k)
+			continue;
+		one_provider(c, k, n->kids[i + 1]);
+	}
+}
+
+/* ---- defaults and references ---- */
+
+static const char *const defaults_keys[] = { "size", "provider", NULL };
+
+/* keep the closest candidate within edit distance 2 */
+static void closer(const char *s, const char *cand, const char **best,
+		   size_t *bd)
+{
+	size_t dd = lf_edit_distance(s, cand, 2);
+
+	if (dd < *bd) {
+		*bd = dd;
+		*best = cand;
+	}
+}
+
+/* v names a size; report when it is not defined */
+bool lf_spec__size_ref(struct lf_sctx *c, const struct lf_ynode *v)
+{
+	const struct lf_spec *s = c->spec;
+	char buf[LF_SHOW_MAX];
+	const char *hint = NULL;
+	size_t bd = 3;
+
+	if (lf_spec_size(s, v->str))
+		return true;
+	for (size_t i = 0; strlen(v->str) <= 64 && i < s->nsizes; i++)
+		closer(v->str, s->sizes[i].name, &hint, &bd);
+	if (hint)
+		lf_sc_err(c, v, "size '%s' is not defined; did you mean '%s'?",
+			  lf_sc_show(v->str, buf, sizeof(buf)), hint);
+	else
+		lf_sc_err(c, v, "size '%s' is not defined (define it under "
+			  "sizes:, or use small, medium or large)",
+			  lf_sc_show(v->str, buf, sizeof(buf)));
+	return false;
+}
+
+/* v names a provider; report when it is not defined */
+bool lf_spec__provider_ref(struct lf_sctx *c, const struct lf_ynode *v)
+{
+	const struct lf_spec *s = c->spec;
+	char buf[LF_SHOW_MAX];
+	const char *hint = NULL;
+	size_t bd = 3;
+
+	if (lf_spec_provider(s, v->str))
+		return true;
+	for (size_t i = 0; strlen(v->str) <= 64 && i < s->nproviders; i++)
+		closer(v->str, s->providers[i].name, &hint, &bd);
+	if (hint)
+		lf_sc_err(c, v, "provider '%s' is not defined; did you mean "
+			  "'%s'?", lf_sc_show(v->str, buf, sizeof(buf)), hint);
+	else
+		lf_sc_err(c, v, "provider '%s' is not defined (define it under "
+			  "providers:, or use local)",
+			  lf_sc_show(v->str, buf, sizeof(buf)));
+	return false;
+}
+
+void lf_spec__defaults(struct lf_sctx *c, const struct lf_ynode *n)
+{
+	const struct lf_ynode *v;
+
+	c->def_size = "small";
+	c->def_provider = "local";
+	if (!n || !lf_sc_want(c, n, LF_Y_MAP, "defaults"))
+		return;
+	lf_sc_check_keys(c, n, defaults_keys, "defaults");
+	v = lf_map_get(n, "size");
+	if (v && lf_sc_want(c, v, LF_Y_SCALAR, "defaults.size") &&
+	    lf_spec__size_ref(c, v))
+		c->def_size = v->str;
+	v = lf_map_get(n, "provider");
+	if (v && lf_sc_want(c, v, LF_Y_SCALAR, "defaults.provider") &&
+	    lf_spec__provider_ref(c, v))
+		c->def_provider = v->str;
+}
+
+/* ---- state ---- */
+
+static const char *const state_file_keys[] = { "backend", "path", NULL };
+static const char *const state_etcd_keys[] = {
+	"backend", "endpoints", "prefix", "lease_ttl", "ca_cert", "cert",
+	"key", "credentials", NULL
+};
+
+static void state_etcd(struct lf_sctx *c, const struct lf_ynode *n)
+{
+	const struct lf_ynode *eps = lf_map_get(n, "endpoints");
+	unsigned long long ttl = 0;
+	char buf[LF_SHOW_MAX], *tmp = NULL;
+	json_t *cred;
+
+	if (!eps)
+		lf_sc_err(c, n, "state: the etcd backend needs 'endpoints' "
+			  "(a list such as [\"http://127.0.0.1:2379\"])");
+	else if (lf_sc_want(c, eps, LF_Y_SEQ, "state.endpoints")) {
+		if (eps->n == 0)
+			lf_sc_err(c, eps, "state.endpoints: expected at least "
+				  "one endpoint");
+		for (size_t i = 0; i < eps->n; i++) {
+			const struct lf_ynode *e = eps->kids[i];
+
+			if (!lf_sc_want(c, e, LF_Y_SCALAR, "endpoint"))
+				continue;
+			if (!lf_str_has_prefix(e->str, "http://") &&
+			    !lf_str_has_prefix(e->str, "https://"))
+				lf_sc_err(c, e, "endpoint '%s': expected an "
+					  "http:// or https:// URL",
+					  lf_sc_show(e->str, buf, sizeof(buf)));
+		}
+	}
+	lf_sc_uint(c, n, "lease_ttl", 1, 3600, &ttl);
+	for (size_t i = 0; i < 4; i++) {
+		static const char *const k[] = { "prefix", "ca_cert", "cert",
+						 "key" };
+
+		lf_sc_str(c, n, k[i], false, &tmp);
+	}
+	free(tmp);
+	cred = lf_spec__credentials(c, lf_map_get(n, "credentials"));
+	json_decref(cred);
+}
+
+void lf_spec__state(struct lf_sctx *c, const struct lf_ynode *n)
+{
+	struct lf_state_cfg *st = &c->spec->state;
+	const struct lf_ynode *b;
+	char *path = NULL;
+
+	st->backend = lf_xstrdup("file");
+	st->settings = json_object();
+	if (!n || !lf_sc_want(c, n, LF_Y_MAP, "state"))
+		return;
+	st->pos = n->pos;
+	b = lf_map_get(n, "backend");
+	if (b && lf_sc_want(c, b, LF_Y_SCALAR, "state.backend")) {
+		free(st->backend);
+		st->backend = lf_xstrdup(b->str);
+	}
+	if (strcmp(st->backend, "etcd") == 0) {
+		lf_sc_check_keys(c, n, state_etcd_keys, "state (etcd)");
+		state_etcd(c, n);
+	} else if (strcmp(st->backend, "file") == 0) {
+		lf_sc_check_keys(c, n, state_file_keys, "state (file)");
+		if (lf_sc_str(c, n, "path", false, &path) == 0 && path &&
+		    !path[0])
+			lf_sc_err(c, lf_map_get(n, "path"), "state.path: "
+				  "expected a file path, got an empty string");
+		free(path);
+	} else {
+		char buf[LF_SHOW_MAX];
+
+		lf_sc_err(c, b, "state.backend: expected file or etcd, got "
+			  "'%s'", lf_sc_show(st->backend, buf, sizeof(buf)));
+	}
+	json_decref(st->settings);
+	st->settings = lf_ytree_json(n);
+	json_object_del(st->settings, "backend");
+}
