@@ -115,6 +115,11 @@ int lf_update_modpols(const Lfpb__ConfigGroup *cur,
 		      const Lfpb__ConfigUpdate *upd, struct lf_modpol **out,
 		      size_t *n, struct lf_err *err);
 void lf_modpols_free(struct lf_modpol *v, size_t n);
+/* unpack a ConfigUpdateEnvelope and its ConfigUpdate (both freed by the
+ * caller); NULL with err set when malformed */
+Lfpb__ConfigUpdate *lf_update__unpack(const uint8_t *env, size_t len,
+				      Lfpb__ConfigUpdateEnvelope **e,
+				      struct lf_err *err);
 
 /* ---- misc ---- */
 /* Go time.Duration.String() of a millisecond count: "2s", "500ms" */

@@ -92,9 +92,9 @@ int fx_setup(struct fx *f, int norderers, int npeer, int nchan,
 		if (fx_sh("sh %s/tests/unit/block/mkorg.sh %s peer %s peer0",
 			  LF_SOURCE_DIR, f->crypto, dom) != 0)
 			return -1;
-		if (i <= nchan)
-			f->chorgs[f->ch.norgs++] = f->orgs[i].name;
+		f->chorgs[i - 1] = f->orgs[i].name;
 	}
+	f->ch.norgs = (size_t)nchan;
 	f->ch.name = "trade";
 	f->ch.orgs = f->chorgs;
 	f->spec.name = "net";
@@ -143,13 +143,13 @@ bool fx_have_node(void)
 	       fx_sh("node --version >/dev/null 2>&1") == 0;
 }
 
-json_t *fx_node_decode(const char *file)
+json_t *fx_node_decode(const char *file, const char *kind)
 {
 	char *out = lf_xasprintf("%s.json", file);
 	json_t *j = NULL;
 
-	if (fx_sh("cd %s/tests/node && node decode.js '%s' > '%s'",
-		  LF_SOURCE_DIR, file, out) == 0)
+	if (fx_sh("cd %s/tests/node && node decode.js '%s' %s > '%s'",
+		  LF_SOURCE_DIR, file, kind, out) == 0)
 		j = json_load_file(out, 0, NULL);
 	free(out);
 	return j;

@@ -27,7 +27,8 @@ struct fx {
 
 /* orgs[0] = "orderer" (OrdererMSP, example.com, norderers orderers);
  * orgs[1..npeer] from airline, telecom, bank, retail, media; channel
- * "trade" with the first nchan peer orgs. Returns 0 or -1. */
+ * "trade" with the first nchan peer orgs (chorgs lists all of them, so
+ * raising ch.norgs adds the next). Returns 0 or -1. */
 int fx_setup(struct fx *f, int norderers, int npeer, int nchan,
 	     enum lf_consensus cons, int major, int minor);
 void fx_teardown(struct fx *f);
@@ -37,8 +38,9 @@ char *fx_org_file(const struct fx *f, int org, const char *rel);
 char *fx_slurp(const char *path);
 /* true when Fabric's npm bindings are installed */
 bool fx_have_node(void);
-/* run tests/node/decode.js FILE; parsed JSON or NULL */
-json_t *fx_node_decode(const char *file);
+/* run tests/node/decode.js FILE KIND (block|envelope|update); parsed
+ * JSON or NULL */
+json_t *fx_node_decode(const char *file, const char *kind);
 /* run a shell command; exit status */
 int fx_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* json lookup by "a/b/c" path (object keys, array indexes) */

@@ -31,7 +31,7 @@ static char *render(struct fx *f, const char *name)
 	return path;
 }
 
-static json_t *decode_or_skip(const char *path)
+static json_t *decode_or_skip(const char *path, const char *kind)
 {
 	json_t *j;
 
@@ -39,7 +39,7 @@ static json_t *decode_or_skip(const char *path)
 		printf("skipped: npm bindings not installed\n");
 		skip();
 	}
-	j = fx_node_decode(path);
+	j = fx_node_decode(path, kind);
 	assert_non_null(j);
 	return j;
 }
@@ -109,7 +109,7 @@ static void test_genesis_etcdraft_decoded_by_fabric(void **state)
 {
 	struct fx *f = *state;
 	char *path = render(f, "trade.block");
-	json_t *j = decode_or_skip(path), *env, *root, *app, *ord;
+	json_t *j = decode_or_skip(path, "block"), *env, *root, *app, *ord;
 
 	assert_string_equal(fx_str(j, "kind"), "block");
 	assert_int_equal(json_integer_value(fx_get(j, "number")), 0);
@@ -179,7 +179,7 @@ static void test_genesis_batch_and_policy_overrides(void **state)
 	f->ch.batch.timeout_ms = 1500;
 	f->ch.batch.max_message_count = 500;
 	path = render(f, "override.block");
-	j = decode_or_skip(path);
+	j = decode_or_skip(path, "block");
 	root = fx_get(j, "envelopes/0/config/channel_group");
 	assert_string_equal(fx_str(root, "groups/Application/policies/Endorsement/policy/text"),
 			    "OutOf(2, 'AirlineMSP.peer', OutOf(1, 'BankMSP.peer', 'TelecomMSP.peer'))");
@@ -282,7 +282,7 @@ static void test_genesis_bft(void **state)
 	f->spec.consensus = LF_CONSENSUS_ETCDRAFT;
 	f->spec.fabric_major = 2;
 	f->spec.fabric_minor = 5;
-	j = decode_or_skip(path);
+	j = decode_or_skip(path, "block");
 	ord = fx_get(j, "envelopes/0/config/channel_group/groups/Orderer");
 	assert_string_equal(fx_str(j, "envelopes/0/config/channel_group/values/Capabilities/value/0"), "V3_0");
 	assert_string_equal(fx_str(ord, "values/ConsensusType/value/type"), "BFT");
