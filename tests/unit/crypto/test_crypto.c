@@ -859,6 +859,7 @@ static void test_crypto_expand_resources(void **state)
 		"crypto.bank.peer1", "crypto.bank.admin", "crypto.bank.user1", "crypto.bank.user2",
 	};
 	const struct lf_resource *r;
+	json_t *j;
 	char *dump;
 	size_t i;
 
@@ -882,7 +883,9 @@ static void test_crypto_expand_resources(void **state)
 	assert_contains(dump, "\"ou\":\"peer\"");
 	assert_contains(dump, "\"issuer\":\"crypto.bank.ca\"");
 	free(dump);
-	dump = json_dumps(lf_rset_to_json(rs), JSON_COMPACT);
+	j = lf_rset_to_json(rs);
+	dump = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
 	assert_not_contains(dump, "PRIVATE");
 	assert_not_contains(dump, "serial");
 	free(dump);
@@ -910,6 +913,7 @@ static void test_crypto_expand_import_fingerprint(void **state)
 	char *dir = mk_tmpdir(), *want, *dump;
 	struct lf_spec *s;
 	struct lf_rset *rs;
+	json_t *j;
 	const struct lf_resource *r;
 
 	(void)state;
@@ -923,7 +927,9 @@ static void test_crypto_expand_import_fingerprint(void **state)
 	r = lf_rset_get(rs, "crypto.bank.peer0"); /* leaves follow their issuer */
 	assert_string_equal(json_string_value(json_object_get(json_object_get(r->attrs, "ca_import"),
 							      "cert_sha256")), want);
-	dump = json_dumps(lf_rset_to_json(rs), JSON_COMPACT);
+	j = lf_rset_to_json(rs);
+	dump = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
 	assert_not_contains(dump, "PRIVATE KEY");
 	free(dump);
 	free(want);
