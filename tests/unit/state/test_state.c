@@ -11,10 +11,12 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -452,6 +454,23 @@ static void test_state_lock_in_process(void **state)
 	lf_state_free(a);
 }
 
+static void test_state_lock_holder_unknown(void **state)
+{
+	struct fx *f = *state;
+	struct lf_state *st = open_file(f->path);
+	struct lf_err err = LF_ERR_INIT;
+	int fd = open(f->lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	/* a holder that has not written its record yet */
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_EX), 0);
+	assert_int_equal(lf_state_lock(st, 0, "plan", &err), LF_ECONFLICT);
+	assert_contains(err.msg, "is locked by another process (it has not recorded itself yet)");
+	close(fd);
+	assert_int_equal(lf_state_lock(st, 0, "plan", NULL), 0);
+	lf_state_free(st);
+}
+
 /* child: take the lock as "apply", tell the parent, hold it hold_ms */
 static pid_t spawn_holder(const char *path, int hold_ms)
 {
@@ -708,6 +727,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_state_open_backends, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_missing_dir_created, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_lock_in_process, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_lock_holder_unknown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_lock_two_processes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_lock_dead_holder, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_crash_mid_write, setup, teardown),
