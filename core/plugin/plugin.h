@@ -64,4 +64,32 @@ void *lf_host_out_alloc(size_t n);
 /* Set the cancellation flag polled by drivers through host->cancelled. */
 void lf_host_set_cancelled(int v);
 
+/* Add an in-process driver table (tests, embedded fakes) under its own
+ * name, after the same checks as a plugin file (ABI, struct_size, name,
+ * mandatory callbacks). LF_EXISTS when the name is already registered or
+ * loaded. The table must outlive the registry. */
+int lf_registry_register(struct lf_registry *reg, const struct lf_driver *drv,
+			 struct lf_err *err);
+
+/*
+ * Connection pool used by the executor: one open connection per provider
+ * name, opened on first use and shared by every worker thread (drivers'
+ * connections are thread-safe by contract). Thread-safe; concurrent first
+ * requests for one provider open it once (the others wait). A driver that
+ * declines the config (LF_OPEN_DECLINED) is an LF_EINVALID error. A failed
+ * open is remembered (same error for later calls) unless it was LF_ERETRY.
+ * Credentials are only passed to the driver's open; never stored or logged.
+ */
+struct lf_driver_pool;
+
+int lf_driver_pool_new(struct lf_driver_pool **out, struct lf_registry *reg);
+/* config/creds: JSON objects (creds may be NULL), read during the call
+ * only. *drv and *conn are borrowed and live until lf_driver_pool_free. */
+int lf_driver_pool_get(struct lf_driver_pool *pool, const char *provider_name,
+		       const char *driver_name, const json_t *config,
+		       const json_t *creds, const struct lf_driver **drv,
+		       struct lf_driver_conn **conn, struct lf_err *err);
+/* close every connection and free the pool (NULL is fine) */
+void lf_driver_pool_free(struct lf_driver_pool *pool);
+
 #endif
