@@ -68,7 +68,8 @@ struct lf_crypto_stats {
 	unsigned long files_written;
 	unsigned long leaves_kept;  /* identities found up to date */
 	double t_keygen;            /* EC key generation */
-	double t_sign;              /* certificate build + ECDSA sign */
+	double t_sign;              /* ECDSA signatures (EVP_DigestSign) */
+	double t_build;             /* assembling certificates (DER) */
 	double t_encode;            /* DER/PEM encoding */
 	double t_io;                /* mkdir, write, rename, read back */
 	double t_sync;              /* final syncfs */

@@ -104,7 +104,26 @@ struct lfc_ca {
 	size_t ski_len;              /* 0: the CA cert has no SKI */
 	char sha256[65];             /* of the cert DER */
 	char not_after[32];          /* 2036-11-22T07:41:00Z */
+	unsigned char *name_der;     /* subject Name DER: issuer of leaves */
+	size_t name_len;
 };
+
+/* a certificate as issued: DER plus what outputs report */
+struct lfc_issued {
+	unsigned char *der;
+	size_t len;
+	char sha256[65];
+	char not_after[32];
+};
+
+/* issue a certificate for pub (P-256) as DER (der.c); issuer NULL =
+ * self-signed with pub's own key (which must then be private) */
+int lfc_cert_issue_der(struct lfc_issued *out, const struct lfc_certspec *cs,
+		       EVP_PKEY *pub, const struct lfc_ca *issuer,
+		       struct lfc_worker *w, struct lf_err *err);
+void lfc_issued_clear(struct lfc_issued *c);
+char *lfc_pem_encode(const char *type, const unsigned char *der, size_t len,
+		     size_t *outlen);
 
 void lfc_ca_free(struct lfc_ca *ca);
 

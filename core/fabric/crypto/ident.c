@@ -234,9 +234,10 @@ struct half {
 	char *cert_rel, *key_rel;
 	struct lfc_certspec cs;
 	const struct lfc_ca *issuer;
-	X509 *cert;
+	X509 *cert;                  /* parsed existing cert (refresh) */
 	char *cert_pem, *key_pem;
 	size_t cert_len, key_len;
+	char sha256[65], not_after[32];
 };
 
 static void half_init(struct half *h, const struct lfc_ident *id, bool tls,
@@ -276,24 +277,26 @@ static int half_issue(struct half *h, EVP_PKEY *key, struct lfc_worker *w,
 		      struct lf_err *err)
 {
 	EVP_PKEY *k = key;
+	struct lfc_issued c;
 	double t0;
 	int rc = 0;
 
+	memset(&c, 0, sizeof(c));
 	if (!k)
 		rc = lfc_keygen(w, &k, err);
 	if (rc == 0)
-		rc = lfc_cert_issue(&h->cert, &h->cs, k, h->issuer, w, err);
+		rc = lfc_cert_issue_der(&c, &h->cs, k, h->issuer, w, err);
 	t0 = lf_now_s();
 	if (rc == 0 && !key)
 		rc = lfc_key_pem(k, &h->key_pem, &h->key_len, err);
 	if (rc == 0) {
 		free(h->cert_pem);
-		h->cert_pem = lfc_cert_pem(h->cert, &h->cert_len);
-		if (!h->cert_pem)
-			rc = lf_err_set(err, LF_ERROR, "cannot encode certificate of '%s'",
-					h->cs.cn);
+		h->cert_pem = lfc_pem_encode("CERTIFICATE", c.der, c.len, &h->cert_len);
+		memcpy(h->sha256, c.sha256, sizeof(h->sha256));
+		memcpy(h->not_after, c.not_after, sizeof(h->not_after));
 	}
 	w->st.t_encode += lf_now_s() - t0;
+	lfc_issued_clear(&c);
 	if (k != key)
 		EVP_PKEY_free(k);
 	return rc;
@@ -314,6 +317,8 @@ static int half_refresh(struct half *h, const char *abs, struct lfc_worker *w,
 	w->st.t_io += lf_now_s() - t0;
 	if (h->cert && lfc_key_matches_cert(h->key_pem, h->key_len, h->cert) &&
 	    lfc_cert_current(h->cert, &h->cs, h->issuer)) {
+		lfc_cert_sha256(h->cert, h->sha256);
+		lfc_cert_not_after(h->cert, h->not_after);
 		rc = 0; /* up to date: every byte stays */
 		goto cleanup;
 	}
@@ -443,13 +448,9 @@ static int ident_write_changed(const char *abs, const struct ident_files *f,
 static json_t *ident_outputs(const struct lfc_ident *id, const struct half *s,
 			     const struct half *t)
 {
-	char ss[65], ts[65], na[32];
-
-	lfc_cert_sha256(s->cert, ss);
-	lfc_cert_sha256(t->cert, ts);
-	lfc_cert_not_after(s->cert, na);
-	return json_pack("{s:s, s:s, s:s, s:s}", "dir", id->dir, "cert_sha256", ss,
-			 "tls_cert_sha256", ts, "not_after", na);
+	return json_pack("{s:s, s:s, s:s, s:s}", "dir", id->dir, "cert_sha256",
+			 s->sha256, "tls_cert_sha256", t->sha256, "not_after",
+			 s->not_after);
 }
 
 int lfc_ident_ensure(const char *root, const struct lfc_org *org,

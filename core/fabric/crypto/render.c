@@ -191,6 +191,7 @@ static void sum_stats(struct render *r, struct lf_crypto_stats *st)
 		st->leaves_kept += s->leaves_kept;
 		st->t_keygen += s->t_keygen;
 		st->t_sign += s->t_sign;
+		st->t_build += s->t_build;
 		st->t_encode += s->t_encode;
 		st->t_io += s->t_io;
 	}

@@ -73,8 +73,8 @@ int lfc_keygen(struct lfc_worker *w, EVP_PKEY **out, struct lf_err *err)
 }
 
 /* PEM armour with 64-column lines; caller frees */
-static char *pem_encode(const char *type, const unsigned char *der,
-			size_t len, size_t *outlen)
+char *lfc_pem_encode(const char *type, const unsigned char *der, size_t len,
+		     size_t *outlen)
 {
 	struct lf_buf b = LF_BUF_INIT;
 	unsigned char line[80];
@@ -128,7 +128,7 @@ int lfc_key_pem(EVP_PKEY *k, char **out, size_t *len, struct lf_err *err)
 
 	*out = NULL;
 	if (p256_pkcs8(k, der) == 0) {
-		*out = pem_encode("PRIVATE KEY", der, sizeof(der), len);
+		*out = lfc_pem_encode("PRIVATE KEY", der, sizeof(der), len);
 		OPENSSL_cleanse(der, sizeof(der));
 		return 0;
 	}
@@ -208,7 +208,7 @@ char *lfc_cert_pem(X509 *x, size_t *len)
 
 	if (n <= 0)
 		return NULL;
-	pem = pem_encode("CERTIFICATE", der, (size_t)n, len);
+	pem = lfc_pem_encode("CERTIFICATE", der, (size_t)n, len);
 	OPENSSL_free(der);
 	return pem;
 }
@@ -486,122 +486,22 @@ X509 *lfc_cert_template(const struct lfc_certspec *cs,
 	return x;
 }
 
-/* serial: random, < 2^128, positive; validity: cryptogen's */
-static int set_serial_validity(X509 *x, time_t now)
-{
-	unsigned char rnd[16];
-	BIGNUM *bn = NULL;
-	time_t nb = (now + 30) / 60 * 60 - 5 * 60;
-	int rc = -1;
-
-	if (lf_random(rnd, sizeof(rnd)) != 0)
-		return -1;
-	rnd[0] &= 0x7f;
-	rnd[0] |= 0x01; /* never zero */
-	bn = BN_bin2bn(rnd, sizeof(rnd), NULL);
-	if (!bn || !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)))
-		goto cleanup;
-	if (!ASN1_TIME_set(X509_getm_notBefore(x), nb) ||
-	    !ASN1_TIME_set(X509_getm_notAfter(x), nb + 3650L * 24 * 3600))
-		goto cleanup;
-	rc = 0;
-cleanup:
-	BN_free(bn);
-	return rc;
-}
-
-/* order of the signer's curve; P-256 from a constant (making an EC_GROUP
- * costs more than the signature), other curves (imported CAs) via *grp */
-static const BIGNUM *ec_order(EVP_PKEY *k, EC_GROUP **grp, BIGNUM **own)
-{
-	static const unsigned char p256_n[32] = {
-		0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff,
-		0xff, 0xff, 0xff, 0xff, 0xff, 0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17,
-		0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51 };
-	char name[64];
-	int nid;
-
-	*grp = NULL;
-	*own = NULL;
-	if (!EVP_PKEY_is_a(k, "EC") ||
-	    !EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, name,
-					    sizeof(name), NULL))
-		return NULL;
-	if (strcmp(name, "prime256v1") == 0 || strcmp(name, "P-256") == 0) {
-		*own = BN_bin2bn(p256_n, sizeof(p256_n), NULL);
-		return *own;
-	}
-	nid = OBJ_txt2nid(name);
-	if (nid == NID_undef)
-		nid = EC_curve_nist2nid(name);
-	*grp = nid == NID_undef ? NULL : EC_GROUP_new_by_curve_name(nid);
-	return *grp ? EC_GROUP_get0_order(*grp) : NULL;
-}
-
-/* Replace s by n - s when s > n/2 (Fabric normalises to low-S). */
-static int ecdsa_low_s(X509 *x, EVP_PKEY *signer)
-{
-	const ASN1_BIT_STRING *cs = NULL;
-	const unsigned char *p;
-	const BIGNUM *r, *s, *n;
-	EC_GROUP *grp = NULL;
-	ECDSA_SIG *sig = NULL;
-	BIGNUM *half = NULL, *ns = NULL, *nr = NULL, *own = NULL;
-	unsigned char *der = NULL;
-	int len, rc = -1;
-
-	n = ec_order(signer, &grp, &own);
-	if (!n)
-		return EVP_PKEY_is_a(signer, "EC") ? -1 : 0;
-	X509_get0_signature(&cs, NULL, x);
-	p = ASN1_STRING_get0_data(cs);
-	sig = d2i_ECDSA_SIG(NULL, &p, ASN1_STRING_length(cs));
-	half = BN_dup(n);
-	if (!sig || !half || !BN_rshift1(half, half))
-		goto cleanup;
-	ECDSA_SIG_get0(sig, &r, &s);
-	if (BN_cmp(s, half) <= 0) {
-		rc = 0;
-		goto cleanup;
-	}
-	ns = BN_new();
-	nr = BN_dup(r);
-	if (!ns || !nr || !BN_sub(ns, n, s) || !ECDSA_SIG_set0(sig, nr, ns))
-		goto cleanup;
-	nr = ns = NULL;
-	len = i2d_ECDSA_SIG(sig, &der);
-	/* the signature is part of the X509 object; its getter is const only */
-	if (len > 0 && ASN1_BIT_STRING_set((ASN1_BIT_STRING *)cs, der, len))
-		rc = 0;
-cleanup:
-	BN_free(nr);
-	BN_free(ns);
-	BN_free(half);
-	ECDSA_SIG_free(sig);
-	EC_GROUP_free(grp);
-	BN_free(own);
-	OPENSSL_free(der);
-	return rc;
-}
-
 int lfc_cert_issue(X509 **out, const struct lfc_certspec *cs, EVP_PKEY *pub,
 		   const struct lfc_ca *issuer, struct lfc_worker *w,
 		   struct lf_err *err)
 {
-	double t0 = lf_now_s();
-	EVP_PKEY *signer = issuer ? issuer->key : pub;
-	X509 *x = lfc_cert_template(cs, issuer, pub);
+	struct lfc_issued c;
+	const unsigned char *p;
+	int rc = lfc_cert_issue_der(&c, cs, pub, issuer, w, err);
 
 	*out = NULL;
-	if (!x || set_serial_validity(x, w->now) != 0 ||
-	    X509_sign(x, signer, EVP_sha256()) <= 0 || ecdsa_low_s(x, signer) != 0) {
-		X509_free(x);
-		ERR_clear_error();
-		return lf_err_set(err, LF_ERROR, "cannot issue certificate for '%s'", cs->cn);
-	}
-	w->st.t_sign += lf_now_s() - t0;
-	w->st.certs_issued++;
-	*out = x;
+	if (rc != 0)
+		return rc;
+	p = c.der;
+	*out = d2i_X509(NULL, &p, (long)c.len);
+	lfc_issued_clear(&c);
+	if (!*out)
+		return lf_err_set(err, LF_ERROR, "cannot decode the certificate of '%s'", cs->cn);
 	return 0;
 }
 
@@ -653,6 +553,7 @@ void lfc_ca_free(struct lfc_ca *ca)
 	EVP_PKEY_free(ca->key);
 	X509_free(ca->cert);
 	free(ca->pem);
+	OPENSSL_free(ca->name_der);
 	free(ca);
 }
 
@@ -661,6 +562,7 @@ int lfc_ca_from(struct lfc_ca **out, X509 *cert, EVP_PKEY *key,
 {
 	struct lfc_ca *ca = lf_xcalloc(1, sizeof(*ca));
 	const ASN1_OCTET_STRING *ski;
+	int n;
 
 	ca->cert = cert;
 	ca->key = key;
@@ -678,6 +580,12 @@ int lfc_ca_from(struct lfc_ca **out, X509 *cert, EVP_PKEY *key,
 	}
 	lfc_cert_sha256(cert, ca->sha256);
 	lfc_cert_not_after(cert, ca->not_after);
+	n = i2d_X509_NAME(X509_get_subject_name(cert), &ca->name_der);
+	if (n <= 0) {
+		lfc_ca_free(ca);
+		return lf_err_set(err, LF_ERROR, "cannot encode CA subject");
+	}
+	ca->name_len = (size_t)n;
 	*out = ca;
 	return 0;
 }
