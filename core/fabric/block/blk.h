@@ -90,6 +90,11 @@ int lf_signers_check(const Lfpb__ConfigGroup *cfg,
 		     struct lf_signer **out, size_t *n, struct lf_err *err);
 void lf_signers_free(struct lf_signer *v, size_t n);
 
+/* subject of mspdir's signing certificate and, when cfg (Config bytes) is
+ * given, the MSP id whose CA issued it (left NULL when none) */
+int lf_blk_signer_info(const char *mspdir, const uint8_t *cfg, size_t cfglen,
+		       char **mspid, char **subject, struct lf_err *err);
+
 /* policy evaluation (policy.c): group is where `name` lives; result
  * summary in *why (caller frees): "MAJORITY Admins: 2 of 3 orgs ..." */
 struct lf_eval {
@@ -115,6 +120,11 @@ int lf_update_modpols(const Lfpb__ConfigGroup *cur,
 		      const Lfpb__ConfigUpdate *upd, struct lf_modpol **out,
 		      size_t *n, struct lf_err *err);
 void lf_modpols_free(struct lf_modpol *v, size_t n);
+/* read set and write set from cur to next (configtxlator's algorithm);
+ * false when nothing differs; *rs and *ws always set (caller frees) */
+bool lf_update__sets(const Lfpb__ConfigGroup *cur,
+		     const Lfpb__ConfigGroup *next, Lfpb__ConfigGroup **rs,
+		     Lfpb__ConfigGroup **ws);
 /* unpack a ConfigUpdateEnvelope and its ConfigUpdate (both freed by the
  * caller); NULL with err set when malformed */
 Lfpb__ConfigUpdate *lf_update__unpack(const uint8_t *env, size_t len,

@@ -144,7 +144,7 @@ static bool org_in(const struct lf_org *org, const struct lf_gen_cons *c,
 }
 
 /* ---- org groups ---- */
-static int org_policies(Lfpb__ConfigGroup *g, const char *mspid, bool endorse,
+int lf_gen_org_policies(Lfpb__ConfigGroup *g, const char *mspid, bool endorse,
 			struct lf_err *err)
 {
 	char *member = lf_xasprintf("OR('%s.member')", mspid);
@@ -162,7 +162,7 @@ static int org_policies(Lfpb__ConfigGroup *g, const char *mspid, bool endorse,
 	return rc;
 }
 
-static int org_msp(Lfpb__ConfigGroup *g, const struct lf_org *org,
+int lf_gen_org_msp(Lfpb__ConfigGroup *g, const struct lf_org *org,
 		   const char *crypto_dir, struct lf_err *err)
 {
 	char *dir = lf_gen_org_dir(org, crypto_dir);
@@ -219,10 +219,10 @@ static int app_org_group(const struct lf_org *org, const char *crypto_dir,
 			 Lfpb__ConfigGroup **out, struct lf_err *err)
 {
 	Lfpb__ConfigGroup *g = lf_cg_new("Admins");
-	int rc = org_policies(g, org->mspid, true, err);
+	int rc = lf_gen_org_policies(g, org->mspid, true, err);
 
 	if (rc == 0)
-		rc = org_msp(g, org, crypto_dir, err);
+		rc = lf_gen_org_msp(g, org, crypto_dir, err);
 	if (rc == 0)
 		anchor_peers(g, org);
 	if (rc)
@@ -261,10 +261,10 @@ static int orderer_org_group(const struct lf_org *org, const char *crypto_dir,
 			     Lfpb__ConfigGroup **out, struct lf_err *err)
 {
 	Lfpb__ConfigGroup *g = lf_cg_new("Admins");
-	int rc = org_policies(g, org->mspid, false, err);
+	int rc = lf_gen_org_policies(g, org->mspid, false, err);
 
 	if (rc == 0)
-		rc = org_msp(g, org, crypto_dir, err);
+		rc = lf_gen_org_msp(g, org, crypto_dir, err);
 	if (rc == 0)
 		endpoints(g, org);
 	if (rc)
@@ -275,7 +275,7 @@ static int orderer_org_group(const struct lf_org *org, const char *crypto_dir,
 }
 
 /* ---- values ---- */
-static void put_capability(Lfpb__ConfigGroup *g, const char *name)
+void lf_gen_capability(Lfpb__ConfigGroup *g, const char *name)
 {
 	Lfpb__Capabilities caps = LFPB__CAPABILITIES__INIT;
 	Lfpb__Capabilities__CapabilitiesEntry e =
@@ -333,7 +333,7 @@ static void put_acls(Lfpb__ConfigGroup *g)
 	free(e);
 }
 
-static int std_policies(Lfpb__ConfigGroup *g, bool app, bool orderer,
+int lf_gen_std_policies(Lfpb__ConfigGroup *g, bool app, bool orderer,
 			struct lf_err *err)
 {
 	int rc = lf_cg_add_policy(g, "Readers", "ImplicitMeta", "ANY Readers", err);
@@ -360,12 +360,12 @@ int lf_gen_application(const struct lf_spec *spec, const struct lf_channel *ch,
 {
 	const char *cc, *oc, *ac;
 	Lfpb__ConfigGroup *g = lf_cg_new("Admins"), *og = NULL;
-	int rc = std_policies(g, true, false, err);
+	int rc = lf_gen_std_policies(g, true, false, err);
 
 	lf_gen_capabilities(spec, &cc, &oc, &ac);
 	if (rc == 0) {
 		put_acls(g);
-		put_capability(g, ac);
+		lf_gen_capability(g, ac);
 	}
 	for (size_t i = 0; rc == 0 && i < ch->norgs; i++) {
 		const struct lf_org *org = lf_gen_org(spec, ch->orgs[i]);
@@ -648,14 +648,14 @@ int lf_gen_orderer(const struct lf_spec *spec, const struct lf_channel *ch,
 	struct lf_gen_cons *c = NULL;
 	size_t n = 0;
 	Lfpb__ConfigGroup *g = lf_cg_new("Admins"), *og = NULL;
-	int rc = std_policies(g, false, true, err);
+	int rc = lf_gen_std_policies(g, false, true, err);
 
 	lf_gen_capabilities(spec, &cc, &oc, &ac);
 	if (rc == 0)
 		rc = lf_gen_consenters(spec, ch, &c, &n, err);
 	if (rc == 0) {
 		put_batch(g, ch ? &ch->batch : &nobatch);
-		put_capability(g, oc);
+		lf_gen_capability(g, oc);
 		rc = consensus(g, spec, c, n, crypto_dir, err);
 	}
 	for (size_t i = 0; rc == 0 && i < spec->norgs; i++) {
@@ -675,7 +675,7 @@ int lf_gen_orderer(const struct lf_spec *spec, const struct lf_channel *ch,
 	return rc;
 }
 
-static void put_simple_values(Lfpb__ConfigGroup *g, const char *cap)
+void lf_gen_simple_values(Lfpb__ConfigGroup *g, const char *cap)
 {
 	Lfpb__HashingAlgorithm ha = LFPB__HASHING_ALGORITHM__INIT;
 	Lfpb__BlockDataHashingStructure bd =
@@ -687,7 +687,7 @@ static void put_simple_values(Lfpb__ConfigGroup *g, const char *cap)
 	lf_cg_put_value(g, "BlockDataHashingStructure", lf_pb_bin(&bd.base),
 			"Admins");
 	if (cap)
-		put_capability(g, cap);
+		lf_gen_capability(g, cap);
 }
 
 /* split "Channel/Application/Org1MSP/Admins" into a group and a name */
@@ -757,9 +757,9 @@ int lf_gen_channel_group(const struct lf_spec *spec, const char *channel,
 				  spec->fabric_version : "2.x");
 	lf_gen_capabilities(spec, &cc, &oc, &ac);
 	root = lf_cg_new("Admins");
-	rc = std_policies(root, false, false, err);
+	rc = lf_gen_std_policies(root, false, false, err);
 	if (rc == 0) {
-		put_simple_values(root, cc);
+		lf_gen_simple_values(root, cc);
 		rc = lf_gen_orderer(spec, ch, crypto_dir, &sub, err);
 	}
 	if (rc == 0) {

@@ -28,6 +28,19 @@ int lf_gen_consenters(const struct lf_spec *spec, const struct lf_channel *ch,
 void lf_gen_capabilities(const struct lf_spec *spec, const char **channel,
 			 const char **orderer, const char **application);
 void lf_gen_bft_policy(Lfpb__ConfigGroup *g, const Lfpb__Orderers *ord);
+/* pieces: org Readers/Writers/Admins(/Endorsement) signature policies,
+ * the org's MSP value, Readers/Writers/Admins implicit meta policies
+ * (+ Endorsement, LifecycleEndorsement for app, BlockValidation for
+ * orderer), HashingAlgorithm + BlockDataHashingStructure (+ Capabilities
+ * when cap), a Capabilities value */
+int lf_gen_org_policies(Lfpb__ConfigGroup *g, const char *mspid, bool endorse,
+			struct lf_err *err);
+int lf_gen_org_msp(Lfpb__ConfigGroup *g, const struct lf_org *org,
+		   const char *crypto_dir, struct lf_err *err);
+int lf_gen_std_policies(Lfpb__ConfigGroup *g, bool app, bool orderer,
+			struct lf_err *err);
+void lf_gen_simple_values(Lfpb__ConfigGroup *g, const char *cap);
+void lf_gen_capability(Lfpb__ConfigGroup *g, const char *name);
 int lf_gen_application(const struct lf_spec *spec, const struct lf_channel *ch,
 		       const char *crypto_dir, Lfpb__ConfigGroup **out,
 		       struct lf_err *err);

@@ -52,6 +52,22 @@ static X509 *pem_cert(const void *data, size_t len)
 	return x;
 }
 
+/* the FabricMSPConfig of an org group (NULL when it has none) */
+static Lfpb__FabricMSPConfig *group_msp(const Lfpb__ConfigGroup *g)
+{
+	const Lfpb__ConfigValue *v = lf_cg_value(g, "MSP");
+	Lfpb__MSPConfig *mc = v ? lfpb__mspconfig__unpack(NULL, v->value.len,
+							  v->value.data) : NULL;
+	Lfpb__FabricMSPConfig *fc = NULL;
+
+	if (mc && mc->type == 0)
+		fc = lfpb__fabric_mspconfig__unpack(NULL, mc->config.len,
+						    mc->config.data);
+	if (mc)
+		lfpb__mspconfig__free_unpacked(mc, NULL);
+	return fc;
+}
+
 /* the FabricMSPConfig of mspid among the org groups of cfg */
 static Lfpb__FabricMSPConfig *find_msp(const Lfpb__ConfigGroup *cfg,
 				       const char *mspid)
@@ -63,15 +79,8 @@ static Lfpb__FabricMSPConfig *find_msp(const Lfpb__ConfigGroup *cfg,
 		const Lfpb__ConfigGroup *top = lf_cg_group(cfg, tops[t]);
 
 		for (size_t i = 0; top && i < top->n_groups; i++) {
-			const Lfpb__ConfigValue *v = lf_cg_value(top->groups[i]->value,
-								 "MSP");
-			Lfpb__MSPConfig *mc = v ? lfpb__mspconfig__unpack(NULL,
-				v->value.len, v->value.data) : NULL;
-			Lfpb__FabricMSPConfig *fc = mc ? lfpb__fabric_mspconfig__unpack(
-				NULL, mc->config.len, mc->config.data) : NULL;
+			Lfpb__FabricMSPConfig *fc = group_msp(top->groups[i]->value);
 
-			if (mc)
-				lfpb__mspconfig__free_unpacked(mc, NULL);
 			if (fc && lf_streq(fc->name, mspid))
 				return fc;
 			if (fc)
@@ -574,4 +583,44 @@ int lf_update_needs(const uint8_t *cur, size_t curlen, const uint8_t *env,
 	}
 	*out = b.data ? b.data : lf_xstrdup("");
 	return 0;
+}
+
+/* who signs with mspdir: subject line, and the MSP id found by chaining
+ * the signing certificate to an MSP of config cfg (NULL: not looked up) */
+int lf_blk_signer_info(const char *mspdir, const uint8_t *cfg, size_t cfglen,
+		       char **mspid, char **subject, struct lf_err *err)
+{
+	static const char *const tops[] = { "Application", "Orderer" };
+	char *cert = NULL;
+	size_t clen = 0;
+	X509 *x = NULL;
+	Lfpb__Config *c = NULL;
+	int rc = first_file(mspdir, "signcerts", &cert, &clen, err);
+
+	if (rc == 0 && !(x = pem_cert(cert, clen)))
+		rc = lf_err_set(err, LF_EINVALID, "MSP dir '%s': signcerts/ holds "
+				"no PEM certificate", mspdir);
+	if (rc == 0)
+		*subject = subject_line(x);
+	if (rc == 0 && cfg)
+		c = lfpb__config__unpack(NULL, cfglen, cfg);
+	for (size_t t = 0; c && c->channel_group && t < 2 && !*mspid; t++) {
+		const Lfpb__ConfigGroup *top = lf_cg_group(c->channel_group, tops[t]);
+
+		for (size_t i = 0; top && i < top->n_groups && !*mspid; i++) {
+			Lfpb__FabricMSPConfig *fc = group_msp(top->groups[i]->value);
+			char *problem = fc ? verify_chain(x, fc) : lf_xstrdup("none");
+
+			if (!problem)
+				*mspid = lf_xstrdup(fc->name);
+			free(problem);
+			if (fc)
+				lfpb__fabric_mspconfig__free_unpacked(fc, NULL);
+		}
+	}
+	if (c)
+		lfpb__config__free_unpacked(c, NULL);
+	X509_free(x);
+	free(cert);
+	return rc;
 }

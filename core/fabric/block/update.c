@@ -236,6 +236,13 @@ static bool group_update(const Lfpb__ConfigGroup *o, const Lfpb__ConfigGroup *u,
 	return true;
 }
 
+bool lf_update__sets(const Lfpb__ConfigGroup *cur,
+		     const Lfpb__ConfigGroup *next, Lfpb__ConfigGroup **rs,
+		     Lfpb__ConfigGroup **ws)
+{
+	return group_update(cur, next, rs, ws);
+}
+
 static Lfpb__Config *config_unpack(const uint8_t *b, size_t len,
 				   struct lf_err *err)
 {

@@ -1,0 +1,503 @@
+/*
+ * The `channel` resource type. create renders the genesis block
+ * (channels_dir/NAME.block) and records the channel config
+ * (NAME.config.pb). update computes the config update from the recorded
+ * config to the desired one (NAME.update.pb, a ConfigUpdateEnvelope that
+ * org admins sign with `ledgerform sign`); once the collected signatures
+ * satisfy the mod policies it writes the envelope to submit
+ * (NAME.update.envelope.pb) and records the new config, otherwise it fails
+ * with LF_EAUTH naming who is missing. Callbacks keep no state and touch
+ * only their channel's files: safe on concurrent worker threads.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/fabric/block/blk.h"
+#include "core/fabric/block/block.h"
+#include "core/fabric/block/genesis.h"
+#include "core/spec/spec.h"
+#include "core/util/util.h"
+#include "plans/resource.h"
+
+/* ---- expansion ---- */
+static json_t *org_json(const struct lf_org *o)
+{
+	json_t *ap = json_array();
+
+	for (size_t i = 0; i < o->nanchor_peers; i++) {
+		for (size_t k = 0; k < o->nnodes; k++) {
+			const struct lf_node *n = &o->nodes[k];
+			char *h;
+
+			if (!lf_streq(n->name, o->anchor_peers[i]))
+				continue;
+			h = lf_gen_node_host(o, n);
+			json_array_append_new(ap, json_sprintf("%s:%u",
+				n->address ? n->address : h, n->port));
+			free(h);
+		}
+	}
+	return json_pack("{s:s, s:s, s:o}", "name", o->name, "mspid", o->mspid,
+			 "anchor_peers", ap);
+}
+
+static json_t *batch_json(const struct lf_batch *b)
+{
+	return json_pack("{s:I, s:I, s:I, s:I}",
+		"timeout_ms", (json_int_t)(b->timeout_ms ? b->timeout_ms : 2000),
+		"max_message_count", (json_int_t)(b->max_message_count ?
+						  b->max_message_count : 10),
+		"absolute_max_bytes", (json_int_t)(b->absolute_max_bytes ?
+						   b->absolute_max_bytes : 103809024),
+		"preferred_max_bytes", (json_int_t)(b->preferred_max_bytes ?
+						    b->preferred_max_bytes : 524288));
+}
+
+static json_t *channel_attrs(const struct lf_spec *spec,
+			     const struct lf_channel *ch,
+			     const struct lf_gen_cons *c, size_t nc)
+{
+	json_t *orgs = json_array(), *cons = json_array(), *pols = json_array();
+	const char *cc, *oc, *ac;
+
+	for (size_t i = 0; i < ch->norgs; i++) {
+		const struct lf_org *o = lf_gen_org(spec, ch->orgs[i]);
+
+		if (o)
+			json_array_append_new(orgs, org_json(o));
+	}
+	for (size_t i = 0; i < nc; i++) {
+		char *h = lf_gen_node_host(c[i].org, c[i].node);
+
+		json_array_append_new(cons, json_pack("{s:s, s:s, s:s, s:s, s:i}",
+			"org", c[i].org->name, "mspid", c[i].org->mspid,
+			"node", c[i].node->name, "host",
+			c[i].node->address ? c[i].node->address : h,
+			"port", (int)c[i].node->port));
+		free(h);
+	}
+	for (size_t i = 0; i < ch->npolicies; i++)
+		json_array_append_new(pols, json_pack("{s:s, s:s, s:s}",
+			"path", ch->policies[i].path, "type", ch->policies[i].type,
+			"rule", ch->policies[i].rule));
+	lf_gen_capabilities(spec, &cc, &oc, &ac);
+	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:{s:s, s:s, s:s}}",
+		"channel", ch->name, "consensus", lf_consensus_name(spec->consensus),
+		"fabric_version", spec->fabric_version ? spec->fabric_version : "",
+		"orgs", orgs, "consenters", cons, "batch", batch_json(&ch->batch),
+		"policies", pols, "capabilities", "channel", cc, "orderer", oc,
+		"application", ac);
+}
+
+static void add_dep_fmt(struct lf_resource *r, const char *org, const char *what)
+{
+	char *a = lf_xasprintf("crypto.%s.%s", org, what);
+
+	lf_resource_add_dep(r, a);
+	free(a);
+}
+
+static int expand_one(const struct lf_spec *spec, const struct lf_channel *ch,
+		      struct lf_rset *rs, struct lf_err *err)
+{
+	struct lf_gen_cons *c = NULL;
+	size_t nc = 0;
+	struct lf_resource *r;
+	char *addr;
+	int rc = lf_gen_consenters(spec, ch, &c, &nc, err);
+
+	if (rc)
+		return rc;
+	addr = lf_xasprintf("channel.%s", ch->name);
+	r = lf_rset_add(rs, addr, channel_attrs(spec, ch, c, nc));
+	if (!r) {
+		rc = lf_err_set(err, LF_ECONFLICT, "duplicate resource address "
+				"'%s'", addr);
+		goto cleanup;
+	}
+	for (size_t i = 0; i < ch->norgs; i++)
+		add_dep_fmt(r, ch->orgs[i], "msp");
+	for (size_t i = 0; i < nc; i++) {
+		add_dep_fmt(r, c[i].org->name, "msp");
+		add_dep_fmt(r, c[i].org->name, c[i].node->name);
+	}
+cleanup:
+	free(addr);
+	free(c);
+	return rc;
+}
+
+int lf_channel_expand(const struct lf_spec *spec, struct lf_rset *rs,
+		      struct lf_err *err)
+{
+	for (size_t i = 0; i < spec->nchannels; i++) {
+		int rc = expand_one(spec, &spec->channels[i], rs, err);
+
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* ---- files ---- */
+static const char *attr_name(const struct lf_resource *r)
+{
+	return json_string_value(json_object_get(r->attrs, "channel"));
+}
+
+static char *chan_file(const struct lf_apply_env *env, const char *name,
+		       const char *suffix)
+{
+	return lf_xasprintf("%s/%s%s", env->channels_dir, name, suffix);
+}
+
+/* path relative to the work dir when it lies below it */
+static char *rel_path(const struct lf_apply_env *env, const char *path)
+{
+	size_t n = env->workdir ? strlen(env->workdir) : 0;
+
+	if (n && strncmp(path, env->workdir, n) == 0 && path[n] == '/')
+		return lf_xstrdup(path + n + 1);
+	return lf_xstrdup(path);
+}
+
+static bool same_bytes(const uint8_t *a, size_t la, const uint8_t *b, size_t lb)
+{
+	return la == lb && memcmp(a, b, la) == 0;
+}
+
+static json_t *outputs_for(const struct lf_apply_env *env, const char *block,
+			   const uint8_t *blk, size_t blen, uint64_t seq)
+{
+	char hex[65], *rel = rel_path(env, block);
+	json_t *o;
+
+	lf_sha256_hex(blk, blen, hex);
+	o = json_pack("{s:s, s:s, s:I}", "block", rel, "block_sha256", hex,
+		      "config_sequence", (json_int_t)seq);
+	free(rel);
+	return o;
+}
+
+/* an existing genesis block whose config is the desired one is kept:
+ * orderers may have joined with it already */
+static bool reuse_block(const char *path, const uint8_t *cfg, size_t cfglen,
+			uint8_t **blk, size_t *blen)
+{
+	char *data = NULL;
+	size_t len = 0;
+	uint8_t *have = NULL;
+	size_t hlen = 0;
+	bool ok = false;
+
+	if (!lf_path_exists(path) || lf_read_file(path, &data, &len, NULL) != 0)
+		return false;
+	if (lf_block_config_bytes((uint8_t *)data, len, &have, &hlen, NULL) == 0)
+		ok = same_bytes(have, hlen, cfg, cfglen);
+	free(have);
+	if (ok) {
+		*blk = (uint8_t *)data;
+		*blen = len;
+	} else {
+		free(data);
+	}
+	return ok;
+}
+
+static int channel_create(const struct lf_apply_env *env,
+			  const struct lf_resource *desired, json_t **outputs,
+			  struct lf_err *err)
+{
+	const char *name = attr_name(desired);
+	char *block = NULL, *cfgp = NULL;
+	uint8_t *blk = NULL, *cfg = NULL;
+	size_t blen = 0, cfglen = 0;
+	int rc;
+
+	if (!name || !env->spec)
+		return lf_err_set(err, LF_EINVALID, "channel resource '%s' has no "
+				  "channel name or spec", desired->addr);
+	rc = lf_mkdirs(env->channels_dir, 0755, err);
+	if (rc == 0)
+		rc = lf_block_config_for(env->spec, name, env->crypto_dir, &cfg,
+					 &cfglen, err);
+	block = chan_file(env, name, ".block");
+	cfgp = chan_file(env, name, ".config.pb");
+	if (rc == 0 && !reuse_block(block, cfg, cfglen, &blk, &blen)) {
+		rc = lf_block_genesis(env->spec, name, env->crypto_dir, &blk, &blen,
+				      err);
+		if (rc == 0)
+			rc = lf_write_file_atomic(block, blk, blen, 0644, err);
+	}
+	if (rc == 0)
+		rc = lf_write_file_atomic(cfgp, cfg, cfglen, 0644, err);
+	if (rc == 0)
+		*outputs = outputs_for(env, block, blk, blen, 0);
+	free(blk);
+	free(cfg);
+	free(block);
+	free(cfgp);
+	return rc;
+}
+
+/* the config_update bytes of a ConfigUpdateEnvelope file, or NULL */
+static bool same_update(const char *path, const uint8_t *env, size_t len)
+{
+	char *data = NULL;
+	size_t dlen = 0;
+	Lfpb__ConfigUpdateEnvelope *a = NULL, *b = NULL;
+	Lfpb__ConfigUpdate *ua, *ub;
+	bool same = false;
+
+	if (!lf_path_exists(path) || lf_read_file(path, &data, &dlen, NULL) != 0)
+		return false;
+	ua = lf_update__unpack((uint8_t *)data, dlen, &a, NULL);
+	ub = lf_update__unpack(env, len, &b, NULL);
+	if (ua && ub)
+		same = same_bytes(a->config_update.data, a->config_update.len,
+				  b->config_update.data, b->config_update.len);
+	if (ua)
+		lfpb__config_update__free_unpacked(ua, NULL);
+	if (ub)
+		lfpb__config_update__free_unpacked(ub, NULL);
+	if (a)
+		lfpb__config_update_envelope__free_unpacked(a, NULL);
+	if (b)
+		lfpb__config_update_envelope__free_unpacked(b, NULL);
+	free(data);
+	return same;
+}
+
+struct upd_files {
+	char *cfg, *upd, *envp, *block;
+	char *cur, *sig;          /* file contents */
+	size_t curlen, siglen;
+};
+
+static void files_free(struct upd_files *f)
+{
+	free(f->cfg);
+	free(f->upd);
+	free(f->envp);
+	free(f->block);
+	free(f->cur);
+	free(f->sig);
+}
+
+/* signatures satisfy the policies: envelope to submit + new config */
+static int finish_update(const struct lf_apply_env *env, const char *name,
+			 struct upd_files *f, const struct lf_resource *prior,
+			 json_t **outputs, struct lf_err *err)
+{
+	uint8_t *envb = NULL, *next = NULL;
+	size_t envlen = 0, nlen = 0;
+	Lfpb__Config *c = NULL;
+	char *rel;
+	int rc = lf_update_envelope((uint8_t *)f->sig, f->siglen, name, &envb,
+				    &envlen, err);
+
+	if (rc == 0)
+		rc = lf_update_apply((uint8_t *)f->cur, f->curlen, (uint8_t *)f->sig,
+				     f->siglen, &next, &nlen, err);
+	if (rc == 0)
+		rc = lf_write_file_atomic(f->envp, envb, envlen, 0644, err);
+	if (rc == 0)
+		rc = lf_write_file_atomic(f->cfg, next, nlen, 0644, err);
+	if (rc == 0)
+		c = lfpb__config__unpack(NULL, nlen, next);
+	if (rc == 0) {
+		*outputs = json_deep_copy(prior->outputs ? prior->outputs
+					  : json_object());
+		if (!*outputs)
+			*outputs = json_object();
+		json_object_set_new(*outputs, "config_sequence",
+				    json_integer(c ? (json_int_t)c->sequence : 0));
+		rel = rel_path(env, f->envp);
+		json_object_set_new(*outputs, "update_envelope", json_string(rel));
+		free(rel);
+		unlink(f->upd);
+	}
+	if (c)
+		lfpb__config__free_unpacked(c, NULL);
+	free(envb);
+	free(next);
+	return rc;
+}
+
+static int channel_update(const struct lf_apply_env *env,
+			  const struct lf_resource *prior,
+			  const struct lf_resource *desired, json_t **outputs,
+			  struct lf_err *err)
+{
+	const char *name = attr_name(desired);
+	struct upd_files f;
+	uint8_t *upd = NULL;
+	size_t ulen = 0;
+	int rc;
+
+	memset(&f, 0, sizeof(f));
+	if (!name || !env->spec)
+		return lf_err_set(err, LF_EINVALID, "channel resource '%s' has no "
+				  "channel name or spec", desired->addr);
+	f.cfg = chan_file(env, name, ".config.pb");
+	f.upd = chan_file(env, name, ".update.pb");
+	f.envp = chan_file(env, name, ".update.envelope.pb");
+	rc = lf_read_file(f.cfg, &f.cur, &f.curlen, err);
+	if (rc == 0)
+		rc = lf_update_compute((uint8_t *)f.cur, f.curlen, env->spec, name,
+				       env->crypto_dir, &upd, &ulen, NULL, err);
+	if (rc == LF_ENOTFOUND) {        /* config already as desired */
+		lf_err_clear(err);
+		*outputs = json_deep_copy(prior->outputs ? prior->outputs
+					  : json_object());
+		rc = 0;
+		goto cleanup;
+	}
+	if (rc == 0 && !same_update(f.upd, upd, ulen))
+		rc = lf_write_file_atomic(f.upd, upd, ulen, 0644, err);
+	if (rc == 0)
+		rc = lf_read_file(f.upd, &f.sig, &f.siglen, err);
+	if (rc == 0)
+		rc = lf_update_check((uint8_t *)f.cur, f.curlen, (uint8_t *)f.sig,
+				     f.siglen, err);
+	if (rc == LF_EAUTH) {
+		size_t n = strlen(err->msg);
+
+		snprintf(err->msg + n, sizeof(err->msg) - n, "; run `ledgerform "
+			 "sign %s --msp <admin msp dir>`", f.upd);
+	}
+	if (rc == 0)
+		rc = finish_update(env, name, &f, prior, outputs, err);
+cleanup:
+	free(upd);
+	files_free(&f);
+	return rc;
+}
+
+static int channel_delete(const struct lf_apply_env *env,
+			  const struct lf_resource *prior, struct lf_err *err)
+{
+	static const char *const sfx[] = { ".block", ".config.pb", ".update.pb",
+		".update.envelope.pb", ".tx" };
+	const char *name = attr_name(prior);
+
+	if (!name)
+		return 0;
+	for (size_t i = 0; i < LF_ARRAY_LEN(sfx); i++) {
+		char *p = chan_file(env, name, sfx[i]);
+
+		if (unlink(p) != 0 && lf_path_exists(p)) {
+			int rc = lf_err_sys(err, LF_ERROR, "cannot remove '%s'", p);
+
+			free(p);
+			return rc;
+		}
+		free(p);
+	}
+	return 0;
+}
+
+static bool channel_in_place(const struct lf_apply_env *env,
+			     const struct lf_resource *prior, const char *key)
+{
+	return !lf_streq(key, "channel") && !lf_streq(key, "consensus");
+}
+
+/* ---- plan note ---- */
+static bool in_list(const json_t *arr, const char *key, const char *val)
+{
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(arr, i, e)
+		if (lf_streq(json_string_value(json_object_get(e, key)), val))
+			return true;
+	return false;
+}
+
+static void note_orgs(struct lf_buf *b, const json_t *pa, const json_t *da)
+{
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(da, i, e) {
+		const char *n = json_string_value(json_object_get(e, "name"));
+
+		if (!in_list(pa, "name", n))
+			lf_buf_printf(b, "%sadd org %s", b->len ? ", " : "", n);
+	}
+	json_array_foreach(pa, i, e) {
+		const char *n = json_string_value(json_object_get(e, "name"));
+		json_t *d = NULL, *x;
+		size_t k;
+
+		if (!in_list(da, "name", n)) {
+			lf_buf_printf(b, "%sremove org %s", b->len ? ", " : "", n);
+			continue;
+		}
+		json_array_foreach(da, k, x)
+			if (lf_streq(json_string_value(json_object_get(x, "name")), n))
+				d = x;
+		if (d && !json_equal(json_object_get(e, "anchor_peers"),
+				     json_object_get(d, "anchor_peers")))
+			lf_buf_printf(b, "%sanchor peers of %s", b->len ? ", " : "", n);
+	}
+}
+
+/* "needs ..." from the recorded config when there is one */
+static char *note_needs(const struct lf_apply_env *env, const char *name)
+{
+	char *cfgp = chan_file(env, name, ".config.pb"), *cur = NULL, *needs = NULL;
+	size_t curlen = 0, ulen = 0;
+	uint8_t *upd = NULL;
+
+	if (env->spec && lf_read_file(cfgp, &cur, &curlen, NULL) == 0 &&
+	    lf_update_compute((uint8_t *)cur, curlen, env->spec, name,
+			      env->crypto_dir, &upd, &ulen, NULL, NULL) == 0)
+		(void)lf_update_needs((uint8_t *)cur, curlen, upd, ulen, &needs, NULL);
+	free(upd);
+	free(cur);
+	free(cfgp);
+	return needs;
+}
+
+static char *channel_note(const struct lf_apply_env *env,
+			  const struct lf_resource *prior,
+			  const struct lf_resource *desired)
+{
+	struct lf_buf b = LF_BUF_INIT;
+	const char *name = attr_name(desired);
+	char *needs;
+
+	if (!prior || !prior->attrs || !name)
+		return NULL;
+	note_orgs(&b, json_object_get(prior->attrs, "orgs"),
+		  json_object_get(desired->attrs, "orgs"));
+	if (!json_equal(json_object_get(prior->attrs, "consenters"),
+			json_object_get(desired->attrs, "consenters")))
+		lf_buf_printf(&b, "%sconsenters", b.len ? ", " : "");
+	if (!json_equal(json_object_get(prior->attrs, "batch"),
+			json_object_get(desired->attrs, "batch")))
+		lf_buf_printf(&b, "%sbatch settings", b.len ? ", " : "");
+	if (!json_equal(json_object_get(prior->attrs, "policies"),
+			json_object_get(desired->attrs, "policies")) ||
+	    !json_equal(json_object_get(prior->attrs, "capabilities"),
+			json_object_get(desired->attrs, "capabilities")))
+		lf_buf_printf(&b, "%spolicies/capabilities", b.len ? ", " : "");
+	needs = note_needs(env, name);
+	if (needs && *needs)
+		lf_buf_printf(&b, ": config update needs %s admin signatures", needs);
+	free(needs);
+	return b.data;
+}
+
+const struct lf_rtype lf_rtype_channel = {
+	.type = "channel",
+	.create = channel_create,
+	.update = channel_update,
+	.delete = channel_delete,
+	.in_place = channel_in_place,
+	.note = channel_note,
+};
