@@ -1058,6 +1058,80 @@ static void test_crypto_fabric_common_reads_msp(void **state)
 			    LF_SOURCE_DIR, out, ORG), 1);
 	cleanup_out(out);
 }
+
+/* ---- CLI: ledgerform render crypto ------------------------------- */
+
+static int run_cli(char **out_text, int argc, char **argv)
+{
+	char *tmp = lf_xasprintf("%s/tmp-crypto-cli-XXXXXX", LF_BINARY_DIR);
+	int fd = mkstemp(tmp), saved, rc;
+	size_t len = 0;
+
+	assert_true(fd >= 0);
+	fflush(stdout);
+	saved = dup(1);
+	assert_true(saved >= 0 && dup2(fd, 1) == 1);
+	rc = lf_cmd_render_crypto(argc, argv);
+	fflush(stdout);
+	assert_true(dup2(saved, 1) == 1);
+	close(saved);
+	close(fd);
+	assert_int_equal(lf_read_file(tmp, out_text, &len, NULL), 0);
+	unlink(tmp);
+	free(tmp);
+	return rc;
+}
+
+static void test_crypto_cli_render(void **state)
+{
+	char *dir = mk_tmpdir(), *spec = lf_path_join(dir, "net.yaml");
+	char *out = lf_path_join(dir, "crypto"), *text = NULL, *t;
+	char *argv_ok[] = { "crypto", "-f", spec, "-o", out, "--threads", "2", NULL };
+	char *argv_help[] = { "crypto", "--help", NULL };
+	char *argv_noout[] = { "crypto", "-f", spec, NULL };
+	char *argv_badthreads[] = { "crypto", "-f", spec, "-o", out, "--threads", "x", NULL };
+	static const char yaml[] =
+		"name: clitest\n"
+		"orgs:\n"
+		"  - name: ordering\n"
+		"    orderers: {count: 1}\n"
+		"  - name: org1\n"
+		"    peers: {count: 2, sans: [localhost, 127.0.0.1]}\n"
+		"    users: 1\n";
+
+	(void)state;
+	assert_int_equal(lf_write_file_atomic(spec, yaml, sizeof(yaml) - 1, 0644, NULL), 0);
+	assert_int_equal(run_cli(&text, 2, argv_help), 0);
+	assert_contains(text, "usage: ledgerform render crypto -f SPEC -o DIR");
+	free(text);
+	assert_int_equal(run_cli(&text, 3, argv_noout), 1);
+	free(text);
+	assert_int_equal(run_cli(&text, 7, argv_badthreads), 1);
+	free(text);
+	assert_false(lf_path_exists(out));
+	assert_int_equal(run_cli(&text, 7, argv_ok), 0);
+	free(text);
+	assert_int_equal(sh("cd '%s/peerOrganizations/org1.example.com' && "
+			    "openssl verify -CAfile ca/ca.org1.example.com-cert.pem "
+			    "peers/*/msp/signcerts/*.pem users/*/msp/signcerts/*.pem >/dev/null && "
+			    "openssl verify -CAfile tlsca/tlsca.org1.example.com-cert.pem "
+			    "peers/*/tls/server.crt users/*/tls/client.crt >/dev/null && "
+			    "test -d users/User1@org1.example.com && test ! -e users/User2@org1.example.com",
+			    out), 0);
+	assert_int_equal(sh("test -f '%s/ordererOrganizations/ordering.example.com/orderers/"
+			    "orderer0.ordering.example.com/tls/server.key'", out), 0);
+	t = x509_text(out, "peerOrganizations/org1.example.com/peers/peer1.org1.example.com/tls/server.crt");
+	assert_contains(t, "DNS:peer1.org1.example.com, DNS:peer1, DNS:localhost, IP Address:127.0.0.1");
+	free(t);
+	/* a spec error: exit 1, the diagnostic names the file */
+	assert_int_equal(lf_write_file_atomic(spec, "name: x\norgs: 3\n", 16, 0644, NULL), 0);
+	assert_int_equal(run_cli(&text, 7, argv_ok), 1);
+	free(text);
+	rm_rf(dir);
+	free(dir);
+	free(spec);
+	free(out);
+}
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1078,6 +1152,7 @@ int main(void)
 		cmocka_unit_test(test_crypto_expand_import_fingerprint),
 		cmocka_unit_test(test_crypto_rtype_callbacks),
 		cmocka_unit_test(test_crypto_fabric_common_reads_msp),
+		cmocka_unit_test(test_crypto_cli_render),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
