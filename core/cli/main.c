@@ -1,13 +1,67 @@
-/* ledgerform command line: thin over the engine. */
+/*
+ * ledgerform: a declarative provisioner for Hyperledger Fabric networks.
+ * The command line is thin over the engine: it parses options, opens the
+ * workspace and prints; the work is done in core/, plans/ and state/.
+ */
 #include <stdio.h>
 #include <string.h>
 
+#include "core/cli/cli.h"
+#include "core/cli/commands.h"
+
+static const char USAGE[] =
+	"Usage: ledgerform COMMAND [options]\n\n"
+	"Commands:\n"
+	"  validate   check a chain spec\n"
+	"  plan       show what apply would change\n"
+	"  apply      make the infrastructure match the spec\n"
+	"  destroy    delete everything the state records\n"
+	"  show       show the resources in the state\n"
+	"  state      list, show or forget resources in the state\n"
+	"  drivers    list driver plugins\n"
+	LF_EXTRA_COMMANDS_USAGE
+	"  version    print the version\n\n"
+	"Run `ledgerform COMMAND --help` for a command's options.\n";
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+};
+
+static int cmd_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("ledgerform %s (driver ABI %u)\n", LF_VERSION, LF_DRIVER_ABI_VERSION);
+	return 0;
+}
+
+static const struct command commands[] = {
+	{ "validate", lf_cmd_validate },
+	{ "plan", lf_cmd_plan },
+	{ "apply", lf_cmd_apply },
+	{ "destroy", lf_cmd_destroy },
+	{ "show", lf_cmd_show },
+	{ "state", lf_cmd_state },
+	{ "drivers", lf_cmd_drivers },
+	{ "version", cmd_version },
+	LF_EXTRA_COMMANDS
+};
+
 int main(int argc, char **argv)
 {
-	if (argc > 1 && strcmp(argv[1], "version") == 0) {
-		printf("ledgerform %s\n", LF_VERSION);
-		return 0;
+	size_t i;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		fputs(USAGE, argc < 2 ? stderr : stdout);
+		return argc < 2 ? 1 : 0;
 	}
-	fprintf(stderr, "usage: ledgerform COMMAND [options]\n");
+	if (strcmp(argv[1], "--version") == 0)
+		return cmd_version(0, NULL);
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].name, argv[1]) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "ledgerform: unknown command '%s'\n\n%s", argv[1], USAGE);
 	return 1;
 }

@@ -1,0 +1,67 @@
+/* The ledgerform command line: options shared by the commands, the
+ * workspace (spec + state + drivers) they open, and the command handlers. */
+#ifndef LF_CLI_H
+#define LF_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "core/spec/spec.h"
+#include "plans/plan.h"
+#include "state/state.h"
+
+struct lf_cli_opts {
+	const char *file;             /* -f/--file */
+	const char *state_path;       /* --state (overrides the spec's) */
+	bool auto_approve;
+	bool json;
+	bool detailed_exitcode;
+	bool no_color;
+	unsigned int parallelism;
+	double lock_timeout;          /* seconds */
+	const char *out;              /* --out */
+	const char **targets;         /* NULL-terminated */
+	size_t ntargets;
+	int nargs;                    /* positional arguments */
+	char **args;
+};
+
+struct lf_ws {
+	struct lf_spec *spec;
+	char *workdir, *crypto_dir, *channels_dir;
+	struct lf_state *state;
+	struct lf_state_doc doc;
+	bool locked;
+	struct lf_registry *reg;
+	struct lf_driver_pool *pool;
+	struct lf_rset *desired, *current;
+	struct lf_apply_env env;
+	char spec_sha256[65];
+};
+
+enum lf_ws_flags {
+	LF_WS_SPEC = 1,      /* load the spec (required) */
+	LF_WS_LOCK = 2,      /* take the state lock */
+	LF_WS_EXPAND = 4,    /* expand the spec into desired resources */
+	LF_WS_DRIVERS = 8    /* open the driver registry and pool */
+};
+
+int lf_ws_open(struct lf_ws *ws, const struct lf_cli_opts *o, unsigned int flags,
+	       const char *who);
+void lf_ws_close(struct lf_ws *ws);
+
+/* parse options common to all commands; returns 0, or an exit code + 1 */
+int lf_cli_parse(struct lf_cli_opts *o, int argc, char **argv,
+		 const char *usage, const char *cmd);
+void lf_cli_opts_free(struct lf_cli_opts *o);
+void lf_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+int lf_cmd_validate(int argc, char **argv);
+int lf_cmd_plan(int argc, char **argv);
+int lf_cmd_apply(int argc, char **argv);
+int lf_cmd_destroy(int argc, char **argv);
+int lf_cmd_show(int argc, char **argv);
+int lf_cmd_state(int argc, char **argv);
+int lf_cmd_drivers(int argc, char **argv);
+
+#endif

@@ -1,0 +1,319 @@
+/* validate, plan, apply, destroy. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/cli/cli.h"
+#include "core/util/util.h"
+
+static const char USAGE_VALIDATE[] =
+	"Usage: ledgerform validate -f SPEC\n\n"
+	"Check a chain spec: YAML syntax, keys, types, names, references,\n"
+	"consensus rules. Every problem is reported as FILE:LINE:COL.\n"
+	"Exit status: 0 valid (warnings allowed), 1 invalid.\n";
+
+static const char USAGE_PLAN[] =
+	"Usage: ledgerform plan -f SPEC [options]\n\n"
+	"Show what apply would change, touching nothing.\n\n"
+	"Options:\n"
+	"  -f, --file SPEC         the chain spec\n"
+	"  --out FILE              save the plan; `ledgerform apply FILE` runs exactly it\n"
+	"  --json                  print the plan as JSON\n"
+	"  --target ADDR           limit to ADDR and what it depends on (repeatable)\n"
+	"  --detailed-exitcode     exit 0: no changes, 2: changes, 1: error\n"
+	"  --lock-timeout DUR      wait this long for the state lock (default 0)\n"
+	"  --state FILE            use this state file instead of the spec's\n"
+	"  --no-color              plain output\n";
+
+static const char USAGE_APPLY[] =
+	"Usage: ledgerform apply -f SPEC [options]\n"
+	"       ledgerform apply PLANFILE [options]\n\n"
+	"Make the infrastructure match the spec. State is saved after every\n"
+	"finished step; an interrupted apply is resumed by the next one.\n\n"
+	"Options:\n"
+	"  -f, --file SPEC         the chain spec\n"
+	"  --auto-approve          do not ask for confirmation\n"
+	"  --parallelism N         run up to N actions at once (default 10)\n"
+	"  --target ADDR           limit to ADDR and what it depends on (repeatable)\n"
+	"  --lock-timeout DUR      wait this long for the state lock (default 0)\n"
+	"  --state FILE            use this state file instead of the spec's\n"
+	"  --json                  print the plan as JSON before applying\n"
+	"  --no-color              plain output\n";
+
+static const char USAGE_DESTROY[] =
+	"Usage: ledgerform destroy -f SPEC [options]\n\n"
+	"Delete everything the state records, dependents first.\n\n"
+	"Options: --auto-approve, --parallelism N, --target ADDR, --lock-timeout DUR,\n"
+	"         --state FILE, --no-color\n";
+
+int lf_cmd_validate(int argc, char **argv)
+{
+	struct lf_cli_opts o;
+	struct lf_spec *spec = NULL;
+	struct lf_diags diags;
+	int rc;
+
+	rc = lf_cli_parse(&o, argc, argv, USAGE_VALIDATE, "validate");
+	if (rc)
+		return rc == 1 ? 0 : 1;
+	if (!o.file && o.nargs == 1)
+		o.file = o.args[0];
+	if (!o.file) {
+		lf_cli_error("no spec given: pass -f SPEC.yaml");
+		lf_cli_opts_free(&o);
+		return 1;
+	}
+	memset(&diags, 0, sizeof(diags));
+	rc = lf_spec_load(&spec, o.file, &diags);
+	lf_diags_print(&diags, stderr);
+	if (rc == 0)
+		printf("%s: valid (%zu orgs, %zu channels)\n", o.file, spec->norgs,
+		       spec->nchannels);
+	else if (diags.nerrors)
+		fprintf(stderr, "%s: %zu error%s\n", o.file, diags.nerrors,
+			diags.nerrors == 1 ? "" : "s");
+	lf_diags_free(&diags);
+	lf_spec_free(spec);
+	lf_cli_opts_free(&o);
+	return rc == 0 ? 0 : 1;
+}
+
+static bool use_color(const struct lf_cli_opts *o)
+{
+	return !o->no_color && isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+}
+
+static int make_plan(struct lf_ws *ws, const struct lf_cli_opts *o, bool destroy,
+		     struct lf_plan **out)
+{
+	struct lf_plan_opts po = { destroy, o->targets };
+	struct lf_err err = LF_ERR_INIT;
+
+	if (lf_plan_make(out, &ws->env, ws->desired, ws->current, &po, &err) != 0) {
+		lf_cli_error("%s", err.msg);
+		return 1;
+	}
+	memcpy((*out)->lineage, ws->doc.lineage, sizeof((*out)->lineage));
+	(*out)->serial = ws->doc.serial;
+	memcpy((*out)->spec_sha256, ws->spec_sha256, sizeof((*out)->spec_sha256));
+	(*out)->spec_file = lf_xstrdup(o->file);
+	return 0;
+}
+
+static void print_plan(const struct lf_plan *p, const struct lf_cli_opts *o)
+{
+	if (o->json) {
+		json_t *j = lf_plan_to_json(p);
+
+		json_dumpf(j, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+		json_decref(j);
+	} else {
+		lf_plan_print(p, stdout, use_color(o));
+	}
+	fflush(stdout);
+}
+
+int lf_cmd_plan(int argc, char **argv)
+{
+	struct lf_cli_opts o;
+	struct lf_ws ws;
+	struct lf_plan *p = NULL;
+	struct lf_err err = LF_ERR_INIT;
+	int rc;
+
+	rc = lf_cli_parse(&o, argc, argv, USAGE_PLAN, "plan");
+	if (rc)
+		return rc == 1 ? 0 : 1;
+	rc = lf_ws_open(&ws, &o, LF_WS_SPEC | LF_WS_LOCK | LF_WS_EXPAND | LF_WS_DRIVERS, "plan");
+	if (rc == 0)
+		rc = make_plan(&ws, &o, false, &p);
+	if (rc == 0) {
+		print_plan(p, &o);
+		if (o.out && lf_plan_save(p, o.out, &err) != 0) {
+			lf_cli_error("%s", err.msg);
+			rc = 1;
+		} else if (o.out && !o.json) {
+			printf("\nSaved the plan to %s; run `ledgerform apply %s` to apply exactly it.\n",
+			       o.out, o.out);
+		}
+	}
+	if (rc == 0 && o.detailed_exitcode && lf_plan_has_changes(p))
+		rc = 2;
+	else if (rc != 0)
+		rc = 1;
+	lf_plan_free(p);
+	lf_ws_close(&ws);
+	lf_cli_opts_free(&o);
+	return rc;
+}
+
+static bool confirm(const char *what, const struct lf_cli_opts *o)
+{
+	char line[64];
+
+	if (o->auto_approve)
+		return true;
+	if (!isatty(STDIN_FILENO)) {
+		lf_cli_error("%s needs confirmation, and standard input is not a terminal; "
+			     "pass --auto-approve", what);
+		return false;
+	}
+	printf("\nDo you want to %s? Only 'yes' will be accepted.\n  Enter a value: ", what);
+	fflush(stdout);
+	if (!fgets(line, sizeof(line), stdin))
+		return false;
+	line[strcspn(line, "\r\n")] = '\0';
+	if (strcmp(line, "yes") != 0) {
+		printf("%s cancelled.\n", what);
+		return false;
+	}
+	return true;
+}
+
+static int prepare_dirs(const struct lf_ws *ws)
+{
+	struct lf_err err = LF_ERR_INIT;
+
+	if (!ws->workdir)
+		return 0;
+	if (lf_mkdirs(ws->workdir, 0755, &err) != 0 ||
+	    lf_mkdirs(ws->crypto_dir, 0700, &err) != 0 ||
+	    lf_mkdirs(ws->channels_dir, 0755, &err) != 0) {
+		lf_cli_error("%s", err.msg);
+		return 1;
+	}
+	chmod(ws->crypto_dir, 0700);
+	return 0;
+}
+
+static int run_plan(struct lf_ws *ws, const struct lf_plan *p,
+		    const struct lf_cli_opts *o, bool destroy)
+{
+	struct lf_apply_opts ao = LF_APPLY_OPTS_INIT;
+	struct lf_apply_result res;
+	struct lf_err err = LF_ERR_INIT;
+	double t0 = lf_now_s();
+	int rc;
+
+	if (prepare_dirs(ws) != 0)
+		return 1;
+	ao.parallelism = o->parallelism;
+	ao.progress = stdout;
+	ao.tty = isatty(STDOUT_FILENO);
+	lf_exec_install_signals();
+	rc = lf_plan_apply(p, &ws->env, ws->desired, ws->state, &ws->doc, &ao, &res, &err);
+	if (rc == 0) {
+		printf("\n%s complete! Resources: %zu added, %zu changed, %zu destroyed (%.2fs).\n",
+		       destroy ? "Destroy" : "Apply", p->nadd, p->nchange, p->ndestroy,
+		       lf_now_s() - t0);
+	} else {
+		fprintf(stderr, "\nledgerform: error: %s%s (%zu done, %zu failed, %zu skipped, %zu not started)\n",
+			err.msg, res.interrupted ? " (interrupted)" : "", res.done,
+			res.failed, res.skipped, res.not_started);
+		if (res.summary)
+			fputs(res.summary, stderr);
+		fprintf(stderr, "State records every finished step (serial %llu); run apply again to carry on.\n",
+			(unsigned long long)ws->doc.serial);
+	}
+	free(res.summary);
+	return rc == 0 ? 0 : 1;
+}
+
+/* `apply PLANFILE`: the state and the spec must be as when it was saved */
+static int check_saved(const struct lf_ws *ws, const struct lf_plan *saved,
+		       const struct lf_plan *fresh, const char *path)
+{
+	size_t i, n = 0;
+
+	if (strcmp(saved->lineage, ws->doc.lineage) != 0 || saved->serial != ws->doc.serial) {
+		lf_cli_error("saved plan '%s' is stale: it was made from state %s serial %llu, "
+			     "the state is now %s serial %llu; run plan again",
+			     path, saved->lineage[0] ? saved->lineage : "(none)", saved->serial,
+			     ws->doc.lineage[0] ? ws->doc.lineage : "(none)",
+			     (unsigned long long)ws->doc.serial);
+		return 1;
+	}
+	if (strcmp(saved->spec_sha256, ws->spec_sha256) != 0) {
+		lf_cli_error("saved plan '%s' is stale: the spec '%s' changed since; run plan again",
+			     path, saved->spec_file);
+		return 1;
+	}
+	for (i = 0; i < fresh->n; i++)
+		n += fresh->v[i].kind != LF_ACT_NOOP;
+	if (n != saved->n) {
+		lf_cli_error("saved plan '%s' no longer matches what the spec and state give; run plan again",
+			     path);
+		return 1;
+	}
+	return 0;
+}
+
+static int apply_common(int argc, char **argv, bool destroy)
+{
+	struct lf_cli_opts o;
+	struct lf_ws ws;
+	struct lf_plan *p = NULL, *saved = NULL;
+	struct lf_err err = LF_ERR_INIT;
+	const char *planfile = NULL;
+	int rc;
+
+	rc = lf_cli_parse(&o, argc, argv, destroy ? USAGE_DESTROY : USAGE_APPLY,
+			  destroy ? "destroy" : "apply");
+	if (rc)
+		return rc == 1 ? 0 : 1;
+	if (!destroy && o.nargs == 1) {
+		planfile = o.args[0];
+		if (lf_plan_load(&saved, planfile, &err) != 0) {
+			lf_cli_error("%s", err.msg);
+			lf_cli_opts_free(&o);
+			return 1;
+		}
+		if (!o.file)
+			o.file = saved->spec_file;
+		free(o.targets);
+		o.targets = NULL;
+		if (saved->targets) {
+			size_t n;
+
+			for (n = 0; saved->targets[n]; n++)
+				;
+			o.targets = lf_xcalloc(n + 1, sizeof(char *));
+			memcpy(o.targets, saved->targets, n * sizeof(char *));
+		}
+		o.auto_approve = true; /* the plan was reviewed when saved */
+		destroy = saved->destroy;
+	}
+	rc = lf_ws_open(&ws, &o, LF_WS_SPEC | LF_WS_LOCK | (destroy ? 0 : LF_WS_EXPAND) |
+			LF_WS_DRIVERS, destroy ? "destroy" : "apply");
+	if (rc == 0)
+		rc = make_plan(&ws, &o, destroy, &p);
+	if (rc == 0 && saved)
+		rc = check_saved(&ws, saved, p, planfile);
+	if (rc == 0 && !saved)
+		print_plan(p, &o);
+	if (rc == 0 && !lf_plan_has_changes(p)) {
+		if (saved)
+			printf("No changes. The infrastructure matches the spec.\n");
+	} else if (rc == 0 && !confirm(destroy ? "destroy" : "apply", &o)) {
+		rc = 1;
+	} else if (rc == 0) {
+		rc = run_plan(&ws, p, &o, destroy);
+	}
+	lf_plan_free(p);
+	lf_plan_free(saved);
+	lf_ws_close(&ws);
+	lf_cli_opts_free(&o);
+	return rc ? 1 : 0;
+}
+
+int lf_cmd_apply(int argc, char **argv)
+{
+	return apply_common(argc, argv, false);
+}
+
+int lf_cmd_destroy(int argc, char **argv)
+{
+	return apply_common(argc, argv, true);
+}

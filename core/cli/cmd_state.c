@@ -1,0 +1,207 @@
+/* show, state list|show|rm, drivers. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/cli/cli.h"
+#include "core/plugin/plugin.h"
+#include "core/util/util.h"
+
+static const char USAGE_SHOW[] =
+	"Usage: ledgerform show [-f SPEC | --state FILE] [--json]\n\n"
+	"Show the resources the state records, with what drivers reported.\n";
+
+static const char USAGE_STATE[] =
+	"Usage: ledgerform state list [-f SPEC | --state FILE]\n"
+	"       ledgerform state show ADDR [-f SPEC | --state FILE]\n"
+	"       ledgerform state rm ADDR... [-f SPEC | --state FILE] [--lock-timeout DUR]\n\n"
+	"list: every address in the state; show: one resource as JSON;\n"
+	"rm: forget resources without destroying them (they are no longer managed).\n";
+
+static const char USAGE_DRIVERS[] =
+	"Usage: ledgerform drivers [--json]\n\n"
+	"List the driver plugins found in the search path, and why any is refused.\n";
+
+static void show_one(const char *addr, json_t *rec)
+{
+	json_t *out = json_object_get(rec, "outputs");
+	json_t *attrs = json_object_get(rec, "attrs");
+	const char *k;
+	json_t *v;
+
+	printf("%s\n", addr);
+	json_object_foreach(attrs, k, v) {
+		char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+
+		printf("    %-16s %s\n", k, s ? s : "?");
+		free(s);
+	}
+	json_object_foreach(out, k, v) {
+		char *s;
+
+		if (strcmp(k, "provider_config") == 0)
+			continue;
+		s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+		printf("    %-16s %s  (reported)\n", k, s ? s : "?");
+		free(s);
+	}
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* the sorted addresses of the state */
+static const char **sorted_addrs(json_t *res, size_t *n)
+{
+	const char **v = lf_xcalloc(json_object_size(res) + 1, sizeof(char *));
+	const char *k;
+	json_t *x;
+
+	*n = 0;
+	json_object_foreach(res, k, x)
+		v[(*n)++] = k;
+	qsort(v, *n, sizeof(char *), cmp_str);
+	return v;
+}
+
+int lf_cmd_show(int argc, char **argv)
+{
+	struct lf_cli_opts o;
+	struct lf_ws ws;
+	const char **addrs;
+	size_t i, n;
+	int rc;
+
+	rc = lf_cli_parse(&o, argc, argv, USAGE_SHOW, "show");
+	if (rc)
+		return rc == 1 ? 0 : 1;
+	rc = lf_ws_open(&ws, &o, 0, "show");
+	if (rc == 0 && o.json) {
+		json_t *doc = json_object();
+
+		json_object_set_new(doc, "lineage", json_string(ws.doc.lineage));
+		json_object_set_new(doc, "serial", json_integer((json_int_t)ws.doc.serial));
+		json_object_set(doc, "resources", ws.doc.resources);
+		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+		fputc('\n', stdout);
+		json_decref(doc);
+	} else if (rc == 0) {
+		addrs = sorted_addrs(ws.doc.resources, &n);
+		if (n == 0)
+			printf("The state is empty.\n");
+		for (i = 0; i < n; i++)
+			show_one(addrs[i], json_object_get(ws.doc.resources, addrs[i]));
+		if (n)
+			printf("\n%zu resources (state %s, serial %llu)\n", n, ws.doc.lineage,
+			       (unsigned long long)ws.doc.serial);
+		free(addrs);
+	}
+	lf_ws_close(&ws);
+	lf_cli_opts_free(&o);
+	return rc ? 1 : 0;
+}
+
+static int state_rm(struct lf_ws *ws, const struct lf_cli_opts *o)
+{
+	struct lf_err err = LF_ERR_INIT;
+	int i;
+
+	for (i = 1; i < o->nargs; i++) {
+		if (!json_object_get(ws->doc.resources, o->args[i])) {
+			lf_cli_error("no resource '%s' in the state; nothing removed", o->args[i]);
+			return 1;
+		}
+	}
+	for (i = 1; i < o->nargs; i++)
+		json_object_del(ws->doc.resources, o->args[i]);
+	if (lf_state_write(ws->state, &ws->doc, &err) != 0) {
+		lf_cli_error("%s", err.msg);
+		return 1;
+	}
+	for (i = 1; i < o->nargs; i++)
+		printf("Removed %s from the state (the resource itself is untouched).\n",
+		       o->args[i]);
+	return 0;
+}
+
+int lf_cmd_state(int argc, char **argv)
+{
+	struct lf_cli_opts o;
+	struct lf_ws ws;
+	const char *sub;
+	int rc;
+
+	rc = lf_cli_parse(&o, argc, argv, USAGE_STATE, "state");
+	if (rc)
+		return rc == 1 ? 0 : 1;
+	sub = o.nargs > 0 ? o.args[0] : "";
+	if (strcmp(sub, "list") != 0 && strcmp(sub, "show") != 0 && strcmp(sub, "rm") != 0) {
+		lf_cli_error("state: expected list, show or rm");
+		fputs(USAGE_STATE, stderr);
+		lf_cli_opts_free(&o);
+		return 1;
+	}
+	if ((strcmp(sub, "show") == 0 && o.nargs != 2) || (strcmp(sub, "rm") == 0 && o.nargs < 2)) {
+		lf_cli_error("state %s: expected an address", sub);
+		lf_cli_opts_free(&o);
+		return 1;
+	}
+	rc = lf_ws_open(&ws, &o, strcmp(sub, "rm") == 0 ? LF_WS_LOCK : 0, "state rm");
+	if (rc == 0 && strcmp(sub, "list") == 0) {
+		size_t i, n;
+		const char **addrs = sorted_addrs(ws.doc.resources, &n);
+
+		for (i = 0; i < n; i++)
+			printf("%s\n", addrs[i]);
+		free(addrs);
+	} else if (rc == 0 && strcmp(sub, "show") == 0) {
+		json_t *rec = json_object_get(ws.doc.resources, o.args[1]);
+
+		if (!rec) {
+			lf_cli_error("no resource '%s' in the state", o.args[1]);
+			rc = 1;
+		} else {
+			json_dumpf(rec, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+			fputc('\n', stdout);
+		}
+	} else if (rc == 0) {
+		rc = state_rm(&ws, &o);
+	}
+	lf_ws_close(&ws);
+	lf_cli_opts_free(&o);
+	return rc ? 1 : 0;
+}
+
+int lf_cmd_drivers(int argc, char **argv)
+{
+	struct lf_cli_opts o;
+	struct lf_registry *reg = NULL;
+	struct lf_plugin_info *v = NULL;
+	const char *const *path;
+	size_t i, n = 0;
+	int rc;
+
+	rc = lf_cli_parse(&o, argc, argv, USAGE_DRIVERS, "drivers");
+	if (rc)
+		return rc == 1 ? 0 : 1;
+	lf_registry_new(&reg);
+	lf_registry_list(reg, &v, &n);
+	for (i = 0; i < n; i++) {
+		if (v[i].ok)
+			printf("%-10s %-8s abi %u  %s\n", v[i].name, v[i].version ? v[i].version : "",
+			       v[i].abi_version, v[i].path);
+		else
+			printf("%-10s REFUSED  %s: %s\n", v[i].name ? v[i].name : "?", v[i].path,
+			       v[i].error ? v[i].error : "");
+	}
+	if (n == 0) {
+		printf("No drivers found. Searched:\n");
+		for (path = lf_registry_path(reg); path && *path; path++)
+			printf("  %s\n", *path);
+	}
+	lf_plugin_info_free_all(v, n);
+	lf_registry_free(reg);
+	lf_cli_opts_free(&o);
+	return n == 0 ? 1 : 0;
+}

@@ -1,0 +1,158 @@
+/*
+ * The workspace a command works in: the spec, its work directory
+ * (<spec dir>/.ledgerform/<name>: hosts of the local driver, crypto,
+ * channel blocks), the state (locked for plan/apply/destroy), the driver
+ * registry and the desired and current resource sets.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/cli/cli.h"
+#include "core/plugin/plugin.h"
+#include "core/util/util.h"
+
+static char *default_state_path(const char *spec_file)
+{
+	const char *base = strrchr(spec_file, '/');
+	char *dir = lf_path_dirname(spec_file), *stem, *dot, *name, *p;
+
+	base = base ? base + 1 : spec_file;
+	stem = lf_xstrdup(base);
+	dot = strrchr(stem, '.');
+	if (dot && (strcmp(dot, ".yaml") == 0 || strcmp(dot, ".yml") == 0))
+		*dot = '\0';
+	name = lf_xasprintf("%s.state.json", stem);
+	p = lf_path_join(dir, name);
+	free(dir);
+	free(stem);
+	free(name);
+	return p;
+}
+
+static int load_spec(struct lf_ws *ws, const struct lf_cli_opts *o)
+{
+	struct lf_diags diags;
+	char *data = NULL;
+	size_t len = 0;
+	struct lf_err err = LF_ERR_INIT;
+	int rc;
+
+	if (!o->file) {
+		lf_cli_error("no spec given: pass -f SPEC.yaml");
+		return LF_EINVALID;
+	}
+	if (lf_read_file(o->file, &data, &len, &err) != 0) {
+		lf_cli_error("%s", err.msg);
+		return err.code;
+	}
+	lf_sha256_hex(data, len, ws->spec_sha256);
+	free(data);
+	memset(&diags, 0, sizeof(diags));
+	rc = lf_spec_load(&ws->spec, o->file, &diags);
+	lf_diags_print(&diags, stderr);
+	if (rc != 0 && diags.nerrors == 0)
+		lf_cli_error("cannot load spec '%s'", o->file);
+	lf_diags_free(&diags);
+	return rc;
+}
+
+static int open_state(struct lf_ws *ws, const struct lf_cli_opts *o,
+		      struct lf_err *err)
+{
+	const char *backend = NULL;
+	const json_t *settings = NULL;
+	char *base, *dflt;
+	int rc;
+
+	if (o->state_path)
+		return lf_state_file_new(&ws->state, o->state_path, err);
+	if (!ws->spec)
+		return lf_err_set(err, LF_EINVALID, "no state given: pass -f SPEC.yaml or --state FILE");
+	backend = ws->spec->state.backend;
+	settings = ws->spec->state.settings;
+	base = lf_path_dirname(ws->spec->file);
+	dflt = default_state_path(ws->spec->file);
+	rc = lf_state_open(&ws->state, backend, settings, base, dflt, err);
+	free(base);
+	free(dflt);
+	return rc;
+}
+
+static void set_paths(struct lf_ws *ws)
+{
+	char *dir = lf_path_dirname(ws->spec->file);
+	char *rel = lf_xasprintf(".ledgerform/%s", ws->spec->name);
+
+	ws->workdir = lf_path_join(dir, rel);
+	ws->crypto_dir = lf_path_join(ws->workdir, "crypto");
+	ws->channels_dir = lf_path_join(ws->workdir, "channels");
+	free(dir);
+	free(rel);
+}
+
+int lf_ws_open(struct lf_ws *ws, const struct lf_cli_opts *o, unsigned int flags,
+	       const char *who)
+{
+	struct lf_err err = LF_ERR_INIT;
+	int rc;
+
+	memset(ws, 0, sizeof(*ws));
+	if ((flags & LF_WS_SPEC) || o->file) {
+		rc = load_spec(ws, o);
+		if (rc != 0)
+			return rc;
+		set_paths(ws);
+	}
+	rc = open_state(ws, o, &err);
+	if (rc == 0 && (flags & LF_WS_LOCK)) {
+		rc = lf_state_lock(ws->state, o->lock_timeout, who, &err);
+		ws->locked = rc == 0;
+	}
+	if (rc == 0)
+		rc = lf_state_read(ws->state, &ws->doc, &err);
+	if (rc == 0)
+		rc = lf_rset_from_json(&ws->current, ws->doc.resources, &err);
+	if (rc == 0 && (flags & LF_WS_EXPAND))
+		rc = lf_expand(ws->spec, &ws->desired, &err);
+	if (rc == 0 && !ws->desired)
+		rc = lf_rset_new(&ws->desired);
+	if (rc == 0 && (flags & LF_WS_DRIVERS)) {
+		rc = lf_registry_new(&ws->reg);
+		if (rc == 0)
+			rc = lf_driver_pool_new(&ws->pool, ws->reg);
+	}
+	if (rc != 0) {
+		if (err.msg[0])
+			lf_cli_error("%s", err.msg);
+		return rc;
+	}
+	ws->env.spec = ws->spec;
+	ws->env.workdir = ws->workdir;
+	ws->env.crypto_dir = ws->crypto_dir;
+	ws->env.channels_dir = ws->channels_dir;
+	ws->env.drivers = ws->pool;
+	ws->env.registry = ws->reg;
+	ws->env.desired = ws->desired;
+	ws->env.current = ws->current;
+	return 0;
+}
+
+void lf_ws_close(struct lf_ws *ws)
+{
+	struct lf_err err = LF_ERR_INIT;
+
+	lf_driver_pool_free(ws->pool);
+	lf_registry_free(ws->reg);
+	if (ws->state && ws->locked)
+		lf_state_unlock(ws->state, &err);
+	lf_state_free(ws->state);
+	lf_state_doc_clear(&ws->doc);
+	lf_rset_free(ws->desired);
+	lf_rset_free(ws->current);
+	lf_spec_free(ws->spec);
+	free(ws->workdir);
+	free(ws->crypto_dir);
+	free(ws->channels_dir);
+	memset(ws, 0, sizeof(*ws));
+}

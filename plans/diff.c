@@ -1,0 +1,277 @@
+/*
+ * The planner: desired resources vs current resources -> actions.
+ *
+ * A resource whose attribute hash is unchanged is a no-op. Otherwise the
+ * changed top-level attributes are listed and the resource type decides
+ * whether each can change in place (lf_rtype.in_place); one that cannot
+ * forces a replace. A resource whose dependency is replaced is updated
+ * (or replaced, when its type cannot update) so that it follows.
+ * Resources only in the current state are deleted.
+ */
+#include "plans/plan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util/util.h"
+
+const char *lf_action_name(enum lf_action_kind k)
+{
+	static const char *names[] = { "no-op", "create", "update", "replace",
+				       "delete" };
+
+	return k < LF_ACT_LAST ? names[k] : "?";
+}
+
+static void change_add(struct lf_action *a, const char *key, json_t *o,
+		       json_t *n, bool forces)
+{
+	struct lf_change *c;
+
+	a->changes = lf_xrealloc(a->changes, (a->nchanges + 1) * sizeof(*c));
+	c = &a->changes[a->nchanges++];
+	c->key = lf_xstrdup(key);
+	c->old_val = o ? json_incref(o) : NULL;
+	c->new_val = n ? json_incref(n) : NULL;
+	c->forces_replace = forces;
+}
+
+/* list changed keys; return true when some change forces a replace */
+static bool diff_attrs(const struct lf_apply_env *env, const struct lf_rtype *rt,
+		       const struct lf_resource *cur,
+		       const struct lf_resource *des, struct lf_action *a)
+{
+	const char *key;
+	json_t *nv, *ov;
+	bool replace = false;
+
+	json_object_foreach(des->attrs, key, nv) {
+		ov = json_object_get(cur->attrs, key);
+		if (ov && json_equal(ov, nv))
+			continue;
+		bool inplace = rt && rt->update && rt->in_place &&
+			       rt->in_place(env, cur, key);
+		change_add(a, key, ov, nv, !inplace);
+		replace |= !inplace;
+	}
+	json_object_foreach(cur->attrs, key, ov) {
+		if (json_object_get(des->attrs, key))
+			continue;
+		bool inplace = rt && rt->update && rt->in_place &&
+			       rt->in_place(env, cur, key);
+		change_add(a, key, ov, NULL, !inplace);
+		replace |= !inplace;
+	}
+	return replace;
+}
+
+/* ---- target closure ---- */
+
+static void closure_visit(const struct lf_rset *rs, const char *addr,
+			  json_t *seen)
+{
+	const struct lf_resource *r;
+	size_t i;
+
+	if (json_object_get(seen, addr))
+		return;
+	json_object_set_new(seen, addr, json_true());
+	r = lf_rset_get(rs, addr);
+	if (!r)
+		return;
+	for (i = 0; i < r->ndeps; i++)
+		closure_visit(rs, r->deps[i], seen);
+}
+
+static json_t *target_closure(const struct lf_rset *desired,
+			      const char *const *targets)
+{
+	json_t *seen = json_object();
+	size_t i;
+
+	for (i = 0; targets[i]; i++)
+		closure_visit(desired, targets[i], seen);
+	return seen;
+}
+
+/* ---- ordering: depth-first topological order of the desired set ---- */
+
+static void topo_visit(const struct lf_rset *rs, size_t i, unsigned char *mark,
+		       size_t *order, size_t *n)
+{
+	const struct lf_resource *r = &rs->v[i];
+	size_t k;
+
+	if (mark[i])
+		return;
+	mark[i] = 1;
+	for (k = 0; k < r->ndeps; k++) {
+		const struct lf_resource *d = lf_rset_get(rs, r->deps[k]);
+
+		if (d)
+			topo_visit(rs, (size_t)(d - rs->v), mark, order, n);
+	}
+	order[(*n)++] = i;
+}
+
+static void action_init(struct lf_action *a, enum lf_action_kind k,
+			const struct lf_resource *r)
+{
+	memset(a, 0, sizeof(*a));
+	a->kind = k;
+	a->addr = lf_xstrdup(r->addr);
+	a->type = lf_xstrdup(r->type);
+	a->attrs = r->attrs;
+}
+
+static void plan_desired(struct lf_plan *p, const struct lf_apply_env *env,
+			 const struct lf_rset *desired,
+			 const struct lf_rset *current, json_t *scope)
+{
+	unsigned char *mark = lf_xcalloc(desired->n, 1);
+	size_t *order = lf_xcalloc(desired->n, sizeof(*order));
+	json_t *replaced = json_object();
+	size_t n = 0, i, k;
+
+	for (i = 0; i < desired->n; i++)
+		topo_visit(desired, i, mark, order, &n);
+	for (i = 0; i < n; i++) {
+		const struct lf_resource *des = &desired->v[order[i]];
+		const struct lf_resource *cur = lf_rset_get(current, des->addr);
+		const struct lf_rtype *rt = lf_rtype_find(des->type);
+		struct lf_action *a = &p->v[p->n];
+
+		if (scope && !json_object_get(scope, des->addr))
+			continue;
+		p->n++;
+		if (!cur) {
+			action_init(a, LF_ACT_CREATE, des);
+			continue;
+		}
+		action_init(a, LF_ACT_NOOP, des);
+		if (strcmp(cur->hash, des->hash) != 0 &&
+		    !json_equal(cur->attrs, des->attrs))
+			a->kind = diff_attrs(env, rt, cur, des, a) ?
+				  LF_ACT_REPLACE : LF_ACT_UPDATE;
+		for (k = 0; a->kind == LF_ACT_NOOP && k < des->ndeps; k++) {
+			if (!json_object_get(replaced, des->deps[k]))
+				continue;
+			a->kind = rt && rt->update ? LF_ACT_UPDATE : LF_ACT_REPLACE;
+			a->reason = lf_xasprintf("dependency %s is replaced",
+						 des->deps[k]);
+		}
+		if (a->kind == LF_ACT_REPLACE)
+			json_object_set_new(replaced, des->addr, json_true());
+		if (a->kind != LF_ACT_NOOP && rt && rt->note)
+			a->note = rt->note(env, cur, des);
+	}
+	json_decref(replaced);
+	free(mark);
+	free(order);
+}
+
+static void plan_deletes(struct lf_plan *p, const struct lf_rset *desired,
+			 const struct lf_rset *current, json_t *targets)
+{
+	size_t i;
+
+	for (i = 0; i < current->n; i++) {
+		const struct lf_resource *cur = &current->v[i];
+
+		if (desired && lf_rset_get(desired, cur->addr))
+			continue;
+		if (targets && !json_object_get(targets, cur->addr))
+			continue;
+		action_init(&p->v[p->n++], LF_ACT_DELETE, cur);
+	}
+}
+
+static void plan_count(struct lf_plan *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++) {
+		switch (p->v[i].kind) {
+		case LF_ACT_CREATE: p->nadd++; break;
+		case LF_ACT_UPDATE: p->nchange++; break;
+		case LF_ACT_REPLACE: p->nadd++; p->ndestroy++; break;
+		case LF_ACT_DELETE: p->ndestroy++; break;
+		default: break;
+		}
+	}
+}
+
+int lf_plan_make(struct lf_plan **out, const struct lf_apply_env *env,
+		 const struct lf_rset *desired, const struct lf_rset *current,
+		 const struct lf_plan_opts *opts, struct lf_err *err)
+{
+	struct lf_plan *p = lf_xcalloc(1, sizeof(*p));
+	json_t *scope = NULL, *tset = NULL;
+	size_t i;
+
+	p->v = lf_xcalloc(desired->n + current->n + 1, sizeof(*p->v));
+	p->destroy = opts && opts->destroy;
+	if (opts && opts->targets && opts->targets[0]) {
+		for (i = 0; opts->targets[i]; i++) {
+			if (!lf_rset_get(desired, opts->targets[i]) &&
+			    !lf_rset_get(current, opts->targets[i])) {
+				lf_plan_free(p);
+				return lf_err_set(err, LF_EINVALID,
+						  "--target '%s': no such resource in the spec or the state",
+						  opts->targets[i]);
+			}
+		}
+		scope = target_closure(desired, opts->targets);
+		tset = json_object();
+		for (i = 0; opts->targets[i]; i++)
+			json_object_set_new(tset, opts->targets[i], json_true());
+		p->targets = lf_xcalloc(i + 1, sizeof(char *));
+		for (i = 0; opts->targets[i]; i++)
+			p->targets[i] = lf_xstrdup(opts->targets[i]);
+	}
+	if (p->destroy) {
+		plan_deletes(p, NULL, current, tset ? scope : NULL);
+	} else {
+		plan_desired(p, env, desired, current, scope);
+		plan_deletes(p, desired, current, tset);
+	}
+	plan_count(p);
+	json_decref(scope);
+	json_decref(tset);
+	*out = p;
+	return 0;
+}
+
+bool lf_plan_has_changes(const struct lf_plan *p)
+{
+	return p->nadd + p->nchange + p->ndestroy > 0;
+}
+
+void lf_plan_free(struct lf_plan *p)
+{
+	size_t i, k;
+
+	if (!p)
+		return;
+	for (i = 0; i < p->n; i++) {
+		struct lf_action *a = &p->v[i];
+
+		for (k = 0; k < a->nchanges; k++) {
+			free(a->changes[k].key);
+			json_decref(a->changes[k].old_val);
+			json_decref(a->changes[k].new_val);
+		}
+		free(a->changes);
+		free(a->addr);
+		free(a->type);
+		free(a->reason);
+		free(a->note);
+	}
+	if (p->targets)
+		for (i = 0; p->targets[i]; i++)
+			free(p->targets[i]);
+	free(p->targets);
+	free(p->spec_file);
+	free(p->v);
+	free(p);
+}

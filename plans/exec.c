@@ -1,0 +1,537 @@
+/*
+ * The executor: a worker pool walks the action DAG.
+ *
+ * Edges: a create/update/replace waits for the actions on the resources it
+ * depends on; a delete waits for the deletes of the resources that depend
+ * on it (reverse order). A failed action starts none of its dependents
+ * (they are "skipped"); independent branches go on. Finished actions are
+ * recorded in the state document on the scheduler thread and the document
+ * is written after each batch of completions, so an apply cut off at any
+ * moment leaves a state that records every finished step.
+ * Transient driver errors (LF_ERETRY) are retried with exponential backoff
+ * and full jitter, bounded by retry_max attempts.
+ * First SIGINT/SIGTERM: start nothing new, let running actions finish.
+ * Second: also ask drivers to cancel their waits (host->cancelled()).
+ */
+#include "plans/plan.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/plugin/plugin.h"
+#include "core/util/util.h"
+#include "state/state.h"
+
+enum job_state { J_WAIT, J_READY, J_RUNNING, J_DONE, J_FAILED, J_SKIPPED };
+
+struct job {
+	const struct lf_action *act;
+	const struct lf_resource *des;   /* NULL for delete */
+	const struct lf_resource *cur;   /* NULL for create */
+	enum job_state st;
+	size_t pending;                  /* unfinished prerequisites */
+	size_t *next;                    /* dependents (job indexes) */
+	size_t nnext, capnext;
+	struct lf_err err;
+	json_t *outputs;
+	bool deleted;                    /* replace: delete part done */
+	double secs;
+	unsigned int attempts;
+	char *skip_reason;
+};
+
+struct sched {
+	struct job *jobs;
+	size_t n;
+	size_t *ready, nready, rhead;    /* FIFO of job indexes */
+	size_t *donev, ndone;            /* completions to record */
+	size_t *unblocked, nunblocked;   /* ready once the state is written */
+	size_t running, finished, total_work, max_running, commits;
+	pthread_mutex_t mu;
+	pthread_cond_t work_cv, done_cv;
+	bool quit;
+	const struct lf_apply_env *env;
+	const struct lf_apply_opts *opts;
+	unsigned int seed;
+};
+
+static volatile sig_atomic_t stop_level;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (stop_level < 3)
+		stop_level++;
+}
+
+void lf_exec_install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+void lf_exec_request_stop(int level)
+{
+	stop_level = level;
+}
+
+int lf_exec_stop_level(void)
+{
+	return stop_level;
+}
+
+static void job_add_next(struct job *from, size_t to)
+{
+	if (from->nnext == from->capnext) {
+		from->capnext = from->capnext ? from->capnext * 2 : 4;
+		from->next = lf_xrealloc(from->next, from->capnext * sizeof(size_t));
+	}
+	from->next[from->nnext++] = to;
+}
+
+/* address -> job index, for the actions that do work */
+static json_t *job_index(const struct sched *s)
+{
+	json_t *ix = json_object();
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		json_object_set_new(ix, s->jobs[i].act->addr, json_integer((json_int_t)i));
+	return ix;
+}
+
+static void build_edges(struct sched *s)
+{
+	json_t *ix = job_index(s);
+	size_t i, k;
+
+	for (i = 0; i < s->n; i++) {
+		struct job *j = &s->jobs[i];
+		const struct lf_resource *r = j->act->kind == LF_ACT_DELETE ? j->cur : j->des;
+
+		for (k = 0; r && k < r->ndeps; k++) {
+			json_t *d = json_object_get(ix, r->deps[k]);
+			struct job *dj;
+
+			if (!d)
+				continue;
+			dj = &s->jobs[json_integer_value(d)];
+			if (j->act->kind == LF_ACT_DELETE) {
+				/* the dependency is deleted after us */
+				if (dj->act->kind != LF_ACT_DELETE)
+					continue;
+				job_add_next(j, (size_t)json_integer_value(d));
+				dj->pending++;
+			} else if (dj->act->kind != LF_ACT_DELETE) {
+				job_add_next(dj, i);
+				j->pending++;
+			}
+		}
+	}
+	json_decref(ix);
+}
+
+static void push_ready(struct sched *s, size_t i)
+{
+	s->jobs[i].st = J_READY;
+	s->ready[s->nready++] = i;
+	pthread_cond_signal(&s->work_cv);
+}
+
+static uint64_t backoff_ms(struct sched *s, unsigned int attempt)
+{
+	uint64_t ceil = s->opts->retry_base_ms;
+	unsigned int k;
+
+	for (k = 1; k < attempt && ceil < s->opts->retry_cap_ms; k++)
+		ceil *= 2;
+	if (ceil > s->opts->retry_cap_ms)
+		ceil = s->opts->retry_cap_ms;
+	/* "equal jitter": half fixed, half random */
+	return ceil / 2 + (uint64_t)rand_r(&s->seed) % (ceil / 2 + 1);
+}
+
+static void sleep_unless_cancelled(uint64_t ms)
+{
+	while (ms > 0 && stop_level < 2) {
+		uint64_t step = ms > 50 ? 50 : ms;
+
+		lf_sleep_ms(step);
+		ms -= step;
+	}
+}
+
+static int run_once(struct sched *s, struct job *j, const struct lf_rtype *rt)
+{
+	const struct lf_apply_env *env = s->env;
+	int rc = 0;
+
+	lf_err_clear(&j->err);
+	json_decref(j->outputs);
+	j->outputs = NULL;
+	switch (j->act->kind) {
+	case LF_ACT_CREATE:
+		return rt->create(env, j->des, &j->outputs, &j->err);
+	case LF_ACT_UPDATE:
+		if (!rt->update)
+			return lf_err_set(&j->err, LF_EUNSUPPORTED,
+					  "type '%s' cannot update in place", rt->type);
+		return rt->update(env, j->cur, j->des, &j->outputs, &j->err);
+	case LF_ACT_REPLACE:
+		if (!j->deleted) {
+			rc = rt->delete(env, j->cur, &j->err);
+			if (rc != 0)
+				return rc;
+			j->deleted = true;
+		}
+		return rt->create(env, j->des, &j->outputs, &j->err);
+	case LF_ACT_DELETE:
+		return rt->delete(env, j->cur, &j->err);
+	default:
+		return 0;
+	}
+}
+
+static int run_job(struct sched *s, struct job *j)
+{
+	const struct lf_rtype *rt = lf_rtype_find(j->act->type);
+	double t0 = lf_now_s();
+	int rc;
+
+	if (!rt)
+		return lf_err_set(&j->err, LF_EINVALID, "no resource type '%s'", j->act->type);
+	for (;;) {
+		j->attempts++;
+		rc = run_once(s, j, rt);
+		if (rc != LF_ERETRY || j->attempts >= s->opts->retry_max ||
+		    stop_level >= 2)
+			break;
+		sleep_unless_cancelled(backoff_ms(s, j->attempts));
+	}
+	if (rc == LF_ERETRY && j->attempts > 1) {
+		size_t n = strlen(j->err.msg);
+
+		snprintf(j->err.msg + n, sizeof(j->err.msg) - n,
+			 " (gave up after %u attempts)", j->attempts);
+	}
+	j->secs = lf_now_s() - t0;
+	if (rc != 0 && j->err.msg[0] == '\0')
+		lf_err_set(&j->err, rc, "%s failed (%s)", lf_action_name(j->act->kind),
+			   lf_errcode_name(rc));
+	return rc;
+}
+
+static void *worker(void *arg)
+{
+	struct sched *s = arg;
+
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		size_t i;
+		int rc;
+
+		while (!s->quit && (s->rhead == s->nready || stop_level >= 1))
+			pthread_cond_wait(&s->work_cv, &s->mu);
+		if (s->quit)
+			break;
+		i = s->ready[s->rhead++];
+		s->jobs[i].st = J_RUNNING;
+		s->running++;
+		if (s->running > s->max_running)
+			s->max_running = s->running;
+		pthread_mutex_unlock(&s->mu);
+		rc = run_job(s, &s->jobs[i]);
+		pthread_mutex_lock(&s->mu);
+		s->jobs[i].st = rc == 0 ? J_DONE : J_FAILED;
+		s->running--;
+		s->donev[s->ndone++] = i;
+		pthread_cond_signal(&s->done_cv);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/* ---- scheduler thread ---- */
+
+static void record(struct lf_state_doc *doc, struct job *j)
+{
+	json_t *res = doc->resources;
+
+	if (j->st == J_DONE && j->act->kind != LF_ACT_DELETE) {
+		struct lf_resource tmp = *j->des;
+
+		tmp.outputs = j->outputs;
+		json_object_set_new(res, j->act->addr, lf_resource_to_json(&tmp));
+	} else if (j->st == J_DONE || (j->st == J_FAILED && j->deleted)) {
+		/* deleted, or a replace whose delete half finished */
+		json_object_del(res, j->act->addr);
+	}
+}
+
+static const char *done_word(enum lf_action_kind k)
+{
+	switch (k) {
+	case LF_ACT_CREATE: return "creation";
+	case LF_ACT_UPDATE: return "update";
+	case LF_ACT_REPLACE: return "replacement";
+	case LF_ACT_DELETE: return "destruction";
+	default: return "action";
+	}
+}
+
+static void progress(struct sched *s, struct job *j)
+{
+	FILE *f = s->opts->progress;
+
+	if (!f)
+		return;
+	if (s->opts->tty)
+		fputs("\r\033[K", f); /* clear the status line */
+	if (j->st == J_DONE)
+		fprintf(f, "%s: %s complete after %.2fs [%zu/%zu]\n", j->act->addr,
+			done_word(j->act->kind), j->secs, s->finished, s->total_work);
+	else
+		fprintf(f, "%s: %s FAILED after %.2fs [%zu/%zu]: %s\n", j->act->addr,
+			lf_action_name(j->act->kind), j->secs, s->finished,
+			s->total_work, j->err.msg);
+	fflush(f);
+}
+
+/* on a terminal: a status line under the finished ones, redrawn */
+static void status_line(struct sched *s, double t0)
+{
+	FILE *f = s->opts->progress;
+
+	if (!f || !s->opts->tty)
+		return;
+	fprintf(f, "\r\033[K  %zu/%zu done, %zu running, %.0fs elapsed%s", s->finished,
+		s->total_work, s->running, lf_now_s() - t0,
+		stop_level ? " (stopping: waiting for running actions)" : "");
+	fflush(f);
+}
+
+static void skip_dependents(struct sched *s, size_t i, const char *why)
+{
+	struct job *j = &s->jobs[i];
+	size_t k;
+
+	for (k = 0; k < j->nnext; k++) {
+		struct job *d = &s->jobs[j->next[k]];
+
+		if (d->st != J_WAIT)
+			continue;
+		d->st = J_SKIPPED;
+		d->skip_reason = lf_xasprintf("not started: %s %s", why, j->act->addr);
+		skip_dependents(s, j->next[k], "dependency failed or skipped:");
+	}
+}
+
+static void finish_job(struct sched *s, struct lf_state_doc *doc, size_t i)
+{
+	struct job *j = &s->jobs[i];
+	size_t k;
+
+	s->finished++;
+	record(doc, j);
+	progress(s, j);
+	if (j->st != J_DONE) {
+		skip_dependents(s, i, "dependency failed:");
+		return;
+	}
+	for (k = 0; k < j->nnext; k++) {
+		struct job *d = &s->jobs[j->next[k]];
+
+		if (d->st == J_WAIT && --d->pending == 0)
+			s->unblocked[s->nunblocked++] = j->next[k];
+	}
+}
+
+static int commit(struct sched *s, struct lf_state *state,
+		  struct lf_state_doc *doc, struct lf_err *err)
+{
+	int rc;
+
+	pthread_mutex_unlock(&s->mu);
+	rc = lf_state_write(state, doc, err);
+	s->commits += rc == 0;
+	if (rc == 0 && s->opts->on_commit)
+		s->opts->on_commit(s->opts->payload, doc->serial);
+	pthread_mutex_lock(&s->mu);
+	return rc;
+}
+
+/* drain completions until nothing runs and nothing can start */
+static int schedule(struct sched *s, struct lf_state *state,
+		    struct lf_state_doc *doc, struct lf_err *err)
+{
+	int rc = 0;
+	double t0 = lf_now_s();
+
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		struct timespec ts;
+		size_t k;
+
+		if (s->ndone > 0) {
+			for (k = 0; k < s->ndone; k++)
+				finish_job(s, doc, s->donev[k]);
+			s->ndone = 0;
+			rc = commit(s, state, doc, err);
+			if (rc != 0) {
+				lf_exec_request_stop(1);
+				break;
+			}
+			/* dependents start only once their inputs are on disk */
+			for (k = 0; k < s->nunblocked && stop_level == 0; k++)
+				push_ready(s, s->unblocked[k]);
+			s->nunblocked = 0;
+			continue;
+		}
+		if (s->running == 0 && (s->rhead == s->nready || stop_level >= 1))
+			break;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&s->done_cv, &s->mu, &ts);
+		status_line(s, t0);
+		if (stop_level >= 2)
+			lf_host_set_cancelled(1);
+	}
+	s->quit = true;
+	pthread_cond_broadcast(&s->work_cv);
+	pthread_mutex_unlock(&s->mu);
+	if (s->opts->progress && s->opts->tty)
+		fputs("\r\033[K", s->opts->progress);
+	return rc;
+}
+
+static void jobs_init(struct sched *s, const struct lf_plan *plan,
+		      struct lf_rset *desired, const struct lf_rset *current)
+{
+	size_t i;
+
+	s->jobs = lf_xcalloc(plan->n + 1, sizeof(*s->jobs));
+	for (i = 0; i < plan->n; i++) {
+		const struct lf_action *a = &plan->v[i];
+		struct job *j;
+
+		if (a->kind == LF_ACT_NOOP)
+			continue;
+		j = &s->jobs[s->n++];
+		j->act = a;
+		j->des = a->kind == LF_ACT_DELETE ? NULL : lf_rset_get(desired, a->addr);
+		j->cur = a->kind == LF_ACT_CREATE ? NULL : lf_rset_get(current, a->addr);
+	}
+	s->total_work = s->n;
+	s->ready = lf_xcalloc(s->n + 1, sizeof(size_t));
+	s->donev = lf_xcalloc(s->n + 1, sizeof(size_t));
+	s->unblocked = lf_xcalloc(s->n + 1, sizeof(size_t));
+}
+
+static char *summarize(struct sched *s, struct lf_apply_result *res)
+{
+	struct lf_buf b = LF_BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		struct job *j = &s->jobs[i];
+
+		switch (j->st) {
+		case J_DONE: res->done++; break;
+		case J_FAILED:
+			res->failed++;
+			lf_buf_printf(&b, "  %s: %s failed: %s\n", j->act->addr,
+				      lf_action_name(j->act->kind), j->err.msg);
+			break;
+		case J_SKIPPED:
+			res->skipped++;
+			lf_buf_printf(&b, "  %s: %s\n", j->act->addr, j->skip_reason);
+			break;
+		default:
+			res->not_started++;
+			break;
+		}
+	}
+	return b.data;
+}
+
+static void jobs_free(struct sched *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		free(s->jobs[i].next);
+		free(s->jobs[i].skip_reason);
+		json_decref(s->jobs[i].outputs);
+	}
+	free(s->jobs);
+	free(s->ready);
+	free(s->donev);
+	free(s->unblocked);
+}
+
+int lf_plan_apply(const struct lf_plan *plan, const struct lf_apply_env *env,
+		  struct lf_rset *desired, struct lf_state *state,
+		  struct lf_state_doc *doc, const struct lf_apply_opts *opts,
+		  struct lf_apply_result *res, struct lf_err *err)
+{
+	struct sched s;
+	pthread_t *th;
+	unsigned int nth, t;
+	size_t i;
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	memset(res, 0, sizeof(*res));
+	if (stop_level >= 1) {
+		res->interrupted = true;
+		return lf_err_set(err, LF_ECANCELED, "interrupted before apply started");
+	}
+	lf_host_set_cancelled(0);
+	s.env = env;
+	s.opts = opts;
+	s.seed = (unsigned int)time(NULL) ^ (unsigned int)getpid();
+	pthread_mutex_init(&s.mu, NULL);
+	pthread_cond_init(&s.work_cv, NULL);
+	pthread_cond_init(&s.done_cv, NULL);
+	jobs_init(&s, plan, desired, env->current);
+	build_edges(&s);
+	for (i = 0; i < s.n; i++)
+		if (s.jobs[i].pending == 0)
+			push_ready(&s, i);
+	nth = opts->parallelism ? opts->parallelism : 1;
+	if (nth > s.n)
+		nth = s.n ? (unsigned int)s.n : 1;
+	th = lf_xcalloc(nth, sizeof(*th));
+	for (t = 0; t < nth; t++)
+		pthread_create(&th[t], NULL, worker, &s);
+	rc = schedule(&s, state, doc, err);
+	for (t = 0; t < nth; t++)
+		pthread_join(th[t], NULL);
+	free(th);
+	res->interrupted = stop_level >= 1;
+	res->max_running = s.max_running;
+	res->commits = s.commits;
+	res->summary = summarize(&s, res);
+	jobs_free(&s);
+	pthread_mutex_destroy(&s.mu);
+	pthread_cond_destroy(&s.work_cv);
+	pthread_cond_destroy(&s.done_cv);
+	if (rc == 0 && (res->failed || res->skipped || res->not_started))
+		rc = lf_err_set(err, res->interrupted ? LF_ECANCELED : LF_ERROR,
+				"%zu of %zu actions did not complete",
+				res->failed + res->skipped + res->not_started, s.total_work);
+	return rc;
+}

@@ -1,0 +1,140 @@
+/*
+ * Expansion: the validated spec becomes the desired resource set.
+ *
+ *   host.ORG.NODE   a machine for each node (size template resolved)
+ *   node.ORG.NODE   the Fabric (or Kafka/ZooKeeper) process on that host
+ *   crypto.*        identities (core/fabric/crypto)
+ *   channel.NAME    genesis blocks and config updates (core/fabric/block)
+ * Attributes are canonical: only what decides the resource, so that an
+ * unchanged spec gives the same hash.
+ */
+#include "plans/plan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/spec/spec.h"
+#include "core/util/util.h"
+#include "plans/expand_hooks.h"
+
+static json_t *host_attrs(const struct lf_spec *spec, const struct lf_node *n)
+{
+	const struct lf_provider *p = lf_spec_provider(spec, n->provider);
+	json_t *a = json_object();
+	char *label = lf_xasprintf("%s-%s", n->name, n->org);
+
+	json_object_set_new(a, "provider", json_string(n->provider ? n->provider : "local"));
+	json_object_set_new(a, "driver", json_string(p && p->driver ? p->driver : "local"));
+	json_object_set_new(a, "name", json_string(label));
+	free(label);
+	json_object_set_new(a, "hostname", json_string(n->hostname));
+	if (n->explicit_host) {
+		json_object_set_new(a, "address", json_string(n->address));
+	} else {
+		const struct lf_size *sz = lf_spec_size(spec, n->size);
+
+		json_object_set_new(a, "size", json_string(n->size ? n->size : ""));
+		if (sz) {
+			json_object_set_new(a, "vcpus", json_integer(sz->vcpus));
+			json_object_set_new(a, "memory_mb", json_integer((json_int_t)sz->memory_mb));
+			json_object_set_new(a, "disk_gb", json_integer((json_int_t)sz->disk_gb));
+			json_object_set_new(a, "image", json_string(sz->image ? sz->image : ""));
+		}
+	}
+	return a;
+}
+
+static json_t *node_attrs(const struct lf_spec *spec, const struct lf_org *org,
+			  const struct lf_node *n)
+{
+	json_t *a = json_object();
+
+	json_object_set_new(a, "kind", json_string(lf_node_kind_name(n->kind)));
+	json_object_set_new(a, "org", json_string(n->org));
+	if (org) {
+		json_object_set_new(a, "mspid", json_string(org->mspid));
+		json_object_set_new(a, "domain", json_string(org->domain));
+	}
+	json_object_set_new(a, "hostname", json_string(n->hostname));
+	json_object_set_new(a, "address", json_string(n->address ? n->address : n->hostname));
+	json_object_set_new(a, "port", json_integer(n->port));
+	json_object_set_new(a, "fabric_version", json_string(spec->fabric_version));
+	return a;
+}
+
+static int add_node(const struct lf_spec *spec, const struct lf_org *org,
+		    const struct lf_node *n, struct lf_rset *rs, struct lf_err *err)
+{
+	char *haddr = lf_xasprintf("host.%s.%s", n->org, n->name);
+	char *naddr = lf_xasprintf("node.%s.%s", n->org, n->name);
+	struct lf_resource *h, *r;
+	int rc = 0;
+
+	h = lf_rset_add(rs, haddr, host_attrs(spec, n));
+	r = h ? lf_rset_add(rs, naddr, node_attrs(spec, org, n)) : NULL;
+	if (!h || !r) {
+		rc = lf_err_set(err, LF_EINVALID, "duplicate resource address '%s'",
+				h ? naddr : haddr);
+		goto cleanup;
+	}
+	lf_resource_add_dep(r, haddr);
+	json_object_set_new(r->attrs, "host", json_string(haddr));
+	lf_resource_rehash(r);
+cleanup:
+	free(haddr);
+	free(naddr);
+	return rc;
+}
+
+/* node.ORG.NODE follows its identity: depend on it and carry its hash, so
+ * that a re-issued certificate re-delivers the node's files. */
+static void link_node_crypto(struct lf_rset *rs)
+{
+	size_t i;
+
+	for (i = 0; i < rs->n; i++) {
+		struct lf_resource *r = &rs->v[i];
+		struct lf_resource *c;
+		char *caddr;
+
+		if (strcmp(r->type, "node") != 0)
+			continue;
+		caddr = lf_xasprintf("crypto.%s", r->addr + strlen("node."));
+		c = lf_rset_get(rs, caddr);
+		if (c) {
+			lf_resource_add_dep(r, caddr);
+			json_object_set_new(r->attrs, "crypto", json_string(c->hash));
+			lf_resource_rehash(r);
+		}
+		free(caddr);
+	}
+}
+
+int lf_expand(const struct lf_spec *spec, struct lf_rset **out,
+	      struct lf_err *err)
+{
+	struct lf_rset *rs;
+	size_t i, k;
+	int rc = 0;
+
+	*out = NULL;
+	lf_rset_new(&rs);
+	for (i = 0; rc == 0 && i < spec->norgs; i++) {
+		const struct lf_org *org = &spec->orgs[i];
+
+		for (k = 0; rc == 0 && k < org->nnodes; k++)
+			rc = add_node(spec, org, &org->nodes[k], rs, err);
+	}
+	for (k = 0; rc == 0 && spec->kafka && k < spec->kafka->nnodes; k++)
+		rc = add_node(spec, NULL, &spec->kafka->nodes[k], rs, err);
+	if (rc == 0)
+		rc = lf_expand_hooks(spec, rs, err);
+	if (rc == 0)
+		link_node_crypto(rs);
+	if (rc != 0) {
+		lf_rset_free(rs);
+		return rc;
+	}
+	*out = rs;
+	return 0;
+}

@@ -1,0 +1,215 @@
+/*
+ * Node bundles: what is delivered to a node's host.
+ *   fabric/msp/..., fabric/tls/...   the node's identity (keys 0600)
+ *   fabric/node.env                  environment overrides on Fabric's
+ *                                    stock core.yaml / orderer.yaml
+ *   fabric/run.sh                    starts the node from that env
+ * Paths in node.env are relative to the host root; run.sh changes there.
+ */
+#include "plans/node_files.h"
+
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/util/util.h"
+
+static void add_file(struct lf_node_files *f, const char *path, char *data,
+		     size_t len, unsigned int mode)
+{
+	struct lf_node_file *x;
+
+	if (f->n == f->cap) {
+		f->cap = f->cap ? f->cap * 2 : 16;
+		f->v = lf_xrealloc(f->v, f->cap * sizeof(*f->v));
+	}
+	x = &f->v[f->n++];
+	x->path = lf_xstrdup(path);
+	x->data = data;
+	x->len = len;
+	x->mode = mode;
+}
+
+void lf_node_files_free(struct lf_node_files *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->n; i++) {
+		if (f->v[i].mode & 077)
+			free(f->v[i].data);
+		else
+			lf_free_secret(f->v[i].data, f->v[i].len);
+		free(f->v[i].path);
+	}
+	free(f->v);
+	f->v = NULL;
+	f->n = f->cap = 0;
+}
+
+/* copy a directory tree from disk into the bundle under prefix */
+static int add_tree(struct lf_node_files *f, const char *dir, const char *prefix,
+		    struct lf_err *err)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int rc = 0;
+
+	if (!d)
+		return lf_err_sys(err, LF_ERROR, "cannot open '%s'", dir);
+	while (rc == 0 && (e = readdir(d)) != NULL) {
+		char *src, *dst, *data = NULL;
+		struct stat st;
+		size_t len = 0;
+
+		if (e->d_name[0] == '.')
+			continue;
+		src = lf_path_join(dir, e->d_name);
+		dst = lf_xasprintf("%s/%s", prefix, e->d_name);
+		if (stat(src, &st) != 0)
+			rc = lf_err_sys(err, LF_ERROR, "cannot stat '%s'", src);
+		else if (S_ISDIR(st.st_mode))
+			rc = add_tree(f, src, dst, err);
+		else if ((rc = lf_read_file(src, &data, &len, err)) == 0)
+			add_file(f, dst, data, len, st.st_mode & 0777);
+		free(src);
+		free(dst);
+	}
+	closedir(d);
+	return rc;
+}
+
+static const char *jstr(const json_t *a, const char *k)
+{
+	const char *s = json_string_value(json_object_get(a, k));
+
+	return s ? s : "";
+}
+
+static char *peer_env(const json_t *a)
+{
+	const char *host = jstr(a, "hostname");
+	long long port = json_integer_value(json_object_get(a, "port"));
+
+	return lf_xasprintf(
+		"CORE_PEER_ID=%s\nCORE_PEER_LISTENADDRESS=0.0.0.0:%lld\n"
+		"CORE_PEER_ADDRESS=%s:%lld\nCORE_PEER_CHAINCODELISTENADDRESS=0.0.0.0:%lld\n"
+		"CORE_PEER_CHAINCODEADDRESS=%s:%lld\nCORE_PEER_GOSSIP_EXTERNALENDPOINT=%s:%lld\n"
+		"CORE_PEER_GOSSIP_BOOTSTRAP=%s:%lld\nCORE_PEER_GOSSIP_USELEADERELECTION=true\n"
+		"CORE_PEER_GOSSIP_ORGLEADER=false\nCORE_PEER_LOCALMSPID=%s\n"
+		"CORE_PEER_MSPCONFIGPATH=fabric/msp\nCORE_PEER_TLS_ENABLED=true\n"
+		"CORE_PEER_TLS_CERT_FILE=fabric/tls/server.crt\n"
+		"CORE_PEER_TLS_KEY_FILE=fabric/tls/server.key\n"
+		"CORE_PEER_TLS_ROOTCERT_FILE=fabric/tls/ca.crt\n"
+		"CORE_PEER_FILESYSTEMPATH=data/peer\nCORE_LEDGER_STATE_STATEDATABASE=goleveldb\n"
+		"CORE_VM_ENDPOINT=\nCORE_OPERATIONS_LISTENADDRESS=0.0.0.0:%lld\n",
+		host, port, host, port, port + 1, host, port + 1, host, port, host, port,
+		jstr(a, "mspid"), port + 1392);
+}
+
+static char *orderer_env(const json_t *a)
+{
+	long long port = json_integer_value(json_object_get(a, "port"));
+
+	return lf_xasprintf(
+		"ORDERER_GENERAL_LISTENADDRESS=0.0.0.0\nORDERER_GENERAL_LISTENPORT=%lld\n"
+		"ORDERER_GENERAL_LOCALMSPID=%s\nORDERER_GENERAL_LOCALMSPDIR=fabric/msp\n"
+		"ORDERER_GENERAL_TLS_ENABLED=true\n"
+		"ORDERER_GENERAL_TLS_PRIVATEKEY=fabric/tls/server.key\n"
+		"ORDERER_GENERAL_TLS_CERTIFICATE=fabric/tls/server.crt\n"
+		"ORDERER_GENERAL_TLS_ROOTCAS=[fabric/tls/ca.crt]\n"
+		"ORDERER_GENERAL_CLUSTER_CLIENTCERTIFICATE=fabric/tls/server.crt\n"
+		"ORDERER_GENERAL_CLUSTER_CLIENTPRIVATEKEY=fabric/tls/server.key\n"
+		"ORDERER_GENERAL_CLUSTER_ROOTCAS=[fabric/tls/ca.crt]\n"
+		"ORDERER_GENERAL_BOOTSTRAPMETHOD=none\nORDERER_CHANNELPARTICIPATION_ENABLED=true\n"
+		"ORDERER_ADMIN_LISTENADDRESS=0.0.0.0:%lld\nORDERER_ADMIN_TLS_ENABLED=true\n"
+		"ORDERER_ADMIN_TLS_CERTIFICATE=fabric/tls/server.crt\n"
+		"ORDERER_ADMIN_TLS_PRIVATEKEY=fabric/tls/server.key\n"
+		"ORDERER_ADMIN_TLS_ROOTCAS=[fabric/tls/ca.crt]\n"
+		"ORDERER_ADMIN_TLS_CLIENTAUTHREQUIRED=true\n"
+		"ORDERER_ADMIN_TLS_CLIENTROOTCAS=[fabric/tls/ca.crt]\n"
+		"ORDERER_OPERATIONS_LISTENADDRESS=0.0.0.0:%lld\nORDERER_METRICS_PROVIDER=prometheus\n"
+		"ORDERER_FILELEDGER_LOCATION=data/ledger\nORDERER_CONSENSUS_WALDIR=data/wal\n"
+		"ORDERER_CONSENSUS_SNAPDIR=data/snap\n",
+		port, jstr(a, "mspid"), port + 3, port + 393);
+}
+
+static char *other_env(const json_t *a)
+{
+	return lf_xasprintf("LEDGERFORM_NODE_KIND=%s\nLEDGERFORM_NODE_HOST=%s\n"
+			    "LEDGERFORM_NODE_PORT=%lld\n", jstr(a, "kind"),
+			    jstr(a, "hostname"),
+			    (long long)json_integer_value(json_object_get(a, "port")));
+}
+
+static const char RUN_SH[] =
+	"#!/bin/sh\n"
+	"# Starts this node with Fabric's stock config plus fabric/node.env.\n"
+	"# Needs the Fabric binaries on PATH or in $FABRIC_BIN, and\n"
+	"# FABRIC_CFG_PATH naming the folder of the stock core.yaml/orderer.yaml.\n"
+	"set -e\ncd \"$(dirname \"$0\")/..\"\nset -a\n. fabric/node.env\nset +a\n"
+	"kind=$(cat fabric/kind)\n"
+	"bin=${FABRIC_BIN:+$FABRIC_BIN/}\n"
+	"case \"$kind\" in\n"
+	"  peer) exec \"${bin}peer\" node start ;;\n"
+	"  orderer) exec \"${bin}orderer\" ;;\n"
+	"  *) echo \"no start command for $kind nodes\" >&2; exit 1 ;;\n"
+	"esac\n";
+
+static char *crypto_node_dir(const struct lf_apply_env *env, const json_t *a)
+{
+	const char *kind = jstr(a, "kind");
+	const char *domain = jstr(a, "domain");
+	const char *host = jstr(a, "hostname");
+	bool orderer = strcmp(kind, "orderer") == 0;
+	char *p1, *p2;
+
+	/* an orderer org with peers lives under peerOrganizations */
+	p1 = lf_xasprintf("%s/peerOrganizations/%s/%s/%s", env->crypto_dir, domain,
+			  orderer ? "orderers" : "peers", host);
+	if (lf_path_exists(p1))
+		return p1;
+	p2 = lf_xasprintf("%s/ordererOrganizations/%s/%s/%s", env->crypto_dir, domain,
+			  orderer ? "orderers" : "peers", host);
+	free(p1);
+	if (lf_path_exists(p2))
+		return p2;
+	free(p2);
+	return NULL;
+}
+
+int lf_node_files_collect(const struct lf_apply_env *env,
+			  const struct lf_resource *node,
+			  struct lf_node_files *out, struct lf_err *err)
+{
+	const json_t *a = node->attrs;
+	const char *kind = jstr(a, "kind");
+	char *env_text, *dir = NULL, *sub;
+	int rc = 0;
+
+	if (strcmp(kind, "peer") == 0)
+		env_text = peer_env(a);
+	else if (strcmp(kind, "orderer") == 0)
+		env_text = orderer_env(a);
+	else
+		env_text = other_env(a);
+	add_file(out, "fabric/node.env", env_text, strlen(env_text), 0644);
+	add_file(out, "fabric/kind", lf_xasprintf("%s\n", kind), strlen(kind) + 1, 0644);
+	add_file(out, "fabric/run.sh", lf_xstrdup(RUN_SH), sizeof(RUN_SH) - 1, 0755);
+	if (json_object_get(a, "crypto"))
+		dir = crypto_node_dir(env, a);
+	if (json_object_get(a, "crypto") && !dir)
+		return lf_err_set(err, LF_ENOTFOUND, "%s: identity files of '%s' not found under '%s'",
+				  node->addr, jstr(a, "hostname"), env->crypto_dir);
+	if (dir) {
+		sub = lf_path_join(dir, "msp");
+		rc = add_tree(out, sub, "fabric/msp", err);
+		free(sub);
+		sub = lf_path_join(dir, "tls");
+		if (rc == 0)
+			rc = add_tree(out, sub, "fabric/tls", err);
+		free(sub);
+		free(dir);
+	}
+	return rc;
+}

@@ -1,0 +1,27 @@
+/* The files a node needs on its host: identity (msp/, tls/ from the crypto
+ * tree), an environment file of Fabric overrides and a start script. */
+#ifndef LF_NODE_FILES_H
+#define LF_NODE_FILES_H
+
+#include <stddef.h>
+#include "ledgerform/error.h"
+#include "plans/provider.h"
+
+struct lf_node_file {
+	char *path;          /* relative to the host root */
+	char *data;
+	size_t len;
+	unsigned int mode;
+};
+
+struct lf_node_files {
+	struct lf_node_file *v;
+	size_t n, cap;
+};
+
+int lf_node_files_collect(const struct lf_apply_env *env,
+			  const struct lf_resource *node,
+			  struct lf_node_files *out, struct lf_err *err);
+void lf_node_files_free(struct lf_node_files *f);
+
+#endif

@@ -1,0 +1,133 @@
+/*
+ * The planner and the executor.
+ *
+ *   desired (spec expanded) + current (state) --lf_plan_make--> actions
+ *   actions --lf_plan_apply--> driver/renderer calls on a worker pool,
+ *                              state committed after finished actions
+ *
+ * A plan is a list of actions, each on one address, plus the lineage and
+ * serial of the state it was made from (a saved plan is refused once the
+ * state has moved on).
+ */
+#ifndef LF_PLAN_H
+#define LF_PLAN_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <jansson.h>
+#include "ledgerform/error.h"
+#include "plans/provider.h"
+#include "plans/resource.h"
+
+struct lf_spec;
+struct lf_state;
+
+enum lf_action_kind {
+	LF_ACT_NOOP = 0,
+	LF_ACT_CREATE,
+	LF_ACT_UPDATE,
+	LF_ACT_REPLACE,
+	LF_ACT_DELETE,
+	LF_ACT_LAST
+};
+
+struct lf_change {
+	char *key;
+	json_t *old_val;     /* NULL when absent */
+	json_t *new_val;     /* NULL when absent */
+	bool forces_replace;
+};
+
+struct lf_action {
+	enum lf_action_kind kind;
+	char *addr;
+	char *type;
+	struct lf_change *changes;
+	size_t nchanges;
+	char *reason;        /* e.g. "dependency host.bank.peer0 replaced" */
+	char *note;          /* from the type's note callback */
+	const json_t *attrs; /* borrowed: desired (or current, for deletes) */
+};
+
+struct lf_plan {
+	struct lf_action *v;     /* every resource, NOOPs included */
+	size_t n;
+	size_t nadd, nchange, ndestroy;
+	char lineage[37];
+	unsigned long long serial;
+	char spec_sha256[65];
+	char *spec_file;
+	bool destroy;            /* a destroy plan */
+	char **targets;          /* --target addresses, NULL-terminated */
+};
+
+struct lf_plan_opts {
+	bool destroy;                 /* plan to delete everything */
+	const char *const *targets;   /* NULL or NULL-terminated addresses */
+};
+
+/* Compute the plan. env is needed for the types' in_place/note hooks. */
+int lf_plan_make(struct lf_plan **out, const struct lf_apply_env *env,
+		 const struct lf_rset *desired, const struct lf_rset *current,
+		 const struct lf_plan_opts *opts, struct lf_err *err);
+void lf_plan_free(struct lf_plan *plan);
+bool lf_plan_has_changes(const struct lf_plan *plan);
+
+/* Terraform-like text (colour when color is true) */
+void lf_plan_print(const struct lf_plan *plan, FILE *f, bool color);
+json_t *lf_plan_to_json(const struct lf_plan *plan);
+/* saved plans */
+int lf_plan_save(const struct lf_plan *plan, const char *path,
+		 struct lf_err *err);
+int lf_plan_load(struct lf_plan **out, const char *path, struct lf_err *err);
+
+const char *lf_action_name(enum lf_action_kind k);
+
+/* ---- executor ---- */
+
+struct lf_apply_opts {
+	unsigned int parallelism;     /* default 10 */
+	unsigned int retry_max;       /* attempts for LF_ERETRY, default 5 */
+	unsigned int retry_base_ms;   /* first backoff, default 200 */
+	unsigned int retry_cap_ms;    /* backoff ceiling, default 10000 */
+	FILE *progress;               /* where progress lines go (NULL: none) */
+	bool tty;                     /* progress with a running counter */
+	/* called (on the scheduler thread) after state is committed; tests */
+	void (*on_commit)(void *payload, unsigned long long serial);
+	void *payload;
+};
+
+#define LF_APPLY_OPTS_INIT { 10, 5, 200, 10000, NULL, false, NULL, NULL }
+
+struct lf_apply_result {
+	size_t done, failed, skipped, not_started;
+	size_t max_running;   /* most actions seen running at once */
+	size_t commits;       /* state writes made */
+	bool interrupted;
+	char *summary;        /* multi-line summary of failures; caller frees */
+};
+
+/*
+ * Run the plan's actions. `state` must be locked by the caller; `doc` is
+ * the state document read under that lock: its resources are updated as
+ * actions finish and written after each batch of completions.
+ */
+struct lf_state_doc;
+int lf_plan_apply(const struct lf_plan *plan, const struct lf_apply_env *env,
+		  struct lf_rset *desired, struct lf_state *state,
+		  struct lf_state_doc *doc, const struct lf_apply_opts *opts,
+		  struct lf_apply_result *res, struct lf_err *err);
+
+/* Signal handling for apply: first SIGINT/SIGTERM stops starting new
+ * actions, second cancels running driver waits. */
+void lf_exec_install_signals(void);
+void lf_exec_request_stop(int level);
+int lf_exec_stop_level(void);
+
+/* ---- expansion ---- */
+
+/* Expand the spec into desired resources: hosts, nodes, crypto, channels. */
+int lf_expand(const struct lf_spec *spec, struct lf_rset **out,
+	      struct lf_err *err);
+
+#endif

@@ -1,0 +1,261 @@
+/*
+ * Plan output: Terraform-like text, JSON, and saved plan files.
+ */
+#include "plans/plan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util/util.h"
+
+#define PLAN_FORMAT "ledgerform-plan"
+#define PLAN_FORMAT_VERSION 1
+
+static const char *sym(enum lf_action_kind k)
+{
+	switch (k) {
+	case LF_ACT_CREATE: return "+";
+	case LF_ACT_UPDATE: return "~";
+	case LF_ACT_REPLACE: return "-/+";
+	case LF_ACT_DELETE: return "-";
+	default: return " ";
+	}
+}
+
+static const char *colour(enum lf_action_kind k)
+{
+	switch (k) {
+	case LF_ACT_CREATE: return "\033[32m";
+	case LF_ACT_UPDATE: return "\033[33m";
+	case LF_ACT_REPLACE: return "\033[35m";
+	case LF_ACT_DELETE: return "\033[31m";
+	default: return "";
+	}
+}
+
+static const char *verb(enum lf_action_kind k)
+{
+	switch (k) {
+	case LF_ACT_CREATE: return "create";
+	case LF_ACT_UPDATE: return "update in place";
+	case LF_ACT_REPLACE: return "replace";
+	case LF_ACT_DELETE: return "destroy";
+	default: return "no changes";
+	}
+}
+
+static char *val_str(const json_t *v)
+{
+	char *s;
+
+	if (!v)
+		return lf_xstrdup("(none)");
+	s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+	return s ? s : lf_xstrdup("?");
+}
+
+/* the attributes that identify a resource at a glance */
+static const char *const GLANCE[] = { "driver", "provider", "size", "address",
+				      "kind", "cn", NULL };
+
+static void print_glance(const struct lf_action *a, FILE *f)
+{
+	size_t i;
+
+	if (!a->attrs)
+		return;
+	for (i = 0; GLANCE[i]; i++) {
+		const char *v = json_string_value(json_object_get(a->attrs, GLANCE[i]));
+
+		if (v && *v)
+			fprintf(f, "  %s", v);
+	}
+}
+
+static void print_action(const struct lf_action *a, FILE *f, bool color)
+{
+	size_t i;
+
+	fprintf(f, "  %s%-3s %s%s", color ? colour(a->kind) : "", sym(a->kind),
+		a->addr, color ? "\033[0m" : "");
+	print_glance(a, f);
+	fprintf(f, "  (%s)\n", verb(a->kind));
+	for (i = 0; i < a->nchanges; i++) {
+		const struct lf_change *c = &a->changes[i];
+		char *o = val_str(c->old_val), *n = val_str(c->new_val);
+
+		fprintf(f, "        %s: %s -> %s%s\n", c->key, o, n,
+			c->forces_replace ? "   # forces replacement" : "");
+		free(o);
+		free(n);
+	}
+	if (a->reason)
+		fprintf(f, "        # %s\n", a->reason);
+	if (a->note)
+		fprintf(f, "        # %s\n", a->note);
+}
+
+void lf_plan_print(const struct lf_plan *p, FILE *f, bool color)
+{
+	size_t i;
+
+	if (!lf_plan_has_changes(p)) {
+		fprintf(f, "No changes. The infrastructure matches the spec.\n");
+		return;
+	}
+	fprintf(f, "ledgerform will perform the following actions:\n\n");
+	for (i = 0; i < p->n; i++)
+		if (p->v[i].kind != LF_ACT_NOOP)
+			print_action(&p->v[i], f, color);
+	fprintf(f, "\nPlan: %zu to add, %zu to change, %zu to destroy.\n",
+		p->nadd, p->nchange, p->ndestroy);
+}
+
+static json_t *action_json(const struct lf_action *a)
+{
+	json_t *o = json_object(), *ch = json_array();
+	size_t i;
+
+	json_object_set_new(o, "address", json_string(a->addr));
+	json_object_set_new(o, "type", json_string(a->type));
+	json_object_set_new(o, "action", json_string(lf_action_name(a->kind)));
+	for (i = 0; i < a->nchanges; i++) {
+		const struct lf_change *c = &a->changes[i];
+		json_t *cj = json_object();
+
+		json_object_set_new(cj, "key", json_string(c->key));
+		json_object_set(cj, "old", c->old_val ? c->old_val : json_null());
+		json_object_set(cj, "new", c->new_val ? c->new_val : json_null());
+		json_object_set_new(cj, "forces_replacement",
+				    json_boolean(c->forces_replace));
+		json_array_append_new(ch, cj);
+	}
+	json_object_set_new(o, "changes", ch);
+	if (a->reason)
+		json_object_set_new(o, "reason", json_string(a->reason));
+	if (a->note)
+		json_object_set_new(o, "note", json_string(a->note));
+	return o;
+}
+
+json_t *lf_plan_to_json(const struct lf_plan *p)
+{
+	json_t *o = json_object(), *acts = json_array(), *sum = json_object();
+	size_t i;
+
+	json_object_set_new(o, "format", json_string(PLAN_FORMAT));
+	json_object_set_new(o, "format_version", json_integer(PLAN_FORMAT_VERSION));
+	json_object_set_new(o, "lineage", json_string(p->lineage));
+	json_object_set_new(o, "serial", json_integer((json_int_t)p->serial));
+	json_object_set_new(o, "spec_file", json_string(p->spec_file ? p->spec_file : ""));
+	json_object_set_new(o, "spec_sha256", json_string(p->spec_sha256));
+	json_object_set_new(o, "destroy", json_boolean(p->destroy));
+	if (p->targets) {
+		json_t *t = json_array();
+
+		for (i = 0; p->targets[i]; i++)
+			json_array_append_new(t, json_string(p->targets[i]));
+		json_object_set_new(o, "targets", t);
+	}
+	for (i = 0; i < p->n; i++)
+		if (p->v[i].kind != LF_ACT_NOOP)
+			json_array_append_new(acts, action_json(&p->v[i]));
+	json_object_set_new(sum, "add", json_integer((json_int_t)p->nadd));
+	json_object_set_new(sum, "change", json_integer((json_int_t)p->nchange));
+	json_object_set_new(sum, "destroy", json_integer((json_int_t)p->ndestroy));
+	json_object_set_new(o, "actions", acts);
+	json_object_set_new(o, "summary", sum);
+	return o;
+}
+
+int lf_plan_save(const struct lf_plan *p, const char *path, struct lf_err *err)
+{
+	json_t *o = lf_plan_to_json(p);
+	char *s = json_dumps(o, JSON_INDENT(1) | JSON_SORT_KEYS);
+	int rc;
+
+	json_decref(o);
+	rc = lf_write_file_atomic(path, s, strlen(s), 0600, err);
+	free(s);
+	return rc;
+}
+
+static enum lf_action_kind kind_from(const char *s)
+{
+	int k;
+
+	for (k = 0; k < LF_ACT_LAST; k++)
+		if (lf_streq(s, lf_action_name((enum lf_action_kind)k)))
+			return (enum lf_action_kind)k;
+	return LF_ACT_LAST;
+}
+
+static int load_actions(struct lf_plan *p, json_t *acts, const char *path,
+			struct lf_err *err)
+{
+	size_t i;
+	json_t *a;
+
+	p->v = lf_xcalloc(json_array_size(acts) + 1, sizeof(*p->v));
+	json_array_foreach(acts, i, a) {
+		struct lf_action *x = &p->v[p->n];
+		const char *addr = json_string_value(json_object_get(a, "address"));
+		enum lf_action_kind k =
+			kind_from(json_string_value(json_object_get(a, "action")));
+
+		if (!addr || k == LF_ACT_LAST)
+			return lf_err_set(err, LF_EINVALID,
+					  "plan file '%s': action %zu is malformed", path, i);
+		memset(x, 0, sizeof(*x));
+		x->kind = k;
+		x->addr = lf_xstrdup(addr);
+		x->type = lf_addr_type(addr);
+		p->n++;
+	}
+	return 0;
+}
+
+int lf_plan_load(struct lf_plan **out, const char *path, struct lf_err *err)
+{
+	json_error_t je;
+	json_t *o = json_load_file(path, 0, &je), *t;
+	struct lf_plan *p = NULL;
+	const char *lin, *sha, *fmt;
+	size_t i;
+	int rc = LF_EINVALID;
+
+	*out = NULL;
+	if (!o)
+		return lf_err_set(err, LF_EINVALID, "plan file '%s': %s (line %d, column %d)",
+				  path, je.text, je.line, je.column);
+	fmt = json_string_value(json_object_get(o, "format"));
+	lin = json_string_value(json_object_get(o, "lineage"));
+	sha = json_string_value(json_object_get(o, "spec_sha256"));
+	if (!lf_streq(fmt, PLAN_FORMAT) || !lin || !sha ||
+	    json_integer_value(json_object_get(o, "format_version")) != PLAN_FORMAT_VERSION ||
+	    !json_is_array(json_object_get(o, "actions"))) {
+		lf_err_set(err, LF_EINVALID, "'%s' is not a ledgerform plan file (or of another version)", path);
+		goto cleanup;
+	}
+	p = lf_xcalloc(1, sizeof(*p));
+	snprintf(p->lineage, sizeof(p->lineage), "%s", lin);
+	snprintf(p->spec_sha256, sizeof(p->spec_sha256), "%s", sha);
+	p->serial = (unsigned long long)json_integer_value(json_object_get(o, "serial"));
+	p->spec_file = lf_xstrdup(json_string_value(json_object_get(o, "spec_file")));
+	p->destroy = json_is_true(json_object_get(o, "destroy"));
+	t = json_object_get(o, "targets");
+	if (json_is_array(t)) {
+		p->targets = lf_xcalloc(json_array_size(t) + 1, sizeof(char *));
+		for (i = 0; i < json_array_size(t); i++)
+			p->targets[i] = lf_xstrdup(json_string_value(json_array_get(t, i)));
+	}
+	if (load_actions(p, json_object_get(o, "actions"), path, err) != 0)
+		goto cleanup;
+	rc = 0;
+	*out = p;
+	p = NULL;
+cleanup:
+	lf_plan_free(p);
+	json_decref(o);
+	return rc;
+}

@@ -1,0 +1,351 @@
+/*
+ * The `host` and `node` resource types: both go through the driver of the
+ * host's provider. host -> host_create/read/update/delete; node -> put the
+ * node's identity files and its environment on the host, then (when the
+ * driver can exec and Fabric binaries are configured) start it.
+ */
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/plugin/plugin.h"
+#include "core/spec/spec.h"
+#include "core/util/util.h"
+#include "plans/node_files.h"
+#include "plans/provider.h"
+
+/* ---- provider resolution ---- */
+
+static json_t *resolve_creds(const struct lf_provider *p, struct lf_err *err)
+{
+	const char *var, *file;
+	char *data = NULL;
+	size_t len = 0;
+	json_t *out;
+
+	if (!p || !json_is_object(p->credentials))
+		return json_object();
+	var = json_string_value(json_object_get(p->credentials, "env"));
+	file = json_string_value(json_object_get(p->credentials, "file"));
+	if (var) {
+		const char *v = getenv(var);
+
+		if (!v) {
+			lf_err_set(err, LF_EAUTH, "provider '%s': credentials variable '%s' is not set",
+				   p->name, var);
+			return NULL;
+		}
+		out = json_object();
+		json_object_set_new(out, "secret", json_string(v));
+		return out;
+	}
+	if (file) {
+		if (lf_read_file(file, &data, &len, err) != 0)
+			return NULL;
+		out = json_loadb(data, len, 0, NULL);
+		if (!json_is_object(out)) {
+			json_decref(out);
+			out = json_object();
+			json_object_set_new(out, "secret", json_stringn(data, len));
+		}
+		lf_free_secret(data, len);
+		return out;
+	}
+	return json_object();
+}
+
+/* the provider config (new reference): from the spec, else what the host
+ * recorded when it was made (the provider may be gone from the spec) */
+static json_t *provider_config(const struct lf_apply_env *env, const char *name,
+			       const json_t *outputs)
+{
+	const struct lf_provider *p = env->spec ? lf_spec_provider(env->spec, name) : NULL;
+	json_t *cfg;
+
+	if (p && json_is_object(p->config))
+		cfg = json_deep_copy(p->config);
+	else if (outputs && json_is_object(json_object_get(outputs, "provider_config")))
+		cfg = json_deep_copy(json_object_get(outputs, "provider_config"));
+	else
+		cfg = json_object();
+	if (!json_object_get(cfg, "root")) {
+		char *root = lf_path_join(env->workdir, "hosts");
+
+		json_object_set_new(cfg, "root", json_string(root));
+		free(root);
+	}
+	return cfg;
+}
+
+struct hostconn {
+	const struct lf_driver *drv;
+	struct lf_driver_conn *conn;
+	json_t *config;
+};
+
+static int host_connect(const struct lf_apply_env *env, const json_t *hattrs,
+			const json_t *outputs, struct hostconn *hc,
+			struct lf_err *err)
+{
+	const char *prov = json_string_value(json_object_get(hattrs, "provider"));
+	const char *drv = json_string_value(json_object_get(hattrs, "driver"));
+	const struct lf_provider *p;
+	json_t *creds;
+	int rc;
+
+	memset(hc, 0, sizeof(*hc));
+	if (!prov || !drv)
+		return lf_err_set(err, LF_EINVALID, "host has no provider/driver attribute");
+	p = env->spec ? lf_spec_provider(env->spec, prov) : NULL;
+	creds = resolve_creds(p, err);
+	if (!creds)
+		return err->code ? err->code : LF_EAUTH;
+	hc->config = provider_config(env, prov, outputs);
+	rc = lf_driver_pool_get(env->drivers, prov, drv, hc->config, creds,
+				&hc->drv, &hc->conn, err);
+	json_decref(creds);
+	return rc;
+}
+
+static void hostconn_done(struct hostconn *hc)
+{
+	json_decref(hc->config);
+}
+
+static unsigned long long attr_u(const json_t *a, const char *k)
+{
+	json_int_t v = json_integer_value(json_object_get(a, k));
+
+	return v > 0 ? (unsigned long long)v : 0;
+}
+
+static void host_spec_fill(struct lf_host_spec *hs, const char *addr,
+			   const json_t *attrs, struct lf_kv *kv,
+			   struct lf_kv *prior)
+{
+	memset(hs, 0, sizeof(*hs));
+	hs->address = addr;
+	hs->name = json_string_value(json_object_get(attrs, "name"));
+	hs->hostname = json_string_value(json_object_get(attrs, "hostname"));
+	hs->vcpus = (unsigned int)attr_u(attrs, "vcpus");
+	hs->memory_mb = attr_u(attrs, "memory_mb");
+	hs->disk_gb = attr_u(attrs, "disk_gb");
+	hs->image = json_string_value(json_object_get(attrs, "image"));
+	hs->attrs = kv;
+	hs->prior = prior;
+}
+
+enum host_op { HOST_CREATE, HOST_UPDATE };
+
+static int host_call(const struct lf_apply_env *env, const struct lf_resource *prior,
+		     const struct lf_resource *des, enum host_op op,
+		     json_t **outputs, struct lf_err *err)
+{
+	struct hostconn hc;
+	struct lf_host_spec hs;
+	struct lf_kv *kv = NULL, *pkv = NULL;
+	struct lf_kv_builder *b = NULL;
+	json_t *built;
+	int rc;
+
+	rc = host_connect(env, des->attrs, prior ? prior->outputs : NULL, &hc, err);
+	if (rc != 0)
+		goto cleanup;
+	kv = lf_kv_wrap(des->attrs);
+	pkv = prior && prior->outputs ? lf_kv_wrap(prior->outputs) : NULL;
+	host_spec_fill(&hs, des->addr, des->attrs, kv, pkv);
+	b = lf_kv_builder_new();
+	if (op == HOST_UPDATE && !hc.drv->host_update)
+		rc = lf_err_set(err, LF_EUNSUPPORTED, "driver '%s' cannot update hosts in place",
+				hc.drv->name);
+	else if (op == HOST_UPDATE)
+		rc = hc.drv->host_update(hc.conn, &hs, b, 0, err);
+	else
+		rc = hc.drv->host_create(hc.conn, &hs, b, 0, err);
+	built = lf_kv_builder_finish(b);
+	if (rc == 0) {
+		json_object_set(built, "provider_config", hc.config);
+		*outputs = built;
+	} else {
+		json_decref(built);
+	}
+cleanup:
+	lf_kv_unwrap(kv);
+	lf_kv_unwrap(pkv);
+	hostconn_done(&hc);
+	return rc;
+}
+
+static int host_create(const struct lf_apply_env *env, const struct lf_resource *des,
+		       json_t **outputs, struct lf_err *err)
+{
+	return host_call(env, NULL, des, HOST_CREATE, outputs, err);
+}
+
+static int host_update(const struct lf_apply_env *env, const struct lf_resource *prior,
+		       const struct lf_resource *des, json_t **outputs,
+		       struct lf_err *err)
+{
+	return host_call(env, prior, des, HOST_UPDATE, outputs, err);
+}
+
+static int host_delete(const struct lf_apply_env *env, const struct lf_resource *prior,
+		       struct lf_err *err)
+{
+	struct hostconn hc;
+	struct lf_host_spec hs;
+	struct lf_kv *kv, *pkv;
+	int rc;
+
+	rc = host_connect(env, prior->attrs, prior->outputs, &hc, err);
+	if (rc != 0) {
+		hostconn_done(&hc);
+		return rc;
+	}
+	kv = lf_kv_wrap(prior->attrs);
+	pkv = prior->outputs ? lf_kv_wrap(prior->outputs) : NULL;
+	host_spec_fill(&hs, prior->addr, prior->attrs, kv, pkv);
+	rc = hc.drv->host_delete(hc.conn, &hs, 0, err);
+	if (rc == LF_ENOTFOUND) {
+		lf_err_clear(err);
+		rc = 0;
+	}
+	lf_kv_unwrap(kv);
+	lf_kv_unwrap(pkv);
+	hostconn_done(&hc);
+	return rc;
+}
+
+/* which attribute changes the host's driver can make in place */
+static bool host_in_place(const struct lf_apply_env *env, const struct lf_resource *prior,
+			  const char *key)
+{
+	const char *drvname = json_string_value(json_object_get(prior->attrs, "driver"));
+	const struct lf_driver *drv = NULL;
+	struct lf_registry *reg = env->registry;
+	struct lf_err err = LF_ERR_INIT;
+	uint32_t caps;
+
+	if (strcmp(key, "size") == 0)
+		return true; /* the template name; its parts decide */
+	if (!drvname || !reg || lf_registry_get(reg, drvname, &drv, &err) != 0)
+		return false;
+	caps = drv->caps;
+	if (strcmp(key, "vcpus") == 0 || strcmp(key, "memory_mb") == 0)
+		return caps & LF_CAP_RESIZE_INPLACE;
+	if (strcmp(key, "disk_gb") == 0)
+		return caps & LF_CAP_DISK_GROW; /* shrinking is refused by the driver */
+	if (strcmp(key, "image") == 0)
+		return caps & LF_CAP_IMAGE_INPLACE;
+	return false;
+}
+
+const struct lf_rtype lf_rtype_host = {
+	.type = "host",
+	.create = host_create,
+	.update = host_update,
+	.delete = host_delete,
+	.in_place = host_in_place,
+};
+
+/* ---- node ---- */
+
+static const struct lf_resource *node_host(const struct lf_apply_env *env,
+					   const json_t *attrs)
+{
+	const char *h = json_string_value(json_object_get(attrs, "host"));
+	const struct lf_resource *r = NULL;
+
+	if (!h)
+		return NULL;
+	if (env->desired)
+		r = lf_rset_get(env->desired, h);
+	if (!r && env->current)
+		r = lf_rset_get(env->current, h);
+	return r;
+}
+
+static int node_put_all(const struct lf_apply_env *env, const struct lf_resource *des,
+			struct lf_err *err)
+{
+	const struct lf_resource *host = node_host(env, des->attrs);
+	struct lf_node_files files = { 0 };
+	struct hostconn hc;
+	struct lf_host_spec hs;
+	struct lf_kv *kv = NULL;
+	size_t i;
+	int rc;
+
+	if (!host)
+		return lf_err_set(err, LF_EINVALID, "%s: its host is not in the plan", des->addr);
+	rc = host_connect(env, host->attrs, host->outputs, &hc, err);
+	if (rc != 0)
+		goto cleanup;
+	if (!hc.drv->put) {
+		rc = lf_err_set(err, LF_EUNSUPPORTED, "driver '%s' cannot put files", hc.drv->name);
+		goto cleanup;
+	}
+	rc = lf_node_files_collect(env, des, &files, err);
+	if (rc != 0)
+		goto cleanup;
+	kv = lf_kv_wrap(host->attrs);
+	host_spec_fill(&hs, host->addr, host->attrs, kv, NULL);
+	for (i = 0; rc == 0 && i < files.n; i++)
+		rc = hc.drv->put(hc.conn, &hs, files.v[i].path, files.v[i].data,
+				 files.v[i].len, files.v[i].mode, 0, err);
+cleanup:
+	lf_node_files_free(&files);
+	lf_kv_unwrap(kv);
+	hostconn_done(&hc);
+	return rc;
+}
+
+static int node_create(const struct lf_apply_env *env, const struct lf_resource *des,
+		       json_t **outputs, struct lf_err *err)
+{
+	int rc = node_put_all(env, des, err);
+
+	if (rc == 0) {
+		*outputs = json_object();
+		json_object_set_new(*outputs, "bundle", json_string("fabric/"));
+		json_object_set_new(*outputs, "started", json_false());
+	}
+	return rc;
+}
+
+static int node_update(const struct lf_apply_env *env, const struct lf_resource *prior,
+		       const struct lf_resource *des, json_t **outputs,
+		       struct lf_err *err)
+{
+	(void)prior;
+	return node_create(env, des, outputs, err);
+}
+
+static int node_delete(const struct lf_apply_env *env, const struct lf_resource *prior,
+		       struct lf_err *err)
+{
+	/* the node's files live on its host and go with it; a node moved off
+	 * a surviving host leaves a stopped bundle behind (documented) */
+	(void)env;
+	(void)prior;
+	(void)err;
+	return 0;
+}
+
+static bool node_in_place(const struct lf_apply_env *env, const struct lf_resource *prior,
+			  const char *key)
+{
+	(void)env;
+	(void)prior;
+	/* files are re-delivered; moving to another host is a replace */
+	return strcmp(key, "host") != 0 && strcmp(key, "kind") != 0;
+}
+
+const struct lf_rtype lf_rtype_node = {
+	.type = "node",
+	.create = node_create,
+	.update = node_update,
+	.delete = node_delete,
+	.in_place = node_in_place,
+};

@@ -1,0 +1,33 @@
+/*
+ * The registry of resource types and the renderer expansion hooks.
+ */
+#include <string.h>
+
+#include "core/fabric/crypto/crypto.h"
+#include "plans/expand_hooks.h"
+#include "plans/provider.h"
+
+extern const struct lf_rtype lf_rtype_host;
+extern const struct lf_rtype lf_rtype_node;
+
+static const struct lf_rtype *const types[] = {
+	&lf_rtype_host,
+	&lf_rtype_node,
+	&lf_rtype_crypto,
+};
+
+const struct lf_rtype *lf_rtype_find(const char *type)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcmp(types[i]->type, type) == 0)
+			return types[i];
+	return NULL;
+}
+
+int lf_expand_hooks(const struct lf_spec *spec, struct lf_rset *rs,
+		    struct lf_err *err)
+{
+	return lf_crypto_expand(spec, rs, err);
+}

@@ -1,0 +1,203 @@
+/* End-to-end test helpers: see clitest.h. */
+#include "clitest.h"
+
+#include <dirent.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = calloc(1, (size_t)n + 1);
+	if (n > 0 && fread(buf, 1, (size_t)n, f) != (size_t)n)
+		buf[0] = '\0';
+	fclose(f);
+	return buf;
+}
+
+void ct_init(struct clitest *t, const char *name)
+{
+	char tmpl[256];
+
+	memset(t, 0, sizeof(*t));
+	snprintf(tmpl, sizeof(tmpl), "/tmp/lf-e2e-%s-XXXXXX", name);
+	if (!mkdtemp(tmpl))
+		abort();
+	snprintf(t->dir, sizeof(t->dir), "%s", tmpl);
+}
+
+void ct_done(struct clitest *t)
+{
+	char cmd[512];
+
+	free(t->out);
+	free(t->err);
+	if (!getenv("LF_KEEP_TEST_DIRS")) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t->dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "could not remove %s\n", t->dir);
+	}
+}
+
+static char *command(struct clitest *t, const char *fmt, va_list ap, bool bg)
+{
+	char *args = NULL, *cmd = NULL;
+
+	if (vasprintf(&args, fmt, ap) < 0)
+		abort();
+	if (asprintf(&cmd, "cd '%s' && %s%s/ledgerform %s >'%s/.out' 2>'%s/.err' </dev/null",
+		     t->dir, bg ? "exec " : "", LF_BINARY_DIR, args, t->dir, t->dir) < 0)
+		abort();
+	free(args);
+	return cmd;
+}
+
+static void load_output(struct clitest *t)
+{
+	char path[512];
+
+	free(t->out);
+	free(t->err);
+	snprintf(path, sizeof(path), "%s/.out", t->dir);
+	t->out = slurp(path);
+	snprintf(path, sizeof(path), "%s/.err", t->dir);
+	t->err = slurp(path);
+	if (!t->out)
+		t->out = calloc(1, 1);
+	if (!t->err)
+		t->err = calloc(1, 1);
+}
+
+int ct_run(struct clitest *t, const char *fmt, ...)
+{
+	va_list ap;
+	char *cmd;
+	int st;
+
+	va_start(ap, fmt);
+	cmd = command(t, fmt, ap, false);
+	va_end(ap);
+	st = system(cmd);
+	free(cmd);
+	t->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	load_output(t);
+	if (getenv("LF_TEST_VERBOSE"))
+		fprintf(stderr, "[exit %d]\n%s%s", t->status, t->out, t->err);
+	return t->status;
+}
+
+pid_t ct_spawn(struct clitest *t, const char *fmt, ...)
+{
+	va_list ap;
+	char *cmd;
+	pid_t pid;
+
+	va_start(ap, fmt);
+	cmd = command(t, fmt, ap, true);
+	va_end(ap);
+	pid = fork();
+	if (pid == 0) {
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	free(cmd);
+	return pid;
+}
+
+int ct_wait(pid_t pid)
+{
+	int st = 0;
+
+	while (waitpid(pid, &st, 0) < 0)
+		;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+void ct_write(struct clitest *t, const char *rel, const char *text)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", t->dir, rel);
+	f = fopen(path, "w");
+	if (!f)
+		abort();
+	fputs(text, f);
+	fclose(f);
+}
+
+char *ct_read(struct clitest *t, const char *rel)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", t->dir, rel);
+	return slurp(path);
+}
+
+bool ct_exists(struct clitest *t, const char *rel)
+{
+	char path[512];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", t->dir, rel);
+	return lstat(path, &st) == 0;
+}
+
+unsigned int ct_mode(struct clitest *t, const char *rel)
+{
+	char path[512];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", t->dir, rel);
+	return stat(path, &st) == 0 ? (unsigned int)(st.st_mode & 07777) : 0;
+}
+
+size_t ct_count(struct clitest *t, const char *rel)
+{
+	char path[512];
+	DIR *d;
+	struct dirent *e;
+	size_t n = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", t->dir, rel);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+bool ct_wait_for(struct clitest *t, const char *rel, const char *needle, int ms)
+{
+	struct timespec ts = { 0, 20 * 1000000L };
+	int waited;
+
+	for (waited = 0; waited < ms; waited += 20) {
+		char *s = ct_read(t, rel);
+		bool ok = s && strstr(s, needle);
+
+		free(s);
+		if (ok)
+			return true;
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}

@@ -1,0 +1,33 @@
+/* Helpers for end-to-end tests: run the real `ledgerform` binary in a
+ * scratch directory and look at its exit status, output and files. */
+#ifndef LF_CLITEST_H
+#define LF_CLITEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct clitest {
+	char dir[256];      /* scratch directory (cwd of every command) */
+	char *out, *err;    /* stdout / stderr of the last command */
+	int status;         /* exit status of the last command */
+};
+
+void ct_init(struct clitest *t, const char *name);
+void ct_done(struct clitest *t);
+/* run `ledgerform ARGS` (ARGS is shell words) in t->dir; returns status */
+int ct_run(struct clitest *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* start `ledgerform ARGS` in the background; returns its pid */
+pid_t ct_spawn(struct clitest *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* wait for a spawned command; returns its exit status (128+sig if killed) */
+int ct_wait(pid_t pid);
+void ct_write(struct clitest *t, const char *rel, const char *text);
+char *ct_read(struct clitest *t, const char *rel);   /* NULL if absent */
+bool ct_exists(struct clitest *t, const char *rel);
+unsigned int ct_mode(struct clitest *t, const char *rel);
+/* count entries of a directory (0 when missing) */
+size_t ct_count(struct clitest *t, const char *rel);
+/* wait until file REL exists and contains needle (or timeout) */
+bool ct_wait_for(struct clitest *t, const char *rel, const char *needle, int ms);
+
+#endif

@@ -1,0 +1,255 @@
+/*
+ * End-to-end runs of the `ledgerform` binary with the local driver and
+ * file state: apply, a second plan with no changes, scale a peer count up
+ * and down, saved plans (stale ones refused), target, JSON plans,
+ * confirmation, spec errors, state commands, destroy leaving nothing.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "clitest.h"
+
+static void write_spec(struct clitest *t, int peers)
+{
+	char buf[1024];
+
+	snprintf(buf, sizeof(buf),
+		 "name: demo\n"
+	"fabric: {version: \"2.5\", consensus: etcdraft}\n"
+	"orgs:\n"
+	"  - name: ordering\n"
+	"    domain: example.com\n"
+	"    orderers: {count: 1}\n"
+	"  - name: bank\n"
+	"    domain: bank.example.com\n"
+	"    peers: {count: %d}\n"
+	"channels:\n"
+	"  - name: trade\n"
+	"    orgs: [bank]\n", peers);
+	ct_write(t, "spec.yaml", buf);
+}
+
+static json_t *state_resources(struct clitest *t)
+{
+	char *s = ct_read(t, "spec.state.json");
+	json_t *doc, *res;
+
+	assert_non_null(s);
+	doc = json_loads(s, 0, NULL);
+	free(s);
+	assert_non_null(doc);
+	res = json_incref(json_object_get(doc, "resources"));
+	json_decref(doc);
+	assert_non_null(res);
+	return res;
+}
+
+#define HOSTS ".ledgerform/demo/hosts"
+
+static void test_e2e_lifecycle(void **state)
+{
+	struct clitest t;
+	json_t *res;
+
+	(void)state;
+	ct_init(&t, "life");
+	write_spec(&t, 2);
+
+	assert_int_equal(ct_run(&t, "validate -f spec.yaml"), 0);
+	assert_int_equal(ct_run(&t, "plan -f spec.yaml --detailed-exitcode --no-color"), 2);
+	assert_non_null(strstr(t.out, "+   host.bank.peer1"));
+	assert_non_null(strstr(t.out, "to add, 0 to change, 0 to destroy."));
+	assert_false(ct_exists(&t, "spec.state.json")); /* plan touches nothing */
+
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve --no-color"), 0);
+	assert_non_null(strstr(t.out, "Apply complete!"));
+	assert_int_equal(ct_mode(&t, "spec.state.json"), 0600);
+	assert_true(ct_exists(&t, HOSTS "/peer0-bank/fabric/node.env"));
+	assert_true(ct_exists(&t, HOSTS "/peer1-bank/fabric/run.sh"));
+	assert_true(ct_exists(&t, HOSTS "/orderer0-ordering/fabric/node.env"));
+	res = state_resources(&t);
+	assert_non_null(json_object_get(res, "host.bank.peer1"));
+	assert_non_null(json_object_get(res, "node.ordering.orderer0"));
+	json_decref(res);
+
+	/* a second plan shows no changes */
+	assert_int_equal(ct_run(&t, "plan -f spec.yaml --detailed-exitcode"), 0);
+	assert_non_null(strstr(t.out, "No changes."));
+
+	/* scale up: only the new peers are added */
+	write_spec(&t, 4);
+	assert_int_equal(ct_run(&t, "plan -f spec.yaml --detailed-exitcode --no-color"), 2);
+	assert_non_null(strstr(t.out, "+   host.bank.peer2"));
+	assert_non_null(strstr(t.out, "+   host.bank.peer3"));
+	assert_null(strstr(t.out, "host.bank.peer0"));
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 0);
+	assert_true(ct_exists(&t, HOSTS "/peer3-bank/fabric/node.env"));
+
+	/* scale down: the removed peers' hosts are gone */
+	write_spec(&t, 1);
+	assert_int_equal(ct_run(&t, "plan -f spec.yaml --no-color"), 0);
+	assert_non_null(strstr(t.out, "-   host.bank.peer3"));
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 0);
+	assert_false(ct_exists(&t, HOSTS "/peer1-bank"));
+	assert_false(ct_exists(&t, HOSTS "/peer3-bank"));
+	assert_true(ct_exists(&t, HOSTS "/peer0-bank"));
+	res = state_resources(&t);
+	assert_null(json_object_get(res, "host.bank.peer1"));
+	assert_null(json_object_get(res, "node.bank.peer3"));
+	json_decref(res);
+	assert_int_equal(ct_run(&t, "plan -f spec.yaml --detailed-exitcode"), 0);
+
+	/* state commands */
+	assert_int_equal(ct_run(&t, "state list -f spec.yaml"), 0);
+	assert_non_null(strstr(t.out, "host.bank.peer0\n"));
+	assert_int_equal(ct_run(&t, "state show host.bank.peer0 -f spec.yaml"), 0);
+	assert_non_null(strstr(t.out, "\"attrs\""));
+	assert_int_equal(ct_run(&t, "state show host.bank.nope -f spec.yaml"), 1);
+	assert_non_null(strstr(t.err, "host.bank.nope"));
+	assert_int_equal(ct_run(&t, "show -f spec.yaml"), 0);
+	assert_non_null(strstr(t.out, "node.bank.peer0"));
+
+	/* destroy leaves nothing */
+	assert_int_equal(ct_run(&t, "destroy -f spec.yaml --auto-approve"), 0);
+	assert_int_equal(ct_count(&t, HOSTS), 0);
+	res = state_resources(&t);
+	assert_int_equal(json_object_size(res), 0);
+	json_decref(res);
+	ct_done(&t);
+}
+
+static void test_e2e_saved_plan(void **state)
+{
+	struct clitest t;
+
+	(void)state;
+	ct_init(&t, "saved");
+	write_spec(&t, 1);
+	assert_int_equal(ct_run(&t, "plan -f spec.yaml --out first.plan"), 0);
+	assert_int_equal(ct_mode(&t, "first.plan"), 0600);
+	assert_int_equal(ct_run(&t, "plan -f spec.yaml --out second.plan"), 0);
+	/* applying the saved plan works once ... */
+	assert_int_equal(ct_run(&t, "apply first.plan"), 0);
+	assert_non_null(strstr(t.out, "Apply complete!"));
+	/* ... and a plan made from the older state is refused, state intact */
+	char *before = ct_read(&t, "spec.state.json");
+	assert_int_equal(ct_run(&t, "apply second.plan"), 1);
+	assert_non_null(strstr(t.err, "stale"));
+	char *after = ct_read(&t, "spec.state.json");
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	/* a plan saved before a spec edit is refused too */
+	assert_int_equal(ct_run(&t, "plan -f spec.yaml --out third.plan"), 0);
+	write_spec(&t, 2);
+	assert_int_equal(ct_run(&t, "apply third.plan"), 1);
+	assert_non_null(strstr(t.err, "spec"));
+	/* garbage plan file */
+	ct_write(&t, "junk.plan", "{not json");
+	assert_int_equal(ct_run(&t, "apply junk.plan"), 1);
+	assert_non_null(strstr(t.err, "junk.plan"));
+	ct_done(&t);
+}
+
+static void test_e2e_target_and_json(void **state)
+{
+	struct clitest t;
+	json_t *plan, *acts;
+	size_t i;
+
+	(void)state;
+	ct_init(&t, "target");
+	write_spec(&t, 3);
+	assert_int_equal(ct_run(&t, "plan -f spec.yaml --json"), 0);
+	plan = json_loads(t.out, 0, NULL);
+	assert_non_null(plan);
+	acts = json_object_get(plan, "actions");
+	assert_true(json_array_size(acts) >= 8);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(plan, "summary"), "add")),
+			 json_array_size(acts));
+	json_decref(plan);
+
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve --target node.bank.peer1 --json"), 0);
+	assert_true(ct_exists(&t, HOSTS "/peer1-bank/fabric/node.env"));
+	assert_false(ct_exists(&t, HOSTS "/peer0-bank"));
+	assert_int_equal(ct_run(&t, "state list -f spec.yaml"), 0);
+	assert_non_null(strstr(t.out, "host.bank.peer1"));
+	assert_null(strstr(t.out, "host.bank.peer2"));
+	assert_int_equal(ct_run(&t, "plan -f spec.yaml --target host.bank.nope"), 1);
+	assert_non_null(strstr(t.err, "host.bank.nope"));
+
+	/* the rest follows; then state rm forgets without destroying */
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 0);
+	assert_int_equal(ct_run(&t, "state rm host.bank.peer2 -f spec.yaml"), 0);
+	assert_true(ct_exists(&t, HOSTS "/peer2-bank"));
+	assert_int_equal(ct_run(&t, "plan -f spec.yaml --json"), 0);
+	plan = json_loads(t.out, 0, NULL);
+	acts = json_object_get(plan, "actions");
+	for (i = 0; i < json_array_size(acts); i++) {
+		json_t *a = json_array_get(acts, i);
+
+		if (strcmp(json_string_value(json_object_get(a, "address")), "host.bank.peer2") == 0)
+			assert_string_equal(json_string_value(json_object_get(a, "action")), "create");
+	}
+	json_decref(plan);
+	ct_done(&t);
+}
+
+static void test_e2e_refusals(void **state)
+{
+	struct clitest t;
+
+	(void)state;
+	ct_init(&t, "refuse");
+	write_spec(&t, 1);
+	/* no terminal, no --auto-approve: refused, nothing done */
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml"), 1);
+	assert_non_null(strstr(t.err, "--auto-approve"));
+	assert_false(ct_exists(&t, "spec.state.json"));
+	/* spec errors: file, line and column */
+	ct_write(&t, "bad.yaml", "name: demo\norgs:\n  - name: Bad/Name\n    peers: {count: 1}\n");
+	assert_int_equal(ct_run(&t, "plan -f bad.yaml"), 1);
+	assert_non_null(strstr(t.err, "bad.yaml:3:"));
+	assert_int_equal(ct_run(&t, "validate -f bad.yaml"), 1);
+	assert_int_equal(ct_run(&t, "plan -f missing.yaml"), 1);
+	assert_non_null(strstr(t.err, "missing.yaml"));
+	/* usage errors */
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml --parallelism 0"), 1);
+	assert_non_null(strstr(t.err, "--parallelism"));
+	assert_int_equal(ct_run(&t, "plan --lock-timeout forever -f spec.yaml"), 1);
+	assert_int_equal(ct_run(&t, "frobnicate"), 1);
+	/* every command has --help */
+	assert_int_equal(ct_run(&t, "apply --help"), 0);
+	assert_non_null(strstr(t.out, "--parallelism"));
+	assert_int_equal(ct_run(&t, "state --help"), 0);
+	assert_int_equal(ct_run(&t, "drivers"), 0);
+	assert_non_null(strstr(t.out, "local"));
+	assert_non_null(strstr(t.out, "sim"));
+	assert_int_equal(ct_run(&t, "version"), 0);
+	/* a corrupt state is refused and left as it was */
+	ct_write(&t, "spec.state.json", "{\"format_version\": 1, \"lineage\": ");
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 1);
+	assert_non_null(strstr(t.err, "corrupt"));
+	char *s = ct_read(&t, "spec.state.json");
+	assert_string_equal(s, "{\"format_version\": 1, \"lineage\": ");
+	free(s);
+	ct_done(&t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_e2e_lifecycle),
+		cmocka_unit_test(test_e2e_saved_plan),
+		cmocka_unit_test(test_e2e_target_and_json),
+		cmocka_unit_test(test_e2e_refusals),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

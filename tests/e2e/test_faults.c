@@ -1,0 +1,190 @@
+/*
+ * End-to-end fault handling on the simulated cloud (sim driver): a failed
+ * action starts none of its dependents while independent branches finish;
+ * transient errors are retried; a second process is refused the state
+ * lock with the holder named; kill -9 and SIGINT mid-apply leave a state
+ * from which the next apply converges.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "clitest.h"
+
+static void write_spec(struct clitest *t, const char *sim_config, int peers)
+{
+	char buf[2048];
+
+	snprintf(buf, sizeof(buf),
+		 "name: faults\n"
+		 "providers:\n"
+		 "  cloud:\n"
+		 "    driver: sim\n"
+		 "    config: {db: sim-db.json%s%s}\n"
+		 "orgs:\n"
+		 "  - name: ordering\n"
+		 "    orderers: {count: 1, provider: cloud}\n"
+		 "  - name: bank\n"
+		 "    peers: {count: %d, provider: cloud}\n"
+		 "channels:\n"
+		 "  - name: trade\n"
+		 "    orgs: [bank]\n",
+		 sim_config[0] ? ", " : "", sim_config, peers);
+	ct_write(t, "spec.yaml", buf);
+}
+
+static json_t *resources(struct clitest *t)
+{
+	char *s = ct_read(t, "spec.state.json");
+	json_t *doc, *res;
+
+	assert_non_null(s);
+	doc = json_loads(s, 0, NULL);
+	free(s);
+	assert_non_null(doc); /* never torn */
+	res = json_incref(json_object_get(doc, "resources"));
+	json_decref(doc);
+	return res;
+}
+
+static void converge(struct clitest *t)
+{
+	assert_int_equal(ct_run(t, "apply -f spec.yaml --auto-approve"), 0);
+	assert_int_equal(ct_run(t, "plan -f spec.yaml --detailed-exitcode"), 0);
+	assert_non_null(strstr(t->out, "No changes."));
+}
+
+static void test_e2e_failure_isolation(void **state)
+{
+	struct clitest t;
+	json_t *res;
+
+	(void)state;
+	ct_init(&t, "isolate");
+	write_spec(&t, "fail_match: peer1", 2);
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 1);
+	assert_non_null(strstr(t.err, "host.bank.peer1: create failed"));
+	assert_non_null(strstr(t.err, "node.bank.peer1: not started"));
+	res = resources(&t);
+	/* the independent branches finished and were recorded */
+	assert_non_null(json_object_get(res, "host.bank.peer0"));
+	assert_non_null(json_object_get(res, "node.bank.peer0"));
+	assert_non_null(json_object_get(res, "node.ordering.orderer0"));
+	assert_null(json_object_get(res, "host.bank.peer1"));
+	assert_null(json_object_get(res, "node.bank.peer1"));
+	json_decref(res);
+	/* the fault clears: the next apply does only what is missing */
+	write_spec(&t, "", 2);
+	assert_int_equal(ct_run(&t, "plan -f spec.yaml --no-color"), 0);
+	assert_null(strstr(t.out, "host.bank.peer0 "));
+	assert_non_null(strstr(t.out, "+   host.bank.peer1"));
+	converge(&t);
+	ct_done(&t);
+}
+
+static void test_e2e_transient_retried(void **state)
+{
+	struct clitest t;
+
+	(void)state;
+	ct_init(&t, "retry");
+	/* every injected fault is transient; one worker keeps the seeded
+	 * sequence repeatable */
+	write_spec(&t, "fail_rate: 0.3, transient_ratio: 1.0, seed: 42", 2);
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve --parallelism 1"), 0);
+	/* permanent faults are not retried and fail the run */
+	write_spec(&t, "fail_rate_create: 1.0, transient_ratio: 0.0, seed: 1", 3);
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 1);
+	assert_non_null(strstr(t.err, "host.bank.peer2: create failed"));
+	assert_null(strstr(t.err, "gave up after"));
+	ct_done(&t);
+}
+
+static void test_e2e_lock_contention(void **state)
+{
+	struct clitest t;
+	pid_t pid;
+	char pidstr[32];
+
+	(void)state;
+	ct_init(&t, "lock");
+	write_spec(&t, "latency_ms: 1500", 1);
+	pid = ct_spawn(&t, "apply -f spec.yaml --auto-approve --parallelism 4");
+	assert_true(ct_wait_for(&t, "spec.state.json.lock", "apply", 10000));
+	/* a second process is refused at once, with the holder named */
+	assert_int_equal(ct_run(&t, "plan -f spec.yaml"), 1);
+	snprintf(pidstr, sizeof(pidstr), "%d", (int)pid);
+	assert_non_null(strstr(t.err, "locked"));
+	assert_non_null(strstr(t.err, pidstr));
+	assert_non_null(strstr(t.err, "apply"));
+	/* ... or waits for it with --lock-timeout */
+	assert_int_equal(ct_run(&t, "plan -f spec.yaml --lock-timeout 60s --detailed-exitcode"), 0);
+	assert_int_equal(ct_wait(pid), 0);
+	ct_done(&t);
+}
+
+static void test_e2e_kill9_then_converge(void **state)
+{
+	struct clitest t;
+	pid_t pid;
+	json_t *res;
+
+	(void)state;
+	ct_init(&t, "kill9");
+	write_spec(&t, "latency_ms: 300", 4);
+	pid = ct_spawn(&t, "apply -f spec.yaml --auto-approve --parallelism 2");
+	/* wait for the first recorded step, then kill without warning */
+	assert_true(ct_wait_for(&t, "spec.state.json", "host.", 15000));
+	kill(pid, SIGKILL);
+	assert_int_equal(ct_wait(pid), 128 + SIGKILL);
+	res = resources(&t);
+	assert_true(json_object_size(res) >= 1);
+	json_decref(res);
+	converge(&t);
+	ct_done(&t);
+}
+
+static void test_e2e_sigint_then_converge(void **state)
+{
+	struct clitest t;
+	pid_t pid;
+	int st;
+
+	(void)state;
+	ct_init(&t, "sigint");
+	write_spec(&t, "latency_ms: 400", 4);
+	pid = ct_spawn(&t, "apply -f spec.yaml --auto-approve --parallelism 1");
+	assert_true(ct_wait_for(&t, "spec.state.json", "host.", 15000));
+	kill(pid, SIGINT);
+	st = ct_wait(pid);
+	assert_int_equal(st, 1);
+	{
+		char *err = ct_read(&t, ".err");
+
+		assert_non_null(strstr(err, "interrupted"));
+		free(err);
+	}
+	json_decref(resources(&t));
+	converge(&t);
+	ct_done(&t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_e2e_failure_isolation),
+		cmocka_unit_test(test_e2e_transient_retried),
+		cmocka_unit_test(test_e2e_lock_contention),
+		cmocka_unit_test(test_e2e_kill9_then_converge),
+		cmocka_unit_test(test_e2e_sigint_then_converge),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,171 @@
+/*
+ * The planner: every action kind (create, no-op, update in place, replace,
+ * delete), replacement following a dependency, targets, destroy plans,
+ * saved plan files.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "core/util/util.h"
+#include "fixture.h"
+
+static void apply_all(struct fx *f)
+{
+	struct lf_plan *p = fx_plan(f, NULL);
+	struct lf_apply_result res;
+
+	assert_int_equal(fx_apply(f, p, 10, &res, NULL), 0);
+	free(res.summary);
+	lf_plan_free(p);
+}
+
+static void test_plans_create_then_noop(void **state)
+{
+	struct fx f;
+	struct lf_plan *p;
+
+	(void)state;
+	fx_open(&f, "seed: 1", 2);
+	p = fx_plan(&f, NULL);
+	assert_int_equal(fx_action(p, "host.bank.peer1")->kind, LF_ACT_CREATE);
+	assert_int_equal(fx_action(p, "node.bank.peer1")->kind, LF_ACT_CREATE);
+	assert_int_equal(p->ndestroy, 0);
+	assert_true(p->nadd >= 6);
+	lf_plan_free(p);
+	apply_all(&f);
+	p = fx_plan(&f, NULL);
+	assert_false(lf_plan_has_changes(p));
+	assert_int_equal(fx_action(p, "host.bank.peer0")->kind, LF_ACT_NOOP);
+	lf_plan_free(p);
+	fx_close(&f);
+}
+
+static void test_plans_update_replace_delete(void **state)
+{
+	struct fx f;
+	struct lf_plan *p;
+	const struct lf_action *a;
+	size_t i;
+	bool forced = false;
+
+	(void)state;
+	fx_open(&f, "seed: 1", 3);
+	apply_all(&f);
+
+	/* vcpus/memory: the sim driver resizes in place */
+	lf_spec_free(NULL);
+	fx_respec(&f, "seed: 1", 3, "debian-12");
+	json_object_set_new(lf_rset_get(f.desired, "host.bank.peer0")->attrs, "vcpus",
+			    json_integer(8));
+	lf_resource_rehash(lf_rset_get(f.desired, "host.bank.peer0"));
+	p = fx_plan(&f, NULL);
+	a = fx_action(p, "host.bank.peer0");
+	assert_int_equal(a->kind, LF_ACT_UPDATE);
+	assert_int_equal(a->nchanges, 1);
+	assert_string_equal(a->changes[0].key, "vcpus");
+	assert_int_equal(json_integer_value(a->changes[0].old_val), 2);
+	assert_int_equal(json_integer_value(a->changes[0].new_val), 8);
+	assert_false(a->changes[0].forces_replace);
+	assert_int_equal(p->nchange, 1);
+	lf_plan_free(p);
+
+	/* image: not in place on the sim cloud -> replace, and the node on
+	 * the replaced host follows (update, with the reason) */
+	fx_respec(&f, "seed: 1", 2, "debian-13");
+	p = fx_plan(&f, NULL);
+	a = fx_action(p, "host.bank.peer0");
+	assert_int_equal(a->kind, LF_ACT_REPLACE);
+	for (i = 0; i < a->nchanges; i++)
+		if (strcmp(a->changes[i].key, "image") == 0)
+			forced = a->changes[i].forces_replace;
+	assert_true(forced);
+	a = fx_action(p, "node.bank.peer0");
+	assert_int_equal(a->kind, LF_ACT_UPDATE);
+	assert_non_null(a->reason);
+	assert_non_null(strstr(a->reason, "host.bank.peer0"));
+	/* peer2 left the spec: its node and host are deleted */
+	assert_int_equal(fx_action(p, "host.bank.peer2")->kind, LF_ACT_DELETE);
+	assert_int_equal(fx_action(p, "node.bank.peer2")->kind, LF_ACT_DELETE);
+	lf_plan_free(p);
+	fx_close(&f);
+}
+
+static void test_plans_target_and_destroy(void **state)
+{
+	struct fx f;
+	struct lf_plan *p;
+	const char *targets[] = { "node.bank.peer1", NULL };
+	const char *bad[] = { "host.nope.x", NULL };
+	struct lf_plan_opts o = { false, targets };
+	struct lf_plan_opts ob = { false, bad };
+	struct lf_plan_opts od = { true, NULL };
+	struct lf_err err = LF_ERR_INIT;
+	size_t i;
+
+	(void)state;
+	fx_open(&f, "seed: 1", 3);
+	p = fx_plan(&f, &o);
+	assert_non_null(fx_action(p, "node.bank.peer1"));
+	assert_non_null(fx_action(p, "host.bank.peer1"));
+	assert_null(fx_action(p, "host.bank.peer0"));
+	assert_null(fx_action(p, "node.ordering.orderer0"));
+	lf_plan_free(p);
+	p = NULL;
+	assert_int_equal(lf_plan_make(&p, &f.env, f.desired, f.current, &ob, &err), LF_EINVALID);
+	assert_non_null(strstr(err.msg, "host.nope.x"));
+	apply_all(&f);
+	p = fx_plan(&f, &od);
+	assert_int_equal(p->nadd, 0);
+	assert_int_equal(p->ndestroy, f.current->n);
+	for (i = 0; i < p->n; i++)
+		assert_int_equal(p->v[i].kind, LF_ACT_DELETE);
+	lf_plan_free(p);
+	fx_close(&f);
+}
+
+static void test_plans_save_load(void **state)
+{
+	struct fx f;
+	struct lf_plan *p, *q = NULL;
+	struct lf_err err = LF_ERR_INIT;
+	char *path;
+
+	(void)state;
+	fx_open(&f, "seed: 1", 1);
+	p = fx_plan(&f, NULL);
+	snprintf(p->lineage, sizeof(p->lineage), "11111111-2222-4333-8444-555555555555");
+	p->serial = 7;
+	p->spec_file = lf_xstrdup("fx.yaml");
+	path = lf_path_join(f.dir, "saved.plan");
+	assert_int_equal(lf_plan_save(p, path, &err), 0);
+	assert_int_equal(lf_plan_load(&q, path, &err), 0);
+	assert_string_equal(q->lineage, p->lineage);
+	assert_int_equal(q->serial, 7);
+	assert_int_equal(q->n, p->nadd);
+	assert_string_equal(q->spec_file, "fx.yaml");
+	lf_plan_free(q);
+	lf_write_file_atomic(path, "{\"format\": \"other\"}", 19, 0600, &err);
+	q = NULL;
+	assert_int_equal(lf_plan_load(&q, path, &err), LF_EINVALID);
+	assert_null(q);
+	free(path);
+	lf_plan_free(p);
+	fx_close(&f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_plans_create_then_noop),
+		cmocka_unit_test(test_plans_update_replace_delete),
+		cmocka_unit_test(test_plans_target_and_destroy),
+		cmocka_unit_test(test_plans_save_load),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

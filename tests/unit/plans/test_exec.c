@@ -1,0 +1,180 @@
+/*
+ * The executor on the sim driver: dependency order, the parallelism limit
+ * reached and respected, a failure that starts none of its dependents while
+ * independent branches finish, transient errors retried, permanent ones
+ * not, state committed as actions finish, reverse-order deletes.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "core/util/util.h"
+#include "fixture.h"
+
+/* position of the progress line of addr in the log, or -1 */
+static long line_of(const char *log, const char *addr)
+{
+	char *needle = lf_xasprintf("%s: ", addr);
+	const char *p = strstr(log, needle);
+
+	free(needle);
+	return p ? (long)(p - log) : -1;
+}
+
+static char *run(struct fx *f, unsigned int par, struct lf_apply_result *res, int *rc)
+{
+	struct lf_plan *p = fx_plan(f, NULL);
+	char *log = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&log, &len);
+
+	*rc = fx_apply(f, p, par, res, mem);
+	fclose(mem);
+	lf_plan_free(p);
+	return log;
+}
+
+static void test_exec_order_and_parallelism(void **state)
+{
+	struct fx f;
+	struct lf_apply_result res;
+	char *log;
+	int rc, i;
+
+	(void)state;
+	fx_open(&f, "latency_ms: 30, seed: 3", 12);
+	log = run(&f, 4, &res, &rc);
+	assert_int_equal(rc, 0);
+	assert_int_equal(res.failed + res.skipped + res.not_started, 0);
+	/* every node after its host */
+	for (i = 0; i < 12; i++) {
+		char h[64], n[64];
+
+		snprintf(h, sizeof(h), "host.bank.peer%d", i);
+		snprintf(n, sizeof(n), "node.bank.peer%d", i);
+		assert_true(line_of(log, h) >= 0);
+		assert_true(line_of(log, h) < line_of(log, n));
+	}
+	/* the limit was reached, never passed */
+	assert_int_equal(res.max_running, 4);
+	/* state was committed as actions finished, not once at the end */
+	assert_true(res.commits > 3);
+	assert_non_null(json_object_get(f.doc.resources, "node.bank.peer11"));
+	free(log);
+	free(res.summary);
+	fx_close(&f);
+
+	fx_open(&f, "latency_ms: 5", 3);
+	log = run(&f, 1, &res, &rc);
+	assert_int_equal(rc, 0);
+	assert_int_equal(res.max_running, 1);
+	free(log);
+	free(res.summary);
+	fx_close(&f);
+}
+
+static void test_exec_failure_isolated(void **state)
+{
+	struct fx f;
+	struct lf_apply_result res;
+	char *log;
+	int rc;
+
+	(void)state;
+	fx_open(&f, "fail_match: peer1", 3);
+	log = run(&f, 4, &res, &rc);
+	assert_int_not_equal(rc, 0);
+	assert_int_equal(res.failed, 1);
+	assert_int_equal(res.skipped, 1); /* node.bank.peer1 */
+	assert_non_null(strstr(res.summary, "host.bank.peer1: create failed"));
+	assert_non_null(strstr(res.summary, "node.bank.peer1: not started"));
+	assert_non_null(json_object_get(f.doc.resources, "node.bank.peer2"));
+	assert_non_null(json_object_get(f.doc.resources, "node.bank.peer0"));
+	assert_null(json_object_get(f.doc.resources, "host.bank.peer1"));
+	assert_null(json_object_get(f.doc.resources, "node.bank.peer1"));
+	free(log);
+	free(res.summary);
+	fx_close(&f);
+}
+
+static void test_exec_retries(void **state)
+{
+	struct fx f;
+	struct lf_apply_result res;
+	char *log;
+	int rc;
+
+	(void)state;
+	/* transient faults only: retried until they pass */
+	fx_open(&f, "fail_rate: 0.3, transient_ratio: 1.0, seed: 9", 4);
+	log = run(&f, 1, &res, &rc);
+	assert_int_equal(rc, 0);
+	assert_int_equal(res.failed, 0);
+	free(log);
+	free(res.summary);
+	fx_close(&f);
+
+	/* always transient: gives up after retry_max attempts, saying so */
+	fx_open(&f, "fail_rate_create: 1.0, transient_ratio: 1.0", 1);
+	log = run(&f, 2, &res, &rc);
+	assert_int_not_equal(rc, 0);
+	assert_non_null(strstr(res.summary, "gave up after 5 attempts"));
+	free(log);
+	free(res.summary);
+	fx_close(&f);
+
+	/* permanent: not retried */
+	fx_open(&f, "fail_rate_create: 1.0, transient_ratio: 0.0", 1);
+	log = run(&f, 2, &res, &rc);
+	assert_int_not_equal(rc, 0);
+	assert_null(strstr(res.summary, "gave up after"));
+	free(log);
+	free(res.summary);
+	fx_close(&f);
+}
+
+static void test_exec_delete_reverse_order(void **state)
+{
+	struct fx f;
+	struct lf_apply_result res;
+	struct lf_plan_opts od = { true, NULL };
+	struct lf_plan *p;
+	char *log = NULL;
+	size_t len = 0;
+	FILE *mem;
+	int rc;
+
+	(void)state;
+	fx_open(&f, "latency_ms: 10", 3);
+	free(run(&f, 8, &res, &rc));
+	free(res.summary);
+	assert_int_equal(rc, 0);
+	p = fx_plan(&f, &od);
+	mem = open_memstream(&log, &len);
+	rc = fx_apply(&f, p, 8, &res, mem);
+	fclose(mem);
+	assert_int_equal(rc, 0);
+	assert_true(line_of(log, "node.bank.peer2") < line_of(log, "host.bank.peer2"));
+	assert_true(line_of(log, "node.ordering.orderer0") < line_of(log, "host.ordering.orderer0"));
+	assert_int_equal(json_object_size(f.doc.resources), 0);
+	free(log);
+	free(res.summary);
+	lf_plan_free(p);
+	fx_close(&f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_exec_order_and_parallelism),
+		cmocka_unit_test(test_exec_failure_isolated),
+		cmocka_unit_test(test_exec_retries),
+		cmocka_unit_test(test_exec_delete_reverse_order),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
