@@ -3,6 +3,7 @@
  */
 #include <string.h>
 
+#include "core/fabric/block/block.h"
 #include "core/fabric/crypto/crypto.h"
 #include "plans/expand_hooks.h"
 #include "plans/provider.h"
@@ -14,6 +15,7 @@ static const struct lf_rtype *const types[] = {
 	&lf_rtype_host,
 	&lf_rtype_node,
 	&lf_rtype_crypto,
+	&lf_rtype_channel,
 };
 
 const struct lf_rtype *lf_rtype_find(const char *type)
@@ -29,5 +31,9 @@ const struct lf_rtype *lf_rtype_find(const char *type)
 int lf_expand_hooks(const struct lf_spec *spec, struct lf_rset *rs,
 		    struct lf_err *err)
 {
-	return lf_crypto_expand(spec, rs, err);
+	int rc = lf_crypto_expand(spec, rs, err);
+
+	if (rc == 0)
+		rc = lf_channel_expand(spec, rs, err);
+	return rc;
 }
