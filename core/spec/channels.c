@@ -2,6 +2,8 @@
  * channels: member orgs, consenters (raft/BFT rules), batch settings and
  * policy overrides.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,7 +45,7 @@ static void channel_orgs(struct lf_sctx *c, struct lf_channel *ch,
 			lf_sc_err(c, at, "channel '%s': org '%s' is not "
 				  "defined under orgs:", ch->name,
 				  lf_sc_show(at->str, buf, sizeof(buf)));
-		else if (o->npeers == 0)
+		else if (o->npeers == 0 && !lf_sset_get(&c->broken, o->name))
 			lf_sc_err(c, at, "channel '%s': org '%s' has no peers; "
 				  "a member org needs peers", ch->name, o->name);
 		for (size_t j = 0; j < i; j++)
@@ -54,7 +56,8 @@ static void channel_orgs(struct lf_sctx *c, struct lf_channel *ch,
 	}
 }
 
-/* "org.node" names an orderer of the spec */
+/* "org.node" names an orderer of the spec (or of an org with errors,
+ * already reported) */
 static bool is_orderer_ref(struct lf_sctx *c, const char *ref)
 {
 	const char *dot = strchr(ref, '.');
@@ -66,6 +69,8 @@ static bool is_orderer_ref(struct lf_sctx *c, const char *ref)
 		return false;
 	memcpy(org, ref, len);
 	org[len] = '\0';
+	if (lf_sset_get(&c->broken, org))
+		return true;
 	o = lf_sset_get(&c->orgs, org);
 	for (size_t i = 0; o && i < o->norderers; i++)
 		if (strcmp(o->nodes[i].name, dot + 1) == 0)
@@ -139,6 +144,8 @@ static void channel_consenters(struct lf_sctx *c, struct lf_channel *ch,
 	else
 		all_orderers(c->spec, ch);
 	n = ch->nconsenters;
+	if (n == 0 && !key && c->broken.n)
+		return;     /* an org with errors may have meant orderers */
 	if (n == 0)
 		lf_sc_err(c, at ? at : m, "channel '%s' has no consenter%s",
 			  ch->name, key ? "" : ": the spec defines no orderer");
@@ -252,47 +259,75 @@ static bool mspid_known(const struct lf_spec *s, const char *id, size_t len)
 	return false;
 }
 
-/* a light check of a signature rule: balanced parentheses and quotes,
- * principals 'MSPID.role' naming an mspid of the spec */
-static const char *signature_problem(const struct lf_spec *s, const char *r)
+/* write the problem to why; returns false for "not ok" */
+static bool why_set(char *why, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static bool why_set(char *why, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, size, fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+/* is [id, id+len) one of the roles of a principal */
+static bool is_role(const char *id, size_t len)
 {
 	static const char *const roles[] = { "member", "admin", "client",
 					     "peer", "orderer", NULL };
+
+	for (size_t i = 0; roles[i]; i++)
+		if (strlen(roles[i]) == len && strncmp(roles[i], id, len) == 0)
+			return true;
+	return false;
+}
+
+/* a light check of a signature rule: balanced parentheses and quotes,
+ * principals 'MSPID.role' naming an mspid of the spec; the problem is
+ * written to why */
+static bool signature_ok(const struct lf_spec *s, const char *r, char *why,
+			 size_t size)
+{
 	int depth = 0;
 
 	if (!lf_str_has_prefix(r, "OR(") && !lf_str_has_prefix(r, "AND(") &&
 	    !lf_str_has_prefix(r, "OutOf("))
-		return "expected OR(...), AND(...) or OutOf(...)";
+		return why_set(why, size, "expected OR(...), AND(...) or "
+				"OutOf(...)");
 	for (const char *p = r; *p; p++) {
 		const char *end, *dot;
-		size_t i;
+		int plen;
 
 		if (*p == '(' || *p == ')') {
 			depth += *p == '(' ? 1 : -1;
 			if (depth < 0)
-				return "unbalanced parentheses";
+				break;
 			continue;
 		}
 		if (*p != '\'')
 			continue;
-		end = strchr(p + 1, '\'');
-		if (!end)
-			return "unterminated quote";
+		if (!(end = strchr(p + 1, '\'')))
+			return why_set(why, size, "unterminated quote");
+		plen = (int)(end - p - 1 > 64 ? 64 : end - p - 1);
 		dot = memchr(p + 1, '.', (size_t)(end - p - 1));
 		if (!dot)
-			return "a principal is 'MSPID.role'";
+			return why_set(why, size, "principal '%.*s': expected "
+					"'MSPID.role'", plen, p + 1);
 		if (!mspid_known(s, p + 1, (size_t)(dot - p - 1)))
-			return "a principal names an mspid that no org has";
-		for (i = 0; roles[i]; i++)
-			if (strlen(roles[i]) == (size_t)(end - dot - 1) &&
-			    strncmp(roles[i], dot + 1, strlen(roles[i])) == 0)
-				break;
-		if (!roles[i])
-			return "a principal's role must be member, admin, "
-			       "client, peer or orderer";
+			return why_set(why, size, "principal '%.*s' names an "
+					"mspid that no org has", plen,
+					p + 1);
+		if (!is_role(dot + 1, (size_t)(end - dot - 1)))
+			return why_set(why, size, "principal '%.*s': the role "
+					"must be member, admin, client, peer "
+					"or orderer", plen, p + 1);
 		p = end;
 	}
-	return depth ? "unbalanced parentheses" : NULL;
+	if (depth)
+		return why_set(why, size, "unbalanced parentheses");
+	return true;
 }
 
 static const char *implicit_problem(const char *r)
@@ -311,7 +346,7 @@ static void one_policy(struct lf_sctx *c, struct lf_channel *ch,
 		       const struct lf_ynode *k, const struct lf_ynode *v)
 {
 	struct lf_policy *p = &ch->policies[ch->npolicies];
-	char buf[LF_SHOW_MAX];
+	char buf[LF_SHOW_MAX], sig[160];
 	const char *why;
 	int bad = 0;
 
@@ -333,7 +368,8 @@ static void one_policy(struct lf_sctx *c, struct lf_channel *ch,
 	if (strcmp(p->type, "ImplicitMeta") == 0)
 		why = implicit_problem(p->rule);
 	else if (strcmp(p->type, "Signature") == 0)
-		why = signature_problem(c->spec, p->rule);
+		why = signature_ok(c->spec, p->rule, sig, sizeof(sig)) ? NULL
+								       : sig;
 	else {
 		lf_sc_err(c, lf_map_get(v, "type"), "policy type: expected "
 			  "ImplicitMeta or Signature, got '%s'",

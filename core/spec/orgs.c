@@ -88,8 +88,8 @@ static void reserve_nodes(struct lf_org *o, size_t more)
 			       sizeof(*o->nodes));
 }
 
-static void count_nodes(struct lf_sctx *c, struct role *r,
-			const struct lf_ynode *cnt, unsigned long long count)
+static void count_nodes(struct role *r, const struct lf_ynode *cnt,
+			unsigned long long count)
 {
 	struct lf_org *o = r->org;
 	char name[32];
@@ -150,6 +150,21 @@ static void host_node(struct lf_sctx *c, struct role *r,
 	nd->explicit_host = true;
 }
 
+static void role_hosts(struct lf_sctx *c, struct role *r,
+		       const struct lf_ynode *hosts)
+{
+	if (!lf_sc_want(c, hosts, LF_Y_SEQ, "hosts"))
+		return;
+	if (hosts->n > LF_SPEC_MAX_COUNT) {
+		lf_sc_err(c, hosts, "hosts: more than %d entries",
+			  LF_SPEC_MAX_COUNT);
+		return;
+	}
+	reserve_nodes(r->org, hosts->n);
+	for (size_t i = 0; i < hosts->n; i++)
+		host_node(c, r, hosts->kids[i]);
+}
+
 static bool valid_san(const char *s)
 {
 	if (lf_str_has_prefix(s, "*."))
@@ -157,40 +172,33 @@ static bool valid_san(const char *s)
 	return lf_spec_is_address(s);
 }
 
-/* size, provider, port, sans of a role */
-static int role_common(struct lf_sctx *c, struct role *r,
-		       const struct lf_ynode *m)
+/* size, provider, port, sans of a role; a bad reference is reported and
+ * still used, so the nodes exist and cause no follow-on errors */
+static void role_common(struct lf_sctx *c, struct role *r,
+			const struct lf_ynode *m)
 {
 	const struct lf_ynode *v, *sl;
 	unsigned long long port = r->port;
 	char buf[LF_SHOW_MAX];
-	int rc = 0;
 
 	v = lf_map_get(m, "size");
-	if (v && (!lf_sc_want(c, v, LF_Y_SCALAR, "size") ||
-		  !lf_spec__size_ref(c, v)))
-		rc = -1;
-	else if (v)
+	if (v && lf_sc_want(c, v, LF_Y_SCALAR, "size")) {
+		lf_spec__size_ref(c, v);
 		r->size = v->str;
+	}
 	v = lf_map_get(m, "provider");
-	if (v && (!lf_sc_want(c, v, LF_Y_SCALAR, "provider") ||
-		  !lf_spec__provider_ref(c, v)))
-		rc = -1;
-	else if (v)
+	if (v && lf_sc_want(c, v, LF_Y_SCALAR, "provider")) {
+		lf_spec__provider_ref(c, v);
 		r->provider = v->str;
-	if (lf_sc_uint(c, m, "port", 1, 65535, &port) != 0)
-		rc = -1;
+	}
+	lf_sc_uint(c, m, "port", 1, 65535, &port);
 	r->port = (unsigned)port;
-	if (lf_sc_strlist(c, m, "sans", &r->sans, &r->nsans, &sl) != 0)
-		rc = -1;
+	lf_sc_strlist(c, m, "sans", &r->sans, &r->nsans, &sl);
 	for (size_t i = 0; sl && i < r->nsans; i++)
-		if (!valid_san(r->sans[i])) {
+		if (!valid_san(r->sans[i]))
 			lf_sc_err(c, sl->kids[i], "sans: '%s' is neither a DNS "
 				  "name nor an IP address",
 				  lf_sc_show(r->sans[i], buf, sizeof(buf)));
-			rc = -1;
-		}
-	return rc;
 }
 
 static void free_role(struct role *r)
@@ -210,31 +218,22 @@ static void build_role(struct lf_sctx *c, struct lf_org *o,
 	const struct lf_ynode *cnt = lf_map_get(m, "count");
 	const struct lf_ynode *hosts = lf_map_get(m, "hosts");
 	unsigned long long count = 0;
-	size_t before = o->nnodes;
+	size_t before = o->nnodes, typos;
 
 	if (!lf_sc_want(c, m, LF_Y_MAP, what))
 		return;
-	lf_sc_check_keys(c, m, role_keys, what);
-	if (role_common(c, &r, m) == 0) {
-		if (cnt && hosts)
-			lf_sc_err(c, lf_map_key(m, "hosts"), "%s: give either "
-				  "'count' or 'hosts', not both", what);
-		else if (!cnt && !hosts)
-			lf_sc_err(c, m, "%s: expected 'count' or 'hosts'", what);
-		else if (cnt && lf_sc_uint(c, m, "count", 0, LF_SPEC_MAX_COUNT,
-					   &count) == 0)
-			count_nodes(c, &r, cnt, count);
-		else if (hosts && lf_sc_want(c, hosts, LF_Y_SEQ, "hosts")) {
-			if (hosts->n > LF_SPEC_MAX_COUNT)
-				lf_sc_err(c, hosts, "hosts: more than %d "
-					  "entries", LF_SPEC_MAX_COUNT);
-			else
-				reserve_nodes(o, hosts->n);
-			for (size_t i = 0; i < hosts->n &&
-			     i < LF_SPEC_MAX_COUNT; i++)
-				host_node(c, &r, hosts->kids[i]);
-		}
-	}
+	typos = lf_sc_check_keys(c, m, role_keys, what);
+	role_common(c, &r, m);
+	if (cnt && hosts)
+		lf_sc_err(c, lf_map_key(m, "hosts"), "%s: give either 'count' "
+			  "or 'hosts', not both", what);
+	else if (!cnt && !hosts && !typos)
+		lf_sc_err(c, m, "%s: expected 'count' or 'hosts'", what);
+	else if (cnt && lf_sc_uint(c, m, "count", 0, LF_SPEC_MAX_COUNT,
+				   &count) == 0)
+		count_nodes(&r, cnt, count);
+	else if (hosts)
+		role_hosts(c, &r, hosts);
 	if (kind == LF_NODE_ORDERER)
 		o->norderers = o->nnodes - before;
 	else
@@ -455,19 +454,22 @@ static void check_unique(struct lf_sctx *c, struct org_sets *sets,
 			 const struct lf_org *o, const struct lf_ynode *m)
 {
 	const struct lf_org *first;
-	bool found;
+	bool found, dup_name = false;
 
 	first = lf_sset_put(&c->orgs, o->name, o, &found);
-	if (found)
+	if (found) {
 		lf_sc_err(c, blame(m, "name"), "duplicate org name '%s' (first "
 			  "defined at line %d)", o->name, first->pos.line);
+		/* derived mspid and domain clash too: say it once */
+		dup_name = true;
+	}
 	first = lf_sset_put(&sets->mspids, o->mspid, o, &found);
-	if (found)
+	if (found && !(dup_name && !lf_map_get(m, "mspid")))
 		lf_sc_err(c, blame(m, "mspid"), "duplicate mspid '%s' (first "
 			  "used by org '%s' at line %d)", o->mspid,
 			  first->name, first->pos.line);
 	first = lf_sset_put(&sets->domains, o->domain, o, &found);
-	if (found)
+	if (found && !(dup_name && !lf_map_get(m, "domain")))
 		lf_sc_err(c, blame(m, "domain"), "duplicate domain '%s' (first "
 			  "used by org '%s' at line %d): crypto material and "
 			  "host names would collide", o->domain, first->name,
@@ -479,7 +481,7 @@ void lf_spec__orgs(struct lf_sctx *c, const struct lf_ynode *n)
 	struct org_sets sets = { { NULL, 0, 0, false },
 				 { NULL, 0, 0, false } };
 	struct lf_spec *s = c->spec;
-	size_t i;
+	size_t i, before;
 
 	if (!n) {
 		lf_sc_err(c, c->root, "missing required key 'orgs': expected "
@@ -497,11 +499,14 @@ void lf_spec__orgs(struct lf_sctx *c, const struct lf_ynode *n)
 
 		if (!lf_sc_want(c, m, LF_Y_MAP, "orgs entry"))
 			continue;
+		before = c->d->nerrors;
 		if (!org_identity(c, o, m)) {
 			lf_org_clear(o);
 			continue;
 		}
 		build_org(c, o, m);
+		if (c->d->nerrors > before)
+			lf_sset_put(&c->broken, o->name, o, NULL);
 		check_unique(c, &sets, o, m);
 		s->norgs++;
 	}

@@ -261,13 +261,14 @@ static const char *suggest(const char *key, const char *const *allowed)
 	return best;
 }
 
-void lf_sc_check_keys(struct lf_sctx *c, const struct lf_ynode *map,
-		      const char *const *allowed, const char *what)
+size_t lf_sc_check_keys(struct lf_sctx *c, const struct lf_ynode *map,
+			const char *const *allowed, const char *what)
 {
 	char buf[LF_SHOW_MAX];
+	size_t bad = 0;
 
 	if (!map || map->type != LF_Y_MAP)
-		return;
+		return 0;
 	for (size_t i = 0; i + 1 < map->n; i += 2) {
 		const struct lf_ynode *k = map->kids[i];
 		const char *hint;
@@ -279,6 +280,7 @@ void lf_sc_check_keys(struct lf_sctx *c, const struct lf_ynode *map,
 			;
 		if (allowed[j])
 			continue;
+		bad++;
 		hint = k->len <= 64 ? suggest(k->str, allowed) : NULL;
 		if (hint)
 			lf_sc_err(c, k, "unknown key '%s' in %s; did you mean "
@@ -288,6 +290,7 @@ void lf_sc_check_keys(struct lf_sctx *c, const struct lf_ynode *map,
 			lf_sc_err(c, k, "unknown key '%s' in %s",
 				  lf_sc_show(k->str, buf, sizeof(buf)), what);
 	}
+	return bad;
 }
 
 bool lf_sc_want(struct lf_sctx *c, const struct lf_ynode *n, enum lf_ytype t,
@@ -298,10 +301,9 @@ bool lf_sc_want(struct lf_sctx *c, const struct lf_ynode *n, enum lf_ytype t,
 
 	if (n && n->type == t && !(t == LF_Y_SCALAR && lf_ynode_is_null(n)))
 		return true;
-	if (n)
+	if (n && !n->reported)
 		lf_sc_err(c, n, "%s: expected %s, got %s%s", what, names[t],
-			  n->type == LF_Y_SCALAR && !lf_ynode_is_null(n)
-			  ? "a " : "", lf_ytype_name(n));
+			  lf_ynode_is_null(n) ? "" : "a ", lf_ytype_name(n));
 	return false;
 }
 
@@ -334,11 +336,11 @@ static const struct lf_ynode *num_node(struct lf_sctx *c,
 	const struct lf_ynode *v = lf_map_get(map, key);
 	char buf[LF_SHOW_MAX];
 
-	if (!v)
+	if (!v || v->reported)
 		return NULL;
 	if (v->type != LF_Y_SCALAR || lf_ynode_is_null(v)) {
 		lf_sc_err(c, v, "%s: expected %s, got %s%s", key, expect,
-			  v->type == LF_Y_SCALAR ? "" : "a ", lf_ytype_name(v));
+			  lf_ynode_is_null(v) ? "" : "a ", lf_ytype_name(v));
 		return NULL;
 	}
 	if (need_plain && !v->plain) {

@@ -257,17 +257,19 @@ json_t *lf_spec__credentials(struct lf_sctx *c, const struct lf_ynode *v)
 {
 	char *env = NULL, *file = NULL;
 	json_t *j = NULL;
+	size_t typos;
 
 	if (!v || !lf_sc_want(c, v, LF_Y_MAP, "credentials"))
 		return NULL;
-	lf_sc_check_keys(c, v, cred_keys, "credentials (a reference: "
-			 "{env: VAR} or {file: PATH}, never the secret)");
+	typos = lf_sc_check_keys(c, v, cred_keys, "credentials (a "
+				 "reference: {env: VAR} or {file: PATH}, never "
+				 "the secret)");
 	lf_sc_str(c, v, "env", false, &env);
 	lf_sc_str(c, v, "file", false, &file);
 	if (env && file)
 		lf_sc_err(c, v, "credentials: give either 'env' or 'file', "
 			  "not both");
-	else if (!env && !file)
+	else if (!env && !file && !typos)
 		lf_sc_err(c, v, "credentials: expected {env: VAR} or "
 			  "{file: PATH}");
 	else if (env && !is_env_name(env))

@@ -87,6 +87,7 @@ static int load(struct lf_spec **out, const char *name, const char *buf,
 		s->raw = lf_ytree_json(root);
 	}
 	lf_sset_free(&c.orgs);
+	lf_sset_free(&c.broken);
 	lf_ytree_free(root);
 	lf_diags__sort(d, first);
 	if (d->nerrors > before) {

@@ -22,6 +22,8 @@ enum lf_ytype { LF_Y_SCALAR, LF_Y_SEQ, LF_Y_MAP };
 struct lf_ynode {
 	enum lf_ytype type;
 	bool plain;              /* scalar written without quotes */
+	bool reported;           /* stands for a refused alias: already
+				    reported, no further type errors */
 	struct lf_pos pos;       /* 1-based start of the node */
 	char *str;               /* scalar text, NUL-terminated */
 	size_t len;
@@ -66,6 +68,8 @@ struct lf_sctx {
 	const char *def_provider;    /* defaults.provider or "local" */
 	const struct lf_ynode *consensus_node; /* for consensus errors */
 	struct lf_sset orgs;         /* name -> struct lf_org * */
+	struct lf_sset broken;       /* orgs with errors: no follow-on
+					errors about them elsewhere */
 	bool check_files;            /* CA files must exist (file loads) */
 };
 
@@ -84,8 +88,9 @@ const char *lf_sc_show(const char *s, char *buf, size_t size);
 /* mapping access */
 const struct lf_ynode *lf_map_get(const struct lf_ynode *map, const char *key);
 const struct lf_ynode *lf_map_key(const struct lf_ynode *map, const char *key);
-/* report keys of map not in allowed (NULL-terminated), with a suggestion */
-void lf_sc_check_keys(struct lf_sctx *c, const struct lf_ynode *map,
+/* report keys of map not in allowed (NULL-terminated), with a suggestion;
+ * returns how many there were */
+size_t lf_sc_check_keys(struct lf_sctx *c, const struct lf_ynode *map,
 		      const char *const *allowed, const char *what);
 /* type expectations: report and return false when n is not of that type */
 bool lf_sc_want(struct lf_sctx *c, const struct lf_ynode *n,

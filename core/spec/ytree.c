@@ -193,6 +193,7 @@ static void on_alias(struct ybuild *b, const yaml_event_t *ev)
 				sizeof(buf)));
 	n->str = lf_xstrdup("");
 	n->plain = true;
+	n->reported = true;
 	attach(b, n);
 }
 
