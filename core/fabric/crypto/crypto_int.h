@@ -75,7 +75,6 @@ struct lfc_worker {
 	EVP_PKEY_CTX *kctx;          /* P-256 keygen context, reused */
 	struct lf_crypto_stats st;
 	time_t now;                  /* issue time base (per run) */
-	bool sync_each;              /* unused by render; see crypto.h */
 };
 
 int lfc_worker_init(struct lfc_worker *w, struct lf_err *err);
@@ -138,9 +137,10 @@ X509 *lfc_cert_parse(const char *pem, size_t len);
 char *lfc_cert_pem(X509 *x, size_t *len);
 void lfc_cert_sha256(X509 *x, char out[65]);
 void lfc_cert_not_after(X509 *x, char out[32]);
-/* subject/issuer/extensions of a cert to issue (no key, serial, time) */
+/* subject/issuer/extensions a leaf must have, built with OpenSSL objects
+ * (no key, serial, time): the reference an existing cert is compared to */
 X509 *lfc_cert_template(const struct lfc_certspec *cs,
-			const struct lfc_ca *issuer, EVP_PKEY *self_key);
+			const struct lfc_ca *issuer);
 /* template -> signed cert for pub; issuer NULL = self-signed with pub */
 int lfc_cert_issue(X509 **out, const struct lfc_certspec *cs, EVP_PKEY *pub,
 		   const struct lfc_ca *issuer, struct lfc_worker *w,

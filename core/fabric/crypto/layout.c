@@ -235,8 +235,10 @@ static json_t *import_attrs(const char *cert, const char *key, const char *sha)
 
 json_t *lfc_org_attrs(const struct lfc_org *o, const char *kind)
 {
-	json_t *a = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
-			      "kind", kind, "org", o->name, "mspid", o->mspid,
+	/* only what decides the files: the MSP id is in no certificate and
+	 * no file of the tree (cryptogen's layout), so it is not an input */
+	json_t *a = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+			      "kind", kind, "org", o->name,
 			      "domain", o->domain, "org_dir", o->dir, "ca_cn",
 			      o->ca_cn, "tlsca_cn", o->tlsca_cn, "subject",
 			      LFC_SUBJECT, "key", LFC_KEYALG, "profile", LFC_PROFILE);
@@ -300,7 +302,6 @@ int lfc_org_from_attrs(struct lfc_org *o, const json_t *attrs,
 
 	memset(o, 0, sizeof(*o));
 	o->name = attr_str(attrs, "org");
-	o->mspid = attr_str(attrs, "mspid");
 	o->domain = attr_str(attrs, "domain");
 	o->dir = attr_str(attrs, "org_dir");
 	o->ca_cn = attr_str(attrs, "ca_cn");

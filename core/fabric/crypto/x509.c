@@ -420,42 +420,8 @@ cleanup:
 	return rc;
 }
 
-static int add_ski_from_key(X509 *x)
-{
-	const ASN1_BIT_STRING *pub = X509_get0_pubkey_bitstr(x);
-	unsigned char md[32];
-
-	if (!pub)
-		return -1;
-	lf_sha256(ASN1_STRING_get0_data(pub), (size_t)ASN1_STRING_length(pub), md);
-	return add_octets_ext(x, NID_subject_key_identifier, md, sizeof(md));
-}
-
-/* X509_set_pubkey goes through OpenSSL 3's encoder framework (~150 us,
- * more than the signature); for P-256 set the SPKI fields directly */
-static int set_pubkey(X509 *x, EVP_PKEY *k)
-{
-	unsigned char pt[65], *penc;
-	size_t n = 0;
-
-	if (!EVP_PKEY_is_a(k, "EC") || EVP_PKEY_get_bits(k) != 256 ||
-	    !EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_PUB_KEY, pt,
-					     sizeof(pt), &n) || n != 65 || pt[0] != 4)
-		return X509_set_pubkey(x, k) == 1 ? 0 : -1;
-	penc = OPENSSL_memdup(pt, n);
-	if (!penc)
-		return -1;
-	if (!X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(x),
-				    OBJ_nid2obj(NID_X9_62_id_ecPublicKey), V_ASN1_OBJECT,
-				    OBJ_nid2obj(NID_X9_62_prime256v1), penc, (int)n)) {
-		OPENSSL_free(penc);
-		return -1;
-	}
-	return 0;
-}
-
 X509 *lfc_cert_template(const struct lfc_certspec *cs,
-			const struct lfc_ca *issuer, EVP_PKEY *key)
+			const struct lfc_ca *issuer)
 {
 	X509 *x = X509_new();
 	bool ca = cs->profile == LFC_PROFILE_CA;
@@ -467,12 +433,8 @@ X509 *lfc_cert_template(const struct lfc_certspec *cs,
 	if (!bad)
 		bad = X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer->cert)
 					   : X509_get_subject_name(x)) != 1;
-	if (!bad && key)
-		bad = set_pubkey(x, key) != 0;
 	bad = bad || add_key_usage(x, cs->profile) || add_ext_key_usage(x, cs->profile) ||
 	      add_basic_constraints(x, ca);
-	if (!bad && ca && key)
-		bad = add_ski_from_key(x);
 	if (!bad && issuer && issuer->ski_len)
 		bad = add_octets_ext(x, NID_authority_key_identifier, issuer->ski,
 				     issuer->ski_len);
@@ -526,7 +488,7 @@ static bool exts_equal(X509 *a, X509 *b)
 bool lfc_cert_current(X509 *have, const struct lfc_certspec *cs,
 		      const struct lfc_ca *issuer)
 {
-	X509 *want = lfc_cert_template(cs, issuer, NULL);
+	X509 *want = lfc_cert_template(cs, issuer);
 	bool ok = false;
 
 	if (!want)

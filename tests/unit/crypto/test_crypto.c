@@ -823,6 +823,43 @@ static void test_crypto_imported_rsa_ca(void **state)
 	free(out);
 }
 
+static void test_crypto_imported_tls_ca(void **state)
+{
+	char *dir = mk_tmpdir(), *out = lf_path_join(dir, "crypto"), *t;
+	struct lf_spec *s;
+	struct lf_err err = LF_ERR_INIT;
+
+	(void)state;
+	make_ext_ca(dir, "sig", "CA:TRUE", false);
+	make_ext_ca(dir, "tls", "CA:TRUE", false);
+	s = spec_import(dir, "sig.pem", "sig.key");
+	s->orgs[0].ca->tls_cert = lf_xstrdup("tls.pem");
+	s->orgs[0].ca->tls_key = lf_xstrdup("tls.key");
+	assert_int_equal(lf_crypto_render(s, out, 2, &err), 0);
+	assert_int_equal(sh("cd '%s/%s' && openssl verify -CAfile '%s/tls.pem' "
+			    "peers/*/tls/server.crt users/*/tls/client.crt >/dev/null && "
+			    "openssl verify -CAfile '%s/sig.pem' peers/*/msp/signcerts/*.pem >/dev/null && "
+			    "cmp -s tlsca/tlsca.bank.example.com-cert.pem "
+			    "peers/peer0.bank.example.com/tls/ca.crt && test ! -e tlsca/priv_sk",
+			    out, ORG, dir, dir), 0);
+	t = sh_out("openssl x509 -noout -issuer -in '%s/%s/peers/peer0.bank.example.com/tls/server.crt'",
+		   out, ORG);
+	assert_string_equal(t, "issuer=C = DE, O = Acme Corp, CN = Acme tls CA\n");
+	free(t);
+	/* the same TLS CA key with the wrong cert: refused before writing */
+	rm_rf(out);
+	free(s->orgs[0].ca->tls_key);
+	s->orgs[0].ca->tls_key = lf_xstrdup("sig.key");
+	lf_err_clear(&err);
+	assert_int_equal(lf_crypto_render(s, out, 2, &err), LF_EINVALID);
+	assert_contains(err.msg, "does not match certificate");
+	assert_false(lf_path_exists(out));
+	fx_spec_free(s);
+	rm_rf(dir);
+	free(dir);
+	free(out);
+}
+
 /* ---- resources ----------------------------------------------------- */
 
 static struct lf_rset *expand(const struct lf_spec *s)
@@ -1148,6 +1185,7 @@ int main(void)
 		cmocka_unit_test(test_crypto_imported_ca_is_issuer),
 		cmocka_unit_test(test_crypto_bad_import_writes_nothing),
 		cmocka_unit_test(test_crypto_imported_rsa_ca),
+		cmocka_unit_test(test_crypto_imported_tls_ca),
 		cmocka_unit_test(test_crypto_expand_resources),
 		cmocka_unit_test(test_crypto_expand_import_fingerprint),
 		cmocka_unit_test(test_crypto_rtype_callbacks),
