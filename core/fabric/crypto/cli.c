@@ -57,7 +57,7 @@ int lf_cmd_render_crypto(int argc, char **argv)
 	struct lf_err err = LF_ERR_INIT;
 	int c, rc;
 
-	optind = 1;
+	optind = 0; /* glibc: full re-initialisation for a new argv */
 	while ((c = getopt_long(argc, argv, "f:o:j:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f': file = optarg; break;
