@@ -1,0 +1,85 @@
+/*
+ * The `sim` driver: a simulated cloud for tests and benchmarks. Internal
+ * header shared by the driver's files only.
+ */
+#ifndef LF_DRIVER_SIM_H
+#define LF_DRIVER_SIM_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <jansson.h>
+#include "ledgerform/driver.h"
+
+enum sim_op {
+	SIM_OP_CREATE,
+	SIM_OP_READ,
+	SIM_OP_UPDATE,
+	SIM_OP_DELETE,
+	SIM_OP_PUT,
+	SIM_OP_EXEC,
+	SIM_OP_LAST
+};
+
+struct sim_config {
+	long latency_ms;
+	long jitter_ms;
+	double fail_rate[SIM_OP_LAST];  /* per op (fail_rate as default) */
+	double transient_ratio;         /* share of failures that are LF_ERETRY */
+	long quota;                     /* max hosts, -1 none */
+	long fail_after;                /* ops before the outage, -1 none */
+	char *fail_match;               /* create/update fail for these names */
+	char *db;                       /* JSON file, NULL = in memory */
+	uint64_t seed;
+	int seeded;
+};
+
+struct lf_driver_conn {
+	struct sim_config cfg;
+	pthread_mutex_t mu;    /* guards rng, ops_ok and mem */
+	uint64_t rng;
+	long ops_ok;           /* successful ops so far */
+	json_t *mem;           /* hosts by name when there is no db */
+};
+
+extern const struct lf_host_api *sim_host;
+
+/* sim_config.c */
+int sim_config_parse(struct sim_config *cfg, const struct lf_kv *kv,
+		     struct lf_err *err);
+void sim_config_clear(struct sim_config *cfg);
+
+/* sim_store.c: run fn over the hosts object (name -> record), under the
+ * connection mutex (memory) or an exclusive flock (db); when write is set
+ * and fn returns 0, the db is saved atomically. */
+typedef int (*sim_txn_fn)(json_t *hosts, void *arg, struct lf_err *err);
+int sim_store_txn(struct lf_driver_conn *c, int write, sim_txn_fn fn,
+		  void *arg, struct lf_err *err);
+
+/* sim.c */
+uint64_t sim_rand(struct lf_driver_conn *c);
+/* latency, cancellation and injected failures around one operation */
+int sim_op_begin(struct lf_driver_conn *c, enum sim_op op, const char *name,
+		 struct lf_err *err);
+void sim_op_done(struct lf_driver_conn *c);
+
+/* sim_hosts.c */
+int sim_host_create(struct lf_driver_conn *c, const struct lf_host_spec *spec,
+		    struct lf_kv_builder *out, unsigned int flags,
+		    struct lf_err *err);
+int sim_host_read(struct lf_driver_conn *c, const struct lf_host_spec *spec,
+		  struct lf_kv_builder *out, unsigned int flags,
+		  struct lf_err *err);
+int sim_host_update(struct lf_driver_conn *c, const struct lf_host_spec *spec,
+		    struct lf_kv_builder *out, unsigned int flags,
+		    struct lf_err *err);
+int sim_host_delete(struct lf_driver_conn *c, const struct lf_host_spec *spec,
+		    unsigned int flags, struct lf_err *err);
+int sim_put(struct lf_driver_conn *c, const struct lf_host_spec *spec,
+	    const char *path, const void *data, size_t len, unsigned int mode,
+	    unsigned int flags, struct lf_err *err);
+int sim_exec(struct lf_driver_conn *c, const struct lf_host_spec *spec,
+	     const char *const *argv, struct lf_exec_result *res,
+	     void *(*out_alloc)(size_t), unsigned int flags,
+	     struct lf_err *err);
+
+#endif
