@@ -11,6 +11,8 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1067,6 +1069,75 @@ static void test_crypto_rtype_callbacks(void **state)
 	free(cdir);
 }
 
+struct par_ctx {
+	const struct lf_apply_env *env;
+	const struct lf_rset *rs;
+	_Atomic size_t next;
+	_Atomic int failures;
+};
+
+static void *par_worker(void *p)
+{
+	struct par_ctx *c = p;
+	size_t i;
+
+	while ((i = atomic_fetch_add(&c->next, 1)) < c->rs->n) {
+		const struct lf_resource *r = &c->rs->v[i];
+		const char *kind = json_string_value(json_object_get(r->attrs, "kind"));
+		struct lf_err err = LF_ERR_INIT;
+		json_t *o = NULL;
+
+		if (strcmp(kind, "node") != 0 && strcmp(kind, "user") != 0 &&
+		    strcmp(kind, "msp") != 0)
+			continue;
+		if (lf_rtype_crypto.create(c->env, r, &o, &err) != 0) {
+			print_error("%s: %s\n", r->addr, err.msg);
+			atomic_fetch_add(&c->failures, 1);
+		}
+		json_decref(o);
+	}
+	return NULL;
+}
+
+/* the executor calls create on many leaves at once */
+static void test_crypto_rtype_parallel(void **state)
+{
+	struct lf_spec *s = fx_spec_grid(2, 12, 2, 0);
+	struct lf_rset *rs = expand(s);
+	char *dir = mk_tmpdir();
+	struct lf_apply_env env;
+	struct par_ctx c;
+	pthread_t t[6];
+	size_t k;
+
+	(void)state;
+	memset(&env, 0, sizeof(env));
+	env.crypto_dir = dir;
+	memset(&c, 0, sizeof(c));
+	c.env = &env;
+	c.rs = rs;
+	json_decref(rt_create(&env, rs, "crypto.org1.ca"));
+	json_decref(rt_create(&env, rs, "crypto.org1.tlsca"));
+	json_decref(rt_create(&env, rs, "crypto.org2.ca"));
+	json_decref(rt_create(&env, rs, "crypto.org2.tlsca"));
+	for (k = 0; k < LF_ARRAY_LEN(t); k++)
+		assert_int_equal(pthread_create(&t[k], NULL, par_worker, &c), 0);
+	for (k = 0; k < LF_ARRAY_LEN(t); k++)
+		pthread_join(t[k], NULL);
+	assert_int_equal(atomic_load(&c.failures), 0);
+	for (k = 1; k <= 2; k++)
+		assert_int_equal(sh("cd '%s/peerOrganizations/org%zu.example.com' && "
+				    "test $(ls peers | wc -l) = 12 && test $(ls users | wc -l) = 3 && "
+				    "openssl verify -CAfile ca/*.pem peers/*/msp/signcerts/*.pem "
+				    "users/*/msp/signcerts/*.pem >/dev/null && openssl verify -CAfile "
+				    "tlsca/*.pem peers/*/tls/server.crt users/*/tls/client.crt >/dev/null",
+				    dir, k), 0);
+	lf_rset_free(rs);
+	fx_spec_free(s);
+	rm_rf(dir);
+	free(dir);
+}
+
 /* Fabric's own JS code reads the MSPs; a swapped key must be caught */
 static void test_crypto_fabric_common_reads_msp(void **state)
 {
@@ -1189,6 +1260,7 @@ int main(void)
 		cmocka_unit_test(test_crypto_expand_resources),
 		cmocka_unit_test(test_crypto_expand_import_fingerprint),
 		cmocka_unit_test(test_crypto_rtype_callbacks),
+		cmocka_unit_test(test_crypto_rtype_parallel),
 		cmocka_unit_test(test_crypto_fabric_common_reads_msp),
 		cmocka_unit_test(test_crypto_cli_render),
 	};
