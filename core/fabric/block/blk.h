@@ -102,11 +102,18 @@ struct lf_eval {
 	char *need;      /* "MAJORITY Admins: 2 of 3 orgs (A, B, C)" */
 	char *have;      /* "have 1 (A)" */
 	char *missing;   /* "missing 1 of B, C" */
+	char *brief;     /* "2 of 3 admin signatures (A, B, C)" */
 };
 void lf_eval_clear(struct lf_eval *e);
 int lf_policy_eval(const Lfpb__ConfigGroup *group, const char *name,
 		   const struct lf_signer *s, size_t n, struct lf_eval *out,
 		   struct lf_err *err);
+
+/* what the update's mod policies need, "; "-joined: long form
+ * ("MAJORITY Admins: 2 of 3 orgs (A, B, C)") or brief ("2 of 3 admin
+ * signatures (A, B, C)") */
+int lf_update__needs(const uint8_t *cur, size_t curlen, const uint8_t *env,
+		     size_t envlen, bool brief, char **out, struct lf_err *err);
 
 /* ---- config updates (update.c) ---- */
 /* the mod policies the delta of `upd` needs, as group + policy name

@@ -456,7 +456,8 @@ static char *note_needs(const struct lf_apply_env *env, const char *name)
 	if (env->spec && lf_read_file(cfgp, &cur, &curlen, NULL) == 0 &&
 	    lf_update_compute((uint8_t *)cur, curlen, env->spec, name,
 			      env->crypto_dir, &upd, &ulen, NULL, NULL) == 0)
-		(void)lf_update_needs((uint8_t *)cur, curlen, upd, ulen, &needs, NULL);
+		(void)lf_update__needs((uint8_t *)cur, curlen, upd, ulen, true,
+				       &needs, NULL);
 	free(upd);
 	free(cur);
 	free(cfgp);
@@ -488,7 +489,7 @@ static char *channel_note(const struct lf_apply_env *env,
 		lf_buf_printf(&b, "%spolicies/capabilities", b.len ? ", " : "");
 	needs = note_needs(env, name);
 	if (needs && *needs)
-		lf_buf_printf(&b, ": config update needs %s admin signatures", needs);
+		lf_buf_printf(&b, ": needs %s", needs);
 	free(needs);
 	return b.data;
 }

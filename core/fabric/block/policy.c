@@ -333,6 +333,7 @@ void lf_eval_clear(struct lf_eval *e)
 	free(e->need);
 	free(e->have);
 	free(e->missing);
+	free(e->brief);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -406,6 +407,7 @@ static int sig_eval(const Lfpb__Policy *p, const struct lf_signer *s,
 				      s[i].mspid);
 	out->have = lf_xasprintf("have %s", have.len ? have.data : "none");
 	out->missing = out->ok ? NULL : lf_xasprintf("missing %s", d);
+	out->brief = lf_xasprintf("signatures for %s", d);
 	lf_buf_free(&have);
 	free(d);
 	free(used);
@@ -452,6 +454,12 @@ static int meta_eval(const Lfpb__ConfigGroup *g, const Lfpb__Policy *p,
 	if (!out->ok)
 		out->missing = lf_xasprintf("missing %zu of %s", need - got,
 					    miss.len ? miss.data : "");
+	if (strcmp(im->sub_policy, "Admins") == 0)
+		out->brief = lf_xasprintf("%zu of %zu admin signature%s (%s)",
+					  need, g->n_groups, g->n_groups == 1 ? ""
+					  : "s", all.len ? all.data : "");
+	else
+		out->brief = lf_xasprintf("%s", out->need);
 cleanup:
 	lf_buf_free(&all);
 	lf_buf_free(&have);

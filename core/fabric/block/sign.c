@@ -564,6 +564,12 @@ int lf_update_check(const uint8_t *cur, size_t curlen, const uint8_t *env,
 int lf_update_needs(const uint8_t *cur, size_t curlen, const uint8_t *env,
 		    size_t envlen, char **out, struct lf_err *err)
 {
+	return lf_update__needs(cur, curlen, env, envlen, false, out, err);
+}
+
+int lf_update__needs(const uint8_t *cur, size_t curlen, const uint8_t *env,
+		     size_t envlen, bool brief, char **out, struct lf_err *err)
+{
 	struct upd_ctx c;
 	struct lf_buf b = LF_BUF_INIT;
 	int rc = upd_open(&c, cur, curlen, env, envlen, err);
@@ -573,7 +579,8 @@ int lf_update_needs(const uint8_t *cur, size_t curlen, const uint8_t *env,
 
 		rc = lf_policy_eval(c.mp[i].group, c.mp[i].name, NULL, 0, &ev, err);
 		if (rc == 0)
-			lf_buf_printf(&b, "%s%s", b.len ? "; " : "", ev.need);
+			lf_buf_printf(&b, "%s%s", b.len ? "; " : "",
+				      brief ? ev.brief : ev.need);
 		lf_eval_clear(&ev);
 	}
 	upd_free(&c);

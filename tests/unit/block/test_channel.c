@@ -120,8 +120,8 @@ static void test_channel_create_and_add_org(void **state)
 	d = lf_rset_get(rs2, "channel.trade");
 	note = lf_rtype_channel.note(&c->env, r, d);
 	assert_non_null(note);
-	assert_string_equal(note, "add org retail: config update needs MAJORITY Admins: "
-			    "2 of 3 orgs (AirlineMSP, BankMSP, TelecomMSP) admin signatures");
+	assert_string_equal(note, "add org retail: needs 2 of 3 admin signatures "
+			    "(AirlineMSP, BankMSP, TelecomMSP)");
 	free(note);
 	assert_int_equal(lf_rtype_channel.update(&c->env, r, d, &out2, &err), LF_EAUTH);
 	assert_non_null(strstr(err.msg, "channel 'trade': config update needs MAJORITY Admins: 2 of 3 orgs"));

@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "core/fabric/block/block.h"
 #include "core/util/util.h"
@@ -366,6 +369,97 @@ static void test_update_tampered_and_foreign_signature(void **state)
 	free(env);
 }
 
+static X509 *load_cert(const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	X509 *x = fp ? PEM_read_X509(fp, NULL, NULL, NULL) : NULL;
+
+	if (fp)
+		fclose(fp);
+	return x;
+}
+
+static EVP_PKEY *load_key(const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	EVP_PKEY *k = fp ? PEM_read_PrivateKey(fp, NULL, NULL, NULL) : NULL;
+
+	if (fp)
+		fclose(fp);
+	return k;
+}
+
+/* users/Old@DOMAIN/msp: an admin (OU=admin) of the org's CA whose
+ * certificate expired a year ago */
+static char *make_expired_admin(struct fx *f, int org)
+{
+	const char *dom = f->orgs[org].domain;
+	char rel[256], *dir, *p, *cap, *kp;
+	X509 *ca, *x = X509_new();
+	EVP_PKEY *cak, *k = EVP_EC_gen("P-256");
+	X509_NAME *n = X509_get_subject_name(x);
+	FILE *fp;
+
+	snprintf(rel, sizeof(rel), "ca/ca.%s-cert.pem", dom);
+	cap = fx_org_file(f, org, rel);
+	kp = fx_org_file(f, org, "ca/priv_sk");
+	ca = load_cert(cap);
+	cak = load_key(kp);
+	assert_non_null(ca);
+	assert_non_null(cak);
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 4242);
+	X509_gmtime_adj(X509_getm_notBefore(x), -2L * 365 * 86400);
+	X509_gmtime_adj(X509_getm_notAfter(x), -365L * 86400);
+	X509_NAME_add_entry_by_txt(n, "OU", MBSTRING_ASC, (const unsigned char *)"admin", -1, -1, 0);
+	snprintf(rel, sizeof(rel), "Old@%s", dom);
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)rel, -1, -1, 0);
+	X509_set_issuer_name(x, X509_get_subject_name(ca));
+	X509_set_pubkey(x, k);
+	assert_true(X509_sign(x, cak, EVP_sha256()) > 0);
+	snprintf(rel, sizeof(rel), "users/Old@%s/msp", dom);
+	dir = fx_org_file(f, org, rel);
+	assert_int_equal(fx_sh("mkdir -p '%s/signcerts' '%s/keystore'", dir, dir), 0);
+	p = lf_xasprintf("%s/signcerts/Old@%s-cert.pem", dir, dom);
+	fp = fopen(p, "w");
+	PEM_write_X509(fp, x);
+	fclose(fp);
+	free(p);
+	p = lf_xasprintf("%s/keystore/priv_sk", dir);
+	fp = fopen(p, "w");
+	PEM_write_PrivateKey(fp, k, NULL, NULL, 0, NULL, NULL);
+	fclose(fp);
+	free(p);
+	X509_free(x);
+	X509_free(ca);
+	EVP_PKEY_free(k);
+	EVP_PKEY_free(cak);
+	free(cap);
+	free(kp);
+	return dir;
+}
+
+static void test_update_expired_admin_not_counted(void **state)
+{
+	struct ux *u = *state;
+	struct lf_err err = LF_ERR_INIT;
+	uint8_t *env = NULL;
+	size_t len = 0;
+	char *dir = make_expired_admin(&u->f, 1);
+
+	free(dir);
+	u->f.ch.norgs = 4;
+	compute(u, &env, &len);
+	u->f.ch.norgs = 3;
+	sign_as(u, &env, &len, 1, "Old");     /* Airline admin, expired */
+	sign_as(u, &env, &len, 2, "Admin");   /* Telecom */
+	assert_int_equal(lf_update_check(u->cur, u->curlen, env, len, &err), LF_EAUTH);
+	assert_non_null(strstr(err.msg, "have 1 (TelecomMSP)"));
+	assert_non_null(strstr(err.msg, "Old@airline.example.com"));
+	assert_non_null(strstr(err.msg, "expired"));
+	free(env);
+}
+
 static void test_update_stale_read_set(void **state)
 {
 	struct ux *u = *state;
@@ -422,6 +516,7 @@ int main(void)
 		cmocka_unit_test(test_update_signatures_and_policy),
 		cmocka_unit_test(test_update_tampered_and_foreign_signature),
 		cmocka_unit_test(test_update_stale_read_set),
+		cmocka_unit_test(test_update_expired_admin_not_counted),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
