@@ -78,6 +78,14 @@ static bool is_orderer_ref(struct lf_sctx *c, const char *ref)
 	return false;
 }
 
+static bool any_orderer(const struct lf_spec *s)
+{
+	for (size_t i = 0; i < s->norgs; i++)
+		if (s->orgs[i].norderers)
+			return true;
+	return false;
+}
+
 static void all_orderers(struct lf_spec *s, struct lf_channel *ch)
 {
 	size_t n = 0, k = 0;
@@ -137,6 +145,9 @@ static void channel_consenters(struct lf_sctx *c, struct lf_channel *ch,
 			lf_sc_err(c, key, "channel '%s': consenters apply to "
 				  "etcdraft and bft; with kafka every orderer "
 				  "serves the channel", ch->name);
+		else if (!any_orderer(c->spec) && !c->broken.n)
+			lf_sc_err(c, at ? at : m, "channel '%s' has no orderer: "
+				  "the spec defines none", ch->name);
 		return;
 	}
 	if (key)
