@@ -87,18 +87,23 @@ void lfc_layout_free(struct lfc_layout *l)
 	free(l);
 }
 
-/* a path from the spec, relative to the spec's directory, made absolute */
+/* a path from the spec, relative to the spec's directory, made absolute
+ * and canonical (the same file gives the same attrs from any cwd) */
 static char *spec_path(const struct lf_spec *spec, const char *p)
 {
-	char cwd[PATH_MAX];
+	char cwd[PATH_MAX], real[PATH_MAX];
 	char *rel, *abs;
 
 	if (!p)
 		return NULL;
 	rel = p[0] == '/' ? lf_xstrdup(p)
 	      : lf_path_join(spec->dir && spec->dir[0] ? spec->dir : ".", p);
+	if (realpath(rel, real)) {
+		free(rel);
+		return lf_xstrdup(real);
+	}
 	if (rel[0] == '/' || !getcwd(cwd, sizeof(cwd)))
-		return rel;
+		return rel; /* missing: the check that follows names it */
 	abs = lf_path_join(cwd, rel);
 	free(rel);
 	return abs;
