@@ -25,14 +25,24 @@ int fx_sh(const char *fmt, ...)
 	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
+static void copy_str(char dst[64], const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n > 63)
+		n = 63;
+	memmove(dst, src, n);
+	dst[n] = '\0';
+}
+
 static void fx_org(struct fx *f, int i, const char *name, const char *mspid,
 		   const char *domain)
 {
 	struct lf_org *o = &f->orgs[i];
 
-	snprintf(f->names[i][0], 64, "%s", name);
-	snprintf(f->names[i][1], 64, "%s", mspid);
-	snprintf(f->names[i][2], 64, "%s", domain);
+	copy_str(f->names[i][0], name);
+	copy_str(f->names[i][1], mspid);
+	copy_str(f->names[i][2], domain);
 	o->name = f->names[i][0];
 	o->mspid = f->names[i][1];
 	o->domain = f->names[i][2];
@@ -43,8 +53,12 @@ static void fx_node(struct fx *f, int org, int k, const char *name,
 		    enum lf_node_kind kind, unsigned port)
 {
 	struct lf_node *n = &f->nodes[org][k];
+	char *h = lf_xasprintf("%s.%s", name, f->names[org][2]);
+	size_t hl = strlen(h) < 95 ? strlen(h) : 95;
 
-	snprintf(f->hosts[org][k], 96, "%s.%s", name, f->names[org][2]);
+	memcpy(f->hosts[org][k], h, hl);
+	f->hosts[org][k][hl] = '\0';
+	free(h);
 	n->name = lf_xstrdup(name);
 	n->org = f->names[org][0];
 	n->kind = kind;
@@ -66,7 +80,7 @@ int fx_setup(struct fx *f, int norderers, int npeer, int nchan,
 	snprintf(f->crypto, sizeof(f->crypto), "%s/crypto", f->dir);
 	fx_org(f, 0, "orderer", "OrdererMSP", "example.com");
 	for (int k = 0; k < norderers; k++) {
-		char nm[16];
+		char nm[32];
 
 		snprintf(nm, sizeof(nm), "orderer%d", k);
 		fx_node(f, 0, k, nm, LF_NODE_ORDERER, 7050 + (unsigned)k);
