@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -353,6 +354,49 @@ static void test_local_exec_timeout(void **state)
 	assert_non_null(strstr(err.msg, "'root' is required"));
 }
 
+struct bg_exec {
+	struct fx *f;
+	const struct lf_host_spec *s;
+	int rc;
+	struct lf_err err;
+};
+
+static void *bg_sleep(void *arg)
+{
+	struct bg_exec *b = arg;
+	const char *sleeper[] = { "sh", "-c", "sleep 20; echo never", NULL };
+	struct lf_exec_result r;
+
+	memset(&r, 0, sizeof(r));
+	b->rc = b->f->drv->exec(b->f->conn, b->s, sleeper, &r, lf_host_out_alloc, 0,
+				&b->err);
+	free(r.output);
+	return NULL;
+}
+
+static void test_local_exec_cancel(void **state)
+{
+	struct fx *f = *state;
+	struct lf_host_spec s = spec_of("cancel");
+	struct bg_exec b = { f, &s, -99, LF_ERR_INIT };
+	struct lf_err err = LF_ERR_INIT;
+	pthread_t t;
+	double t0;
+	int rc;
+
+	json_decref(call_host(f, 'c', &s, &rc, &err));
+	assert_int_equal(rc, 0);
+	assert_int_equal(pthread_create(&t, NULL, bg_sleep, &b), 0);
+	lf_sleep_ms(200);
+	t0 = lf_now_s();
+	lf_host_set_cancelled(1);
+	pthread_join(t, NULL);
+	lf_host_set_cancelled(0);
+	assert_true(lf_now_s() - t0 < 1.0);
+	assert_int_equal(b.rc, LF_ECANCELED);
+	assert_non_null(strstr(b.err.msg, "cancelled"));
+}
+
 static void test_local_delete(void **state)
 {
 	struct fx *f = *state;
@@ -424,6 +468,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_local_exec, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_local_exec_bounded_output, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_local_exec_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_local_exec_cancel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_local_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_local_refuses_unmarked, setup, teardown),
 	};

@@ -12,6 +12,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -189,6 +190,48 @@ static void test_plugin_register_checks(void **state)
 	lf_registry_free(reg);
 }
 
+/* Run two log lines with fd 2 sent to a file; return what was written. */
+static char *capture_logs(void)
+{
+	const struct lf_host_api *h = lf_host_api();
+	char path[] = "/tmp/lf-log-XXXXXX";
+	int fd = mkstemp(path), saved = dup(2);
+	char *text = NULL;
+	size_t len;
+
+	assert_true(fd >= 0 && saved >= 0);
+	fflush(stderr);
+	assert_int_equal(dup2(fd, 2), 2);
+	h->log(0, "sim", "debug line %d", 1);
+	h->log(2, "sim", "warn line %s", "two");
+	h->log(3, NULL, "error line");
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	close(fd);
+	assert_int_equal(lf_read_file(path, &text, &len, NULL), 0);
+	unlink(path);
+	return text;
+}
+
+static void test_plugin_log_levels(void **state)
+{
+	char *text;
+
+	(void)state;
+	unsetenv("LEDGERFORM_LOG");
+	text = capture_logs();
+	assert_null(strstr(text, "debug line"));
+	assert_non_null(strstr(text, "ledgerform: driver 'sim': warning: warn line two\n"));
+	assert_non_null(strstr(text, "driver '?': error: error line\n"));
+	free(text);
+	setenv("LEDGERFORM_LOG", "debug", 1);
+	text = capture_logs();
+	assert_non_null(strstr(text, "ledgerform: driver 'sim': debug: debug line 1\n"));
+	free(text);
+	unsetenv("LEDGERFORM_LOG");
+}
+
 /* ---- pool ------------------------------------------------------------ */
 
 struct pool_call {
@@ -336,6 +379,7 @@ int main(void)
 		cmocka_unit_test(test_plugin_kv_view),
 		cmocka_unit_test(test_plugin_builder_err_cancel),
 		cmocka_unit_test(test_plugin_register_checks),
+		cmocka_unit_test(test_plugin_log_levels),
 		cmocka_unit_test(test_plugin_pool_open_once),
 		cmocka_unit_test(test_plugin_pool_errors),
 		cmocka_unit_test(test_plugin_pool_local),
