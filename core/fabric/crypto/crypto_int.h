@@ -121,6 +121,14 @@ int lfc_cert_issue_der(struct lfc_issued *out, const struct lfc_certspec *cs,
 		       EVP_PKEY *pub, const struct lfc_ca *issuer,
 		       struct lfc_worker *w, struct lf_err *err);
 void lfc_issued_clear(struct lfc_issued *c);
+/* Fast check of an existing leaf (PEM) against cs and issuer at the DER
+ * level: 1 current (point = its public key, info = sha256/not_after),
+ * 0 stale, -1 cannot tell here (use lfc_cert_current) */
+int lfc_cert_check_der(const char *pem, size_t len, const struct lfc_certspec *cs,
+		       const struct lfc_ca *issuer, unsigned char point[65],
+		       struct lfc_issued *info);
+/* does key PEM (our P-256 PKCS#8) hold this public point? -1: not ours */
+int lfc_key_has_point(const char *pem, size_t len, const unsigned char point[65]);
 char *lfc_pem_encode(const char *type, const unsigned char *der, size_t len,
 		     size_t *outlen);
 

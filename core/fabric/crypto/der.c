@@ -22,6 +22,7 @@
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include "core/util/util.h"
@@ -244,7 +245,7 @@ static void put_extensions(struct lf_buf *b, const struct lfc_certspec *cs,
 		put_ext(&e, ext_bc, true, bc_ca, sizeof(bc_ca));
 	else
 		put_ext(&e, ext_bc, true, bc_leaf, sizeof(bc_leaf));
-	if (p == LFC_PROFILE_CA) {
+	if (p == LFC_PROFILE_CA && pt) {
 		lf_sha256(pt, 65, ski);
 		put_key_id(&e, false, ski, sizeof(ski));
 	}
@@ -451,4 +452,172 @@ void lfc_issued_clear(struct lfc_issued *c)
 		return;
 	free(c->der);
 	memset(c, 0, sizeof(*c));
+}
+
+/* ---- checking an existing certificate without OpenSSL's X509 ------- */
+
+/* one TLV at *p (< end): its tag, whole encoding [*p, *next) and value */
+static int der_read(const unsigned char **p, const unsigned char *end,
+		    unsigned char *tag, const unsigned char **val, size_t *len)
+{
+	const unsigned char *q = *p;
+	size_t n, k;
+
+	if (end - q < 2)
+		return -1;
+	*tag = *q++;
+	n = *q++;
+	if (n & 0x80) {
+		k = n & 0x7f;
+		if (k == 0 || k > 3 || (size_t)(end - q) < k)
+			return -1;
+		for (n = 0; k > 0; k--)
+			n = (n << 8) | *q++;
+	}
+	if ((size_t)(end - q) < n)
+		return -1;
+	*val = q;
+	*len = n;
+	*p = q + n;
+	return 0;
+}
+
+/* "YYMMDDHHMMSSZ" (UTCTime) or "YYYYMMDDHHMMSSZ" -> time_t */
+static int der_time(unsigned char tag, const unsigned char *v, size_t n,
+		    time_t *out)
+{
+	struct tm tm;
+	char s[16];
+	int y;
+
+	if (n >= sizeof(s) || (tag == 0x17 && n != 13) || (tag == 0x18 && n != 15) ||
+	    (tag != 0x17 && tag != 0x18))
+		return -1;
+	memcpy(s, v, n);
+	s[n] = '\0';
+	memset(&tm, 0, sizeof(tm));
+	if (tag == 0x17 && sscanf(s, "%2d%2d%2d%2d%2d%2d", &y, &tm.tm_mon, &tm.tm_mday,
+				  &tm.tm_hour, &tm.tm_min, &tm.tm_sec) == 6)
+		tm.tm_year = y < 50 ? y + 100 : y;
+	else if (tag == 0x18 && sscanf(s, "%4d%2d%2d%2d%2d%2d", &y, &tm.tm_mon,
+				       &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+				       &tm.tm_sec) == 6)
+		tm.tm_year = y - 1900;
+	else
+		return -1;
+	tm.tm_mon -= 1;
+	*out = timegm(&tm);
+	return 0;
+}
+
+struct tbs_parts {
+	const unsigned char *issuer, *subject, *spki, *exts;
+	size_t issuer_len, subject_len, spki_len, exts_len;
+	time_t not_after;
+};
+
+/* split a certificate's TBS into the parts we compare (whole TLVs) */
+static int tbs_split(const unsigned char *der, size_t len, struct tbs_parts *t)
+{
+	const unsigned char *p = der, *end = der + len, *v, *q, *start, *vend;
+	unsigned char tag;
+	size_t n;
+
+	if (der_read(&p, end, &tag, &v, &n) || tag != 0x30)
+		return -1;
+	p = v;
+	end = v + n;
+	if (der_read(&p, end, &tag, &v, &n) || tag != 0x30) /* TBS */
+		return -1;
+	p = v;
+	end = v + n;
+	if (der_read(&p, end, &tag, &v, &n) || tag != 0xa0 || /* version */
+	    der_read(&p, end, &tag, &v, &n) || tag != 0x02 || /* serial */
+	    der_read(&p, end, &tag, &v, &n) || tag != 0x30)   /* sig alg */
+		return -1;
+	start = p;
+	if (der_read(&p, end, &tag, &v, &n) || tag != 0x30)
+		return -1;
+	t->issuer = start;
+	t->issuer_len = (size_t)(p - start);
+	if (der_read(&p, end, &tag, &v, &n) || tag != 0x30) /* validity */
+		return -1;
+	q = v;
+	vend = v + n;
+	if (der_read(&q, vend, &tag, &v, &n) || /* notBefore, notAfter */
+	    der_read(&q, vend, &tag, &v, &n) || der_time(tag, v, n, &t->not_after))
+		return -1;
+	start = p;
+	if (der_read(&p, end, &tag, &v, &n) || tag != 0x30)
+		return -1;
+	t->subject = start;
+	t->subject_len = (size_t)(p - start);
+	start = p;
+	if (der_read(&p, end, &tag, &v, &n) || tag != 0x30)
+		return -1;
+	t->spki = start;
+	t->spki_len = (size_t)(p - start);
+	t->exts = p; /* the rest: [3] extensions, exactly as we would write it */
+	t->exts_len = (size_t)(end - p);
+	return 0;
+}
+
+/* PEM body -> DER via OpenSSL's PEM reader (no decoder framework) */
+static unsigned char *pem_der(const char *pem, size_t len, long *dlen)
+{
+	BIO *bio = BIO_new_mem_buf(pem, (int)len);
+	char *name = NULL, *hdr = NULL;
+	unsigned char *der = NULL;
+
+	if (bio && (PEM_read_bio(bio, &name, &hdr, &der, dlen) != 1 ||
+		    strcmp(name, "CERTIFICATE") != 0)) {
+		OPENSSL_free(der);
+		der = NULL;
+	}
+	OPENSSL_free(name);
+	OPENSSL_free(hdr);
+	BIO_free(bio);
+	ERR_clear_error();
+	return der;
+}
+
+int lfc_cert_check_der(const char *pem, size_t len, const struct lfc_certspec *cs,
+		       const struct lfc_ca *issuer, unsigned char point[65],
+		       struct lfc_issued *info)
+{
+	struct lf_buf want = LF_BUF_INIT;
+	struct tbs_parts t;
+	unsigned char *der;
+	long dlen = 0;
+	int rc = 0;
+
+	if (!issuer || issuer->ski_len == 0)
+		return -1; /* only the OpenSSL path can verify the signature */
+	der = pem_der(pem, len, &dlen);
+	if (!der || tbs_split(der, (size_t)dlen, &t) != 0) {
+		OPENSSL_free(der);
+		return -1;
+	}
+	if (t.issuer_len != issuer->name_len ||
+	    memcmp(t.issuer, issuer->name_der, t.issuer_len) != 0 ||
+	    t.spki_len != sizeof(spki_p256) + 65 ||
+	    memcmp(t.spki, spki_p256, sizeof(spki_p256)) != 0 ||
+	    t.not_after <= time(NULL))
+		goto cleanup;
+	put_subject(&want, cs);
+	if (want.len != t.subject_len || memcmp(want.data, t.subject, want.len) != 0)
+		goto cleanup;
+	want.len = 0;
+	put_extensions(&want, cs, issuer, NULL);
+	if (want.len != t.exts_len || memcmp(want.data, t.exts, want.len) != 0)
+		goto cleanup;
+	memcpy(point, t.spki + sizeof(spki_p256), 65);
+	lf_sha256_hex(der, (size_t)dlen, info->sha256);
+	strftime(info->not_after, sizeof(info->not_after), "%Y-%m-%dT%H:%M:%SZ",
+		 gmtime_r(&t.not_after, &(struct tm){ 0 }));
+	rc = 1;
+cleanup:
+	lf_buf_free(&want);
+	OPENSSL_free(der);
+	return rc;
 }

@@ -302,6 +302,36 @@ static int half_issue(struct half *h, EVP_PKEY *key, struct lfc_worker *w,
 	return rc;
 }
 
+/* is the cert on disk current and made for the key on disk? The DER
+ * check answers for our own certs; anything else takes OpenSSL's parse */
+static bool half_current(struct half *h)
+{
+	struct lfc_issued info;
+	unsigned char pt[65];
+	int rc = lfc_cert_check_der(h->cert_pem, h->cert_len, &h->cs, h->issuer,
+				    pt, &info);
+	int k = rc == 1 ? lfc_key_has_point(h->key_pem, h->key_len, pt) : -1;
+	bool ok;
+
+	if (rc == 0 || k == 0)
+		return false;
+	if (rc == 1 && k == 1) {
+		memcpy(h->sha256, info.sha256, sizeof(h->sha256));
+		memcpy(h->not_after, info.not_after, sizeof(h->not_after));
+		return true;
+	}
+	h->cert = lfc_cert_parse(h->cert_pem, h->cert_len);
+	ok = h->cert && lfc_key_matches_cert(h->key_pem, h->key_len, h->cert) &&
+	     lfc_cert_current(h->cert, &h->cs, h->issuer);
+	if (ok) {
+		lfc_cert_sha256(h->cert, h->sha256);
+		lfc_cert_not_after(h->cert, h->not_after);
+	}
+	X509_free(h->cert);
+	h->cert = NULL;
+	return ok;
+}
+
 /* existing files: keep, re-issue with the same key, or start afresh */
 static int half_refresh(struct half *h, const char *abs, struct lfc_worker *w,
 			struct lf_err *err)
@@ -311,19 +341,17 @@ static int half_refresh(struct half *h, const char *abs, struct lfc_worker *w,
 	int rc;
 	double t0 = lf_now_s();
 
-	if (lf_read_file(kp, &h->key_pem, &h->key_len, NULL) == 0 &&
-	    lf_read_file(cp, &h->cert_pem, &h->cert_len, NULL) == 0)
-		h->cert = lfc_cert_parse(h->cert_pem, h->cert_len);
+	if (lf_read_file(kp, &h->key_pem, &h->key_len, NULL) != 0 ||
+	    lf_read_file(cp, &h->cert_pem, &h->cert_len, NULL) != 0) {
+		lf_free_secret(h->key_pem, h->key_len);
+		h->key_pem = NULL;
+		h->key_len = 0;
+	}
 	w->st.t_io += lf_now_s() - t0;
-	if (h->cert && lfc_key_matches_cert(h->key_pem, h->key_len, h->cert) &&
-	    lfc_cert_current(h->cert, &h->cs, h->issuer)) {
-		lfc_cert_sha256(h->cert, h->sha256);
-		lfc_cert_not_after(h->cert, h->not_after);
+	if (h->cert_pem && half_current(h)) {
 		rc = 0; /* up to date: every byte stays */
 		goto cleanup;
 	}
-	X509_free(h->cert);
-	h->cert = NULL;
 	if (h->key_pem)
 		key = lfc_key_parse(h->key_pem, h->key_len);
 	if (key && (!EVP_PKEY_is_a(key, "EC") || EVP_PKEY_get_bits(key) != 256)) {

@@ -188,6 +188,28 @@ bool lfc_key_matches_cert(const char *pem, size_t len, X509 *cert)
 	return ok;
 }
 
+int lfc_key_has_point(const char *pem, size_t len, const unsigned char point[65])
+{
+	BIO *bio = BIO_new_mem_buf(pem, (int)len);
+	char *name = NULL, *hdr = NULL;
+	unsigned char *der = NULL;
+	long dlen = 0;
+	int rc = -1;
+
+	if (bio && PEM_read_bio(bio, &name, &hdr, &der, &dlen) == 1 &&
+	    strcmp(name, "PRIVATE KEY") == 0 && dlen == (long)P256_PKCS8_LEN &&
+	    memcmp(der, p256_pkcs8_head, sizeof(p256_pkcs8_head)) == 0)
+		rc = memcmp(der + dlen - 65, point, 65) == 0;
+	if (der)
+		OPENSSL_cleanse(der, (size_t)dlen);
+	OPENSSL_free(name);
+	OPENSSL_free(hdr);
+	OPENSSL_free(der);
+	BIO_free(bio);
+	ERR_clear_error();
+	return rc;
+}
+
 X509 *lfc_cert_parse(const char *pem, size_t len)
 {
 	BIO *bio = BIO_new_mem_buf(pem, (int)len);

@@ -558,6 +558,45 @@ static void test_crypto_rerender_is_noop(void **state)
 	cleanup_out(out);
 }
 
+/* a wrong cert or a lost key is repaired; nothing else is touched */
+static void test_crypto_repairs_tampered_leaf(void **state)
+{
+	struct lf_spec *s = NULL;
+	char *out = render_small(&s), *p0, *t;
+	const char *except[] = { "/peer0.bank.example.com/msp/signcerts/",
+				 "/User1@bank.example.com/tls/" };
+	struct snap *a, *b;
+
+	(void)state;
+	p0 = lf_xasprintf("%s/%s/peers", out, ORG);
+	/* peer1's signcert in peer0's place; User1's TLS key gone */
+	assert_int_equal(sh("cd '%s' && cp peer1.bank.example.com/msp/signcerts/*.pem "
+			    "peer0.bank.example.com/msp/signcerts/peer0.bank.example.com-cert.pem && "
+			    "rm '%s/%s/users/User1@bank.example.com/tls/client.key'", p0, out, ORG), 0);
+	a = snap_take(out);
+	render_again(s, out);
+	b = snap_take(out);
+	assert_int_equal(snap_diff(a, b, except, 2), 0);
+	assert_int_equal(sh("cd '%s/peer0.bank.example.com/msp' && "
+			    "test \"$(openssl x509 -in signcerts/peer0.bank.example.com-cert.pem -noout -pubkey)\" = "
+			    "\"$(openssl pkey -in keystore/priv_sk -pubout)\" && "
+			    "openssl verify -CAfile cacerts/*.pem signcerts/*.pem >/dev/null", p0), 0);
+	t = x509_text(out, "peerOrganizations/bank.example.com/peers/peer0.bank.example.com/msp/"
+		      "signcerts/peer0.bank.example.com-cert.pem");
+	assert_contains(t, "CN = peer0.bank.example.com\n");
+	free(t);
+	assert_int_equal(sh("cd '%s/%s/users/User1@bank.example.com/tls' && test -f client.key && "
+			    "test \"$(openssl x509 -in client.crt -noout -pubkey)\" = "
+			    "\"$(openssl pkey -in client.key -pubout)\"", out, ORG), 0);
+	assert_mode(out, "peerOrganizations/bank.example.com/users/User1@bank.example.com/tls/client.key",
+		    0600);
+	free(p0);
+	snap_free(a);
+	snap_free(b);
+	fx_spec_free(s);
+	cleanup_out(out);
+}
+
 static void test_crypto_add_peer_keeps_everything(void **state)
 {
 	struct lf_spec *s = NULL;
@@ -1249,6 +1288,7 @@ int main(void)
 		cmocka_unit_test(test_crypto_file_modes),
 		cmocka_unit_test(test_crypto_low_s),
 		cmocka_unit_test(test_crypto_rerender_is_noop),
+		cmocka_unit_test(test_crypto_repairs_tampered_leaf),
 		cmocka_unit_test(test_crypto_add_peer_keeps_everything),
 		cmocka_unit_test(test_crypto_san_change_reissues_one_leaf),
 		cmocka_unit_test(test_crypto_remove_node_removes_identity),
