@@ -193,7 +193,8 @@ static void role_common(struct lf_sctx *c, struct role *r,
 	}
 	lf_sc_uint(c, m, "port", 1, 65535, &port);
 	r->port = (unsigned)port;
-	lf_sc_strlist(c, m, "sans", &r->sans, &r->nsans, &sl);
+	if (lf_sc_strlist(c, m, "sans", &r->sans, &r->nsans, &sl) != 0)
+		return;
 	for (size_t i = 0; sl && i < r->nsans; i++)
 		if (!valid_san(r->sans[i]))
 			lf_sc_err(c, sl->kids[i], "sans: '%s' is neither a DNS "

@@ -23,7 +23,9 @@ struct ybuild {
 	struct lf_ynode *stack[LF_SPEC_MAX_DEPTH];
 	size_t depth;
 	int ndocs;
+	size_t nnodes;
 	bool stop;
+	bool unusable;          /* cut short: the tree is not the document */
 };
 
 static struct lf_pos mark_pos(yaml_mark_t m)
@@ -152,6 +154,7 @@ static void on_start(struct ybuild *b, const yaml_event_t *ev,
 			     "nesting deeper than %d levels: a chain spec "
 			     "never needs that", LF_SPEC_MAX_DEPTH);
 		b->stop = true;
+		b->unusable = true;
 		return;
 	}
 	n = node_new(t, ev->start_mark);
@@ -219,8 +222,25 @@ static void on_syntax_error(struct ybuild *b, const yaml_parser_t *p)
 		lf_diags_add(b->d, 1, pos, "YAML: %s", problem);
 }
 
+/* a bounded tree: junk cannot make it take gigabytes */
+static bool node_budget(struct ybuild *b, const yaml_event_t *ev)
+{
+	if (++b->nnodes <= LF_SPEC_MAX_NODES)
+		return true;
+	lf_diags_add(b->d, 1, mark_pos(ev->start_mark), "more than %d YAML "
+		     "values: a chain spec never needs that",
+		     LF_SPEC_MAX_NODES);
+	b->stop = true;
+	b->unusable = true;
+	return false;
+}
+
 static void on_event(struct ybuild *b, const yaml_event_t *ev)
 {
+	if ((ev->type == YAML_SCALAR_EVENT || ev->type == YAML_ALIAS_EVENT ||
+	     ev->type == YAML_SEQUENCE_START_EVENT ||
+	     ev->type == YAML_MAPPING_START_EVENT) && !node_budget(b, ev))
+		return;
 	switch (ev->type) {
 	case YAML_DOCUMENT_START_EVENT:
 		if (++b->ndocs > 1) {
@@ -282,7 +302,8 @@ int lf_ytree_parse(struct lf_ynode **out, const char *buf, size_t len,
 	}
 	yaml_parser_delete(&p);
 	*out = b.root;
-	if (syntax || b.depth > 0 || (d->nerrors > before && !b.root)) {
+	if (syntax || b.unusable || b.depth > 0 ||
+	    (d->nerrors > before && !b.root)) {
 		lf_ytree_free(b.root);
 		*out = NULL;
 		return LF_EINVALID;

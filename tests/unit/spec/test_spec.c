@@ -499,13 +499,14 @@ static void test_spec_bad_corpus(void **state)
 
 /* ---- hostile inputs ---- */
 
-static void expect_error(const char *text, size_t len, const char *sub)
+static void expect_error_at(const char *text, size_t len, int line, int col,
+			    const char *sub)
 {
 	struct lf_diags d = { 0 };
 	struct lf_spec *s = NULL;
 	int rc = lf_spec_load_buffer(&s, "h.yaml", text, len, &d);
 
-	if (!has_diag(&d, 1, 0, 0, sub)) {
+	if (!has_diag(&d, 1, line, col, sub)) {
 		lf_diags_print(&d, stdout);
 		fail_msg("no error containing '%s'", sub);
 	}
@@ -514,7 +515,8 @@ static void expect_error(const char *text, size_t len, const char *sub)
 	lf_diags_free(&d);
 }
 
-#define EXPECT(lit, sub) expect_error(lit, sizeof(lit) - 1, sub)
+#define EXPECT(lit, sub) expect_error_at(lit, sizeof(lit) - 1, 0, 0, sub)
+#define EXPECT_AT(lit, l, c, sub) expect_error_at(lit, sizeof(lit) - 1, l, c, sub)
 
 static void test_spec_hostile(void **state)
 {
@@ -530,6 +532,10 @@ static void test_spec_hostile(void **state)
 	EXPECT(junk, "YAML:");
 	EXPECT("name: a\0b\n", "YAML:");
 	EXPECT("name: [unclosed\n", "YAML:");
+	/* reader errors carry a byte offset: reported as line and column */
+	EXPECT_AT("name: ok\nx: \xff\n", 2, 4, "YAML: invalid leading UTF-8");
+	EXPECT_AT("name: ok\nx: \"\xc3\xa9\xc3\xa9\x01\"\n", 2, 7,
+		  "YAML: control characters are not allowed");
 	EXPECT("\xef\xbb\xbfname: \xc3\x28\n", "YAML:");
 	EXPECT("name: x\n---\nname: y\n", "one YAML document");
 	EXPECT("name: &a x\nother: *a\n", "alias '*a' is not supported");
@@ -545,7 +551,7 @@ static void test_spec_hostile(void **state)
 	for (i = 1; i < 10; i++)
 		lf_buf_printf(&b, "a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n",
 			      i, i, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
-	expect_error(b.data, b.len, "alias");
+	expect_error_at(b.data, b.len, 0, 0, "alias");
 	memset(&d, 0, sizeof(d));
 	assert_int_equal(lf_spec_load_buffer(&(struct lf_spec *){ NULL }, "h",
 					     b.data, b.len, &d), LF_EINVALID);
@@ -555,12 +561,19 @@ static void test_spec_hostile(void **state)
 	/* deep nesting, both flow and block */
 	for (i = 0; i < 100000; i++)
 		lf_buf_append(&b, "[", 1);
-	expect_error(b.data, b.len, "nesting deeper than");
+	expect_error_at(b.data, b.len, 0, 0, "nesting deeper than");
 	lf_buf_free(&b);
 	lf_buf_printf(&b, "name: x\n");
 	for (i = 0; i < 200; i++)
 		lf_buf_printf(&b, "%*sk%d:\n", i, "", i);
-	expect_error(b.data, b.len, "nesting deeper than");
+	expect_error_at(b.data, b.len, 0, 0, "nesting deeper than");
+	lf_buf_free(&b);
+	/* a bounded tree */
+	lf_buf_printf(&b, "name: x\nv: [");
+	for (i = 0; i < 1000001; i++)
+		lf_buf_append(&b, "a,", 2);
+	lf_buf_printf(&b, "]\n");
+	expect_error_at(b.data, b.len, 2, 0, "more than 1000000 YAML values");
 	lf_buf_free(&b);
 	/* many errors are counted, a bounded number kept */
 	lf_buf_printf(&b, "name: x\norgs: [{name: o, peers: {count: 1}}]\n");
