@@ -21,6 +21,8 @@
 #include "core/util/util.h"
 #include "plans/resource.h"
 
+#define LF_SYSTEM_CHANNEL "system-channel"
+
 /* ---- expansion ---- */
 static json_t *org_json(const struct lf_org *o)
 {
@@ -56,7 +58,7 @@ static json_t *batch_json(const struct lf_batch *b)
 }
 
 static json_t *channel_attrs(const struct lf_spec *spec,
-			     const struct lf_channel *ch,
+			     const struct lf_channel *ch, const char *kind,
 			     const struct lf_gen_cons *c, size_t nc)
 {
 	json_t *orgs = json_array(), *cons = json_array(), *pols = json_array();
@@ -83,8 +85,9 @@ static json_t *channel_attrs(const struct lf_spec *spec,
 			"path", ch->policies[i].path, "type", ch->policies[i].type,
 			"rule", ch->policies[i].rule));
 	lf_gen_capabilities(spec, &cc, &oc, &ac);
-	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:{s:s, s:s, s:s}}",
-		"channel", ch->name, "consensus", lf_consensus_name(spec->consensus),
+	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:{s:s, s:s, s:s}}",
+		"channel", ch->name, "kind", kind,
+		"consensus", lf_consensus_name(spec->consensus),
 		"fabric_version", spec->fabric_version ? spec->fabric_version : "",
 		"orgs", orgs, "consenters", cons, "batch", batch_json(&ch->batch),
 		"policies", pols, "capabilities", "channel", cc, "orderer", oc,
@@ -111,7 +114,7 @@ static int expand_one(const struct lf_spec *spec, const struct lf_channel *ch,
 	if (rc)
 		return rc;
 	addr = lf_xasprintf("channel.%s", ch->name);
-	r = lf_rset_add(rs, addr, channel_attrs(spec, ch, c, nc));
+	r = lf_rset_add(rs, addr, channel_attrs(spec, ch, "application", c, nc));
 	if (!r) {
 		rc = lf_err_set(err, LF_ECONFLICT, "duplicate resource address "
 				"'%s'", addr);
@@ -129,16 +132,60 @@ cleanup:
 	return rc;
 }
 
+/* Kafka: the orderer system channel (consortium of every peer org) as
+ * resource channel.system-channel; application channels depend on it */
+static int expand_system(const struct lf_spec *spec, struct lf_rset *rs,
+			 struct lf_err *err)
+{
+	struct lf_channel sys;
+	struct lf_resource *r;
+	struct lf_gen_cons *c = NULL;
+	size_t nc = 0;
+	json_t *attrs, *orgs = json_array();
+	int rc;
+
+	memset(&sys, 0, sizeof(sys));
+	sys.name = LF_SYSTEM_CHANNEL;
+	rc = lf_gen_consenters(spec, &sys, &c, &nc, err);
+	if (rc)
+		return rc;
+	attrs = channel_attrs(spec, &sys, "system", c, nc);
+	for (size_t i = 0; i < spec->norgs; i++)
+		if (spec->orgs[i].npeers)
+			json_array_append_new(orgs, org_json(&spec->orgs[i]));
+	json_object_set_new(attrs, "orgs", orgs);
+	r = lf_rset_add(rs, "channel." LF_SYSTEM_CHANNEL, attrs);
+	if (!r)
+		rc = lf_err_set(err, LF_ECONFLICT, "duplicate resource address "
+				"'channel.%s'", LF_SYSTEM_CHANNEL);
+	for (size_t i = 0; r && i < spec->norgs; i++)
+		if (spec->orgs[i].npeers)
+			add_dep_fmt(r, spec->orgs[i].name, "msp");
+	for (size_t i = 0; r && i < nc; i++) {
+		add_dep_fmt(r, c[i].org->name, "msp");
+		add_dep_fmt(r, c[i].org->name, c[i].node->name);
+	}
+	free(c);
+	return rc;
+}
+
 int lf_channel_expand(const struct lf_spec *spec, struct lf_rset *rs,
 		      struct lf_err *err)
 {
-	for (size_t i = 0; i < spec->nchannels; i++) {
-		int rc = expand_one(spec, &spec->channels[i], rs, err);
+	bool kafka = spec->consensus == LF_CONSENSUS_KAFKA;
+	int rc = kafka ? expand_system(spec, rs, err) : 0;
 
-		if (rc)
-			return rc;
+	for (size_t i = 0; rc == 0 && i < spec->nchannels; i++) {
+		rc = expand_one(spec, &spec->channels[i], rs, err);
+		if (rc == 0 && kafka) {
+			char *a = lf_xasprintf("channel.%s", spec->channels[i].name);
+
+			lf_resource_add_dep(lf_rset_get(rs, a),
+					    "channel." LF_SYSTEM_CHANNEL);
+			free(a);
+		}
 	}
-	return 0;
+	return rc;
 }
 
 /* ---- files ---- */
@@ -206,6 +253,51 @@ static bool reuse_block(const char *path, const uint8_t *cfg, size_t cfglen,
 	return ok;
 }
 
+static bool is_kafka(const struct lf_resource *r)
+{
+	return lf_streq(json_string_value(json_object_get(r->attrs, "consensus")),
+			"kafka");
+}
+
+static bool is_system(const struct lf_resource *r)
+{
+	return lf_streq(json_string_value(json_object_get(r->attrs, "kind")),
+			"system");
+}
+
+/* Kafka: the system channel's genesis block, or an application
+ * channel's creation transaction (NAME.tx) */
+static int kafka_create(const struct lf_apply_env *env,
+			const struct lf_resource *desired, const char *name,
+			json_t **outputs, struct lf_err *err)
+{
+	bool sys = is_system(desired);
+	char *path = chan_file(env, name, sys ? ".block" : ".tx"), *rel, hex[65];
+	uint8_t *b = NULL;
+	size_t len = 0;
+	int rc = lf_mkdirs(env->channels_dir, 0755, err);
+
+	if (rc == 0 && sys)
+		rc = lf_block_system_genesis(env->spec, name, env->crypto_dir, &b,
+					     &len, err);
+	else if (rc == 0)
+		rc = lf_block_channel_tx(env->spec, name, env->crypto_dir, &b, &len,
+					 err);
+	if (rc == 0)
+		rc = lf_write_file_atomic(path, b, len, 0644, err);
+	if (rc == 0 && sys) {
+		*outputs = outputs_for(env, path, b, len, 0);
+	} else if (rc == 0) {
+		lf_sha256_hex(b, len, hex);
+		rel = rel_path(env, path);
+		*outputs = json_pack("{s:s, s:s}", "channel_tx", rel, "tx_sha256", hex);
+		free(rel);
+	}
+	free(b);
+	free(path);
+	return rc;
+}
+
 static int channel_create(const struct lf_apply_env *env,
 			  const struct lf_resource *desired, json_t **outputs,
 			  struct lf_err *err)
@@ -219,6 +311,8 @@ static int channel_create(const struct lf_apply_env *env,
 	if (!name || !env->spec)
 		return lf_err_set(err, LF_EINVALID, "channel resource '%s' has no "
 				  "channel name or spec", desired->addr);
+	if (is_kafka(desired))
+		return kafka_create(env, desired, name, outputs, err);
 	rc = lf_mkdirs(env->channels_dir, 0755, err);
 	if (rc == 0)
 		rc = lf_block_config_for(env->spec, name, env->crypto_dir, &cfg,
@@ -341,6 +435,11 @@ static int channel_update(const struct lf_apply_env *env,
 	if (!name || !env->spec)
 		return lf_err_set(err, LF_EINVALID, "channel resource '%s' has no "
 				  "channel name or spec", desired->addr);
+	if (is_kafka(desired))
+		return lf_err_set(err, LF_EUNSUPPORTED, "channel '%s': ledgerform "
+				  "does not compute config updates for Kafka "
+				  "channels; recreate the network or migrate it "
+				  "to etcdraft", name);
 	f.cfg = chan_file(env, name, ".config.pb");
 	f.upd = chan_file(env, name, ".update.pb");
 	f.envp = chan_file(env, name, ".update.envelope.pb");

@@ -14,6 +14,7 @@
 
 #include "core/fabric/block/block.h"
 #include "core/util/util.h"
+#include "plans/resource.h"
 #include "tests/unit/block/fixture.h"
 
 struct kx {
@@ -123,6 +124,54 @@ static void test_kafka_refusals(void **state)
 	assert_null(b);
 }
 
+static void test_kafka_channel_resources(void **state)
+{
+	struct kx *k = *state;
+	struct lf_err err = LF_ERR_INIT;
+	struct lf_rset *rs = NULL;
+	struct lf_resource *sys, *app;
+	struct lf_apply_env env;
+	char *chans = lf_xasprintf("%s/channels", k->f.dir), *p;
+	json_t *out = NULL;
+	bool dep = false;
+
+	memset(&env, 0, sizeof(env));
+	env.spec = &k->f.spec;
+	env.workdir = k->f.dir;
+	env.crypto_dir = k->f.crypto;
+	env.channels_dir = chans;
+	assert_int_equal(lf_rset_new(&rs), 0);
+	if (lf_channel_expand(&k->f.spec, rs, &err) != 0)
+		fail_msg("expand: %s", err.msg);
+	sys = lf_rset_get(rs, "channel.system-channel");
+	app = lf_rset_get(rs, "channel.trade");
+	assert_non_null(sys);
+	assert_non_null(app);
+	assert_string_equal(fx_str(sys->attrs, "kind"), "system");
+	assert_string_equal(fx_str(app->attrs, "kind"), "application");
+	assert_int_equal(json_array_size(json_object_get(sys->attrs, "orgs")), 3);
+	for (size_t i = 0; i < app->ndeps; i++)
+		dep |= strcmp(app->deps[i], "channel.system-channel") == 0;
+	assert_true(dep);
+	if (lf_rtype_channel.create(&env, sys, &out, &err) != 0)
+		fail_msg("create system: %s", err.msg);
+	assert_string_equal(fx_str(out, "block"), "channels/system-channel.block");
+	json_decref(out);
+	out = NULL;
+	if (lf_rtype_channel.create(&env, app, &out, &err) != 0)
+		fail_msg("create trade: %s", err.msg);
+	assert_string_equal(fx_str(out, "channel_tx"), "channels/trade.tx");
+	p = lf_xasprintf("%s/trade.tx", chans);
+	assert_true(lf_path_exists(p));
+	free(p);
+	json_decref(out);
+	out = NULL;
+	assert_int_equal(lf_rtype_channel.update(&env, app, app, &out, &err), LF_EUNSUPPORTED);
+	assert_non_null(strstr(err.msg, "Kafka"));
+	lf_rset_free(rs);
+	free(chans);
+}
+
 static int setup(void **state)
 {
 	struct kx *k = calloc(1, sizeof(*k));
@@ -161,6 +210,7 @@ int main(void)
 		cmocka_unit_test(test_kafka_system_channel),
 		cmocka_unit_test(test_kafka_channel_creation_tx),
 		cmocka_unit_test(test_kafka_refusals),
+		cmocka_unit_test(test_kafka_channel_resources),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
