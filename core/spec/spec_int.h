@@ -15,7 +15,7 @@
 #define LF_SPEC_MAX_DEPTH 64          /* nesting of mappings/sequences */
 #define LF_SPEC_MAX_COUNT 10000       /* nodes of one role per org */
 #define LF_SPEC_MAX_DIAGS 1000        /* diagnostics stored (all counted) */
-#define LF_SPEC_MAX_NODES 1000000     /* YAML nodes in one spec */
+#define LF_SPEC_MAX_NODES 500000      /* YAML values in one spec */
 
 /* ---- positioned YAML tree ---- */
 enum lf_ytype { LF_Y_SCALAR, LF_Y_SEQ, LF_Y_MAP };
