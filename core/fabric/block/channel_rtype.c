@@ -443,6 +443,12 @@ static int channel_update(const struct lf_apply_env *env,
 	f.cfg = chan_file(env, name, ".config.pb");
 	f.upd = chan_file(env, name, ".update.pb");
 	f.envp = chan_file(env, name, ".update.envelope.pb");
+	if (!lf_path_exists(f.cfg)) {
+		rc = lf_err_set(err, LF_ENOTFOUND, "channel '%s': no recorded "
+				"config at '%s' to compute the update from (was "
+				"the channel created by ledgerform?)", name, f.cfg);
+		goto cleanup;
+	}
 	rc = lf_read_file(f.cfg, &f.cur, &f.curlen, err);
 	if (rc == 0)
 		rc = lf_update_compute((uint8_t *)f.cur, f.curlen, env->spec, name,

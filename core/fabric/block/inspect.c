@@ -104,12 +104,10 @@ static int payload_type(const Lfpb__Payload *p)
 	return t;
 }
 
-/* bytes field hooks: which message a bytes field holds */
-static json_t *bytes_hook(const ProtobufCMessage *m, const char *field,
-			  ProtobufCBinaryData b, struct ictx *c)
+/* bytes of transaction-level messages: envelopes, headers, identities */
+static json_t *tx_hook(const ProtobufCMessage *m, const char *mn,
+		       const char *field, ProtobufCBinaryData b, struct ictx *c)
 {
-	const char *mn = m->descriptor->short_name;
-
 	if (strcmp(mn, "Envelope") == 0 && strcmp(field, "payload") == 0)
 		return nested(&lfpb__payload__descriptor, b, c);
 	if (strcmp(mn, "Payload") == 0 && strcmp(field, "data") == 0) {
@@ -130,11 +128,23 @@ static json_t *bytes_hook(const ProtobufCMessage *m, const char *field,
 		return nested(&lfpb__serialized_identity__descriptor, b, c);
 	if (strcmp(mn, "ConfigUpdateEnvelope") == 0)
 		return nested(&lfpb__config_update__descriptor, b, c);
+	return NULL;
+}
+
+/* bytes field hooks: which message a bytes field holds */
+static json_t *bytes_hook(const ProtobufCMessage *m, const char *field,
+			  ProtobufCBinaryData b, struct ictx *c)
+{
+	const char *mn = m->descriptor->short_name;
+	json_t *j = tx_hook(m, mn, field, b, c);
+	int t;
+
+	if (j)
+		return j;
 	if (strcmp(mn, "ConfigValue") == 0)
 		return value_bytes(b, c);
 	if (strcmp(mn, "Policy") == 0) {
-		int t = ((const Lfpb__Policy *)m)->type;
-
+		t = ((const Lfpb__Policy *)m)->type;
 		if (t == LF_POL_SIGNATURE)
 			return nested(&lfpb__signature_policy_envelope__descriptor,
 				      b, c);
@@ -147,20 +157,19 @@ static json_t *bytes_hook(const ProtobufCMessage *m, const char *field,
 			? nested(&lfpb__fabric_mspconfig__descriptor, b, c)
 			: b64_json(b, true);
 	if (strcmp(mn, "ConsensusType") == 0) {
-		const char *t = ((const Lfpb__ConsensusType *)m)->type;
+		const char *ct = ((const Lfpb__ConsensusType *)m)->type;
 
-		if (lf_streq(t, "etcdraft"))
+		if (lf_streq(ct, "etcdraft"))
 			return nested(&lfpb__raft_config_metadata__descriptor, b, c);
-		if (lf_streq(t, "BFT"))
+		if (lf_streq(ct, "BFT"))
 			return nested(&lfpb__bft_options__descriptor, b, c);
 		return b64_json(b, true);
 	}
 	if (strcmp(mn, "MSPPrincipal") == 0) {
-		int cl = ((const Lfpb__MSPPrincipal *)m)->principal_classification;
-
-		if (cl == 0)
+		t = ((const Lfpb__MSPPrincipal *)m)->principal_classification;
+		if (t == 0)
 			return nested(&lfpb__msprole__descriptor, b, c);
-		if (cl == 2)
+		if (t == 2)
 			return nested(&lfpb__serialized_identity__descriptor, b, c);
 	}
 	return NULL;

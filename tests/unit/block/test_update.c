@@ -103,6 +103,13 @@ static void test_update_add_org(void **state)
 	assert_string_equal(needs, "MAJORITY Admins: 2 of 3 orgs (AirlineMSP, BankMSP, TelecomMSP)");
 	assert_int_equal(lf_update_describe(env, len, &desc, &err), 0);
 	assert_non_null(strstr(desc, "+ add Channel/Application/RetailMSP"));
+	assert_int_equal(lf_block_inspect_json(env, len, &j, &err), 0);
+	assert_string_equal(fx_str(j, "config_update/channel_id"), "trade");
+	assert_string_equal(fx_str(j, "config_update/write_set/groups/Application/version"), "1");
+	assert_string_equal(fx_str(j, "config_update/write_set/groups/Application/groups/"
+				   "RetailMSP/values/MSP/value/config/name"), "RetailMSP");
+	assert_int_equal(json_array_size(fx_get(j, "signatures")), 0);
+	json_decref(j);
 	path = write_tmp(&u->f, "add.update.pb", env, len);
 	j = decode_or_skip(path, "update");
 	assert_string_equal(fx_str(j, "channel_id"), "trade");
