@@ -95,6 +95,12 @@ void lf_signers_free(struct lf_signer *v, size_t n);
 int lf_blk_signer_info(const char *mspdir, const uint8_t *cfg, size_t cfglen,
 		       char **mspid, char **subject, struct lf_err *err);
 
+/* "this signature counts as an admin of X" / "warning: ..." for the last
+ * signature of a ConfigUpdateEnvelope, judged against Config cfg; NULL
+ * when it cannot tell */
+char *lf_blk_last_signature_status(const uint8_t *cfg, size_t cfglen,
+				   const uint8_t *env, size_t envlen);
+
 /* policy evaluation (policy.c): group is where `name` lives; result
  * summary in *why (caller frees): "MAJORITY Admins: 2 of 3 orgs ..." */
 struct lf_eval {

@@ -221,6 +221,30 @@ static char *sidecar_config(const char *file, size_t *len)
 	return data;
 }
 
+/* with the channel config at hand: does the new signature count, and
+ * is the policy satisfied now */
+static void sign_report(const char *cfg, size_t cfglen, const uint8_t *env,
+			size_t envlen)
+{
+	struct lf_err err = LF_ERR_INIT;
+	char *st;
+	int rc;
+
+	if (!cfg)
+		return;
+	st = lf_blk_last_signature_status((const uint8_t *)cfg, cfglen, env,
+					  envlen);
+	if (st)
+		printf("%s\n", st);
+	free(st);
+	rc = lf_update_check((const uint8_t *)cfg, cfglen, env, envlen, &err);
+	if (rc == 0)
+		printf("the collected signatures satisfy the channel's policies: "
+		       "run `ledgerform apply`\n");
+	else if (rc == LF_EAUTH)
+		printf("still needed: %s\n", err.msg);
+}
+
 static int sign_run(const struct sign_opts *o, const char *upd, size_t ulen,
 		    struct lf_err *err)
 {
@@ -250,8 +274,10 @@ static int sign_run(const struct sign_opts *o, const char *upd, size_t ulen,
 	}
 	if (rc == 0)
 		rc = lf_write_file_atomic(o->file, out, olen, 0644, err);
-	if (rc == 0)
+	if (rc == 0) {
 		printf("signature added to %s\n", o->file);
+		sign_report(cfg, cfglen, out, olen);
+	}
 	free(out);
 	free(cfg);
 	free(summary);

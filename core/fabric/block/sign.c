@@ -631,3 +631,37 @@ int lf_blk_signer_info(const char *mspdir, const uint8_t *cfg, size_t cfglen,
 	free(cert);
 	return rc;
 }
+
+/* one line about the last signature of env: who it counts as */
+char *lf_blk_last_signature_status(const uint8_t *cfg, size_t cfglen,
+				   const uint8_t *env, size_t envlen)
+{
+	Lfpb__Config *c = lfpb__config__unpack(NULL, cfglen, cfg);
+	Lfpb__ConfigUpdateEnvelope *e = lfpb__config_update_envelope__unpack(
+		NULL, envlen, env);
+	struct lf_signer *s = NULL;
+	size_t n = 0;
+	char *out = NULL;
+
+	if (c && c->channel_group && e && e->n_signatures &&
+	    lf_signers_check(c->channel_group, e, &s, &n, NULL) == 0) {
+		const struct lf_signer *l = &s[n - 1];
+
+		if (l->problem)
+			out = lf_xasprintf("warning: this signature will not count: %s",
+					   l->problem);
+		else if (!(l->roles & (1u << LF_ROLE_ADMIN)))
+			out = lf_xasprintf("warning: this identity is not an admin of "
+					   "%s: its signature will not count for "
+					   "Admins policies", l->mspid);
+		else
+			out = lf_xasprintf("this signature counts as an admin of %s",
+					   l->mspid);
+	}
+	lf_signers_free(s, n);
+	if (e)
+		lfpb__config_update_envelope__free_unpacked(e, NULL);
+	if (c)
+		lfpb__config__free_unpacked(c, NULL);
+	return out;
+}

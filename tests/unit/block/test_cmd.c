@@ -138,6 +138,9 @@ static void test_cmd_sign(void **state)
 	assert_non_null(strstr(text, "Signer: "));
 	assert_non_null(strstr(text, "CN=Admin@org1.example.com (MSP Org1MSP)"));
 	assert_null(strstr(text, "PRIVATE KEY"));
+	assert_non_null(strstr(text, "this signature counts as an admin of Org1MSP"));
+	assert_non_null(strstr(text, "still needed: channel 'mychannel': config update needs "
+			       "MAJORITY Admins: 2 of 2 orgs (Org1MSP, Org2MSP); have 1 (Org1MSP)"));
 	assert_true(strstr(text, "You are signing:") < strstr(text, "Signer: "));
 	free(text);
 	assert_int_equal(lf_read_file(updp, &data, &dlen, &err), 0);
@@ -145,6 +148,14 @@ static void test_cmd_sign(void **state)
 	assert_non_null(strstr(err.msg, "have 1 (Org1MSP)"));
 	assert_non_null(strstr(err.msg, "missing 1 of Org2MSP"));
 	free(data);
+	/* a client of org2 signs: told it will not count */
+	free(msp);
+	msp = lf_xasprintf("%s/peerOrganizations/org2.example.com/users/"
+			   "User1@org2.example.com/msp", t->crypto);
+	assert_int_equal(run(lf_cmd_sign, out, 4, "sign", updp, "--msp", msp), 0);
+	text = fx_slurp(out);
+	assert_non_null(strstr(text, "warning: this identity is not an admin of Org2MSP"));
+	free(text);
 	lf_spec_free(s2);
 	lf_spec_free(s3);
 	free(cfg);
