@@ -205,6 +205,8 @@ int lfc_ca_ensure(struct lfc_ca **out, const char *root,
 	const char *extkey = tls ? org->ext_tls_key : org->ext_key;
 	struct lfc_certspec cs = { LFC_PROFILE_CA, cn, org->domain, NULL, NULL, 0 };
 	struct ca_paths p;
+	struct lfc_ca_sig sig;
+	bool hit;
 	char *rel = lf_xasprintf("%s/%s", org->dir, tls ? "tlsca" : "ca");
 	X509 *cert = NULL;
 	EVP_PKEY *key = NULL;
@@ -215,8 +217,12 @@ int lfc_ca_ensure(struct lfc_ca **out, const char *root,
 	p.parent = lf_path_join(root, org->dir);
 	p.cert = lf_xasprintf("%s/%s-cert.pem", p.dir, cn);
 	p.key = lf_path_join(p.dir, "priv_sk");
-	if (ext) {
-		rc = load_import(out, org->name, ext, extkey, err);
+	*out = lfc_ca_cache_get(ext ? ext : p.cert, ext ? extkey : p.key, &sig);
+	hit = *out != NULL;
+	if (hit && !(ext && create)) {
+		rc = 0;
+	} else if (ext) {
+		rc = hit ? 0 : load_import(out, org->name, ext, extkey, err);
 		if (rc == 0 && create)
 			rc = lf_mkdirs(p.parent, 0755, err);
 		if (rc == 0 && create)
@@ -231,6 +237,8 @@ int lfc_ca_ensure(struct lfc_ca **out, const char *root,
 			key = NULL;
 		}
 	}
+	if (rc == 0 && !hit)
+		lfc_ca_cache_put(ext ? ext : p.cert, ext ? extkey : p.key, &sig, *out);
 	if (rc != 0) {
 		lfc_ca_free(*out);
 		*out = NULL;

@@ -6,9 +6,11 @@
 #ifndef LF_FABRIC_CRYPTO_INT_H
 #define LF_FABRIC_CRYPTO_INT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -93,8 +95,10 @@ struct lfc_certspec {
 	size_t nsans;
 };
 
-/* A loaded CA: read-only once built, shared by worker threads. */
+/* A loaded CA: read-only once built, shared by worker threads;
+ * reference-counted (lfc_ca_free drops one reference). */
 struct lfc_ca {
+	atomic_int refs;
 	EVP_PKEY *key;
 	X509 *cert;
 	char *pem;                   /* the cert as written into cacerts/ */
@@ -171,6 +175,17 @@ int lfc_ca_check_import(const char *org, const char *cert_path,
 int lfc_ca_ensure(struct lfc_ca **out, const char *root,
 		  const struct lfc_org *org, bool tls, bool create,
 		  struct lfc_worker *w, struct lf_err *err);
+
+/* process-wide cache of loaded CAs (cache.c); sig = the files' identity
+ * taken before loading */
+struct lfc_ca_sig {
+	struct stat c, k;
+	bool ok;
+};
+struct lfc_ca *lfc_ca_cache_get(const char *cert, const char *key,
+				struct lfc_ca_sig *sig);
+void lfc_ca_cache_put(const char *cert, const char *key,
+		      const struct lfc_ca_sig *sig, struct lfc_ca *ca);
 
 /* ---- files and identities ---------------------------------------- */
 

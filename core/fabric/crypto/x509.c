@@ -532,7 +532,7 @@ cleanup:
 
 void lfc_ca_free(struct lfc_ca *ca)
 {
-	if (!ca)
+	if (!ca || atomic_fetch_sub(&ca->refs, 1) > 1)
 		return;
 	EVP_PKEY_free(ca->key);
 	X509_free(ca->cert);
@@ -548,6 +548,7 @@ int lfc_ca_from(struct lfc_ca **out, X509 *cert, EVP_PKEY *key,
 	const ASN1_OCTET_STRING *ski;
 	int n;
 
+	atomic_init(&ca->refs, 1);
 	ca->cert = cert;
 	ca->key = key;
 	*out = NULL;
