@@ -522,7 +522,8 @@ static bool in_list(const json_t *arr, const char *key, const char *val)
 	return false;
 }
 
-static void note_orgs(struct lf_buf *b, const json_t *pa, const json_t *da)
+static void note_orgs(struct lf_buf *b, const json_t *pa, const json_t *da,
+		      bool *members, json_t *anchors)
 {
 	size_t i;
 	json_t *e;
@@ -530,8 +531,10 @@ static void note_orgs(struct lf_buf *b, const json_t *pa, const json_t *da)
 	json_array_foreach(da, i, e) {
 		const char *n = json_string_value(json_object_get(e, "name"));
 
-		if (!in_list(pa, "name", n))
+		if (!in_list(pa, "name", n)) {
 			lf_buf_printf(b, "%sadd org %s", b->len ? ", " : "", n);
+			*members = true;
+		}
 	}
 	json_array_foreach(pa, i, e) {
 		const char *n = json_string_value(json_object_get(e, "name"));
@@ -540,14 +543,17 @@ static void note_orgs(struct lf_buf *b, const json_t *pa, const json_t *da)
 
 		if (!in_list(da, "name", n)) {
 			lf_buf_printf(b, "%sremove org %s", b->len ? ", " : "", n);
+			*members = true;
 			continue;
 		}
 		json_array_foreach(da, k, x)
 			if (lf_streq(json_string_value(json_object_get(x, "name")), n))
 				d = x;
 		if (d && !json_equal(json_object_get(e, "anchor_peers"),
-				     json_object_get(d, "anchor_peers")))
+				     json_object_get(d, "anchor_peers"))) {
 			lf_buf_printf(b, "%sanchor peers of %s", b->len ? ", " : "", n);
+			json_array_append(anchors, json_object_get(e, "mspid"));
+		}
 	}
 }
 
@@ -569,33 +575,82 @@ static char *note_needs(const struct lf_apply_env *env, const char *name)
 	return needs;
 }
 
+/* without the desired crypto on disk yet (plan before apply): the mod
+ * policies the change will meet, from the recorded config alone */
+static void estimate_one(struct lf_buf *b, const Lfpb__ConfigGroup *g)
+{
+	struct lf_eval ev;
+
+	if (g && lf_policy_eval(g, "Admins", NULL, 0, &ev, NULL) == 0 && ev.brief &&
+	    !strstr(b->data ? b->data : "", ev.brief))
+		lf_buf_printf(b, "%s%s", b->len ? "; " : "", ev.brief);
+	lf_eval_clear(&ev);
+}
+
+static char *note_estimate(const struct lf_apply_env *env, const char *name,
+			   bool members, bool orderer, const json_t *anchors)
+{
+	char *cfgp = chan_file(env, name, ".config.pb"), *cur = NULL;
+	size_t curlen = 0, i;
+	Lfpb__Config *c = NULL;
+	const Lfpb__ConfigGroup *app;
+	struct lf_buf b = LF_BUF_INIT;
+	json_t *m;
+
+	if (lf_read_file(cfgp, &cur, &curlen, NULL) == 0)
+		c = lfpb__config__unpack(NULL, curlen, (uint8_t *)cur);
+	app = c ? lf_cg_group(c->channel_group, "Application") : NULL;
+	if (c && members)
+		estimate_one(&b, app);
+	if (c && orderer)
+		estimate_one(&b, lf_cg_group(c->channel_group, "Orderer"));
+	json_array_foreach(anchors, i, m)
+		if (c)
+			estimate_one(&b, lf_cg_group(app, json_string_value(m)));
+	if (c)
+		lfpb__config__free_unpacked(c, NULL);
+	free(cur);
+	free(cfgp);
+	return b.data;
+}
+
 static char *channel_note(const struct lf_apply_env *env,
 			  const struct lf_resource *prior,
 			  const struct lf_resource *desired)
 {
 	struct lf_buf b = LF_BUF_INIT;
 	const char *name = attr_name(desired);
+	bool members = false, orderer = false;
+	json_t *anchors;
 	char *needs;
 
 	if (!prior || !prior->attrs || !name)
 		return NULL;
+	anchors = json_array();
 	note_orgs(&b, json_object_get(prior->attrs, "orgs"),
-		  json_object_get(desired->attrs, "orgs"));
+		  json_object_get(desired->attrs, "orgs"), &members, anchors);
 	if (!json_equal(json_object_get(prior->attrs, "consenters"),
-			json_object_get(desired->attrs, "consenters")))
+			json_object_get(desired->attrs, "consenters"))) {
 		lf_buf_printf(&b, "%sconsenters", b.len ? ", " : "");
+		orderer = true;
+	}
 	if (!json_equal(json_object_get(prior->attrs, "batch"),
-			json_object_get(desired->attrs, "batch")))
+			json_object_get(desired->attrs, "batch"))) {
 		lf_buf_printf(&b, "%sbatch settings", b.len ? ", " : "");
+		orderer = true;
+	}
 	if (!json_equal(json_object_get(prior->attrs, "policies"),
 			json_object_get(desired->attrs, "policies")) ||
 	    !json_equal(json_object_get(prior->attrs, "capabilities"),
 			json_object_get(desired->attrs, "capabilities")))
 		lf_buf_printf(&b, "%spolicies/capabilities", b.len ? ", " : "");
 	needs = note_needs(env, name);
+	if (!needs && !is_kafka(desired))
+		needs = note_estimate(env, name, members, orderer, anchors);
 	if (needs && *needs)
 		lf_buf_printf(&b, ": needs %s", needs);
 	free(needs);
+	json_decref(anchors);
 	return b.data;
 }
 

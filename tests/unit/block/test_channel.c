@@ -123,6 +123,19 @@ static void test_channel_create_and_add_org(void **state)
 	assert_string_equal(note, "add org retail: needs 2 of 3 admin signatures "
 			    "(AirlineMSP, BankMSP, TelecomMSP)");
 	free(note);
+	/* plan before the new org's crypto exists: estimated from the
+	 * recorded config */
+	{
+		char *dom = c->f.orgs[4].domain;
+
+		c->f.orgs[4].domain = "nocrypto.example.com";
+		note = lf_rtype_channel.note(&c->env, r, d);
+		c->f.orgs[4].domain = dom;
+		assert_non_null(note);
+		assert_string_equal(note, "add org retail: needs 2 of 3 admin signatures "
+				    "(AirlineMSP, BankMSP, TelecomMSP)");
+		free(note);
+	}
 	assert_int_equal(lf_rtype_channel.update(&c->env, r, d, &out2, &err), LF_EAUTH);
 	assert_non_null(strstr(err.msg, "channel 'trade': config update needs MAJORITY Admins: 2 of 3 orgs"));
 	assert_non_null(strstr(err.msg, "have 0"));
