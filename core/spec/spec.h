@@ -78,7 +78,8 @@ struct lf_provider {
 
 struct lf_node {
 	char *name;          /* DNS label, unique within the org: peer0 */
-	char *org;           /* owning org name (borrowed from lf_org) */
+	char *org;           /* owning org name (borrowed from lf_org; the
+				literal "kafka" for kafka/zookeeper nodes) */
 	enum lf_node_kind kind;
 	char *size;          /* size template name */
 	char *provider;      /* provider name */

@@ -151,6 +151,11 @@ static void test_spec_good_model(void **state)
 	retail = lf_spec_org(s, "retail");
 	assert_string_equal(retail->mspid, "RetailMSP");
 	assert_int_equal(retail->users, 0);
+	assert_non_null(retail->ca);
+	assert_string_equal(retail->ca->cert, "ca/ca.pem");
+	assert_string_equal(retail->ca->key, "ca/ca-key.pem");
+	assert_null(retail->ca->tls_cert);
+	assert_null(bank->ca);
 	assert_int_equal(retail->nanchor_peers, 1);
 	assert_string_equal(retail->anchor_peers[0], "peer0");
 	assert_string_equal(lf_spec_node(s, "retail", "peer1")->hostname,
