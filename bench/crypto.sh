@@ -53,6 +53,12 @@ if [ -d /dev/shm ] && [ -w /dev/shm ]; then
 fi
 
 echo
+echo "== executor path (lf_crypto_expand + one create callback per resource, 2 threads, syncfs per call)"
+"$BIN" --rtype "$WORK/rtype" 20 50 2 3 2
+echo "-- no-op re-render of run 1 (everything up to date)"
+"$BIN" "$WORK/run1" | grep -E "^(wall|identities/s|certs issued)"
+
+echo
 echo "== OpenSSL limit: openssl speed -seconds 1 ecdsap256"
 openssl speed -seconds 1 ecdsap256 2>/dev/null | tail -1
 echo "   all cores (-multi $(nproc)):"

@@ -1096,6 +1096,14 @@ static void test_crypto_rtype_callbacks(void **state)
 	p = lf_path_join(cdir, ORG);
 	assert_false(lf_path_exists(p));
 	free(p);
+	/* the org again: a NEW CA at the same paths; leaves must use it, not a
+	 * CA cached from before (the cache is keyed by file identity) */
+	json_decref(rt_create(&env, rs, "crypto.bank.ca"));
+	json_decref(rt_create(&env, rs, "crypto.bank.tlsca"));
+	json_decref(rt_create(&env, rs, "crypto.bank.peer1"));
+	assert_int_equal(sh("cd '%s/%s' && openssl verify -CAfile ca/*.pem peers/*/msp/signcerts/*.pem "
+			    ">/dev/null && openssl verify -CAfile tlsca/*.pem peers/*/tls/server.crt "
+			    ">/dev/null", cdir, ORG), 0);
 	json_decref(o);
 	json_decref(o2);
 	snap_free(a);
