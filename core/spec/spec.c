@@ -6,9 +6,11 @@
  * as far as it can, so a single run shows all errors. The model is
  * returned only when no error was found.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/spec/spec_int.h"
 #include "core/util/util.h"
@@ -114,13 +116,49 @@ int lf_spec_load_buffer(struct lf_spec **out, const char *name,
 	return rc;
 }
 
+/* the whole file, at most max bytes (a pipe or device cannot make the
+ * loader read forever); 1 when it is larger */
+static int read_bounded(const char *path, size_t max, char **out,
+			size_t *len, struct lf_err *err)
+{
+	struct lf_buf b = { NULL, 0, 0, max + 1 };
+	char chunk[65536];
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
+	ssize_t r;
+
+	*out = NULL;
+	if (fd < 0)
+		return lf_err_sys(err, errno == ENOENT ? LF_ENOTFOUND : LF_ERROR,
+				  "cannot open '%s'", path);
+	while (rc == 0) {
+		r = read(fd, chunk, sizeof(chunk));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			rc = lf_err_sys(err, LF_ERROR, "cannot read '%s'", path);
+		else if (r == 0)
+			break;
+		else if (b.len + (size_t)r > max)
+			rc = 1;
+		else
+			lf_buf_append(&b, chunk, (size_t)r);
+	}
+	close(fd);
+	if (rc != 0) {
+		lf_buf_free(&b);
+		return rc;
+	}
+	*out = b.data ? b.data : lf_xcalloc(1, 1);
+	*len = b.len;
+	return 0;
+}
+
 int lf_spec_load(struct lf_spec **out, const char *file,
 		 struct lf_diags *diags)
 {
 	struct lf_diags local;
 	struct lf_err err = LF_ERR_INIT;
 	struct lf_pos none = { 0, 0 };
-	struct stat st;
 	char *data = NULL;
 	size_t len = 0;
 	int rc;
@@ -130,15 +168,15 @@ int lf_spec_load(struct lf_spec **out, const char *file,
 	if (!diags)
 		diags = &local;
 	set_file(diags, file);
-	if (file && stat(file, &st) == 0 && S_ISREG(st.st_mode) &&
-	    (unsigned long long)st.st_size > LF_SPEC_MAX_FILE) {
+	rc = file ? read_bounded(file, LF_SPEC_MAX_FILE, &data, &len, &err)
+		  : LF_EINVALID;
+	if (rc == 1) {
 		lf_diags_add(diags, 1, none, "the spec is larger than %u MiB",
 			     LF_SPEC_MAX_FILE >> 20);
 		rc = LF_EINVALID;
-	} else if (!file || lf_read_file(file, &data, &len, &err) != 0) {
+	} else if (rc != 0) {
 		lf_diags_add(diags, 1, none, "cannot read the spec: %s",
 			     file ? err.msg : "no file given");
-		rc = file && err.code ? err.code : LF_EINVALID;
 	} else {
 		rc = load(out, file, data, len, diags, true);
 	}

@@ -317,6 +317,15 @@ static void test_spec_missing_file(void **state)
 	assert_int_equal(d.nerrors, 1);
 	assert_non_null(strstr(d.v[0].msg, "cannot read the spec"));
 	lf_diags_free(&d);
+	/* a device is read only up to the limit */
+	assert_int_equal(lf_spec_load(&s, "/dev/zero", &d), LF_EINVALID);
+	assert_null(s);
+	assert_true(has_diag(&d, 1, 0, 0, "the spec is larger than 64 MiB"));
+	lf_diags_free(&d);
+	/* a directory */
+	assert_int_not_equal(lf_spec_load(&s, FIX, &d), 0);
+	assert_true(has_diag(&d, 1, 0, 0, "cannot read the spec"));
+	lf_diags_free(&d);
 	/* diags may be NULL */
 	assert_int_not_equal(lf_spec_load(&s, FIX "/does-not-exist.yaml", NULL), 0);
 }
