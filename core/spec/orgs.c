@@ -235,6 +235,10 @@ static void build_role(struct lf_sctx *c, struct lf_org *o,
 		count_nodes(&r, cnt, count);
 	else if (hosts)
 		role_hosts(c, &r, hosts);
+	if (hosts && !cnt && lf_map_get(m, "size"))
+		lf_sc_warn(c, lf_map_key(m, "size"), "%s: size is ignored on "
+			   "explicit hosts (those machines exist already)",
+			   what);
 	if (kind == LF_NODE_ORDERER)
 		o->norderers = o->nnodes - before;
 	else
