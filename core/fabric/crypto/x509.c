@@ -1,10 +1,14 @@
 /*
- * X.509 for Fabric identities with OpenSSL 3: P-256 keys, certificates
- * with cryptogen's profiles (Go crypto/x509 encoding choices: subject RDN
- * order C, ST, L, O, OU, CN; PrintableString when possible, else
- * UTF8String; extension order KU, EKU, BC, SKI, AKI, SAN; SKI = SHA-256 of
- * the uncompressed point on CAs; AKI = issuer SKI on leaves; low-S ECDSA
- * signatures as Fabric's signer makes them), PEM and PKCS#8 encoding.
+ * OpenSSL-object side of Fabric identities: P-256 key generation, PKCS#8
+ * and PEM encoding, parsing, and the reference template of a leaf (the
+ * subject, issuer and extensions cryptogen gives it, built with X509
+ * objects) that an existing certificate is compared to when the DER-level
+ * check of der.c cannot decide (e.g. an imported CA without an SKI, where
+ * the signature itself has to be verified). Issuing is in der.c.
+ * Profiles follow Go's crypto/x509 as cryptogen uses it: subject RDNs C,
+ * ST, L, O, OU, CN; PrintableString when possible, else UTF8String;
+ * extensions KU, EKU, BC, SKI, AKI, SAN; SKI = SHA-256 of the uncompressed
+ * point on CAs; AKI = issuer SKI on leaves.
  *
  * Thread-safety: a struct lfc_ca is read-only after lfc_ca_from(); each
  * worker has its own keygen context; nothing here has mutable globals.
@@ -157,37 +161,6 @@ EVP_PKEY *lfc_key_parse(const char *pem, size_t len)
 	return k;
 }
 
-bool lfc_key_matches_cert(const char *pem, size_t len, X509 *cert)
-{
-	BIO *bio = BIO_new_mem_buf(pem, (int)len);
-	char *name = NULL, *hdr = NULL;
-	unsigned char *der = NULL;
-	long dlen = 0;
-	const ASN1_BIT_STRING *pub = X509_get0_pubkey_bitstr(cert);
-	EVP_PKEY *k = NULL;
-	bool ok = false;
-
-	if (bio && PEM_read_bio(bio, &name, &hdr, &der, &dlen) == 1 &&
-	    strcmp(name, "PRIVATE KEY") == 0 && dlen == (long)P256_PKCS8_LEN &&
-	    memcmp(der, p256_pkcs8_head, sizeof(p256_pkcs8_head)) == 0) {
-		/* our own P-256 PKCS#8: the public point is the last 65 bytes */
-		ok = pub && ASN1_STRING_length(pub) == 65 &&
-		     memcmp(der + dlen - 65, ASN1_STRING_get0_data(pub), 65) == 0;
-	} else {
-		k = lfc_key_parse(pem, len);
-		ok = k && EVP_PKEY_eq(k, X509_get0_pubkey(cert)) == 1;
-	}
-	if (der)
-		OPENSSL_cleanse(der, (size_t)dlen);
-	OPENSSL_free(name);
-	OPENSSL_free(hdr);
-	OPENSSL_free(der);
-	EVP_PKEY_free(k);
-	BIO_free(bio);
-	ERR_clear_error();
-	return ok;
-}
-
 int lfc_key_has_point(const char *pem, size_t len, const unsigned char point[65])
 {
 	BIO *bio = BIO_new_mem_buf(pem, (int)len);
@@ -208,6 +181,24 @@ int lfc_key_has_point(const char *pem, size_t len, const unsigned char point[65]
 	BIO_free(bio);
 	ERR_clear_error();
 	return rc;
+}
+
+bool lfc_key_matches_cert(const char *pem, size_t len, X509 *cert)
+{
+	const ASN1_BIT_STRING *pub = X509_get0_pubkey_bitstr(cert);
+	EVP_PKEY *k;
+	bool ok;
+	int r = -1;
+
+	if (pub && ASN1_STRING_length(pub) == 65)
+		r = lfc_key_has_point(pem, len, ASN1_STRING_get0_data(pub));
+	if (r >= 0)
+		return r == 1;
+	k = lfc_key_parse(pem, len); /* not our P-256 PKCS#8: full parse */
+	ok = k && EVP_PKEY_eq(k, X509_get0_pubkey(cert)) == 1;
+	EVP_PKEY_free(k);
+	ERR_clear_error();
+	return ok;
 }
 
 X509 *lfc_cert_parse(const char *pem, size_t len)
