@@ -258,6 +258,64 @@ static Lfpb__Config *config_unpack(const uint8_t *b, size_t len,
 	return c;
 }
 
+/* etcdraft consenters of a channel group, NULL when not etcdraft */
+static Lfpb__RaftConfigMetadata *raft_md(const Lfpb__ConfigGroup *root)
+{
+	const Lfpb__ConfigValue *v = lf_cg_value(lf_cg_group(root, "Orderer"),
+						 "ConsensusType");
+	Lfpb__ConsensusType *ct = v ? lfpb__consensus_type__unpack(NULL,
+		v->value.len, v->value.data) : NULL;
+	Lfpb__RaftConfigMetadata *md = NULL;
+
+	if (ct && lf_streq(ct->type, "etcdraft"))
+		md = lfpb__raft_config_metadata__unpack(NULL, ct->metadata.len,
+							ct->metadata.data);
+	if (ct)
+		lfpb__consensus_type__free_unpacked(ct, NULL);
+	return md;
+}
+
+/* consenters of a not in b, by client TLS certificate (as etcdraft) */
+static size_t raft_missing(const Lfpb__RaftConfigMetadata *a,
+			   const Lfpb__RaftConfigMetadata *b)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < a->n_consenters; i++) {
+		bool found = false;
+
+		for (size_t k = 0; k < b->n_consenters && !found; k++)
+			found = bin_eq(a->consenters[i]->client_tls_cert,
+				       b->consenters[k]->client_tls_cert);
+		n += !found;
+	}
+	return n;
+}
+
+/* etcdraft refuses a config update changing more than one consenter */
+static int check_raft_change(const Lfpb__ConfigGroup *cur,
+			     const Lfpb__ConfigGroup *next, struct lf_err *err)
+{
+	Lfpb__RaftConfigMetadata *a = raft_md(cur), *b = raft_md(next);
+	size_t add = 0, rm = 0;
+	int rc = 0;
+
+	if (a && b) {
+		add = raft_missing(b, a);
+		rm = raft_missing(a, b);
+	}
+	if (add > 1 || rm > 1)
+		rc = lf_err_set(err, LF_EINVALID, "etcdraft changes at most one "
+				"consenter per config update (Fabric refuses more); "
+				"this update adds %zu and removes %zu: change the "
+				"consenters one at a time", add, rm);
+	if (a)
+		lfpb__raft_config_metadata__free_unpacked(a, NULL);
+	if (b)
+		lfpb__raft_config_metadata__free_unpacked(b, NULL);
+	return rc;
+}
+
 static int compute(const Lfpb__ConfigGroup *cur, const Lfpb__ConfigGroup *next,
 		   const char *channel, uint8_t **out, size_t *len,
 		   char **summary, struct lf_err *err)
@@ -265,9 +323,12 @@ static int compute(const Lfpb__ConfigGroup *cur, const Lfpb__ConfigGroup *next,
 	Lfpb__ConfigUpdate cu = LFPB__CONFIG_UPDATE__INIT;
 	Lfpb__ConfigUpdateEnvelope env = LFPB__CONFIG_UPDATE_ENVELOPE__INIT;
 	Lfpb__ConfigGroup *rs = NULL, *ws = NULL;
-	bool changed = group_update(cur, next, &rs, &ws);
-	int rc = 0;
+	bool changed;
+	int rc = check_raft_change(cur, next, err);
 
+	if (rc)
+		return rc;
+	changed = group_update(cur, next, &rs, &ws);
 	if (!changed) {
 		rc = lf_err_set(err, LF_ENOTFOUND, "no differences detected "
 				"between original and updated config");

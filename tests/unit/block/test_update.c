@@ -236,6 +236,24 @@ static void test_update_batch_and_consenter(void **state)
 		free(c2);
 	}
 	assert_string_equal(needs, "MAJORITY Admins: 1 of 1 orgs (OrdererMSP)");
+	/* from one consenter to three: Fabric's etcdraft refuses that */
+	{
+		char *one[1] = { "orderer.orderer0" };
+		uint8_t *c1 = NULL, *e2 = NULL;
+		size_t l1 = 0, le2 = 0;
+
+		u->f.ch.consenters = one;
+		u->f.ch.nconsenters = 1;
+		assert_int_equal(lf_block_config_for(&u->f.spec, "trade", u->f.crypto,
+						     &c1, &l1, &err), 0);
+		u->f.ch.consenters = NULL;
+		u->f.ch.nconsenters = 0;
+		assert_int_equal(lf_update_compute(c1, l1, &u->f.spec, "trade", u->f.crypto,
+						   &e2, &le2, NULL, &err), LF_EINVALID);
+		assert_non_null(strstr(err.msg, "adds 2 and removes 0"));
+		lf_err_clear(&err);
+		free(c1);
+	}
 	assert_non_null(strstr(desc, "ConsensusType"));
 	assert_non_null(strstr(desc, "orderer2.example.com:7052"));
 	assert_non_null(strstr(desc, "max_message_count 100"));
