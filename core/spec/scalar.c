@@ -74,8 +74,12 @@ bool lf_spec_parse_mb(const char *s, bool plain_int, unsigned long long *out)
 
 	if (!s || !split_unit(s, &n, &unit))
 		return false;
-	if (*unit == '\0')
-		return plain_int && (*out = n, true);
+	if (*unit == '\0') {
+		if (!plain_int)
+			return false;
+		*out = n;
+		return true;
+	}
 	for (size_t i = 0; i < LF_ARRAY_LEN(units); i++)
 		if (strcmp(unit, units[i].u) == 0)
 			return mul_ok(n, units[i].mb, out);
