@@ -100,7 +100,24 @@ int lf_update_apply(const uint8_t *cur, size_t curlen, const uint8_t *env,
 		    size_t envlen, uint8_t **out, size_t *outlen,
 		    struct lf_err *err);
 
-/* The `channel` resource type and the expansion of a spec's channels */
+/* The `channel` resource type and the expansion of a spec's channels.
+ * Resources: channel.NAME (attrs: channel, kind "application", consensus,
+ * fabric_version, orgs [{name, mspid, anchor_peers}], consenters [{org,
+ * mspid, node, host, port}], batch, policies, capabilities; deps
+ * crypto.ORG.msp of members and consenter orgs, crypto.ORG.NODE of each
+ * consenter); Kafka adds channel.system-channel (kind "system") which
+ * every application channel depends on.
+ * Files in env->channels_dir:
+ *   NAME.block               genesis block (create; kept when unchanged)
+ *   NAME.config.pb           the channel's current Config (as recorded)
+ *   NAME.update.pb           pending ConfigUpdateEnvelope; admins add
+ *                            signatures with `ledgerform sign`
+ *   NAME.update.envelope.pb  CONFIG_UPDATE Envelope to submit (`peer
+ *                            channel update -f`, which adds the
+ *                            submitter's signature), once satisfied
+ *   NAME.tx                  Kafka: channel creation transaction
+ * Outputs: {block, block_sha256, config_sequence[, update_envelope]};
+ * Kafka application channels: {channel_tx, tx_sha256}. */
 extern const struct lf_rtype lf_rtype_channel;
 int lf_channel_expand(const struct lf_spec *spec, struct lf_rset *rs,
 		      struct lf_err *err);
