@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "core/spec/spec.h"
+#include "core/spec/spec_int.h"
 #include "core/util/util.h"
 #include "ledgerform/error.h"
 
@@ -720,6 +721,68 @@ static void test_spec_big(void **state)
 	}
 }
 
+/* ---- scalar parsers ---- */
+
+static void test_spec_scalars(void **state)
+{
+	static const struct { const char *s; bool ok; unsigned long long v; } dur[] = {
+		{ "2s", true, 2000 }, { "500ms", true, 500 }, { "1m30s", true, 90000 },
+		{ "1h", true, 3600000 }, { "0s", true, 0 }, { "2", false, 0 },
+		{ "s", false, 0 }, { "2x", false, 0 }, { "-1s", false, 0 },
+		{ "2 s", false, 0 }, { "", false, 0 }, { "1ms1", false, 0 },
+		{ "99999999999999999999h", false, 0 }, { "9999999999999999h", false, 0 },
+	}, bytes[] = {
+		{ "99MB", true, 103809024 }, { "512KB", true, 524288 },
+		{ "1GB", true, 1073741824 }, { "10", true, 10 }, { "1KiB", true, 1024 },
+		{ "1 MB", true, 1048576 }, { "1PB", false, 0 }, { "MB", false, 0 },
+		{ "1.5MB", false, 0 }, { "18446744073709551615GB", false, 0 },
+	}, mb[] = {
+		{ "4GiB", true, 4096 }, { "512MiB", true, 512 }, { "1TiB", true, 1048576 },
+		{ "4096", true, 4096 }, { "2G", true, 2048 }, { "4GB", false, 0 },
+		{ "4gib", false, 0 }, { "-4GiB", false, 0 },
+	};
+	unsigned long long v;
+	size_t i;
+
+	for (i = 0; i < LF_ARRAY_LEN(dur); i++) {
+		v = 12345;
+		assert_int_equal(lf_spec_parse_duration(dur[i].s, &v), dur[i].ok);
+		if (dur[i].ok)
+			assert_int_equal(v, dur[i].v);
+	}
+	for (i = 0; i < LF_ARRAY_LEN(bytes); i++) {
+		assert_int_equal(lf_spec_parse_bytes(bytes[i].s, &v), bytes[i].ok);
+		if (bytes[i].ok)
+			assert_int_equal(v, bytes[i].v);
+	}
+	for (i = 0; i < LF_ARRAY_LEN(mb); i++) {
+		assert_int_equal(lf_spec_parse_mb(mb[i].s, true, &v), mb[i].ok);
+		if (mb[i].ok)
+			assert_int_equal(v, mb[i].v);
+	}
+	assert_false(lf_spec_parse_mb("4096", false, &v));   /* quoted */
+	assert_true(lf_spec_parse_u64("18446744073709551615", &v));
+	assert_false(lf_spec_parse_u64("18446744073709551616", &v));
+	assert_false(lf_spec_parse_u64("+1", &v));
+	assert_true(lf_spec_is_address("10.0.0.5"));
+	assert_true(lf_spec_is_address("::1"));
+	assert_true(lf_spec_is_address("fe80::1:2"));
+	assert_true(lf_spec_is_address("host.example.com"));
+	assert_false(lf_spec_is_address("10.0.0.256"));
+	assert_false(lf_spec_is_address("10.0.0"));
+	assert_false(lf_spec_is_address("a b"));
+	assert_false(lf_spec_is_address(""));
+	assert_true(lf_spec_is_dns_name("a.b-c.d"));
+	assert_false(lf_spec_is_dns_name("a..b"));
+	assert_false(lf_spec_is_dns_name("a.b."));
+	assert_false(lf_spec_is_dns_name(".a"));
+	assert_false(lf_spec_is_dns_name("A.b"));
+	assert_true(lf_spec_is_channel_name("trade.v1-x"));
+	assert_false(lf_spec_is_channel_name("Trade"));
+	assert_false(lf_spec_is_channel_name("1trade"));
+	assert_false(lf_spec_is_channel_name("a_b"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -727,6 +790,7 @@ int main(void)
 		cmocka_unit_test(test_spec_defaults),
 		cmocka_unit_test(test_spec_kafka),
 		cmocka_unit_test(test_spec_names),
+		cmocka_unit_test(test_spec_scalars),
 		cmocka_unit_test(test_spec_diags_print),
 		cmocka_unit_test(test_spec_missing_file),
 		cmocka_unit_test(test_spec_examples),
