@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <pthread.h>
 
 #include "core/fabric/block/block.h"
 #include "core/util/util.h"
@@ -311,6 +312,63 @@ static void test_genesis_bft(void **state)
 	free(path);
 }
 
+struct job {
+	const struct lf_spec *spec;
+	const char *crypto, *channel;
+	uint8_t *cfg;
+	size_t len;
+	int rc;
+};
+
+static void *render_job(void *arg)
+{
+	struct job *j = arg;
+
+	for (int i = 0; i < 5 && j->rc == 0; i++) {
+		free(j->cfg);
+		j->cfg = NULL;
+		j->rc = lf_block_config_for(j->spec, j->channel, j->crypto, &j->cfg,
+					    &j->len, NULL);
+	}
+	return NULL;
+}
+
+/* channel callbacks run on worker threads at once: same bytes as alone */
+static void test_genesis_concurrent_channels(void **state)
+{
+	struct fx *f = *state;
+	struct lf_channel chans[4];
+	static const char *const names[4] = { "c0", "c1", "c2", "c3" };
+	struct lf_spec spec = f->spec;
+	struct job jobs[4];
+	pthread_t th[4];
+	uint8_t *want = NULL;
+	size_t wlen = 0;
+
+	for (int i = 0; i < 4; i++) {
+		chans[i] = f->ch;
+		chans[i].name = (char *)names[i];
+		chans[i].norgs = (size_t)(1 + i % 4);
+	}
+	spec.channels = chans;
+	spec.nchannels = 4;
+	for (int i = 0; i < 4; i++) {
+		jobs[i] = (struct job){ &spec, f->crypto, names[i], NULL, 0, 0 };
+		assert_int_equal(pthread_create(&th[i], NULL, render_job, &jobs[i]), 0);
+	}
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(jobs[i].rc, 0);
+		assert_int_equal(lf_block_config_for(&spec, names[i], f->crypto, &want,
+						     &wlen, NULL), 0);
+		assert_int_equal(wlen, jobs[i].len);
+		assert_memory_equal(want, jobs[i].cfg, wlen);
+		free(want);
+		free(jobs[i].cfg);
+	}
+}
+
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
@@ -337,6 +395,7 @@ int main(void)
 		cmocka_unit_test(test_inspect_json_shape),
 		cmocka_unit_test(test_genesis_errors),
 		cmocka_unit_test(test_genesis_bft),
+		cmocka_unit_test(test_genesis_concurrent_channels),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
