@@ -369,8 +369,8 @@ static void one_policy(struct lf_sctx *c, struct lf_channel *ch,
 		return;
 	lf_sc_check_keys(c, v, policy_keys, "a policy");
 	memset(p, 0, sizeof(*p));
-	bad |= lf_sc_str(c, v, "type", true, &p->type);
-	bad |= lf_sc_str(c, v, "rule", true, &p->rule);
+	bad |= lf_sc_str(c, v, "type", "a policy", &p->type);
+	bad |= lf_sc_str(c, v, "rule", "a policy", &p->rule);
 	p->path = lf_xstrdup(k->str);
 	p->pos = k->pos;
 	ch->npolicies++;
@@ -418,7 +418,7 @@ static bool channel_name(struct lf_sctx *c, struct lf_channel *ch,
 	char buf[LF_SHOW_MAX];
 	bool found;
 
-	if (lf_sc_str(c, m, "name", true, &ch->name) != 0)
+	if (lf_sc_str(c, m, "name", "a channel", &ch->name) != 0)
 		return false;
 	if (!lf_spec_is_channel_name(ch->name)) {
 		lf_sc_err(c, v, "channel name '%s' is not a valid channel id: "

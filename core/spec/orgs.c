@@ -117,8 +117,8 @@ static void host_node(struct lf_sctx *c, struct role *r,
 	if (!lf_sc_want(c, h, LF_Y_MAP, "hosts entry"))
 		return;
 	lf_sc_check_keys(c, h, host_keys, "a hosts entry");
-	bad |= lf_sc_str(c, h, "name", true, &name);
-	bad |= lf_sc_str(c, h, "address", true, &addr);
+	bad |= lf_sc_str(c, h, "name", "a hosts entry", &name);
+	bad |= lf_sc_str(c, h, "address", "a hosts entry", &addr);
 	bad |= lf_sc_uint(c, h, "port", 1, 65535, &port);
 	if (name && !lf_is_dns_label(name)) {
 		lf_sc_err(c, nv, "node name '%s' is not a DNS label: expected "
@@ -254,7 +254,7 @@ static void ca_file(struct lf_sctx *c, const struct lf_ynode *m,
 	const struct lf_ynode *v = lf_map_get(m, key);
 	char *path;
 
-	if (lf_sc_str(c, m, key, false, out) != 0 || !*out)
+	if (lf_sc_str(c, m, key, NULL, out) != 0 || !*out)
 		return;
 	if (!(*out)[0]) {
 		lf_sc_err(c, v, "ca.%s: expected a file path, got an empty "
@@ -392,7 +392,7 @@ static bool org_identity(struct lf_sctx *c, struct lf_org *o,
 	const struct lf_ynode *nv = lf_map_get(m, "name");
 	char buf[LF_SHOW_MAX];
 
-	if (lf_sc_str(c, m, "name", true, &o->name) != 0)
+	if (lf_sc_str(c, m, "name", "an org", &o->name) != 0)
 		return false;
 	if (!lf_is_dns_label(o->name)) {
 		lf_sc_err(c, nv, "org name '%s' is not a DNS label: expected 1 "
@@ -404,14 +404,14 @@ static bool org_identity(struct lf_sctx *c, struct lf_org *o,
 	if (strcmp(o->name, "kafka") == 0 && lf_map_get(c->root, "kafka"))
 		lf_sc_err(c, nv, "org name 'kafka' is taken by the kafka "
 			  "section's nodes: choose another name");
-	if (lf_sc_str(c, m, "domain", false, &o->domain) == 0 && o->domain &&
+	if (lf_sc_str(c, m, "domain", NULL, &o->domain) == 0 && o->domain &&
 	    !lf_spec_is_dns_name(o->domain))
 		lf_sc_err(c, lf_map_get(m, "domain"), "domain '%s' is not a "
 			  "valid DNS name (lower-case labels separated by dots)",
 			  lf_sc_show(o->domain, buf, sizeof(buf)));
 	if (!o->domain)
 		o->domain = lf_xasprintf("%s.example.com", o->name);
-	if (lf_sc_str(c, m, "mspid", false, &o->mspid) == 0 && o->mspid &&
+	if (lf_sc_str(c, m, "mspid", NULL, &o->mspid) == 0 && o->mspid &&
 	    !is_mspid(o->mspid))
 		lf_sc_err(c, lf_map_get(m, "mspid"), "mspid '%s': expected "
 			  "letters, digits, '.', '_' or '-' (at most 128)",

@@ -314,14 +314,15 @@ bool lf_sc_want(struct lf_sctx *c, const struct lf_ynode *n, enum lf_ytype t,
 /* ---- typed getters ---- */
 
 int lf_sc_str(struct lf_sctx *c, const struct lf_ynode *map, const char *key,
-	      bool required, char **out)
+	      const char *required_in, char **out)
 {
 	const struct lf_ynode *v = lf_map_get(map, key);
 
 	if (!v) {
-		if (required)
-			lf_sc_err(c, map, "missing required key '%s'", key);
-		return required ? -1 : 0;
+		if (required_in)
+			lf_sc_err(c, map, "missing required key '%s' in %s",
+				  key, required_in);
+		return required_in ? -1 : 0;
 	}
 	if (!lf_sc_want(c, v, LF_Y_SCALAR, key))
 		return -1;

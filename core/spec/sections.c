@@ -158,7 +158,7 @@ static void one_size(struct lf_sctx *c, const struct lf_ynode *k,
 		z->memory_mb = mem;
 	if (lf_sc_mbytes(c, v, "disk", &disk) == 0 && disk)
 		z->disk_gb = (disk + 1023) / 1024;
-	lf_sc_str(c, v, "image", false, &z->image);
+	lf_sc_str(c, v, "image", NULL, &z->image);
 	if (z->image && !z->image[0])
 		lf_sc_err(c, lf_map_get(v, "image"), "image: expected an "
 			  "image name, got an empty string");
@@ -264,8 +264,8 @@ json_t *lf_spec__credentials(struct lf_sctx *c, const struct lf_ynode *v)
 	typos = lf_sc_check_keys(c, v, cred_keys, "credentials (a "
 				 "reference: {env: VAR} or {file: PATH}, never "
 				 "the secret)");
-	lf_sc_str(c, v, "env", false, &env);
-	lf_sc_str(c, v, "file", false, &file);
+	lf_sc_str(c, v, "env", NULL, &env);
+	lf_sc_str(c, v, "file", NULL, &file);
 	if (env && file)
 		lf_sc_err(c, v, "credentials: give either 'env' or 'file', "
 			  "not both");
@@ -318,7 +318,7 @@ static void one_provider(struct lf_sctx *c, const struct lf_ynode *k,
 	if (!lf_sc_want(c, v, LF_Y_MAP, "provider"))
 		return;
 	lf_sc_check_keys(c, v, provider_keys, "a provider");
-	if (lf_sc_str(c, v, "driver", true, &driver) == 0 &&
+	if (lf_sc_str(c, v, "driver", "a provider", &driver) == 0 &&
 	    !lf_spec_is_ident(driver, 64))
 		lf_sc_err(c, lf_map_get(v, "driver"), "driver: expected a "
 			  "plugin name ([a-z0-9_]+), got '%s'",
@@ -478,7 +478,7 @@ static void state_etcd(struct lf_sctx *c, const struct lf_ynode *n)
 		static const char *const k[] = { "prefix", "ca_cert", "cert",
 						 "key" };
 
-		lf_sc_str(c, n, k[i], false, &tmp);
+		lf_sc_str(c, n, k[i], NULL, &tmp);
 	}
 	free(tmp);
 	cred = lf_spec__credentials(c, lf_map_get(n, "credentials"));
@@ -506,7 +506,7 @@ void lf_spec__state(struct lf_sctx *c, const struct lf_ynode *n)
 		state_etcd(c, n);
 	} else if (strcmp(st->backend, "file") == 0) {
 		lf_sc_check_keys(c, n, state_file_keys, "state (file)");
-		if (lf_sc_str(c, n, "path", false, &path) == 0 && path &&
+		if (lf_sc_str(c, n, "path", NULL, &path) == 0 && path &&
 		    !path[0])
 			lf_sc_err(c, lf_map_get(n, "path"), "state.path: "
 				  "expected a file path, got an empty string");

@@ -27,7 +27,7 @@ static void build_name(struct lf_sctx *c)
 	const struct lf_ynode *v = lf_map_get(c->root, "name");
 	char buf[LF_SHOW_MAX];
 
-	if (lf_sc_str(c, c->root, "name", true, &c->spec->name) != 0)
+	if (lf_sc_str(c, c->root, "name", "the spec", &c->spec->name) != 0)
 		return;
 	if (!lf_is_dns_label(c->spec->name))
 		lf_sc_err(c, v, "name: '%s' is not a DNS label: expected 1 to "

@@ -97,10 +97,11 @@ size_t lf_sc_check_keys(struct lf_sctx *c, const struct lf_ynode *map,
 bool lf_sc_want(struct lf_sctx *c, const struct lf_ynode *n,
 		enum lf_ytype t, const char *what);
 
-/* typed getters: missing key leaves *out untouched and returns 0 (or reports
- * when required); a bad value is reported and returns -1 */
+/* typed getters: missing key leaves *out untouched and returns 0; a bad
+ * value is reported and returns -1. lf_sc_str: a missing key is reported
+ * (and -1) when required_in names the mapping ("an org"), else optional */
 int lf_sc_str(struct lf_sctx *c, const struct lf_ynode *map, const char *key,
-	      bool required, char **out);
+	      const char *required_in, char **out);
 int lf_sc_uint(struct lf_sctx *c, const struct lf_ynode *map, const char *key,
 	       unsigned long long min, unsigned long long max,
 	       unsigned long long *out);
