@@ -49,10 +49,13 @@ static void channel_orgs(struct lf_sctx *c, struct lf_channel *ch,
 			lf_sc_err(c, at, "channel '%s': org '%s' has no peers; "
 				  "a member org needs peers", ch->name, o->name);
 		for (size_t j = 0; j < i; j++)
-			if (strcmp(ch->orgs[j], ch->orgs[i]) == 0)
+			if (strcmp(ch->orgs[j], ch->orgs[i]) == 0) {
 				lf_sc_err(c, at, "channel '%s': org '%s' is "
-					  "listed twice", ch->name,
-					  lf_sc_show(at->str, buf, sizeof(buf)));
+					  "listed twice (first at line %d)",
+					  ch->name, lf_sc_show(at->str, buf,
+					  sizeof(buf)), list->kids[j]->pos.line);
+				break;
+			}
 	}
 }
 

@@ -378,10 +378,13 @@ static void build_anchors(struct lf_sctx *c, struct lf_org *o,
 				  sizeof(buf)), o->name, o->npeers ? ""
 				  : " (the org has no peers)");
 		for (size_t j = 0; j < i; j++)
-			if (strcmp(o->anchor_peers[j], o->anchor_peers[i]) == 0)
+			if (strcmp(o->anchor_peers[j], o->anchor_peers[i]) == 0) {
 				lf_sc_err(c, at, "anchor peer '%s' is listed "
-					  "twice", lf_sc_show(at->str, buf,
-					  sizeof(buf)));
+					  "twice (first at line %d)",
+					  lf_sc_show(at->str, buf, sizeof(buf)),
+					  list->kids[j]->pos.line);
+				break;
+			}
 	}
 }
 
