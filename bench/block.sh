@@ -8,9 +8,10 @@
 # MSP material is made once with the openssl CLI (tests/unit/block/mkorg.sh)
 # and copied for every org. Prints per org count: ledgerform time (min and
 # median of $REPS in-process renders; wall and peak RSS of the whole
-# process from /usr/bin/time), block size, and the time to compute an
-# add-org config update; then configtxgen's wall time, peak RSS and size
-# when $FABRIC_BIN/configtxgen exists.
+# process from /usr/bin/time), block size, the time to compute an add-org
+# config update, the wall time of a one-shot process (one render + write,
+# how configtxgen is timed); then configtxgen's wall time, peak RSS and
+# size when $FABRIC_BIN/configtxgen exists.
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -130,6 +131,11 @@ for n in $COUNTS; do
 	else
 		echo "ledgerform: $("$BIN" "$WORK/c$n" "$n" "$REPS" "$WORK/lf$n.block")"
 	fi
+	# one-shot process, one render + write, as configtxgen is measured
+	t0=$(date +%s%N)
+	"$BIN" "$WORK/c$n" "$n" 1 "$WORK/one$n.block" --render-only > /dev/null
+	t1=$(date +%s%N)
+	echo "ledgerform one-shot process: orgs=$n wall_ms=$(( (t1 - t0) / 1000000 ))"
 	if [ -n "${FABRIC_BIN:-}" ] && [ -x "$FABRIC_BIN/configtxgen" ]; then
 		configtx_for "$n"
 		if "$TIME" -f "wall_s=%e peak_rss_kb=%M" "$FABRIC_BIN/configtxgen" \

@@ -4,7 +4,7 @@
  * memory: org "orderer" (example.com, 3 etcdraft consenters) + N peer orgs
  * orgI (orgI.example.com, OrgIMSP, anchor peer0); MSP material read from
  * CRYPTO_DIR in cryptogen layout (bench/block.sh prepares it).
- *   lf-bench-block CRYPTO_DIR NORGS [REPS] [OUT_BLOCK]
+ *   lf-bench-block CRYPTO_DIR NORGS [REPS] [OUT_BLOCK] [--render-only]
  * Prints: orgs=N consenters=3 reps=R min_ms=.. median_ms=.. bytes=..
  *         maxrss_kb=.. update_ms=.. (add one org to an N-org channel)
  */
@@ -167,9 +167,12 @@ int main(int argc, char **argv)
 	qsort(ms, (size_t)reps, sizeof(double), cmp_d);
 	if (argc > 4 && lf_write_file_atomic(argv[4], blk, len, 0644, &err) != 0)
 		fprintf(stderr, "lf-bench-block: %s\n", err.msg);
-	printf("orgs=%d consenters=3 reps=%d min_ms=%.2f median_ms=%.2f bytes=%zu "
-	       "maxrss_kb=%ld update_ms=%.2f\n", norgs, reps, ms[0], ms[reps / 2],
-	       len, ru.ru_maxrss, time_update(&b, argv[1]));
+	if (argc > 5 && strcmp(argv[5], "--render-only") == 0)
+		printf("orgs=%d bytes=%zu\n", norgs, len);
+	else
+		printf("orgs=%d consenters=3 reps=%d min_ms=%.2f median_ms=%.2f "
+		       "bytes=%zu maxrss_kb=%ld update_ms=%.2f\n", norgs, reps, ms[0],
+		       ms[reps / 2], len, ru.ru_maxrss, time_update(&b, argv[1]));
 	free(blk);
 	free(ms);
 	bench_free(&b, norgs);
