@@ -490,11 +490,15 @@ static void test_crypto_low_s(void **state)
 	struct lf_spec *s = fx_spec_grid(1, 12, 3, 0);
 	char *dir = mk_tmpdir(), *list, *line, *next;
 	struct lf_err err = LF_ERR_INIT;
+	struct lf_crypto_stats st;
 	BIGNUM *half = NULL;
 	size_t n = 0;
 
 	(void)state;
-	assert_int_equal(lf_crypto_render(s, dir, 0, &err), 0);
+	assert_int_equal(lf_crypto_render_stats(s, dir, 0, &st, &err), 0);
+	/* threads 0 = every online core */
+	assert_int_equal(st.threads, (unsigned int)sysconf(_SC_NPROCESSORS_ONLN));
+	assert_int_equal(st.identities, 12 + 1 + 3 + 2); /* peers, Admin, users, CAs */
 	assert_true(BN_hex2bn(&half, "7FFFFFFF800000007FFFFFFFFFFFFFFFDE737D56D38BCF4279DCE5617E3192A8") > 0);
 	list = sh_out("find '%s' -name '*.crt' -o -name '*-cert.pem'", dir);
 	for (line = list; *line; line = next) {
@@ -839,6 +843,9 @@ static void test_crypto_bad_import_writes_nothing(void **state)
 	expect_import_error(dir, "leaf.pem", "leaf.key", "leaf.pem", "not a CA certificate");
 	expect_import_error(dir, "junk.pem", "good.key", "junk.pem", "not a PEM X.509 certificate");
 	expect_import_error(dir, "good.pem", "junk.pem", "junk.pem", "not a PEM private key");
+	/* unreadable even for root: a directory where the key should be */
+	assert_int_equal(sh("mkdir '%s/dir.key'", dir), 0);
+	expect_import_error(dir, "good.pem", "dir.key", "dir.key", "Is a directory");
 	if (geteuid() != 0) /* root reads mode-000 files */
 		expect_import_error(dir, "good.pem", "unreadable.key", "unreadable.key",
 				    "Permission denied");
