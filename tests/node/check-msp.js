@@ -10,7 +10,9 @@
  * SigningIdentity and verifies it with the certificate's public key,
  * checks the MSP id and the serialized identity, the NodeOU, that the
  * certificate's signature verifies with the org CA's key under Fabric's
- * low-S rule, and the org MSP's config.yaml. Exit 0 = all good, 1 = a
+ * low-S rule, the TLS pair (key matches, signed by the TLS CA, key usages,
+ * SANs = host name then short name for nodes, none for users, tls/ca.crt)
+ * and the org MSP's config.yaml. Exit 0 = all good, 1 = a
  * mismatch (printed), 2 = usage, 77 = fabric-common missing (skip).
  */
 'use strict';
@@ -96,6 +98,35 @@ function checkIdentity(suite, caKey, mspId, kind, dir) {
 	check(certSignatureOk(suite, caKey, certPem), `${name}: signcert not signed (low-S) by the org CA`);
 }
 
+function checkTLS(suite, tlsCaPem, kind, dir) {
+	const name = path.basename(dir);
+	const tlsDir = path.join(dir, 'tls');
+	const pre = kind === 'users' ? 'client' : 'server';
+	const certPem = fs.readFileSync(path.join(tlsDir, `${pre}.crt`), 'utf8');
+	const keyPem = fs.readFileSync(path.join(tlsDir, `${pre}.key`), 'utf8');
+	check(fs.readFileSync(path.join(tlsDir, 'ca.crt'), 'utf8') === tlsCaPem,
+		`${name}: tls/ca.crt is not the org's TLS CA`);
+	check(suite.createKeyFromRaw(keyPem).getSKI() === suite.createKeyFromRaw(certPem).getSKI(),
+		`${name}: tls/${pre}.key does not match tls/${pre}.crt`);
+	check(certSignatureOk(suite, suite.createKeyFromRaw(tlsCaPem), certPem),
+		`${name}: tls/${pre}.crt not signed (low-S) by the TLS CA`);
+	const x = new jsrsasign.X509();
+	x.readCertPEM(certPem);
+	const ku = x.getExtKeyUsage();
+	check(ku.critical && ku.names.join() === 'digitalSignature,keyEncipherment',
+		`${name}: TLS key usage ${JSON.stringify(ku)}`);
+	check(x.getExtExtKeyUsage().array.join() === 'serverAuth,clientAuth',
+		`${name}: TLS extended key usage`);
+	const san = x.getExtSubjectAltName();
+	if (kind === 'users') {
+		check(!san, `${name}: a client TLS cert with SANs`);
+	} else {
+		const dns = san ? san.array.filter((e) => e.dns).map((e) => e.dns) : [];
+		check(dns[0] === name && dns[1] === name.split('.')[0],
+			`${name}: TLS SANs ${JSON.stringify(dns)} lack host name and short name`);
+	}
+}
+
 function checkConfig(orgDir) {
 	const cfg = fs.readFileSync(path.join(orgDir, 'msp', 'config.yaml'), 'utf8');
 	check(/NodeOUs:\n {2}Enable: true\n/.test(cfg), 'msp/config.yaml: NodeOUs not enabled');
@@ -118,6 +149,7 @@ function main() {
 	const suite = fc.Utils.newCryptoSuite();
 	const caPem = fs.readFileSync(onlyFile(path.join(orgDir, 'msp', 'cacerts')), 'utf8');
 	const caKey = suite.createKeyFromRaw(caPem);
+	const tlsCaPem = fs.readFileSync(onlyFile(path.join(orgDir, 'msp', 'tlscacerts')), 'utf8');
 	checkConfig(orgDir);
 	let n = 0;
 	for (const kind of ['peers', 'orderers', 'users']) {
@@ -127,6 +159,7 @@ function main() {
 		}
 		for (const name of fs.readdirSync(base).sort()) {
 			checkIdentity(suite, caKey, mspId, kind, path.join(base, name));
+			checkTLS(suite, tlsCaPem, kind, path.join(base, name));
 			n++;
 		}
 	}
