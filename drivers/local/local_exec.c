@@ -121,7 +121,7 @@ static int wait_child(pid_t pid, int rfd, long long deadline,
 		if (!eof && poll(&pfd, 1, 50) > 0)
 			eof = out_step(rfd, o);
 		else if (eof)
-			poll(NULL, 0, 10);
+			poll(NULL, 0, 1); /* pipe closed: the child is exiting */
 		if (!exited && waitpid(pid, &st, WNOHANG) == pid) {
 			exited = 1;
 			/* a background grandchild may keep the pipe open:

@@ -142,7 +142,7 @@ static int sim_open(struct lf_driver_conn **out, const struct lf_kv *config,
 	if (!c)
 		return sim_host->err_set(err, LF_ERROR, "sim: out of memory");
 	rc = sim_config_parse(&c->cfg, config, err);
-	if (rc == 0 && !c->cfg.db && !(c->mem = json_object()))
+	if (rc == 0 && !c->cfg.db && !(c->mem = json_pack("{s:{},s:{}}", "hosts", "ids")))
 		rc = sim_host->err_set(err, LF_ERROR, "sim: out of memory");
 	if (rc != 0) {
 		sim_config_clear(&c->cfg);

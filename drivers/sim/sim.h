@@ -38,7 +38,7 @@ struct lf_driver_conn {
 	pthread_mutex_t mu;    /* guards rng, ops_ok and mem */
 	uint64_t rng;
 	long ops_ok;           /* successful ops so far */
-	json_t *mem;           /* hosts by name when there is no db */
+	json_t *mem;           /* the store when there is no db */
 };
 
 extern const struct lf_host_api *sim_host;
@@ -48,10 +48,10 @@ int sim_config_parse(struct sim_config *cfg, const struct lf_kv *kv,
 		     struct lf_err *err);
 void sim_config_clear(struct sim_config *cfg);
 
-/* sim_store.c: run fn over the hosts object (name -> record), under the
- * connection mutex (memory) or an exclusive flock (db); when write is set
- * and fn returns 0, the db is saved atomically. */
-typedef int (*sim_txn_fn)(json_t *hosts, void *arg, struct lf_err *err);
+/* sim_store.c: run fn over the store {"hosts":{name:record},"ids":{id:
+ * name}} under the connection mutex (memory) or an exclusive flock (db);
+ * when write is set and fn returns 0, the db is saved atomically. */
+typedef int (*sim_txn_fn)(json_t *store, void *arg, struct lf_err *err);
 int sim_store_txn(struct lf_driver_conn *c, int write, sim_txn_fn fn,
 		  void *arg, struct lf_err *err);
 

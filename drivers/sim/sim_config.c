@@ -18,6 +18,7 @@ static const char *const sim_known_keys[] = {
 	"latency_ms", "jitter_ms", "fail_rate", "fail_rate_create",
 	"fail_rate_read", "fail_rate_update", "fail_rate_delete",
 	"transient_ratio", "quota", "seed", "db", "fail_after", "fail_match",
+	"root", /* the executor gives every provider a default work root */
 	NULL,
 };
 

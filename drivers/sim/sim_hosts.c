@@ -75,20 +75,7 @@ static int not_found(const char *name, struct lf_err *err)
 
 /* ---- create ------------------------------------------------------------- */
 
-static int id_taken(json_t *hosts, const char *id)
-{
-	const char *key, *rid;
-	json_t *rec;
-
-	json_object_foreach(hosts, key, rec) {
-		rid = json_string_value(json_object_get(rec, "id"));
-		if (rid && strcmp(rid, id) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-static json_t *new_record(json_t *hosts, const struct lf_host_spec *s,
+static json_t *new_record(json_t *ids, const struct lf_host_spec *s,
 			  uint64_t rnd)
 {
 	char id[16], addr[32];
@@ -98,7 +85,7 @@ static json_t *new_record(json_t *hosts, const struct lf_host_spec *s,
 		v = (uint32_t)(rnd >> 32);
 		snprintf(id, sizeof(id), "sim-%08x", (unsigned)v);
 		rnd = rnd * 6364136223846793005ull + 1442695040888963407ull;
-	} while (id_taken(hosts, id));
+	} while (json_object_get(ids, id));
 	snprintf(addr, sizeof(addr), "10.%u.%u.%u", (v >> 16) & 0xff, (v >> 8) & 0xff,
 		 (v & 0xfe) + 1u);
 	return json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:s?,s:s,s:I,s:I}", "id", id,
@@ -109,10 +96,12 @@ static json_t *new_record(json_t *hosts, const struct lf_host_spec *s,
 			 "exec_count", (json_int_t)0);
 }
 
-static int create_fn(json_t *hosts, void *arg, struct lf_err *err)
+static int create_fn(json_t *store, void *arg, struct lf_err *err)
 {
 	struct host_call *hc = arg;
 	const char *name = hc->spec->name;
+	json_t *hosts = json_object_get(store, "hosts");
+	json_t *ids = json_object_get(store, "ids");
 	json_t *rec = json_object_get(hosts, name);
 	long quota = hc->conn->cfg.quota;
 
@@ -124,8 +113,10 @@ static int create_fn(json_t *hosts, void *arg, struct lf_err *err)
 		return sim_host->err_set(err, LF_ECONFLICT,
 					 "sim: quota exceeded: %ld hosts (creating '%s')",
 					 quota, name);
-	rec = new_record(hosts, hc->spec, hc->rnd);
-	if (!rec || json_object_set_new(hosts, name, rec) != 0)
+	rec = new_record(ids, hc->spec, hc->rnd);
+	if (!rec || json_object_set_new(hosts, name, rec) != 0 ||
+	    json_object_set_new(ids, json_string_value(json_object_get(rec, "id")),
+				json_string(name)) != 0)
 		return sim_host->err_set(err, LF_ERROR, "sim: cannot record host '%s'", name);
 	emit(hc->out, name, rec);
 	return 0;
@@ -162,11 +153,11 @@ int sim_host_create(struct lf_driver_conn *c, const struct lf_host_spec *spec,
 
 /* ---- read/update/delete --------------------------------------------------- */
 
-static int read_fn(json_t *hosts, void *arg, struct lf_err *err)
+static int read_fn(json_t *store, void *arg, struct lf_err *err)
 {
 	struct host_call *hc = arg;
 	const char *name = hc->spec->name;
-	json_t *rec = json_object_get(hosts, name);
+	json_t *rec = json_object_get(json_object_get(store, "hosts"), name);
 	const char *was = hc->spec->prior ?
 		sim_host->kv_get_str(hc->spec->prior, "id") : NULL;
 	const char *id;
@@ -195,11 +186,11 @@ int sim_host_read(struct lf_driver_conn *c, const struct lf_host_spec *spec,
 	return host_op(&hc, SIM_OP_READ, 0, read_fn, err);
 }
 
-static int update_fn(json_t *hosts, void *arg, struct lf_err *err)
+static int update_fn(json_t *store, void *arg, struct lf_err *err)
 {
 	struct host_call *hc = arg;
 	const struct lf_host_spec *s = hc->spec;
-	json_t *rec = json_object_get(hosts, s->name);
+	json_t *rec = json_object_get(json_object_get(store, "hosts"), s->name);
 	const char *img;
 	json_int_t disk;
 
@@ -238,11 +229,16 @@ int sim_host_update(struct lf_driver_conn *c, const struct lf_host_spec *spec,
 	return host_op(&hc, SIM_OP_UPDATE, 1, update_fn, err);
 }
 
-static int delete_fn(json_t *hosts, void *arg, struct lf_err *err)
+static int delete_fn(json_t *store, void *arg, struct lf_err *err)
 {
 	struct host_call *hc = arg;
+	json_t *hosts = json_object_get(store, "hosts");
+	const char *id = json_string_value(json_object_get(
+		json_object_get(hosts, hc->spec->name), "id"));
 
 	(void)err;
+	if (id)
+		json_object_del(json_object_get(store, "ids"), id);
 	json_object_del(hosts, hc->spec->name); /* gone already is fine */
 	return 0;
 }
@@ -268,10 +264,10 @@ static int count_fn(json_t *rec, const char *key)
 	return json_object_set_new(rec, key, json_integer(n + 1));
 }
 
-static int put_fn(json_t *hosts, void *arg, struct lf_err *err)
+static int put_fn(json_t *store, void *arg, struct lf_err *err)
 {
 	struct host_call *hc = arg;
-	json_t *rec = json_object_get(hosts, hc->spec->name);
+	json_t *rec = json_object_get(json_object_get(store, "hosts"), hc->spec->name);
 
 	if (!rec)
 		return not_found(hc->spec->name, err);
@@ -314,10 +310,10 @@ int sim_put(struct lf_driver_conn *c, const struct lf_host_spec *spec,
 	return host_op(&hc, SIM_OP_PUT, 1, put_fn, err);
 }
 
-static int exec_fn(json_t *hosts, void *arg, struct lf_err *err)
+static int exec_fn(json_t *store, void *arg, struct lf_err *err)
 {
 	struct host_call *hc = arg;
-	json_t *rec = json_object_get(hosts, hc->spec->name);
+	json_t *rec = json_object_get(json_object_get(store, "hosts"), hc->spec->name);
 
 	if (!rec)
 		return not_found(hc->spec->name, err);

@@ -1,6 +1,8 @@
 /*
  * Where the simulated hosts live: in memory for the connection, or in a
- * JSON db file shared by processes ({"version":1,"hosts":{name:record}}).
+ * JSON db file shared by processes:
+ *   {"version":1,"hosts":{name:record},"ids":{id:name}}
+ * ("ids" is an index kept in step with "hosts"; rebuilt when absent).
  * The db is read-modify-written under an exclusive flock on DB.lock (a
  * separate file, because the db itself is replaced by rename on save).
  */
@@ -46,6 +48,19 @@ static int db_lock(const char *db, int *fd, struct lf_err *err)
 	return 0;
 }
 
+static void ids_rebuild(json_t *root)
+{
+	json_t *ids = json_object(), *rec;
+	const char *name, *id;
+
+	json_object_foreach(json_object_get(root, "hosts"), name, rec) {
+		id = json_string_value(json_object_get(rec, "id"));
+		if (id)
+			json_object_set_new(ids, id, json_string(name));
+	}
+	json_object_set_new(root, "ids", ids);
+}
+
 static int db_load(const char *db, json_t **out, struct lf_err *err)
 {
 	json_error_t jerr;
@@ -53,7 +68,7 @@ static int db_load(const char *db, json_t **out, struct lf_err *err)
 
 	*out = NULL;
 	if (access(db, F_OK) != 0 && errno == ENOENT) {
-		*out = json_pack("{s:i,s:{}}", "version", 1, "hosts");
+		*out = json_pack("{s:i,s:{},s:{}}", "version", 1, "hosts", "ids");
 		return *out ? 0 : sim_host->err_set(err, LF_ERROR, "sim: out of memory");
 	}
 	root = json_load_file(db, 0, &jerr);
@@ -65,6 +80,8 @@ static int db_load(const char *db, json_t **out, struct lf_err *err)
 		return sim_host->err_set(err, LF_ERROR,
 					 "sim: db '%s' has no \"hosts\" object", db);
 	}
+	if (!json_is_object(json_object_get(root, "ids")))
+		ids_rebuild(root);
 	*out = root;
 	return 0;
 }
@@ -82,8 +99,10 @@ static int db_save(const char *db, const json_t *root, struct lf_err *err)
 	if (!tmp)
 		return sim_host->err_set(err, LF_ERROR, "sim: out of memory");
 	f = fopen(tmp, "we");
-	if (!f || json_dumpf(root, f, JSON_INDENT(1) | JSON_SORT_KEYS) != 0 ||
-	    fflush(f) != 0 || fsync(fileno(f)) != 0)
+	/* no fsync: a simulation needs atomic replacement for concurrent
+	 * readers, not durability across a machine crash */
+	if (!f || json_dumpf(root, f, JSON_COMPACT) != 0 ||
+	    fflush(f) != 0)
 		rc = sim_host->err_set(err, LF_ERROR, "sim: cannot write db '%s': %s", tmp,
 				       strerror(errno));
 	if (f && fclose(f) != 0 && rc == 0)
@@ -107,7 +126,7 @@ static int db_txn(const char *db, int write, sim_txn_fn fn, void *arg,
 	if (rc == 0)
 		rc = db_load(db, &root, err);
 	if (rc == 0)
-		rc = fn(json_object_get(root, "hosts"), arg, err);
+		rc = fn(root, arg, err);
 	if (rc == 0 && write)
 		rc = db_save(db, root, err);
 	json_decref(root);
