@@ -21,7 +21,6 @@
 
 struct lfc_org {
 	char *name;          /* spec org name: bank */
-	char *mspid;
 	char *domain;        /* bank.example.com */
 	char *dir;           /* peerOrganizations/bank.example.com */
 	char *ca_cn;         /* ca.bank.example.com */

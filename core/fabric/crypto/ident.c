@@ -382,8 +382,8 @@ struct ident_files {
 };
 
 static void files_build(struct ident_files *f, const struct lfc_org *org,
-			const struct lfc_ident *id, const struct lfc_ca *ca,
-			const struct lfc_ca *tlsca, struct half *s, struct half *t)
+			const struct lfc_ca *ca, const struct lfc_ca *tlsca,
+			struct half *s, struct half *t)
 {
 	size_t cfglen = 0, i;
 
@@ -401,7 +401,6 @@ static void files_build(struct ident_files *f, const struct lfc_org *org,
 	f->rel[7] = t->key_rel;         f->data[7] = t->key_pem;   f->len[7] = t->key_len;
 	for (i = 0; i < 8; i++)
 		f->mode[i] = i >= 6 ? 0600 : 0644;
-	(void)id;
 }
 
 static void files_free(struct ident_files *f)
@@ -506,7 +505,7 @@ int lfc_ident_ensure(const char *root, const struct lfc_org *org,
 			w->st.leaves_kept++;
 	}
 	if (rc == 0) {
-		files_build(&f, org, id, ca, tlsca, &s, &t);
+		files_build(&f, org, ca, tlsca, &s, &t);
 		rc = fresh ? ident_write_new(abs, &f, w, err)
 			   : ident_write_changed(abs, &f, w, err);
 	}

@@ -45,7 +45,6 @@ void lfc_org_clear(struct lfc_org *o)
 	if (!o)
 		return;
 	free(o->name);
-	free(o->mspid);
 	free(o->domain);
 	free(o->dir);
 	free(o->ca_cn);
@@ -116,7 +115,6 @@ static int org_from_spec(struct lfc_org *o, const struct lf_spec *spec,
 	int rc = 0;
 
 	o->name = lf_xstrdup(so->name);
-	o->mspid = lf_xstrdup(so->mspid);
 	o->domain = so->domain ? lf_xstrdup(so->domain)
 		    : lf_xasprintf("%s.example.com", so->name);
 	o->dir = lf_xasprintf("%s/%s", orderer_org ? "ordererOrganizations"
