@@ -336,22 +336,28 @@ static int channel_create(const struct lf_apply_env *env,
 	return rc;
 }
 
-/* the config_update bytes of a ConfigUpdateEnvelope file, or NULL */
-static bool same_update(const char *path, const uint8_t *env, size_t len)
+/* how a pending update file compares with a freshly computed update:
+ * -1 absent, 0 same config_update (keep it and its signatures), else the
+ * number of signatures it carries + 1 (a different or damaged update) */
+static long pending_update(const char *path, const uint8_t *env, size_t len)
 {
 	char *data = NULL;
 	size_t dlen = 0;
 	Lfpb__ConfigUpdateEnvelope *a = NULL, *b = NULL;
 	Lfpb__ConfigUpdate *ua, *ub;
-	bool same = false;
+	long r = 1;
 
-	if (!lf_path_exists(path) || lf_read_file(path, &data, &dlen, NULL) != 0)
-		return false;
+	if (!lf_path_exists(path))
+		return -1;
+	if (lf_read_file(path, &data, &dlen, NULL) != 0)
+		return 1;
 	ua = lf_update__unpack((uint8_t *)data, dlen, &a, NULL);
 	ub = lf_update__unpack(env, len, &b, NULL);
-	if (ua && ub)
-		same = same_bytes(a->config_update.data, a->config_update.len,
-				  b->config_update.data, b->config_update.len);
+	if (ua && ub && same_bytes(a->config_update.data, a->config_update.len,
+				   b->config_update.data, b->config_update.len))
+		r = 0;
+	else if (ua)
+		r = (long)a->n_signatures + 1;
 	if (ua)
 		lfpb__config_update__free_unpacked(ua, NULL);
 	if (ub)
@@ -361,7 +367,34 @@ static bool same_update(const char *path, const uint8_t *env, size_t len)
 	if (b)
 		lfpb__config_update_envelope__free_unpacked(b, NULL);
 	free(data);
-	return same;
+	return r;
+}
+
+/* write the freshly computed update; a pending one for another change is
+ * kept aside as NAME.update.pb.replaced and *note says so */
+static int put_update(const char *path, const uint8_t *upd, size_t ulen,
+		      char **note, struct lf_err *err)
+{
+	long p = pending_update(path, upd, ulen);
+	char *aside;
+
+	if (p == 0)
+		return 0;
+	if (p > 0) {
+		aside = lf_xasprintf("%s.replaced", path);
+		if (rename(path, aside) != 0) {
+			int rc = lf_err_sys(err, LF_ERROR, "cannot move '%s' aside",
+					    path);
+
+			free(aside);
+			return rc;
+		}
+		*note = lf_xasprintf("the pending update was for another change "
+				     "(%ld signature%s, kept as '%s'); ", p - 1,
+				     p == 2 ? "" : "s", aside);
+		free(aside);
+	}
+	return lf_write_file_atomic(path, upd, ulen, 0644, err);
 }
 
 struct upd_files {
@@ -429,6 +462,7 @@ static int channel_update(const struct lf_apply_env *env,
 	struct upd_files f;
 	uint8_t *upd = NULL;
 	size_t ulen = 0;
+	char *replaced = NULL;
 	int rc;
 
 	memset(&f, 0, sizeof(f));
@@ -460,22 +494,26 @@ static int channel_update(const struct lf_apply_env *env,
 		rc = 0;
 		goto cleanup;
 	}
-	if (rc == 0 && !same_update(f.upd, upd, ulen))
-		rc = lf_write_file_atomic(f.upd, upd, ulen, 0644, err);
+	if (rc == 0)
+		rc = put_update(f.upd, upd, ulen, &replaced, err);
 	if (rc == 0)
 		rc = lf_read_file(f.upd, &f.sig, &f.siglen, err);
 	if (rc == 0)
 		rc = lf_update_check((uint8_t *)f.cur, f.curlen, (uint8_t *)f.sig,
 				     f.siglen, err);
 	if (rc == LF_EAUTH) {
-		size_t n = strlen(err->msg);
+		char *m = lf_xasprintf("%s; %srun `ledgerform sign %s --msp <admin "
+				       "msp dir>`", err->msg, replaced ? replaced : "",
+				       f.upd);
 
-		snprintf(err->msg + n, sizeof(err->msg) - n, "; run `ledgerform "
-			 "sign %s --msp <admin msp dir>`", f.upd);
+		lf_err_clear(err);
+		lf_err_set(err, LF_EAUTH, "%s", m);
+		free(m);
 	}
 	if (rc == 0)
 		rc = finish_update(env, name, &f, prior, outputs, err);
 cleanup:
+	free(replaced);
 	free(upd);
 	files_free(&f);
 	return rc;

@@ -343,6 +343,10 @@ static int compute(const Lfpb__ConfigGroup *cur, const Lfpb__ConfigGroup *next,
 	*out = lf_pb_pack(&env.base, len);
 	if (summary)
 		rc = lf_update_describe(*out, *len, summary, err);
+	if (rc) {
+		free(*out);
+		*out = NULL;
+	}
 	free(env.config_update.data);
 cleanup:
 	lf_cg_free(rs);

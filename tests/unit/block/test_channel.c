@@ -143,6 +143,22 @@ static void test_channel_create_and_add_org(void **state)
 	assert_true(lf_path_exists(upd));
 	assert_false(lf_path_exists(envp));
 	lf_err_clear(&err);
+	/* the spec changes again before anyone signed: the pending update is
+	 * replaced, and kept aside */
+	c->f.ch.batch.max_message_count = 100;
+	assert_int_equal(lf_rtype_channel.update(&c->env, r, d, &out2, &err), LF_EAUTH);
+	c->f.ch.batch.max_message_count = 0;
+	assert_non_null(strstr(err.msg, "MAJORITY Admins: 1 of 1 orgs (OrdererMSP)"));
+	assert_non_null(strstr(err.msg, "the pending update was for another change (0 signatures"));
+	lf_err_clear(&err);
+	sign_file(c, upd, 1);
+	assert_int_equal(lf_rtype_channel.update(&c->env, r, d, &out2, &err), LF_EAUTH);
+	assert_non_null(strstr(err.msg, "(1 signature, kept as"));
+	assert_non_null(strstr(err.msg, "have 0"));
+	lf_err_clear(&err);
+	assert_int_equal(lf_rtype_channel.update(&c->env, r, d, &out2, &err), LF_EAUTH);
+	assert_null(strstr(err.msg, "pending update was for another change"));
+	lf_err_clear(&err);
 	sign_file(c, upd, 1);
 	/* recomputing keeps the collected signatures (same update bytes) */
 	assert_int_equal(lf_rtype_channel.update(&c->env, r, d, &out2, &err), LF_EAUTH);
