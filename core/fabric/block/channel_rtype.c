@@ -523,7 +523,7 @@ static int channel_delete(const struct lf_apply_env *env,
 			  const struct lf_resource *prior, struct lf_err *err)
 {
 	static const char *const sfx[] = { ".block", ".config.pb", ".update.pb",
-		".update.envelope.pb", ".tx" };
+		".update.envelope.pb", ".update.pb.replaced", ".tx" };
 	const char *name = attr_name(prior);
 
 	if (!name)

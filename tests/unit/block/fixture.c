@@ -171,16 +171,21 @@ json_t *fx_node_decode(const char *file, const char *kind)
 
 json_t *fx_get(json_t *j, const char *path)
 {
-	char *copy = lf_xstrdup(path), *save = NULL;
+	const char *p = path;
 
-	for (char *t = strtok_r(copy, "/", &save); t && j;
-	     t = strtok_r(NULL, "/", &save)) {
+	while (j && *p) {
+		size_t n = strcspn(p, "/");
+		char *t = lf_xstrndup(p, n);
+
 		if (json_is_array(j))
 			j = json_array_get(j, strtoul(t, NULL, 10));
 		else
 			j = json_object_get(j, t);
+		free(t);
+		p += n;
+		if (*p == '/')
+			p++;
 	}
-	free(copy);
 	return j;
 }
 
