@@ -545,7 +545,8 @@ static int channel_delete(const struct lf_apply_env *env,
 static bool channel_in_place(const struct lf_apply_env *env,
 			     const struct lf_resource *prior, const char *key)
 {
-	return !lf_streq(key, "channel") && !lf_streq(key, "consensus");
+	return !lf_streq(key, "channel") && !lf_streq(key, "consensus") &&
+	       !lf_streq(key, "kind");
 }
 
 /* ---- plan note ---- */
