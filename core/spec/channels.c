@@ -24,6 +24,7 @@ static const char *const policy_keys[] = { "type", "rule", NULL };
 static void channel_orgs(struct lf_sctx *c, struct lf_channel *ch,
 			 const struct lf_ynode *m)
 {
+	struct lf_sset seen = { NULL, 0, 0, false };
 	const struct lf_ynode *list;
 	char buf[LF_SHOW_MAX];
 
@@ -38,8 +39,9 @@ static void channel_orgs(struct lf_sctx *c, struct lf_channel *ch,
 		lf_sc_err(c, list, "channel '%s': expected at least one org",
 			  ch->name);
 	for (size_t i = 0; i < ch->norgs; i++) {
-		const struct lf_ynode *at = list->kids[i];
+		const struct lf_ynode *at = list->kids[i], *first;
 		const struct lf_org *o = lf_sset_get(&c->orgs, ch->orgs[i]);
+		bool found;
 
 		if (!o)
 			lf_sc_err(c, at, "channel '%s': org '%s' is not "
@@ -48,15 +50,30 @@ static void channel_orgs(struct lf_sctx *c, struct lf_channel *ch,
 		else if (o->npeers == 0 && !lf_sset_get(&c->broken, o->name))
 			lf_sc_err(c, at, "channel '%s': org '%s' has no peers; "
 				  "a member org needs peers", ch->name, o->name);
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(ch->orgs[j], ch->orgs[i]) == 0) {
-				lf_sc_err(c, at, "channel '%s': org '%s' is "
-					  "listed twice (first at line %d)",
-					  ch->name, lf_sc_show(at->str, buf,
-					  sizeof(buf)), list->kids[j]->pos.line);
-				break;
-			}
+		first = lf_sset_put(&seen, ch->orgs[i], at, &found);
+		if (found)
+			lf_sc_err(c, at, "channel '%s': org '%s' is listed "
+				  "twice (first at line %d)", ch->name,
+				  lf_sc_show(at->str, buf, sizeof(buf)),
+				  first->pos.line);
 	}
+	lf_sset_free(&seen);
+}
+
+static void index_orderers(struct lf_sctx *c)
+{
+	const struct lf_spec *s = c->spec;
+
+	c->orderers.own_keys = true;
+	for (size_t i = 0; i < s->norgs; i++)
+		for (size_t j = 0; j < s->orgs[i].norderers; j++) {
+			char *ref = lf_xasprintf("%s.%s", s->orgs[i].name,
+						 s->orgs[i].nodes[j].name);
+
+			lf_sset_put(&c->orderers, ref, &s->orgs[i].nodes[j],
+				    NULL);
+			free(ref);
+		}
 }
 
 /* "org.node" names an orderer of the spec (or of an org with errors,
@@ -64,21 +81,18 @@ static void channel_orgs(struct lf_sctx *c, struct lf_channel *ch,
 static bool is_orderer_ref(struct lf_sctx *c, const char *ref)
 {
 	const char *dot = strchr(ref, '.');
-	const struct lf_org *o;
 	char org[64];
 	size_t len;
 
+	if (!c->orderers.own_keys)
+		index_orderers(c);
+	if (lf_sset_get(&c->orderers, ref))
+		return true;
 	if (!dot || (len = (size_t)(dot - ref)) >= sizeof(org))
 		return false;
 	memcpy(org, ref, len);
 	org[len] = '\0';
-	if (lf_sset_get(&c->broken, org))
-		return true;
-	o = lf_sset_get(&c->orgs, org);
-	for (size_t i = 0; o && i < o->norderers; i++)
-		if (strcmp(o->nodes[i].name, dot + 1) == 0)
-			return true;
-	return false;
+	return lf_sset_get(&c->broken, org) != NULL;
 }
 
 static bool any_orderer(const struct lf_spec *s)
@@ -406,7 +420,7 @@ static void channel_policies(struct lf_sctx *c, struct lf_channel *ch,
 	for (size_t i = 0; i + 1 < n->n; i += 2) {
 		const struct lf_ynode *k = n->kids[i];
 
-		if (k->type != LF_Y_SCALAR || lf_map_key(n, k->str) != k)
+		if (k->type != LF_Y_SCALAR || k->dup)
 			continue;
 		one_policy(c, ch, k, n->kids[i + 1]);
 	}

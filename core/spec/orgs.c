@@ -319,43 +319,53 @@ static bool is_mspid(const char *s)
 		      "0123456789._-") == n;
 }
 
-/* unique node names within the org; explicit names may clash */
-static void check_node_names(struct lf_sctx *c, const struct lf_org *o)
+/* index the org's nodes by name; only explicit names can clash */
+static void index_nodes(struct lf_sctx *c, const struct lf_org *o,
+			struct lf_sset *names)
 {
-	struct lf_sset names = { NULL, 0, 0, false };
-	bool any_explicit = false;
-
-	for (size_t i = 0; i < o->nnodes; i++)
-		any_explicit |= o->nodes[i].explicit_host;
-	if (!any_explicit)
-		return;
 	for (size_t i = 0; i < o->nnodes; i++) {
 		const struct lf_node *n = &o->nodes[i], *first;
 		bool found;
 
-		first = lf_sset_put(&names, n->name, n, &found);
+		first = lf_sset_put(names, n->name, n, &found);
 		if (found)
 			lf_diags_add(c->d, 1, n->pos, "duplicate node name "
 				     "'%s' in org '%s' (first defined at line "
 				     "%d)", n->name, o->name, first->pos.line);
 	}
-	lf_sset_free(&names);
 }
 
-static const struct lf_node *org_node(const struct lf_org *o,
-				      const char *name)
+static void check_anchors(struct lf_sctx *c, const struct lf_org *o,
+			  const struct lf_ynode *list,
+			  const struct lf_sset *names)
 {
-	for (size_t i = 0; i < o->nnodes; i++)
-		if (strcmp(o->nodes[i].name, name) == 0)
-			return &o->nodes[i];
-	return NULL;
+	struct lf_sset seen = { NULL, 0, 0, false };
+	char buf[LF_SHOW_MAX];
+
+	for (size_t i = 0; i < o->nanchor_peers; i++) {
+		const struct lf_node *n = lf_sset_get(names, o->anchor_peers[i]);
+		const struct lf_ynode *at = list->kids[i], *first;
+		bool found;
+
+		if (!n || n->kind != LF_NODE_PEER)
+			lf_sc_err(c, at, "anchor peer '%s' is not a peer of "
+				  "org '%s'%s", lf_sc_show(at->str, buf,
+				  sizeof(buf)), o->name, o->npeers ? ""
+				  : " (the org has no peers)");
+		first = lf_sset_put(&seen, o->anchor_peers[i], at, &found);
+		if (found)
+			lf_sc_err(c, at, "anchor peer '%s' is listed twice "
+				  "(first at line %d)", lf_sc_show(at->str, buf,
+				  sizeof(buf)), first->pos.line);
+	}
+	lf_sset_free(&seen);
 }
 
 static void build_anchors(struct lf_sctx *c, struct lf_org *o,
-			  const struct lf_ynode *m)
+			  const struct lf_ynode *m,
+			  const struct lf_sset *names)
 {
 	const struct lf_ynode *list;
-	char buf[LF_SHOW_MAX];
 
 	if (!lf_map_get(m, "anchor_peers")) {
 		if (o->npeers == 0)
@@ -366,26 +376,8 @@ static void build_anchors(struct lf_sctx *c, struct lf_org *o,
 		return;
 	}
 	if (lf_sc_strlist(c, m, "anchor_peers", &o->anchor_peers,
-			  &o->nanchor_peers, &list) != 0)
-		return;
-	for (size_t i = 0; i < o->nanchor_peers; i++) {
-		const struct lf_node *n = org_node(o, o->anchor_peers[i]);
-		const struct lf_ynode *at = list->kids[i];
-
-		if (!n || n->kind != LF_NODE_PEER)
-			lf_sc_err(c, at, "anchor peer '%s' is not a peer of "
-				  "org '%s'%s", lf_sc_show(at->str, buf,
-				  sizeof(buf)), o->name, o->npeers ? ""
-				  : " (the org has no peers)");
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(o->anchor_peers[j], o->anchor_peers[i]) == 0) {
-				lf_sc_err(c, at, "anchor peer '%s' is listed "
-					  "twice (first at line %d)",
-					  lf_sc_show(at->str, buf, sizeof(buf)),
-					  list->kids[j]->pos.line);
-				break;
-			}
-	}
+			  &o->nanchor_peers, &list) == 0)
+		check_anchors(c, o, list, names);
 }
 
 /* name, domain, mspid; false when the org cannot be used */
@@ -427,6 +419,7 @@ static bool org_identity(struct lf_sctx *c, struct lf_org *o,
 static void build_org(struct lf_sctx *c, struct lf_org *o,
 		      const struct lf_ynode *m)
 {
+	struct lf_sset names = { NULL, 0, 0, false };
 	unsigned long long users = 1;
 	const struct lf_ynode *v;
 
@@ -441,8 +434,9 @@ static void build_org(struct lf_sctx *c, struct lf_org *o,
 		build_role(c, o, v, LF_NODE_ORDERER);
 	if ((v = lf_map_get(m, "peers")) != NULL)
 		build_role(c, o, v, LF_NODE_PEER);
-	check_node_names(c, o);
-	build_anchors(c, o, m);
+	index_nodes(c, o, &names);
+	build_anchors(c, o, m, &names);
+	lf_sset_free(&names);
 }
 
 /* the node to blame for a duplicate: the key's value or the org */

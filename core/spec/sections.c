@@ -87,6 +87,8 @@ void lf_spec__fabric(struct lf_sctx *c, const struct lf_ynode *n)
 
 /* ---- sizes ---- */
 
+#define LF_NDEFAULT_SIZES 3
+
 static const char *const size_keys[] = { "vcpus", "memory", "disk", "image",
 					  NULL };
 
@@ -102,6 +104,7 @@ void lf_spec__default_sizes(struct lf_spec *s)
 		{ "large", 8, 16384, 200 },
 	};
 
+	_Static_assert(LF_ARRAY_LEN(d) == LF_NDEFAULT_SIZES, "built-in sizes");
 	s->sizes = lf_xcalloc(LF_ARRAY_LEN(d), sizeof(*s->sizes));
 	for (size_t i = 0; i < LF_ARRAY_LEN(d); i++) {
 		struct lf_size *z = &s->sizes[s->nsizes++];
@@ -114,17 +117,18 @@ void lf_spec__default_sizes(struct lf_spec *s)
 	}
 }
 
+/* the template NAME: a built-in one, or a new slot (sizes has room: the
+ * spec's keys are unique, so only built-in names can come twice) */
 static struct lf_size *size_slot(struct lf_spec *s, const char *name,
 				 bool *is_new)
 {
 	struct lf_size *z;
 
-	for (size_t i = 0; i < s->nsizes; i++)
+	for (size_t i = 0; i < LF_NDEFAULT_SIZES; i++)
 		if (strcmp(s->sizes[i].name, name) == 0) {
 			*is_new = false;
 			return &s->sizes[i];
 		}
-	s->sizes = lf_xrealloc(s->sizes, (s->nsizes + 1) * sizeof(*s->sizes));
 	z = &s->sizes[s->nsizes++];
 	memset(z, 0, sizeof(*z));
 	z->name = lf_xstrdup(name);
@@ -173,14 +177,18 @@ static void one_size(struct lf_sctx *c, const struct lf_ynode *k,
 
 void lf_spec__sizes(struct lf_sctx *c, const struct lf_ynode *n)
 {
-	lf_spec__default_sizes(c->spec);
+	struct lf_spec *s = c->spec;
+
+	lf_spec__default_sizes(s);
 	if (!n || !lf_sc_want(c, n, LF_Y_MAP, "sizes"))
 		return;
+	s->sizes = lf_xrealloc(s->sizes, (s->nsizes + n->n / 2) *
+			       sizeof(*s->sizes));
 	for (size_t i = 0; i + 1 < n->n; i += 2) {
 		const struct lf_ynode *k = n->kids[i];
 
 		/* duplicate keys are reported by the tree; use the first */
-		if (k->type != LF_Y_SCALAR || lf_map_key(n, k->str) != k)
+		if (k->type != LF_Y_SCALAR || k->dup)
 			continue;
 		one_size(c, k, n->kids[i + 1]);
 	}
@@ -221,7 +229,7 @@ static json_t *provider_config(struct lf_sctx *c, const struct lf_ynode *v)
 	for (size_t i = 0; i + 1 < v->n; i += 2) {
 		const struct lf_ynode *k = v->kids[i], *x = v->kids[i + 1];
 
-		if (k->type != LF_Y_SCALAR || lf_map_key(v, k->str) != k)
+		if (k->type != LF_Y_SCALAR || k->dup)
 			continue;
 		if (secret_like(k->str)) {
 			lf_sc_err(c, k, "config key '%s' looks like a secret: "
@@ -292,8 +300,6 @@ static void add_provider(struct lf_spec *s, const char *name,
 {
 	struct lf_provider *p;
 
-	s->providers = lf_xrealloc(s->providers,
-				   (s->nproviders + 1) * sizeof(*s->providers));
 	p = &s->providers[s->nproviders++];
 	p->name = lf_xstrdup(name);
 	p->driver = lf_xstrdup(driver);
@@ -348,13 +354,16 @@ void lf_spec__providers(struct lf_sctx *c, const struct lf_ynode *n)
 {
 	struct lf_pos none = { 0, 0 };
 
+	/* room for the implicit local one and every entry */
+	c->spec->providers = lf_xcalloc(1 + (n ? n->n / 2 : 0),
+					sizeof(*c->spec->providers));
 	add_provider(c->spec, "local", "local", json_object(), NULL, none);
 	if (!n || !lf_sc_want(c, n, LF_Y_MAP, "providers"))
 		return;
 	for (size_t i = 0; i + 1 < n->n; i += 2) {
 		const struct lf_ynode *k = n->kids[i];
 
-		if (k->type != LF_Y_SCALAR || lf_map_key(n, k->str) != k)
+		if (k->type != LF_Y_SCALAR || k->dup)
 			continue;
 		one_provider(c, k, n->kids[i + 1]);
 	}

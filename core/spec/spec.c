@@ -90,6 +90,7 @@ static int load(struct lf_spec **out, const char *name, const char *buf,
 	}
 	lf_sset_free(&c.orgs);
 	lf_sset_free(&c.broken);
+	lf_sset_free(&c.orderers);
 	lf_ytree_free(root);
 	lf_diags__sort(d, first);
 	if (d->nerrors > before) {

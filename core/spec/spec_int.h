@@ -25,6 +25,9 @@ struct lf_ynode {
 	bool plain;              /* scalar written without quotes */
 	bool reported;           /* stands for a refused alias: already
 				    reported, no further type errors */
+	bool dup;                /* a mapping key seen before in its
+				    mapping (reported; lookups use the
+				    first) */
 	struct lf_pos pos;       /* 1-based start of the node */
 	char *str;               /* scalar text, NUL-terminated */
 	size_t len;
@@ -71,6 +74,8 @@ struct lf_sctx {
 	struct lf_sset orgs;         /* name -> struct lf_org * */
 	struct lf_sset broken;       /* orgs with errors: no follow-on
 					errors about them elsewhere */
+	struct lf_sset orderers;     /* "ORG.NODE" of every orderer, built
+					on first use (own keys) */
 	bool check_files;            /* CA files must exist (file loads) */
 };
 

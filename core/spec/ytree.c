@@ -128,6 +128,7 @@ static void check_dup_keys(struct ybuild *b, struct lf_ynode *m)
 			       && strcmp(m->kids[idx[j - 1]]->str, k->str) == 0)
 				j--;
 			report_dup(b, m->kids[idx[j]], k);
+			m->kids[idx[i]]->dup = true;
 		}
 	}
 	free(idx);
@@ -389,7 +390,7 @@ json_t *lf_ytree_json(const struct lf_ynode *n)
 		const struct lf_ynode *k = n->kids[i];
 
 		/* first occurrence wins, as in every lookup */
-		if (k->type != LF_Y_SCALAR || json_object_get(j, k->str))
+		if (k->type != LF_Y_SCALAR || k->dup)
 			continue;
 		json_object_set_new(j, k->str, lf_ytree_json(n->kids[i + 1]));
 	}

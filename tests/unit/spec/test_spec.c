@@ -783,6 +783,47 @@ static void test_spec_scalars(void **state)
 	assert_false(lf_spec_is_channel_name("a_b"));
 }
 
+/* hostile but bounded: long lists and big mappings stay linear */
+static void test_spec_no_quadratic(void **state)
+{
+	struct lf_buf b = LF_BUF_INIT;
+	struct lf_diags d = { 0 };
+	const int n = 15000;
+	double t0;
+	int i;
+
+	lf_buf_printf(&b, "name: wide\nsizes:\n");
+	for (i = 0; i < n; i++)
+		lf_buf_printf(&b, "  s%d: {vcpus: 1, memory: 1, disk: 1}\n", i);
+	lf_buf_printf(&b, "providers:\n");
+	for (i = 0; i < n; i++)
+		lf_buf_printf(&b, "  p%d: {driver: sim}\n", i);
+	lf_buf_printf(&b, "orgs:\n  - name: o\n    orderers: {count: 10000}\n"
+		      "    peers: {count: 10000}\n    anchor_peers: [");
+	for (i = 0; i < n; i++)
+		lf_buf_printf(&b, "%speer%d", i ? ", " : "", i % 12000);
+	lf_buf_printf(&b, "]\nchannels:\n  - name: c\n    orgs: [");
+	for (i = 0; i < n; i++)
+		lf_buf_printf(&b, "%so", i ? ", " : "");
+	lf_buf_printf(&b, "]\n    consenters: [");
+	for (i = 0; i < n; i++)
+		lf_buf_printf(&b, "%so.orderer%d", i ? ", " : "", i % 10000);
+	lf_buf_printf(&b, "]\n    policies:\n");
+	for (i = 0; i < n; i++)
+		lf_buf_printf(&b, "      P%d: {type: ImplicitMeta, rule: ANY P}\n", i);
+	t0 = lf_now_s();
+	assert_int_equal(load_str(b.data, &d), LF_EINVALID);
+	printf("# %zu KB hostile spec: %.0f ms, %zu errors\n", b.len / 1024,
+	       (lf_now_s() - t0) * 1e3, d.nerrors);
+	assert_true(lf_now_s() - t0 < 2.0 * SLOW);
+	/* anchors peer10000..11999 are no peers (2000), repeated anchors
+	 * (3000), channel orgs (n - 1) and consenters (5000) */
+	assert_true(has_diag(&d, 1, 0, 0, "is not a peer of org 'o'"));
+	assert_int_equal(d.nerrors, 2000 + 3000 + (n - 1) + 5000);
+	lf_diags_free(&d);
+	lf_buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -800,6 +841,7 @@ int main(void)
 		cmocka_unit_test(test_spec_hostile),
 		cmocka_unit_test(test_spec_mutations),
 		cmocka_unit_test(test_spec_big),
+		cmocka_unit_test(test_spec_no_quadratic),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
