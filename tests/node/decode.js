@@ -13,6 +13,10 @@ const ROLE = ['member', 'admin', 'client', 'peer', 'orderer'];
 const META = ['ANY', 'ALL', 'MAJORITY'];
 const txt = (u8) => Buffer.from(u8).toString('utf8');
 const hex = (u8) => Buffer.from(u8).toString('hex');
+// true when Fabric's bindings re-encode the message to the same bytes
+// (ledgerform's encoding is canonical: field order, map key order)
+const same = (cls, u8) => Buffer.compare(Buffer.from(cls.deserializeBinary(u8).serializeBinary()),
+  Buffer.from(u8)) === 0;
 const b64 = (u8) => Buffer.from(u8).toString('base64');
 
 function mapObj(m, f) {
@@ -156,6 +160,8 @@ function configUpdateEnvelope(u8) {
   const cu = common.ConfigUpdate.deserializeBinary(cue.getConfigUpdate_asU8());
   return {
     kind: 'config_update_envelope',
+    canonical: same(common.ConfigUpdate, cue.getConfigUpdate_asU8()) &&
+      same(common.ConfigUpdateEnvelope, u8),
     config_update_b64: b64(cue.getConfigUpdate_asU8()),
     channel_id: cu.getChannelId(),
     read_set: group(cu.getReadSet()),
@@ -182,9 +188,13 @@ function envelope(u8) {
   };
   if (ch.getType() === common.HeaderType.CONFIG) {
     const ce = common.ConfigEnvelope.deserializeBinary(pl.getData_asU8());
+    out.canonical = same(common.ConfigEnvelope, pl.getData_asU8()) &&
+      same(common.Payload, env.getPayload_asU8()) && same(common.Envelope, u8);
     out.config = { sequence: ce.getConfig().getSequence(), channel_group: group(ce.getConfig().getChannelGroup()) };
     out.last_update = ce.getLastUpdate() ? 'set' : null;
   } else if (ch.getType() === common.HeaderType.CONFIG_UPDATE) {
+    out.canonical = same(common.ConfigUpdateEnvelope, pl.getData_asU8()) &&
+      same(common.Payload, env.getPayload_asU8()) && same(common.Envelope, u8);
     out.config_update_envelope = configUpdateEnvelope(pl.getData_asU8());
   }
   return out;
@@ -195,6 +205,7 @@ function block(u8) {
   const data = b.getData().getDataList_asU8();
   return {
     kind: 'block',
+    canonical: same(common.Block, u8),
     number: b.getHeader().getNumber(),
     previous_hash: hex(b.getHeader().getPreviousHash_asU8()),
     data_hash: hex(b.getHeader().getDataHash_asU8()),

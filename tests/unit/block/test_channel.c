@@ -176,6 +176,7 @@ static void test_channel_create_and_add_org(void **state)
 		j = fx_node_decode(envp, "envelope");
 		assert_non_null(j);
 		assert_int_equal(json_integer_value(fx_get(j, "channel_header/type")), 2);
+		assert_true(json_is_true(fx_get(j, "canonical")));
 		assert_string_equal(fx_str(j, "channel_header/channel_id"), "trade");
 		assert_int_equal(json_array_size(fx_get(j, "config_update_envelope/signatures")), 2);
 		assert_non_null(fx_get(j, "config_update_envelope/write_set/groups/Application/groups/RetailMSP"));

@@ -58,6 +58,8 @@ static void test_kafka_system_channel(void **state)
 	char *p, *want;
 
 	assert_string_equal(fx_str(j, "data_hash"), fx_str(j, "computed_data_hash"));
+	assert_true(json_is_true(fx_get(j, "canonical")));
+	assert_true(json_is_true(fx_get(j, "envelopes/0/canonical")));
 	assert_string_equal(fx_str(j, "envelopes/0/channel_header/channel_id"), "system-channel");
 	root = fx_get(j, "envelopes/0/config/channel_group");
 	assert_string_equal(fx_str(root, "values/OrdererAddresses/value/0"), "orderer0.example.com:7050");
@@ -91,6 +93,8 @@ static void test_kafka_channel_creation_tx(void **state)
 	assert_int_equal(json_integer_value(fx_get(j, "channel_header/type")), 2);
 	assert_string_equal(fx_str(j, "channel_header/channel_id"), "trade");
 	assert_int_equal(json_integer_value(fx_get(j, "signature_len")), 0);
+	assert_true(json_is_true(fx_get(j, "canonical")));
+	assert_true(json_is_true(fx_get(j, "config_update_envelope/canonical")));
 	cu = fx_get(j, "config_update_envelope");
 	assert_string_equal(fx_str(cu, "channel_id"), "trade");
 	assert_int_equal(json_array_size(fx_get(cu, "signatures")), 0);

@@ -115,6 +115,7 @@ static void test_update_add_org(void **state)
 	assert_string_equal(fx_str(j, "channel_id"), "trade");
 	rs = fx_get(j, "read_set");
 	ws = fx_get(j, "write_set");
+	assert_true(json_is_true(fx_get(j, "canonical")));
 	assert_int_equal(json_integer_value(fx_get(rs, "version")), 0);
 	assert_int_equal(json_object_size(fx_get(rs, "groups")), 1);
 	assert_int_equal(json_object_size(fx_get(ws, "groups")), 1);
@@ -159,6 +160,7 @@ static void test_update_remove_org(void **state)
 	path = write_tmp(&u->f, "remove.update.pb", env, len);
 	j = decode_or_skip(path, "update");
 	ws = fx_get(j, "write_set");
+	assert_true(json_is_true(fx_get(j, "canonical")));
 	assert_int_equal(json_integer_value(fx_get(ws, "groups/Application/version")), 1);
 	assert_int_equal(json_object_size(fx_get(ws, "groups/Application/groups")), 2);
 	assert_null(fx_get(ws, "groups/Application/groups/BankMSP"));
@@ -194,6 +196,7 @@ static void test_update_anchor_peer(void **state)
 	path = write_tmp(&u->f, "anchor.update.pb", env, len);
 	j = decode_or_skip(path, "update");
 	ws = fx_get(j, "write_set");
+	assert_true(json_is_true(fx_get(j, "canonical")));
 	assert_int_equal(json_integer_value(fx_get(ws, "groups/Application/version")), 0);
 	assert_int_equal(json_integer_value(fx_get(ws, "groups/Application/groups/BankMSP/version")), 0);
 	assert_int_equal(json_object_size(fx_get(ws, "groups/Application/groups")), 1);
