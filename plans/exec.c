@@ -448,6 +448,8 @@ static char *summarize(struct sched *s, struct lf_apply_result *res)
 	for (i = 0; i < s->n; i++) {
 		struct job *j = &s->jobs[i];
 
+		if (j->attempts > 1)
+			res->retries += j->attempts - 1;
 		switch (j->st) {
 		case J_DONE: res->done++; break;
 		case J_FAILED:

@@ -97,7 +97,7 @@ static void test_e2e_transient_retried(void **state)
 	ct_init(&t, "retry");
 	/* every injected fault is transient; one worker keeps the seeded
 	 * sequence repeatable */
-	write_spec(&t, "fail_rate: 0.3, transient_ratio: 1.0, seed: 42", 2);
+	write_spec(&t, "fail_rate_create: 0.3, transient_ratio: 1.0, seed: 42", 2);
 	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve --parallelism 1"), 0);
 	/* permanent faults are not retried and fail the run */
 	write_spec(&t, "fail_rate_create: 1.0, transient_ratio: 0.0, seed: 1", 3);

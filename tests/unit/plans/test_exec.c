@@ -110,10 +110,11 @@ static void test_exec_retries(void **state)
 
 	(void)state;
 	/* transient faults only: retried until they pass */
-	fx_open(&f, "fail_rate: 0.3, transient_ratio: 1.0, seed: 9", 4);
+	fx_open(&f, "fail_rate_create: 0.3, transient_ratio: 1.0, seed: 9", 4);
 	log = run(&f, 1, &res, &rc);
 	assert_int_equal(rc, 0);
 	assert_int_equal(res.failed, 0);
+	assert_true(res.retries > 0); /* the seed injects some faults */
 	free(log);
 	free(res.summary);
 	fx_close(&f);
