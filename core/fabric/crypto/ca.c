@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
@@ -154,6 +155,15 @@ static void ca_paths_free(struct ca_paths *p)
 	free(p->key);
 }
 
+static int tighten_dir(const char *dir, const char *org, struct lf_err *err)
+{
+	struct stat st;
+
+	if (stat(dir, &st) == 0 && (st.st_mode & 077) != 0 && chmod(dir, 0700) != 0)
+		return lf_err_sys(err, LF_ERROR, "org '%s': cannot chmod '%s'", org, dir);
+	return 0;
+}
+
 /* our own CA under dir: reuse, complete (cert from existing key) or make */
 static int ca_local(X509 **cert, EVP_PKEY **key, const struct ca_paths *p,
 		    const char *org, const struct lfc_certspec *cs, bool create,
@@ -237,6 +247,9 @@ int lfc_ca_ensure(struct lfc_ca **out, const char *root,
 			key = NULL;
 		}
 	}
+	/* a reused key dir (from another tool, or loosened) gets 0700 again */
+	if (rc == 0 && create && !ext)
+		rc = tighten_dir(p.dir, org->name, err);
 	if (rc == 0 && !hit)
 		lfc_ca_cache_put(ext ? ext : p.cert, ext ? extkey : p.key, &sig, *out);
 	if (rc != 0) {

@@ -553,6 +553,13 @@ static void test_crypto_rerender_is_noop(void **state)
 	assert_int_equal(a->n, b->n);
 	assert_int_equal(snap_diff(a, b, NULL, 0), 0);
 	assert_int_equal(st.leaves_kept, LF_ARRAY_LEN(small_ids));
+	/* a loosened key directory is tightened again, content untouched */
+	assert_int_equal(sh("chmod 755 '%s/%s/ca' '%s/%s/peers/peer0.bank.example.com/msp/keystore'",
+			    out, ORG, out, ORG), 0);
+	render_again(s, out);
+	assert_mode(out, "peerOrganizations/bank.example.com/ca", 0700);
+	assert_mode(out, "peerOrganizations/bank.example.com/peers/peer0.bank.example.com/msp/keystore",
+		    0700);
 	assert_int_equal(st.certs_issued, 0);
 	assert_int_equal(st.keys_generated, 0);
 	assert_int_equal(st.files_written, 0);
