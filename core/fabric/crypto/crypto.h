@@ -16,6 +16,15 @@
  *    is missing or unusable, or when the identity is deleted and re-created;
  *  - private keys are written 0600 in 0700 directories and never leave
  *    the files: no key material in attrs, outputs, logs or messages.
+ *  - an imported CA (spec: org ca.cert/ca.key, optional tls_cert/tls_key)
+ *    is validated before anything is written (readable, a PEM cert with
+ *    basicConstraints CA:TRUE, a PEM key that matches it; EC or RSA); its
+ *    key is only read where the spec names it, never copied; its cert is
+ *    copied into ca/ (or tlsca/) and the MSP folders under cryptogen's file
+ *    names (ca.DOMAIN-cert.pem); leaves get the default subject base;
+ *  - loaded CAs are cached process-wide (mutex, reference counts), keyed by
+ *    the files' device/inode/size/mtime, so the executor's per-leaf calls
+ *    do not re-decode the CA; a changed file is a miss;
  *  - durability: lf_crypto_render writes files with create-exclusive +
  *    rename (a new identity is built in a temp directory and renamed into
  *    place in one step) and ends with one syncfs() of the output file
