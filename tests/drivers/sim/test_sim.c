@@ -470,6 +470,49 @@ static void test_sim_db_persistence(void **state)
 	free(db);
 }
 
+static void test_sim_db_without_index(void **state)
+{
+	char dir[] = "/tmp/lf-simdb-XXXXXX";
+	const char *text;
+	char *db;
+	struct lf_driver_conn *c;
+	struct lf_host_spec s = spec_of("old");
+	struct lf_err err = LF_ERR_INIT;
+	json_t *o, *file;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	db = lf_xasprintf("%s/sim.json", dir);
+	/* a file written without the id index (or by hand) */
+	text = "{\"version\":1,\"hosts\":{\"old\":{\"id\":\"sim-0000beef\",\"vcpus\":1,"
+	       "\"memory_mb\":512,\"disk_gb\":5,\"image\":\"debian-12\",\"state\":\"running\"}}}";
+	assert_int_equal(lf_write_file_atomic(db, text, strlen(text), 0644, NULL), 0);
+	c = must_open(json_pack("{s:s,s:i}", "db", db, "seed", 5));
+	assert_int_equal(op(c, 'r', &s, &o, &err), 0);
+	assert_string_equal(attr(o, "id"), "sim-0000beef");
+	assert_string_equal(attr(o, "memory_mb"), "512");
+	json_decref(o);
+	s.name = "new";
+	assert_int_equal(op(c, 'c', &s, &o, &err), 0);
+	assert_string_not_equal(attr(o, "id"), "sim-0000beef");
+	json_decref(o);
+	file = json_load_file(db, 0, NULL);
+	assert_int_equal(json_object_size(json_object_get(file, "ids")), 2);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(file, "ids"),
+							      "sim-0000beef")), "old");
+	json_decref(file);
+	sim->close(c);
+	/* a broken db is an error naming the file, not an empty cloud */
+	assert_int_equal(lf_write_file_atomic(db, "{oops", 5, 0644, NULL), 0);
+	c = must_open(json_pack("{s:s}", "db", db));
+	assert_int_equal(op(c, 'r', &s, NULL, &err), LF_ERROR);
+	assert_non_null(strstr(err.msg, db));
+	assert_non_null(strstr(err.msg, "not valid JSON"));
+	sim->close(c);
+	lf_rmtree(dir, NULL);
+	free(db);
+}
+
 static void test_sim_config_errors(void **state)
 {
 	struct lf_err err = LF_ERR_INIT;
@@ -500,6 +543,7 @@ int main(void)
 		cmocka_unit_test(test_sim_resize_in_place),
 		cmocka_unit_test(test_sim_put_exec_counts),
 		cmocka_unit_test(test_sim_db_persistence),
+		cmocka_unit_test(test_sim_db_without_index),
 		cmocka_unit_test(test_sim_config_errors),
 	};
 
