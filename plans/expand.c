@@ -62,52 +62,41 @@ static json_t *node_attrs(const struct lf_spec *spec, const struct lf_org *org,
 	return a;
 }
 
+/* host.ORG.NODE and node.ORG.NODE. The node follows its identity: it
+ * depends on crypto.ORG.NODE and carries its hash, so that a re-issued
+ * certificate re-delivers that node's files (crypto is expanded first). */
 static int add_node(const struct lf_spec *spec, const struct lf_org *org,
 		    const struct lf_node *n, struct lf_rset *rs, struct lf_err *err)
 {
 	char *haddr = lf_xasprintf("host.%s.%s", n->org, n->name);
 	char *naddr = lf_xasprintf("node.%s.%s", n->org, n->name);
-	struct lf_resource *h, *r;
+	char *caddr = lf_xasprintf("crypto.%s.%s", n->org, n->name);
+	const struct lf_resource *c = lf_rset_get(rs, caddr);
+	struct lf_resource *h, *r = NULL;
+	json_t *na = node_attrs(spec, org, n);
 	int rc = 0;
 
+	json_object_set_new(na, "host", json_string(haddr));
+	if (c)
+		json_object_set_new(na, "crypto", json_string(c->hash));
 	h = lf_rset_add(rs, haddr, host_attrs(spec, n));
-	r = h ? lf_rset_add(rs, naddr, node_attrs(spec, org, n)) : NULL;
+	if (h)
+		r = lf_rset_add(rs, naddr, na);
+	else
+		json_decref(na);
 	if (!h || !r) {
 		rc = lf_err_set(err, LF_EINVALID, "duplicate resource address '%s'",
 				h ? naddr : haddr);
 		goto cleanup;
 	}
 	lf_resource_add_dep(r, haddr);
-	json_object_set_new(r->attrs, "host", json_string(haddr));
-	lf_resource_rehash(r);
+	if (c)
+		lf_resource_add_dep(r, caddr);
 cleanup:
 	free(haddr);
 	free(naddr);
+	free(caddr);
 	return rc;
-}
-
-/* node.ORG.NODE follows its identity: depend on it and carry its hash, so
- * that a re-issued certificate re-delivers the node's files. */
-static void link_node_crypto(struct lf_rset *rs)
-{
-	size_t i;
-
-	for (i = 0; i < rs->n; i++) {
-		struct lf_resource *r = &rs->v[i];
-		struct lf_resource *c;
-		char *caddr;
-
-		if (strcmp(r->type, "node") != 0)
-			continue;
-		caddr = lf_xasprintf("crypto.%s", r->addr + strlen("node."));
-		c = lf_rset_get(rs, caddr);
-		if (c) {
-			lf_resource_add_dep(r, caddr);
-			json_object_set_new(r->attrs, "crypto", json_string(c->hash));
-			lf_resource_rehash(r);
-		}
-		free(caddr);
-	}
 }
 
 int lf_expand(const struct lf_spec *spec, struct lf_rset **out,
@@ -119,6 +108,7 @@ int lf_expand(const struct lf_spec *spec, struct lf_rset **out,
 
 	*out = NULL;
 	lf_rset_new(&rs);
+	rc = lf_expand_hooks(spec, rs, err);
 	for (i = 0; rc == 0 && i < spec->norgs; i++) {
 		const struct lf_org *org = &spec->orgs[i];
 
@@ -127,10 +117,6 @@ int lf_expand(const struct lf_spec *spec, struct lf_rset **out,
 	}
 	for (k = 0; rc == 0 && spec->kafka && k < spec->kafka->nnodes; k++)
 		rc = add_node(spec, NULL, &spec->kafka->nodes[k], rs, err);
-	if (rc == 0)
-		rc = lf_expand_hooks(spec, rs, err);
-	if (rc == 0)
-		link_node_crypto(rs);
 	if (rc != 0) {
 		lf_rset_free(rs);
 		return rc;

@@ -210,10 +210,12 @@ int lf_rset_from_json(struct lf_rset **out, const json_t *resources,
 			return lf_err_set(err, LF_EINVALID,
 					  "state: resource '%s' has no attrs object", addr);
 		}
-		r = lf_rset_add_hashed(rs, addr, json_deep_copy(attrs),
+		/* shared with the document: records are replaced, never
+		 * changed in place, so a reference is enough */
+		r = lf_rset_add_hashed(rs, addr, json_incref(attrs),
 				       json_string_value(json_object_get(rec, "hash")));
 		if (json_is_object(outputs))
-			r->outputs = json_deep_copy(outputs);
+			r->outputs = json_incref(outputs);
 		json_array_foreach(deps, k, d)
 			if (json_is_string(d))
 				lf_resource_add_dep(r, json_string_value(d));

@@ -90,6 +90,8 @@ static int make_plan(struct lf_ws *ws, const struct lf_cli_opts *o, bool destroy
 	struct lf_plan_opts po = { destroy, o->targets };
 	struct lf_err err = LF_ERR_INIT;
 
+	double t0 = lf_now_s();
+
 	if (lf_plan_make(out, &ws->env, ws->desired, ws->current, &po, &err) != 0) {
 		lf_cli_error("%s", err.msg);
 		return 1;
@@ -98,6 +100,8 @@ static int make_plan(struct lf_ws *ws, const struct lf_cli_opts *o, bool destroy
 	(*out)->serial = ws->doc.serial;
 	memcpy((*out)->spec_sha256, ws->spec_sha256, sizeof((*out)->spec_sha256));
 	(*out)->spec_file = lf_xstrdup(o->file);
+	if (getenv("LEDGERFORM_TIMING"))
+		fprintf(stderr, "timing: %-12s %.3fs\n", "diff", lf_now_s() - t0);
 	return 0;
 }
 
