@@ -351,6 +351,9 @@ static int local_exec(struct lf_driver_conn *c, const struct lf_host_spec *spec,
 	res->exit_status = 0;
 	res->output = NULL;
 	res->output_len = 0;
+	if (local_host->cancelled())
+		return local_host->err_set(err, LF_ECANCELED,
+					   "local: not running '%s': cancelled", argv[0]);
 	rc = local_host_dir(c, spec->name, &dir, err);
 	if (rc == 0)
 		rc = local_check_ours(dir, spec->name, err);

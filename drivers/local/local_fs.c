@@ -157,6 +157,12 @@ static int parents_open(int dfd, char *buf, mode_t dmode, const char *rel,
 
 	while (fd >= 0 && (slash = strchr(p, '/')) != NULL) {
 		*slash = '\0';
+		if (strcmp(p, "..") == 0) { /* rel_check refuses it; belt and braces */
+			close(fd);
+			fd = -1;
+			local_host->err_set(err, LF_EINVALID, "local: '..' in '%s'", rel);
+			break;
+		}
 		if (p[0] != '\0' && strcmp(p, ".") != 0) {
 			nfd = subdir_open(fd, p, dmode, rel, err);
 			close(fd);
