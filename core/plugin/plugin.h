@@ -41,8 +41,12 @@ int lf_registry_get(struct lf_registry *reg, const char *name,
 /* Load one plugin file and check it. */
 int lf_plugin_load_file(const char *path, const struct lf_driver **out,
 			struct lf_err *err);
-/* Every plugin file in the search path, checked (caller frees with
- * lf_plugin_info_free_all). */
+/* Every plugin file (ledgerform_driver_*.so) in every directory of the
+ * search path, in path order and sorted by name within a directory, each
+ * loaded and checked; refused files are reported with ok = false and the
+ * reason (abi_version is filled whenever the entry returned a table). A
+ * name found again later in the path is listed too although the first one
+ * wins. Caller frees with lf_plugin_info_free_all. */
 int lf_registry_list(struct lf_registry *reg, struct lf_plugin_info **out,
 		     size_t *n);
 void lf_plugin_info_free_all(struct lf_plugin_info *v, size_t n);
@@ -50,9 +54,14 @@ void lf_plugin_info_free_all(struct lf_plugin_info *v, size_t n);
 /* The host API table handed to drivers. */
 const struct lf_host_api *lf_host_api(void);
 
-/* lf_kv: read-only view over a JSON object (values shown as strings) */
+/* lf_kv: read-only view over a JSON object (values shown as strings:
+ * numbers as "%lld"/"%.17g", booleans "true"/"false", objects and arrays
+ * as compact JSON, null as absent). A string handed out lives as long as
+ * the view (formatted values, cached in it) or the object (JSON strings).
+ * Safe to read from several threads; formatted values are wiped on unwrap
+ * (views may wrap credentials). */
 struct lf_kv *lf_kv_wrap(const json_t *obj);   /* borrowed obj */
-void lf_kv_unwrap(struct lf_kv *kv);
+void lf_kv_unwrap(struct lf_kv *kv);          /* NULL is fine */
 /* lf_kv_builder: collects attributes a driver returns into a JSON object */
 struct lf_kv_builder *lf_kv_builder_new(void);
 /* take the built object (owned by the caller) and free the builder */
