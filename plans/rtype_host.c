@@ -58,7 +58,7 @@ static json_t *resolve_creds(const struct lf_provider *p, struct lf_err *err)
 /* the provider config (new reference): from the spec, else what the host
  * recorded when it was made (the provider may be gone from the spec) */
 static json_t *provider_config(const struct lf_apply_env *env, const char *name,
-			       const json_t *outputs)
+			       const char *driver, const json_t *outputs)
 {
 	const struct lf_provider *p = env->spec ? lf_spec_provider(env->spec, name) : NULL;
 	json_t *cfg;
@@ -69,7 +69,8 @@ static json_t *provider_config(const struct lf_apply_env *env, const char *name,
 		cfg = json_deep_copy(json_object_get(outputs, "provider_config"));
 	else
 		cfg = json_object();
-	if (!json_object_get(cfg, "root")) {
+	/* the local driver's hosts live in the work dir unless told */
+	if (strcmp(driver, "local") == 0 && !json_object_get(cfg, "root")) {
 		char *root = lf_path_join(env->workdir, "hosts");
 
 		json_object_set_new(cfg, "root", json_string(root));
@@ -101,7 +102,7 @@ static int host_connect(const struct lf_apply_env *env, const json_t *hattrs,
 	creds = resolve_creds(p, err);
 	if (!creds)
 		return err->code ? err->code : LF_EAUTH;
-	hc->config = provider_config(env, prov, outputs);
+	hc->config = provider_config(env, prov, drv, outputs);
 	rc = lf_driver_pool_get(env->drivers, prov, drv, hc->config, creds,
 				&hc->drv, &hc->conn, err);
 	json_decref(creds);

@@ -215,8 +215,11 @@ static int load_disk(struct file_state *fs, json_t **res, struct lf_err *err)
 		lf_buf_free(&b);
 		return rc;
 	}
+	/* keep only the size (to size the next write's buffer): holding a
+	 * large state's text for the rare no-hard-link backup costs more
+	 * than reading it again then */
 	forget_bytes(fs);
-	fs->bytes = b.data;
+	lf_buf_free(&b);
 	fs->len = b.len;
 	fs->id = st;
 	fs->exists = fs->known = true;
@@ -341,8 +344,13 @@ static int make_backup(struct file_state *fs, struct lf_err *err)
 			unlink(tmp);
 		}
 	} else if (link_unsupported(errno)) {
-		rc = lf_write_file_atomic(fs->backup, fs->bytes ? fs->bytes : "", fs->len,
-					  0600, err);
+		char *bytes = NULL;
+		size_t len = 0;
+
+		rc = lf_read_file(fs->path, &bytes, &len, err);
+		if (rc == 0)
+			rc = lf_write_file_atomic(fs->backup, bytes, len, 0600, err);
+		free(bytes);
 	} else {
 		rc = lf_err_sys(err, LF_ERROR, "cannot keep '%s' as backup '%s'", fs->path,
 				fs->backup);
@@ -379,9 +387,7 @@ static int put_file(struct file_state *fs, struct lf_buf *text,
 	if (stat(fs->path, &fs->id) != 0)
 		return lf_err_sys(err, LF_ERROR, "cannot stat state file '%s'", fs->path);
 	forget_bytes(fs);
-	fs->bytes = text->data;
 	fs->len = text->len;
-	text->data = NULL;
 	snprintf(fs->lineage, sizeof(fs->lineage), "%s", lineage);
 	fs->serial = serial;
 	fs->exists = fs->known = true;

@@ -43,7 +43,8 @@ enum lf_ws_flags {
 	LF_WS_SPEC = 1,      /* load the spec (required) */
 	LF_WS_LOCK = 2,      /* take the state lock */
 	LF_WS_EXPAND = 4,    /* expand the spec into desired resources */
-	LF_WS_DRIVERS = 8    /* open the driver registry and pool */
+	LF_WS_DRIVERS = 8,   /* open the driver registry and pool */
+	LF_WS_READONLY = 16  /* the state document will not be written */
 };
 
 int lf_ws_open(struct lf_ws *ws, const struct lf_cli_opts *o, unsigned int flags,

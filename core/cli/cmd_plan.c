@@ -130,7 +130,8 @@ int lf_cmd_plan(int argc, char **argv)
 	rc = lf_cli_parse(&o, argc, argv, USAGE_PLAN, "plan");
 	if (rc)
 		return rc == 1 ? 0 : 1;
-	rc = lf_ws_open(&ws, &o, LF_WS_SPEC | LF_WS_LOCK | LF_WS_EXPAND | LF_WS_DRIVERS, "plan");
+	rc = lf_ws_open(&ws, &o, LF_WS_SPEC | LF_WS_LOCK | LF_WS_EXPAND | LF_WS_DRIVERS |
+			LF_WS_READONLY, "plan");
 	if (rc == 0)
 		rc = make_plan(&ws, &o, false, &p);
 	if (rc == 0) {

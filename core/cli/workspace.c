@@ -106,6 +106,7 @@ struct reader {
 	struct lf_ws *ws;
 	struct lf_err err;
 	int rc;
+	bool drop_doc;
 };
 
 /* read and index the state (runs beside the expansion) */
@@ -116,6 +117,12 @@ static void *read_state(void *arg)
 	r->rc = lf_state_read(r->ws->state, &r->ws->doc, &r->err);
 	if (r->rc == 0)
 		r->rc = lf_rset_from_json(&r->ws->current, r->ws->doc.resources, &r->err);
+	if (r->rc == 0 && r->drop_doc) {
+		/* the index shares attrs/outputs; the records' envelopes are
+		 * not needed when nothing will be written */
+		json_decref(r->ws->doc.resources);
+		r->ws->doc.resources = json_object();
+	}
 	return NULL;
 }
 
@@ -123,7 +130,7 @@ static void *read_state(void *arg)
  * are independent: run them on two threads. */
 static int read_and_expand(struct lf_ws *ws, unsigned int flags, struct lf_err *err)
 {
-	struct reader r = { ws, LF_ERR_INIT, 0 };
+	struct reader r = { ws, LF_ERR_INIT, 0, (flags & LF_WS_READONLY) != 0 };
 	pthread_t th;
 	bool threaded;
 	int rc = 0;
