@@ -58,7 +58,7 @@ static void assert_file_eq(const char *got, struct fx *f, int org,
 
 static void check_org(json_t *app, struct fx *f, int i)
 {
-	char key[160], rel[200];
+	char key[160], rel[512];
 	const struct lf_org *o = &f->orgs[i];
 	json_t *g;
 
@@ -86,7 +86,7 @@ static void check_org(json_t *app, struct fx *f, int i)
 static void check_raft(json_t *ord, struct fx *f)
 {
 	json_t *cons = fx_get(ord, "values/ConsensusType/value/metadata/consenters");
-	char path[64], rel[200];
+	char path[64], rel[512];
 
 	assert_string_equal(fx_str(ord, "values/ConsensusType/value/type"), "etcdraft");
 	assert_int_equal(json_integer_value(fx_get(ord, "values/ConsensusType/value/state")), 0);
@@ -276,7 +276,7 @@ static void test_genesis_errors(void **state)
 static void test_genesis_bft(void **state)
 {
 	struct fx *f = *state;
-	char *path, rel[200], p[64];
+	char *path, rel[512], p[64];
 	json_t *j, *ord, *m;
 
 	f->spec.consensus = LF_CONSENSUS_BFT;
