@@ -8,7 +8,8 @@
 
 static const char USAGE_SHOW[] =
 	"Usage: ledgerform show [-f SPEC | --state FILE] [--json]\n\n"
-	"Show the resources the state records, with what drivers reported.\n";
+	"Show the resources the state records, one line each, with what drivers\n"
+	"and renderers reported (`state show ADDR` prints one in full, --json all).\n";
 
 static const char USAGE_STATE[] =
 	"Usage: ledgerform state list [-f SPEC | --state FILE]\n"
@@ -21,29 +22,35 @@ static const char USAGE_DRIVERS[] =
 	"Usage: ledgerform drivers [--json]\n\n"
 	"List the driver plugins found in the search path, and why any is refused.\n";
 
+/* one line per resource: what it is, and where it ended up */
+static const char *const SHOW_ATTRS[] = { "driver", "size", "kind", "cn", NULL };
+static const char *const SHOW_OUTPUTS[] = { "id", "path", "address", "dir", "block",
+					    "config_sequence", NULL };
+
 static void show_one(const char *addr, json_t *rec)
 {
 	json_t *out = json_object_get(rec, "outputs");
 	json_t *attrs = json_object_get(rec, "attrs");
-	const char *k;
-	json_t *v;
+	size_t i;
 
-	printf("%s\n", addr);
-	json_object_foreach(attrs, k, v) {
-		char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+	printf("%-34s", addr);
+	for (i = 0; SHOW_ATTRS[i]; i++) {
+		const char *v = json_string_value(json_object_get(attrs, SHOW_ATTRS[i]));
 
-		printf("    %-16s %s\n", k, s ? s : "?");
-		free(s);
+		if (v && *v)
+			printf(" %s", v);
 	}
-	json_object_foreach(out, k, v) {
-		char *s;
+	for (i = 0; SHOW_OUTPUTS[i]; i++) {
+		json_t *v = json_object_get(out, SHOW_OUTPUTS[i]);
+		char *txt;
 
-		if (strcmp(k, "provider_config") == 0)
+		if (!v || json_is_object(v) || json_is_array(v))
 			continue;
-		s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-		printf("    %-16s %s  (reported)\n", k, s ? s : "?");
-		free(s);
+		txt = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+		printf("  %s=%s", SHOW_OUTPUTS[i], txt ? txt : "?");
+		free(txt);
 	}
+	putchar('\n');
 }
 
 static int cmp_str(const void *a, const void *b)
