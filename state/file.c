@@ -117,13 +117,44 @@ static int check_envelope(const char *path, json_t *root, struct lf_err *err)
 	return 0;
 }
 
-/* parse bytes; on success fill lineage/serial and, if res, the resources */
-static int parse_doc(struct file_state *fs, const char *bytes, size_t len,
-		     json_t **res, struct lf_err *err)
+/* parse the file from fd (streamed: the text is never held whole, which
+ * matters for a state of tens of megabytes); on success fill
+ * lineage/serial and, if res, the resources */
+struct chunk_reader {
+	int fd;
+	int err;
+};
+
+/* jansson load callback: read(2) in 64 KiB chunks (json_loadfd reads a
+ * byte per call) */
+static size_t read_chunk(void *buf, size_t len, void *arg)
+{
+	struct chunk_reader *cr = arg;
+
+	for (;;) {
+		ssize_t r = read(cr->fd, buf, len > 65536 ? 65536 : len);
+
+		if (r >= 0)
+			return (size_t)r;
+		if (errno != EINTR) {
+			cr->err = errno;
+			return (size_t)-1;
+		}
+	}
+}
+
+static int parse_doc(struct file_state *fs, int fd, json_t **res,
+		     struct lf_err *err)
 {
 	json_error_t jerr;
-	json_t *root = json_loadb(bytes, len, JSON_REJECT_DUPLICATES, &jerr);
+	struct chunk_reader cr = { fd, 0 };
+	json_t *root = json_load_callback(read_chunk, &cr, JSON_REJECT_DUPLICATES, &jerr);
 	int rc;
+
+	if (!root && cr.err) {
+		errno = cr.err;
+		return lf_err_sys(err, LF_ERROR, "cannot read state file '%s'", fs->path);
+	}
 
 	if (!root)
 		return corrupt(fs->path, err, "%s at line %d, column %d", jerr.text,
@@ -150,23 +181,6 @@ static int refuse(struct file_state *fs, int code, struct lf_err *err)
 	return code;
 }
 
-static int read_fd(int fd, const char *path, struct lf_buf *b, struct lf_err *err)
-{
-	char chunk[65536];
-
-	for (;;) {
-		ssize_t r = read(fd, chunk, sizeof(chunk));
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return lf_err_sys(err, LF_ERROR, "cannot read state file '%s'", path);
-		if (r == 0)
-			return 0;
-		lf_buf_append(b, chunk, (size_t)r);
-	}
-}
-
 static void forget_bytes(struct file_state *fs)
 {
 	free(fs->bytes);
@@ -189,7 +203,6 @@ static void set_missing(struct file_state *fs)
  */
 static int load_disk(struct file_state *fs, json_t **res, struct lf_err *err)
 {
-	struct lf_buf b = LF_BUF_INIT;
 	struct stat st;
 	int fd, rc;
 
@@ -205,22 +218,15 @@ static int load_disk(struct file_state *fs, json_t **res, struct lf_err *err)
 		return lf_err_sys(err, LF_ERROR, "cannot open state file '%s'", fs->path);
 	rc = fstat(fd, &st) != 0 ?
 		lf_err_sys(err, LF_ERROR, "cannot stat state file '%s'", fs->path) :
-		read_fd(fd, fs->path, &b, err);
+		parse_doc(fs, fd, res, err);
 	close(fd);
-	if (rc == 0)
-		rc = parse_doc(fs, b.data ? b.data : "", b.len, res, err);
 	if (rc == LF_EINVALID || rc == LF_EUNSUPPORTED)
 		refuse(fs, rc, err);
-	if (rc != 0) {
-		lf_buf_free(&b);
+	if (rc != 0)
 		return rc;
-	}
-	/* keep only the size (to size the next write's buffer): holding a
-	 * large state's text for the rare no-hard-link backup costs more
-	 * than reading it again then */
+	/* keep only the size (to size the next write's buffer) */
 	forget_bytes(fs);
-	lf_buf_free(&b);
-	fs->len = b.len;
+	fs->len = (size_t)st.st_size;
 	fs->id = st;
 	fs->exists = fs->known = true;
 	return 0;
