@@ -40,6 +40,11 @@ if [ "${1:-}" = "--with-tests" ]; then
   here="$(cd "$(dirname "$0")/.." && pwd)"
   if [ ! -d "$here/tests/node/node_modules/@hyperledger/fabric-protos" ] && [ -f "$here/tests/node/package.json" ]; then
     echo "bootstrap: npm install in tests/node"
-    (cd "$here/tests/node" && npm install --no-audit --no-fund --silent >/dev/null)
+    # trust the system's CA bundle too (it holds any local/proxy CA the
+    # machine trusts; npm otherwise only knows its own bundled list)
+    if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+      export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+    fi
+    (cd "$here/tests/node" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
   fi
 fi
