@@ -13,6 +13,7 @@
 struct rindex {
 	size_t *slots;   /* position + 1; 0 = empty */
 	size_t cap;      /* power of two */
+	json_t *strings; /* interned attribute strings: value -> shared json_t */
 };
 
 static uint64_t fnv1a(const char *s)
@@ -76,8 +77,10 @@ void lf_rset_free(struct lf_rset *rs)
 		free(r->deps);
 	}
 	free(rs->v);
-	if (rs->index)
+	if (rs->index) {
 		free(((struct rindex *)rs->index)->slots);
+		json_decref(((struct rindex *)rs->index)->strings);
+	}
 	free(rs->index);
 	free(rs);
 }
@@ -118,6 +121,35 @@ struct lf_resource *lf_rset_add(struct lf_rset *rs, const char *addr,
 	return lf_rset_add_hashed(rs, addr, attrs, NULL);
 }
 
+/*
+ * Share equal top-level string values between resources: a 10,000-node
+ * spec repeats org names, domains, profiles and sizes tens of thousands of
+ * times, and each jansson string costs two allocations. Attribute values
+ * are never changed in place (objects are edited by replacing values), so
+ * sharing is safe.
+ */
+static void intern_strings(struct lf_rset *rs, json_t *attrs)
+{
+	struct rindex *ix = rs->index;
+	const char *key;
+	json_t *v;
+
+	if (!ix->strings)
+		ix->strings = json_object();
+	json_object_foreach(attrs, key, v) {
+		const char *sv = json_string_value(v);
+		json_t *shared;
+
+		if (!sv || strlen(sv) != json_string_length(v))
+			continue; /* not a string, or one with a NUL inside */
+		shared = json_object_get(ix->strings, sv);
+		if (!shared)
+			json_object_set(ix->strings, sv, v);
+		else if (shared != v)
+			json_object_set(attrs, key, shared);
+	}
+}
+
 struct lf_resource *lf_rset_add_hashed(struct lf_rset *rs, const char *addr,
 				       json_t *attrs, const char *hash)
 {
@@ -136,6 +168,9 @@ struct lf_resource *lf_rset_add_hashed(struct lf_rset *rs, const char *addr,
 	r->addr = lf_xstrdup(addr);
 	r->type = lf_addr_type(addr);
 	r->attrs = attrs ? attrs : json_object();
+	if (!hash) /* a new desired resource; records read from state are
+		    * not worth the time (they are parsed once and shared) */
+		intern_strings(rs, r->attrs);
 	if (hash && strlen(hash) == 64)
 		memcpy(r->hash, hash, 65);
 	else
