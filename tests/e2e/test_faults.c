@@ -12,11 +12,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include <jansson.h>
 
 #include "clitest.h"
+
+static double lf_test_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static void write_spec(struct clitest *t, const char *sim_config, int peers)
 {
@@ -176,6 +185,39 @@ static void test_e2e_sigint_then_converge(void **state)
 	ct_done(&t);
 }
 
+/* A second SIGINT cancels the drivers' waits: an apply whose actions each
+ * wait 4 s on the simulated cloud ends well before they would finish, and
+ * the next apply still converges. */
+static void test_e2e_double_sigint_cancels(void **state)
+{
+	struct clitest t;
+	struct timespec ts = { 0, 500 * 1000000L };
+	double t0, waited;
+	pid_t pid;
+	char *err;
+
+	(void)state;
+	ct_init(&t, "sigint2");
+	write_spec(&t, "latency_ms: 4000", 2);
+	pid = ct_spawn(&t, "apply -f spec.yaml --auto-approve --parallelism 4");
+	assert_true(ct_wait_for(&t, "spec.state.json.lock", "apply", 10000));
+	nanosleep(&ts, NULL); /* the host creates are sleeping now */
+	t0 = lf_test_now();
+	kill(pid, SIGINT);
+	ts.tv_nsec = 100 * 1000000L;
+	nanosleep(&ts, NULL);
+	kill(pid, SIGINT);
+	assert_int_equal(ct_wait(pid), 1);
+	waited = lf_test_now() - t0;
+	assert_true(waited < 3.0); /* not the 4 s the creates would take */
+	err = ct_read(&t, ".err");
+	assert_non_null(strstr(err, "interrupted"));
+	free(err);
+	write_spec(&t, "", 2);
+	converge(&t);
+	ct_done(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -184,6 +226,7 @@ int main(void)
 		cmocka_unit_test(test_e2e_lock_contention),
 		cmocka_unit_test(test_e2e_kill9_then_converge),
 		cmocka_unit_test(test_e2e_sigint_then_converge),
+		cmocka_unit_test(test_e2e_double_sigint_cancels),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
