@@ -4,8 +4,10 @@
  * A resource whose attribute hash is unchanged is a no-op. Otherwise the
  * changed top-level attributes are listed and the resource type decides
  * whether each can change in place (lf_rtype.in_place); one that cannot
- * forces a replace. A resource whose dependency is replaced is updated
- * (or replaced, when its type cannot update) so that it follows.
+ * forces a replace. A resource that exists while its dependency is
+ * replaced, or created anew (it was found gone, or forgotten with
+ * `state rm`), is updated (or replaced, when its type cannot update) so
+ * that it follows.
  * Resources only in the current state are deleted.
  */
 #include "plans/plan.h"
@@ -146,6 +148,7 @@ static void plan_desired(struct lf_plan *p, const struct lf_apply_env *env,
 		p->n++;
 		if (!cur) {
 			action_init(a, LF_ACT_CREATE, des);
+			json_object_set_new(replaced, des->addr, json_true());
 			continue;
 		}
 		action_init(a, LF_ACT_NOOP, des);
@@ -157,7 +160,7 @@ static void plan_desired(struct lf_plan *p, const struct lf_apply_env *env,
 			if (!json_object_get(replaced, des->deps[k]))
 				continue;
 			a->kind = rt && rt->update ? LF_ACT_UPDATE : LF_ACT_REPLACE;
-			a->reason = lf_xasprintf("dependency %s is replaced",
+			a->reason = lf_xasprintf("dependency %s is (re)created",
 						 des->deps[k]);
 		}
 		if (a->kind == LF_ACT_REPLACE)

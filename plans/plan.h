@@ -125,6 +125,14 @@ void lf_exec_install_signals(void);
 void lf_exec_request_stop(int level);
 int lf_exec_stop_level(void);
 
+/* ---- refresh ---- */
+
+/* Ask each recorded resource's type whether it still exists (--refresh);
+ * drop the gone ones from *current and doc_resources, reporting each. */
+int lf_refresh(const struct lf_apply_env *env, struct lf_rset **current,
+	       json_t *doc_resources, unsigned int parallelism, FILE *report,
+	       struct lf_err *err);
+
 /* ---- expansion ---- */
 
 /* Expand the spec into desired resources: hosts, nodes, crypto, channels. */

@@ -57,6 +57,10 @@ struct lf_rtype {
 	char *(*note)(const struct lf_apply_env *env,
 		      const struct lf_resource *prior,
 		      const struct lf_resource *desired);
+	/* optional: does the recorded resource still exist? 0 yes,
+	 * LF_ENOTFOUND gone, else an error (used by --refresh) */
+	int (*read)(const struct lf_apply_env *env,
+		    const struct lf_resource *prior, struct lf_err *err);
 };
 
 /* the registered types; NULL when unknown */

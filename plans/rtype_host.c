@@ -218,6 +218,33 @@ static int host_delete(const struct lf_apply_env *env, const struct lf_resource 
 	return rc;
 }
 
+/* --refresh: is the host still there? */
+static int host_read(const struct lf_apply_env *env, const struct lf_resource *prior,
+		     struct lf_err *err)
+{
+	struct hostconn hc;
+	struct lf_host_spec hs;
+	struct lf_kv *kv, *pkv;
+	struct lf_kv_builder *b;
+	int rc;
+
+	rc = host_connect(env, prior->attrs, prior->outputs, &hc, err);
+	if (rc != 0) {
+		hostconn_done(&hc);
+		return rc;
+	}
+	kv = lf_kv_wrap(prior->attrs);
+	pkv = prior->outputs ? lf_kv_wrap(prior->outputs) : NULL;
+	host_spec_fill(&hs, prior->addr, prior->attrs, kv, pkv);
+	b = lf_kv_builder_new();
+	rc = hc.drv->host_read(hc.conn, &hs, b, 0, err);
+	json_decref(lf_kv_builder_finish(b));
+	lf_kv_unwrap(kv);
+	lf_kv_unwrap(pkv);
+	hostconn_done(&hc);
+	return rc;
+}
+
 /* which attribute changes the host's driver can make in place */
 static bool host_in_place(const struct lf_apply_env *env, const struct lf_resource *prior,
 			  const char *key)
@@ -248,6 +275,7 @@ const struct lf_rtype lf_rtype_host = {
 	.update = host_update,
 	.delete = host_delete,
 	.in_place = host_in_place,
+	.read = host_read,
 };
 
 /* ---- node ---- */

@@ -17,6 +17,7 @@ struct lf_cli_opts {
 	bool json;
 	bool detailed_exitcode;
 	bool no_color;
+	bool refresh;                 /* --refresh: ask drivers first */
 	unsigned int parallelism;
 	double lock_timeout;          /* seconds */
 	const char *out;              /* --out */

@@ -24,6 +24,8 @@ static const char USAGE_PLAN[] =
 	"  --detailed-exitcode     exit 0: no changes, 2: changes, 1: error\n"
 	"  --lock-timeout DUR      wait this long for the state lock (default 0)\n"
 	"  --state FILE            use this state file instead of the spec's\n"
+	"  --refresh               first ask the drivers whether recorded hosts still\n"
+	"                          exist; gone ones are planned again\n"
 	"  --no-color              plain output\n";
 
 static const char USAGE_APPLY[] =
@@ -39,6 +41,7 @@ static const char USAGE_APPLY[] =
 	"  --lock-timeout DUR      wait this long for the state lock (default 0)\n"
 	"  --state FILE            use this state file instead of the spec's\n"
 	"  --json                  print the plan as JSON before applying\n"
+	"  --refresh               first ask the drivers whether recorded hosts still exist\n"
 	"  --no-color              plain output\n";
 
 static const char USAGE_DESTROY[] =
@@ -92,6 +95,14 @@ static int make_plan(struct lf_ws *ws, const struct lf_cli_opts *o, bool destroy
 
 	double t0 = lf_now_s();
 
+	if (o->refresh) {
+		if (lf_refresh(&ws->env, &ws->current, ws->doc.resources, o->parallelism,
+			       stdout, &err) != 0) {
+			lf_cli_error("%s", err.msg);
+			return 1;
+		}
+		ws->env.current = ws->current;
+	}
 	if (lf_plan_make(out, &ws->env, ws->desired, ws->current, &po, &err) != 0) {
 		lf_cli_error("%s", err.msg);
 		return 1;

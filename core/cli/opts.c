@@ -52,7 +52,7 @@ static int parse_uint(const char *s, unsigned int *out)
 }
 
 enum { O_AUTO = 256, O_PAR, O_JSON, O_TARGET, O_OUT, O_DETAILED, O_LOCKTO,
-       O_NOCOLOR, O_STATE };
+       O_NOCOLOR, O_STATE, O_REFRESH };
 
 static const struct option longopts[] = {
 	{ "file", required_argument, NULL, 'f' },
@@ -66,6 +66,7 @@ static const struct option longopts[] = {
 	{ "lock-timeout", required_argument, NULL, O_LOCKTO },
 	{ "no-color", no_argument, NULL, O_NOCOLOR },
 	{ "state", required_argument, NULL, O_STATE },
+	{ "refresh", no_argument, NULL, O_REFRESH },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -81,6 +82,7 @@ static int parse_one(struct lf_cli_opts *o, int c, const char *usage,
 	case O_DETAILED: o->detailed_exitcode = true; return 0;
 	case O_NOCOLOR: o->no_color = true; return 0;
 	case O_STATE: o->state_path = optarg; return 0;
+	case O_REFRESH: o->refresh = true; return 0;
 	case O_TARGET:
 		o->targets = lf_xrealloc(o->targets, (o->ntargets + 2) * sizeof(char *));
 		o->targets[o->ntargets++] = optarg;

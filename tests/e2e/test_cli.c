@@ -115,6 +115,24 @@ static void test_e2e_lifecycle(void **state)
 	assert_int_equal(ct_run(&t, "show -f spec.yaml"), 0);
 	assert_non_null(strstr(t.out, "node.bank.peer0"));
 
+	/* drift: a host removed behind ledgerform's back is only seen with
+	 * --refresh; then it is made again and its node re-delivered */
+	{
+		char cmd[512];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s/" HOSTS "/peer0-bank'", t.dir);
+		assert_int_equal(system(cmd), 0);
+	}
+	assert_int_equal(ct_run(&t, "plan -f spec.yaml --detailed-exitcode"), 0);
+	assert_int_equal(ct_run(&t, "plan -f spec.yaml --refresh --detailed-exitcode --no-color"), 2);
+	assert_non_null(strstr(t.out, "host.bank.peer0: gone from its provider"));
+	assert_non_null(strstr(t.out, "+   host.bank.peer0"));
+	assert_non_null(strstr(t.out, "~   node.bank.peer0"));
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml --refresh --auto-approve"), 0);
+	assert_true(ct_exists(&t, HOSTS "/peer0-bank/fabric/msp/keystore/priv_sk"));
+	assert_int_equal(ct_mode(&t, HOSTS "/peer0-bank/fabric/msp/keystore/priv_sk"), 0600);
+	assert_int_equal(ct_run(&t, "plan -f spec.yaml --refresh --detailed-exitcode"), 0);
+
 	/* destroy leaves nothing */
 	assert_int_equal(ct_run(&t, "destroy -f spec.yaml --auto-approve"), 0);
 	assert_int_equal(ct_count(&t, HOSTS), 0);

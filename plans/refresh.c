@@ -1,0 +1,109 @@
+/*
+ * Refresh: ask the drivers whether what the state records still exists,
+ * before planning. Resources found gone are dropped from the current set
+ * (and from the state document, written by the next apply), so the plan
+ * creates them again and what depends on them follows. Reads run on a
+ * small pool of threads; errors other than "not found" stop the refresh.
+ */
+#include "plans/plan.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util/util.h"
+
+struct refresher {
+	const struct lf_apply_env *env;
+	const struct lf_rset *current;
+	size_t next;
+	unsigned char *gone;
+	struct lf_err err;
+	int rc;
+	pthread_mutex_t mu;
+};
+
+static void *refresh_worker(void *arg)
+{
+	struct refresher *r = arg;
+
+	for (;;) {
+		const struct lf_resource *res;
+		const struct lf_rtype *rt;
+		struct lf_err err = LF_ERR_INIT;
+		size_t i;
+		int rc;
+
+		pthread_mutex_lock(&r->mu);
+		i = r->rc == 0 ? r->next++ : r->current->n;
+		pthread_mutex_unlock(&r->mu);
+		if (i >= r->current->n)
+			return NULL;
+		res = &r->current->v[i];
+		rt = lf_rtype_find(res->type);
+		if (!rt || !rt->read)
+			continue;
+		rc = rt->read(r->env, res, &err);
+		if (rc == LF_ENOTFOUND) {
+			r->gone[i] = 1;
+		} else if (rc != 0) {
+			pthread_mutex_lock(&r->mu);
+			if (r->rc == 0) {
+				r->rc = rc;
+				lf_err_set(&r->err, rc, "refresh of %s: %s", res->addr, err.msg);
+			}
+			pthread_mutex_unlock(&r->mu);
+		}
+	}
+}
+
+int lf_refresh(const struct lf_apply_env *env, struct lf_rset **current,
+	       json_t *doc_resources, unsigned int parallelism, FILE *report,
+	       struct lf_err *err)
+{
+	struct refresher r;
+	struct lf_rset *kept;
+	pthread_t *th;
+	unsigned int n = parallelism ? parallelism : 1, t;
+	size_t i;
+
+	memset(&r, 0, sizeof(r));
+	r.env = env;
+	r.current = *current;
+	r.gone = lf_xcalloc((*current)->n + 1, 1);
+	pthread_mutex_init(&r.mu, NULL);
+	th = lf_xcalloc(n, sizeof(*th));
+	for (t = 0; t < n; t++)
+		pthread_create(&th[t], NULL, refresh_worker, &r);
+	for (t = 0; t < n; t++)
+		pthread_join(th[t], NULL);
+	free(th);
+	pthread_mutex_destroy(&r.mu);
+	if (r.rc != 0) {
+		free(r.gone);
+		*err = r.err;
+		return r.rc;
+	}
+	lf_rset_new(&kept);
+	for (i = 0; i < (*current)->n; i++) {
+		const struct lf_resource *res = &(*current)->v[i];
+		struct lf_resource *k;
+		size_t d;
+
+		if (r.gone[i]) {
+			if (report)
+				fprintf(report, "%s: gone from its provider; it will be created again\n",
+					res->addr);
+			json_object_del(doc_resources, res->addr);
+			continue;
+		}
+		k = lf_rset_add_hashed(kept, res->addr, json_incref(res->attrs), res->hash);
+		k->outputs = res->outputs ? json_incref(res->outputs) : NULL;
+		for (d = 0; d < res->ndeps; d++)
+			lf_resource_add_dep(k, res->deps[d]);
+	}
+	free(r.gone);
+	lf_rset_free(*current);
+	*current = kept;
+	return 0;
+}
