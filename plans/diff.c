@@ -165,6 +165,8 @@ static void plan_desired(struct lf_plan *p, const struct lf_apply_env *env,
 		}
 		if (a->kind == LF_ACT_REPLACE)
 			json_object_set_new(replaced, des->addr, json_true());
+		if (a->kind != LF_ACT_NOOP && rt && rt->refuse && !p->refusal)
+			p->refusal = rt->refuse(env, cur, des);
 		if (a->kind != LF_ACT_NOOP && rt && rt->note)
 			a->note = rt->note(env, cur, des);
 	}
@@ -241,6 +243,12 @@ int lf_plan_make(struct lf_plan **out, const struct lf_apply_env *env,
 	plan_count(p);
 	json_decref(scope);
 	json_decref(tset);
+	if (p->refusal) {
+		int rc = lf_err_set(err, LF_EINVALID, "%s", p->refusal);
+
+		lf_plan_free(p);
+		return rc;
+	}
 	*out = p;
 	return 0;
 }
@@ -275,6 +283,7 @@ void lf_plan_free(struct lf_plan *p)
 			free(p->targets[i]);
 	free(p->targets);
 	free(p->spec_file);
+	free(p->refusal);
 	free(p->v);
 	free(p);
 }

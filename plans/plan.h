@@ -59,6 +59,7 @@ struct lf_plan {
 	char *spec_file;
 	bool destroy;            /* a destroy plan */
 	char **targets;          /* --target addresses, NULL-terminated */
+	char *refusal;           /* why the plan cannot be made (internal) */
 };
 
 struct lf_plan_opts {

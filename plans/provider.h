@@ -57,6 +57,11 @@ struct lf_rtype {
 	char *(*note)(const struct lf_apply_env *env,
 		      const struct lf_resource *prior,
 		      const struct lf_resource *desired);
+	/* optional: a change that must not be planned at all (a replace
+	 * would destroy something live); returns why (caller frees) or NULL */
+	char *(*refuse)(const struct lf_apply_env *env,
+			const struct lf_resource *prior,
+			const struct lf_resource *desired);
 	/* optional: does the recorded resource still exist? 0 yes,
 	 * LF_ENOTFOUND gone, else an error (used by --refresh) */
 	int (*read)(const struct lf_apply_env *env,

@@ -549,6 +549,24 @@ static bool channel_in_place(const struct lf_apply_env *env,
 	       !lf_streq(key, "kind");
 }
 
+/* A live channel's consensus type or channel id is not something a config
+ * update made here can change: a replace would write a new genesis block
+ * for a channel whose ledger already exists. Refuse the plan instead. */
+static char *channel_refuse(const struct lf_apply_env *env,
+			    const struct lf_resource *prior,
+			    const struct lf_resource *desired)
+{
+	const char *was = json_string_value(json_object_get(prior->attrs, "consensus"));
+	const char *now = json_string_value(json_object_get(desired->attrs, "consensus"));
+
+	(void)env;
+	if (was && now && !lf_streq(was, now))
+		return lf_xasprintf("%s: the consensus type of a live channel cannot change "
+				    "(%s -> %s); use Fabric's consensus migration, or a new channel",
+				    desired->addr, was, now);
+	return NULL;
+}
+
 /* ---- plan note ---- */
 static bool in_list(const json_t *arr, const char *key, const char *val)
 {
@@ -700,4 +718,5 @@ const struct lf_rtype lf_rtype_channel = {
 	.delete = channel_delete,
 	.in_place = channel_in_place,
 	.note = channel_note,
+	.refuse = channel_refuse,
 };

@@ -58,7 +58,6 @@ static void test_plans_update_replace_delete(void **state)
 	apply_all(&f);
 
 	/* vcpus/memory: the sim driver resizes in place */
-	lf_spec_free(NULL);
 	fx_respec(&f, "seed: 1", 3, "debian-12");
 	json_object_set_new(lf_rset_get(f.desired, "host.bank.peer0")->attrs, "vcpus",
 			    json_integer(8));
@@ -158,6 +157,36 @@ static void test_plans_save_load(void **state)
 	fx_close(&f);
 }
 
+/* a change the type refuses (a live channel's consensus) fails the plan */
+static void test_plans_refused_change(void **state)
+{
+	struct fx f;
+	struct lf_plan *p = NULL;
+	struct lf_resource *ch;
+	struct lf_err err = LF_ERR_INIT;
+
+	(void)state;
+	fx_open(&f, "seed: 1", 1);
+	apply_all(&f);
+	ch = lf_rset_get(f.desired, "channel.trade");
+	assert_non_null(ch);
+	/* attrs are shared with the recorded state: replace, never edit */
+	{
+		json_t *copy = json_deep_copy(ch->attrs);
+
+		json_decref(ch->attrs);
+		ch->attrs = copy;
+	}
+	json_object_set_new(ch->attrs, "consensus", json_string("BFT"));
+	lf_resource_rehash(ch);
+	assert_int_equal(lf_plan_make(&p, &f.env, f.desired, f.current, NULL, &err),
+			 LF_EINVALID);
+	assert_null(p);
+	assert_non_null(strstr(err.msg, "channel.trade"));
+	assert_non_null(strstr(err.msg, "etcdraft -> BFT"));
+	fx_close(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -165,6 +194,7 @@ int main(void)
 		cmocka_unit_test(test_plans_update_replace_delete),
 		cmocka_unit_test(test_plans_target_and_destroy),
 		cmocka_unit_test(test_plans_save_load),
+		cmocka_unit_test(test_plans_refused_change),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
