@@ -399,23 +399,17 @@ int lf_read_file(const char *path, char **out, size_t *len, struct lf_err *err)
 	return 0;
 }
 
-int lf_rmtree(const char *path, struct lf_err *err)
+/* remove the entries of directory path; a concurrent remover may race us:
+ * what vanished under us is fine */
+static int rmtree_entries(const char *path, struct lf_err *err)
 {
-	struct stat st;
-	DIR *d;
+	DIR *d = opendir(path);
 	struct dirent *e;
 	int rc = 0;
 
-	if (lstat(path, &st) != 0)
-		return errno == ENOENT ? 0 : lf_err_sys(err, LF_ERROR, "cannot stat '%s'", path);
-	if (!S_ISDIR(st.st_mode)) {
-		if (unlink(path) != 0 && errno != ENOENT)
-			return lf_err_sys(err, LF_ERROR, "cannot remove '%s'", path);
-		return 0;
-	}
-	d = opendir(path);
 	if (!d)
-		return lf_err_sys(err, LF_ERROR, "cannot open directory '%s'", path);
+		return errno == ENOENT ? 0 :
+		       lf_err_sys(err, LF_ERROR, "cannot open directory '%s'", path);
 	while (rc == 0 && (e = readdir(d)) != NULL) {
 		char *child;
 
@@ -426,9 +420,33 @@ int lf_rmtree(const char *path, struct lf_err *err)
 		free(child);
 	}
 	closedir(d);
-	if (rc == 0 && rmdir(path) != 0 && errno != ENOENT)
-		rc = lf_err_sys(err, LF_ERROR, "cannot remove directory '%s'", path);
 	return rc;
+}
+
+int lf_rmtree(const char *path, struct lf_err *err)
+{
+	struct stat st;
+	int rc, tries;
+
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? 0 : lf_err_sys(err, LF_ERROR, "cannot stat '%s'", path);
+	if (!S_ISDIR(st.st_mode)) {
+		if (unlink(path) != 0 && errno != ENOENT)
+			return lf_err_sys(err, LF_ERROR, "cannot remove '%s'", path);
+		return 0;
+	}
+	/* another thread removing the same tree can leave entries our
+	 * listing missed: list again when the directory is not yet empty */
+	for (tries = 0; tries < 5; tries++) {
+		rc = rmtree_entries(path, err);
+		if (rc != 0)
+			return rc;
+		if (rmdir(path) == 0 || errno == ENOENT)
+			return 0;
+		if (errno != ENOTEMPTY && errno != EEXIST)
+			break;
+	}
+	return lf_err_sys(err, LF_ERROR, "cannot remove directory '%s'", path);
 }
 
 bool lf_path_exists(const char *path)

@@ -1,0 +1,140 @@
+/*
+ * Shared helpers: names, edit distance, atomic writes and their modes,
+ * removal of one tree by several threads at once.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "core/util/util.h"
+
+static void test_util_dns_label(void **state)
+{
+	char long64[65];
+
+	(void)state;
+	memset(long64, 'a', 64);
+	long64[64] = '\0';
+	assert_true(lf_is_dns_label("peer0"));
+	assert_true(lf_is_dns_label("a-b"));
+	assert_false(lf_is_dns_label(""));
+	assert_false(lf_is_dns_label("../x"));
+	assert_false(lf_is_dns_label("a/b"));
+	assert_false(lf_is_dns_label("Bank"));
+	assert_false(lf_is_dns_label("-a"));
+	assert_false(lf_is_dns_label("a-"));
+	assert_false(lf_is_dns_label(long64));
+	long64[63] = '\0';
+	assert_true(lf_is_dns_label(long64));
+}
+
+static void test_util_edit_distance(void **state)
+{
+	(void)state;
+	assert_int_equal(lf_edit_distance("peers", "peers", 2), 0);
+	assert_int_equal(lf_edit_distance("peers", "pers", 2), 1);
+	assert_int_equal(lf_edit_distance("orderers", "ordrers", 2), 1);
+	assert_int_equal(lf_edit_distance("peers", "pear", 2), 2);
+	assert_int_equal(lf_edit_distance("channels", "sizes", 2), 3); /* capped */
+}
+
+static void test_util_atomic_write(void **state)
+{
+	char dir[] = "/tmp/lf-util-XXXXXX", *p, *data = NULL;
+	struct lf_err err = LF_ERR_INIT;
+	struct stat st;
+	size_t len = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	p = lf_path_join(dir, "secret");
+	assert_int_equal(lf_write_file_atomic(p, "key", 3, 0600, &err), 0);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(lf_write_file_atomic(p, "other", 5, 0644, &err), 0);
+	assert_int_equal(lf_read_file(p, &data, &len, &err), 0);
+	assert_int_equal(len, 5);
+	assert_memory_equal(data, "other", 5);
+	free(data);
+	free(p);
+	p = lf_path_join(dir, "missing/dir/file");
+	assert_int_not_equal(lf_write_file_atomic(p, "x", 1, 0600, &err), 0);
+	assert_non_null(strstr(err.msg, "missing/dir/file"));
+	free(p);
+	assert_int_equal(lf_rmtree(dir, &err), 0);
+	assert_false(lf_path_exists(dir));
+}
+
+static void make_tree(const char *root, int width, int depth)
+{
+	struct lf_err err = LF_ERR_INIT;
+	int i;
+
+	lf_mkdirs(root, 0700, &err);
+	for (i = 0; i < width; i++) {
+		char *p = lf_xasprintf("%s/f%d", root, i);
+
+		lf_write_file_atomic(p, "x", 1, 0600, &err);
+		free(p);
+		if (depth > 0) {
+			p = lf_xasprintf("%s/d%d", root, i);
+			make_tree(p, width, depth - 1);
+			free(p);
+		}
+	}
+}
+
+static void *remove_tree(void *arg)
+{
+	struct lf_err err = LF_ERR_INIT;
+
+	return (void *)(intptr_t)lf_rmtree(arg, &err);
+}
+
+/* two removers of one tree (as an org's CA and MSP resources deleted at
+ * once) both succeed and leave nothing */
+static void test_util_rmtree_concurrent(void **state)
+{
+	char dir[] = "/tmp/lf-rm-XXXXXX";
+	int round;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	for (round = 0; round < 10; round++) {
+		char *root = lf_xasprintf("%s/t%d", dir, round), *sub;
+		pthread_t a, b;
+		void *ra, *rb;
+
+		make_tree(root, 6, 2);
+		sub = lf_xasprintf("%s/d1", root);
+		pthread_create(&a, NULL, remove_tree, root);
+		pthread_create(&b, NULL, remove_tree, round % 2 ? sub : root);
+		pthread_join(a, &ra);
+		pthread_join(b, &rb);
+		assert_int_equal((intptr_t)ra, 0);
+		assert_int_equal((intptr_t)rb, 0);
+		assert_false(lf_path_exists(root));
+		free(sub);
+		free(root);
+	}
+	rmdir(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_util_dns_label),
+		cmocka_unit_test(test_util_edit_distance),
+		cmocka_unit_test(test_util_atomic_write),
+		cmocka_unit_test(test_util_rmtree_concurrent),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
