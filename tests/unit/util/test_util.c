@@ -98,7 +98,7 @@ static void *remove_tree(void *arg)
 	return (void *)(intptr_t)lf_rmtree(arg, &err);
 }
 
-/* two removers of one tree (as an org's CA and MSP resources deleted at
+/* several removers of one tree (as an org's CA and MSP resources deleted at
  * once) both succeed and leave nothing */
 static void test_util_rmtree_concurrent(void **state)
 {
@@ -107,19 +107,20 @@ static void test_util_rmtree_concurrent(void **state)
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
-	for (round = 0; round < 10; round++) {
+	for (round = 0; round < 6; round++) {
 		char *root = lf_xasprintf("%s/t%d", dir, round), *sub;
-		pthread_t a, b;
-		void *ra, *rb;
+		pthread_t th[4];
+		void *r;
+		int k;
 
-		make_tree(root, 6, 2);
+		make_tree(root, 12, 2);
 		sub = lf_xasprintf("%s/d1", root);
-		pthread_create(&a, NULL, remove_tree, root);
-		pthread_create(&b, NULL, remove_tree, round % 2 ? sub : root);
-		pthread_join(a, &ra);
-		pthread_join(b, &rb);
-		assert_int_equal((intptr_t)ra, 0);
-		assert_int_equal((intptr_t)rb, 0);
+		for (k = 0; k < 4; k++)
+			pthread_create(&th[k], NULL, remove_tree, k == 3 && round % 2 ? sub : root);
+		for (k = 0; k < 4; k++) {
+			pthread_join(th[k], &r);
+			assert_int_equal((intptr_t)r, 0);
+		}
 		assert_false(lf_path_exists(root));
 		free(sub);
 		free(root);
