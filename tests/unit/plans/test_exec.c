@@ -158,6 +158,8 @@ static void test_exec_delete_reverse_order(void **state)
 	mem = open_memstream(&log, &len);
 	rc = fx_apply(&f, p, 8, &res, mem);
 	fclose(mem);
+	if (rc != 0)
+		fprintf(stderr, "destroy failed:\n%s", res.summary ? res.summary : "");
 	assert_int_equal(rc, 0);
 	assert_true(line_of(log, "node.bank.peer2") < line_of(log, "host.bank.peer2"));
 	assert_true(line_of(log, "node.ordering.orderer0") < line_of(log, "host.ordering.orderer0"));
