@@ -170,14 +170,26 @@ static int apply_sim(int hosts, int latency, int par)
 	return rc ? 1 : 0;
 }
 
+static int num(const char *s)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (end == s || *end || v < 0 || v > 1000000) {
+		fprintf(stderr, "bench_tool: '%s' is not a count\n", s);
+		exit(2);
+	}
+	return (int)v;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 4 && strcmp(argv[1], "gen-spec") == 0)
-		return gen_spec(atoi(argv[2]), atoi(argv[3]));
+		return gen_spec(num(argv[2]), num(argv[3]));
 	if (argc == 3 && strcmp(argv[1], "gen-state") == 0)
 		return gen_state(argv[2]);
 	if (argc == 5 && strcmp(argv[1], "apply-sim") == 0)
-		return apply_sim(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
+		return apply_sim(num(argv[2]), num(argv[3]), num(argv[4]));
 	fprintf(stderr, "usage: bench_tool gen-spec ORGS PEERS | gen-state SPEC | "
 			"apply-sim HOSTS LATENCY_MS PARALLELISM\n");
 	return 2;
