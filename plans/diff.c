@@ -85,6 +85,36 @@ static void closure_visit(const struct lf_rset *rs, const char *addr,
 		closure_visit(rs, r->deps[i], seen);
 }
 
+/* the targets plus every recorded resource that depends on one of them,
+ * transitively: a targeted delete takes what stands on it along */
+static json_t *dependents_closure(const struct lf_rset *current,
+				  const char *const *targets)
+{
+	json_t *set = json_object();
+	bool grew = true;
+	size_t i, k;
+
+	for (i = 0; targets[i]; i++)
+		json_object_set_new(set, targets[i], json_true());
+	while (grew) {
+		grew = false;
+		for (i = 0; i < current->n; i++) {
+			const struct lf_resource *r = &current->v[i];
+
+			if (json_object_get(set, r->addr))
+				continue;
+			for (k = 0; k < r->ndeps; k++) {
+				if (json_object_get(set, r->deps[k])) {
+					json_object_set_new(set, r->addr, json_true());
+					grew = true;
+					break;
+				}
+			}
+		}
+	}
+	return set;
+}
+
 static json_t *target_closure(const struct lf_rset *desired,
 			      const char *const *targets)
 {
@@ -227,15 +257,13 @@ int lf_plan_make(struct lf_plan **out, const struct lf_apply_env *env,
 			}
 		}
 		scope = target_closure(desired, opts->targets);
-		tset = json_object();
-		for (i = 0; opts->targets[i]; i++)
-			json_object_set_new(tset, opts->targets[i], json_true());
+		tset = dependents_closure(current, opts->targets);
 		p->targets = lf_xcalloc(i + 1, sizeof(char *));
 		for (i = 0; opts->targets[i]; i++)
 			p->targets[i] = lf_xstrdup(opts->targets[i]);
 	}
 	if (p->destroy) {
-		plan_deletes(p, NULL, current, tset ? scope : NULL);
+		plan_deletes(p, NULL, current, tset);
 	} else {
 		plan_desired(p, env, desired, current, scope);
 		plan_deletes(p, desired, current, tset);

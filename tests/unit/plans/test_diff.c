@@ -118,6 +118,20 @@ static void test_plans_target_and_destroy(void **state)
 	assert_int_equal(lf_plan_make(&p, &f.env, f.desired, f.current, &ob, &err), LF_EINVALID);
 	assert_non_null(strstr(err.msg, "host.nope.x"));
 	apply_all(&f);
+	/* a targeted destroy takes what depends on the target along, and
+	 * nothing the target depends on */
+	{
+		const char *ht[] = { "host.bank.peer1", NULL };
+		struct lf_plan_opts odt = { true, ht };
+
+		p = fx_plan(&f, &odt);
+		assert_int_equal(fx_action(p, "host.bank.peer1")->kind, LF_ACT_DELETE);
+		assert_int_equal(fx_action(p, "node.bank.peer1")->kind, LF_ACT_DELETE);
+		assert_null(fx_action(p, "crypto.bank.peer1"));
+		assert_null(fx_action(p, "host.bank.peer0"));
+		assert_int_equal(p->ndestroy, 2);
+		lf_plan_free(p);
+	}
 	p = fx_plan(&f, &od);
 	assert_int_equal(p->nadd, 0);
 	assert_int_equal(p->ndestroy, f.current->n);
