@@ -72,6 +72,46 @@ static void print_glance(const struct lf_action *a, FILE *f)
 	}
 }
 
+static bool array_has(const json_t *arr, const json_t *v)
+{
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(arr, i, e)
+		if (json_equal(e, v))
+			return true;
+	return false;
+}
+
+/* an array attribute that changed: the elements that left and came */
+static void print_array_change(const struct lf_change *c, FILE *f)
+{
+	size_t i, shown = 0;
+	json_t *e;
+
+	fprintf(f, "        %s:%s\n", c->key, c->forces_replace ? "   # forces replacement" : "");
+	json_array_foreach(c->old_val, i, e) {
+		if (!array_has(c->new_val, e)) {
+			char *s = val_str(e);
+
+			fprintf(f, "          - %s\n", s);
+			free(s);
+			shown++;
+		}
+	}
+	json_array_foreach(c->new_val, i, e) {
+		if (!array_has(c->old_val, e)) {
+			char *s = val_str(e);
+
+			fprintf(f, "          + %s\n", s);
+			free(s);
+			shown++;
+		}
+	}
+	if (shown == 0)
+		fprintf(f, "          (same elements, order or count changed)\n");
+}
+
 static void print_action(const struct lf_action *a, FILE *f, bool color)
 {
 	size_t i;
@@ -82,7 +122,14 @@ static void print_action(const struct lf_action *a, FILE *f, bool color)
 	fprintf(f, "  (%s)\n", verb(a->kind));
 	for (i = 0; i < a->nchanges; i++) {
 		const struct lf_change *c = &a->changes[i];
-		char *o = val_str(c->old_val), *n = val_str(c->new_val);
+		char *o, *n;
+
+		if (json_is_array(c->old_val) && json_is_array(c->new_val)) {
+			print_array_change(c, f);
+			continue;
+		}
+		o = val_str(c->old_val);
+		n = val_str(c->new_val);
 
 		fprintf(f, "        %s: %s -> %s%s\n", c->key, o, n,
 			c->forces_replace ? "   # forces replacement" : "");
