@@ -260,6 +260,54 @@ static void test_e2e_refusals(void **state)
 	ct_done(&t);
 }
 
+/* adding an org to a live channel: the plan names who must sign, apply
+ * refuses until they have, `sign` with the admin's own MSP, then apply
+ * writes the envelope and the channel matches the spec */
+static void test_e2e_channel_update(void **state)
+{
+	struct clitest t;
+	const char *spec2 =
+		"name: demo\n"
+		"orgs:\n"
+		"  - name: ordering\n    domain: example.com\n    orderers: {count: 1}\n"
+		"  - name: bank\n    domain: bank.example.com\n    peers: {count: 1}\n"
+		"  - name: shop\n    peers: {count: 1}\n"
+		"channels:\n  - name: trade\n    orgs: [bank, shop]\n";
+	const char *upd = ".ledgerform/demo/channels/trade.update.pb";
+
+	(void)state;
+	ct_init(&t, "chan");
+	write_spec(&t, 1);
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 0);
+	assert_true(ct_exists(&t, ".ledgerform/demo/channels/trade.block"));
+	assert_int_equal(ct_run(&t, "inspect .ledgerform/demo/channels/trade.block"), 0);
+	assert_non_null(strstr(t.out, "BankMSP"));
+	assert_null(strstr(t.out, "ShopMSP"));
+
+	ct_write(&t, "spec.yaml", spec2);
+	assert_int_equal(ct_run(&t, "plan -f spec.yaml --no-color"), 0);
+	assert_non_null(strstr(t.out, "~   channel.trade"));
+	assert_non_null(strstr(t.out, "+ {\"name\":\"shop\""));
+	assert_non_null(strstr(t.out, "needs 1 of 1 admin signature (BankMSP)"));
+	/* not signed yet: refused, naming who is missing; the rest applied */
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 1);
+	assert_non_null(strstr(t.err, "missing"));
+	assert_non_null(strstr(t.err, "BankMSP"));
+	assert_true(ct_exists(&t, upd));
+	assert_true(ct_exists(&t, HOSTS "/peer0-shop/fabric/node.env"));
+	/* a client of the org does not count; its admin does */
+	assert_int_equal(ct_run(&t, "sign %s --msp .ledgerform/demo/crypto/peerOrganizations/"
+			 "bank.example.com/users/User1@bank.example.com/msp", upd), 0);
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 1);
+	assert_int_equal(ct_run(&t, "sign %s --msp .ledgerform/demo/crypto/peerOrganizations/"
+			 "bank.example.com/users/Admin@bank.example.com/msp", upd), 0);
+	assert_non_null(strstr(t.out, "ShopMSP")); /* the summary of what is signed */
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 0);
+	assert_true(ct_exists(&t, ".ledgerform/demo/channels/trade.update.envelope.pb"));
+	assert_int_equal(ct_run(&t, "plan -f spec.yaml --detailed-exitcode"), 0);
+	ct_done(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -267,6 +315,7 @@ int main(void)
 		cmocka_unit_test(test_e2e_saved_plan),
 		cmocka_unit_test(test_e2e_target_and_json),
 		cmocka_unit_test(test_e2e_refusals),
+		cmocka_unit_test(test_e2e_channel_update),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
