@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "core/plugin/plugin.h"
+#include "core/spec/spec.h"
 #include "core/util/util.h"
 #include "state/state.h"
 
@@ -42,6 +43,13 @@ struct job {
 	double secs;
 	unsigned int attempts;
 	char *skip_reason;
+	int lane;                        /* provider limit index, -1: none */
+};
+
+/* a provider's limit on actions at once (spec providers.X.parallelism) */
+struct lane {
+	const char *name;                /* borrowed from the spec */
+	unsigned int limit, running, max_running;
 };
 
 struct sched {
@@ -57,6 +65,8 @@ struct sched {
 	const struct lf_apply_env *env;
 	const struct lf_apply_opts *opts;
 	unsigned int seed;
+	struct lane *lanes;
+	size_t nlanes;
 };
 
 static volatile sig_atomic_t stop_level;
@@ -230,6 +240,25 @@ static int run_job(struct sched *s, struct job *j)
 	return rc;
 }
 
+/* the first ready job whose provider has room, moved to the queue head;
+ * -1 when none can start now */
+static long pick(struct sched *s)
+{
+	size_t k;
+
+	for (k = s->rhead; k < s->nready; k++) {
+		size_t i = s->ready[k];
+		int l = s->jobs[i].lane;
+
+		if (l >= 0 && s->lanes[l].running >= s->lanes[l].limit)
+			continue;
+		s->ready[k] = s->ready[s->rhead];
+		s->ready[s->rhead] = i;
+		return (long)k;
+	}
+	return -1;
+}
+
 static void *worker(void *arg)
 {
 	struct sched *s = arg;
@@ -237,13 +266,22 @@ static void *worker(void *arg)
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
 		size_t i;
-		int rc;
+		long k = -1;
+		int rc, l;
 
-		while (!s->quit && (s->rhead == s->nready || stop_level >= 1))
+		while (!s->quit) {
+			if (stop_level == 0)
+				k = pick(s);
+			if (k >= 0)
+				break;
 			pthread_cond_wait(&s->work_cv, &s->mu);
+		}
 		if (s->quit)
 			break;
 		i = s->ready[s->rhead++];
+		l = s->jobs[i].lane;
+		if (l >= 0 && ++s->lanes[l].running > s->lanes[l].max_running)
+			s->lanes[l].max_running = s->lanes[l].running;
 		s->jobs[i].st = J_RUNNING;
 		s->running++;
 		if (s->running > s->max_running)
@@ -251,6 +289,10 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&s->mu);
 		rc = run_job(s, &s->jobs[i]);
 		pthread_mutex_lock(&s->mu);
+		if (l >= 0) {
+			s->lanes[l].running--;
+			pthread_cond_broadcast(&s->work_cv); /* room on a lane */
+		}
 		s->jobs[i].st = rc == 0 ? J_DONE : J_FAILED;
 		s->running--;
 		s->donev[s->ndone++] = i;
@@ -417,6 +459,32 @@ static int schedule(struct sched *s, struct lf_state *state,
 	return rc;
 }
 
+/* the lane of a job: its provider, when that provider sets a limit */
+static int job_lane(struct sched *s, const struct job *j)
+{
+	const struct lf_rtype *rt = lf_rtype_find(j->act->type);
+	const struct lf_resource *r = j->des ? j->des : j->cur;
+	const struct lf_provider *p;
+	const char *name;
+	size_t l;
+
+	if (!rt || !rt->lane || !r || !s->env->spec)
+		return -1;
+	name = rt->lane(s->env, r);
+	p = name ? lf_spec_provider(s->env->spec, name) : NULL;
+	if (!p || p->parallelism == 0)
+		return -1;
+	for (l = 0; l < s->nlanes; l++)
+		if (strcmp(s->lanes[l].name, p->name) == 0)
+			return (int)l;
+	s->lanes = lf_xrealloc(s->lanes, (s->nlanes + 1) * sizeof(*s->lanes));
+	s->lanes[s->nlanes].name = p->name;
+	s->lanes[s->nlanes].limit = p->parallelism;
+	s->lanes[s->nlanes].running = 0;
+	s->lanes[s->nlanes].max_running = 0;
+	return (int)s->nlanes++;
+}
+
 static void jobs_init(struct sched *s, const struct lf_plan *plan,
 		      struct lf_rset *desired, const struct lf_rset *current)
 {
@@ -433,6 +501,7 @@ static void jobs_init(struct sched *s, const struct lf_plan *plan,
 		j->act = a;
 		j->des = a->kind == LF_ACT_DELETE ? NULL : lf_rset_get(desired, a->addr);
 		j->cur = a->kind == LF_ACT_CREATE ? NULL : lf_rset_get(current, a->addr);
+		j->lane = job_lane(s, j);
 	}
 	s->total_work = s->n;
 	s->ready = lf_xcalloc(s->n + 1, sizeof(size_t));
@@ -482,6 +551,7 @@ static void jobs_free(struct sched *s)
 	free(s->ready);
 	free(s->donev);
 	free(s->unblocked);
+	free(s->lanes);
 }
 
 int lf_plan_apply(const struct lf_plan *plan, const struct lf_apply_env *env,
@@ -525,6 +595,9 @@ int lf_plan_apply(const struct lf_plan *plan, const struct lf_apply_env *env,
 	free(th);
 	res->interrupted = stop_level >= 1;
 	res->max_running = s.max_running;
+	for (i = 0; i < s.nlanes; i++)
+		if (s.lanes[i].max_running > res->max_lane_running)
+			res->max_lane_running = s.lanes[i].max_running;
 	res->commits = s.commits;
 	res->summary = summarize(&s, res);
 	jobs_free(&s);

@@ -62,6 +62,10 @@ struct lf_rtype {
 	char *(*refuse)(const struct lf_apply_env *env,
 			const struct lf_resource *prior,
 			const struct lf_resource *desired);
+	/* optional: the provider whose limit (spec providers.X.parallelism)
+	 * an action on this resource counts against; NULL for none */
+	const char *(*lane)(const struct lf_apply_env *env,
+			    const struct lf_resource *r);
 	/* optional: does the recorded resource still exist? 0 yes,
 	 * LF_ENOTFOUND gone, else an error (used by --refresh) */
 	int (*read)(const struct lf_apply_env *env,

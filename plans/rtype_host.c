@@ -218,6 +218,13 @@ static int host_delete(const struct lf_apply_env *env, const struct lf_resource 
 	return rc;
 }
 
+/* the provider an action on r counts against (its host's, for a node) */
+static const char *host_lane(const struct lf_apply_env *env, const struct lf_resource *r)
+{
+	(void)env;
+	return json_string_value(json_object_get(r->attrs, "provider"));
+}
+
 /* --refresh: is the host still there? */
 static int host_read(const struct lf_apply_env *env, const struct lf_resource *prior,
 		     struct lf_err *err)
@@ -276,6 +283,7 @@ const struct lf_rtype lf_rtype_host = {
 	.delete = host_delete,
 	.in_place = host_in_place,
 	.read = host_read,
+	.lane = host_lane,
 };
 
 /* ---- node ---- */
@@ -371,10 +379,18 @@ static bool node_in_place(const struct lf_apply_env *env, const struct lf_resour
 	return strcmp(key, "host") != 0 && strcmp(key, "kind") != 0;
 }
 
+static const char *node_lane(const struct lf_apply_env *env, const struct lf_resource *r)
+{
+	const struct lf_resource *h = node_host(env, r->attrs);
+
+	return h ? host_lane(env, h) : NULL;
+}
+
 const struct lf_rtype lf_rtype_node = {
 	.type = "node",
 	.create = node_create,
 	.update = node_update,
 	.delete = node_delete,
 	.in_place = node_in_place,
+	.lane = node_lane,
 };

@@ -197,7 +197,7 @@ void lf_spec__sizes(struct lf_sctx *c, const struct lf_ynode *n)
 /* ---- providers ---- */
 
 static const char *const provider_keys[] = { "driver", "config",
-					      "credentials", NULL };
+					      "credentials", "parallelism", NULL };
 static const char *const cred_keys[] = { "env", "file", NULL };
 
 static bool secret_like(const char *key)
@@ -313,6 +313,7 @@ static void one_provider(struct lf_sctx *c, const struct lf_ynode *k,
 {
 	char buf[LF_SHOW_MAX], *driver = NULL;
 	struct lf_spec *s = c->spec;
+	unsigned long long par = 0;
 	json_t *cfg, *cred;
 
 	if (!lf_is_dns_label(k->str)) {
@@ -335,6 +336,7 @@ static void one_provider(struct lf_sctx *c, const struct lf_ynode *k,
 			  "built in with driver local; name a provider with "
 			  "driver '%s' differently",
 			  lf_sc_show(driver, buf, sizeof(buf)));
+	lf_sc_uint(c, v, "parallelism", 1, 10000, &par);
 	cfg = provider_config(c, lf_map_get(v, "config"));
 	cred = lf_spec__credentials(c, lf_map_get(v, "credentials"));
 	if (strcmp(k->str, "local") == 0) {
@@ -344,8 +346,10 @@ static void one_provider(struct lf_sctx *c, const struct lf_ynode *k,
 		s->providers[0].config = cfg;
 		s->providers[0].credentials = cred;
 		s->providers[0].pos = k->pos;
+		s->providers[0].parallelism = (unsigned int)par;
 	} else {
 		add_provider(s, k->str, driver ? driver : "", cfg, cred, k->pos);
+		s->providers[s->nproviders - 1].parallelism = (unsigned int)par;
 	}
 	free(driver);
 }

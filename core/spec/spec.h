@@ -73,6 +73,8 @@ struct lf_provider {
 	json_t *config;      /* object of scalars (strings/numbers/bools) */
 	json_t *credentials; /* reference only: {env: VAR} or {file: PATH};
 				never the secret itself */
+	unsigned int parallelism; /* most actions at once on this provider;
+				     0: only --parallelism limits */
 	struct lf_pos pos;
 };
 

@@ -15,12 +15,13 @@ static char *spec_text(const char *sim_config, int peers, const char *image)
 	return lf_xasprintf(
 		"name: fx\n"
 		"sizes:\n  small: {vcpus: 2, memory: 4GiB, disk: 50GiB, image: %s}\n"
-		"providers:\n  cloud:\n    driver: sim\n    config: {%s}\n"
+		"providers:\n  cloud:\n    driver: sim\n%s    config: {%s}\n"
 		"orgs:\n"
 		"  - name: ordering\n    orderers: {count: 1, provider: cloud, size: small}\n"
 		"  - name: bank\n    peers: {count: %d, provider: cloud, size: small}\n"
 		"channels:\n  - name: trade\n    orgs: [bank]\n",
-		image, sim_config, peers);
+		image, strstr(sim_config, "limit2") ? "    parallelism: 2\n" : "",
+		strstr(sim_config, "limit2") ? "latency_ms: 30" : sim_config, peers);
 }
 
 static void load_spec(struct fx *f, const char *sim_config, int peers, const char *image)

@@ -77,6 +77,26 @@ static void test_exec_order_and_parallelism(void **state)
 	fx_close(&f);
 }
 
+/* a provider's own limit (providers.X.parallelism) holds within a larger
+ * --parallelism */
+static void test_exec_provider_limit(void **state)
+{
+	struct fx f;
+	struct lf_apply_result res;
+	char *log;
+	int rc;
+
+	(void)state;
+	fx_open(&f, "limit2", 8); /* sim at 30 ms, provider parallelism 2 */
+	log = run(&f, 8, &res, &rc);
+	assert_int_equal(rc, 0);
+	assert_int_equal(res.max_lane_running, 2);
+	assert_non_null(json_object_get(f.doc.resources, "node.bank.peer7"));
+	free(log);
+	free(res.summary);
+	fx_close(&f);
+}
+
 static void test_exec_failure_isolated(void **state)
 {
 	struct fx f;
@@ -174,6 +194,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exec_order_and_parallelism),
+		cmocka_unit_test(test_exec_provider_limit),
 		cmocka_unit_test(test_exec_failure_isolated),
 		cmocka_unit_test(test_exec_retries),
 		cmocka_unit_test(test_exec_delete_reverse_order),
