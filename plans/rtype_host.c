@@ -137,10 +137,31 @@ static void host_spec_fill(struct lf_host_spec *hs, const char *addr,
 	hs->prior = prior;
 }
 
-enum host_op { HOST_CREATE, HOST_UPDATE };
+enum host_op { HOST_CREATE, HOST_UPDATE, HOST_READ, HOST_DELETE };
 
+static int host_dispatch(const struct lf_driver *drv, struct lf_driver_conn *conn,
+			 const struct lf_host_spec *hs, enum host_op op,
+			 struct lf_kv_builder *b, struct lf_err *err)
+{
+	switch (op) {
+	case HOST_CREATE:
+		return drv->host_create(conn, hs, b, 0, err);
+	case HOST_UPDATE:
+		if (!drv->host_update)
+			return lf_err_set(err, LF_EUNSUPPORTED,
+					  "driver '%s' cannot update hosts in place", drv->name);
+		return drv->host_update(conn, hs, b, 0, err);
+	case HOST_READ:
+		return drv->host_read(conn, hs, b, 0, err);
+	default:
+		return drv->host_delete(conn, hs, 0, err);
+	}
+}
+
+/* one driver call for host r (desired for create/update, recorded for
+ * read/delete); prior's outputs are what the driver returned before */
 static int host_call(const struct lf_apply_env *env, const struct lf_resource *prior,
-		     const struct lf_resource *des, enum host_op op,
+		     const struct lf_resource *r, enum host_op op,
 		     json_t **outputs, struct lf_err *err)
 {
 	struct hostconn hc;
@@ -150,22 +171,20 @@ static int host_call(const struct lf_apply_env *env, const struct lf_resource *p
 	json_t *built;
 	int rc;
 
-	rc = host_connect(env, des->attrs, prior ? prior->outputs : NULL, &hc, err);
+	rc = host_connect(env, r->attrs, prior ? prior->outputs : NULL, &hc, err);
 	if (rc != 0)
 		goto cleanup;
-	kv = lf_kv_wrap(des->attrs);
+	kv = lf_kv_wrap(r->attrs);
 	pkv = prior && prior->outputs ? lf_kv_wrap(prior->outputs) : NULL;
-	host_spec_fill(&hs, des->addr, des->attrs, kv, pkv);
+	host_spec_fill(&hs, r->addr, r->attrs, kv, pkv);
 	b = lf_kv_builder_new();
-	if (op == HOST_UPDATE && !hc.drv->host_update)
-		rc = lf_err_set(err, LF_EUNSUPPORTED, "driver '%s' cannot update hosts in place",
-				hc.drv->name);
-	else if (op == HOST_UPDATE)
-		rc = hc.drv->host_update(hc.conn, &hs, b, 0, err);
-	else
-		rc = hc.drv->host_create(hc.conn, &hs, b, 0, err);
+	rc = host_dispatch(hc.drv, hc.conn, &hs, op, b, err);
 	built = lf_kv_builder_finish(b);
-	if (rc == 0) {
+	if (rc == LF_ENOTFOUND && op == HOST_DELETE) {
+		lf_err_clear(err); /* already gone */
+		rc = 0;
+	}
+	if (rc == 0 && outputs) {
 		json_object_set(built, "provider_config", hc.config);
 		*outputs = built;
 	} else {
@@ -194,28 +213,7 @@ static int host_update(const struct lf_apply_env *env, const struct lf_resource 
 static int host_delete(const struct lf_apply_env *env, const struct lf_resource *prior,
 		       struct lf_err *err)
 {
-	struct hostconn hc;
-	struct lf_host_spec hs;
-	struct lf_kv *kv, *pkv;
-	int rc;
-
-	rc = host_connect(env, prior->attrs, prior->outputs, &hc, err);
-	if (rc != 0) {
-		hostconn_done(&hc);
-		return rc;
-	}
-	kv = lf_kv_wrap(prior->attrs);
-	pkv = prior->outputs ? lf_kv_wrap(prior->outputs) : NULL;
-	host_spec_fill(&hs, prior->addr, prior->attrs, kv, pkv);
-	rc = hc.drv->host_delete(hc.conn, &hs, 0, err);
-	if (rc == LF_ENOTFOUND) {
-		lf_err_clear(err);
-		rc = 0;
-	}
-	lf_kv_unwrap(kv);
-	lf_kv_unwrap(pkv);
-	hostconn_done(&hc);
-	return rc;
+	return host_call(env, prior, prior, HOST_DELETE, NULL, err);
 }
 
 /* the provider an action on r counts against (its host's, for a node) */
@@ -229,27 +227,7 @@ static const char *host_lane(const struct lf_apply_env *env, const struct lf_res
 static int host_read(const struct lf_apply_env *env, const struct lf_resource *prior,
 		     struct lf_err *err)
 {
-	struct hostconn hc;
-	struct lf_host_spec hs;
-	struct lf_kv *kv, *pkv;
-	struct lf_kv_builder *b;
-	int rc;
-
-	rc = host_connect(env, prior->attrs, prior->outputs, &hc, err);
-	if (rc != 0) {
-		hostconn_done(&hc);
-		return rc;
-	}
-	kv = lf_kv_wrap(prior->attrs);
-	pkv = prior->outputs ? lf_kv_wrap(prior->outputs) : NULL;
-	host_spec_fill(&hs, prior->addr, prior->attrs, kv, pkv);
-	b = lf_kv_builder_new();
-	rc = hc.drv->host_read(hc.conn, &hs, b, 0, err);
-	json_decref(lf_kv_builder_finish(b));
-	lf_kv_unwrap(kv);
-	lf_kv_unwrap(pkv);
-	hostconn_done(&hc);
-	return rc;
+	return host_call(env, prior, prior, HOST_READ, NULL, err);
 }
 
 /* which attribute changes the host's driver can make in place */

