@@ -243,6 +243,44 @@ static void test_e2e_double_sigint_cancels(void **state)
 	ct_done(&t);
 }
 
+/* a provider's credentials reach its driver, never the state, the plan
+ * or the output; private keys are in no state either */
+static void test_e2e_secrets_stay_secret(void **state)
+{
+	struct clitest t;
+	char *st;
+
+	(void)state;
+	ct_init(&t, "secret");
+	ct_write(&t, "spec.yaml",
+		 "name: secret\n"
+		 "providers:\n  cloud:\n    driver: sim\n    config: {db: sim-db.json}\n"
+		 "    credentials: {env: LF_TEST_CLOUD_TOKEN}\n"
+		 "orgs:\n  - name: ordering\n    orderers: {count: 1, provider: cloud}\n"
+		 "  - name: bank\n    peers: {count: 1, provider: cloud}\n"
+		 "channels:\n  - name: trade\n    orgs: [bank]\n");
+	/* an unset credentials variable is a clear error naming it */
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 1);
+	assert_non_null(strstr(t.err, "LF_TEST_CLOUD_TOKEN"));
+	assert_int_equal(ct_run(&t, "plan -f spec.yaml --out p.plan"), 0);
+	setenv("LF_TEST_CLOUD_TOKEN", "tok-9f3c1e77d2", 1);
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 0);
+	assert_null(strstr(t.out, "tok-9f3c1e77d2"));
+	assert_null(strstr(t.err, "tok-9f3c1e77d2"));
+	assert_int_equal(ct_run(&t, "show -f spec.yaml --json"), 0);
+	assert_null(strstr(t.out, "tok-9f3c1e77d2"));
+	st = ct_read(&t, "spec.state.json");
+	assert_non_null(st);
+	assert_null(strstr(st, "tok-9f3c1e77d2"));
+	assert_null(strstr(st, "PRIVATE KEY"));
+	free(st);
+	st = ct_read(&t, "p.plan");
+	assert_null(strstr(st, "tok-9f3c1e77d2"));
+	free(st);
+	unsetenv("LF_TEST_CLOUD_TOKEN");
+	ct_done(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -252,6 +290,7 @@ int main(void)
 		cmocka_unit_test(test_e2e_kill9_then_converge),
 		cmocka_unit_test(test_e2e_sigint_then_converge),
 		cmocka_unit_test(test_e2e_double_sigint_cancels),
+		cmocka_unit_test(test_e2e_secrets_stay_secret),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
