@@ -33,8 +33,10 @@ struct command {
 
 static int cmd_version(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		printf("Usage: ledgerform version\n\nPrint the version and the driver ABI it speaks.\n");
+		return 0;
+	}
 	printf("ledgerform %s (driver ABI %u)\n", LF_VERSION, LF_DRIVER_ABI_VERSION);
 	return 0;
 }
