@@ -316,15 +316,105 @@ cleanup:
 	return rc;
 }
 
+/* ---- starting and stopping nodes (where Fabric binaries are) ---- */
+
+/* FABRIC_BIN, when set to a plain path: nodes are started from it */
+static const char *fabric_bin(void)
+{
+	const char *b = getenv("FABRIC_BIN");
+	const char *c;
+
+	if (!b || !*b)
+		return NULL;
+	for (c = b; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		      (*c >= '0' && *c <= '9') || strchr("/._-+", *c)))
+			return NULL; /* not worth quoting risks: refuse */
+	return b;
+}
+
+/* run a shell snippet on the node's host; output kept for the message */
+static int node_sh(const struct lf_apply_env *env, const struct lf_resource *node,
+		   const char *script, char **output, struct lf_err *err)
+{
+	const struct lf_resource *host = node_host(env, node->attrs);
+	const char *argv[] = { script, NULL };
+	struct lf_exec_result res = { 0, NULL, 0 };
+	struct lf_host_spec hs;
+	struct hostconn hc;
+	struct lf_kv *kv = NULL;
+	int rc;
+
+	if (!host)
+		return lf_err_set(err, LF_EINVALID, "%s: its host is not in the plan", node->addr);
+	rc = host_connect(env, host->attrs, host->outputs, &hc, err);
+	if (rc == 0 && !hc.drv->exec)
+		rc = lf_err_set(err, LF_EUNSUPPORTED, "driver '%s' cannot run commands",
+				hc.drv->name);
+	if (rc == 0) {
+		kv = lf_kv_wrap(host->attrs);
+		host_spec_fill(&hs, host->addr, host->attrs, kv, NULL);
+		rc = hc.drv->exec(hc.conn, &hs, argv, &res, lf_host_out_alloc,
+				  LF_EXEC_SHELL, err);
+	}
+	if (rc == 0 && res.exit_status != 0)
+		rc = lf_err_set(err, LF_ERROR, "%s: exit status %d: %.*s", node->addr,
+				res.exit_status, (int)(res.output_len > 300 ? 300 : res.output_len),
+				res.output ? res.output : "");
+	if (output)
+		*output = res.output;
+	else
+		free(res.output);
+	lf_kv_unwrap(kv);
+	hostconn_done(&hc);
+	return rc;
+}
+
+#define NODE_STOP \
+	"if [ -f fabric/node.pid ]; then kill \"$(cat fabric/node.pid)\" 2>/dev/null; " \
+	"rm -f fabric/node.pid; fi; "
+
+/* start the node from its bundle; it must still run a moment later */
+static int node_start(const struct lf_apply_env *env, const struct lf_resource *node,
+		      const char *bin, long long *pid, struct lf_err *err)
+{
+	char *out = NULL;
+	char *script = lf_xasprintf(
+		NODE_STOP "FABRIC_BIN=%s nohup sh fabric/run.sh >fabric/node.log 2>&1 "
+		"</dev/null & echo $! >fabric/node.pid; sleep 0.3; "
+		"if ! kill -0 \"$(cat fabric/node.pid)\" 2>/dev/null; then "
+		"echo 'the node exited at once:'; tail -5 fabric/node.log; exit 1; fi; "
+		"cat fabric/node.pid", bin);
+	int rc = node_sh(env, node, script, &out, err);
+
+	*pid = rc == 0 && out ? strtoll(out, NULL, 10) : 0;
+	free(out);
+	free(script);
+	return rc;
+}
+
+static bool node_startable(const struct lf_resource *r)
+{
+	const char *kind = json_string_value(json_object_get(r->attrs, "kind"));
+
+	return lf_streq(kind, "peer") || lf_streq(kind, "orderer");
+}
+
 static int node_create(const struct lf_apply_env *env, const struct lf_resource *des,
 		       json_t **outputs, struct lf_err *err)
 {
+	const char *bin = fabric_bin();
+	long long pid = 0;
 	int rc = node_put_all(env, des, err);
 
+	if (rc == 0 && bin && node_startable(des))
+		rc = node_start(env, des, bin, &pid, err);
 	if (rc == 0) {
 		*outputs = json_object();
 		json_object_set_new(*outputs, "bundle", json_string("fabric/"));
-		json_object_set_new(*outputs, "started", json_false());
+		json_object_set_new(*outputs, "started", json_boolean(pid > 0));
+		if (pid > 0)
+			json_object_set_new(*outputs, "pid", json_integer(pid));
 	}
 	return rc;
 }
@@ -334,18 +424,24 @@ static int node_update(const struct lf_apply_env *env, const struct lf_resource 
 		       struct lf_err *err)
 {
 	(void)prior;
+	/* files re-delivered; a started node is restarted on them */
 	return node_create(env, des, outputs, err);
 }
 
 static int node_delete(const struct lf_apply_env *env, const struct lf_resource *prior,
 		       struct lf_err *err)
 {
-	/* the node's files live on its host and go with it; a node moved off
-	 * a surviving host leaves a stopped bundle behind (documented) */
-	(void)env;
-	(void)prior;
-	(void)err;
-	return 0;
+	int rc;
+
+	/* the files live on the host and go with it; a started node stops */
+	if (!json_is_true(json_object_get(prior->outputs, "started")))
+		return 0;
+	rc = node_sh(env, prior, NODE_STOP "true", NULL, err);
+	if (rc == LF_ENOTFOUND) { /* its host is gone already */
+		lf_err_clear(err);
+		rc = 0;
+	}
+	return rc;
 }
 
 static bool node_in_place(const struct lf_apply_env *env, const struct lf_resource *prior,

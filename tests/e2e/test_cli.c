@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include <jansson.h>
 
@@ -308,6 +309,87 @@ static void test_e2e_channel_update(void **state)
 	ct_done(&t);
 }
 
+/* is the process alive (a zombie counts as gone)? */
+static bool alive(long pid)
+{
+	char path[64], buf[256] = "";
+	bool up;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
+	/* "PID (comm) STATE ..." */
+	up = strstr(buf, ") Z") == NULL && strstr(buf, ") X") == NULL;
+	return up;
+}
+
+/* with FABRIC_BIN set, nodes are started from their bundles (stand-in
+ * peer/orderer binaries here), restarted on update, stopped on delete */
+static void test_e2e_nodes_started(void **state)
+{
+	struct clitest t;
+	char bin[300], *pidtxt, *log;
+	long pid0, pid1;
+
+	(void)state;
+	ct_init(&t, "nodes");
+	snprintf(bin, sizeof(bin), "%s/fakebin", t.dir);
+	{
+		char cmd[2048];
+
+		snprintf(cmd, sizeof(cmd),
+			 "mkdir -p '%s' && printf '#!/bin/sh\\necho \"peer $CORE_PEER_ID $*\"\\nexec sleep 120\\n' >'%s/peer' && "
+			 "printf '#!/bin/sh\\necho \"orderer $ORDERER_GENERAL_LOCALMSPID\"\\nexec sleep 120\\n' >'%s/orderer' && "
+			 "chmod +x '%s/peer' '%s/orderer'", bin, bin, bin, bin, bin);
+		assert_int_equal(system(cmd), 0);
+	}
+	setenv("FABRIC_BIN", bin, 1);
+	write_spec(&t, 2);
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 0);
+	pidtxt = ct_read(&t, HOSTS "/peer0-bank/fabric/node.pid");
+	assert_non_null(pidtxt);
+	pid0 = strtol(pidtxt, NULL, 10);
+	free(pidtxt);
+	assert_true(alive(pid0));
+	log = ct_read(&t, HOSTS "/peer0-bank/fabric/node.log");
+	assert_non_null(strstr(log, "peer peer0.bank.example.com node start"));
+	free(log);
+	log = ct_read(&t, HOSTS "/orderer0-ordering/fabric/node.log");
+	assert_non_null(strstr(log, "orderer OrderingMSP"));
+	free(log);
+	assert_int_equal(ct_run(&t, "state show node.bank.peer0 -f spec.yaml"), 0);
+	assert_non_null(strstr(t.out, "\"started\": true"));
+	/* scale down: peer1's node is stopped before its host goes */
+	pidtxt = ct_read(&t, HOSTS "/peer1-bank/fabric/node.pid");
+	pid1 = strtol(pidtxt, NULL, 10);
+	free(pidtxt);
+	assert_true(alive(pid1));
+	write_spec(&t, 1);
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 0);
+	usleep(200 * 1000);
+	assert_false(alive(pid1));
+	assert_true(alive(pid0));
+	/* binaries missing: the new node fails to start, saying why; the
+	 * running one is untouched */
+	setenv("FABRIC_BIN", "/nonexistent/fabric/bin", 1);
+	write_spec(&t, 2);
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 1);
+	assert_non_null(strstr(t.err, "node.bank.peer1"));
+	assert_non_null(strstr(t.err, "exited at once"));
+	assert_true(alive(pid0));
+	setenv("FABRIC_BIN", bin, 1);
+	assert_int_equal(ct_run(&t, "destroy -f spec.yaml --auto-approve"), 0);
+	usleep(200 * 1000);
+	assert_false(alive(pid0));
+	unsetenv("FABRIC_BIN");
+	ct_done(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -316,6 +398,7 @@ int main(void)
 		cmocka_unit_test(test_e2e_target_and_json),
 		cmocka_unit_test(test_e2e_refusals),
 		cmocka_unit_test(test_e2e_channel_update),
+		cmocka_unit_test(test_e2e_nodes_started),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
