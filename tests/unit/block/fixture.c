@@ -1,8 +1,11 @@
+#include <setjmp.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <cmocka.h>
 
 #include "tests/unit/block/fixture.h"
 #include "core/util/util.h"
@@ -194,4 +197,17 @@ const char *fx_str(json_t *j, const char *path)
 	json_t *v = fx_get(j, path);
 
 	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+json_t *fx_decode_or_skip(const char *file, const char *kind)
+{
+	json_t *j;
+
+	if (!fx_have_node()) {
+		printf("skipped: npm bindings not installed\n");
+		skip();
+	}
+	j = fx_node_decode(file, kind);
+	assert_non_null(j);
+	return j;
 }

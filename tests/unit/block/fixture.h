@@ -41,6 +41,9 @@ bool fx_have_node(void);
 /* run tests/node/decode.js FILE KIND (block|envelope|update); parsed
  * JSON or NULL */
 json_t *fx_node_decode(const char *file, const char *kind);
+/* the same, under a cmocka test: skip() (saying why) when the bindings
+ * are missing, fail when decoding fails */
+json_t *fx_decode_or_skip(const char *file, const char *kind);
 /* run a shell command; exit status */
 int fx_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* json lookup by "a/b/c" path (object keys, array indexes) */

@@ -32,19 +32,6 @@ static char *render(struct fx *f, const char *name)
 	return path;
 }
 
-static json_t *decode_or_skip(const char *path, const char *kind)
-{
-	json_t *j;
-
-	if (!fx_have_node()) {
-		printf("skipped: npm bindings not installed\n");
-		skip();
-	}
-	j = fx_node_decode(path, kind);
-	assert_non_null(j);
-	return j;
-}
-
 static void assert_file_eq(const char *got, struct fx *f, int org,
 			   const char *rel)
 {
@@ -110,7 +97,7 @@ static void test_genesis_etcdraft_decoded_by_fabric(void **state)
 {
 	struct fx *f = *state;
 	char *path = render(f, "trade.block");
-	json_t *j = decode_or_skip(path, "block"), *env, *root, *app, *ord;
+	json_t *j = fx_decode_or_skip(path, "block"), *env, *root, *app, *ord;
 
 	assert_string_equal(fx_str(j, "kind"), "block");
 	/* Fabric's bindings re-encode every level to the very same bytes */
@@ -183,7 +170,7 @@ static void test_genesis_batch_and_policy_overrides(void **state)
 	f->ch.batch.timeout_ms = 1500;
 	f->ch.batch.max_message_count = 500;
 	path = render(f, "override.block");
-	j = decode_or_skip(path, "block");
+	j = fx_decode_or_skip(path, "block");
 	root = fx_get(j, "envelopes/0/config/channel_group");
 	assert_string_equal(fx_str(root, "groups/Application/policies/Endorsement/policy/text"),
 			    "OutOf(2, 'AirlineMSP.peer', OutOf(1, 'BankMSP.peer', 'TelecomMSP.peer'))");
@@ -286,7 +273,7 @@ static void test_genesis_bft(void **state)
 	f->spec.consensus = LF_CONSENSUS_ETCDRAFT;
 	f->spec.fabric_major = 2;
 	f->spec.fabric_minor = 5;
-	j = decode_or_skip(path, "block");
+	j = fx_decode_or_skip(path, "block");
 	ord = fx_get(j, "envelopes/0/config/channel_group/groups/Orderer");
 	assert_true(json_is_true(fx_get(j, "envelopes/0/canonical")));
 	assert_string_equal(fx_str(j, "envelopes/0/config/channel_group/values/Capabilities/value/0"), "V3_0");

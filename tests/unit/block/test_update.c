@@ -37,19 +37,6 @@ static char *write_tmp(struct fx *f, const char *name, const uint8_t *b,
 	return p;
 }
 
-static json_t *decode_or_skip(const char *path, const char *kind)
-{
-	json_t *j;
-
-	if (!fx_have_node()) {
-		printf("skipped: npm bindings not installed\n");
-		skip();
-	}
-	j = fx_node_decode(path, kind);
-	assert_non_null(j);
-	return j;
-}
-
 static char *admin_msp(struct fx *f, int org, const char *user)
 {
 	char rel[200];
@@ -111,7 +98,7 @@ static void test_update_add_org(void **state)
 	assert_int_equal(json_array_size(fx_get(j, "signatures")), 0);
 	json_decref(j);
 	path = write_tmp(&u->f, "add.update.pb", env, len);
-	j = decode_or_skip(path, "update");
+	j = fx_decode_or_skip(path, "update");
 	assert_string_equal(fx_str(j, "channel_id"), "trade");
 	rs = fx_get(j, "read_set");
 	ws = fx_get(j, "write_set");
@@ -158,7 +145,7 @@ static void test_update_remove_org(void **state)
 	compute(u, &env, &len);
 	u->f.ch.norgs = 3;
 	path = write_tmp(&u->f, "remove.update.pb", env, len);
-	j = decode_or_skip(path, "update");
+	j = fx_decode_or_skip(path, "update");
 	ws = fx_get(j, "write_set");
 	assert_true(json_is_true(fx_get(j, "canonical")));
 	assert_int_equal(json_integer_value(fx_get(ws, "groups/Application/version")), 1);
@@ -194,7 +181,7 @@ static void test_update_anchor_peer(void **state)
 	assert_int_equal(lf_update_needs(u->cur, u->curlen, env, len, &needs, &err), 0);
 	assert_string_equal(needs, "OR('BankMSP.admin')");
 	path = write_tmp(&u->f, "anchor.update.pb", env, len);
-	j = decode_or_skip(path, "update");
+	j = fx_decode_or_skip(path, "update");
 	ws = fx_get(j, "write_set");
 	assert_true(json_is_true(fx_get(j, "canonical")));
 	assert_int_equal(json_integer_value(fx_get(ws, "groups/Application/version")), 0);
@@ -335,7 +322,7 @@ static void test_update_signatures_and_policy(void **state)
 	if (lf_update_check(u->cur, u->curlen, env, len, &err) != 0)
 		fail_msg("2 of 3 admins refused: %s", err.msg);
 	path = write_tmp(&u->f, "signed.update.pb", env, len);
-	j = decode_or_skip(path, "update");
+	j = fx_decode_or_skip(path, "update");
 	assert_int_equal(json_array_size(fx_get(j, "signatures")), 4);
 	assert_string_equal(fx_str(j, "signatures/0/signature_header/creator/mspid"), "AirlineMSP");
 	assert_int_equal(json_integer_value(fx_get(j, "signatures/0/signature_header/nonce_len")), 24);
