@@ -2,9 +2,12 @@
  * The planner: desired resources vs current resources -> actions.
  *
  * A resource whose attribute hash is unchanged is a no-op. Otherwise the
- * changed top-level attributes are listed and the resource type decides
- * whether each can change in place (lf_rtype.in_place); one that cannot
- * forces a replace. A resource that exists while its dependency is
+ * changed top-level attributes are listed and the resource type (for
+ * hosts, the driver) says how each can change (lf_rtype.change_kind or
+ * in_place): in place, in place with a restart, by a replace, or not at
+ * all, which refuses the plan with the driver's reason. A resource that
+ * refresh found drifted is updated back to its spec; one whose create did
+ * not finish (partial) is created again with what the driver made. A resource that exists while its dependency is
  * replaced, or created anew (it was found gone, or forgotten with
  * `state rm`), is updated (or replaced, when its type cannot update) so
  * that it follows.
@@ -25,22 +28,68 @@ const char *lf_action_name(enum lf_action_kind k)
 	return k < LF_ACT_LAST ? names[k] : "?";
 }
 
-static void change_add(struct lf_action *a, const char *key, json_t *o,
-		       json_t *n, bool forces)
+static struct lf_change *change_add(struct lf_action *a, const char *key,
+				     json_t *o, json_t *n)
 {
 	struct lf_change *c;
 
 	a->changes = lf_xrealloc(a->changes, (a->nchanges + 1) * sizeof(*c));
 	c = &a->changes[a->nchanges++];
+	memset(c, 0, sizeof(*c));
 	c->key = lf_xstrdup(key);
 	c->old_val = o ? json_incref(o) : NULL;
 	c->new_val = n ? json_incref(n) : NULL;
-	c->forces_replace = forces;
+	return c;
+}
+
+/* how the type can make key's change (the driver's word for hosts) */
+static enum lf_change_kind change_kind(const struct lf_apply_env *env,
+				       const struct lf_rtype *rt,
+				       const struct lf_resource *cur,
+				       const struct lf_resource *des,
+				       const char *key, char **why)
+{
+	*why = NULL;
+	if (!rt || !rt->update)
+		return LF_CHANGE_REPLACE;
+	if (rt->change_kind)
+		return rt->change_kind(env, cur, des, key, why);
+	return rt->in_place && rt->in_place(env, cur, key) ? LF_CHANGE_INPLACE
+							  : LF_CHANGE_REPLACE;
+}
+
+static char *value_text(const json_t *v)
+{
+	return v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : lf_xstrdup("(none)");
+}
+
+/* one changed key; a change the driver cannot make refuses the plan */
+static bool diff_key(struct lf_plan *p, const struct lf_apply_env *env,
+		     const struct lf_rtype *rt, const struct lf_resource *cur,
+		     const struct lf_resource *des, struct lf_action *a,
+		     const char *key, json_t *ov, json_t *nv)
+{
+	char *why = NULL;
+	enum lf_change_kind k = change_kind(env, rt, cur, des, key, &why);
+	struct lf_change *c = change_add(a, key, ov, nv);
+
+	c->kind = k;
+	c->why = why;
+	c->forces_replace = k == LF_CHANGE_REPLACE;
+	if (k == LF_CHANGE_REFUSED && !p->refusal) {
+		char *o = value_text(ov), *n = value_text(nv);
+
+		p->refusal = lf_xasprintf("%s: %s cannot change from %s to %s: %s", des->addr,
+					  key, o, n, why ? why : "the driver refuses it");
+		free(o);
+		free(n);
+	}
+	return k == LF_CHANGE_REPLACE;
 }
 
 /* list changed keys; return true when some change forces a replace */
-static bool diff_attrs(const struct lf_apply_env *env, const struct lf_rtype *rt,
-		       const struct lf_resource *cur,
+static bool diff_attrs(struct lf_plan *p, const struct lf_apply_env *env,
+		       const struct lf_rtype *rt, const struct lf_resource *cur,
 		       const struct lf_resource *des, struct lf_action *a)
 {
 	const char *key;
@@ -51,18 +100,12 @@ static bool diff_attrs(const struct lf_apply_env *env, const struct lf_rtype *rt
 		ov = json_object_get(cur->attrs, key);
 		if (ov && json_equal(ov, nv))
 			continue;
-		bool inplace = rt && rt->update && rt->in_place &&
-			       rt->in_place(env, cur, key);
-		change_add(a, key, ov, nv, !inplace);
-		replace |= !inplace;
+		replace |= diff_key(p, env, rt, cur, des, a, key, ov, nv);
 	}
 	json_object_foreach(cur->attrs, key, ov) {
 		if (json_object_get(des->attrs, key))
 			continue;
-		bool inplace = rt && rt->update && rt->in_place &&
-			       rt->in_place(env, cur, key);
-		change_add(a, key, ov, NULL, !inplace);
-		replace |= !inplace;
+		replace |= diff_key(p, env, rt, cur, des, a, key, ov, NULL);
 	}
 	return replace;
 }
@@ -176,16 +219,23 @@ static void plan_desired(struct lf_plan *p, const struct lf_apply_env *env,
 		if (scope && !json_object_get(scope, des->addr))
 			continue;
 		p->n++;
-		if (!cur) {
+		if (!cur || cur->partial) {
 			action_init(a, LF_ACT_CREATE, des);
+			if (cur)
+				a->reason = lf_xstrdup("its creation did not finish; resumed with what the driver made");
 			json_object_set_new(replaced, des->addr, json_true());
 			continue;
 		}
 		action_init(a, LF_ACT_NOOP, des);
 		if (strcmp(cur->hash, des->hash) != 0 &&
 		    !json_equal(cur->attrs, des->attrs))
-			a->kind = diff_attrs(env, rt, cur, des, a) ?
+			a->kind = diff_attrs(p, env, rt, cur, des, a) ?
 				  LF_ACT_REPLACE : LF_ACT_UPDATE;
+		if (cur->drift) {
+			if (a->kind == LF_ACT_NOOP)
+				a->kind = rt && rt->update ? LF_ACT_UPDATE : LF_ACT_REPLACE;
+			a->reason = lf_xasprintf("drift: %s", cur->drift);
+		}
 		for (k = 0; a->kind == LF_ACT_NOOP && k < des->ndeps; k++) {
 			if (!json_object_get(replaced, des->deps[k]))
 				continue;
@@ -297,6 +347,7 @@ void lf_plan_free(struct lf_plan *p)
 
 		for (k = 0; k < a->nchanges; k++) {
 			free(a->changes[k].key);
+			free(a->changes[k].why);
 			json_decref(a->changes[k].old_val);
 			json_decref(a->changes[k].new_val);
 		}

@@ -31,7 +31,9 @@ enum job_state { J_WAIT, J_READY, J_RUNNING, J_DONE, J_FAILED, J_SKIPPED };
 
 struct job {
 	const struct lf_action *act;
-	const struct lf_resource *des;   /* NULL for delete */
+	struct lf_resource *des;         /* NULL for delete; its outputs are
+					    set when the job is done, for
+					    its dependents */
 	const struct lf_resource *cur;   /* NULL for create */
 	enum job_state st;
 	size_t pending;                  /* unfinished prerequisites */
@@ -304,15 +306,29 @@ static void *worker(void *arg)
 
 /* ---- scheduler thread ---- */
 
+/* a create (or the create half of a replace) that failed after the
+ * driver made something: kept as partial, so the next apply finds it */
+static bool failed_with_outputs(const struct job *j)
+{
+	return j->st == J_FAILED && j->des && json_object_size(j->outputs) > 0 &&
+	       (j->act->kind == LF_ACT_CREATE ||
+		(j->act->kind == LF_ACT_REPLACE && j->deleted));
+}
+
 static void record(struct lf_state_doc *doc, struct job *j)
 {
 	json_t *res = doc->resources;
 
-	if (j->st == J_DONE && j->act->kind != LF_ACT_DELETE) {
+	if ((j->st == J_DONE && j->act->kind != LF_ACT_DELETE) || failed_with_outputs(j)) {
 		struct lf_resource tmp = *j->des;
 
 		tmp.outputs = j->outputs;
+		tmp.partial = j->st != J_DONE;
 		json_object_set_new(res, j->act->addr, lf_resource_to_json(&tmp));
+		if (j->st == J_DONE) { /* dependents see this apply's outputs */
+			json_decref(j->des->outputs);
+			j->des->outputs = json_incref(j->outputs);
+		}
 	} else if (j->st == J_DONE || (j->st == J_FAILED && j->deleted)) {
 		/* deleted, or a replace whose delete half finished */
 		json_object_del(res, j->act->addr);

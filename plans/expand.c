@@ -25,6 +25,8 @@ static json_t *host_attrs(const struct lf_spec *spec, const struct lf_node *n)
 
 	json_object_set_new(a, "provider", json_string(n->provider ? n->provider : "local"));
 	json_object_set_new(a, "driver", json_string(p && p->driver ? p->driver : "local"));
+	if (p && p->transport) /* absent: the provider reaches its own machines */
+		json_object_set_new(a, "transport", json_string(p->transport));
 	json_object_set_new(a, "name", json_string(label));
 	free(label);
 	json_object_set_new(a, "hostname", json_string(n->hostname));

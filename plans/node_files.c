@@ -178,8 +178,22 @@ static char *crypto_node_dir(const struct lf_apply_env *env, const json_t *a)
 	return NULL;
 }
 
+/* the machine facts a provider reported, for scripts and the node */
+static char *with_machine(char *env_text, const json_t *host_outputs)
+{
+	const char *ma = json_string_value(json_object_get(host_outputs, "machine_address"));
+	char *out;
+
+	if (!ma || strpbrk(ma, "\n\r'\"$`\\"))
+		return env_text;
+	out = lf_xasprintf("%sLEDGERFORM_MACHINE_ADDRESS=%s\n", env_text, ma);
+	free(env_text);
+	return out;
+}
+
 int lf_node_files_collect(const struct lf_apply_env *env,
 			  const struct lf_resource *node,
+			  const json_t *host_outputs,
 			  struct lf_node_files *out, struct lf_err *err)
 {
 	const json_t *a = node->attrs;
@@ -193,6 +207,7 @@ int lf_node_files_collect(const struct lf_apply_env *env,
 		env_text = orderer_env(a);
 	else
 		env_text = other_env(a);
+	env_text = with_machine(env_text, host_outputs);
 	add_file(out, "fabric/node.env", env_text, strlen(env_text), 0644);
 	add_file(out, "fabric/kind", lf_xasprintf("%s\n", kind), strlen(kind) + 1, 0644);
 	add_file(out, "fabric/run.sh", lf_xstrdup(RUN_SH), sizeof(RUN_SH) - 1, 0755);

@@ -4,6 +4,7 @@
 #define LF_NODE_FILES_H
 
 #include <stddef.h>
+#include <jansson.h>
 #include "ledgerform/error.h"
 #include "plans/provider.h"
 
@@ -19,8 +20,11 @@ struct lf_node_files {
 	size_t n, cap;
 };
 
+/* host_outputs: what the node's host's drivers returned (this apply's or
+ * the state's; NULL when none): its machine address reaches node.env */
 int lf_node_files_collect(const struct lf_apply_env *env,
 			  const struct lf_resource *node,
+			  const json_t *host_outputs,
 			  struct lf_node_files *out, struct lf_err *err);
 void lf_node_files_free(struct lf_node_files *f);
 

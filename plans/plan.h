@@ -36,6 +36,8 @@ struct lf_change {
 	json_t *old_val;     /* NULL when absent */
 	json_t *new_val;     /* NULL when absent */
 	bool forces_replace;
+	enum lf_change_kind kind; /* in place, with a restart, replace */
+	char *why;           /* the driver's reason, or NULL */
 };
 
 struct lf_action {

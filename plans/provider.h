@@ -12,8 +12,10 @@
 #ifndef LF_PROVIDER_H
 #define LF_PROVIDER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <jansson.h>
+#include "ledgerform/driver.h"
 #include "ledgerform/error.h"
 #include "plans/resource.h"
 
@@ -29,13 +31,26 @@ struct lf_apply_env {
 	const char *channels_dir;         /* <workdir>/channels */
 	struct lf_driver_pool *drivers;   /* opened driver connections */
 	struct lf_registry *registry;     /* driver plugins (capabilities) */
-	const struct lf_rset *desired;    /* whole desired set (lookups) */
+	const struct lf_rset *desired;    /* whole desired set (lookups); the
+					     executor sets a resource's outputs
+					     when its action finishes, before
+					     its dependents start */
 	const struct lf_rset *current;    /* whole current set (lookups) */
+	const char *lineage;              /* the state's lineage (made before
+					     the first action of a new state) */
+	const atomic_int *cancel;         /* set when actions must stop (a
+					     second ^C, a lost lock) */
+	/* driver progress lines (the status line); NULL: dropped */
+	void (*progress)(void *payload, const char *resource, const char *line);
+	void *progress_payload;
 };
 
 struct lf_rtype {
 	const char *type;
-	/* create: desired has attrs; set *outputs (object, owned by caller) */
+	/* create: desired has attrs; set *outputs (object, owned by caller).
+	 * On failure *outputs may hold what was made so far (an instance id
+	 * whose wait timed out): the executor records it as a partial
+	 * resource, planned for creation again with those outputs. */
 	int (*create)(const struct lf_apply_env *env,
 		      const struct lf_resource *desired, json_t **outputs,
 		      struct lf_err *err);
@@ -49,9 +64,16 @@ struct lf_rtype {
 	int (*delete)(const struct lf_apply_env *env,
 		      const struct lf_resource *prior, struct lf_err *err);
 	/* may attribute `key` change from prior to desired in place?
-	 * NULL: no attribute can. */
+	 * NULL: no attribute can (unless change_kind says). */
 	bool (*in_place)(const struct lf_apply_env *env,
 			 const struct lf_resource *prior, const char *key);
+	/* optional, preferred over in_place: how key's change from prior to
+	 * desired (NULL: key removed) can be made, with the driver's reason
+	 * in *why (caller frees; may stay NULL) */
+	enum lf_change_kind (*change_kind)(const struct lf_apply_env *env,
+					   const struct lf_resource *prior,
+					   const struct lf_resource *desired,
+					   const char *key, char **why);
 	/* optional one-line note shown in the plan for a change (e.g. "needs
 	 * 2 of 3 admin signatures: A, B, C"); caller frees; NULL for none */
 	char *(*note)(const struct lf_apply_env *env,
@@ -66,10 +88,13 @@ struct lf_rtype {
 	 * an action on this resource counts against; NULL for none */
 	const char *(*lane)(const struct lf_apply_env *env,
 			    const struct lf_resource *r);
-	/* optional: does the recorded resource still exist? 0 yes,
-	 * LF_ENOTFOUND gone, else an error (used by --refresh) */
+	/* optional: the live resource (refresh). 0 and *live (may be NULL)
+	 * holding the live values of attributes it can see (vcpus,
+	 * memory_mb, ...; "running": false for a node that is down);
+	 * LF_ENOTFOUND gone; else an error */
 	int (*read)(const struct lf_apply_env *env,
-		    const struct lf_resource *prior, struct lf_err *err);
+		    const struct lf_resource *prior, json_t **live,
+		    struct lf_err *err);
 };
 
 /* the registered types; NULL when unknown */

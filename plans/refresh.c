@@ -18,6 +18,7 @@ struct refresher {
 	const struct lf_rset *current;
 	size_t next;
 	unsigned char *gone;
+	json_t **live;             /* what each read reported */
 	struct lf_err err;
 	int rc;
 	pthread_mutex_t mu;
@@ -43,7 +44,7 @@ static void *refresh_worker(void *arg)
 		rt = lf_rtype_find(res->type);
 		if (!rt || !rt->read)
 			continue;
-		rc = rt->read(r->env, res, &err);
+		rc = rt->read(r->env, res, &r->live[i], &err);
 		if (rc == LF_ENOTFOUND) {
 			r->gone[i] = 1;
 		} else if (rc != 0) {
@@ -55,6 +56,44 @@ static void *refresh_worker(void *arg)
 			pthread_mutex_unlock(&r->mu);
 		}
 	}
+}
+
+/* the record as it lives: attributes the driver reports differently take
+ * the live value (copied: the state document shares the record's), and
+ * the differences are noted as drift for the plan */
+static void apply_live(struct lf_resource *k, const json_t *live)
+{
+	struct lf_buf why = LF_BUF_INIT;
+	const char *key;
+	json_t *lv, *attrs = NULL;
+
+	json_object_foreach((json_t *)live, key, lv) {
+		const json_t *ov = json_object_get(k->attrs, key);
+		char *o, *n;
+
+		if (strcmp(key, "running") == 0 && json_is_false(lv)) {
+			lf_buf_printf(&why, "%sthe node's process is not running", why.len ? "; " : "");
+			continue;
+		}
+		if (!ov || json_equal(ov, lv))
+			continue;
+		if (!attrs)
+			attrs = json_deep_copy(k->attrs);
+		json_object_set(attrs, key, lv);
+		o = json_dumps(ov, JSON_ENCODE_ANY | JSON_COMPACT);
+		n = json_dumps(lv, JSON_ENCODE_ANY | JSON_COMPACT);
+		lf_buf_printf(&why, "%s%s is %s live, %s recorded", why.len ? "; " : "", key, n, o);
+		free(o);
+		free(n);
+	}
+	if (attrs) {
+		json_decref(k->attrs);
+		k->attrs = attrs;
+		lf_resource_rehash(k);
+	}
+	if (why.len)
+		k->drift = lf_xstrndup(why.data, why.len);
+	lf_buf_free(&why);
 }
 
 int lf_refresh(const struct lf_apply_env *env, struct lf_rset **current,
@@ -71,6 +110,7 @@ int lf_refresh(const struct lf_apply_env *env, struct lf_rset **current,
 	r.env = env;
 	r.current = *current;
 	r.gone = lf_xcalloc((*current)->n + 1, 1);
+	r.live = lf_xcalloc((*current)->n + 1, sizeof(*r.live));
 	pthread_mutex_init(&r.mu, NULL);
 	th = lf_xcalloc(n, sizeof(*th));
 	for (t = 0; t < n; t++)
@@ -80,6 +120,9 @@ int lf_refresh(const struct lf_apply_env *env, struct lf_rset **current,
 	free(th);
 	pthread_mutex_destroy(&r.mu);
 	if (r.rc != 0) {
+		for (i = 0; i < (*current)->n; i++)
+			json_decref(r.live[i]);
+		free(r.live);
 		free(r.gone);
 		*err = r.err;
 		return r.rc;
@@ -99,9 +142,17 @@ int lf_refresh(const struct lf_apply_env *env, struct lf_rset **current,
 		}
 		k = lf_rset_add_hashed(kept, res->addr, json_incref(res->attrs), res->hash);
 		k->outputs = res->outputs ? json_incref(res->outputs) : NULL;
+		k->partial = res->partial;
 		for (d = 0; d < res->ndeps; d++)
 			lf_resource_add_dep(k, res->deps[d]);
+		if (r.live[i])
+			apply_live(k, r.live[i]);
+		if (k->drift && report)
+			fprintf(report, "%s: drift: %s\n", k->addr, k->drift);
 	}
+	for (i = 0; i < (*current)->n; i++)
+		json_decref(r.live[i]);
+	free(r.live);
 	free(r.gone);
 	lf_rset_free(*current);
 	*current = kept;

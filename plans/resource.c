@@ -72,6 +72,7 @@ void lf_rset_free(struct lf_rset *rs)
 		free(r->type);
 		json_decref(r->attrs);
 		json_decref(r->outputs);
+		free(r->drift);
 		for (j = 0; j < r->ndeps; j++)
 			free(r->deps[j]);
 		free(r->deps);
@@ -207,6 +208,8 @@ json_t *lf_resource_to_json(const struct lf_resource *r)
 	json_object_set_new(rec, "deps", deps);
 	if (r->outputs)
 		json_object_set(rec, "outputs", r->outputs);
+	if (r->partial)
+		json_object_set_new(rec, "partial", json_true());
 	return rec;
 }
 
@@ -251,6 +254,7 @@ int lf_rset_from_json(struct lf_rset **out, const json_t *resources,
 				       json_string_value(json_object_get(rec, "hash")));
 		if (json_is_object(outputs))
 			r->outputs = json_incref(outputs);
+		r->partial = json_is_true(json_object_get(rec, "partial"));
 		json_array_foreach(deps, k, d)
 			if (json_is_string(d))
 				lf_resource_add_dep(r, json_string_value(d));

@@ -9,6 +9,7 @@
 #ifndef LF_RESOURCE_H
 #define LF_RESOURCE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <jansson.h>
 #include "ledgerform/error.h"
@@ -21,6 +22,10 @@ struct lf_resource {
 	char **deps;         /* addresses this depends on */
 	size_t ndeps;
 	char hash[65];       /* sha256 of canonical attrs */
+	bool partial;        /* a create that did not finish: outputs hold
+				what the driver made so far */
+	char *drift;         /* refresh: how the live resource differs from
+				the record (NULL: not seen to differ) */
 };
 
 struct lf_rset {

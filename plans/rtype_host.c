@@ -1,13 +1,26 @@
 /*
- * The `host` and `node` resource types: both go through the driver of the
- * host's provider. host -> host_create/read/update/delete; node -> put the
- * node's identity files and its environment on the host, then (when the
- * driver can exec and Fabric binaries are configured) start it.
+ * The `host` and `node` resource types, through driver ABI 2.
+ *
+ * A host names its provider (the driver that makes the machine) and its
+ * transport (the driver that reaches it; the provider itself unless the
+ * spec's providers.X.transport names another). A provider driver without
+ * the transport role needs a transport; a transport-only driver (ssh)
+ * makes no machine: its hosts are existing machines given by address.
+ *
+ *   create  provider: host_create (+ machine_prepare on a distinct
+ *           transport); transport-only: machine_prepare
+ *   update  provider: host_update (flags from change_kind)
+ *   read    provider: host_read (live attributes); else machine_read
+ *   delete  provider: host_delete; transport-only: machine_release
+ *
+ * node -> put the node's files on its host through the transport, then
+ * (when Fabric binaries are configured) start it there.
+ *
+ * What a driver returns is all the state keeps of a host (outputs); the
+ * provider's config comes from the spec on every call, never from state.
  */
-#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "core/plugin/plugin.h"
 #include "core/spec/spec.h"
@@ -15,62 +28,23 @@
 #include "plans/node_files.h"
 #include "plans/provider.h"
 
-/* ---- provider resolution ---- */
+/* ---- one driver side of a host ---- */
 
-static json_t *resolve_creds(const struct lf_provider *p, struct lf_err *err)
+struct side {
+	const char *provider;            /* provider name (borrowed) */
+	const struct lf_driver *drv;
+	struct lf_driver_conn *conn;
+	struct lf_call call;
+};
+
+/* the provider's config as the driver sees it (new reference) */
+static json_t *side_config(const struct lf_apply_env *env,
+			   const struct lf_provider *p)
 {
-	const char *var, *file;
-	char *data = NULL;
-	size_t len = 0;
-	json_t *out;
+	json_t *cfg = json_is_object(p->config) ? json_deep_copy(p->config) : json_object();
 
-	if (!p || !json_is_object(p->credentials))
-		return json_object();
-	var = json_string_value(json_object_get(p->credentials, "env"));
-	file = json_string_value(json_object_get(p->credentials, "file"));
-	if (var) {
-		const char *v = getenv(var);
-
-		if (!v) {
-			lf_err_set(err, LF_EAUTH, "provider '%s': credentials variable '%s' is not set",
-				   p->name, var);
-			return NULL;
-		}
-		out = json_object();
-		json_object_set_new(out, "secret", json_string(v));
-		return out;
-	}
-	if (file) {
-		if (lf_read_file(file, &data, &len, err) != 0)
-			return NULL;
-		out = json_loadb(data, len, 0, NULL);
-		if (!json_is_object(out)) {
-			json_decref(out);
-			out = json_object();
-			json_object_set_new(out, "secret", json_stringn(data, len));
-		}
-		lf_free_secret(data, len);
-		return out;
-	}
-	return json_object();
-}
-
-/* the provider config (new reference): from the spec, else what the host
- * recorded when it was made (the provider may be gone from the spec) */
-static json_t *provider_config(const struct lf_apply_env *env, const char *name,
-			       const char *driver, const json_t *outputs)
-{
-	const struct lf_provider *p = env->spec ? lf_spec_provider(env->spec, name) : NULL;
-	json_t *cfg;
-
-	if (p && json_is_object(p->config))
-		cfg = json_deep_copy(p->config);
-	else if (outputs && json_is_object(json_object_get(outputs, "provider_config")))
-		cfg = json_deep_copy(json_object_get(outputs, "provider_config"));
-	else
-		cfg = json_object();
 	/* the local driver's hosts live in the work dir unless told */
-	if (strcmp(driver, "local") == 0 && !json_object_get(cfg, "root")) {
+	if (lf_streq(p->driver, "local") && !json_object_get(cfg, "root")) {
 		char *root = lf_path_join(env->workdir, "hosts");
 
 		json_object_set_new(cfg, "root", json_string(root));
@@ -79,40 +53,91 @@ static json_t *provider_config(const struct lf_apply_env *env, const char *name,
 	return cfg;
 }
 
-struct hostconn {
-	const struct lf_driver *drv;
-	struct lf_driver_conn *conn;
-	json_t *config;
-};
-
-static int host_connect(const struct lf_apply_env *env, const json_t *hattrs,
-			const json_t *outputs, struct hostconn *hc,
-			struct lf_err *err)
+static int side_open(const struct lf_apply_env *env, const char *provider,
+		     const char *resource, struct side *s, struct lf_err *err)
 {
-	const char *prov = json_string_value(json_object_get(hattrs, "provider"));
-	const char *drv = json_string_value(json_object_get(hattrs, "driver"));
-	const struct lf_provider *p;
-	json_t *creds;
+	const struct lf_provider *p = env->spec ? lf_spec_provider(env->spec, provider) : NULL;
+	json_t *cfg;
 	int rc;
 
-	memset(hc, 0, sizeof(*hc));
-	if (!prov || !drv)
-		return lf_err_set(err, LF_EINVALID, "host has no provider/driver attribute");
-	p = env->spec ? lf_spec_provider(env->spec, prov) : NULL;
-	creds = resolve_creds(p, err);
-	if (!creds)
-		return err->code ? err->code : LF_EAUTH;
-	hc->config = provider_config(env, prov, drv, outputs);
-	rc = lf_driver_pool_get(env->drivers, prov, drv, hc->config, creds,
-				&hc->drv, &hc->conn, err);
-	json_decref(creds);
-	return rc;
+	memset(s, 0, sizeof(*s));
+	s->provider = provider;
+	if (!p)
+		return lf_err_set(err, LF_EINVALID,
+				  "%s: provider '%s' is not in the spec; put it back (as it was when the host was made) to change or destroy its hosts",
+				  resource, provider);
+	cfg = side_config(env, p);
+	rc = lf_driver_pool_get(env->drivers, provider, p->driver, cfg, p->credentials,
+				&s->drv, &s->conn, err);
+	json_decref(cfg);
+	if (rc != 0)
+		return rc;
+	lf_driver_pool_call(env->drivers, provider, resource, &s->call);
+	s->call.cancel = env->cancel;
+	s->call.progress = env->progress;
+	s->call.progress_payload = env->progress_payload;
+	return 0;
 }
 
-static void hostconn_done(struct hostconn *hc)
+static void side_done(struct side *s)
 {
-	json_decref(hc->config);
+	json_decref(s->call.diags);
+	s->call.diags = NULL;
 }
+
+/* a host's two sides; tr may be the same connection as prov */
+struct hostsides {
+	struct side prov, tr;
+	bool has_prov;        /* the provider driver makes machines */
+	bool has_tr;          /* a transport reaches them */
+	bool same;            /* one driver plays both roles for this host */
+};
+
+static const char *attr_s(const json_t *a, const char *k)
+{
+	return json_string_value(json_object_get(a, k));
+}
+
+static int hostsides_open(const struct lf_apply_env *env, const struct lf_resource *host,
+			  struct hostsides *hs, struct lf_err *err)
+{
+	const char *prov = attr_s(host->attrs, "provider");
+	const char *tr = attr_s(host->attrs, "transport");
+	int rc;
+
+	memset(hs, 0, sizeof(*hs));
+	if (!prov)
+		return lf_err_set(err, LF_EINVALID, "%s: host has no provider attribute", host->addr);
+	if (!tr)
+		tr = prov;
+	rc = side_open(env, prov, host->addr, &hs->prov, err);
+	if (rc != 0)
+		return rc;
+	hs->has_prov = hs->prov.drv->roles & LF_ROLE_PROVIDER;
+	hs->same = strcmp(tr, prov) == 0;
+	if (hs->same) {
+		hs->tr = hs->prov;
+		hs->tr.call.diags = NULL;
+	} else {
+		rc = side_open(env, tr, host->addr, &hs->tr, err);
+		if (rc != 0)
+			return rc;
+	}
+	hs->has_tr = hs->tr.drv->roles & LF_ROLE_TRANSPORT;
+	if (!hs->has_prov && !hs->has_tr)
+		return lf_err_set(err, LF_EINVALID, "%s: provider '%s' neither makes nor reaches machines",
+				  host->addr, prov);
+	return 0;
+}
+
+static void hostsides_done(struct hostsides *hs)
+{
+	side_done(&hs->prov);
+	if (!hs->same)
+		side_done(&hs->tr);
+}
+
+/* ---- what the drivers are told ---- */
 
 static unsigned long long attr_u(const json_t *a, const char *k)
 {
@@ -121,137 +146,339 @@ static unsigned long long attr_u(const json_t *a, const char *k)
 	return v > 0 ? (unsigned long long)v : 0;
 }
 
-static void host_spec_fill(struct lf_host_spec *hs, const char *addr,
-			   const json_t *attrs, struct lf_kv *kv,
-			   struct lf_kv *prior)
+struct hostviews {
+	struct lf_kv *attrs, *size, *prior, *outputs;
+	json_t *size_obj;
+};
+
+/* the size template with its per-provider fields, as the driver sees it */
+static json_t *size_object(const struct lf_apply_env *env, const json_t *attrs)
 {
+	const char *name = attr_s(attrs, "size");
+	const struct lf_size *sz = env->spec && name ? lf_spec_size(env->spec, name) : NULL;
+	json_t *o = json_object();
+
+	json_object_set_new(o, "vcpus", json_integer((json_int_t)attr_u(attrs, "vcpus")));
+	json_object_set_new(o, "memory_mb", json_integer((json_int_t)attr_u(attrs, "memory_mb")));
+	json_object_set_new(o, "disk_gb", json_integer((json_int_t)attr_u(attrs, "disk_gb")));
+	if (attr_s(attrs, "image"))
+		json_object_set_new(o, "image", json_string(attr_s(attrs, "image")));
+	if (sz && json_is_object(sz->extra))
+		json_object_update_missing(o, sz->extra);
+	return o;
+}
+
+static void hostviews_make(const struct lf_apply_env *env, const struct lf_resource *r,
+			   const json_t *prior, const json_t *outputs,
+			   struct hostviews *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->size_obj = size_object(env, r->attrs);
+	v->attrs = lf_kv_wrap(r->attrs);
+	v->size = lf_kv_wrap(v->size_obj);
+	v->prior = prior ? lf_kv_wrap(prior) : NULL;
+	v->outputs = outputs ? lf_kv_wrap(outputs) : NULL;
+}
+
+static void hostviews_free(struct hostviews *v)
+{
+	lf_kv_unwrap(v->attrs);
+	lf_kv_unwrap(v->size);
+	lf_kv_unwrap(v->prior);
+	lf_kv_unwrap(v->outputs);
+	json_decref(v->size_obj);
+}
+
+static void host_spec_fill(struct lf_host_spec *hs, const struct lf_apply_env *env,
+			   const struct lf_resource *r, const struct hostviews *v)
+{
+	const json_t *a = r->attrs;
+
 	memset(hs, 0, sizeof(*hs));
-	hs->address = addr;
-	hs->name = json_string_value(json_object_get(attrs, "name"));
-	hs->hostname = json_string_value(json_object_get(attrs, "hostname"));
-	hs->vcpus = (unsigned int)attr_u(attrs, "vcpus");
-	hs->memory_mb = attr_u(attrs, "memory_mb");
-	hs->disk_gb = attr_u(attrs, "disk_gb");
-	hs->image = json_string_value(json_object_get(attrs, "image"));
-	hs->attrs = kv;
-	hs->prior = prior;
+	hs->resource = r->addr;
+	hs->lineage = env->lineage ? env->lineage : "";
+	hs->name = attr_s(a, "name");
+	hs->hostname = attr_s(a, "hostname");
+	hs->vcpus = (unsigned int)attr_u(a, "vcpus");
+	hs->memory_mb = attr_u(a, "memory_mb");
+	hs->disk_gb = attr_u(a, "disk_gb");
+	hs->image = attr_s(a, "image");
+	hs->attrs = v->attrs;
+	hs->size = v->size;
+	hs->prior = v->prior;
 }
 
-enum host_op { HOST_CREATE, HOST_UPDATE, HOST_READ, HOST_DELETE };
-
-static int host_dispatch(const struct lf_driver *drv, struct lf_driver_conn *conn,
-			 const struct lf_host_spec *hs, enum host_op op,
-			 struct lf_kv_builder *b, struct lf_err *err)
+/* the machine address: what the provider returned, else the spec's */
+static const char *machine_address(const json_t *attrs, const json_t *outputs)
 {
-	switch (op) {
-	case HOST_CREATE:
-		return drv->host_create(conn, hs, b, 0, err);
-	case HOST_UPDATE:
-		if (!drv->host_update)
-			return lf_err_set(err, LF_EUNSUPPORTED,
-					  "driver '%s' cannot update hosts in place", drv->name);
-		return drv->host_update(conn, hs, b, 0, err);
-	case HOST_READ:
-		return drv->host_read(conn, hs, b, 0, err);
-	default:
-		return drv->host_delete(conn, hs, 0, err);
-	}
+	const char *a = outputs ? attr_s(outputs, "machine_address") : NULL;
+
+	return a ? a : attr_s(attrs, "address");
 }
 
-/* one driver call for host r (desired for create/update, recorded for
- * read/delete); prior's outputs are what the driver returned before */
-static int host_call(const struct lf_apply_env *env, const struct lf_resource *prior,
-		     const struct lf_resource *r, enum host_op op,
-		     json_t **outputs, struct lf_err *err)
+static void target_fill(struct lf_target *t, const struct lf_apply_env *env,
+			const struct lf_resource *r, const json_t *outputs,
+			const struct hostviews *v)
 {
-	struct hostconn hc;
+	memset(t, 0, sizeof(*t));
+	t->resource = r->addr;
+	t->lineage = env->lineage ? env->lineage : "";
+	t->name = attr_s(r->attrs, "name");
+	t->machine_address = machine_address(r->attrs, outputs);
+	t->outputs = v->outputs;
+}
+
+/* ---- host ---- */
+
+/* a create that did not finish left outputs in the state (partial) */
+static const json_t *partial_outputs(const struct lf_apply_env *env, const char *addr)
+{
+	const struct lf_resource *cur = env->current ? lf_rset_get(env->current, addr) : NULL;
+
+	return cur && cur->partial ? cur->outputs : NULL;
+}
+
+/* merge what a transport learned of the machine into the outputs */
+static void outputs_add_machine(json_t *outputs, json_t *facts)
+{
+	if (json_object_size(facts) > 0)
+		json_object_set(outputs, "machine", facts);
+	json_decref(facts);
+}
+
+static int host_make(const struct lf_apply_env *env, const struct lf_resource *des,
+		     struct hostsides *s, json_t *out, struct lf_err *err)
+{
+	const json_t *prior = partial_outputs(env, des->addr);
+	struct lf_kv_builder *b;
+	struct hostviews v;
 	struct lf_host_spec hs;
-	struct lf_kv *kv = NULL, *pkv = NULL;
-	struct lf_kv_builder *b = NULL;
+	struct lf_target t;
 	json_t *built;
-	int rc;
+	int rc = 0;
 
-	rc = host_connect(env, r->attrs, prior ? prior->outputs : NULL, &hc, err);
-	if (rc != 0)
-		goto cleanup;
-	kv = lf_kv_wrap(r->attrs);
-	pkv = prior && prior->outputs ? lf_kv_wrap(prior->outputs) : NULL;
-	host_spec_fill(&hs, r->addr, r->attrs, kv, pkv);
-	b = lf_kv_builder_new();
-	rc = host_dispatch(hc.drv, hc.conn, &hs, op, b, err);
-	built = lf_kv_builder_finish(b);
-	if (rc == LF_ENOTFOUND && op == HOST_DELETE) {
-		lf_err_clear(err); /* already gone */
-		rc = 0;
-	}
-	if (rc == 0 && outputs) {
-		json_object_set(built, "provider_config", hc.config);
-		*outputs = built;
-	} else {
+	if (s->has_prov) {
+		hostviews_make(env, des, prior, NULL, &v);
+		host_spec_fill(&hs, env, des, &v);
+		b = lf_kv_builder_new();
+		rc = s->prov.drv->host_create(s->prov.conn, &hs, &s->prov.call, b, 0, err);
+		built = lf_kv_builder_finish(b);
+		json_object_update(out, built);
 		json_decref(built);
+		hostviews_free(&v);
+		if (rc != 0 || s->same || !s->has_tr)
+			return rc;
 	}
-cleanup:
-	lf_kv_unwrap(kv);
-	lf_kv_unwrap(pkv);
-	hostconn_done(&hc);
+	hostviews_make(env, des, NULL, out, &v);
+	target_fill(&t, env, des, out, &v);
+	b = lf_kv_builder_new();
+	rc = s->tr.drv->machine_prepare(s->tr.conn, &t, &s->tr.call, b, 0, err);
+	outputs_add_machine(out, lf_kv_builder_finish(b));
+	hostviews_free(&v);
 	return rc;
 }
 
 static int host_create(const struct lf_apply_env *env, const struct lf_resource *des,
 		       json_t **outputs, struct lf_err *err)
 {
-	return host_call(env, NULL, des, HOST_CREATE, outputs, err);
+	struct hostsides s;
+	json_t *out = json_object();
+	int rc;
+
+	rc = hostsides_open(env, des, &s, err);
+	if (rc == 0)
+		rc = host_make(env, des, &s, out, err);
+	hostsides_done(&s);
+	/* on failure, what the driver returned so far is recorded (partial) */
+	*outputs = out;
+	return rc;
 }
+
+/* does some changed key of prior -> desired need a restart? */
+static unsigned int update_flags(const struct lf_apply_env *env,
+				 const struct lf_resource *prior,
+				 const struct lf_resource *des);
 
 static int host_update(const struct lf_apply_env *env, const struct lf_resource *prior,
 		       const struct lf_resource *des, json_t **outputs,
 		       struct lf_err *err)
 {
-	return host_call(env, prior, des, HOST_UPDATE, outputs, err);
+	struct hostsides s;
+	struct hostviews v;
+	struct lf_host_spec hs;
+	struct lf_kv_builder *b;
+	json_t *out, *built;
+	int rc;
+
+	rc = hostsides_open(env, des, &s, err);
+	if (rc == 0 && (!s.has_prov || !s.prov.drv->host_update))
+		rc = lf_err_set(err, LF_EUNSUPPORTED, "driver '%s' cannot update hosts in place",
+				s.prov.drv->name);
+	if (rc != 0) {
+		hostsides_done(&s);
+		return rc;
+	}
+	hostviews_make(env, des, prior->outputs, NULL, &v);
+	host_spec_fill(&hs, env, des, &v);
+	b = lf_kv_builder_new();
+	rc = s.prov.drv->host_update(s.prov.conn, &hs, &s.prov.call, b,
+				     update_flags(env, prior, des), err);
+	out = prior->outputs ? json_deep_copy(prior->outputs) : json_object();
+	built = lf_kv_builder_finish(b);
+	json_object_update(out, built);
+	json_decref(built);
+	hostviews_free(&v);
+	hostsides_done(&s);
+	*outputs = out;
+	return rc;
 }
 
 static int host_delete(const struct lf_apply_env *env, const struct lf_resource *prior,
 		       struct lf_err *err)
 {
-	return host_call(env, prior, prior, HOST_DELETE, NULL, err);
+	struct hostsides s;
+	struct hostviews v;
+	struct lf_host_spec hs;
+	struct lf_target t;
+	int rc;
+
+	rc = hostsides_open(env, prior, &s, err);
+	if (rc != 0) {
+		hostsides_done(&s);
+		return rc;
+	}
+	hostviews_make(env, prior, prior->outputs, prior->outputs, &v);
+	if (s.has_prov) {
+		host_spec_fill(&hs, env, prior, &v);
+		rc = s.prov.drv->host_delete(s.prov.conn, &hs, &s.prov.call, 0, err);
+	} else {
+		target_fill(&t, env, prior, prior->outputs, &v);
+		rc = s.tr.drv->machine_release(s.tr.conn, &t, &s.tr.call, 0, err);
+	}
+	if (rc == LF_ENOTFOUND) {
+		lf_err_clear(err); /* already gone */
+		rc = 0;
+	}
+	hostviews_free(&v);
+	hostsides_done(&s);
+	return rc;
 }
 
 /* the provider an action on r counts against (its host's, for a node) */
 static const char *host_lane(const struct lf_apply_env *env, const struct lf_resource *r)
 {
 	(void)env;
-	return json_string_value(json_object_get(r->attrs, "provider"));
+	return attr_s(r->attrs, "provider");
 }
 
-/* --refresh: is the host still there? */
+/* refresh: the live machine; *live gets what it reports */
 static int host_read(const struct lf_apply_env *env, const struct lf_resource *prior,
-		     struct lf_err *err)
+		     json_t **live, struct lf_err *err)
 {
-	return host_call(env, prior, prior, HOST_READ, NULL, err);
+	struct hostsides s;
+	struct hostviews v;
+	struct lf_host_spec hs;
+	struct lf_target t;
+	struct lf_kv_builder *b = lf_kv_builder_new();
+	json_t *got;
+	int rc;
+
+	rc = hostsides_open(env, prior, &s, err);
+	if (rc == 0) {
+		hostviews_make(env, prior, prior->outputs, prior->outputs, &v);
+		if (s.has_prov) {
+			host_spec_fill(&hs, env, prior, &v);
+			rc = s.prov.drv->host_read(s.prov.conn, &hs, &s.prov.call, b, 0, err);
+		} else {
+			target_fill(&t, env, prior, prior->outputs, &v);
+			rc = s.tr.drv->machine_read(s.tr.conn, &t, &s.tr.call, b, 0, err);
+		}
+		hostviews_free(&v);
+	}
+	hostsides_done(&s);
+	got = lf_kv_builder_finish(b);
+	if (rc == 0 && live)
+		*live = got;
+	else
+		json_decref(got);
+	return rc;
 }
 
-/* which attribute changes the host's driver can make in place */
-static bool host_in_place(const struct lf_apply_env *env, const struct lf_resource *prior,
-			  const char *key)
+/* the driver of a host's provider, without opening it (plan time) */
+static const struct lf_driver *plan_driver(const struct lf_apply_env *env,
+					   const json_t *attrs,
+					   const struct lf_provider **prov)
 {
-	const char *drvname = json_string_value(json_object_get(prior->attrs, "driver"));
+	const char *name = attr_s(attrs, "provider");
 	const struct lf_driver *drv = NULL;
-	struct lf_registry *reg = env->registry;
 	struct lf_err err = LF_ERR_INIT;
-	uint32_t caps;
 
+	*prov = env->spec && name ? lf_spec_provider(env->spec, name) : NULL;
+	if (!*prov || !env->registry ||
+	    lf_registry_get(env->registry, (*prov)->driver, &drv, &err) != 0)
+		return NULL;
+	return drv;
+}
+
+static char *json_text(const json_t *v)
+{
+	if (!v)
+		return NULL;
+	if (json_is_string(v))
+		return lf_xstrdup(json_string_value(v));
+	return json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+}
+
+/* how the host's driver can make key's change */
+static enum lf_change_kind host_change_kind(const struct lf_apply_env *env,
+					    const struct lf_resource *prior,
+					    const struct lf_resource *des,
+					    const char *key, char **why)
+{
+	const struct lf_provider *p = NULL;
+	const struct lf_driver *drv;
+	enum lf_change_kind k;
+	struct lf_kv *cfg;
+	char *o, *n, buf[LF_ERR_MSG_MAX] = "";
+
+	*why = NULL;
 	if (strcmp(key, "size") == 0)
-		return true; /* the template name; its parts decide */
-	if (!drvname || !reg || lf_registry_get(reg, drvname, &drv, &err) != 0)
-		return false;
-	caps = drv->caps;
-	if (strcmp(key, "vcpus") == 0 || strcmp(key, "memory_mb") == 0)
-		return caps & LF_CAP_RESIZE_INPLACE;
-	if (strcmp(key, "disk_gb") == 0)
-		return caps & LF_CAP_DISK_GROW; /* shrinking is refused by the driver */
-	if (strcmp(key, "image") == 0)
-		return caps & LF_CAP_IMAGE_INPLACE;
-	return false;
+		return LF_CHANGE_INPLACE; /* the template name; its parts decide */
+	drv = plan_driver(env, prior->attrs, &p);
+	if (!drv || !(drv->roles & LF_ROLE_PROVIDER) || !drv->change_kind || !drv->host_update)
+		return LF_CHANGE_REPLACE;
+	o = json_text(json_object_get(prior->attrs, key));
+	n = json_text(des ? json_object_get(des->attrs, key) : NULL);
+	cfg = lf_kv_wrap(p->config);
+	k = drv->change_kind(cfg, key, o, n, buf, sizeof(buf));
+	lf_kv_unwrap(cfg);
+	free(o);
+	free(n);
+	if (k > LF_CHANGE_REFUSED)
+		k = LF_CHANGE_REPLACE;
+	if (buf[0])
+		*why = lf_xstrdup(buf);
+	return k;
+}
+
+static unsigned int update_flags(const struct lf_apply_env *env,
+				 const struct lf_resource *prior,
+				 const struct lf_resource *des)
+{
+	const char *key;
+	json_t *nv;
+	unsigned int flags = 0;
+
+	json_object_foreach(des->attrs, key, nv) {
+		char *why = NULL;
+
+		if (json_equal(json_object_get(prior->attrs, key), nv))
+			continue;
+		if (host_change_kind(env, prior, des, key, &why) == LF_CHANGE_RESTART)
+			flags |= LF_UPDATE_RESTART;
+		free(why);
+	}
+	return flags;
 }
 
 const struct lf_rtype lf_rtype_host = {
@@ -259,60 +486,98 @@ const struct lf_rtype lf_rtype_host = {
 	.create = host_create,
 	.update = host_update,
 	.delete = host_delete,
-	.in_place = host_in_place,
+	.change_kind = host_change_kind,
 	.read = host_read,
 	.lane = host_lane,
 };
 
 /* ---- node ---- */
 
+/* the node's host, with the freshest outputs: this apply's, else the
+ * state's */
 static const struct lf_resource *node_host(const struct lf_apply_env *env,
-					   const json_t *attrs)
+					   const json_t *attrs, const json_t **outputs)
 {
-	const char *h = json_string_value(json_object_get(attrs, "host"));
-	const struct lf_resource *r = NULL;
+	const char *h = attr_s(attrs, "host");
+	const struct lf_resource *r = NULL, *cur = NULL;
 
+	*outputs = NULL;
 	if (!h)
 		return NULL;
 	if (env->desired)
 		r = lf_rset_get(env->desired, h);
-	if (!r && env->current)
-		r = lf_rset_get(env->current, h);
+	if (env->current)
+		cur = lf_rset_get(env->current, h);
+	if (!r)
+		r = cur;
+	if (r)
+		*outputs = r->outputs ? r->outputs : cur ? cur->outputs : NULL;
 	return r;
+}
+
+/* the transport side of a node's host, and its target */
+struct nodeconn {
+	struct hostsides s;
+	struct hostviews v;
+	struct lf_target t;
+	const struct lf_resource *host;
+	const json_t *outputs;
+};
+
+static int nodeconn_open(const struct lf_apply_env *env, const struct lf_resource *node,
+			 struct nodeconn *nc, struct lf_err *err)
+{
+	int rc;
+
+	memset(nc, 0, sizeof(*nc));
+	nc->host = node_host(env, node->attrs, &nc->outputs);
+	if (!nc->host)
+		return lf_err_set(err, LF_EINVALID, "%s: its host is not in the plan", node->addr);
+	rc = hostsides_open(env, nc->host, &nc->s, err);
+	if (rc == 0 && !nc->s.has_tr)
+		rc = lf_err_set(err, LF_EUNSUPPORTED,
+				"%s: provider '%s' has no transport to reach its machines (set providers.%s.transport)",
+				node->addr, nc->s.prov.provider, nc->s.prov.provider);
+	if (rc != 0)
+		return rc;
+	hostviews_make(env, nc->host, NULL, nc->outputs, &nc->v);
+	target_fill(&nc->t, env, nc->host, nc->outputs, &nc->v);
+	nc->s.tr.call.resource = node->addr;
+	return 0;
+}
+
+static void nodeconn_done(struct nodeconn *nc)
+{
+	if (nc->host && nc->v.attrs)
+		hostviews_free(&nc->v);
+	hostsides_done(&nc->s);
 }
 
 static int node_put_all(const struct lf_apply_env *env, const struct lf_resource *des,
 			struct lf_err *err)
 {
-	const struct lf_resource *host = node_host(env, des->attrs);
 	struct lf_node_files files = { 0 };
-	struct hostconn hc;
-	struct lf_host_spec hs;
-	struct lf_kv *kv = NULL;
+	struct nodeconn nc;
+	struct lf_file *fv = NULL;
 	size_t i;
 	int rc;
 
-	if (!host)
-		return lf_err_set(err, LF_EINVALID, "%s: its host is not in the plan", des->addr);
-	rc = host_connect(env, host->attrs, host->outputs, &hc, err);
-	if (rc != 0)
-		goto cleanup;
-	if (!hc.drv->put) {
-		rc = lf_err_set(err, LF_EUNSUPPORTED, "driver '%s' cannot put files", hc.drv->name);
-		goto cleanup;
+	rc = nodeconn_open(env, des, &nc, err);
+	if (rc == 0)
+		rc = lf_node_files_collect(env, des, nc.outputs, &files, err);
+	if (rc == 0) {
+		fv = lf_xcalloc(files.n ? files.n : 1, sizeof(*fv));
+		for (i = 0; i < files.n; i++) {
+			fv[i].path = files.v[i].path;
+			fv[i].data = files.v[i].data;
+			fv[i].len = files.v[i].len;
+			fv[i].mode = files.v[i].mode;
+		}
+		rc = nc.s.tr.drv->put(nc.s.tr.conn, &nc.t, fv, files.n, &nc.s.tr.call, 0, err);
 	}
-	rc = lf_node_files_collect(env, des, &files, err);
-	if (rc != 0)
-		goto cleanup;
-	kv = lf_kv_wrap(host->attrs);
-	host_spec_fill(&hs, host->addr, host->attrs, kv, NULL);
-	for (i = 0; rc == 0 && i < files.n; i++)
-		rc = hc.drv->put(hc.conn, &hs, files.v[i].path, files.v[i].data,
-				 files.v[i].len, files.v[i].mode, 0, err);
-cleanup:
+	free(fv);
 	lf_node_files_free(&files);
-	lf_kv_unwrap(kv);
-	hostconn_done(&hc);
+	nodeconn_done(&nc);
 	return rc;
 }
 
@@ -333,40 +598,38 @@ static const char *fabric_bin(void)
 	return b;
 }
 
-/* run a shell snippet on the node's host; output kept for the message */
+#define NODE_OUTPUT_MAX 4096
+
+/* run a shell snippet on the node's host with only envp (plus PATH); the
+ * tail of its output is kept for the message */
 static int node_sh(const struct lf_apply_env *env, const struct lf_resource *node,
-		   const char *script, char **output, struct lf_err *err)
+		   const char *script, const char *const *envp, char **output,
+		   struct lf_err *err)
 {
-	const struct lf_resource *host = node_host(env, node->attrs);
 	const char *argv[] = { script, NULL };
-	struct lf_exec_result res = { 0, NULL, 0 };
-	struct lf_host_spec hs;
-	struct hostconn hc;
-	struct lf_kv *kv = NULL;
+	const char *const no_env[] = { NULL };
+	struct lf_blob out, errb;
+	struct lf_exec_result res = { 0, &out, &errb };
+	struct lf_exec_spec es = { argv, envp ? envp : no_env, NULL, 0, 0, NODE_OUTPUT_MAX };
+	struct nodeconn nc;
 	int rc;
 
-	if (!host)
-		return lf_err_set(err, LF_EINVALID, "%s: its host is not in the plan", node->addr);
-	rc = host_connect(env, host->attrs, host->outputs, &hc, err);
-	if (rc == 0 && !hc.drv->exec)
-		rc = lf_err_set(err, LF_EUNSUPPORTED, "driver '%s' cannot run commands",
-				hc.drv->name);
-	if (rc == 0) {
-		kv = lf_kv_wrap(host->attrs);
-		host_spec_fill(&hs, host->addr, host->attrs, kv, NULL);
-		rc = hc.drv->exec(hc.conn, &hs, argv, &res, lf_host_out_alloc,
-				  LF_EXEC_SHELL, err);
-	}
+	lf_blob_init(&out, NODE_OUTPUT_MAX);
+	lf_blob_init(&errb, NODE_OUTPUT_MAX);
+	rc = nodeconn_open(env, node, &nc, err);
+	if (rc == 0)
+		rc = nc.s.tr.drv->exec(nc.s.tr.conn, &nc.t, &es, &res, &nc.s.tr.call,
+				       LF_EXEC_SHELL, err);
 	if (rc == 0 && res.exit_status != 0)
-		rc = lf_err_set(err, LF_ERROR, "%s: exit status %d: %.*s", node->addr,
-				res.exit_status, (int)(res.output_len > 300 ? 300 : res.output_len),
-				res.output ? res.output : "");
-	if (output)
-		*output = res.output;
-	else
-		free(res.output);
-	lf_kv_unwrap(kv);
-	hostconn_done(&hc);
+		rc = lf_err_set(err, LF_ERROR, "%s: exit status %d: %.300s%s", node->addr,
+				res.exit_status, errb.len ? errb.data : out.data ? out.data : "",
+				(errb.len ? errb.len : out.len) > 300 ? " ..." : "");
+	if (output) {
+		*output = out.data ? lf_xstrdup(out.data) : NULL;
+	}
+	lf_blob_free(&out);
+	lf_blob_free(&errb);
+	nodeconn_done(&nc);
 	return rc;
 }
 
@@ -379,23 +642,25 @@ static int node_start(const struct lf_apply_env *env, const struct lf_resource *
 		      const char *bin, long long *pid, struct lf_err *err)
 {
 	char *out = NULL;
-	char *script = lf_xasprintf(
-		NODE_STOP "FABRIC_BIN=%s nohup sh fabric/run.sh >fabric/node.log 2>&1 "
+	char *binvar = lf_xasprintf("FABRIC_BIN=%s", bin);
+	const char *envp[] = { binvar, NULL };
+	const char *script =
+		NODE_STOP "nohup sh fabric/run.sh >fabric/node.log 2>&1 "
 		"</dev/null & echo $! >fabric/node.pid; sleep 0.3; "
 		"if ! kill -0 \"$(cat fabric/node.pid)\" 2>/dev/null; then "
-		"echo 'the node exited at once:'; tail -5 fabric/node.log; exit 1; fi; "
-		"cat fabric/node.pid", bin);
-	int rc = node_sh(env, node, script, &out, err);
+		"echo 'the node exited at once:' >&2; tail -5 fabric/node.log >&2; exit 1; fi; "
+		"cat fabric/node.pid";
+	int rc = node_sh(env, node, script, envp, &out, err);
 
 	*pid = rc == 0 && out ? strtoll(out, NULL, 10) : 0;
 	free(out);
-	free(script);
+	free(binvar);
 	return rc;
 }
 
 static bool node_startable(const struct lf_resource *r)
 {
-	const char *kind = json_string_value(json_object_get(r->attrs, "kind"));
+	const char *kind = attr_s(r->attrs, "kind");
 
 	return lf_streq(kind, "peer") || lf_streq(kind, "orderer");
 }
@@ -436,7 +701,7 @@ static int node_delete(const struct lf_apply_env *env, const struct lf_resource 
 	/* the files live on the host and go with it; a started node stops */
 	if (!json_is_true(json_object_get(prior->outputs, "started")))
 		return 0;
-	rc = node_sh(env, prior, NODE_STOP "true", NULL, err);
+	rc = node_sh(env, prior, NODE_STOP "true", NULL, NULL, err);
 	if (rc == LF_ENOTFOUND) { /* its host is gone already */
 		lf_err_clear(err);
 		rc = 0;
@@ -444,18 +709,24 @@ static int node_delete(const struct lf_apply_env *env, const struct lf_resource 
 	return rc;
 }
 
-static bool node_in_place(const struct lf_apply_env *env, const struct lf_resource *prior,
-			  const char *key)
+static enum lf_change_kind node_change_kind(const struct lf_apply_env *env,
+					    const struct lf_resource *prior,
+					    const struct lf_resource *des,
+					    const char *key, char **why)
 {
 	(void)env;
 	(void)prior;
+	(void)des;
+	*why = NULL;
 	/* files are re-delivered; moving to another host is a replace */
-	return strcmp(key, "host") != 0 && strcmp(key, "kind") != 0;
+	return strcmp(key, "host") != 0 && strcmp(key, "kind") != 0 ? LF_CHANGE_INPLACE
+								    : LF_CHANGE_REPLACE;
 }
 
 static const char *node_lane(const struct lf_apply_env *env, const struct lf_resource *r)
 {
-	const struct lf_resource *h = node_host(env, r->attrs);
+	const json_t *outputs;
+	const struct lf_resource *h = node_host(env, r->attrs, &outputs);
 
 	return h ? host_lane(env, h) : NULL;
 }
@@ -465,6 +736,6 @@ const struct lf_rtype lf_rtype_node = {
 	.create = node_create,
 	.update = node_update,
 	.delete = node_delete,
-	.in_place = node_in_place,
+	.change_kind = node_change_kind,
 	.lane = node_lane,
 };

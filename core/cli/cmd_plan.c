@@ -215,6 +215,11 @@ static int run_plan(struct lf_ws *ws, const struct lf_plan *p,
 
 	if (prepare_dirs(ws) != 0)
 		return 1;
+	/* machines are tagged with the lineage from their first action on */
+	if (!ws->doc.lineage[0] && lf_uuid4(ws->doc.lineage) != 0) {
+		lf_cli_error("cannot make a lineage for the new state");
+		return 1;
+	}
 	ao.parallelism = o->parallelism;
 	ao.progress = stdout;
 	ao.tty = isatty(STDOUT_FILENO);

@@ -193,6 +193,7 @@ int lf_ws_open(struct lf_ws *ws, const struct lf_cli_opts *o, unsigned int flags
 	ws->env.registry = ws->reg;
 	ws->env.desired = ws->desired;
 	ws->env.current = ws->current;
+	ws->env.lineage = ws->doc.lineage;
 	return 0;
 }
 

@@ -11,6 +11,7 @@
  */
 #include "core/plugin/plugin.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -19,7 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/plugin/call.h"
 #include "core/util/util.h"
+
+#define LF_HOST_PROGRESS_MS 500
 
 /* one formatted value, kept until the view is freed */
 struct lf_kv_str {
@@ -28,17 +32,22 @@ struct lf_kv_str {
 	char *val;
 };
 
+/* a nested view handed out by kv_get_kv, kept until the parent goes */
+struct lf_kv_child {
+	struct lf_kv_child *next;
+	struct lf_kv *kv;
+};
+
 struct lf_kv {
 	const json_t *obj;          /* borrowed */
-	pthread_mutex_t mu;         /* guards strs */
+	pthread_mutex_t mu;         /* guards strs and kids */
 	struct lf_kv_str *strs;
+	struct lf_kv_child *kids;
 };
 
 struct lf_kv_builder {
 	json_t *obj;
 };
-
-static atomic_int lf_cancelled_flag;
 
 /* ---- views ------------------------------------------------------------ */
 
@@ -54,9 +63,15 @@ struct lf_kv *lf_kv_wrap(const json_t *obj)
 void lf_kv_unwrap(struct lf_kv *kv)
 {
 	struct lf_kv_str *s, *next;
+	struct lf_kv_child *c, *cnext;
 
 	if (!kv)
 		return;
+	for (c = kv->kids; c; c = cnext) {
+		cnext = c->next;
+		lf_kv_unwrap(c->kv);
+		free(c);
+	}
 	for (s = kv->strs; s; s = next) {
 		next = s->next;
 		lf_free_secret(s->val, strlen(s->val));
@@ -129,11 +144,52 @@ static const char *kv_value_str(const struct lf_kv *ckv, const char *key,
 	return kv_cached(kv, key, v);
 }
 
+/* the member key of an object, or element "N" of an array */
+static const json_t *kv_member(const struct lf_kv *kv, const char *key)
+{
+	char *end = NULL;
+	unsigned long i;
+
+	if (!kv || !kv->obj || !key)
+		return NULL;
+	if (json_is_object(kv->obj))
+		return json_object_get(kv->obj, key);
+	if (!json_is_array(kv->obj) || !isdigit((unsigned char)key[0]))
+		return NULL;
+	i = strtoul(key, &end, 10);
+	if (*end != '\0')
+		return NULL;
+	return json_array_get(kv->obj, i);
+}
+
 static const char *host_kv_get_str(const struct lf_kv *kv, const char *key)
 {
-	if (!kv || !kv->obj || !key || !json_is_object(kv->obj))
+	return kv_value_str(kv, key, kv_member(kv, key));
+}
+
+static const struct lf_kv *host_kv_get_kv(const struct lf_kv *ckv, const char *key)
+{
+	struct lf_kv *kv = (struct lf_kv *)ckv; /* children cached in a const view */
+	const json_t *v = kv_member(ckv, key);
+	struct lf_kv_child *c;
+	struct lf_kv *out = NULL;
+
+	if (!json_is_object(v) && !json_is_array(v))
 		return NULL;
-	return kv_value_str(kv, key, json_object_get(kv->obj, key));
+	pthread_mutex_lock(&kv->mu);
+	for (c = kv->kids; c; c = c->next)
+		if (c->kv->obj == v) {
+			out = c->kv;
+			goto cleanup;
+		}
+	c = lf_xcalloc(1, sizeof(*c));
+	c->kv = lf_kv_wrap(v);
+	c->next = kv->kids;
+	kv->kids = c;
+	out = c->kv;
+cleanup:
+	pthread_mutex_unlock(&kv->mu);
+	return out;
 }
 
 static long long host_kv_get_int(const struct lf_kv *kv, const char *key,
@@ -144,9 +200,9 @@ static long long host_kv_get_int(const struct lf_kv *kv, const char *key,
 	char *end = NULL;
 	long long n;
 
-	if (!kv || !kv->obj || !key || !json_is_object(kv->obj))
+	v = kv_member(kv, key);
+	if (!v)
 		return dflt;
-	v = json_object_get(kv->obj, key);
 	if (json_is_integer(v))
 		return (long long)json_integer_value(v);
 	if (json_is_true(v))
@@ -169,9 +225,22 @@ static int host_kv_each(const struct lf_kv *kv,
 {
 	const char *key;
 	json_t *v;
+	size_t i;
+	char idx[24];
 	int rc;
 
-	if (!kv || !kv->obj || !cb || !json_is_object(kv->obj))
+	if (!kv || !kv->obj || !cb)
+		return 0;
+	if (json_is_array(kv->obj)) {
+		json_array_foreach((json_t *)kv->obj, i, v) {
+			snprintf(idx, sizeof(idx), "%zu", i);
+			rc = cb(idx, kv_value_str(kv, idx, v), payload);
+			if (rc != 0)
+				return rc;
+		}
+		return 0;
+	}
+	if (!json_is_object(kv->obj))
 		return 0;
 	json_object_foreach((json_t *)kv->obj, key, v) {
 		rc = cb(key, kv_value_str(kv, key, v), payload);
@@ -221,22 +290,55 @@ static int host_kv_set(struct lf_kv_builder *b, const char *key,
 	return 0;
 }
 
-/* ---- errors, logs, cancellation ---------------------------------------- */
-
-static int host_err_set(struct lf_err *err, int code, const char *fmt, ...)
+static int host_kv_set_int(struct lf_kv_builder *b, const char *key, long long val)
 {
-	va_list ap;
+	if (!b || !key || key[0] == '\0')
+		return LF_EINVALID;
+	return json_object_set_new(b->obj, key, json_integer(val)) == 0 ? 0 : LF_ERROR;
+}
 
+static int host_blob_append(struct lf_blob *blob, const void *data, size_t len)
+{
+	return lf_blob_add(blob, data, len);
+}
+
+/* ---- errors ------------------------------------------------------------- */
+
+static int err_vfill(struct lf_err *err, int code, unsigned int retry_after_ms,
+		     const char *fmt, va_list ap)
+{
 	if (!err)
 		return code;
 	if (err->code != 0 && err->msg[0] != '\0')
 		return code; /* propagate, never overwrite */
 	err->code = code;
-	va_start(ap, fmt);
+	err->retry_after_ms = code == LF_ERETRY ? retry_after_ms : 0;
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	return code;
+}
+
+static int host_err_set(struct lf_err *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	err_vfill(err, code, 0, fmt, ap);
 	va_end(ap);
 	return code;
 }
+
+static int host_err_set_retry(struct lf_err *err, int code,
+			      unsigned int retry_after_ms, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	err_vfill(err, code, retry_after_ms, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+/* ---- the call context ----------------------------------------------------- */
 
 static const char *log_level_name(int level)
 {
@@ -249,7 +351,43 @@ static const char *log_level_name(int level)
 	return names[level];
 }
 
-static void host_log(int level, const char *driver, const char *fmt, ...)
+static const char *host_call_resource(const struct lf_call *call)
+{
+	return call && call->resource ? call->resource : "";
+}
+
+static uint64_t host_call_deadline(const struct lf_call *call)
+{
+	return call ? call->deadline_ms : 0;
+}
+
+static int host_call_cancelled(const struct lf_call *call)
+{
+	if (lf_call_cancelled_all())
+		return 1;
+	if (call && call->cancel && atomic_load(call->cancel))
+		return 1;
+	return call && call->deadline_ms && lf_now_ms() >= call->deadline_ms;
+}
+
+static void host_call_progress(struct lf_call *call, const char *fmt, ...)
+{
+	char line[256];
+	uint64_t now = lf_now_ms();
+	va_list ap;
+
+	if (!call || !call->progress)
+		return;
+	if (call->progress_last_ms && now - call->progress_last_ms < LF_HOST_PROGRESS_MS)
+		return;
+	call->progress_last_ms = now;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	call->progress(call->progress_payload, call->resource, line);
+}
+
+static void host_call_log(struct lf_call *call, int level, const char *fmt, ...)
 {
 	const char *env = getenv("LEDGERFORM_LOG");
 	char msg[1024];
@@ -261,38 +399,73 @@ static void host_log(int level, const char *driver, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	/* one write per line, so parallel drivers do not interleave */
-	fprintf(stderr, "ledgerform: driver '%s': %s: %s\n",
-		driver ? driver : "?", log_level_name(level), msg);
+	fprintf(stderr, "ledgerform: driver '%s'%s%s: %s: %s\n",
+		call && call->driver ? call->driver : "?",
+		call && call->resource && call->resource[0] ? ": " : "",
+		call && call->resource ? call->resource : "", log_level_name(level), msg);
 }
 
-static int host_cancelled(void)
+static void host_call_diag(struct lf_call *call, const char *keypath,
+			   const char *fmt, ...)
 {
-	return atomic_load(&lf_cancelled_flag);
+	char msg[LF_ERR_MSG_MAX];
+	json_t *d;
+	va_list ap;
+
+	if (!call)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (!call->diags)
+		call->diags = json_array();
+	d = json_object();
+	json_object_set_new(d, "path", json_string(keypath ? keypath : ""));
+	json_object_set_new(d, "message", json_string(msg));
+	json_array_append_new(call->diags, d);
+}
+
+static int host_call_secret(struct lf_call *call, const char *key, char *buf,
+			    size_t cap, size_t *len)
+{
+	struct lf_err err = LF_ERR_INIT;
+	int rc;
+
+	rc = lf_creds_get(call ? call->credentials : NULL, key, buf, cap, len, &err);
+	if (rc != 0 && rc != LF_ENOTFOUND && err.msg[0])
+		fprintf(stderr, "ledgerform: provider '%s': %s\n",
+			call && call->provider ? call->provider : "?", err.msg);
+	return rc;
 }
 
 void lf_host_set_cancelled(int v)
 {
-	atomic_store(&lf_cancelled_flag, v ? 1 : 0);
+	lf_call_set_cancelled_all(v);
 }
 
-void *lf_host_out_alloc(size_t n)
-{
-	return malloc(n ? n : 1);
-}
-
-static const struct lf_host_api lf_host_api_v1 = {
+static const struct lf_host_api lf_host_api_v2 = {
 	.abi_version = LF_DRIVER_ABI_VERSION,
 	.struct_size = sizeof(struct lf_host_api),
 	.kv_get_str = host_kv_get_str,
 	.kv_get_int = host_kv_get_int,
+	.kv_get_kv = host_kv_get_kv,
 	.kv_each = host_kv_each,
 	.kv_set = host_kv_set,
+	.kv_set_int = host_kv_set_int,
+	.blob_append = host_blob_append,
 	.err_set = host_err_set,
-	.log = host_log,
-	.cancelled = host_cancelled,
+	.err_set_retry = host_err_set_retry,
+	.call_resource = host_call_resource,
+	.call_deadline = host_call_deadline,
+	.call_cancelled = host_call_cancelled,
+	.call_progress = host_call_progress,
+	.call_log = host_call_log,
+	.call_diag = host_call_diag,
+	.call_secret = host_call_secret,
+	.now_ms = lf_now_ms,
 };
 
 const struct lf_host_api *lf_host_api(void)
 {
-	return &lf_host_api_v1;
+	return &lf_host_api_v2;
 }

@@ -25,8 +25,8 @@
 #define LF_DRIVER_FILE_SUFFIX ".so"
 #define LF_DRIVER_NAME_MAX 64
 
-/* size of the version-1 table: the minimum a plugin may declare */
-#define LF_DRIVER_V1_SIZE (offsetof(struct lf_driver, exec) + \
+/* size of the version-2 table: the minimum a plugin may declare */
+#define LF_DRIVER_V2_SIZE (offsetof(struct lf_driver, exec) + \
 			   sizeof(((struct lf_driver *)0)->exec))
 
 struct lf_reg_entry {
@@ -45,6 +45,7 @@ struct lf_registry {
 struct lf_load_facts {
 	bool have_table;
 	uint32_t abi_version;
+	uint32_t roles;
 	uint32_t caps;
 	char name[LF_DRIVER_NAME_MAX + 1];
 	char version[64];
@@ -90,17 +91,42 @@ static int check_callbacks(const char *what, const struct lf_driver *d,
 			   struct lf_err *err)
 {
 	const char *missing = NULL;
+	bool prov = d->roles & LF_ROLE_PROVIDER, tr = d->roles & LF_ROLE_TRANSPORT;
 
+	if (!prov && !tr)
+		return lf_err_set(err, LF_EINVALID,
+				  "%s: declares no role (provider or transport)", what);
+	if (d->roles & ~(uint32_t)(LF_ROLE_PROVIDER | LF_ROLE_TRANSPORT))
+		return lf_err_set(err, LF_EINVALID, "%s: unknown role bits 0x%x", what,
+				  (unsigned)(d->roles & ~(uint32_t)(LF_ROLE_PROVIDER | LF_ROLE_TRANSPORT)));
 	if (!d->open)
 		missing = "open";
 	else if (!d->close)
 		missing = "close";
-	else if (!d->host_create)
+	else if (prov && !d->host_create)
 		missing = "host_create";
-	else if (!d->host_read)
+	else if (prov && !d->host_read)
 		missing = "host_read";
-	else if (!d->host_delete)
+	else if (prov && !d->host_delete)
 		missing = "host_delete";
+	else if ((d->caps & LF_CAP_IMPORT) && !d->host_import)
+		missing = "host_import";
+	else if (tr && !d->machine_prepare)
+		missing = "machine_prepare";
+	else if (tr && !d->machine_release)
+		missing = "machine_release";
+	else if (tr && !d->machine_read)
+		missing = "machine_read";
+	else if (tr && !d->put)
+		missing = "put";
+	else if (tr && !d->get)
+		missing = "get";
+	else if (tr && !d->mkdir)
+		missing = "mkdir";
+	else if (tr && !d->remove)
+		missing = "remove";
+	else if (tr && !d->exec)
+		missing = "exec";
 	if (missing)
 		return lf_err_set(err, LF_EINVALID,
 				  "%s: mandatory callback '%s' is NULL", what, missing);
@@ -117,10 +143,10 @@ static int driver_check(const char *what, const struct lf_driver *d,
 				  "%s: ABI version %u, this ledgerform speaks %u",
 				  what, (unsigned)d->abi_version,
 				  (unsigned)LF_DRIVER_ABI_VERSION);
-	if (d->struct_size < LF_DRIVER_V1_SIZE)
+	if (d->struct_size < LF_DRIVER_V2_SIZE)
 		return lf_err_set(err, LF_EINVALID,
-				  "%s: driver table of %u bytes is smaller than the ABI 1 table (%zu bytes)",
-				  what, (unsigned)d->struct_size, (size_t)LF_DRIVER_V1_SIZE);
+				  "%s: driver table of %u bytes is smaller than the ABI 2 table (%zu bytes)",
+				  what, (unsigned)d->struct_size, (size_t)LF_DRIVER_V2_SIZE);
 	if (!driver_name_valid(d->name))
 		return lf_err_set(err, LF_EINVALID,
 				  "%s: driver name %s%s%s is not [a-z0-9_]{1,64}", what,
@@ -140,6 +166,7 @@ static void facts_record(struct lf_load_facts *f, const struct lf_driver *d)
 	if (d->abi_version != LF_DRIVER_ABI_VERSION)
 		return; /* do not read fields of an unknown layout */
 	f->caps = d->caps;
+	f->roles = d->roles;
 	if (d->name)
 		snprintf(f->name, sizeof(f->name), "%s", d->name);
 	if (d->version)
@@ -438,6 +465,7 @@ static void info_fill(struct lf_plugin_info *info, const char *path)
 	info->error = info->ok ? NULL : lf_xstrdup(err.msg);
 	info->abi_version = facts.abi_version;
 	info->caps = facts.caps;
+	info->roles = facts.roles;
 	info->name = facts.name[0] ? lf_xstrdup(facts.name) : name_from_file(path);
 	info->version = facts.version[0] ? lf_xstrdup(facts.version) : NULL;
 }

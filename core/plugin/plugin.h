@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <jansson.h>
 #include "ledgerform/driver.h"
+#include "core/plugin/call.h"
 
 struct lf_registry;
 
@@ -24,6 +25,7 @@ struct lf_plugin_info {
 	char *name;            /* from the table, or from the file name */
 	char *version;
 	uint32_t abi_version;
+	uint32_t roles;        /* LF_ROLE_* */
 	uint32_t caps;
 	bool ok;               /* passed every check */
 	char *error;           /* why refused (NULL when ok) */
@@ -67,10 +69,7 @@ struct lf_kv_builder *lf_kv_builder_new(void);
 /* take the built object (owned by the caller) and free the builder */
 json_t *lf_kv_builder_finish(struct lf_kv_builder *b);
 
-/* Allocator given to drivers for exec output (host frees with free()). */
-void *lf_host_out_alloc(size_t n);
-
-/* Set the cancellation flag polled by drivers through host->cancelled. */
+/* Set the process-wide cancellation flag every call context reports. */
 void lf_host_set_cancelled(int v);
 
 /* Add an in-process driver table (tests, embedded fakes) under its own
@@ -87,17 +86,25 @@ int lf_registry_register(struct lf_registry *reg, const struct lf_driver *drv,
  * requests for one provider open it once (the others wait). A driver that
  * declines the config (LF_OPEN_DECLINED) is an LF_EINVALID error. A failed
  * open is remembered (same error for later calls) unless it was LF_ERETRY.
- * Credentials are only passed to the driver's open; never stored or logged.
+ * The pool keeps the provider's credentials *reference* ({env}/{file}) so
+ * that drivers resolve values lazily through their call context; values
+ * are never stored or logged.
  */
 struct lf_driver_pool;
 
 int lf_driver_pool_new(struct lf_driver_pool **out, struct lf_registry *reg);
-/* config/creds: JSON objects (creds may be NULL), read during the call
- * only. *drv and *conn are borrowed and live until lf_driver_pool_free. */
+/* config: JSON object read during the first call only; credentials: the
+ * spec's reference (may be NULL), copied into the pool on first open and
+ * handed to every call through lf_driver_pool_call. *drv and *conn are
+ * borrowed and live until lf_driver_pool_free. */
 int lf_driver_pool_get(struct lf_driver_pool *pool, const char *provider_name,
 		       const char *driver_name, const json_t *config,
-		       const json_t *creds, const struct lf_driver **drv,
+		       const json_t *credentials, const struct lf_driver **drv,
 		       struct lf_driver_conn **conn, struct lf_err *err);
+/* A call context for provider_name's driver about resource (borrowed
+ * strings; the provider must have been opened with lf_driver_pool_get). */
+void lf_driver_pool_call(struct lf_driver_pool *pool, const char *provider_name,
+			 const char *resource, struct lf_call *out);
 /* close every connection and free the pool (NULL is fine) */
 void lf_driver_pool_free(struct lf_driver_pool *pool);
 

@@ -28,6 +28,7 @@ struct lf_pool_slot {
 	enum lf_pool_state state;
 	const struct lf_driver *drv;
 	struct lf_driver_conn *conn;
+	json_t *credentials;        /* the spec's reference, never a value */
 	struct lf_err err;          /* why it failed (state FAILED) */
 };
 
@@ -63,6 +64,7 @@ void lf_driver_pool_free(struct lf_driver_pool *pool)
 			s->drv->close(s->conn);
 		free(s->provider);
 		free(s->driver);
+		json_decref(s->credentials);
 		free(s);
 	}
 	free(pool->v);
@@ -102,11 +104,11 @@ static struct lf_pool_slot *slot_add(struct lf_driver_pool *pool,
 
 /* Open the connection for slot s; runs without the pool lock. */
 static int slot_open(struct lf_driver_pool *pool, struct lf_pool_slot *s,
-		     const json_t *config, const json_t *creds,
-		     struct lf_err *err)
+		     const json_t *config, struct lf_err *err)
 {
 	json_t *empty = NULL;
-	struct lf_kv *cfg = NULL, *crd = NULL;
+	struct lf_kv *cfg = NULL;
+	struct lf_call call;
 	int rc;
 
 	rc = lf_registry_get(pool->reg, s->driver, &s->drv, err);
@@ -115,8 +117,9 @@ static int slot_open(struct lf_driver_pool *pool, struct lf_pool_slot *s,
 	if (!config)
 		config = empty = json_object();
 	cfg = lf_kv_wrap(config);
-	crd = creds ? lf_kv_wrap(creds) : NULL;
-	rc = s->drv->open(&s->conn, cfg, crd, 0, err);
+	lf_call_init(&call, s->driver, s->provider, NULL);
+	call.credentials = s->credentials;
+	rc = s->drv->open(&s->conn, cfg, &call, 0, err);
 	if (rc == LF_OPEN_DECLINED) {
 		s->conn = NULL;
 		lf_err_clear(err);
@@ -128,7 +131,6 @@ static int slot_open(struct lf_driver_pool *pool, struct lf_pool_slot *s,
 		lf_err_set(err, rc, "driver '%s' failed to open provider '%s'",
 			   s->driver, s->provider);
 	}
-	lf_kv_unwrap(crd);
 	lf_kv_unwrap(cfg);
 	json_decref(empty);
 	return rc;
@@ -151,7 +153,7 @@ static int slot_wait(struct lf_driver_pool *pool, struct lf_pool_slot *s,
 
 int lf_driver_pool_get(struct lf_driver_pool *pool, const char *provider_name,
 		       const char *driver_name, const json_t *config,
-		       const json_t *creds, const struct lf_driver **drv,
+		       const json_t *credentials, const struct lf_driver **drv,
 		       struct lf_driver_conn **conn, struct lf_err *err)
 {
 	struct lf_pool_slot *s;
@@ -166,6 +168,7 @@ int lf_driver_pool_get(struct lf_driver_pool *pool, const char *provider_name,
 	s = slot_find(pool, provider_name);
 	if (!s) {
 		s = slot_add(pool, provider_name, driver_name);
+		s->credentials = credentials ? json_deep_copy(credentials) : NULL;
 	} else if (s->state == LF_POOL_FAILED && s->err.code == LF_ERETRY &&
 		   strcmp(s->driver, driver_name) == 0) {
 		s->state = LF_POOL_OPENING; /* transient failure: try again */
@@ -174,7 +177,7 @@ int lf_driver_pool_get(struct lf_driver_pool *pool, const char *provider_name,
 		goto cleanup;
 	}
 	pthread_mutex_unlock(&pool->mu);
-	rc = slot_open(pool, s, config, creds, &oerr);
+	rc = slot_open(pool, s, config, &oerr);
 	pthread_mutex_lock(&pool->mu);
 	s->state = rc == 0 ? LF_POOL_OPEN : LF_POOL_FAILED;
 	oerr.code = rc; /* the return code is authoritative */
@@ -189,4 +192,17 @@ cleanup:
 	}
 	pthread_mutex_unlock(&pool->mu);
 	return rc;
+}
+
+void lf_driver_pool_call(struct lf_driver_pool *pool, const char *provider_name,
+			 const char *resource, struct lf_call *out)
+{
+	struct lf_pool_slot *s;
+
+	pthread_mutex_lock(&pool->mu);
+	s = slot_find(pool, provider_name);
+	lf_call_init(out, s ? s->driver : NULL, provider_name, resource);
+	/* slots live until the pool is freed; the reference is never changed */
+	out->credentials = s ? s->credentials : NULL;
+	pthread_mutex_unlock(&pool->mu);
 }

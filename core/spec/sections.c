@@ -90,7 +90,7 @@ void lf_spec__fabric(struct lf_sctx *c, const struct lf_ynode *n)
 #define LF_NDEFAULT_SIZES 3
 
 static const char *const size_keys[] = { "vcpus", "memory", "disk", "image",
-					  NULL };
+					  "drivers", NULL };
 
 void lf_spec__default_sizes(struct lf_spec *s)
 {
@@ -137,6 +137,9 @@ static struct lf_size *size_slot(struct lf_spec *s, const char *name,
 	return z;
 }
 
+static json_t *size_drivers(struct lf_sctx *c, const char *size,
+			    const struct lf_ynode *v);
+
 static void one_size(struct lf_sctx *c, const struct lf_ynode *k,
 		     const struct lf_ynode *v)
 {
@@ -163,6 +166,10 @@ static void one_size(struct lf_sctx *c, const struct lf_ynode *k,
 	if (lf_sc_mbytes(c, v, "disk", &disk) == 0 && disk)
 		z->disk_gb = (disk + 1023) / 1024;
 	lf_sc_str(c, v, "image", NULL, &z->image);
+	if (lf_map_get(v, "drivers")) {
+		json_decref(z->extra);
+		z->extra = size_drivers(c, z->name, lf_map_get(v, "drivers"));
+	}
 	if (z->image && !z->image[0])
 		lf_sc_err(c, lf_map_get(v, "image"), "image: expected an "
 			  "image name, got an empty string");
@@ -197,8 +204,9 @@ void lf_spec__sizes(struct lf_sctx *c, const struct lf_ynode *n)
 /* ---- providers ---- */
 
 static const char *const provider_keys[] = { "driver", "config",
-					      "credentials", "parallelism", NULL };
-static const char *const cred_keys[] = { "env", "file", NULL };
+					      "credentials", "parallelism",
+					      "transport", NULL };
+static const char *const cred_keys[] = { "env", "file", "profile", NULL };
 
 static bool secret_like(const char *key)
 {
@@ -217,17 +225,45 @@ static bool secret_like(const char *key)
 	return false;
 }
 
-static json_t *provider_config(struct lf_sctx *c, const struct lf_ynode *v)
+/* remember where key path lives, for drivers' diagnostics */
+static void position_note(struct lf_spec *s, const char *path, struct lf_pos pos)
+{
+	if (!s->positions)
+		s->positions = json_object();
+	json_object_set_new(s->positions, path, json_pack("[ii]", pos.line, pos.col));
+}
+
+#define LF_CONFIG_DEPTH_MAX 8
+
+/* a config value: scalars, maps and lists, no secret-like keys; every
+ * key's position noted under path */
+static json_t *config_value(struct lf_sctx *c, const struct lf_ynode *x,
+			    const char *path, int depth)
 {
 	char buf[LF_SHOW_MAX];
-	json_t *cfg = json_object();
+	json_t *j;
 
-	if (!v)
-		return cfg;
-	if (!lf_sc_want(c, v, LF_Y_MAP, "config"))
-		return cfg;
-	for (size_t i = 0; i + 1 < v->n; i += 2) {
-		const struct lf_ynode *k = v->kids[i], *x = v->kids[i + 1];
+	if (x->type == LF_Y_SCALAR)
+		return lf_ytree_json(x);
+	if (depth >= LF_CONFIG_DEPTH_MAX) {
+		lf_sc_err(c, x, "%s: nested deeper than %d levels", path, LF_CONFIG_DEPTH_MAX);
+		return json_null();
+	}
+	if (x->type == LF_Y_SEQ) {
+		j = json_array();
+		for (size_t i = 0; i < x->n; i++) {
+			char *sub = lf_xasprintf("%s.%zu", path, i);
+
+			position_note(c->spec, sub, x->kids[i]->pos);
+			json_array_append_new(j, config_value(c, x->kids[i], sub, depth + 1));
+			free(sub);
+		}
+		return j;
+	}
+	j = json_object();
+	for (size_t i = 0; i + 1 < x->n; i += 2) {
+		const struct lf_ynode *k = x->kids[i];
+		char *sub;
 
 		if (k->type != LF_Y_SCALAR || k->dup)
 			continue;
@@ -238,16 +274,57 @@ static json_t *provider_config(struct lf_sctx *c, const struct lf_ynode *v)
 				  lf_sc_show(k->str, buf, sizeof(buf)));
 			continue;
 		}
-		if (x->type != LF_Y_SCALAR) {
-			lf_sc_err(c, x, "config.%s: expected a scalar (string, "
-				  "number or boolean), got a %s",
-				  lf_sc_show(k->str, buf, sizeof(buf)),
-				  lf_ytype_name(x));
+		sub = lf_xasprintf("%s.%s", path, k->str);
+		position_note(c->spec, sub, k->pos);
+		json_object_set_new(j, k->str, config_value(c, x->kids[i + 1], sub, depth + 1));
+		free(sub);
+	}
+	return j;
+}
+
+static json_t *provider_config(struct lf_sctx *c, const char *name,
+			       const struct lf_ynode *v)
+{
+	char *path;
+	json_t *cfg;
+
+	if (!v || !lf_sc_want(c, v, LF_Y_MAP, "config"))
+		return json_object();
+	path = lf_xasprintf("providers.%s.config", name);
+	position_note(c->spec, path, v->pos);
+	cfg = config_value(c, v, path, 0);
+	free(path);
+	return cfg;
+}
+
+/* sizes.NAME.drivers: driver name -> map of that driver's fields */
+static json_t *size_drivers(struct lf_sctx *c, const char *size,
+			    const struct lf_ynode *v)
+{
+	char buf[LF_SHOW_MAX], *path;
+	json_t *out;
+
+	if (!v || !lf_sc_want(c, v, LF_Y_MAP, "drivers"))
+		return NULL;
+	out = json_object();
+	for (size_t i = 0; i + 1 < v->n; i += 2) {
+		const struct lf_ynode *k = v->kids[i], *x = v->kids[i + 1];
+
+		if (k->type != LF_Y_SCALAR || k->dup)
+			continue;
+		if (!lf_spec_is_ident(k->str, 64)) {
+			lf_sc_err(c, k, "drivers: expected a driver name ([a-z0-9_]+), got '%s'",
+				  lf_sc_show(k->str, buf, sizeof(buf)));
 			continue;
 		}
-		json_object_set_new(cfg, k->str, lf_ytree_json(x));
+		if (!lf_sc_want(c, x, LF_Y_MAP, "a driver's size fields"))
+			continue;
+		path = lf_xasprintf("sizes.%s.drivers.%s", size, k->str);
+		position_note(c->spec, path, k->pos);
+		json_object_set_new(out, k->str, config_value(c, x, path, 1));
+		free(path);
 	}
-	return cfg;
+	return out;
 }
 
 static bool is_env_name(const char *s)
@@ -263,7 +340,7 @@ static bool is_env_name(const char *s)
 /* {env: VAR} or {file: PATH}; NULL when absent or wrong */
 json_t *lf_spec__credentials(struct lf_sctx *c, const struct lf_ynode *v)
 {
-	char *env = NULL, *file = NULL;
+	char *env = NULL, *file = NULL, *profile = NULL;
 	json_t *j = NULL;
 	size_t typos;
 
@@ -274,6 +351,12 @@ json_t *lf_spec__credentials(struct lf_sctx *c, const struct lf_ynode *v)
 				 "the secret)");
 	lf_sc_str(c, v, "env", NULL, &env);
 	lf_sc_str(c, v, "file", NULL, &file);
+	lf_sc_str(c, v, "profile", NULL, &profile);
+	if (profile && !file)
+		lf_sc_err(c, lf_map_get(v, "profile"), "credentials.profile: only with 'file' "
+			  "(a section of an INI credentials file)");
+	else if (profile && !profile[0])
+		lf_sc_err(c, lf_map_get(v, "profile"), "credentials.profile: expected a section name");
 	if (env && file)
 		lf_sc_err(c, v, "credentials: give either 'env' or 'file', "
 			  "not both");
@@ -289,8 +372,11 @@ json_t *lf_spec__credentials(struct lf_sctx *c, const struct lf_ynode *v)
 	else
 		j = env ? json_pack("{ss}", "env", env)
 			: json_pack("{ss}", "file", file);
+	if (j && profile && file)
+		json_object_set_new(j, "profile", json_string(profile));
 	free(env);
 	free(file);
+	free(profile);
 	return j;
 }
 
@@ -311,7 +397,7 @@ static void add_provider(struct lf_spec *s, const char *name,
 static void one_provider(struct lf_sctx *c, const struct lf_ynode *k,
 			 const struct lf_ynode *v)
 {
-	char buf[LF_SHOW_MAX], *driver = NULL;
+	char buf[LF_SHOW_MAX], *driver = NULL, *tr = NULL;
 	struct lf_spec *s = c->spec;
 	unsigned long long par = 0;
 	json_t *cfg, *cred;
@@ -337,7 +423,7 @@ static void one_provider(struct lf_sctx *c, const struct lf_ynode *k,
 			  "driver '%s' differently",
 			  lf_sc_show(driver, buf, sizeof(buf)));
 	lf_sc_uint(c, v, "parallelism", 1, 10000, &par);
-	cfg = provider_config(c, lf_map_get(v, "config"));
+	cfg = provider_config(c, k->str, lf_map_get(v, "config"));
 	cred = lf_spec__credentials(c, lf_map_get(v, "credentials"));
 	if (strcmp(k->str, "local") == 0) {
 		/* configures the implicit one (always providers[0]) */
@@ -350,6 +436,16 @@ static void one_provider(struct lf_sctx *c, const struct lf_ynode *k,
 	} else {
 		add_provider(s, k->str, driver ? driver : "", cfg, cred, k->pos);
 		s->providers[s->nproviders - 1].parallelism = (unsigned int)par;
+	}
+	if (lf_map_get(v, "transport") &&
+	    lf_sc_str(c, v, "transport", NULL, &tr) == 0 && tr) {
+		struct lf_provider *p = strcmp(k->str, "local") == 0 ? &s->providers[0]
+								      : &s->providers[s->nproviders - 1];
+
+		if (strcmp(tr, k->str) == 0) /* itself: the default */
+			free(tr);
+		else
+			p->transport = tr;
 	}
 	free(driver);
 }
@@ -370,6 +466,14 @@ void lf_spec__providers(struct lf_sctx *c, const struct lf_ynode *n)
 		if (k->type != LF_Y_SCALAR || k->dup)
 			continue;
 		one_provider(c, k, n->kids[i + 1]);
+	}
+	/* transport references, once every provider is known */
+	for (size_t i = 0; i + 1 < n->n; i += 2) {
+		const struct lf_ynode *v = n->kids[i + 1];
+		const struct lf_ynode *t = v->type == LF_Y_MAP ? lf_map_get(v, "transport") : NULL;
+
+		if (t && t->type == LF_Y_SCALAR && !n->kids[i]->dup)
+			lf_spec__provider_ref(c, t);
 	}
 }
 

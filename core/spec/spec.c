@@ -268,6 +268,7 @@ void lf_spec_free(struct lf_spec *s)
 	for (i = 0; i < s->nsizes; i++) {
 		free(s->sizes[i].name);
 		free(s->sizes[i].image);
+		json_decref(s->sizes[i].extra);
 	}
 	free(s->sizes);
 	for (i = 0; i < s->nproviders; i++) {
@@ -275,8 +276,10 @@ void lf_spec_free(struct lf_spec *s)
 		free(s->providers[i].driver);
 		json_decref(s->providers[i].config);
 		json_decref(s->providers[i].credentials);
+		free(s->providers[i].transport);
 	}
 	free(s->providers);
+	json_decref(s->positions);
 	for (i = 0; i < s->norgs; i++)
 		lf_org_clear(&s->orgs[i]);
 	free(s->orgs);
@@ -337,6 +340,28 @@ const struct lf_provider *lf_spec_provider(const struct lf_spec *s,
 		if (lf_streq(s->providers[i].name, name))
 			return &s->providers[i];
 	return NULL;
+}
+
+struct lf_pos lf_spec_position(const struct lf_spec *s, const char *path)
+{
+	struct lf_pos pos = { 0, 0 };
+	char *p = lf_xstrdup(path), *dot;
+
+	while (s && s->positions && p[0]) {
+		const json_t *v = json_object_get(s->positions, p);
+
+		if (json_is_array(v)) {
+			pos.line = (int)json_integer_value(json_array_get(v, 0));
+			pos.col = (int)json_integer_value(json_array_get(v, 1));
+			break;
+		}
+		dot = strrchr(p, '.');
+		if (!dot)
+			break;
+		*dot = '\0';
+	}
+	free(p);
+	return pos;
 }
 
 const char *lf_consensus_name(enum lf_consensus c)

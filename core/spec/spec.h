@@ -64,15 +64,20 @@ struct lf_size {
 	unsigned long long memory_mb;
 	unsigned long long disk_gb;
 	char *image;
+	json_t *extra;       /* per-driver fields: driver name -> object
+				(sizes.NAME.drivers.aws.instance_type);
+				NULL when none */
 	struct lf_pos pos;
 };
 
 struct lf_provider {
 	char *name;
 	char *driver;        /* plugin name: local, sim, libvirt, ssh, aws */
-	json_t *config;      /* object of scalars (strings/numbers/bools) */
-	json_t *credentials; /* reference only: {env: VAR} or {file: PATH};
-				never the secret itself */
+	json_t *config;      /* object: scalars, nested maps and lists */
+	json_t *credentials; /* reference only: {env: VAR} or {file: PATH
+				[, profile: NAME]}; never the secret itself */
+	char *transport;     /* provider whose driver reaches this one's
+				machines; NULL: this provider's own */
 	unsigned int parallelism; /* most actions at once on this provider;
 				     0: only --parallelism limits */
 	struct lf_pos pos;
@@ -178,6 +183,11 @@ struct lf_spec {
 	size_t nchannels;
 	struct lf_state_cfg state;
 	json_t *raw;                 /* whole spec as JSON (for tools) */
+	json_t *positions;           /* key path -> [line, col] of provider
+					config keys and per-driver size
+					fields ("providers.aws.config.region",
+					"sizes.large.drivers.aws.instance_type")
+					for drivers' diagnostics */
 };
 
 /*
@@ -202,6 +212,9 @@ const struct lf_node *lf_spec_node(const struct lf_spec *s, const char *org,
 const struct lf_size *lf_spec_size(const struct lf_spec *s, const char *name);
 const struct lf_provider *lf_spec_provider(const struct lf_spec *s,
 					   const char *name);
+/* position of a key path (see positions), else of its longest known
+ * prefix; {0, 0} when none */
+struct lf_pos lf_spec_position(const struct lf_spec *s, const char *path);
 
 const char *lf_consensus_name(enum lf_consensus c);   /* etcdraft|BFT|kafka */
 const char *lf_node_kind_name(enum lf_node_kind k);   /* peer|orderer|...  */

@@ -42,13 +42,13 @@ static double unit(uint64_t r)
 }
 
 /* sleep ms in slices, returning LF_ECANCELED as soon as the user stops */
-static int sim_sleep(long ms, struct lf_err *err)
+static int sim_sleep(struct lf_call *call, long ms, struct lf_err *err)
 {
 	struct timespec ts;
 	long slice;
 
 	while (ms > 0) {
-		if (sim_host->cancelled())
+		if (sim_host->call_cancelled(call))
 			break;
 		slice = ms < SIM_SLEEP_SLICE_MS ? ms : SIM_SLEEP_SLICE_MS;
 		ts.tv_sec = 0;
@@ -56,7 +56,7 @@ static int sim_sleep(long ms, struct lf_err *err)
 		nanosleep(&ts, NULL);
 		ms -= slice;
 	}
-	if (sim_host->cancelled())
+	if (sim_host->call_cancelled(call))
 		return sim_host->err_set(err, LF_ECANCELED, "sim: cancelled");
 	return 0;
 }
@@ -88,13 +88,13 @@ static int injected(struct lf_driver_conn *c, enum sim_op op, const char *name,
 				 "sim: injected permanent failure: %s of '%s'", what, name);
 }
 
-int sim_op_begin(struct lf_driver_conn *c, enum sim_op op, const char *name,
-		 struct lf_err *err)
+int sim_op_begin(struct lf_driver_conn *c, struct lf_call *call, enum sim_op op,
+		 const char *name, struct lf_err *err)
 {
 	uint64_t jit = 0, r1, r2;
 	int rc;
 
-	if (sim_host->cancelled())
+	if (sim_host->call_cancelled(call))
 		return sim_host->err_set(err, LF_ECANCELED, "sim: cancelled");
 	pthread_mutex_lock(&c->mu);
 	if (c->cfg.jitter_ms > 0)
@@ -102,7 +102,7 @@ int sim_op_begin(struct lf_driver_conn *c, enum sim_op op, const char *name,
 	r1 = sim_rand(c);
 	r2 = sim_rand(c);
 	pthread_mutex_unlock(&c->mu);
-	rc = sim_sleep(c->cfg.latency_ms + (long)jit, err); /* no lock held */
+	rc = sim_sleep(call, c->cfg.latency_ms + (long)jit, err); /* no lock held */
 	if (rc != 0)
 		return rc;
 	return injected(c, op, name ? name : "", r1, r2, err);
@@ -127,13 +127,12 @@ static uint64_t sim_seed_os(void)
 }
 
 static int sim_open(struct lf_driver_conn **out, const struct lf_kv *config,
-		    const struct lf_kv *creds, unsigned int flags,
-		    struct lf_err *err)
+		    struct lf_call *call, unsigned int flags, struct lf_err *err)
 {
 	struct lf_driver_conn *c;
 	int rc;
 
-	(void)creds;
+	(void)call;
 	*out = NULL;
 	if (flags != 0)
 		return sim_host->err_set(err, LF_EINVALID,
@@ -169,16 +168,25 @@ static const struct lf_driver sim_driver = {
 	.abi_version = LF_DRIVER_ABI_VERSION,
 	.struct_size = sizeof(struct lf_driver),
 	.name = "sim",
-	.version = "0.1.0",
-	.caps = LF_CAP_PUT | LF_CAP_EXEC | LF_CAP_RESIZE_INPLACE |
-		LF_CAP_DISK_GROW | LF_CAP_REMOTE,
+	.version = "0.2.0",
+	.roles = LF_ROLE_PROVIDER | LF_ROLE_TRANSPORT,
+	.caps = LF_CAP_CONN_SHARED | LF_CAP_IMPORT, /* a cloud: reads are API calls */
 	.open = sim_open,
 	.close = sim_close,
+	.validate = sim_validate,
+	.change_kind = sim_change_kind,
 	.host_create = sim_host_create,
 	.host_read = sim_host_read,
 	.host_update = sim_host_update,
 	.host_delete = sim_host_delete,
+	.host_import = sim_host_import,
+	.machine_prepare = sim_machine_prepare,
+	.machine_release = sim_machine_release,
+	.machine_read = sim_machine_read,
 	.put = sim_put,
+	.get = sim_get,
+	.mkdir = sim_mkdir,
+	.remove = sim_remove,
 	.exec = sim_exec,
 };
 

@@ -18,21 +18,18 @@ static const char *const sim_known_keys[] = {
 	"latency_ms", "jitter_ms", "fail_rate", "fail_rate_create",
 	"fail_rate_read", "fail_rate_update", "fail_rate_delete",
 	"transient_ratio", "quota", "seed", "db", "fail_after", "fail_match",
-	"root", /* the executor gives every provider a default work root */
+	"files_dir", "max_vcpus",
 	NULL,
 };
 
-static int key_check(const char *key, const char *val, void *payload)
+bool sim_config_key_known(const char *key)
 {
 	size_t i;
 
-	(void)val;
-	(void)payload;
 	for (i = 0; sim_known_keys[i]; i++)
 		if (strcmp(key, sim_known_keys[i]) == 0)
-			return 0;
-	sim_host->log(2, "sim", "ignoring unknown config key '%s'", key);
-	return 0;
+			return true;
+	return false;
 }
 
 /* integer in [lo, hi]; *out untouched when absent */
@@ -98,6 +95,13 @@ static int cfg_strings(struct sim_config *cfg, const struct lf_kv *kv,
 {
 	const char *db = sim_host->kv_get_str(kv, "db");
 	const char *match = sim_host->kv_get_str(kv, "fail_match");
+	const char *files = sim_host->kv_get_str(kv, "files_dir");
+
+	if (files && files[0] != '/')
+		return sim_host->err_set(err, LF_EINVALID, "sim: config files_dir must be an absolute path");
+	cfg->files_dir = files ? strdup(files) : NULL;
+	if (files && !cfg->files_dir)
+		return sim_host->err_set(err, LF_ERROR, "sim: out of memory");
 
 	if (db && db[0] == '\0')
 		return sim_host->err_set(err, LF_EINVALID, "sim: config db is empty");
@@ -119,7 +123,9 @@ int sim_config_parse(struct sim_config *cfg, const struct lf_kv *kv,
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->quota = -1;
 	cfg->fail_after = -1;
-	sim_host->kv_each(kv, key_check, NULL);
+	cfg->max_vcpus = 0;
+	if (rc == 0)
+		rc = cfg_long(kv, "max_vcpus", 1, 1024, &cfg->max_vcpus, err);
 	if (rc == 0)
 		rc = cfg_long(kv, "latency_ms", 0, 3600000, &cfg->latency_ms, err);
 	if (rc == 0)
@@ -148,6 +154,8 @@ void sim_config_clear(struct sim_config *cfg)
 {
 	free(cfg->db);
 	free(cfg->fail_match);
+	free(cfg->files_dir);
 	cfg->db = NULL;
 	cfg->fail_match = NULL;
+	cfg->files_dir = NULL;
 }

@@ -1,7 +1,7 @@
 /*
  * Where the simulated hosts live: in memory for the connection, or in a
  * JSON db file shared by processes:
- *   {"version":1,"hosts":{name:record},"ids":{id:name}}
+ *   {"version":1,"hosts":{"<lineage>/<resource>":record},"ids":{id:key}}
  * ("ids" is an index kept in step with "hosts"; rebuilt when absent).
  * The db is read-modify-written under an exclusive flock on DB.lock (a
  * separate file, because the db itself is replaced by rename on save).

@@ -33,9 +33,12 @@ enum lf_errcode {
 struct lf_err {
 	int code;                  /* one of enum lf_errcode */
 	char msg[LF_ERR_MSG_MAX];  /* one line, no trailing newline */
+	unsigned int retry_after_ms; /* with LF_ERETRY: when a retry makes
+					sense (a cloud's Retry-After); 0: the
+					caller's own backoff */
 };
 
-#define LF_ERR_INIT { 0, { 0 } }
+#define LF_ERR_INIT { 0, { 0 }, 0 }
 
 /* Short stable name of a code: "not found", "transient", ... */
 const char *lf_errcode_name(int code);
