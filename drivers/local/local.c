@@ -128,16 +128,17 @@ static void local_close(struct lf_driver_conn *c)
 
 /* ---- attributes -------------------------------------------------------- */
 
-static int record_attrs(const char *dir, const struct lf_host_spec *spec,
-			struct lf_err *err)
+/* host.json text for spec (caller frees); NULL with err set */
+static char *attrs_text(const struct lf_host_spec *spec, struct lf_err *err)
 {
 	json_t *o = json_object();
 	char *text = NULL;
 	char num[32];
-	int rc = LF_ERROR;
 
-	if (!o)
-		return local_host->err_set(err, LF_ERROR, "local: out of memory");
+	if (!o) {
+		local_host->err_set(err, LF_ERROR, "local: out of memory");
+		return NULL;
+	}
 	snprintf(num, sizeof(num), "%u", spec->vcpus);
 	json_object_set_new(o, "vcpus", json_string(num));
 	snprintf(num, sizeof(num), "%llu", spec->memory_mb);
@@ -147,12 +148,22 @@ static int record_attrs(const char *dir, const struct lf_host_spec *spec,
 	if (spec->image)
 		json_object_set_new(o, "image", json_string(spec->image));
 	text = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
-	if (text)
-		rc = local_put_file(dir, LOCAL_HOST_JSON, text, strlen(text), 0644, err);
-	else
+	if (!text)
 		local_host->err_set(err, LF_ERROR, "local: cannot encode host.json");
-	free(text);
 	json_decref(o);
+	return text;
+}
+
+static int record_attrs(const char *dir, const struct lf_host_spec *spec,
+			struct lf_err *err)
+{
+	char *text = attrs_text(spec, err);
+	int rc;
+
+	if (!text)
+		return LF_ERROR;
+	rc = local_put_file(dir, LOCAL_HOST_JSON, text, strlen(text), 0644, err);
+	free(text);
 	return rc;
 }
 
@@ -184,45 +195,24 @@ static int emit_attrs(const char *dir, const char *name,
 
 /* ---- hosts ------------------------------------------------------------- */
 
-static int make_host_dir(const char *dir, const char *name, struct lf_err *err)
-{
-	char *marker = NULL;
-	size_t n;
-	int rc;
-
-	if (mkdir(dir, 0755) != 0) {
-		if (errno != EEXIST)
-			return local_host->err_set(err, LF_ERROR,
-						   "local: cannot create '%s': %s", dir,
-						   strerror(errno));
-		return local_check_ours(dir, name, err); /* adopt ours */
-	}
-	(void)chmod(dir, 0755);
-	n = strlen(name) + 64;
-	marker = malloc(n);
-	if (!marker)
-		return local_host->err_set(err, LF_ERROR, "local: out of memory");
-	snprintf(marker, n, "ledgerform local host '%s'\n", name);
-	rc = local_put_file(dir, LOCAL_MARKER, marker, strlen(marker), 0644, err);
-	free(marker);
-	return rc;
-}
-
 static int local_host_create(struct lf_driver_conn *c,
 			     const struct lf_host_spec *spec,
 			     struct lf_kv_builder *out, unsigned int flags,
 			     struct lf_err *err)
 {
-	char *dir = NULL;
-	int rc;
+	char *dir = NULL, *text = NULL;
+	int rc, adopted = 0;
 
 	if ((rc = flags_check(flags, LOCAL_HOST_FLAGS, "host_create", err)) != 0)
 		return rc;
 	rc = local_host_dir(c, spec->name, &dir, err);
+	if (rc == 0 && !(text = attrs_text(spec, err)))
+		rc = LF_ERROR;
 	if (rc == 0)
-		rc = make_host_dir(dir, spec->name, err);
-	if (rc == 0)
+		rc = local_host_make(c, spec->name, dir, text, &adopted, err);
+	if (rc == 0 && adopted)
 		rc = record_attrs(dir, spec, err);
+	free(text);
 	if (rc == 0)
 		rc = emit_attrs(dir, spec->name, out, err);
 	free(dir);
@@ -297,17 +287,17 @@ static int local_host_delete(struct lf_driver_conn *c,
 	if (rc == 0)
 		rc = local_check_ours(dir, spec->name, err);
 	if (rc == LF_ENOTFOUND) {
-		free(dir);
 		if (err) {
 			err->code = 0;
 			err->msg[0] = '\0';
 		}
-		return 0; /* deleting what is gone is success */
-	}
-	if (rc == 0)
+		/* deleting what is gone is success; a crashed delete's trash goes */
+		rc = local_leftovers_clean(c, spec->name, err);
+	} else if (rc == 0) {
 		rc = inside_root(c, dir, err);
-	if (rc == 0)
-		rc = local_rmtree(dir, err);
+		if (rc == 0)
+			rc = local_host_remove(c, spec->name, dir, err);
+	}
 	free(dir);
 	return rc;
 }

@@ -30,8 +30,24 @@ int local_check_ours(const char *dir, const char *name, struct lf_err *err);
 /* write rel (relative, no "..") under dir atomically with mode */
 int local_put_file(const char *dir, const char *rel, const void *data,
 		   size_t len, unsigned int mode, struct lf_err *err);
-/* rm -rf without following symlinks */
-int local_rmtree(const char *dir, struct lf_err *err);
+/* rm -rf (no symlink followed) of a host directory, its marker last (a kill midway leaves the
+ * marker, so the rest is still known to be ours) */
+int local_rmhost(const char *dir, struct lf_err *err);
+
+/* local_hostdir.c: host directories made and removed as one step */
+/* Make dir (= ROOT/NAME) with the marker and host.json (attrs) inside as
+ * one rename; an existing dir carrying the marker is adopted (*adopted =
+ * 1, attrs not written), one without it is LF_ECONFLICT. Leftovers of a
+ * crashed create/delete of NAME are removed first. */
+int local_host_make(const struct lf_driver_conn *c, const char *name,
+		    const char *dir, const char *attrs, int *adopted,
+		    struct lf_err *err);
+/* Rename dir (checked ours) away to a trash name, then remove it. */
+int local_host_remove(const struct lf_driver_conn *c, const char *name,
+		      const char *dir, struct lf_err *err);
+/* Remove ROOT/.NAME.tmp-* and .NAME.trash-* that are empty or marked. */
+int local_leftovers_clean(const struct lf_driver_conn *c, const char *name,
+			  struct lf_err *err);
 
 /* local_exec.c */
 int local_run(const struct lf_driver_conn *c, const char *dir,

@@ -18,9 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
-extern char **environ;
-
-#define SHELL_ARGV_MAX 64
+#define LOCAL_ARGV_MAX 4096   /* arguments of one exec */
+#define CMD_LABEL_MAX 60       /* command text shown in an error */
+#define DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
 #define TRUNC_NOTE "\n[ledgerform: output truncated at 1048576 bytes]\n"
 
 struct run_out {
@@ -65,26 +65,68 @@ static int out_step(int fd, struct run_out *o)
 	return !(r < 0 && (errno == EINTR || errno == EAGAIN));
 }
 
-static int spawn_child(const char *dir, const char *const *argv,
-		       unsigned int flags, int wfd, pid_t *pid)
+/* argv as spawned: through /bin/sh -c with LF_EXEC_SHELL (argv[1..]
+ * become $1..); caller frees the array, not the strings */
+static char **argv_build(const char *const *argv, unsigned int flags)
+{
+	size_t n = 0, i, off = (flags & LF_EXEC_SHELL) ? 3 : 0;
+	const char **av;
+
+	while (argv[n])
+		n++;
+	av = calloc(n + off + 2, sizeof(*av));
+	if (!av)
+		return NULL;
+	if (off) {
+		av[0] = "/bin/sh";
+		av[1] = "-c";
+		av[2] = argv[0];
+		av[3] = "ledgerform-exec"; /* $0 */
+		for (i = 1; i < n; i++)
+			av[i + 3] = argv[i];
+	} else {
+		for (i = 0; i < n; i++)
+			av[i] = argv[i];
+	}
+	return (char **)av;
+}
+
+/* The child's whole environment: PATH, HOME, LANG=C and nothing of the
+ * controller's (its credentials stay with it). What a node needs beyond
+ * that comes from its own env file (run.sh sources fabric/node.env).
+ * Each entry is one malloc'd string; NULL-terminated; env_free frees. */
+static char **env_build(void)
+{
+	const char *path = getenv("PATH"), *home = getenv("HOME");
+	char **env = calloc(4, sizeof(*env));
+	size_t n = 0;
+
+	if (!env)
+		return NULL;
+	if (asprintf(&env[n], "PATH=%s", path && path[0] ? path : DEFAULT_PATH) >= 0)
+		n++;
+	if (home && asprintf(&env[n], "HOME=%s", home) >= 0)
+		n++;
+	env[n] = strdup("LANG=C");
+	return env;
+}
+
+static void env_free(char **env)
+{
+	size_t i;
+
+	for (i = 0; env && env[i]; i++)
+		free(env[i]);
+	free(env);
+}
+
+static int spawn_child(const char *dir, char *const *av, char *const *env,
+		       int wfd, pid_t *pid)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
-	const char *shv[SHELL_ARGV_MAX + 4];
-	char *const *av = (char *const *)argv;
-	size_t i;
 	int rc;
 
-	if (flags & LF_EXEC_SHELL) {
-		shv[0] = "/bin/sh";
-		shv[1] = "-c";
-		shv[2] = argv[0];
-		shv[3] = "ledgerform-exec"; /* $0; argv[1..] become $1.. */
-		for (i = 1; argv[i] && i <= SHELL_ARGV_MAX; i++)
-			shv[i + 3] = argv[i];
-		shv[i + 3] = NULL;
-		av = (char *const *)shv;
-	}
 	posix_spawn_file_actions_init(&fa);
 	posix_spawnattr_init(&at);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
@@ -93,7 +135,7 @@ static int spawn_child(const char *dir, const char *const *argv,
 	posix_spawn_file_actions_addchdir_np(&fa, dir);
 	posix_spawnattr_setpgroup(&at, 0);
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP);
-	rc = posix_spawnp(pid, av[0], &fa, &at, av, environ);
+	rc = posix_spawnp(pid, av[0], &fa, &at, av, env);
 	posix_spawnattr_destroy(&at);
 	posix_spawn_file_actions_destroy(&fa);
 	return rc;
@@ -164,18 +206,68 @@ static int result_fill(struct lf_exec_result *res, const struct run_out *o,
 	return 0;
 }
 
+/* the command as shown in an error: at most CMD_LABEL_MAX bytes of
+ * argv[0] (a shell script may be long and carry values), marked when cut */
+static void cmd_label(const char *cmd, char *buf, size_t size)
+{
+	size_t n = strlen(cmd);
+
+	if (n <= CMD_LABEL_MAX)
+		snprintf(buf, size, "%s", cmd);
+	else
+		snprintf(buf, size, "%.*s...[%zu bytes]", CMD_LABEL_MAX, cmd, n);
+}
+
 static int run_failed(const char *cmd, int rc, int why, long timeout,
 		      struct lf_err *err)
 {
+	char label[CMD_LABEL_MAX + 32];
+
+	cmd_label(cmd, label, sizeof(label));
 	if (why == LF_ETIMEOUT)
 		return local_host->err_set(err, LF_ETIMEOUT,
 					   "local: command '%s' killed after exec_timeout %ld s",
-					   cmd, timeout);
+					   label, timeout);
 	if (why == LF_ECANCELED)
 		return local_host->err_set(err, LF_ECANCELED,
-					   "local: command '%s' killed: cancelled", cmd);
-	return local_host->err_set(err, LF_ERROR, "local: cannot run '%s': %s", cmd,
+					   "local: command '%s' killed: cancelled", label);
+	return local_host->err_set(err, LF_ERROR, "local: cannot run '%s': %s", label,
 				   strerror(rc));
+}
+
+/* argv and environment of the child; LF_EINVALID above LOCAL_ARGV_MAX */
+static int spawn_prepare(const char *const *argv, unsigned int flags,
+			 char ***av, char ***env, struct lf_err *err)
+{
+	size_t n = 0;
+
+	*av = NULL;
+	*env = NULL;
+	while (argv[n] && n <= LOCAL_ARGV_MAX)
+		n++;
+	if (n > LOCAL_ARGV_MAX)
+		return local_host->err_set(err, LF_EINVALID,
+					   "local: exec with more than %d arguments refused",
+					   LOCAL_ARGV_MAX);
+	*av = argv_build(argv, flags);
+	*env = env_build();
+	if (!*av || !*env)
+		return local_host->err_set(err, LF_ERROR, "local: out of memory");
+	return 0;
+}
+
+/* as a shell would: status 127/126 with the reason as output */
+static int not_runnable(const char *cmd, int rc, struct run_out *o,
+			struct lf_exec_result *res, void *(*out_alloc)(size_t),
+			struct lf_err *err)
+{
+	char label[CMD_LABEL_MAX + 32];
+
+	cmd_label(cmd, label, sizeof(label));
+	o->len = (size_t)snprintf(o->buf, LOCAL_OUTPUT_MAX, "local: cannot run '%s': %s\n",
+				  label, strerror(rc));
+	res->exit_status = rc == ENOENT ? 127 : 126;
+	return result_fill(res, o, out_alloc, err);
 }
 
 int local_run(const struct lf_driver_conn *c, const char *dir,
@@ -185,24 +277,24 @@ int local_run(const struct lf_driver_conn *c, const char *dir,
 {
 	struct run_out o = { NULL, 0, 0 };
 	int fds[2] = { -1, -1 }, rc, why = 0, status = 0;
+	char **av = NULL, **env = NULL;
 	long long deadline = 0;
 	pid_t pid = -1;
 
+	rc = spawn_prepare(argv, flags, &av, &env, err);
+	if (rc != 0)
+		goto cleanup;
 	o.buf = malloc(LOCAL_OUTPUT_MAX);
 	if (!o.buf || pipe2(fds, O_CLOEXEC) != 0) {
 		rc = local_host->err_set(err, LF_ERROR, "local: cannot set up exec: %s",
 					 strerror(errno));
 		goto cleanup;
 	}
-	rc = spawn_child(dir, argv, flags, fds[1], &pid);
+	rc = spawn_child(dir, av, env, fds[1], &pid);
 	close(fds[1]);
 	fds[1] = -1;
 	if (rc == ENOENT || rc == EACCES || rc == ENOEXEC) {
-		/* as a shell would: status 127/126 with the reason as output */
-		o.len = (size_t)snprintf(o.buf, LOCAL_OUTPUT_MAX, "local: cannot run '%s': %s\n",
-					 argv[0], strerror(rc));
-		res->exit_status = rc == ENOENT ? 127 : 126;
-		rc = result_fill(res, &o, out_alloc, err);
+		rc = not_runnable(argv[0], rc, &o, res, out_alloc, err);
 		goto cleanup;
 	}
 	if (rc != 0) {
@@ -222,5 +314,7 @@ cleanup:
 	if (fds[0] >= 0)
 		close(fds[0]);
 	free(o.buf);
+	free(av);
+	env_free(env);
 	return rc;
 }

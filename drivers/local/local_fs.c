@@ -16,6 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/util/crashpoint.h"
+
 #define LOCAL_RM_DEPTH_MAX 256
 
 static atomic_uint local_tmp_counter;
@@ -209,12 +211,14 @@ static int write_at(int dfd, const char *leaf, const void *data, size_t len,
 		rc = sys_err(err, LF_ERROR, "cannot write", rel);
 	if (close(fd) != 0 && rc == 0)
 		rc = sys_err(err, LF_ERROR, "cannot close", rel);
+	lf_crash_point("local.fs.put_written");
 	if (rc == 0 && renameat(dfd, tmp, dfd, leaf) != 0)
 		rc = sys_err(err, LF_ERROR, "cannot rename into place", rel);
 	if (rc != 0)
 		(void)unlinkat(dfd, tmp, 0);
 	else
 		(void)fsync(dfd);
+	lf_crash_point("local.fs.put_renamed");
 	return rc;
 }
 
@@ -257,7 +261,8 @@ cleanup:
 
 static int rm_at(int dfd, const char *name, int depth, struct lf_err *err);
 
-static int rm_children(int fd, int depth, struct lf_err *err)
+/* remove the entries of directory fd (closed here) except one named skip */
+static int rm_children(int fd, int depth, const char *skip, struct lf_err *err)
 {
 	DIR *d = fdopendir(fd);
 	struct dirent *e;
@@ -269,7 +274,8 @@ static int rm_children(int fd, int depth, struct lf_err *err)
 					   strerror(errno));
 	}
 	while (rc == 0 && (e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+		    (skip && strcmp(e->d_name, skip) == 0))
 			continue;
 		rc = rm_at(dirfd(d), e->d_name, depth + 1, err);
 	}
@@ -285,6 +291,7 @@ static int rm_at(int dfd, const char *name, int depth, struct lf_err *err)
 	if (depth > LOCAL_RM_DEPTH_MAX)
 		return local_host->err_set(err, LF_ERROR,
 					   "local: directory tree too deep at '%s'", name);
+	lf_crash_point("local.fs.rm_entry");
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 		return errno == ENOENT ? 0 : sys_err(err, LF_ERROR, "cannot stat", name);
 	if (!S_ISDIR(st.st_mode)) {
@@ -295,14 +302,32 @@ static int rm_at(int dfd, const char *name, int depth, struct lf_err *err)
 	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return sys_err(err, LF_ERROR, "cannot open directory", name);
-	if (rm_children(fd, depth, err) != 0)
+	if (rm_children(fd, depth, NULL, err) != 0)
 		return LF_ERROR;
 	if (unlinkat(dfd, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
 		return sys_err(err, LF_ERROR, "cannot remove directory", name);
 	return 0;
 }
 
-int local_rmtree(const char *dir, struct lf_err *err)
+int local_rmhost(const char *dir, struct lf_err *err)
 {
-	return rm_at(AT_FDCWD, dir, 0, err);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : sys_err(err, LF_ERROR, "cannot open directory", dir);
+	if (rm_children(fd, 0, LOCAL_MARKER, err) != 0)
+		return LF_ERROR;
+	lf_crash_point("local.fs.rm_before_marker");
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return sys_err(err, LF_ERROR, "cannot open directory", dir);
+	if (unlinkat(fd, LOCAL_MARKER, 0) != 0 && errno != ENOENT) {
+		close(fd);
+		return sys_err(err, LF_ERROR, "cannot remove marker in", dir);
+	}
+	close(fd);
+	lf_crash_point("local.fs.rm_after_marker");
+	if (rmdir(dir) != 0 && errno != ENOENT)
+		return sys_err(err, LF_ERROR, "cannot remove directory", dir);
+	return 0;
 }

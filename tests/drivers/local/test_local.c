@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -326,19 +327,17 @@ static void test_local_exec_timeout(void **state)
 	struct lf_err err = LF_ERR_INIT;
 	struct lf_driver_conn *c;
 	struct lf_exec_result r;
-	const char *sleeper[] = { "sleep", "20", NULL };
-	double t0;
+	const char *sleeper[] = { "sleep", "600", NULL };
 	int rc;
 
 	json_decref(call_host(f, 'c', &s, &rc, &err));
 	c = open_conn(f->drv, json_pack("{s:s,s:i}", "root", f->root, "exec_timeout", 1),
 		      &rc, &err);
 	assert_int_equal(rc, 0);
-	t0 = lf_now_s();
 	memset(&r, 0, sizeof(r));
+	/* killed (not left to run its 600 s): LF_ETIMEOUT, no output */
 	rc = f->drv->exec(c, &s, sleeper, &r, lf_host_out_alloc, 0, &err);
 	assert_int_equal(rc, LF_ETIMEOUT);
-	assert_true(lf_now_s() - t0 < 5.0);
 	assert_non_null(strstr(err.msg, "exec_timeout 1 s"));
 	assert_null(r.output);
 	f->drv->close(c);
@@ -364,7 +363,7 @@ struct bg_exec {
 static void *bg_sleep(void *arg)
 {
 	struct bg_exec *b = arg;
-	const char *sleeper[] = { "sh", "-c", "sleep 20; echo never", NULL };
+	const char *sleeper[] = { "sh", "-c", "echo x >started; sleep 600; echo never", NULL };
 	struct lf_exec_result r;
 
 	memset(&r, 0, sizeof(r));
@@ -380,21 +379,173 @@ static void test_local_exec_cancel(void **state)
 	struct lf_host_spec s = spec_of("cancel");
 	struct bg_exec b = { f, &s, -99, LF_ERR_INIT };
 	struct lf_err err = LF_ERR_INIT;
+	char *started = lf_xasprintf("%s/cancel/started", f->root);
 	pthread_t t;
-	double t0;
 	int rc;
 
 	json_decref(call_host(f, 'c', &s, &rc, &err));
 	assert_int_equal(rc, 0);
 	assert_int_equal(pthread_create(&t, NULL, bg_sleep, &b), 0);
-	lf_sleep_ms(200);
-	t0 = lf_now_s();
+	/* wait for a condition (the command runs), not for a time */
+	while (!lf_path_exists(started))
+		lf_sleep_ms(10);
 	lf_host_set_cancelled(1);
 	pthread_join(t, NULL);
 	lf_host_set_cancelled(0);
-	assert_true(lf_now_s() - t0 < 1.0);
+	/* the running command was killed (not refused before it started) */
 	assert_int_equal(b.rc, LF_ECANCELED);
-	assert_non_null(strstr(b.err.msg, "cancelled"));
+	assert_non_null(strstr(b.err.msg, "killed: cancelled"));
+	free(started);
+}
+
+/* more arguments than any fixed array: all reach the command (shell and
+ * not); above the driver's bound a clear refusal, never an overflow */
+static void test_local_exec_many_args(void **state)
+{
+	struct fx *f = *state;
+	struct lf_host_spec s = spec_of("args");
+	struct lf_err err = LF_ERR_INIT;
+	struct lf_exec_result r;
+	const char **argv = lf_xcalloc(4100, sizeof(*argv));
+	size_t i;
+	int rc;
+
+	json_decref(call_host(f, 'c', &s, &rc, &err));
+	assert_int_equal(rc, 0);
+	argv[0] = "echo \"$#\" \"${200}\"";
+	for (i = 1; i <= 200; i++)
+		argv[i] = i == 200 ? "last" : "a";
+	assert_int_equal(run(f, &s, argv, LF_EXEC_SHELL, &r, &err), 0);
+	assert_string_equal(r.output, "200 last\n");
+	free(r.output);
+	argv[0] = "echo";
+	assert_int_equal(run(f, &s, argv, 0, &r, &err), 0);
+	assert_int_equal(r.output_len, 199 * 2 + 4 + 1);
+	free(r.output);
+	for (i = 1; i < 4099; i++)
+		argv[i] = "a";
+	assert_int_equal(run(f, &s, argv, LF_EXEC_SHELL, &r, &err), LF_EINVALID);
+	assert_non_null(strstr(err.msg, "more than 4096 arguments"));
+	assert_null(r.output);
+	free(argv);
+}
+
+/* the child sees PATH, HOME, LANG=C and nothing else of ours */
+static void test_local_exec_clean_env(void **state)
+{
+	struct fx *f = *state;
+	struct lf_host_spec s = spec_of("env");
+	struct lf_err err = LF_ERR_INIT;
+	struct lf_exec_result r;
+	const char *env_plain[] = { "env", NULL };
+	const char *env_sh[] = { "env", NULL };
+	int rc;
+
+	json_decref(call_host(f, 'c', &s, &rc, &err));
+	assert_int_equal(rc, 0);
+	setenv("LF_TEST_CLOUD_SECRET", "tok-5ec7e7", 1);
+	assert_int_equal(run(f, &s, env_plain, 0, &r, &err), 0);
+	assert_null(strstr(r.output, "tok-5ec7e7"));
+	assert_null(strstr(r.output, "LF_TEST_CLOUD_SECRET"));
+	assert_non_null(strstr(r.output, "PATH="));
+	assert_non_null(strstr(r.output, "LANG=C\n"));
+	free(r.output);
+	assert_int_equal(run(f, &s, env_sh, LF_EXEC_SHELL, &r, &err), 0);
+	assert_null(strstr(r.output, "tok-5ec7e7"));
+	assert_non_null(strstr(r.output, "PATH="));
+	free(r.output);
+	unsetenv("LF_TEST_CLOUD_SECRET");
+}
+
+/* a long command (a script may carry values) is cut in messages */
+static void test_local_exec_bounded_messages(void **state)
+{
+	struct fx *f = *state;
+	struct lf_host_spec s = spec_of("msg");
+	struct lf_err err = LF_ERR_INIT;
+	struct lf_exec_result r;
+	char name[301];
+	const char *argv[] = { name, NULL };
+	size_t i;
+	int rc;
+
+	json_decref(call_host(f, 'c', &s, &rc, &err));
+	assert_int_equal(rc, 0);
+	for (i = 0; i < 29; i++)
+		memcpy(name + i * 10, "lf-none-x/", 10);
+	memcpy(name + 290, "TAILSECRET", 11);
+	assert_int_equal(run(f, &s, argv, 0, &r, &err), 0);
+	assert_int_equal(r.exit_status, 127);
+	assert_null(strstr(r.output, "TAILSECRET"));
+	assert_non_null(strstr(r.output, "...[300 bytes]"));
+	assert_true(r.output_len < 200);
+	free(r.output);
+}
+
+/* leftovers of a crashed create (.NAME.tmp-XXXXXX) or delete
+ * (.NAME.trash-XXXXXX) that are empty or carry the marker are removed by
+ * the next create/delete of NAME; anything else is left alone */
+static void put_leftover(struct fx *f, const char *name, int marked,
+			 const char *extra)
+{
+	char *dir = lf_xasprintf("%s/%s", f->root, name), *p;
+
+	assert_int_equal(mkdir(dir, 0700), 0);
+	if (marked) {
+		p = lf_xasprintf("%s/.ledgerform-host", dir);
+		assert_int_equal(lf_write_file_atomic(p, "", 0, 0644, NULL), 0);
+		free(p);
+	}
+	if (extra) {
+		p = lf_xasprintf("%s/%s", dir, extra);
+		assert_int_equal(lf_write_file_atomic(p, "k", 1, 0600, NULL), 0);
+		free(p);
+	}
+	free(dir);
+}
+
+static bool in_root(struct fx *f, const char *name)
+{
+	char *p = lf_xasprintf("%s/%s", f->root, name);
+	bool there = lf_path_exists(p);
+
+	free(p);
+	return there;
+}
+
+static void test_local_leftovers(void **state)
+{
+	struct fx *f = *state;
+	struct lf_host_spec s = spec_of("p0");
+	struct lf_err err = LF_ERR_INIT;
+	int rc;
+
+	put_leftover(f, ".p0.tmp-a1B2c3", 1, "host.json");
+	put_leftover(f, ".p0.tmp-Zz9Zz9", 0, NULL);
+	put_leftover(f, ".p0.trash-q1q1q1", 1, "key.pem");
+	put_leftover(f, ".p0.tmp-f0f0f0", 0, "notours.txt");
+	put_leftover(f, ".p0.x.tmp-a1B2c3", 1, NULL); /* host "p0.x"'s */
+	json_decref(call_host(f, 'c', &s, &rc, &err));
+	assert_int_equal(rc, 0);
+	assert_true(in_root(f, "p0/.ledgerform-host"));
+	assert_true(in_root(f, "p0/host.json"));
+	assert_false(in_root(f, ".p0.tmp-a1B2c3"));
+	assert_false(in_root(f, ".p0.tmp-Zz9Zz9"));
+	assert_false(in_root(f, ".p0.trash-q1q1q1"));
+	assert_true(in_root(f, ".p0.tmp-f0f0f0/notours.txt"));
+	assert_true(in_root(f, ".p0.x.tmp-a1B2c3"));
+	/* delete: the host goes, then a crashed delete's trash on a re-run */
+	assert_int_equal(f->drv->host_delete(f->conn, &s, 0, &err), 0);
+	assert_false(in_root(f, "p0"));
+	put_leftover(f, ".p0.trash-r2r2r2", 1, "a");
+	assert_int_equal(f->drv->host_delete(f->conn, &s, 0, &err), 0);
+	assert_false(in_root(f, ".p0.trash-r2r2r2"));
+	assert_true(in_root(f, ".p0.tmp-f0f0f0/notours.txt"));
+	/* an unmarked directory at the host's own name is still refused */
+	put_leftover(f, "p0", 0, "keep");
+	json_decref(call_host(f, 'c', &s, &rc, &err));
+	assert_int_equal(rc, LF_ECONFLICT);
+	assert_true(in_root(f, "p0/keep"));
 }
 
 static void test_local_delete(void **state)
@@ -469,6 +620,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_local_exec_bounded_output, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_local_exec_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_local_exec_cancel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_local_exec_many_args, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_local_exec_clean_env, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_local_exec_bounded_messages, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_local_leftovers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_local_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_local_refuses_unmarked, setup, teardown),
 	};
