@@ -10,7 +10,6 @@
 
 #define LOCAL_MARKER ".ledgerform-host"
 #define LOCAL_HOST_JSON "host.json"
-#define LOCAL_OUTPUT_MAX (1024u * 1024u)
 
 struct lf_driver_conn {
 	char *root;          /* absolute, resolved */
@@ -24,9 +23,19 @@ extern const struct lf_host_api *local_host;
 /* Host directory ROOT/NAME after validating NAME; caller frees. */
 int local_host_dir(const struct lf_driver_conn *c, const char *name,
 		   char **out, struct lf_err *err);
-/* 0 when dir is a real directory (not a symlink) carrying the marker;
- * LF_ENOTFOUND when missing; LF_ECONFLICT when not ours. */
-int local_check_ours(const char *dir, const char *name, struct lf_err *err);
+/* Who a host directory belongs to: the state's lineage and the host's
+ * resource address, written into the marker. */
+struct local_ident {
+	const char *lineage;
+	const char *resource;
+};
+
+/* 0 when dir is a real directory (not a symlink) carrying the marker, and
+ * (ident given, with a lineage) the marker names this lineage and resource
+ * or none (a host made before ABI 2); LF_ENOTFOUND when missing;
+ * LF_ECONFLICT when not ours or another network's. */
+int local_check_ours(const char *dir, const char *name,
+		     const struct local_ident *ident, struct lf_err *err);
 /* write rel (relative, no "..") under dir atomically with mode */
 int local_put_file(const char *dir, const char *rel, const void *data,
 		   size_t len, unsigned int mode, struct lf_err *err);
@@ -40,8 +49,8 @@ int local_rmhost(const char *dir, struct lf_err *err);
  * 1, attrs not written), one without it is LF_ECONFLICT. Leftovers of a
  * crashed create/delete of NAME are removed first. */
 int local_host_make(const struct lf_driver_conn *c, const char *name,
-		    const char *dir, const char *attrs, int *adopted,
-		    struct lf_err *err);
+		    const struct local_ident *ident, const char *dir,
+		    const char *attrs, int *adopted, struct lf_err *err);
 /* Rename dir (checked ours) away to a trash name, then remove it. */
 int local_host_remove(const struct lf_driver_conn *c, const char *name,
 		      const char *dir, struct lf_err *err);
@@ -51,8 +60,8 @@ int local_leftovers_clean(const struct lf_driver_conn *c, const char *name,
 
 /* local_exec.c */
 int local_run(const struct lf_driver_conn *c, const char *dir,
-	      const char *const *argv, unsigned int flags,
-	      struct lf_exec_result *res, void *(*out_alloc)(size_t),
+	      const struct lf_exec_spec *spec, unsigned int flags,
+	      struct lf_call *call, struct lf_exec_result *res,
 	      struct lf_err *err);
 
 #endif

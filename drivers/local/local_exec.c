@@ -1,8 +1,10 @@
 /*
  * Running commands for the local driver: posix_spawn (safe in a threaded
- * process) with cwd = host directory, stdin from /dev/null, stdout and
- * stderr into one pipe, the child in its own process group so a timeout
- * or a cancel kills everything it started. Output is bounded.
+ * process) with cwd = host directory, stdin from the caller's bytes (or
+ * /dev/null), stdout and stderr into two pipes drained into the host's
+ * bounded blobs, the child in its own process group so a timeout or a
+ * cancel kills everything it started, and an environment of PATH, HOME,
+ * LANG=C and the caller's envp only.
  */
 #include "local.h"
 
@@ -21,13 +23,6 @@
 #define LOCAL_ARGV_MAX 4096   /* arguments of one exec */
 #define CMD_LABEL_MAX 60       /* command text shown in an error */
 #define DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
-#define TRUNC_NOTE "\n[ledgerform: output truncated at 1048576 bytes]\n"
-
-struct run_out {
-	char *buf;            /* LOCAL_OUTPUT_MAX + note */
-	size_t len;
-	int truncated;
-};
 
 static long long mono_ms(void)
 {
@@ -35,34 +30,6 @@ static long long mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* read once and keep what fits; returns read()'s result */
-static ssize_t out_read(int fd, struct run_out *o)
-{
-	char tmp[65536];
-	ssize_t r = read(fd, tmp, sizeof(tmp));
-	size_t room, take;
-
-	if (r <= 0)
-		return r;
-	room = LOCAL_OUTPUT_MAX - o->len;
-	take = (size_t)r < room ? (size_t)r : room;
-	memcpy(o->buf + o->len, tmp, take);
-	o->len += take;
-	if (take < (size_t)r)
-		o->truncated = 1;
-	return r;
-}
-
-/* 1 when the pipe is done (EOF or a hard error) */
-static int out_step(int fd, struct run_out *o)
-{
-	ssize_t r = out_read(fd, o);
-
-	if (r > 0)
-		return 0;
-	return !(r < 0 && (errno == EINTR || errno == EAGAIN));
 }
 
 /* argv as spawned: through /bin/sh -c with LF_EXEC_SHELL (argv[1..]
@@ -91,23 +58,28 @@ static char **argv_build(const char *const *argv, unsigned int flags)
 	return (char **)av;
 }
 
-/* The child's whole environment: PATH, HOME, LANG=C and nothing of the
- * controller's (its credentials stay with it). What a node needs beyond
- * that comes from its own env file (run.sh sources fabric/node.env).
+/* The child's whole environment: PATH, HOME, LANG=C and the caller's
+ * envp, nothing of the controller's (its credentials stay with it).
  * Each entry is one malloc'd string; NULL-terminated; env_free frees. */
-static char **env_build(void)
+static char **env_build(const char *const *envp)
 {
 	const char *path = getenv("PATH"), *home = getenv("HOME");
-	char **env = calloc(4, sizeof(*env));
-	size_t n = 0;
+	size_t n = 0, extra = 0, i;
+	char **env;
 
+	while (envp && envp[extra])
+		extra++;
+	env = calloc(4 + extra, sizeof(*env));
 	if (!env)
 		return NULL;
 	if (asprintf(&env[n], "PATH=%s", path && path[0] ? path : DEFAULT_PATH) >= 0)
 		n++;
 	if (home && asprintf(&env[n], "HOME=%s", home) >= 0)
 		n++;
-	env[n] = strdup("LANG=C");
+	env[n++] = strdup("LANG=C");
+	for (i = 0; i < extra; i++)
+		if (strchr(envp[i], '=') && envp[i][0] != '=')
+			env[n++] = strdup(envp[i]);
 	return env;
 }
 
@@ -120,8 +92,10 @@ static void env_free(char **env)
 	free(env);
 }
 
+/* fds: [0] the child's stdin (read end or -1 for /dev/null), [1] stdout
+ * write end, [2] stderr write end */
 static int spawn_child(const char *dir, char *const *av, char *const *env,
-		       int wfd, pid_t *pid)
+		       const int fds[3], pid_t *pid)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
@@ -129,9 +103,12 @@ static int spawn_child(const char *dir, char *const *av, char *const *env,
 
 	posix_spawn_file_actions_init(&fa);
 	posix_spawnattr_init(&at);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, wfd, 1);
-	posix_spawn_file_actions_adddup2(&fa, wfd, 2);
+	if (fds[0] >= 0)
+		posix_spawn_file_actions_adddup2(&fa, fds[0], 0);
+	else
+		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, fds[2], 2);
 	posix_spawn_file_actions_addchdir_np(&fa, dir);
 	posix_spawnattr_setpgroup(&at, 0);
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP);
@@ -150,32 +127,99 @@ static int exit_code(int st)
 	return 255;
 }
 
-/* Collect output until the child exits (and the pipe is drained), the
- * deadline passes or the user cancels. Returns 0 or LF_ETIMEOUT /
- * LF_ECANCELED (child killed and reaped). */
-static int wait_child(pid_t pid, int rfd, long long deadline,
-		      struct run_out *o, int *status)
-{
-	struct pollfd pfd = { .fd = rfd, .events = POLLIN };
-	int eof = 0, exited = 0, st = 0, why = 0;
+/* the running child's pipes: stdin to feed, stdout and stderr to drain */
+struct pipes {
+	int in, out, err;             /* our ends; -1 when closed */
+	const char *feed;             /* stdin bytes left */
+	size_t feed_len;
+	struct lf_exec_result *res;
+};
 
-	while (!(eof && exited)) {
-		if (!eof && poll(&pfd, 1, 50) > 0)
-			eof = out_step(rfd, o);
-		else if (eof)
-			poll(NULL, 0, 1); /* pipe closed: the child is exiting */
-		if (!exited && waitpid(pid, &st, WNOHANG) == pid) {
-			exited = 1;
-			/* a background grandchild may keep the pipe open:
-			 * take what is there now and stop */
-			fcntl(rfd, F_SETFL, O_NONBLOCK);
-			while (!eof && out_read(rfd, o) > 0)
+static void pipe_close(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* read what is there from *fd into blob; closes at EOF; 1 when it read */
+static int drain(int *fd, struct lf_blob *blob)
+{
+	char tmp[65536];
+	ssize_t r;
+
+	if (*fd < 0)
+		return 0;
+	r = read(*fd, tmp, sizeof(tmp));
+	if (r > 0) {
+		local_host->blob_append(blob, tmp, (size_t)r);
+		return 1;
+	}
+	if (r == 0 || (errno != EINTR && errno != EAGAIN))
+		pipe_close(fd);
+	return 0;
+}
+
+static void feed(struct pipes *p)
+{
+	ssize_t w = write(p->in, p->feed, p->feed_len);
+
+	if (w > 0) {
+		p->feed += w;
+		p->feed_len -= (size_t)w;
+	}
+	if (p->feed_len == 0 || (w < 0 && errno != EINTR && errno != EAGAIN))
+		pipe_close(&p->in);
+}
+
+static void pump(struct pipes *p, int ms)
+{
+	struct pollfd pf[3];
+	nfds_t n = 0;
+
+	if (p->out >= 0)
+		pf[n++] = (struct pollfd){ .fd = p->out, .events = POLLIN };
+	if (p->err >= 0)
+		pf[n++] = (struct pollfd){ .fd = p->err, .events = POLLIN };
+	if (p->in >= 0)
+		pf[n++] = (struct pollfd){ .fd = p->in, .events = POLLOUT };
+	if (n == 0 || poll(pf, n, ms) <= 0)
+		return;
+	for (nfds_t i = 0; i < n; i++) {
+		if (!pf[i].revents)
+			continue;
+		if (pf[i].fd == p->out)
+			drain(&p->out, p->res->out);
+		else if (pf[i].fd == p->err)
+			drain(&p->err, p->res->err);
+		else
+			feed(p);
+	}
+}
+
+/* Collect output until the child exits (and the pipes are drained), the
+ * deadline passes or the call is cancelled. Returns 0 or LF_ETIMEOUT /
+ * LF_ECANCELED (child's group killed and reaped). */
+static int wait_child(pid_t pid, struct pipes *p, long long deadline,
+		      struct lf_call *call, int *status)
+{
+	int st = 0, why = 0;
+
+	for (;;) {
+		pump(p, 50);
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			/* a background grandchild may keep a pipe open: take
+			 * what is there now and stop */
+			pipe_close(&p->in);
+			if (p->out >= 0)
+				fcntl(p->out, F_SETFL, O_NONBLOCK);
+			if (p->err >= 0)
+				fcntl(p->err, F_SETFL, O_NONBLOCK);
+			while (drain(&p->out, p->res->out) | drain(&p->err, p->res->err))
 				;
-			eof = 1;
-		}
-		if (exited)
 			break;
-		if (local_host->cancelled())
+		}
+		if (local_host->call_cancelled(call))
 			why = LF_ECANCELED;
 		else if (deadline && mono_ms() >= deadline)
 			why = LF_ETIMEOUT;
@@ -187,23 +231,6 @@ static int wait_child(pid_t pid, int rfd, long long deadline,
 	}
 	*status = exit_code(st);
 	return why;
-}
-
-/* Hand the output to the host's allocator (with the truncation note). */
-static int result_fill(struct lf_exec_result *res, const struct run_out *o,
-		       void *(*out_alloc)(size_t), struct lf_err *err)
-{
-	size_t note = o->truncated ? strlen(TRUNC_NOTE) : 0;
-	char *p = out_alloc(o->len + note + 1);
-
-	if (!p)
-		return local_host->err_set(err, LF_ERROR, "local: out of memory");
-	memcpy(p, o->buf, o->len);
-	memcpy(p + o->len, TRUNC_NOTE, note);
-	p[o->len + note] = '\0';
-	res->output = p;
-	res->output_len = o->len + note;
-	return 0;
 }
 
 /* the command as shown in an error: at most CMD_LABEL_MAX bytes of
@@ -226,7 +253,7 @@ static int run_failed(const char *cmd, int rc, int why, long timeout,
 	cmd_label(cmd, label, sizeof(label));
 	if (why == LF_ETIMEOUT)
 		return local_host->err_set(err, LF_ETIMEOUT,
-					   "local: command '%s' killed after exec_timeout %ld s",
+					   "local: command '%s' killed after its timeout of %ld ms",
 					   label, timeout);
 	if (why == LF_ECANCELED)
 		return local_host->err_set(err, LF_ECANCELED,
@@ -236,8 +263,9 @@ static int run_failed(const char *cmd, int rc, int why, long timeout,
 }
 
 /* argv and environment of the child; LF_EINVALID above LOCAL_ARGV_MAX */
-static int spawn_prepare(const char *const *argv, unsigned int flags,
-			 char ***av, char ***env, struct lf_err *err)
+static int spawn_prepare(const char *const *argv, const char *const *envp,
+			 unsigned int flags, char ***av, char ***env,
+			 struct lf_err *err)
 {
 	size_t n = 0;
 
@@ -250,70 +278,89 @@ static int spawn_prepare(const char *const *argv, unsigned int flags,
 					   "local: exec with more than %d arguments refused",
 					   LOCAL_ARGV_MAX);
 	*av = argv_build(argv, flags);
-	*env = env_build();
+	*env = env_build(envp);
 	if (!*av || !*env)
 		return local_host->err_set(err, LF_ERROR, "local: out of memory");
 	return 0;
 }
 
-/* as a shell would: status 127/126 with the reason as output */
-static int not_runnable(const char *cmd, int rc, struct run_out *o,
-			struct lf_exec_result *res, void *(*out_alloc)(size_t),
-			struct lf_err *err)
+/* as a shell would: status 127/126 with the reason on stderr */
+static int not_runnable(const char *cmd, int rc, struct lf_exec_result *res)
 {
-	char label[CMD_LABEL_MAX + 32];
+	char label[CMD_LABEL_MAX + 32], line[CMD_LABEL_MAX + 160];
+	int n;
 
 	cmd_label(cmd, label, sizeof(label));
-	o->len = (size_t)snprintf(o->buf, LOCAL_OUTPUT_MAX, "local: cannot run '%s': %s\n",
-				  label, strerror(rc));
+	n = snprintf(line, sizeof(line), "local: cannot run '%s': %s\n", label, strerror(rc));
+	local_host->blob_append(res->err, line, n > 0 ? (size_t)n : 0);
 	res->exit_status = rc == ENOENT ? 127 : 126;
-	return result_fill(res, o, out_alloc, err);
+	return 0;
+}
+
+static void fds_close(int *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		pipe_close(&v[i]);
 }
 
 int local_run(const struct lf_driver_conn *c, const char *dir,
-	      const char *const *argv, unsigned int flags,
-	      struct lf_exec_result *res, void *(*out_alloc)(size_t),
+	      const struct lf_exec_spec *spec, unsigned int flags,
+	      struct lf_call *call, struct lf_exec_result *res,
 	      struct lf_err *err)
 {
-	struct run_out o = { NULL, 0, 0 };
-	int fds[2] = { -1, -1 }, rc, why = 0, status = 0;
+	int pin[2] = { -1, -1 }, pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
+	struct pipes p = { -1, -1, -1, NULL, 0, res };
 	char **av = NULL, **env = NULL;
-	long long deadline = 0;
+	long long deadline = 0, timeout = 0;
+	int rc, why, status = 0, child[3];
 	pid_t pid = -1;
 
-	rc = spawn_prepare(argv, flags, &av, &env, err);
-	if (rc != 0)
-		goto cleanup;
-	o.buf = malloc(LOCAL_OUTPUT_MAX);
-	if (!o.buf || pipe2(fds, O_CLOEXEC) != 0) {
+	rc = spawn_prepare(spec->argv, spec->envp, flags, &av, &env, err);
+	if (rc == 0 && (pipe2(pout, O_CLOEXEC) != 0 || pipe2(perr, O_CLOEXEC) != 0 ||
+			(spec->stdin_data && pipe2(pin, O_CLOEXEC) != 0)))
 		rc = local_host->err_set(err, LF_ERROR, "local: cannot set up exec: %s",
 					 strerror(errno));
+	if (rc != 0)
 		goto cleanup;
-	}
-	rc = spawn_child(dir, av, env, fds[1], &pid);
-	close(fds[1]);
-	fds[1] = -1;
+	child[0] = pin[0];
+	child[1] = pout[1];
+	child[2] = perr[1];
+	rc = spawn_child(dir, av, env, child, &pid);
+	pipe_close(&pin[0]);
+	pipe_close(&pout[1]);
+	pipe_close(&perr[1]);
 	if (rc == ENOENT || rc == EACCES || rc == ENOEXEC) {
-		rc = not_runnable(argv[0], rc, &o, res, out_alloc, err);
+		rc = not_runnable(spec->argv[0], rc, res);
 		goto cleanup;
 	}
 	if (rc != 0) {
-		rc = run_failed(argv[0], rc, 0, 0, err);
+		rc = run_failed(spec->argv[0], rc, 0, 0, err);
 		goto cleanup;
 	}
-	if (c->exec_timeout > 0)
-		deadline = mono_ms() + (long long)c->exec_timeout * 1000;
-	why = wait_child(pid, fds[0], deadline, &o, &status);
+	p.in = pin[1];
+	p.out = pout[0];
+	p.err = perr[0];
+	pin[1] = pout[0] = perr[0] = -1;
+	p.feed = spec->stdin_data;
+	p.feed_len = spec->stdin_len;
+	if (p.in >= 0)
+		fcntl(p.in, F_SETFL, O_NONBLOCK);
+	timeout = spec->timeout_ms ? (long long)spec->timeout_ms : (long long)c->exec_timeout * 1000;
+	if (timeout > 0)
+		deadline = mono_ms() + timeout;
+	why = wait_child(pid, &p, deadline, call, &status);
 	if (why) {
-		rc = run_failed(argv[0], 0, why, c->exec_timeout, err);
+		rc = run_failed(spec->argv[0], 0, why, (long)timeout, err);
 		goto cleanup;
 	}
 	res->exit_status = status;
-	rc = result_fill(res, &o, out_alloc, err);
 cleanup:
-	if (fds[0] >= 0)
-		close(fds[0]);
-	free(o.buf);
+	fds_close(pin, 2);
+	fds_close(pout, 2);
+	fds_close(perr, 2);
+	pipe_close(&p.in);
+	pipe_close(&p.out);
+	pipe_close(&p.err);
 	free(av);
 	env_free(env);
 	return rc;

@@ -63,7 +63,53 @@ int local_host_dir(const struct lf_driver_conn *c, const char *name,
 	return 0;
 }
 
-int local_check_ours(const char *dir, const char *name, struct lf_err *err)
+/* the value of "KEY value" line in marker text, or NULL (caller frees) */
+static char *marker_field(const char *text, const char *key)
+{
+	size_t k = strlen(key);
+	const char *p = text;
+
+	while (p && *p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+
+		if (len > k && strncmp(p, key, k) == 0 && p[k] == ' ')
+			return strndup(p + k + 1, len - k - 1);
+		p = nl ? nl + 1 : NULL;
+	}
+	return NULL;
+}
+
+/* the marker names ident's lineage and resource (or no lineage: older) */
+static int marker_matches(const char *marker, const char *dir,
+			  const struct local_ident *ident, struct lf_err *err)
+{
+	char text[4096], *lin = NULL, *res = NULL;
+	int fd = open(marker, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), rc = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return sys_err(err, LF_ERROR, "cannot read", marker);
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	text[n > 0 ? n : 0] = '\0';
+	lin = marker_field(text, "lineage");
+	res = marker_field(text, "resource");
+	if (lin && lin[0] && strcmp(lin, ident->lineage) != 0)
+		rc = local_host->err_set(err, LF_ECONFLICT,
+					 "local: directory '%s' belongs to another network (lineage %s, not %s), not touching it",
+					 dir, lin, ident->lineage);
+	else if (lin && lin[0] && res && ident->resource && strcmp(res, ident->resource) != 0)
+		rc = local_host->err_set(err, LF_ECONFLICT,
+					 "local: directory '%s' is %s's host, not %s's, not touching it",
+					 dir, res, ident->resource);
+	free(lin);
+	free(res);
+	return rc;
+}
+
+int local_check_ours(const char *dir, const char *name,
+		     const struct local_ident *ident, struct lf_err *err)
 {
 	struct stat st;
 	char *marker;
@@ -90,6 +136,8 @@ int local_check_ours(const char *dir, const char *name, struct lf_err *err)
 		rc = local_host->err_set(err, LF_ECONFLICT,
 					 "local: directory '%s' was not made by ledgerform (no %s marker), not touching it",
 					 dir, LOCAL_MARKER);
+	else if (ident && ident->lineage && ident->lineage[0])
+		rc = marker_matches(marker, dir, ident, err);
 	free(marker);
 	return rc;
 }

@@ -129,7 +129,7 @@ int local_leftovers_clean(const struct lf_driver_conn *c, const char *name,
 		if (leftover_ours(path))
 			rc = local_rmhost(path, err);
 		else
-			local_host->log(2, "local",
+			local_host->call_log(NULL, 2,
 					"leaving '%s' alone: neither empty nor marked as ours",
 					path);
 		free(path);
@@ -139,13 +139,16 @@ int local_leftovers_clean(const struct lf_driver_conn *c, const char *name,
 }
 
 /* the marker, written in place (the directory is not visible yet) */
-static int marker_write(const char *tmp, const char *name, struct lf_err *err)
+static int marker_write(const char *tmp, const char *name,
+			const struct local_ident *ident, struct lf_err *err)
 {
 	size_t n = strlen(tmp) + sizeof(LOCAL_MARKER) + 2;
 	char *path = malloc(n), *text = NULL;
 	int fd = -1, rc = 0;
 
-	if (!path || asprintf(&text, "ledgerform local host '%s'\n", name) < 0) {
+	if (!path || asprintf(&text, "ledgerform local host '%s'\nlineage %s\nresource %s\n",
+			      name, ident && ident->lineage ? ident->lineage : "",
+			      ident && ident->resource ? ident->resource : "") < 0) {
 		free(path);
 		return local_host->err_set(err, LF_ERROR, "local: out of memory");
 	}
@@ -184,7 +187,8 @@ static int dir_sync(const char *path, struct lf_err *err)
 }
 
 /* marker, host.json and a synced directory under the temporary name */
-static int stage_fill(const char *tmp, const char *name, const char *attrs,
+static int stage_fill(const char *tmp, const char *name,
+		      const struct local_ident *ident, const char *attrs,
 		      struct lf_err *err)
 {
 	int rc;
@@ -192,7 +196,7 @@ static int stage_fill(const char *tmp, const char *name, const char *attrs,
 	lf_crash_point("local.create.tmp_made");
 	if (chmod(tmp, 0755) != 0)
 		return sys_err(err, "cannot set mode of", tmp);
-	rc = marker_write(tmp, name, err);
+	rc = marker_write(tmp, name, ident, err);
 	if (rc == 0)
 		rc = local_put_file(tmp, LOCAL_HOST_JSON, attrs, strlen(attrs), 0644, err);
 	lf_crash_point("local.create.attrs_written");
@@ -203,8 +207,8 @@ static int stage_fill(const char *tmp, const char *name, const char *attrs,
 }
 
 int local_host_make(const struct lf_driver_conn *c, const char *name,
-		    const char *dir, const char *attrs, int *adopted,
-		    struct lf_err *err)
+		    const struct local_ident *ident, const char *dir,
+		    const char *attrs, int *adopted, struct lf_err *err)
 {
 	struct lf_err scratch = LF_ERR_INIT;
 	struct stat st;
@@ -215,12 +219,12 @@ int local_host_make(const struct lf_driver_conn *c, const char *name,
 	rc = local_leftovers_clean(c, name, err);
 	if (rc == 0 && lstat(dir, &st) == 0) {
 		*adopted = 1;
-		return local_check_ours(dir, name, err);
+		return local_check_ours(dir, name, ident, err);
 	}
 	if (rc == 0 && !(tmp = leftover_make(c, name, "tmp", err)))
 		rc = LF_ERROR;
 	if (rc == 0)
-		rc = stage_fill(tmp, name, attrs, err);
+		rc = stage_fill(tmp, name, ident, attrs, err);
 	if (rc == 0 && renameat2(AT_FDCWD, tmp, AT_FDCWD, dir, RENAME_NOREPLACE) != 0) {
 		if (errno != EEXIST)
 			rc = sys_err(err, "cannot rename into place", dir);
@@ -234,7 +238,7 @@ int local_host_make(const struct lf_driver_conn *c, const char *name,
 	if (tmp && (rc != 0 || *adopted))
 		(void)local_rmhost(tmp, &scratch);
 	if (rc == 0 && *adopted)
-		rc = local_check_ours(dir, name, err);
+		rc = local_check_ours(dir, name, ident, err);
 	free(tmp);
 	return rc;
 }

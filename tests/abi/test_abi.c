@@ -45,7 +45,7 @@ static void expect_refused(const char *name, int code, const char *reason)
 static void test_abi_wrong_version(void **state)
 {
 	(void)state;
-	expect_refused("badabi", LF_EINVALID, "ABI version 2, this ledgerform speaks 1");
+	expect_refused("badabi", LF_EINVALID, "ABI version 1, this ledgerform speaks 2");
 }
 
 static void test_abi_missing_entry(void **state)
@@ -77,7 +77,16 @@ static void test_abi_entry_null(void **state)
 static void test_abi_small_struct(void **state)
 {
 	(void)state;
-	expect_refused("small", LF_EINVALID, "table of 16 bytes is smaller than the ABI 1 table");
+	expect_refused("small", LF_EINVALID, "table of 16 bytes is smaller than the ABI 2 table");
+}
+
+static void test_abi_roles(void **state)
+{
+	(void)state;
+	expect_refused("norole", LF_EINVALID, "declares no role (provider or transport)");
+	expect_refused("noexec", LF_EINVALID, "mandatory callback 'exec' is NULL");
+	expect_refused("oddrole", LF_EINVALID, "unknown role bits 0x100");
+	expect_refused("noimport", LF_EINVALID, "mandatory callback 'host_import' is NULL");
 }
 
 static void test_abi_invalid_name(void **state)
@@ -122,7 +131,7 @@ static void test_abi_good_fake_loads(void **state)
 	free(path);
 }
 
-static void expect_real(const char *name, uint32_t caps)
+static void expect_real(const char *name, uint32_t roles, uint32_t caps)
 {
 	struct lf_err err = LF_ERR_INIT;
 	const struct lf_driver *d = NULL;
@@ -133,8 +142,12 @@ static void expect_real(const char *name, uint32_t caps)
 	assert_string_equal(d->name, name);
 	assert_int_equal(d->abi_version, LF_DRIVER_ABI_VERSION);
 	assert_true(d->struct_size >= sizeof(struct lf_driver));
+	assert_int_equal(d->roles, roles);
 	assert_int_equal(d->caps, caps);
+	assert_non_null(d->validate);
+	assert_non_null(d->change_kind);
 	assert_non_null(d->host_update);
+	assert_non_null(d->machine_prepare);
 	assert_non_null(d->put);
 	assert_non_null(d->exec);
 	free(path);
@@ -143,10 +156,10 @@ static void expect_real(const char *name, uint32_t caps)
 static void test_abi_real_drivers_load(void **state)
 {
 	(void)state;
-	expect_real("local", LF_CAP_PUT | LF_CAP_EXEC | LF_CAP_RESIZE_INPLACE |
-			     LF_CAP_DISK_GROW | LF_CAP_IMAGE_INPLACE);
-	expect_real("sim", LF_CAP_PUT | LF_CAP_EXEC | LF_CAP_RESIZE_INPLACE |
-			   LF_CAP_DISK_GROW | LF_CAP_REMOTE);
+	expect_real("local", LF_ROLE_PROVIDER | LF_ROLE_TRANSPORT,
+		    LF_CAP_READ_CHEAP | LF_CAP_CONN_SHARED);
+	expect_real("sim", LF_ROLE_PROVIDER | LF_ROLE_TRANSPORT,
+		    LF_CAP_CONN_SHARED | LF_CAP_IMPORT);
 }
 
 static void test_abi_registry_missing_says_where(void **state)
@@ -230,7 +243,7 @@ static void test_abi_registry_list_reports_all(void **state)
 	assert_false(i->ok);
 	assert_int_equal(i->abi_version, 2);
 	assert_string_equal(i->name, "badabi");
-	assert_non_null(strstr(i->error, "ABI version 2"));
+	assert_non_null(strstr(i->error, "ABI version 1"));
 	i = info_find(v, n, "/ledgerform_driver_local.so");
 	assert_non_null(i);
 	assert_true(i->ok);
@@ -257,6 +270,7 @@ int main(void)
 		cmocka_unit_test(test_abi_invalid_name),
 		cmocka_unit_test(test_abi_not_elf),
 		cmocka_unit_test(test_abi_good_fake_loads),
+		cmocka_unit_test(test_abi_roles),
 		cmocka_unit_test(test_abi_real_drivers_load),
 		cmocka_unit_test(test_abi_registry_missing_says_where),
 		cmocka_unit_test(test_abi_registry_caches_threads),
