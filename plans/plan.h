@@ -22,6 +22,14 @@
 struct lf_spec;
 struct lf_state;
 
+/* what a refresh asks the drivers about */
+enum lf_refresh_mode {
+	LF_REFRESH_NONE = -1,    /* --refresh=false */
+	LF_REFRESH_CHEAP = 0,    /* default: hosts whose driver reads cheaply
+				    (local, ssh), and nodes on them */
+	LF_REFRESH_ALL = 1       /* --refresh: every recorded resource */
+};
+
 enum lf_action_kind {
 	LF_ACT_NOOP = 0,
 	LF_ACT_CREATE,
@@ -131,11 +139,24 @@ int lf_exec_stop_level(void);
 
 /* ---- refresh ---- */
 
-/* Ask each recorded resource's type whether it still exists (--refresh);
- * drop the gone ones from *current and doc_resources, reporting each. */
+/* Ask recorded resources' types (all, or those whose drivers read
+ * cheaply) how they live: drop the gone ones from *current and
+ * doc_resources, take live values of drifted attributes into *current
+ * (noting the drift for the plan), reporting each. */
 int lf_refresh(const struct lf_apply_env *env, struct lf_rset **current,
-	       json_t *doc_resources, unsigned int parallelism, FILE *report,
-	       struct lf_err *err);
+	       json_t *doc_resources, enum lf_refresh_mode mode,
+	       unsigned int parallelism, FILE *report, struct lf_err *err);
+
+/* ---- providers ---- */
+
+struct lf_diags;
+/* Check every provider of the spec against its driver plugin (it loads,
+ * its roles fit, its credentials reference resolves, its validate
+ * callback accepts the config and sizes); problems go to out with spec
+ * positions. Unresolved credentials are a warning unless applying (a plan
+ * can be made where the secrets are not). LF_EINVALID on errors. */
+int lf_providers_check(const struct lf_spec *spec, struct lf_registry *reg,
+		       bool applying, struct lf_diags *out);
 
 /* ---- expansion ---- */
 

@@ -15,6 +15,7 @@
 
 struct refresher {
 	const struct lf_apply_env *env;
+	enum lf_refresh_mode mode;
 	const struct lf_rset *current;
 	size_t next;
 	unsigned char *gone;
@@ -43,6 +44,8 @@ static void *refresh_worker(void *arg)
 		res = &r->current->v[i];
 		rt = lf_rtype_find(res->type);
 		if (!rt || !rt->read)
+			continue;
+		if (r->mode == LF_REFRESH_CHEAP && !(rt->read_cheap && rt->read_cheap(r->env, res)))
 			continue;
 		rc = rt->read(r->env, res, &r->live[i], &err);
 		if (rc == LF_ENOTFOUND) {
@@ -97,8 +100,8 @@ static void apply_live(struct lf_resource *k, const json_t *live)
 }
 
 int lf_refresh(const struct lf_apply_env *env, struct lf_rset **current,
-	       json_t *doc_resources, unsigned int parallelism, FILE *report,
-	       struct lf_err *err)
+	       json_t *doc_resources, enum lf_refresh_mode mode,
+	       unsigned int parallelism, FILE *report, struct lf_err *err)
 {
 	struct refresher r;
 	struct lf_rset *kept;
@@ -108,6 +111,7 @@ int lf_refresh(const struct lf_apply_env *env, struct lf_rset **current,
 
 	memset(&r, 0, sizeof(r));
 	r.env = env;
+	r.mode = mode;
 	r.current = *current;
 	r.gone = lf_xcalloc((*current)->n + 1, 1);
 	r.live = lf_xcalloc((*current)->n + 1, sizeof(*r.live));

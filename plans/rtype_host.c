@@ -481,6 +481,16 @@ static unsigned int update_flags(const struct lf_apply_env *env,
 	return flags;
 }
 
+/* the host's reads cost nothing worth counting (its provider's driver,
+ * or the transport's for a machine no provider made, says so) */
+static bool host_read_cheap(const struct lf_apply_env *env, const struct lf_resource *r)
+{
+	const struct lf_provider *p = NULL;
+	const struct lf_driver *drv = plan_driver(env, r->attrs, &p);
+
+	return drv && (drv->caps & LF_CAP_READ_CHEAP);
+}
+
 const struct lf_rtype lf_rtype_host = {
 	.type = "host",
 	.create = host_create,
@@ -488,6 +498,7 @@ const struct lf_rtype lf_rtype_host = {
 	.delete = host_delete,
 	.change_kind = host_change_kind,
 	.read = host_read,
+	.read_cheap = host_read_cheap,
 	.lane = host_lane,
 };
 
@@ -723,6 +734,34 @@ static enum lf_change_kind node_change_kind(const struct lf_apply_env *env,
 								    : LF_CHANGE_REPLACE;
 }
 
+/* refresh: a started node whose process is gone has drifted */
+static int node_read(const struct lf_apply_env *env, const struct lf_resource *prior,
+		     json_t **live, struct lf_err *err)
+{
+	struct lf_err e = LF_ERR_INIT;
+	int rc;
+
+	*live = NULL;
+	if (!json_is_true(json_object_get(prior->outputs, "started")))
+		return 0;
+	rc = node_sh(env, prior, "kill -0 \"$(cat fabric/node.pid)\" 2>/dev/null", NULL, NULL, &e);
+	if (rc == LF_ERROR) { /* the check ran: the process is not there */
+		*live = json_pack("{sb}", "running", 0);
+		return 0;
+	}
+	if (rc != 0)
+		lf_err_set(err, rc, "%s", e.msg);
+	return rc;
+}
+
+static bool node_read_cheap(const struct lf_apply_env *env, const struct lf_resource *r)
+{
+	const json_t *outputs;
+	const struct lf_resource *h = node_host(env, r->attrs, &outputs);
+
+	return h && host_read_cheap(env, h);
+}
+
 static const char *node_lane(const struct lf_apply_env *env, const struct lf_resource *r)
 {
 	const json_t *outputs;
@@ -737,5 +776,7 @@ const struct lf_rtype lf_rtype_node = {
 	.update = node_update,
 	.delete = node_delete,
 	.change_kind = node_change_kind,
+	.read = node_read,
+	.read_cheap = node_read_cheap,
 	.lane = node_lane,
 };

@@ -17,7 +17,9 @@ struct lf_cli_opts {
 	bool json;
 	bool detailed_exitcode;
 	bool no_color;
-	bool refresh;                 /* --refresh: ask drivers first */
+	int refresh;                  /* LF_REFRESH_*: which recorded
+					 resources plan asks the drivers
+					 about first */
 	unsigned int parallelism;
 	double lock_timeout;          /* seconds */
 	const char *out;              /* --out */

@@ -24,8 +24,12 @@ static const char USAGE_PLAN[] =
 	"  --detailed-exitcode     exit 0: no changes, 2: changes, 1: error\n"
 	"  --lock-timeout DUR      wait this long for the state lock (default 0)\n"
 	"  --state FILE            use this state file instead of the spec's\n"
-	"  --refresh               first ask the drivers whether recorded hosts still\n"
-	"                          exist; gone ones are planned again\n"
+	"  --refresh[=true|false]  ask the drivers how recorded hosts and nodes live\n"
+	"                          before planning: by default only where that is\n"
+	"                          cheap (local); --refresh asks every driver (clouds\n"
+	"                          too), --refresh=false none. Gone ones are planned\n"
+	"                          again; drifted ones (resized by hand, a node down)\n"
+	"                          are changed back\n"
 	"  --no-color              plain output\n";
 
 static const char USAGE_APPLY[] =
@@ -41,7 +45,7 @@ static const char USAGE_APPLY[] =
 	"  --lock-timeout DUR      wait this long for the state lock (default 0)\n"
 	"  --state FILE            use this state file instead of the spec's\n"
 	"  --json                  print the plan as JSON before applying\n"
-	"  --refresh               first ask the drivers whether recorded hosts still exist\n"
+	"  --refresh[=true|false]  as for plan (default: where cheap)\n"
 	"  --no-color              plain output\n";
 
 static const char USAGE_DESTROY[] =
@@ -87,7 +91,7 @@ static bool use_color(const struct lf_cli_opts *o)
 	return !o->no_color && isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
 }
 
-static int make_plan(struct lf_ws *ws, const struct lf_cli_opts *o, bool destroy,
+static int make_plan(struct lf_ws *ws, const struct lf_cli_opts *o, bool destroy, bool applying,
 		     struct lf_plan **out)
 {
 	struct lf_plan_opts po = { destroy, o->targets };
@@ -95,8 +99,25 @@ static int make_plan(struct lf_ws *ws, const struct lf_cli_opts *o, bool destroy
 
 	double t0 = lf_now_s();
 
-	if (o->refresh) {
-		if (lf_refresh(&ws->env, &ws->current, ws->doc.resources, o->parallelism,
+	if (ws->spec && ws->reg) {
+		struct lf_diags d;
+		int bad;
+
+		memset(&d, 0, sizeof(d));
+		d.file = lf_xstrdup(o->file);
+		bad = lf_providers_check(ws->spec, ws->reg, applying, &d) != 0;
+		lf_diags_print(&d, stderr);
+		lf_diags_free(&d);
+		if (bad)
+			return 1;
+	}
+	/* destroy refreshes only when asked: a host its driver finds gone
+	 * must still get its delete (which removes what a crashed delete
+	 * left behind) */
+	if (o->refresh != LF_REFRESH_NONE && ws->current->n > 0 &&
+	    !(destroy && o->refresh == LF_REFRESH_CHEAP)) {
+		if (lf_refresh(&ws->env, &ws->current, ws->doc.resources,
+			       (enum lf_refresh_mode)o->refresh, o->parallelism,
 			       stdout, &err) != 0) {
 			lf_cli_error("%s", err.msg);
 			return 1;
@@ -144,7 +165,7 @@ int lf_cmd_plan(int argc, char **argv)
 	rc = lf_ws_open(&ws, &o, LF_WS_SPEC | LF_WS_LOCK | LF_WS_EXPAND | LF_WS_DRIVERS |
 			LF_WS_READONLY, "plan");
 	if (rc == 0)
-		rc = make_plan(&ws, &o, false, &p);
+		rc = make_plan(&ws, &o, false, false, &p);
 	if (rc == 0) {
 		print_plan(p, &o);
 		if (o.out && lf_plan_save(p, o.out, &err) != 0) {
@@ -309,7 +330,7 @@ static int apply_common(int argc, char **argv, bool destroy)
 	rc = lf_ws_open(&ws, &o, LF_WS_SPEC | LF_WS_LOCK | (destroy ? 0 : LF_WS_EXPAND) |
 			LF_WS_DRIVERS, destroy ? "destroy" : "apply");
 	if (rc == 0)
-		rc = make_plan(&ws, &o, destroy, &p);
+		rc = make_plan(&ws, &o, destroy, true, &p);
 	if (rc == 0 && saved)
 		rc = check_saved(&ws, saved, p, planfile);
 	if (rc == 0 && !saved)

@@ -66,7 +66,7 @@ static const struct option longopts[] = {
 	{ "lock-timeout", required_argument, NULL, O_LOCKTO },
 	{ "no-color", no_argument, NULL, O_NOCOLOR },
 	{ "state", required_argument, NULL, O_STATE },
-	{ "refresh", no_argument, NULL, O_REFRESH },
+	{ "refresh", optional_argument, NULL, O_REFRESH },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -82,7 +82,16 @@ static int parse_one(struct lf_cli_opts *o, int c, const char *usage,
 	case O_DETAILED: o->detailed_exitcode = true; return 0;
 	case O_NOCOLOR: o->no_color = true; return 0;
 	case O_STATE: o->state_path = optarg; return 0;
-	case O_REFRESH: o->refresh = true; return 0;
+	case O_REFRESH:
+		if (!optarg || strcmp(optarg, "true") == 0) {
+			o->refresh = LF_REFRESH_ALL;
+		} else if (strcmp(optarg, "false") == 0) {
+			o->refresh = LF_REFRESH_NONE;
+		} else {
+			lf_cli_error("%s: --refresh takes true or false, not '%s'", cmd, optarg);
+			return 2;
+		}
+		return 0;
 	case O_TARGET:
 		o->targets = lf_xrealloc(o->targets, (o->ntargets + 2) * sizeof(char *));
 		o->targets[o->ntargets++] = optarg;

@@ -270,6 +270,8 @@ static int local_host_read(struct lf_driver_conn *c,
 	if ((rc = flags_check(flags, LOCAL_HOST_FLAGS, "host_read", err)) != 0)
 		return rc;
 	rc = ours(c, spec->name, &id, &dir, err);
+	if (rc == LF_ECONFLICT && err) /* another network's: ours is gone */
+		err->code = rc = LF_ENOTFOUND;
 	if (rc == 0)
 		rc = emit_live(dir, spec->name, out, err);
 	free(dir);
@@ -494,50 +496,12 @@ static int local_put(struct lf_driver_conn *c, const struct lf_target *t,
 	return rc;
 }
 
-/* the file's tail, at most max bytes (0: all) */
-static int read_tail(const char *path, const char *rel, size_t max,
-		     struct lf_blob *out, struct lf_err *err)
-{
-	char buf[65536];
-	struct stat st;
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-
-	if (fd < 0)
-		return local_host->err_set(err, errno == ENOENT ? LF_ENOTFOUND : LF_ERROR,
-					   "local: cannot read '%s': %s", rel, strerror(errno));
-	if (fstat(fd, &st) == 0 && max && (size_t)st.st_size > max)
-		lseek(fd, st.st_size - (off_t)max, SEEK_SET);
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		local_host->blob_append(out, buf, (size_t)n);
-	close(fd);
-	return n < 0 ? local_host->err_set(err, LF_ERROR, "local: read error on '%s'", rel) : 0;
-}
-
-/* dir/rel after checking rel like put does; caller frees */
-static int rel_path(const char *dir, const char *rel, char **out, struct lf_err *err)
-{
-	const char *s;
-
-	*out = NULL;
-	if (!rel || !rel[0] || rel[0] == '/')
-		return local_host->err_set(err, LF_EINVALID, "local: path '%s' must be relative",
-					   rel ? rel : "");
-	for (s = rel; (s = strstr(s, "..")) != NULL; s += 2)
-		if ((s == rel || s[-1] == '/') && (s[2] == '\0' || s[2] == '/'))
-			return local_host->err_set(err, LF_EINVALID,
-						   "local: path '%s' has a '..' component", rel);
-	if (asprintf(out, "%s/%s", dir, rel) < 0)
-		return local_host->err_set(err, LF_ERROR, "local: out of memory");
-	return 0;
-}
-
 static int local_get(struct lf_driver_conn *c, const struct lf_target *t, const char *path,
 		     size_t max, struct lf_blob *out, struct lf_call *call,
 		     unsigned int flags, struct lf_err *err)
 {
 	struct local_ident id = target_ident(t);
-	char *dir = NULL, *full = NULL;
+	char *dir = NULL;
 	int rc;
 
 	(void)call;
@@ -545,10 +509,7 @@ static int local_get(struct lf_driver_conn *c, const struct lf_target *t, const 
 		return rc;
 	rc = ours(c, t->name, &id, &dir, err);
 	if (rc == 0)
-		rc = rel_path(dir, path, &full, err);
-	if (rc == 0)
-		rc = read_tail(full, path, max, out, err);
-	free(full);
+		rc = local_get_file(dir, path, max, out, err);
 	free(dir);
 	return rc;
 }
@@ -558,7 +519,7 @@ static int local_mkdir(struct lf_driver_conn *c, const struct lf_target *t, cons
 		       struct lf_err *err)
 {
 	struct local_ident id = target_ident(t);
-	char *dir = NULL, *full = NULL;
+	char *dir = NULL;
 	int rc;
 
 	(void)call;
@@ -566,10 +527,7 @@ static int local_mkdir(struct lf_driver_conn *c, const struct lf_target *t, cons
 		return rc;
 	rc = ours(c, t->name, &id, &dir, err);
 	if (rc == 0)
-		rc = rel_path(dir, path, &full, err);
-	if (rc == 0 && mkdir(full, mode & 0777) != 0 && errno != EEXIST)
-		rc = local_host->err_set(err, LF_ERROR, "local: mkdir '%s': %s", path, strerror(errno));
-	free(full);
+		rc = local_mkdir_at(dir, path, mode, err);
 	free(dir);
 	return rc;
 }
@@ -578,8 +536,7 @@ static int local_remove(struct lf_driver_conn *c, const struct lf_target *t, con
 			struct lf_call *call, unsigned int flags, struct lf_err *err)
 {
 	struct local_ident id = target_ident(t);
-	char *dir = NULL, *full = NULL;
-	struct stat st;
+	char *dir = NULL;
 	int rc;
 
 	(void)call;
@@ -587,15 +544,7 @@ static int local_remove(struct lf_driver_conn *c, const struct lf_target *t, con
 		return rc;
 	rc = ours(c, t->name, &id, &dir, err);
 	if (rc == 0)
-		rc = rel_path(dir, path, &full, err);
-	if (rc == 0 && lstat(full, &st) == 0) {
-		if (S_ISDIR(st.st_mode))
-			rc = local_rmhost(full, err);
-		else if (unlink(full) != 0)
-			rc = local_host->err_set(err, LF_ERROR, "local: remove '%s': %s", path,
-						 strerror(errno));
-	}
-	free(full);
+		rc = local_remove_at(dir, path, err);
 	free(dir);
 	return rc;
 }

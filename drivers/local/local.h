@@ -43,6 +43,13 @@ int local_put_file(const char *dir, const char *rel, const void *data,
  * marker, so the rest is still known to be ours) */
 int local_rmhost(const char *dir, struct lf_err *err);
 
+/* get / mkdir / remove of rel below dir, no component a symlink */
+int local_get_file(const char *dir, const char *rel, size_t max,
+		   struct lf_blob *out, struct lf_err *err);
+int local_mkdir_at(const char *dir, const char *rel, unsigned int mode,
+		   struct lf_err *err);
+int local_remove_at(const char *dir, const char *rel, struct lf_err *err);
+
 /* local_hostdir.c: host directories made and removed as one step */
 /* Make dir (= ROOT/NAME) with the marker and host.json (attrs) inside as
  * one rename; an existing dir carrying the marker is adopted (*adopted =

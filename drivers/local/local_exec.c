@@ -127,12 +127,37 @@ static int exit_code(int st)
 	return 255;
 }
 
+#define LOCAL_OUT_DEFAULT (64u * 1024u)
+
+/* the last cap bytes of a stream */
+struct tail {
+	char *buf;
+	size_t len, cap;
+};
+
+static void tail_add(struct tail *t, const char *data, size_t n)
+{
+	if (n >= t->cap) {
+		memcpy(t->buf, data + (n - t->cap), t->cap);
+		t->len = t->cap;
+		return;
+	}
+	if (t->len + n > t->cap) {
+		size_t drop = t->len + n - t->cap;
+
+		memmove(t->buf, t->buf + drop, t->len - drop);
+		t->len -= drop;
+	}
+	memcpy(t->buf + t->len, data, n);
+	t->len += n;
+}
+
 /* the running child's pipes: stdin to feed, stdout and stderr to drain */
 struct pipes {
 	int in, out, err;             /* our ends; -1 when closed */
 	const char *feed;             /* stdin bytes left */
 	size_t feed_len;
-	struct lf_exec_result *res;
+	struct tail tout, terr;       /* what is kept of stdout, stderr */
 };
 
 static void pipe_close(int *fd)
@@ -142,8 +167,8 @@ static void pipe_close(int *fd)
 	*fd = -1;
 }
 
-/* read what is there from *fd into blob; closes at EOF; 1 when it read */
-static int drain(int *fd, struct lf_blob *blob)
+/* read what is there from *fd into t; closes at EOF; 1 when it read */
+static int drain(int *fd, struct tail *t)
 {
 	char tmp[65536];
 	ssize_t r;
@@ -152,7 +177,7 @@ static int drain(int *fd, struct lf_blob *blob)
 		return 0;
 	r = read(*fd, tmp, sizeof(tmp));
 	if (r > 0) {
-		local_host->blob_append(blob, tmp, (size_t)r);
+		tail_add(t, tmp, (size_t)r);
 		return 1;
 	}
 	if (r == 0 || (errno != EINTR && errno != EAGAIN))
@@ -183,15 +208,19 @@ static void pump(struct pipes *p, int ms)
 		pf[n++] = (struct pollfd){ .fd = p->err, .events = POLLIN };
 	if (p->in >= 0)
 		pf[n++] = (struct pollfd){ .fd = p->in, .events = POLLOUT };
-	if (n == 0 || poll(pf, n, ms) <= 0)
+	if (n == 0) { /* the child closed its pipes but runs on */
+		poll(NULL, 0, ms);
+		return;
+	}
+	if (poll(pf, n, ms) <= 0)
 		return;
 	for (nfds_t i = 0; i < n; i++) {
 		if (!pf[i].revents)
 			continue;
 		if (pf[i].fd == p->out)
-			drain(&p->out, p->res->out);
+			drain(&p->out, &p->tout);
 		else if (pf[i].fd == p->err)
-			drain(&p->err, p->res->err);
+			drain(&p->err, &p->terr);
 		else
 			feed(p);
 	}
@@ -215,7 +244,7 @@ static int wait_child(pid_t pid, struct pipes *p, long long deadline,
 				fcntl(p->out, F_SETFL, O_NONBLOCK);
 			if (p->err >= 0)
 				fcntl(p->err, F_SETFL, O_NONBLOCK);
-			while (drain(&p->out, p->res->out) | drain(&p->err, p->res->err))
+			while (drain(&p->out, &p->tout) | drain(&p->err, &p->terr))
 				;
 			break;
 		}
@@ -309,12 +338,20 @@ int local_run(const struct lf_driver_conn *c, const char *dir,
 	      struct lf_err *err)
 {
 	int pin[2] = { -1, -1 }, pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
-	struct pipes p = { -1, -1, -1, NULL, 0, res };
+	size_t keep = spec->out_max ? spec->out_max : LOCAL_OUT_DEFAULT;
+	struct pipes p = { -1, -1, -1, NULL, 0, { NULL, 0, keep }, { NULL, 0, keep } };
 	char **av = NULL, **env = NULL;
 	long long deadline = 0, timeout = 0;
 	int rc, why, status = 0, child[3];
 	pid_t pid = -1;
 
+	p.tout.buf = malloc(keep);
+	p.terr.buf = malloc(keep);
+	if (!p.tout.buf || !p.terr.buf) {
+		free(p.tout.buf);
+		free(p.terr.buf);
+		return local_host->err_set(err, LF_ERROR, "local: out of memory");
+	}
 	rc = spawn_prepare(spec->argv, spec->envp, flags, &av, &env, err);
 	if (rc == 0 && (pipe2(pout, O_CLOEXEC) != 0 || pipe2(perr, O_CLOEXEC) != 0 ||
 			(spec->stdin_data && pipe2(pin, O_CLOEXEC) != 0)))
@@ -354,7 +391,11 @@ int local_run(const struct lf_driver_conn *c, const char *dir,
 		goto cleanup;
 	}
 	res->exit_status = status;
+	local_host->blob_append(res->out, p.tout.buf, p.tout.len);
+	local_host->blob_append(res->err, p.terr.buf, p.terr.len);
 cleanup:
+	free(p.tout.buf);
+	free(p.terr.buf);
 	fds_close(pin, 2);
 	fds_close(pout, 2);
 	fds_close(perr, 2);

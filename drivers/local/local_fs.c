@@ -172,14 +172,15 @@ static int rel_check(const char *rel, struct lf_err *err)
 	return 0;
 }
 
-/* Open (creating with dmode) subdirectory comp of dfd, no symlinks. */
+/* Open (creating with dmode; 0: never create) subdirectory comp of dfd,
+ * no symlinks. */
 static int subdir_open(int dfd, const char *comp, mode_t dmode,
 		       const char *rel, struct lf_err *err)
 {
-	int created = mkdirat(dfd, comp, dmode) == 0;
+	int created = dmode != 0 && mkdirat(dfd, comp, dmode) == 0;
 	int fd;
 
-	if (!created && errno != EEXIST) {
+	if (dmode != 0 && !created && errno != EEXIST) {
 		local_host->err_set(err, LF_ERROR,
 				    "local: cannot create directory '%s' for '%s': %s",
 				    comp, rel, strerror(errno));
@@ -187,7 +188,7 @@ static int subdir_open(int dfd, const char *comp, mode_t dmode,
 	}
 	fd = openat(dfd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
-		local_host->err_set(err, LF_EINVALID,
+		local_host->err_set(err, errno == ENOENT ? LF_ENOTFOUND : LF_EINVALID,
 				    "local: '%s' in path '%s' is not a directory (symlinks are not followed)",
 				    comp, rel);
 		return -1;
@@ -378,4 +379,92 @@ int local_rmhost(const char *dir, struct lf_err *err)
 	if (rmdir(dir) != 0 && errno != ENOENT)
 		return sys_err(err, LF_ERROR, "cannot remove directory", dir);
 	return 0;
+}
+
+/* ---- get, mkdir, remove: every component below dir without symlinks ---- */
+
+/* dir's fd and the fd of rel's parent (created with 0755 when create);
+ * *leaf points into *buf (caller frees *buf and closes the fd) */
+static int parent_of(const char *dir, const char *rel, int create, char **buf,
+		     char **leaf, int *pfd, struct lf_err *err)
+{
+	int dfd, rc = rel_check(rel, err);
+
+	*buf = NULL;
+	*pfd = -1;
+	if (rc != 0)
+		return rc;
+	*buf = strdup(rel);
+	if (!*buf)
+		return local_host->err_set(err, LF_ERROR, "local: out of memory");
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return sys_err(err, LF_ERROR, "cannot open host directory", dir);
+	*pfd = parents_open(dfd, *buf, create ? 0755 : 0, rel, leaf, err);
+	close(dfd);
+	if (*pfd < 0)
+		return err && err->code ? err->code : LF_ERROR;
+	return 0;
+}
+
+int local_get_file(const char *dir, const char *rel, size_t max,
+		   struct lf_blob *out, struct lf_err *err)
+{
+	char *buf = NULL, *leaf = NULL, chunk[65536];
+	struct stat st;
+	int pfd = -1, fd = -1, rc;
+	ssize_t n = 0;
+
+	rc = parent_of(dir, rel, 0, &buf, &leaf, &pfd, err);
+	if (rc == 0 && (fd = openat(pfd, leaf, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		rc = local_host->err_set(err, errno == ENOENT ? LF_ENOTFOUND : LF_ERROR,
+					 "local: cannot read '%s': %s", rel, strerror(errno));
+	if (rc == 0 && fstat(fd, &st) == 0 && !S_ISREG(st.st_mode))
+		rc = local_host->err_set(err, LF_EINVALID, "local: '%s' is not a file", rel);
+	if (rc == 0 && max && (size_t)st.st_size > max)
+		lseek(fd, st.st_size - (off_t)max, SEEK_SET);
+	while (rc == 0 && (n = read(fd, chunk, sizeof(chunk))) > 0)
+		local_host->blob_append(out, chunk, (size_t)n);
+	if (rc == 0 && n < 0)
+		rc = local_host->err_set(err, LF_ERROR, "local: read error on '%s'", rel);
+	if (fd >= 0)
+		close(fd);
+	if (pfd >= 0)
+		close(pfd);
+	free(buf);
+	return rc;
+}
+
+int local_mkdir_at(const char *dir, const char *rel, unsigned int mode,
+		   struct lf_err *err)
+{
+	char *buf = NULL, *leaf = NULL;
+	int pfd = -1, rc = parent_of(dir, rel, 1, &buf, &leaf, &pfd, err);
+
+	if (rc == 0 && mkdirat(pfd, leaf, (mode_t)(mode & 0777)) != 0 && errno != EEXIST)
+		rc = local_host->err_set(err, LF_ERROR, "local: mkdir '%s': %s", rel, strerror(errno));
+	if (pfd >= 0)
+		close(pfd);
+	free(buf);
+	return rc;
+}
+
+int local_remove_at(const char *dir, const char *rel, struct lf_err *err)
+{
+	char *buf = NULL, *leaf = NULL;
+	int pfd = -1, rc = parent_of(dir, rel, 0, &buf, &leaf, &pfd, err);
+
+	if (rc == LF_ENOTFOUND) { /* a parent is missing: so is rel */
+		if (err) {
+			err->code = 0;
+			err->msg[0] = '\0';
+		}
+		rc = 0;
+	} else if (rc == 0) {
+		rc = rm_at(pfd, leaf, 0, err);
+	}
+	if (pfd >= 0)
+		close(pfd);
+	free(buf);
+	return rc;
 }

@@ -27,16 +27,17 @@ static int fake_open_rc;             /* what open returns */
 
 struct lf_driver_conn {
 	int id;
-	char secret_seen[32];
+	char secret_seen[40];
 };
 
 static int fake_open(struct lf_driver_conn **out, const struct lf_kv *config,
-		     const struct lf_kv *creds, unsigned int flags,
-		     struct lf_err *err)
+		     struct lf_call *call, unsigned int flags, struct lf_err *err)
 {
 	const struct lf_host_api *h = lf_host_api();
 	struct lf_driver_conn *c;
-	const char *tok = h->kv_get_str(creds, "token");
+	char tok[32];
+	size_t tlen = 0;
+	int have = h->call_secret(call, "secret", tok, sizeof(tok), &tlen) == 0;
 
 	(void)flags;
 	atomic_fetch_add(&fake_opens, 1);
@@ -48,8 +49,9 @@ static int fake_open(struct lf_driver_conn **out, const struct lf_kv *config,
 				  h->kv_get_str(config, "zone"));
 	c = calloc(1, sizeof(*c));
 	c->id = (int)h->kv_get_int(config, "id", -1);
-	if (tok)
+	if (have)
 		snprintf(c->secret_seen, sizeof(c->secret_seen), "%s", tok);
+	explicit_bzero(tok, sizeof(tok));
 	*out = c;
 	return 0;
 }
@@ -61,17 +63,17 @@ static void fake_close(struct lf_driver_conn *c)
 }
 
 static int fake_host(struct lf_driver_conn *c, const struct lf_host_spec *s,
-		     struct lf_kv_builder *out, unsigned int flags,
-		     struct lf_err *err)
+		     struct lf_call *call, struct lf_kv_builder *out,
+		     unsigned int flags, struct lf_err *err)
 {
-	(void)c; (void)s; (void)out; (void)flags; (void)err;
+	(void)c; (void)s; (void)call; (void)out; (void)flags; (void)err;
 	return 0;
 }
 
 static int fake_delete(struct lf_driver_conn *c, const struct lf_host_spec *s,
-		       unsigned int flags, struct lf_err *err)
+		       struct lf_call *call, unsigned int flags, struct lf_err *err)
 {
-	(void)c; (void)s; (void)flags; (void)err;
+	(void)c; (void)s; (void)call; (void)flags; (void)err;
 	return 0;
 }
 
@@ -80,6 +82,7 @@ static const struct lf_driver fake_driver = {
 	.struct_size = sizeof(struct lf_driver),
 	.name = "fake",
 	.version = "1",
+	.roles = LF_ROLE_PROVIDER,
 	.open = fake_open,
 	.close = fake_close,
 	.host_create = fake_host,
@@ -157,11 +160,28 @@ static void test_plugin_builder_err_cancel(void **state)
 	/* propagate, never overwrite */
 	h->err_set(&err, LF_ERROR, "second");
 	assert_string_equal(err.msg, "busy 'x' 3");
-	assert_int_equal(h->cancelled(), 0);
-	lf_host_set_cancelled(1);
-	assert_int_equal(h->cancelled(), 1);
-	lf_host_set_cancelled(0);
-	assert_int_equal(h->cancelled(), 0);
+	{
+		struct lf_call call;
+		atomic_int mine = 0;
+
+		lf_call_init(&call, "sim", "p", "host.a.b");
+		assert_int_equal(h->call_cancelled(&call), 0);
+		lf_host_set_cancelled(1);
+		assert_int_equal(h->call_cancelled(&call), 1);
+		lf_host_set_cancelled(0);
+		assert_int_equal(h->call_cancelled(&call), 0);
+		call.cancel = &mine; /* this action only */
+		atomic_store(&mine, 1);
+		assert_int_equal(h->call_cancelled(&call), 1);
+		assert_string_equal(h->call_resource(&call), "host.a.b");
+	}
+	/* a retry hint travels with a transient error only */
+	lf_err_clear(&err);
+	assert_int_equal(h->err_set_retry(&err, LF_ERETRY, 1500, "throttled"), LF_ERETRY);
+	assert_int_equal(err.retry_after_ms, 1500);
+	lf_err_clear(&err);
+	h->err_set_retry(&err, LF_EAUTH, 1500, "denied");
+	assert_int_equal(err.retry_after_ms, 0);
 }
 
 static void test_plugin_register_checks(void **state)
@@ -181,7 +201,7 @@ static void test_plugin_register_checks(void **state)
 	bad.name = "bad2";
 	bad.abi_version = 9;
 	assert_int_equal(lf_registry_register(reg, &bad, &err), LF_EINVALID);
-	assert_non_null(strstr(err.msg, "ABI version 9, this ledgerform speaks 1"));
+	assert_non_null(strstr(err.msg, "ABI version 9, this ledgerform speaks 2"));
 	lf_err_clear(&err);
 	bad.abi_version = LF_DRIVER_ABI_VERSION;
 	bad.host_delete = NULL;
@@ -202,9 +222,13 @@ static char *capture_logs(void)
 	assert_true(fd >= 0 && saved >= 0);
 	fflush(stderr);
 	assert_int_equal(dup2(fd, 2), 2);
-	h->log(0, "sim", "debug line %d", 1);
-	h->log(2, "sim", "warn line %s", "two");
-	h->log(3, NULL, "error line");
+	struct lf_call sim, none;
+
+	lf_call_init(&sim, "sim", "p", NULL);
+	lf_call_init(&none, NULL, NULL, NULL);
+	h->call_log(&sim, 0, "debug line %d", 1);
+	h->call_log(&sim, 2, "warn line %s", "two");
+	h->call_log(&none, 3, "error line");
 	fflush(stderr);
 	dup2(saved, 2);
 	close(saved);
@@ -270,7 +294,9 @@ static void test_plugin_pool_open_once(void **state)
 	struct pool_call calls[16];
 	pthread_t t[16];
 	json_t *cfg = json_pack("{s:i}", "id", 7);
-	json_t *creds = json_pack("{s:s}", "token", "hunter2");
+	json_t *creds = json_pack("{s:s}", "env", "LF_TEST_PLUGIN_TOKEN");
+
+	setenv("LF_TEST_PLUGIN_TOKEN", "hunter2", 1);
 	int i;
 
 	(void)state;
