@@ -95,6 +95,11 @@ struct lf_rtype {
 	int (*read)(const struct lf_apply_env *env,
 		    const struct lf_resource *prior, json_t **live,
 		    struct lf_err *err);
+	/* optional: adopt an existing object `id` as the desired resource
+	 * (`ledgerform import`); *outputs as for create */
+	int (*import)(const struct lf_apply_env *env,
+		      const struct lf_resource *desired, const char *id,
+		      json_t **outputs, struct lf_err *err);
 	/* optional: is read cheap for r (no remote API call worth
 	 * counting)? plan refreshes those by default */
 	bool (*read_cheap)(const struct lf_apply_env *env,

@@ -364,6 +364,39 @@ static int host_delete(const struct lf_apply_env *env, const struct lf_resource 
 	return rc;
 }
 
+/* `ledgerform import`: the provider adopts machine id as this host */
+static int host_import(const struct lf_apply_env *env, const struct lf_resource *des,
+		       const char *id, json_t **outputs, struct lf_err *err)
+{
+	struct hostsides s;
+	struct hostviews v;
+	struct lf_host_spec hs;
+	struct lf_kv_builder *b;
+	int rc;
+
+	*outputs = NULL;
+	rc = hostsides_open(env, des, &s, err);
+	if (rc == 0 && (!s.has_prov || !(s.prov.drv->caps & LF_CAP_IMPORT)))
+		rc = lf_err_set(err, LF_EUNSUPPORTED, "driver '%s' cannot import machines",
+				s.prov.drv->name);
+	if (rc != 0) {
+		hostsides_done(&s);
+		return rc;
+	}
+	hostviews_make(env, des, NULL, NULL, &v);
+	host_spec_fill(&hs, env, des, &v);
+	b = lf_kv_builder_new();
+	rc = s.prov.drv->host_import(s.prov.conn, id, &hs, &s.prov.call, b, 0, err);
+	*outputs = lf_kv_builder_finish(b);
+	hostviews_free(&v);
+	hostsides_done(&s);
+	if (rc != 0) {
+		json_decref(*outputs);
+		*outputs = NULL;
+	}
+	return rc;
+}
+
 /* the provider an action on r counts against (its host's, for a node) */
 static const char *host_lane(const struct lf_apply_env *env, const struct lf_resource *r)
 {
@@ -498,6 +531,7 @@ const struct lf_rtype lf_rtype_host = {
 	.delete = host_delete,
 	.change_kind = host_change_kind,
 	.read = host_read,
+	.import = host_import,
 	.read_cheap = host_read_cheap,
 	.lane = host_lane,
 };

@@ -22,6 +22,7 @@ static const char USAGE[] =
 	"  show       show the resources in the state\n"
 	"  state      list, show or forget resources in the state\n"
 	"  drivers    list driver plugins\n"
+	"  import     adopt an existing machine as a host of the spec\n"
 	LF_EXTRA_COMMANDS_USAGE
 	"  version    print the version\n\n"
 	"Run `ledgerform COMMAND --help` for a command's options.\n";
@@ -49,6 +50,7 @@ static const struct command commands[] = {
 	{ "show", lf_cmd_show },
 	{ "state", lf_cmd_state },
 	{ "drivers", lf_cmd_drivers },
+	{ "import", lf_cmd_import },
 	{ "version", cmd_version },
 	LF_EXTRA_COMMANDS
 };
