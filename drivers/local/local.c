@@ -1,7 +1,9 @@
 /*
  * The `local` driver (embedded default): a host is the directory
  * ROOT/<name> on this machine, marked with a .ledgerform-host file so that
- * delete only ever removes what the driver made. A directory has no size:
+ * delete only ever removes what the driver made. A host directory comes
+ * into being, and goes, as one rename (local_hostdir.c), so a kill -9 at
+ * any moment leaves nothing a later run refuses. A directory has no size:
  * host_update only records the new attributes in ROOT/<name>/host.json,
  * which host_read returns. put writes below the host directory; exec runs
  * commands in it.
