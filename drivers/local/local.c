@@ -3,7 +3,9 @@
  * a host is the directory ROOT/<name> on this machine, marked with a
  * .ledgerform-host file naming the state's lineage and the host's resource
  * address, so that delete only ever removes what the driver made for this
- * network. A directory has no size: host_update only records the new
+ * network. A host directory comes into being, and goes, as one rename
+ * (local_hostdir.c), so a kill -9 at any moment leaves nothing a later run
+ * refuses. A directory has no size: host_update only records the new
  * attributes in ROOT/<name>/host.json, which host_read returns (the live
  * attributes plan compares for drift). put writes below the host
  * directory; exec runs commands in it with a clean environment.

@@ -113,6 +113,7 @@ int local_leftovers_clean(const struct lf_driver_conn *c, const char *name,
 	DIR *d = opendir(c->root);
 	struct dirent *e;
 	char *path;
+	size_t n;
 	int rc = 0;
 
 	if (!d)
@@ -120,12 +121,13 @@ int local_leftovers_clean(const struct lf_driver_conn *c, const char *name,
 	while (rc == 0 && (e = readdir(d)) != NULL) {
 		if (!leftover_match(e->d_name, name))
 			continue;
-		path = malloc(strlen(c->root) + strlen(e->d_name) + 2);
+		n = strlen(c->root) + strlen(e->d_name) + 2;
+		path = malloc(n);
 		if (!path) {
 			rc = local_host->err_set(err, LF_ERROR, "local: out of memory");
 			break;
 		}
-		sprintf(path, "%s/%s", c->root, e->d_name);
+		snprintf(path, n, "%s/%s", c->root, e->d_name);
 		if (leftover_ours(path))
 			rc = local_rmhost(path, err);
 		else
