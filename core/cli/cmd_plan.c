@@ -236,10 +236,21 @@ static int run_plan(struct lf_ws *ws, const struct lf_plan *p,
 
 	if (prepare_dirs(ws) != 0)
 		return 1;
-	/* machines are tagged with the lineage from their first action on */
-	if (!ws->doc.lineage[0] && lf_uuid4(ws->doc.lineage) != 0) {
-		lf_cli_error("cannot make a lineage for the new state");
-		return 1;
+	/* machines are tagged with the lineage from their first action on,
+	 * so a new state's lineage is on disk before any machine carries it
+	 * (an apply killed before its first commit must not leave machines
+	 * of a lineage nobody remembers) */
+	if (!ws->doc.lineage[0]) {
+		struct lf_err werr = LF_ERR_INIT;
+
+		if (lf_uuid4(ws->doc.lineage) != 0) {
+			lf_cli_error("cannot make a lineage for the new state");
+			return 1;
+		}
+		if (lf_state_write(ws->state, &ws->doc, &werr) != 0) {
+			lf_cli_error("%s", werr.msg);
+			return 1;
+		}
 	}
 	ao.parallelism = o->parallelism;
 	ao.progress = stdout;
