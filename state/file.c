@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/util/crashpoint.h"
 #include "core/util/util.h"
 #include "state/lockfile.h"
 #include "state/render.h"
@@ -344,6 +345,7 @@ static int make_backup(struct file_state *fs, struct lf_err *err)
 	tmp = lf_xasprintf("%s.tmp%02x%02x%02x%02x%02x%02x", fs->backup, r[0], r[1],
 			   r[2], r[3], r[4], r[5]);
 	if (link(fs->path, tmp) == 0) {
+		lf_crash_point("state.backup.after_link");
 		if (rename(tmp, fs->backup) != 0) {
 			rc = lf_err_sys(err, LF_ERROR, "cannot rename '%s' to '%s'", tmp,
 					fs->backup);
@@ -361,6 +363,86 @@ static int make_backup(struct file_state *fs, struct lf_err *err)
 		rc = lf_err_sys(err, LF_ERROR, "cannot keep '%s' as backup '%s'", fs->path,
 				fs->backup);
 	}
+	free(tmp);
+	return rc;
+}
+
+/* fsync the directory holding path, so a rename in it is durable */
+static int fsync_parent(const char *path)
+{
+	char *dir = lf_path_dirname(path);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = -1;
+
+	free(dir);
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * Write text to PATH.tmpXXXXXXXXXXXX (0600), fsync, rename over path,
+ * fsync the directory. Named crash points between the steps let tests kill
+ * a writer at each one (LEDGERFORM_CRASH_AT=state.write.after_fsync:1).
+ */
+static int write_atomic(const char *path, const struct lf_buf *text,
+			struct lf_err *err)
+{
+	unsigned char r[TMP_HEX_LEN / 2];
+	char *tmp = NULL;
+	int fd = -1, rc = LF_ERROR;
+	bool renamed = false;
+
+	if (lf_random(r, sizeof(r)) != 0)
+		return lf_err_set(err, LF_ERROR, "no random bytes for a temp name");
+	tmp = lf_xasprintf("%s.tmp%02x%02x%02x%02x%02x%02x", path, r[0], r[1], r[2],
+			   r[3], r[4], r[5]);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || fchmod(fd, 0600) != 0 || write_all(fd, text->data, text->len) != 0) {
+		lf_err_sys(err, LF_ERROR, "cannot write '%s'", tmp);
+		goto cleanup;
+	}
+	lf_crash_point("state.write.after_temp");
+	if (fsync(fd) != 0 || close(fd) != 0) {
+		fd = -1;
+		lf_err_sys(err, LF_ERROR, "cannot fsync '%s'", tmp);
+		goto cleanup;
+	}
+	fd = -1;
+	lf_crash_point("state.write.after_fsync");
+	if (rename(tmp, path) != 0) {
+		lf_err_sys(err, LF_ERROR, "cannot rename '%s' to '%s'", tmp, path);
+		goto cleanup;
+	}
+	renamed = true;
+	lf_crash_point("state.write.after_rename");
+	if (fsync_parent(path) != 0) {
+		lf_err_sys(err, LF_ERROR, "cannot fsync the directory of '%s'", path);
+		goto cleanup;
+	}
+	lf_crash_point("state.write.after_dirsync");
+	rc = 0;
+cleanup:
+	if (fd >= 0)
+		close(fd);
+	if (!renamed)
+		unlink(tmp);
 	free(tmp);
 	return rc;
 }
@@ -387,7 +469,8 @@ static int put_file(struct file_state *fs, struct lf_buf *text,
 	if (fs->exists && make_backup(fs, &e) != 0)
 		return lf_err_set(err, e.code, "cannot back up state file '%s': %s",
 				  fs->path, e.msg);
-	if (lf_write_file_atomic(fs->path, text->data, text->len, 0600, &e) != 0)
+	lf_crash_point("state.write.after_backup");
+	if (write_atomic(fs->path, text, &e) != 0)
 		return lf_err_set(err, e.code, "cannot write state file '%s': %s",
 				  fs->path, e.msg);
 	if (stat(fs->path, &fs->id) != 0)
