@@ -92,10 +92,78 @@ static int check_version(const char *path, json_t *root, struct lf_err *err)
 	return 0;
 }
 
+static const char *const TOP_KEYS[] = { "format_version", "lineage", "serial",
+					 "ledgerform_version", "resources" };
+
+static int check_top_keys(const char *path, json_t *root, struct lf_err *err)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	json_object_foreach(root, k, v) {
+		for (i = 0; i < LF_ARRAY_LEN(TOP_KEYS); i++)
+			if (strcmp(k, TOP_KEYS[i]) == 0)
+				break;
+		if (i == LF_ARRAY_LEN(TOP_KEYS))
+			return corrupt(path, err, "unknown top-level key '%s'", k);
+	}
+	return 0;
+}
+
+/* NULL when rec is a well-formed resource record, else what is wrong */
+static const char *record_problem(json_t *rec)
+{
+	json_t *v, *d;
+	size_t i;
+
+	if (!json_is_object(rec))
+		return "is not an object";
+	v = json_object_get(rec, "type");
+	if (!json_is_string(v) || json_string_length(v) == 0)
+		return "has no string 'type'";
+	v = json_object_get(rec, "attrs");
+	if (v && !json_is_object(v))
+		return "has an 'attrs' that is not an object";
+	v = json_object_get(rec, "outputs");
+	if (v && !json_is_object(v))
+		return "has an 'outputs' that is not an object";
+	v = json_object_get(rec, "hash");
+	if (v && !json_is_string(v))
+		return "has a 'hash' that is not a string";
+	v = json_object_get(rec, "deps");
+	if (v && !json_is_array(v))
+		return "has a 'deps' that is not an array";
+	json_array_foreach(v, i, d)
+		if (!json_is_string(d))
+			return "has a 'deps' entry that is not a string";
+	return NULL;
+}
+
+/* the first malformed record of resources: 0, or LF_EINVALID naming it */
+static int find_bad_record(json_t *res, const char **addr_out,
+			   const char **why_out)
+{
+	const char *addr;
+	json_t *rec;
+
+	json_object_foreach(res, addr, rec) {
+		const char *why = addr[0] ? record_problem(rec) : "has an empty address";
+
+		if (why) {
+			*addr_out = addr;
+			*why_out = why;
+			return LF_EINVALID;
+		}
+	}
+	return 0;
+}
+
 /* the envelope of a parsed document: keys present with the right types */
 static int check_envelope(const char *path, json_t *root, struct lf_err *err)
 {
 	json_t *lin, *ser, *ver, *res;
+	const char *bad, *why;
 
 	if (!json_is_object(root))
 		return corrupt(path, err, "%s", "the document is not a JSON object");
@@ -115,7 +183,9 @@ static int check_envelope(const char *path, json_t *root, struct lf_err *err)
 			       "ledgerform_version");
 	if (!json_is_object(res))
 		return corrupt(path, err, "'%s' is missing or not an object", "resources");
-	return 0;
+	if (find_bad_record(res, &bad, &why) != 0)
+		return corrupt(path, err, "resource '%s' %s", bad, why);
+	return check_top_keys(path, root, err);
 }
 
 /* parse the file from fd (streamed: the text is never held whole, which
@@ -487,6 +557,7 @@ static int check_doc(struct file_state *fs, const struct lf_state_doc *doc,
 		     struct lf_err *err)
 {
 	size_t n = strnlen(doc->lineage, sizeof(doc->lineage));
+	const char *bad, *why;
 
 	if (!json_is_object(doc->resources))
 		return lf_err_set(err, LF_EINVALID,
@@ -495,6 +566,10 @@ static int check_doc(struct file_state *fs, const struct lf_state_doc *doc,
 	if (n != 0 && n != UUID_LEN)
 		return lf_err_set(err, LF_EINVALID,
 				  "cannot write state file '%s': lineage is not a UUID", fs->path);
+	if (find_bad_record(doc->resources, &bad, &why) != 0)
+		return lf_err_set(err, LF_EINVALID,
+				  "cannot write state file '%s': resource '%s' %s", fs->path,
+				  bad, why);
 	return 0;
 }
 
@@ -521,7 +596,15 @@ static int file_write(struct lf_state *st, struct lf_state_doc *doc,
 		rc = lf_err_set(err, LF_ERROR, "cannot create a lineage for '%s'", fs->path);
 		goto cleanup;
 	}
-	serial = (fs->exists ? fs->serial : doc->serial) + 1;
+	serial = fs->exists ? fs->serial : doc->serial;
+	if (serial >= (uint64_t)INT64_MAX) {
+		rc = lf_err_set(err, LF_EINVALID,
+				"state file '%s' is at serial %llu, the largest a state can hold; not writing serial %llu",
+				fs->path, (unsigned long long)serial,
+				(unsigned long long)serial + 1);
+		goto cleanup;
+	}
+	serial++;
 	if (render(doc, lineage, serial, fs->len, &text) != 0) {
 		rc = lf_err_set(err, LF_ERROR, "cannot encode state for '%s'", fs->path);
 		goto cleanup;

@@ -172,7 +172,7 @@ static void test_state_serial_and_lineage(void **state)
 	memcpy(lineage, doc.lineage, sizeof(lineage));
 	/* the same doc written repeatedly, as the executor does */
 	for (i = 2; i <= 5; i++) {
-		json_object_set_new(doc.resources, "host.b", json_integer((json_int_t)i));
+		json_object_set_new(doc.resources, "host.b", resource("host", (int)i));
 		assert_int_equal(lf_state_write(st, &doc, &err), 0);
 		assert_int_equal(doc.serial, i);
 		assert_string_equal(doc.lineage, lineage);
@@ -281,6 +281,113 @@ static void test_state_corrupt_refused(void **state)
 	assert_refused(f->path, LF_EINVALID, "is corrupt");
 	put(f->path, "[1]");
 	assert_refused(f->path, LF_EINVALID, "not a JSON object");
+}
+
+#define LIN "\"lineage\": \"0123456789abcdef0123456789abcdef0123\", "
+#define ENV "\"format_version\": 1, " LIN "\"ledgerform_version\": \"0\", "
+
+/* damaged records and envelopes are refused with a message, never crash */
+static void test_state_shape_refused(void **state)
+{
+	struct fx *f = *state;
+
+	put(f->path, "{" ENV "\"serial\": 3, \"resources\": {\"host.a\": 7}}");
+	assert_refused(f->path, LF_EINVALID, "resource 'host.a' is not an object");
+	put(f->path, "{" ENV "\"serial\": 3, \"resources\": {\"host.a\": {\"attrs\": {}}}}");
+	assert_refused(f->path, LF_EINVALID, "resource 'host.a' has no string 'type'");
+	put(f->path, "{" ENV "\"serial\": 3, \"resources\": {\"host.a\": {\"type\": 1}}}");
+	assert_refused(f->path, LF_EINVALID, "resource 'host.a' has no string 'type'");
+	put(f->path, "{" ENV "\"serial\": 3, \"resources\": {\"\": {\"type\": \"host\"}}}");
+	assert_refused(f->path, LF_EINVALID, "resource '' has an empty address");
+	put(f->path, "{" ENV "\"serial\": 3, \"resources\": {\"h.a\": {\"type\": \"host\", "
+		     "\"attrs\": []}}}");
+	assert_refused(f->path, LF_EINVALID, "resource 'h.a' has an 'attrs' that is not an object");
+	put(f->path, "{" ENV "\"serial\": 3, \"resources\": {\"h.a\": {\"type\": \"host\", "
+		     "\"deps\": [\"x\", 2]}}}");
+	assert_refused(f->path, LF_EINVALID, "resource 'h.a' has a 'deps' entry that is not a string");
+	put(f->path, "{" ENV "\"serial\": 3, \"resources\": {\"h.a\": {\"type\": \"host\", "
+		     "\"outputs\": \"x\"}}}");
+	assert_refused(f->path, LF_EINVALID, "resource 'h.a' has an 'outputs' that is not an object");
+	put(f->path, "{" ENV "\"serial\": 3, \"resources\": {\"h.a\": {\"type\": \"host\", "
+		     "\"hash\": 5}}}");
+	assert_refused(f->path, LF_EINVALID, "resource 'h.a' has a 'hash' that is not a string");
+	put(f->path, "{" ENV "\"serial\": 3, \"resources\": {}, \"extra\": 1}");
+	assert_refused(f->path, LF_EINVALID, "unknown top-level key 'extra'");
+	put(f->path, "{\"format_version\": 1, " LIN "\"ledgerform_version\": 7, "
+		     "\"serial\": 3, \"resources\": {}}");
+	assert_refused(f->path, LF_EINVALID, "'ledgerform_version' is missing or not a string");
+	put(f->path, "{\"format_version\": \"1\", " LIN "\"serial\": 3}");
+	assert_refused(f->path, LF_EINVALID, "'format_version' is not an integer");
+}
+
+/* a bad record is not written either: the file keeps the last good state */
+static void test_state_bad_record_not_written(void **state)
+{
+	struct fx *f = *state;
+	struct lf_state *st = open_file(f->path);
+	struct lf_state_doc doc;
+	struct lf_err err = LF_ERR_INIT;
+	char *before, *after;
+	size_t lb, la;
+
+	write_one(st, "host.a", 1);
+	before = slurp(f->path, &lb);
+	assert_int_equal(lf_state_read(st, &doc, &err), 0);
+	json_object_set_new(doc.resources, "host.b", json_integer(3));
+	assert_int_equal(lf_state_write(st, &doc, &err), LF_EINVALID);
+	assert_contains(err.msg, "cannot write state file '");
+	assert_contains(err.msg, "resource 'host.b' is not an object");
+	after = slurp(f->path, &la);
+	assert_int_equal(la, lb);
+	assert_memory_equal(after, before, lb);
+	free(before);
+	free(after);
+	lf_state_doc_clear(&doc);
+	lf_state_free(st);
+}
+
+/* the largest serial reads back; one more is refused, nothing is written */
+static void test_state_serial_overflow(void **state)
+{
+	struct fx *f = *state;
+	struct lf_state *st;
+	struct lf_state_doc doc;
+	struct lf_err err = LF_ERR_INIT;
+	char *before, *after;
+	size_t lb, la;
+
+	put(f->path, "{" ENV "\"serial\": 9223372036854775807, \"resources\": {}}\n");
+	before = slurp(f->path, &lb);
+	st = open_file(f->path);
+	assert_int_equal(lf_state_read(st, &doc, &err), 0);
+	assert_true(doc.serial == (uint64_t)INT64_MAX);
+	json_object_set_new(doc.resources, "host.a", resource("host", 1));
+	assert_int_equal(lf_state_write(st, &doc, &err), LF_EINVALID);
+	assert_contains(err.msg, "is at serial 9223372036854775807, the largest a state can "
+			"hold; not writing serial 9223372036854775808");
+	after = slurp(f->path, &la);
+	assert_int_equal(la, lb);
+	assert_memory_equal(after, before, lb);
+	assert_false(lf_path_exists(f->backup));
+	lf_state_doc_clear(&doc);
+	lf_state_free(st);
+	/* a serial past the largest does not read back: refused, not wrapped */
+	put(f->path, "{" ENV "\"serial\": 9223372036854775808, \"resources\": {}}\n");
+	assert_refused(f->path, LF_EINVALID, "is corrupt");
+	/* nor from a caller's document when there is no file yet */
+	assert_int_equal(unlink(f->path), 0);
+	st = open_file(f->path);
+	doc.serial = (uint64_t)INT64_MAX;
+	memcpy(doc.lineage, "0123456789abcdef0123456789abcdef0123", 37);
+	doc.resources = json_object();
+	lf_err_clear(&err);
+	assert_int_equal(lf_state_write(st, &doc, &err), LF_EINVALID);
+	assert_contains(err.msg, "the largest a state can hold");
+	assert_false(lf_path_exists(f->path));
+	lf_state_doc_clear(&doc);
+	lf_state_free(st);
+	free(before);
+	free(after);
 }
 
 static void test_state_newer_format_refused(void **state)
@@ -744,6 +851,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_state_backup_is_previous, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_corrupt_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_newer_format_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_shape_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_bad_record_not_written, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_serial_overflow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_lineage_mismatch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_stale_serial_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_file_modes, setup, teardown),
