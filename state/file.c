@@ -35,7 +35,10 @@
 
 struct file_state {
 	struct lf_state base;    /* first: what callers hold */
-	char *path, *backup, *lock_path;
+	char *path;              /* as named by the user (in messages) */
+	char *io;                /* resolved: symlinks followed (all I/O) */
+	char *backup, *lock_path;/* next to io: one lock per state file */
+	bool resolved;           /* io is final (its directory existed) */
 	int lock_fd;             /* -1 when not locked */
 	int refused;             /* 0, or the code a refused document got */
 	char refused_msg[LF_ERR_MSG_MAX];
@@ -52,6 +55,82 @@ struct file_state {
 static struct file_state *fs_of(struct lf_state *st)
 {
 	return (struct file_state *)st;
+}
+
+/* ---- which file: the state file itself, not the name it was given ---- */
+
+/* io becomes p (owned); the backup and lock file sit next to it */
+static void set_io(struct file_state *fs, char *p)
+{
+	free(fs->io);
+	free(fs->backup);
+	free(fs->lock_path);
+	fs->io = p;
+	fs->backup = lf_xasprintf("%s.backup", p);
+	fs->lock_path = lf_xasprintf("%s.lock", p);
+}
+
+/* p (owned) with a symlink in its last component followed one hop */
+static char *follow_link(char *p)
+{
+	char buf[4096], *dir, *next;
+	ssize_t n = readlink(p, buf, sizeof(buf) - 1);
+
+	if (n <= 0)
+		return p;
+	buf[n] = '\0';
+	dir = lf_path_dirname(p);
+	next = buf[0] == '/' ? lf_xstrdup(buf) : lf_path_join(dir, buf);
+	free(dir);
+	free(p);
+	return next;
+}
+
+/*
+ * The real path of the state file: symlinks followed (also a dangling one,
+ * to where the file will be), so that every name for one state file locks,
+ * writes and backs up the same file. NULL while its directory is missing.
+ */
+static char *real_state_path(const char *path)
+{
+	char *p = lf_xstrdup(path), *dir, *rdir, *out = NULL;
+	const char *base;
+	int hops;
+
+	for (hops = 0; hops < 40 && !out; hops++) {
+		struct stat sb;
+
+		out = realpath(p, NULL);
+		if (out || lstat(p, &sb) != 0 || !S_ISLNK(sb.st_mode))
+			break;
+		p = follow_link(p);
+	}
+	if (!out) {
+		/* the file does not exist (yet): its real directory + name */
+		dir = lf_path_dirname(p);
+		rdir = realpath(dir, NULL);
+		base = strrchr(p, '/');
+		if (rdir)
+			out = lf_path_join(rdir, base ? base + 1 : p);
+		free(dir);
+		free(rdir);
+	}
+	free(p);
+	return out;
+}
+
+/* settle io once its directory exists; kept fixed while the lock is held */
+static void resolve(struct file_state *fs)
+{
+	char *real;
+
+	if (fs->resolved || fs->lock_fd >= 0)
+		return;
+	real = real_state_path(fs->path);
+	if (!real)
+		return;
+	set_io(fs, real);
+	fs->resolved = true;
 }
 
 /* ---- reading and checking a document ---- */
@@ -278,7 +357,7 @@ static int load_disk(struct file_state *fs, json_t **res, struct lf_err *err)
 	int fd, rc;
 
 	fs->known = false;
-	fd = open(fs->path, O_RDONLY | O_CLOEXEC);
+	fd = open(fs->io, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT) {
 		set_missing(fs);
 		if (res)
@@ -318,7 +397,7 @@ static int sync_disk(struct file_state *fs, struct lf_err *err)
 {
 	struct stat st;
 
-	if (stat(fs->path, &st) != 0) {
+	if (stat(fs->io, &st) != 0) {
 		if (errno != ENOENT)
 			return lf_err_sys(err, LF_ERROR, "cannot stat state file '%s'", fs->path);
 		set_missing(fs);
@@ -337,6 +416,7 @@ static int file_read(struct lf_state *st, struct lf_state_doc *out,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
+	resolve(fs);
 	rc = load_disk(fs, &res, err);
 	if (rc != 0)
 		return rc;
@@ -414,7 +494,7 @@ static int make_backup(struct file_state *fs, struct lf_err *err)
 		return lf_err_set(err, LF_ERROR, "no random bytes for a temp name");
 	tmp = lf_xasprintf("%s.tmp%02x%02x%02x%02x%02x%02x", fs->backup, r[0], r[1],
 			   r[2], r[3], r[4], r[5]);
-	if (link(fs->path, tmp) == 0) {
+	if (link(fs->io, tmp) == 0) {
 		lf_crash_point("state.backup.after_link");
 		if (rename(tmp, fs->backup) != 0) {
 			rc = lf_err_sys(err, LF_ERROR, "cannot rename '%s' to '%s'", tmp,
@@ -425,7 +505,7 @@ static int make_backup(struct file_state *fs, struct lf_err *err)
 		char *bytes = NULL;
 		size_t len = 0;
 
-		rc = lf_read_file(fs->path, &bytes, &len, err);
+		rc = lf_read_file(fs->io, &bytes, &len, err);
 		if (rc == 0)
 			rc = lf_write_file_atomic(fs->backup, bytes, len, 0600, err);
 		free(bytes);
@@ -520,7 +600,7 @@ cleanup:
 /* the state file's directory, created 0700 on first write when missing */
 static int ensure_dir(struct file_state *fs, struct lf_err *err)
 {
-	char *dir = lf_path_dirname(fs->path);
+	char *dir = lf_path_dirname(fs->io);
 	int rc = lf_path_exists(dir) ? 0 : lf_mkdirs(dir, 0700, err);
 
 	free(dir);
@@ -536,14 +616,15 @@ static int put_file(struct file_state *fs, struct lf_buf *text,
 	fs->known = false;
 	if (!fs->exists && ensure_dir(fs, &e) != 0)
 		return lf_err_set(err, e.code, "%s", e.msg);
+	resolve(fs);
 	if (fs->exists && make_backup(fs, &e) != 0)
 		return lf_err_set(err, e.code, "cannot back up state file '%s': %s",
 				  fs->path, e.msg);
 	lf_crash_point("state.write.after_backup");
-	if (write_atomic(fs->path, text, &e) != 0)
+	if (write_atomic(fs->io, text, &e) != 0)
 		return lf_err_set(err, e.code, "cannot write state file '%s': %s",
 				  fs->path, e.msg);
-	if (stat(fs->path, &fs->id) != 0)
+	if (stat(fs->io, &fs->id) != 0)
 		return lf_err_sys(err, LF_ERROR, "cannot stat state file '%s'", fs->path);
 	forget_bytes(fs);
 	fs->len = text->len;
@@ -585,6 +666,7 @@ static int file_write(struct lf_state *st, struct lf_state_doc *doc,
 	if (fs->refused)
 		return lf_err_set(err, fs->refused, "%s", fs->refused_msg);
 	rc = check_doc(fs, doc, err);
+	resolve(fs);
 	if (rc == 0)
 		rc = sync_disk(fs, err);
 	if (rc == 0)
@@ -648,12 +730,12 @@ static bool is_stray_temp(const char *name, const char *base)
  */
 static void sweep_temps(struct file_state *fs)
 {
-	char *dir = lf_path_dirname(fs->path);
-	const char *base = strrchr(fs->path, '/');
+	char *dir = lf_path_dirname(fs->io);
+	const char *base = strrchr(fs->io, '/');
 	DIR *d = opendir(dir);
 	struct dirent *e;
 
-	base = base ? base + 1 : fs->path;
+	base = base ? base + 1 : fs->io;
 	while (d && (e = readdir(d)) != NULL) {
 		char *p;
 
@@ -676,6 +758,13 @@ static int file_lock(struct lf_state *st, double timeout_s, const char *who,
 
 	if (fs->lock_fd >= 0)
 		return 0; /* this handle holds it already */
+	resolve(fs);
+	if (!fs->resolved) {
+		rc = ensure_dir(fs, err);
+		if (rc != 0)
+			return rc;
+		resolve(fs);
+	}
 	rc = lf_state__lock_acquire(&fs->lock_fd, fs->lock_path, fs->path, timeout_s,
 				    who, err);
 	if (rc == 0)
@@ -705,6 +794,7 @@ static void file_free(struct lf_state *st)
 		return;
 	lf_state__lock_release(fs->lock_fd, fs->lock_path, NULL);
 	free(fs->path);
+	free(fs->io);
 	free(fs->backup);
 	free(fs->lock_path);
 	free(fs->bytes);
@@ -732,8 +822,7 @@ int lf_state_file_new(struct lf_state **out, const char *path,
 	fs = lf_xcalloc(1, sizeof(*fs));
 	fs->base.ops = &file_ops;
 	fs->path = lf_xstrdup(path);
-	fs->backup = lf_xasprintf("%s.backup", path);
-	fs->lock_path = lf_xasprintf("%s.lock", path);
+	set_io(fs, lf_xstrdup(path));
 	fs->lock_fd = -1;
 	*out = &fs->base;
 	return 0;

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -154,21 +155,63 @@ static void describe_holder(int fd, char *out, size_t n)
 	json_decref(o);
 }
 
-static int open_lock_file(const char *lock_path, struct lf_err *err)
+static int open_nofollow(const char *lock_path)
 {
-	int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	return open(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+}
+
+/* the lock file must be ours: a regular file this user owns, no symlink
+ * (a planted symlink would make us truncate its target) */
+static int check_lock_file(int fd, const char *lock_path, struct lf_err *err)
+{
+	struct stat sb;
+
+	if (fstat(fd, &sb) != 0)
+		return lf_err_sys(err, LF_ERROR, "cannot stat lock file '%s'", lock_path);
+	if (!S_ISREG(sb.st_mode))
+		return lf_err_set(err, LF_EINVALID,
+				  "lock file '%s' is not a regular file; refusing to use it (remove it)",
+				  lock_path);
+	if (sb.st_uid != geteuid())
+		return lf_err_set(err, LF_EINVALID,
+				  "lock file '%s' is owned by uid %u, not by this user (uid %u); refusing to use it",
+				  lock_path, (unsigned)sb.st_uid, (unsigned)geteuid());
+	return 0;
+}
+
+/* open (creating) the lock file into *fd_out; 0 or an LF_E* code */
+static int open_lock_file(int *fd_out, const char *lock_path, struct lf_err *err)
+{
+	int fd = open_nofollow(lock_path), rc;
 	char *dir;
 
+	*fd_out = -1;
 	if (fd < 0 && errno == ENOENT) {
 		/* first use of a state directory that does not exist yet */
 		dir = lf_path_dirname(lock_path);
-		if (lf_mkdirs(dir, 0700, err) == 0)
-			fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		rc = lf_mkdirs(dir, 0700, err);
 		free(dir);
+		if (rc != 0)
+			return rc;
+		fd = open_nofollow(lock_path);
 	}
+	if (fd < 0 && errno == ELOOP)
+		return lf_err_set(err, LF_EINVALID,
+				  "lock file '%s' is a symbolic link; refusing to use it (remove it)",
+				  lock_path);
+	if (fd < 0 && errno == EISDIR)
+		return lf_err_set(err, LF_EINVALID,
+				  "lock file '%s' is not a regular file; refusing to use it (remove it)",
+				  lock_path);
 	if (fd < 0)
-		lf_err_sys(err, LF_ERROR, "cannot open lock file '%s'", lock_path);
-	return fd;
+		return lf_err_sys(err, LF_ERROR, "cannot open lock file '%s'", lock_path);
+	rc = check_lock_file(fd, lock_path, err);
+	if (rc != 0) {
+		close(fd);
+		return rc;
+	}
+	*fd_out = fd;
+	return 0;
 }
 
 int lf_state__lock_acquire(int *fd_out, const char *lock_path,
@@ -182,9 +225,9 @@ int lf_state__lock_acquire(int *fd_out, const char *lock_path,
 	if (isnan(timeout_s) || timeout_s < 0)
 		return lf_err_set(err, LF_EINVALID, "lock timeout for state '%s' must be >= 0",
 				  what);
-	fd = open_lock_file(lock_path, err);
-	if (fd < 0)
-		return err && err->code ? err->code : LF_ERROR;
+	rc = open_lock_file(&fd, lock_path, err);
+	if (rc != 0)
+		return rc;
 	rc = wait_flock(fd, timeout_s);
 	if (rc < 0) {
 		rc = lf_err_sys(err, LF_ERROR, "cannot lock '%s'", lock_path);

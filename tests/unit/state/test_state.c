@@ -664,6 +664,96 @@ static void test_state_lock_dead_holder(void **state)
 	lf_state_free(st);
 }
 
+static uint64_t check_complete(const char *path, size_t nres, uint64_t new_serial);
+
+static void assert_is_symlink(const char *path)
+{
+	struct stat sb;
+
+	assert_int_equal(lstat(path, &sb), 0);
+	assert_true(S_ISLNK(sb.st_mode));
+}
+
+/* one state file, three names (itself, a symlink, a symlinked dir): one
+ * lock, and writes through the symlink land in the file itself */
+static void test_state_lock_follows_symlink(void **state)
+{
+	struct fx *f = *state;
+	char *link = lf_xasprintf("%s/link.json", f->dir);
+	char *d2 = lf_xasprintf("%s/d2", f->dir), *via_dir = lf_path_join(d2, "s.json");
+	char *link_lock = lf_xasprintf("%s.lock", link);
+	struct lf_state *a, *b, *c;
+	struct lf_err err = LF_ERR_INIT;
+
+	assert_int_equal(symlink("s.json", link), 0);
+	assert_int_equal(symlink(".", d2), 0);
+	a = open_file(link);
+	b = open_file(f->path);
+	c = open_file(via_dir);
+	/* before the file exists (a dangling symlink) */
+	assert_int_equal(lf_state_lock(a, 0, "apply", &err), 0);
+	assert_int_equal(lf_state_lock(b, 0, "plan", &err), LF_ECONFLICT);
+	assert_contains(err.msg, ", apply, since ");
+	lf_err_clear(&err);
+	assert_int_equal(lf_state_lock(c, 0, "plan", &err), LF_ECONFLICT);
+	assert_false(lf_path_exists(link_lock));
+	assert_int_equal(write_one(a, "host.a", 1), 1);
+	assert_int_equal(write_one(a, "host.b", 2), 2);
+	assert_is_symlink(link);
+	assert_true(lf_path_exists(f->backup));
+	assert_int_equal(check_complete(f->path, 2, 0), 2);
+	/* and after it exists */
+	assert_int_equal(lf_state_unlock(a, &err), 0);
+	assert_int_equal(lf_state_lock(c, 0, "plan", &err), 0);
+	assert_int_equal(lf_state_lock(a, 0, "apply", &err), LF_ECONFLICT);
+	assert_int_equal(write_one(c, "host.c", 3), 3);
+	assert_is_symlink(link);
+	assert_false(lf_path_exists(link_lock));
+	lf_state_free(a);
+	lf_state_free(b);
+	lf_state_free(c);
+	free(link);
+	free(link_lock);
+	free(d2);
+	free(via_dir);
+}
+
+/* a planted symlink, a directory or another user's file as the lock file
+ * is refused; the symlink's target is untouched */
+static void test_state_lock_file_refused(void **state)
+{
+	struct fx *f = *state;
+	char *victim = lf_xasprintf("%s/victim", f->dir), *text;
+	struct lf_state *st = open_file(f->path);
+	struct lf_err err = LF_ERR_INIT;
+
+	put(victim, "precious\n");
+	assert_int_equal(symlink(victim, f->lock), 0);
+	assert_int_equal(lf_state_lock(st, 0, "plan", &err), LF_EINVALID);
+	assert_contains(err.msg, "is a symbolic link; refusing to use it");
+	assert_contains(err.msg, f->lock);
+	text = slurp(victim, NULL);
+	assert_string_equal(text, "precious\n");
+	free(text);
+	assert_int_equal(unlink(f->lock), 0);
+	assert_int_equal(mkdir(f->lock, 0700), 0);
+	lf_err_clear(&err);
+	assert_int_equal(lf_state_lock(st, 0, "plan", &err), LF_EINVALID);
+	assert_contains(err.msg, "is not a regular file; refusing to use it");
+	assert_int_equal(rmdir(f->lock), 0);
+	if (geteuid() == 0) {
+		put(f->lock, "");
+		assert_int_equal(chown(f->lock, 12345, 12345), 0);
+		lf_err_clear(&err);
+		assert_int_equal(lf_state_lock(st, 0, "plan", &err), LF_EINVALID);
+		assert_contains(err.msg, "is owned by uid 12345, not by this user (uid 0)");
+		assert_int_equal(unlink(f->lock), 0);
+	}
+	assert_int_equal(lf_state_lock(st, 0, "plan", &err), 0);
+	lf_state_free(st);
+	free(victim);
+}
+
 /* ---- crash safety ---- */
 
 static size_t count_temps(const char *dir)
@@ -863,6 +953,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_state_lock_holder_unknown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_lock_two_processes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_lock_dead_holder, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_lock_follows_symlink, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_lock_file_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_crash_at_each_step, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_write_10k, setup, teardown),
 	};
