@@ -701,6 +701,60 @@ cleanup:
 	return rc;
 }
 
+/* ---- the writable probe ---- */
+
+/* PATH.tmp + 12 random hex digits (the names sweep_temps removes) */
+static char *temp_name(const char *path)
+{
+	unsigned char r[TMP_HEX_LEN / 2] = { 0 };
+
+	lf_random(r, sizeof(r));
+	return lf_xasprintf("%s.tmp%02x%02x%02x%02x%02x%02x", path, r[0], r[1], r[2],
+			    r[3], r[4], r[5]);
+}
+
+/* create a temp file next to the state file and hard-link it the way a
+ * backup is made; both removed again */
+static int probe_dir(struct file_state *fs, struct lf_err *err)
+{
+	char *tmp = temp_name(fs->io), *btmp = temp_name(fs->backup);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int rc = 0;
+
+	if (fd < 0 || write_all(fd, "{}\n", 3) != 0 || fsync(fd) != 0) {
+		rc = lf_err_sys(err, LF_ERROR, "state file '%s' cannot be written: cannot create '%s'",
+				fs->path, tmp);
+	} else if (link(tmp, btmp) != 0 && !link_unsupported(errno)) {
+		rc = lf_err_sys(err, LF_ERROR,
+				"state file '%s' cannot be written: cannot link its backup '%s'",
+				fs->path, btmp);
+	}
+	if (fd >= 0)
+		close(fd);
+	unlink(btmp);
+	unlink(tmp);
+	free(tmp);
+	free(btmp);
+	return rc;
+}
+
+static int file_check_writable(struct lf_state *st, struct lf_err *err)
+{
+	struct file_state *fs = fs_of(st);
+	struct lf_err e = LF_ERR_INIT;
+	int rc;
+
+	if (fs->refused)
+		return lf_err_set(err, fs->refused, "%s", fs->refused_msg);
+	resolve(fs);
+	if (!fs->resolved && ensure_dir(fs, &e) != 0)
+		return lf_err_set(err, e.code, "state file '%s' cannot be written: %s",
+				  fs->path, e.msg);
+	resolve(fs);
+	rc = probe_dir(fs, err);
+	return rc;
+}
+
 /* ---- locking ---- */
 
 /* is name "<base>.tmp" or "<base>.backup.tmp" followed by 12 hex digits? */
@@ -809,6 +863,7 @@ static const struct lf_state_ops file_ops = {
 	.write = file_write,
 	.free = file_free,
 	.describe = file_describe,
+	.check_writable = file_check_writable,
 };
 
 int lf_state_file_new(struct lf_state **out, const char *path,

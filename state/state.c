@@ -73,6 +73,13 @@ int lf_state_open(struct lf_state **out, const char *backend,
 			  "unknown state backend '%s'; expected 'file' or 'etcd'", backend);
 }
 
+int lf_state_check_writable(struct lf_state *st, struct lf_err *err)
+{
+	if (!st->ops->check_writable)
+		return 0;
+	return st->ops->check_writable(st, err);
+}
+
 void lf_state_free(struct lf_state *st)
 {
 	if (st && st->ops && st->ops->free)

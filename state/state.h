@@ -38,6 +38,8 @@ struct lf_state_ops {
 	void (*free)(struct lf_state *st);
 	/* human description: path or endpoint */
 	const char *(*describe)(struct lf_state *st);
+	/* can a write succeed? probed without changing the state */
+	int (*check_writable)(struct lf_state *st, struct lf_err *err);
 };
 
 struct lf_state {
@@ -64,6 +66,13 @@ static inline int lf_state_read(struct lf_state *st, struct lf_state_doc *out,
 static inline int lf_state_write(struct lf_state *st, struct lf_state_doc *doc,
 				 struct lf_err *err)
 { return st->ops->write(st, doc, err); }
+/*
+ * Find out before the first action whether the state can be written: for
+ * the file backend, a temp file and a backup hard link are made next to the
+ * state file and removed (the state's directory is created when missing).
+ * Call it after lf_state_lock and before any action runs.
+ */
+int lf_state_check_writable(struct lf_state *st, struct lf_err *err);
 void lf_state_free(struct lf_state *st);
 void lf_state_doc_clear(struct lf_state_doc *doc);
 

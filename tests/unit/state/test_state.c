@@ -532,6 +532,93 @@ static void test_state_missing_dir_created(void **state)
 	free(p);
 }
 
+static uint64_t check_complete(const char *path, size_t nres, uint64_t new_serial);
+static size_t count_temps(const char *dir);
+
+/* ---- the writable probe ---- */
+
+/* probe path as uid 65534 in a child (root writes everywhere); the
+ * child's rc and message come back through a pipe */
+static int probe_as_nobody(const char *path, char *msg, size_t n)
+{
+	int fds[2], status, rc = 0;
+	ssize_t r;
+	pid_t pid;
+
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct lf_state *st = NULL;
+		struct lf_err err = LF_ERR_INIT;
+
+		close(fds[0]);
+		if (setgid(65534) != 0 || setuid(65534) != 0)
+			_exit(2);
+		if (lf_state_file_new(&st, path, NULL) != 0)
+			_exit(3);
+		rc = lf_state_check_writable(st, &err);
+		if (write(fds[1], err.msg, strlen(err.msg)) < 0)
+			_exit(4);
+		_exit(rc == 0 ? 0 : 1);
+	}
+	close(fds[1]);
+	r = read(fds[0], msg, n - 1);
+	msg[r > 0 ? r : 0] = '\0';
+	close(fds[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	rc = WEXITSTATUS(status);
+	assert_true(rc == 0 || rc == 1);
+	return rc;
+}
+
+static void test_state_check_writable(void **state)
+{
+	struct fx *f = *state;
+	struct lf_state *st = open_file(f->path);
+	struct lf_err err = LF_ERR_INIT;
+	char *sub = lf_xasprintf("%s/new/dir/s.json", f->dir), *file_dir;
+	char msg[LF_ERR_MSG_MAX];
+
+	/* a writable directory: yes, and nothing is left behind */
+	assert_int_equal(lf_state_check_writable(st, &err), 0);
+	write_one(st, "host.a", 1);
+	assert_int_equal(lf_state_check_writable(st, &err), 0);
+	assert_int_equal(count_temps(f->dir), 0);
+	assert_false(lf_path_exists(f->backup));
+	lf_state_free(st);
+	/* a missing directory is made, as the first write would */
+	st = open_file(sub);
+	assert_int_equal(lf_state_check_writable(st, &err), 0);
+	lf_state_free(st);
+	/* a "directory" that is a file */
+	file_dir = lf_xasprintf("%s/s.json/x.json", f->dir);
+	st = open_file(file_dir);
+	assert_int_equal(lf_state_check_writable(st, &err), LF_ERROR);
+	assert_contains(err.msg, "state file '");
+	assert_contains(err.msg, "cannot be written");
+	lf_state_free(st);
+	/* a directory this user cannot write */
+	assert_int_equal(chmod(f->dir, 0755), 0);
+	if (geteuid() != 0) {
+		assert_int_equal(chmod(f->dir, 0555), 0);
+		st = open_file(f->path);
+		lf_err_clear(&err);
+		assert_int_equal(lf_state_check_writable(st, &err), LF_ERROR);
+		snprintf(msg, sizeof(msg), "%s", err.msg);
+		lf_state_free(st);
+		assert_int_equal(chmod(f->dir, 0700), 0);
+	} else {
+		assert_int_equal(probe_as_nobody(f->path, msg, sizeof(msg)), 1);
+	}
+	assert_contains(msg, "cannot be written: cannot create '");
+	assert_contains(msg, "Permission denied");
+	assert_contains(msg, f->path);
+	free(sub);
+	free(file_dir);
+}
+
 /* ---- locking ---- */
 
 static void test_state_lock_in_process(void **state)
@@ -664,7 +751,6 @@ static void test_state_lock_dead_holder(void **state)
 	lf_state_free(st);
 }
 
-static uint64_t check_complete(const char *path, size_t nres, uint64_t new_serial);
 
 static void assert_is_symlink(const char *path)
 {
@@ -949,6 +1035,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_state_file_modes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_open_backends, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_missing_dir_created, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_check_writable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_lock_in_process, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_lock_holder_unknown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_lock_two_processes, setup, teardown),
