@@ -1,13 +1,18 @@
 /*
  * The file state backend: one pretty-printed JSON document (sorted keys, so
  * diffs of state are readable), written atomically with the previous
- * version kept as PATH.backup, and an exclusive lock on PATH.lock.
+ * version kept as PATH.backup, and an exclusive lock on PATH.lock. PATH is
+ * the real path of the state file (symlinks followed), so every name of one
+ * state file shares its lock, backup and writes.
  *
  * The handle remembers what it last saw on disk (inode identity, lineage,
- * serial and the bytes themselves). A write first stats the file: when it
- * is unchanged nothing is re-read; when it changed the file is re-read and
- * checked, so a write never overwrites a document it would refuse to read,
- * nor one that another writer replaced or advanced.
+ * serial, and the resources it last committed). A commit first stats the
+ * file: when it is unchanged nothing is re-read; when it changed the file
+ * is re-read and checked, so a commit never overwrites a document it would
+ * refuse to read, nor one that another writer replaced or advanced (the
+ * compare-and-swap of interface v2). A batch of changes is applied to the
+ * remembered resources, or to the file's when none are remembered; a batch
+ * carrying the whole set (the v1 write) is rendered as it is.
  *
  * A handle is not thread-safe: one thread at a time (the executor commits
  * from its scheduler thread only).
@@ -49,6 +54,7 @@ struct file_state {
 	char lineage[UUID_LEN + 1];
 	uint64_t serial;
 	char *bytes;             /* the file's bytes (for a copied backup) */
+	json_t *cur;             /* its resources when a commit wrote them */
 	size_t len;
 };
 
@@ -333,6 +339,8 @@ static int refuse(struct file_state *fs, int code, struct lf_err *err)
 
 static void forget_bytes(struct file_state *fs)
 {
+	json_decref(fs->cur);
+	fs->cur = NULL;
 	free(fs->bytes);
 	fs->bytes = NULL;
 	fs->len = 0;
@@ -357,6 +365,7 @@ static int load_disk(struct file_state *fs, json_t **res, struct lf_err *err)
 	int fd, rc;
 
 	fs->known = false;
+	forget_bytes(fs);
 	fd = open(fs->io, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT) {
 		set_missing(fs);
@@ -429,8 +438,8 @@ static int file_read(struct lf_state *st, struct lf_state_doc *out,
 /* ---- writing ---- */
 
 /* the document text: envelope + resources, sorted keys, final newline */
-static int render(const struct lf_state_doc *doc, const char *lineage,
-		  uint64_t serial, size_t hint, struct lf_buf *out)
+static int render(json_t *resources, const char *lineage, uint64_t serial,
+		  size_t hint, struct lf_buf *out)
 {
 	json_t *root = json_object();
 	int rc;
@@ -445,7 +454,7 @@ static int render(const struct lf_state_doc *doc, const char *lineage,
 	json_object_set_new(root, "lineage", json_string(lineage));
 	json_object_set_new(root, "serial", json_integer((json_int_t)serial));
 	json_object_set_new(root, "ledgerform_version", json_string(LF_VERSION));
-	json_object_set(root, "resources", doc->resources);
+	json_object_set(root, "resources", resources);
 	rc = lf_state__render(out, root);
 	json_decref(root);
 	if (rc == 0)
@@ -454,20 +463,20 @@ static int render(const struct lf_state_doc *doc, const char *lineage,
 }
 
 /* why a write of doc over the file on disk would lose someone's work */
-static int check_conflict(struct file_state *fs, const struct lf_state_doc *doc,
+static int check_conflict(struct file_state *fs, const struct lf_state_version *ver,
 			  struct lf_err *err)
 {
 	if (!fs->exists)
 		return 0;
-	if (strcmp(doc->lineage, fs->lineage) != 0)
+	if (strcmp(ver->lineage, fs->lineage) != 0)
 		return lf_err_set(err, LF_ECONFLICT,
 				  "state file '%s' has lineage %s but the state being written has lineage %s: the file was replaced since it was read; not overwriting it",
-				  fs->path, fs->lineage, doc->lineage[0] ? doc->lineage : "(none)");
-	if (doc->serial != fs->serial)
+				  fs->path, fs->lineage, ver->lineage[0] ? ver->lineage : "(none)");
+	if (ver->serial != fs->serial)
 		return lf_err_set(err, LF_ECONFLICT,
 				  "state file '%s' is at serial %llu but the state being written was read at serial %llu: another writer changed it; not overwriting it",
 				  fs->path, (unsigned long long)fs->serial,
-				  (unsigned long long)doc->serial);
+				  (unsigned long long)ver->serial);
 	return 0;
 }
 
@@ -614,6 +623,7 @@ static int put_file(struct file_state *fs, struct lf_buf *text,
 	struct lf_err e = LF_ERR_INIT;
 
 	fs->known = false;
+	forget_bytes(fs);
 	if (!fs->exists && ensure_dir(fs, &e) != 0)
 		return lf_err_set(err, e.code, "%s", e.msg);
 	resolve(fs);
@@ -634,69 +644,145 @@ static int put_file(struct file_state *fs, struct lf_buf *text,
 	return 0;
 }
 
-static int check_doc(struct file_state *fs, const struct lf_state_doc *doc,
-		     struct lf_err *err)
+/* a batch that would make a document read refuses is not written */
+static int check_batch(struct file_state *fs, const struct lf_state_batch *b,
+		       const struct lf_state_version *ver, struct lf_err *err)
 {
-	size_t n = strnlen(doc->lineage, sizeof(doc->lineage));
-	const char *bad, *why;
+	size_t n = strnlen(ver->lineage, sizeof(ver->lineage)), i;
+	const char *bad = NULL, *why = NULL;
 
-	if (!json_is_object(doc->resources))
+	if (b->all && !json_is_object(b->all))
 		return lf_err_set(err, LF_EINVALID,
 				  "cannot write state file '%s': resources is not a JSON object",
 				  fs->path);
 	if (n != 0 && n != UUID_LEN)
 		return lf_err_set(err, LF_EINVALID,
 				  "cannot write state file '%s': lineage is not a UUID", fs->path);
-	if (find_bad_record(doc->resources, &bad, &why) != 0)
+	if (b->all)
+		find_bad_record(b->all, &bad, &why);
+	for (i = 0; !bad && i < b->n; i++) {
+		const struct lf_state_change *c = &b->v[i];
+
+		if (c->kind != LF_STATE_PUT && c->kind != LF_STATE_DELETE)
+			why = "has an unknown change kind";
+		else if (!c->addr || !c->addr[0])
+			why = "has an empty address";
+		else if (c->kind == LF_STATE_PUT)
+			why = record_problem(c->record);
+		bad = why ? (c->addr ? c->addr : "") : NULL;
+	}
+	if (bad)
 		return lf_err_set(err, LF_EINVALID,
 				  "cannot write state file '%s': resource '%s' %s", fs->path,
 				  bad, why);
 	return 0;
 }
 
-static int file_write(struct lf_state *st, struct lf_state_doc *doc,
-		      struct lf_err *err)
+/* the stored resources, from the cache or the file (a new reference) */
+static int stored_resources(struct file_state *fs, json_t **out,
+			    struct lf_err *err)
+{
+	*out = NULL;
+	if (!fs->exists) {
+		*out = json_object();
+		return 0;
+	}
+	if (!fs->cur) {
+		json_t *res = NULL;
+		int rc = load_disk(fs, &res, err);
+
+		if (rc != 0)
+			return rc;
+		fs->cur = res;
+	}
+	*out = json_incref(fs->cur);
+	return 0;
+}
+
+/* the resources a commit writes: all or the stored set, with the changes
+ * applied to a copy (shallow: records are shared, never changed) */
+static int apply_batch(struct file_state *fs, const struct lf_state_batch *b,
+		       json_t **out, struct lf_err *err)
+{
+	json_t *base = NULL;
+	size_t i;
+	int rc = 0;
+
+	if (b->all && b->n == 0) {
+		*out = json_incref(b->all);
+		return 0;
+	}
+	if (b->all)
+		base = json_incref(b->all);
+	else
+		rc = stored_resources(fs, &base, err);
+	if (rc != 0)
+		return rc;
+	*out = json_copy(base);
+	json_decref(base);
+	for (i = 0; i < b->n; i++) {
+		if (b->v[i].kind == LF_STATE_PUT)
+			json_object_set(*out, b->v[i].addr, b->v[i].record);
+		else
+			json_object_del(*out, b->v[i].addr);
+	}
+	return 0;
+}
+
+/* the lineage and serial a commit writes */
+static int next_version(struct file_state *fs, const struct lf_state_version *ver,
+			struct lf_state_version *next, struct lf_err *err)
+{
+	uint64_t serial = fs->exists ? fs->serial : ver->serial;
+
+	snprintf(next->lineage, sizeof(next->lineage), "%s", ver->lineage);
+	if (!next->lineage[0] && lf_uuid4(next->lineage) != 0)
+		return lf_err_set(err, LF_ERROR, "cannot create a lineage for '%s'", fs->path);
+	if (serial >= (uint64_t)INT64_MAX)
+		return lf_err_set(err, LF_EINVALID,
+				  "state file '%s' is at serial %llu, the largest a state can hold; not writing serial %llu",
+				  fs->path, (unsigned long long)serial,
+				  (unsigned long long)serial + 1);
+	next->serial = serial + 1;
+	return 0;
+}
+
+static int file_commit(struct lf_state *st, const struct lf_state_batch *batch,
+		       struct lf_state_version *ver, struct lf_err *err)
 {
 	struct file_state *fs = fs_of(st);
 	struct lf_buf text = LF_BUF_INIT;
-	char lineage[UUID_LEN + 1];
-	uint64_t serial;
+	struct lf_state_version next;
+	json_t *res = NULL;
 	int rc;
 
 	if (fs->refused)
 		return lf_err_set(err, fs->refused, "%s", fs->refused_msg);
-	rc = check_doc(fs, doc, err);
+	rc = check_batch(fs, batch, ver, err);
 	resolve(fs);
 	if (rc == 0)
 		rc = sync_disk(fs, err);
 	if (rc == 0)
-		rc = check_conflict(fs, doc, err);
+		rc = check_conflict(fs, ver, err);
+	if (rc == 0)
+		rc = next_version(fs, ver, &next, err);
+	if (rc == 0)
+		rc = apply_batch(fs, batch, &res, err);
 	if (rc != 0)
 		goto cleanup;
-	snprintf(lineage, sizeof(lineage), "%s", doc->lineage);
-	if (!lineage[0] && lf_uuid4(lineage) != 0) {
-		rc = lf_err_set(err, LF_ERROR, "cannot create a lineage for '%s'", fs->path);
-		goto cleanup;
-	}
-	serial = fs->exists ? fs->serial : doc->serial;
-	if (serial >= (uint64_t)INT64_MAX) {
-		rc = lf_err_set(err, LF_EINVALID,
-				"state file '%s' is at serial %llu, the largest a state can hold; not writing serial %llu",
-				fs->path, (unsigned long long)serial,
-				(unsigned long long)serial + 1);
-		goto cleanup;
-	}
-	serial++;
-	if (render(doc, lineage, serial, fs->len, &text) != 0) {
+	if (render(res, next.lineage, next.serial, fs->len, &text) != 0) {
 		rc = lf_err_set(err, LF_ERROR, "cannot encode state for '%s'", fs->path);
 		goto cleanup;
 	}
-	rc = put_file(fs, &text, lineage, serial, err);
+	rc = put_file(fs, &text, next.lineage, next.serial, err);
 	if (rc == 0) {
-		memcpy(doc->lineage, lineage, sizeof(doc->lineage));
-		doc->serial = serial;
+		*ver = next;
+		/* cache what was written, unless it is the caller's object */
+		if (res != batch->all)
+			fs->cur = json_incref(res);
 	}
 cleanup:
+	json_decref(res);
 	lf_buf_free(&text);
 	return rc;
 }
@@ -804,12 +890,18 @@ static void sweep_temps(struct file_state *fs)
 	free(dir);
 }
 
-static int file_lock(struct lf_state *st, double timeout_s, const char *who,
-		     struct lf_err *err)
+/*
+ * flock(2) on the lock file next to the real state file. The lease ttl is
+ * not needed here: the kernel keeps the lock exactly as long as this
+ * process has the descriptor open, and drops it when the process dies.
+ */
+static int file_lock(struct lf_state *st, const struct lf_state_holder *holder,
+		     double lease_ttl_s, double wait_s, struct lf_err *err)
 {
 	struct file_state *fs = fs_of(st);
 	int rc;
 
+	(void)lease_ttl_s;
 	if (fs->lock_fd >= 0)
 		return 0; /* this handle holds it already */
 	resolve(fs);
@@ -819,8 +911,8 @@ static int file_lock(struct lf_state *st, double timeout_s, const char *who,
 			return rc;
 		resolve(fs);
 	}
-	rc = lf_state__lock_acquire(&fs->lock_fd, fs->lock_path, fs->path, timeout_s,
-				    who, err);
+	rc = lf_state__lock_acquire(&fs->lock_fd, fs->lock_path, fs->path, wait_s,
+				    holder, err);
 	if (rc == 0)
 		sweep_temps(fs);
 	return rc;
@@ -833,6 +925,24 @@ static int file_unlock(struct lf_state *st, struct lf_err *err)
 
 	fs->lock_fd = -1;
 	return rc;
+}
+
+/* lost when the lock file this handle locked is no longer the one named
+ * by the lock path: another process could lock the new one */
+static int file_lock_lost(struct lf_state *st, struct lf_err *err)
+{
+	struct file_state *fs = fs_of(st);
+
+	return lf_state__lock_lost(fs->lock_fd, fs->lock_path, err);
+}
+
+static int file_holder(struct lf_state *st, struct lf_state_holder *out,
+		       struct lf_err *err)
+{
+	struct file_state *fs = fs_of(st);
+
+	resolve(fs);
+	return lf_state__lock_holder(fs->lock_path, out, err);
 }
 
 static const char *file_describe(struct lf_state *st)
@@ -852,18 +962,22 @@ static void file_free(struct lf_state *st)
 	free(fs->backup);
 	free(fs->lock_path);
 	free(fs->bytes);
+	json_decref(fs->cur);
 	free(fs);
 }
 
 static const struct lf_state_ops file_ops = {
+	.version = LF_STATE_OPS_VERSION,
 	.name = "file",
+	.read_all = file_read,
+	.commit = file_commit,
 	.lock = file_lock,
 	.unlock = file_unlock,
-	.read = file_read,
-	.write = file_write,
-	.free = file_free,
-	.describe = file_describe,
+	.lock_lost = file_lock_lost,
+	.holder = file_holder,
 	.check_writable = file_check_writable,
+	.describe = file_describe,
+	.free = file_free,
 };
 
 int lf_state_file_new(struct lf_state **out, const char *path,

@@ -126,7 +126,7 @@ static void test_state_roundtrip(void **state)
 	char *text;
 
 	assert_int_equal(lf_state_open(&st, "file", settings, f->dir, NULL, &err), 0);
-	assert_string_equal(st->ops->describe(st), f->path);
+	assert_string_equal(lf_state_describe(st), f->path);
 	assert_int_equal(lf_state_read(st, &doc, &err), 0);
 	assert_string_equal(doc.lineage, "");
 	assert_int_equal(doc.serial, 0);
@@ -508,10 +508,10 @@ static void test_state_open_backends(void **state)
 	assert_int_equal(lf_state_open(&st, NULL, NULL, f->dir, NULL, &err), LF_EINVALID);
 	/* default path; absolute path not joined to base_dir */
 	assert_int_equal(lf_state_open(&st, NULL, NULL, "/nowhere", "dflt.json", NULL), 0);
-	assert_string_equal(st->ops->describe(st), "dflt.json");
+	assert_string_equal(lf_state_describe(st), "dflt.json");
 	lf_state_free(st);
 	assert_int_equal(lf_state_open(&st, "file", abs, "/nowhere", NULL, NULL), 0);
-	assert_string_equal(st->ops->describe(st), f->path);
+	assert_string_equal(lf_state_describe(st), f->path);
 	lf_state_free(st);
 	lf_state_free(NULL);
 	lf_state_doc_clear(NULL);
@@ -840,6 +840,247 @@ static void test_state_lock_file_refused(void **state)
 	free(victim);
 }
 
+/* ---- interface v2 ---- */
+
+static json_t *read_resources(struct lf_state *st, struct lf_state_version *ver)
+{
+	struct lf_state_doc doc;
+	struct lf_err err = LF_ERR_INIT;
+	json_t *res;
+
+	if (lf_state_read(st, &doc, &err) != 0)
+		fail_msg("read failed: %s", err.msg);
+	res = json_incref(doc.resources);
+	if (ver) {
+		memcpy(ver->lineage, doc.lineage, sizeof(ver->lineage));
+		ver->serial = doc.serial;
+	}
+	lf_state_doc_clear(&doc);
+	return res;
+}
+
+/* puts, deletes and the serial in one commit; the file is the same bytes
+ * a v1 write makes */
+static void test_state_v2_commit_batch(void **state)
+{
+	struct fx *f = *state;
+	struct lf_state *st = open_file(f->path);
+	struct lf_state_batch b = LF_STATE_BATCH_INIT;
+	struct lf_state_version ver = { "", 0 };
+	struct lf_state_doc doc;
+	struct lf_err err = LF_ERR_INIT;
+	json_t *rec = resource("host", 1), *rec2 = resource("host", 2), *res;
+	struct lf_state *other;
+	char *v2 = NULL, *v3 = NULL, *p;
+	size_t l2, l3, off;
+
+	lf_state_batch_put(&b, "host.a", rec);
+	lf_state_batch_put(&b, "host.b", rec);
+	assert_int_equal(lf_state_commit(st, &b, &ver, &err), 0);
+	assert_int_equal(ver.serial, 1);
+	assert_int_equal(strlen(ver.lineage), 36);
+	lf_state_batch_clear(&b);
+	lf_state_batch_put(&b, "host.c", rec);
+	lf_state_batch_delete(&b, "host.a");
+	lf_state_batch_delete(&b, "host.never");
+	lf_state_batch_put(&b, "host.b", rec2);
+	assert_int_equal(lf_state_commit(st, &b, &ver, &err), 0);
+	assert_int_equal(ver.serial, 2);
+	lf_state_batch_clear(&b);
+	other = open_file(f->path);
+	res = read_resources(other, NULL);
+	lf_state_free(other);
+	assert_int_equal(json_object_size(res), 2);
+	assert_null(json_object_get(res, "host.a"));
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(json_object_get(
+		res, "host.b"), "attrs"), "n")), 2);
+	assert_non_null(json_object_get(res, "host.c"));
+	json_decref(res);
+	/* byte-compatible: a v1 write of what was read differs only in serial */
+	assert_int_equal(lf_read_file(f->path, &v2, &l2, NULL), 0);
+	assert_int_equal(lf_state_read(st, &doc, &err), 0);
+	assert_int_equal(lf_state_write(st, &doc, &err), 0);
+	assert_int_equal(lf_read_file(f->path, &v3, &l3, NULL), 0);
+	assert_int_equal(l2, l3);
+	p = strstr(v2, "\"serial\": 2");
+	assert_non_null(p);
+	off = (size_t)(p - v2) + 10;
+	assert_memory_equal(v2, v3, off);
+	assert_int_equal(v3[off], '3');
+	assert_memory_equal(v2 + off + 1, v3 + off + 1, l2 - off - 1);
+	free(v2);
+	free(v3);
+	lf_state_doc_clear(&doc);
+	json_decref(rec);
+	json_decref(rec2);
+	lf_state_free(st);
+}
+
+/* a commit on a moved serial or lineage writes nothing */
+static void test_state_v2_commit_conflict(void **state)
+{
+	struct fx *f = *state;
+	struct lf_state *a = open_file(f->path), *b = open_file(f->path);
+	struct lf_state_batch ba = LF_STATE_BATCH_INIT, bb = LF_STATE_BATCH_INIT;
+	struct lf_state_version va, vb;
+	struct lf_err err = LF_ERR_INIT;
+	json_t *rec = resource("host", 1), *res;
+	char *before, *bbefore, *after;
+	size_t lb, lbb, la;
+
+	write_one(a, "host.a", 1);
+	write_one(a, "host.b", 1);
+	json_decref(read_resources(a, &va));
+	json_decref(read_resources(b, &vb));
+	lf_state_batch_put(&ba, "host.x", rec);
+	assert_int_equal(lf_state_commit(a, &ba, &va, &err), 0);
+	assert_int_equal(va.serial, 3);
+	before = slurp(f->path, &lb);
+	bbefore = slurp(f->backup, &lbb);
+	lf_state_batch_put(&bb, "host.y", rec);
+	lf_state_batch_delete(&bb, "host.a");
+	assert_int_equal(lf_state_commit(b, &bb, &vb, &err), LF_ECONFLICT);
+	assert_contains(err.msg, "is at serial 3 but the state being written was read at serial 2");
+	assert_int_equal(vb.serial, 2);
+	after = slurp(f->path, &la);
+	assert_int_equal(la, lb);
+	assert_memory_equal(after, before, lb);
+	free(after);
+	after = slurp(f->backup, &la);
+	assert_int_equal(la, lbb);
+	assert_memory_equal(after, bbefore, lbb);
+	free(after);
+	/* b catches up and commits; a's next commit sees b's change */
+	vb.serial = 3;
+	assert_int_equal(lf_state_commit(b, &bb, &vb, &err), 0);
+	lf_state_batch_clear(&ba);
+	lf_state_batch_put(&ba, "host.z", rec);
+	assert_int_equal(lf_state_commit(a, &ba, &va, &err), LF_ECONFLICT);
+	va.serial = 4;
+	assert_int_equal(lf_state_commit(a, &ba, &va, &err), 0);
+	res = read_resources(a, NULL);
+	assert_null(json_object_get(res, "host.a"));
+	assert_non_null(json_object_get(res, "host.y"));
+	assert_non_null(json_object_get(res, "host.z"));
+	assert_non_null(json_object_get(res, "host.x"));
+	json_decref(res);
+	/* a lineage from elsewhere conflicts too */
+	memcpy(va.lineage, "0123456789abcdef0123456789abcdef0123", 37);
+	lf_err_clear(&err);
+	assert_int_equal(lf_state_commit(a, &ba, &va, &err), LF_ECONFLICT);
+	assert_contains(err.msg, "was replaced since it was read");
+	lf_state_batch_clear(&ba);
+	lf_state_batch_clear(&bb);
+	json_decref(rec);
+	free(before);
+	free(bbefore);
+	lf_state_free(a);
+	lf_state_free(b);
+}
+
+/* a batch with a bad record or address is refused whole */
+static void test_state_v2_commit_refused(void **state)
+{
+	struct fx *f = *state;
+	struct lf_state *st = open_file(f->path);
+	struct lf_state_batch b = LF_STATE_BATCH_INIT;
+	struct lf_state_version ver;
+	struct lf_err err = LF_ERR_INIT;
+	json_t *rec = resource("host", 1), *bad = json_pack("{s:i}", "type", 3), *res;
+
+	write_one(st, "host.a", 1);
+	json_decref(read_resources(st, &ver));
+	lf_state_batch_delete(&b, "host.a");
+	lf_state_batch_put(&b, "host.bad", bad);
+	assert_int_equal(lf_state_commit(st, &b, &ver, &err), LF_EINVALID);
+	assert_contains(err.msg, "resource 'host.bad' has no string 'type'");
+	lf_state_batch_clear(&b);
+	lf_state_batch_put(&b, "", rec);
+	lf_err_clear(&err);
+	assert_int_equal(lf_state_commit(st, &b, &ver, &err), LF_EINVALID);
+	assert_contains(err.msg, "resource '' has an empty address");
+	assert_int_equal(ver.serial, 1);
+	res = read_resources(st, &ver);
+	assert_int_equal(ver.serial, 1);
+	assert_non_null(json_object_get(res, "host.a"));
+	json_decref(res);
+	lf_state_batch_clear(&b);
+	json_decref(rec);
+	json_decref(bad);
+	lf_state_free(st);
+}
+
+static void test_state_v2_lock_holder(void **state)
+{
+	struct fx *f = *state;
+	struct lf_state *a = open_file(f->path), *b = open_file(f->path);
+	struct lf_state_holder me, seen;
+	struct lf_err err = LF_ERR_INIT;
+	char text[512], *want;
+
+	assert_int_equal(lf_state_holder(b, &seen, &err), LF_ENOTFOUND);
+	lf_state_holder_self(&me, "apply");
+	assert_int_equal(lf_state_lock_as(a, &me, -1, 0, &err), LF_EINVALID);
+	assert_contains(err.msg, "lock lease for state '");
+	assert_int_equal(lf_state_lock_as(a, &me, 10, 0, &err), 0);
+	assert_int_equal(lf_state_holder(b, &seen, &err), 0);
+	assert_int_equal(seen.pid, (long long)getpid());
+	assert_string_equal(seen.who, me.who);
+	assert_string_equal(seen.where, me.where);
+	assert_string_equal(seen.operation, "apply");
+	assert_string_equal(seen.since, me.since);
+	lf_state_holder_format(&seen, text, sizeof(text));
+	want = lf_xasprintf("pid %ld (%s@%s, apply, since %s)", (long)getpid(), me.who,
+			    me.where, me.since);
+	assert_string_equal(text, want);
+	/* the refusal names the holder in the same words */
+	lf_err_clear(&err);
+	assert_int_equal(lf_state_lock(b, 0, "plan", &err), LF_ECONFLICT);
+	assert_contains(err.msg, want);
+	assert_int_equal(lf_state_unlock(a, &err), 0);
+	assert_int_equal(lf_state_holder(b, &seen, &err), LF_ENOTFOUND);
+	/* a holder that has not written its record yet */
+	memset(&seen, 0, sizeof(seen));
+	lf_state_holder_format(&seen, text, sizeof(text));
+	assert_string_equal(text, "another process (it has not recorded itself yet)");
+	assert_int_equal(lf_state_holder_from_json(&seen, NULL), LF_EINVALID);
+	free(want);
+	lf_state_free(a);
+	lf_state_free(b);
+}
+
+static void test_state_v2_lock_lost(void **state)
+{
+	struct fx *f = *state;
+	struct lf_state *a = open_file(f->path), *b = open_file(f->path);
+	struct lf_err err = LF_ERR_INIT;
+	char *other = lf_xasprintf("%s/other", f->dir);
+
+	assert_int_equal(lf_state_lock_lost(a, &err), 1);
+	assert_contains(err.msg, "is not held");
+	assert_int_equal(lf_state_lock(a, 0, "apply", &err), 0);
+	lf_err_clear(&err);
+	assert_int_equal(lf_state_lock_lost(a, &err), 0);
+	assert_string_equal(err.msg, "");
+	/* someone removes the lock file: b could now lock a new one */
+	assert_int_equal(unlink(f->lock), 0);
+	assert_int_equal(lf_state_lock_lost(a, &err), 1);
+	assert_contains(err.msg, "was removed or replaced while the lock was held");
+	assert_contains(err.msg, f->lock);
+	assert_int_equal(lf_state_lock(b, 0, "apply", NULL), 0);
+	assert_int_equal(lf_state_lock_lost(a, NULL), 1);
+	assert_int_equal(lf_state_lock_lost(b, NULL), 0);
+	/* or replaces it */
+	put(other, "");
+	assert_int_equal(rename(other, f->lock), 0);
+	assert_int_equal(lf_state_lock_lost(b, NULL), 1);
+	assert_int_equal(lf_state_unlock(a, NULL), 0);
+	assert_int_equal(lf_state_lock_lost(a, NULL), 1);
+	free(other);
+	lf_state_free(a);
+	lf_state_free(b);
+}
+
 /* ---- crash safety ---- */
 
 static size_t count_temps(const char *dir)
@@ -1042,6 +1283,11 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_state_lock_dead_holder, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_lock_follows_symlink, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_lock_file_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_v2_commit_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_v2_commit_conflict, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_v2_commit_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_v2_lock_holder, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_v2_lock_lost, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_crash_at_each_step, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_write_10k, setup, teardown),
 	};
