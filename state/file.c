@@ -480,6 +480,16 @@ static int check_conflict(struct file_state *fs, const struct lf_state_version *
 	return 0;
 }
 
+/* PATH.tmp + 12 random hex digits (the names sweep_temps removes) */
+static char *temp_name(const char *path)
+{
+	unsigned char r[TMP_HEX_LEN / 2] = { 0 };
+
+	lf_random(r, sizeof(r));
+	return lf_xasprintf("%s.tmp%02x%02x%02x%02x%02x%02x", path, r[0], r[1], r[2],
+			    r[3], r[4], r[5]);
+}
+
 static bool link_unsupported(int e)
 {
 	return e == EPERM || e == EXDEV || e == EOPNOTSUPP || e == EMLINK ||
@@ -495,14 +505,9 @@ static bool link_unsupported(int e)
  */
 static int make_backup(struct file_state *fs, struct lf_err *err)
 {
-	unsigned char r[TMP_HEX_LEN / 2];
-	char *tmp;
+	char *tmp = temp_name(fs->backup);
 	int rc = 0;
 
-	if (lf_random(r, sizeof(r)) != 0)
-		return lf_err_set(err, LF_ERROR, "no random bytes for a temp name");
-	tmp = lf_xasprintf("%s.tmp%02x%02x%02x%02x%02x%02x", fs->backup, r[0], r[1],
-			   r[2], r[3], r[4], r[5]);
 	if (link(fs->io, tmp) == 0) {
 		lf_crash_point("state.backup.after_link");
 		if (rename(tmp, fs->backup) != 0) {
@@ -563,15 +568,10 @@ static int write_all(int fd, const char *p, size_t len)
 static int write_atomic(const char *path, const struct lf_buf *text,
 			struct lf_err *err)
 {
-	unsigned char r[TMP_HEX_LEN / 2];
-	char *tmp = NULL;
+	char *tmp = temp_name(path);
 	int fd = -1, rc = LF_ERROR;
 	bool renamed = false;
 
-	if (lf_random(r, sizeof(r)) != 0)
-		return lf_err_set(err, LF_ERROR, "no random bytes for a temp name");
-	tmp = lf_xasprintf("%s.tmp%02x%02x%02x%02x%02x%02x", path, r[0], r[1], r[2],
-			   r[3], r[4], r[5]);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0 || fchmod(fd, 0600) != 0 || write_all(fd, text->data, text->len) != 0) {
 		lf_err_sys(err, LF_ERROR, "cannot write '%s'", tmp);
@@ -788,16 +788,6 @@ cleanup:
 }
 
 /* ---- the writable probe ---- */
-
-/* PATH.tmp + 12 random hex digits (the names sweep_temps removes) */
-static char *temp_name(const char *path)
-{
-	unsigned char r[TMP_HEX_LEN / 2] = { 0 };
-
-	lf_random(r, sizeof(r));
-	return lf_xasprintf("%s.tmp%02x%02x%02x%02x%02x%02x", path, r[0], r[1], r[2],
-			    r[3], r[4], r[5]);
-}
 
 /* create a temp file next to the state file and hard-link it the way a
  * backup is made; both removed again */
