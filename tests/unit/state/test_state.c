@@ -1099,25 +1099,36 @@ static size_t count_temps(const char *dir)
 
 static const char *self_exe; /* argv[0], re-executed as a crashing writer */
 
-/* writer mode of this binary: lock, read, add host.crash, write */
-static int crash_writer(const char *path)
+/* writer mode of this binary: lock, read, add host.crash and drop
+ * host.org0.peer0, by a v1 write or (batch) a v2 commit */
+static int crash_writer(const char *path, bool batch)
 {
 	struct lf_state *st = NULL;
 	struct lf_state_doc doc;
+	struct lf_state_batch b = LF_STATE_BATCH_INIT;
+	struct lf_state_version ver;
+	json_t *rec = resource("host", 99);
+	int rc;
 
 	if (lf_state_file_new(&st, path, NULL) != 0 || lf_state_lock(st, 0, "w", NULL) != 0 ||
 	    lf_state_read(st, &doc, NULL) != 0)
 		return 2;
-	json_object_set_new(doc.resources, "host.crash", resource("host", 99));
-	if (lf_state_write(st, &doc, NULL) != 0)
-		return 3;
+	memcpy(ver.lineage, doc.lineage, sizeof(ver.lineage));
+	ver.serial = doc.serial;
+	json_object_set(doc.resources, "host.crash", rec);
+	json_object_del(doc.resources, "host.org0.peer0");
+	lf_state_batch_put(&b, "host.crash", rec);
+	lf_state_batch_delete(&b, "host.org0.peer0");
+	rc = batch ? lf_state_commit(st, &b, &ver, NULL) : lf_state_write(st, &doc, NULL);
+	lf_state_batch_clear(&b);
+	json_decref(rec);
 	lf_state_doc_clear(&doc);
 	lf_state_free(st);
-	return 0;
+	return rc == 0 ? 0 : 3;
 }
 
 /* run the writer with LEDGERFORM_CRASH_AT=point:1; return its wait status */
-static int run_crashing_writer(const char *path, const char *point)
+static int run_crashing_writer(const char *path, const char *point, bool batch)
 {
 	char *env = lf_xasprintf("%s:1", point);
 	pid_t pid = fork();
@@ -1126,7 +1137,8 @@ static int run_crashing_writer(const char *path, const char *point)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		setenv("LEDGERFORM_CRASH_AT", env, 1);
-		execl(self_exe, self_exe, "--crash-writer", path, (char *)NULL);
+		execl(self_exe, self_exe, batch ? "--crash-committer" : "--crash-writer", path,
+		      (char *)NULL);
 		_exit(127);
 	}
 	free(env);
@@ -1166,6 +1178,9 @@ static uint64_t check_complete(const char *path, size_t nres, uint64_t new_seria
 	serial = doc.serial;
 	assert_int_equal(json_object_get(doc.resources, "host.crash") != NULL,
 			 serial == new_serial);
+	if (nres >= 500) /* a seeded document: the writer dropped host.org0.peer0 */
+		assert_int_equal(json_object_get(doc.resources, "host.org0.peer0") == NULL,
+				 serial == new_serial);
 	lf_state_doc_clear(&doc);
 	lf_state_free(st);
 	return serial;
@@ -1186,9 +1201,9 @@ static const struct crash_case CRASHES[] = {
 	{ "state.write.after_dirsync", 3, 2 },
 };
 
-/* a writer killed at each step of a write leaves the old or the new
- * document (and a readable backup), never a torn one; the next lock
- * sweeps its temp files */
+/* a writer (v1 write, then v2 batch commit) killed at each step of a
+ * write leaves the old or the new document (and a readable backup), never
+ * a torn one; the next lock sweeps its temp files */
 static void test_state_crash_at_each_step(void **state)
 {
 	struct fx *f = *state;
@@ -1196,16 +1211,18 @@ static void test_state_crash_at_each_step(void **state)
 	size_t i;
 	int status;
 
-	for (i = 0; i < LF_ARRAY_LEN(CRASHES); i++) {
-		const struct crash_case *c = &CRASHES[i];
+	for (i = 0; i < 2 * LF_ARRAY_LEN(CRASHES); i++) {
+		const struct crash_case *c = &CRASHES[i % LF_ARRAY_LEN(CRASHES)];
+		bool batch = i >= LF_ARRAY_LEN(CRASHES);
 
 		lf_rmtree(f->dir, NULL);
 		assert_int_equal(mkdir(f->dir, 0700), 0);
 		seed_state(f->path, 500);   /* serial 1 */
 		seed_state(f->path, 500);   /* serial 2, backup 1 */
-		status = run_crashing_writer(f->path, c->point);
+		status = run_crashing_writer(f->path, c->point, batch);
 		if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
-			fail_msg("writer did not die at '%s' (status 0x%x)", c->point, status);
+			fail_msg("%s did not die at '%s' (status 0x%x)",
+				 batch ? "committer" : "writer", c->point, status);
 		assert_int_equal(check_complete(f->path, 500, 3), c->serial);
 		assert_int_equal(check_complete(f->backup, 500, 3), c->backup);
 		st = open_file(f->path);
@@ -1214,7 +1231,7 @@ static void test_state_crash_at_each_step(void **state)
 		lf_state_free(st);
 	}
 	/* without a crash point the same writer finishes: serial 3 */
-	assert_int_equal(run_crashing_writer(f->path, "state.no.such.point"), 0);
+	assert_int_equal(run_crashing_writer(f->path, "state.no.such.point", true), 0);
 	assert_int_equal(check_complete(f->path, 500, 4), 4);
 }
 
@@ -1293,7 +1310,9 @@ int main(int argc, char **argv)
 	};
 
 	if (argc == 3 && strcmp(argv[1], "--crash-writer") == 0)
-		return crash_writer(argv[2]);
+		return crash_writer(argv[2], false);
+	if (argc == 3 && strcmp(argv[1], "--crash-committer") == 0)
+		return crash_writer(argv[2], true);
 	self_exe = argv[0];
 
 	return cmocka_run_group_tests_name("state", tests, NULL, NULL);
