@@ -229,8 +229,10 @@ static int host_err_set(struct lf_err *err, int code, const char *fmt, ...)
 
 	if (!err)
 		return code;
-	if (err->code != 0 && err->msg[0] != '\0')
-		return code; /* propagate, never overwrite */
+	if (err->code != 0 && err->msg[0] != '\0') {
+		err->code = code; /* the returned code always lands in err */
+		return code;      /* propagate the message, never overwrite */
+	}
 	err->code = code;
 	va_start(ap, fmt);
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);

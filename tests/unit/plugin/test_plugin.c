@@ -154,9 +154,10 @@ static void test_plugin_builder_err_cancel(void **state)
 	assert_int_equal(h->err_set(&err, LF_ERETRY, "busy '%s' %d", "x", 3), LF_ERETRY);
 	assert_int_equal(err.code, LF_ERETRY);
 	assert_string_equal(err.msg, "busy 'x' 3");
-	/* propagate, never overwrite */
-	h->err_set(&err, LF_ERROR, "second");
+	/* propagate the message, never overwrite; the returned code lands */
+	assert_int_equal(h->err_set(&err, LF_ERROR, "second"), LF_ERROR);
 	assert_string_equal(err.msg, "busy 'x' 3");
+	assert_int_equal(err.code, LF_ERROR);
 	assert_int_equal(h->cancelled(), 0);
 	lf_host_set_cancelled(1);
 	assert_int_equal(h->cancelled(), 1);
