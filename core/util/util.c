@@ -41,6 +41,8 @@ const char *lf_errcode_name(int code)
  * Keeping an old code next to a returned new one would let err->code and
  * the rc the caller sees disagree (retry decisions read err->code). */
 static int err_vset(struct lf_err *err, int code, const char *suffix,
+		    const char *fmt, va_list ap) LF_PRINTF(4, 0);
+static int err_vset(struct lf_err *err, int code, const char *suffix,
 		    const char *fmt, va_list ap)
 {
 	size_t n;
