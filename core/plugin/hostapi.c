@@ -224,13 +224,17 @@ static int host_kv_set(struct lf_kv_builder *b, const char *key,
 /* ---- errors, logs, cancellation ---------------------------------------- */
 
 static int host_err_set(struct lf_err *err, int code, const char *fmt, ...)
+	LF_PRINTF(3, 4);
+static int host_err_set(struct lf_err *err, int code, const char *fmt, ...)
 {
 	va_list ap;
 
 	if (!err)
 		return code;
-	if (err->code != 0 && err->msg[0] != '\0')
-		return code; /* propagate, never overwrite */
+	if (err->code != 0 && err->msg[0] != '\0') {
+		err->code = code; /* the returned code always lands in err */
+		return code;      /* propagate the message, never overwrite */
+	}
 	err->code = code;
 	va_start(ap, fmt);
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
@@ -249,6 +253,8 @@ static const char *log_level_name(int level)
 	return names[level];
 }
 
+static void host_log(int level, const char *driver, const char *fmt, ...)
+	LF_PRINTF(3, 4);
 static void host_log(int level, const char *driver, const char *fmt, ...)
 {
 	const char *env = getenv("LEDGERFORM_LOG");
