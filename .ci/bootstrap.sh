@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs every Debian package ledgerform's build, tests and benchmarks need.
 # Idempotent: quiet and quick when everything is already present.
-# Usage: .ci/bootstrap.sh [--with-tests]
+# Usage: .ci/bootstrap.sh [--with-tests] [--with-fuzz]
+#   --with-fuzz  clang and its libFuzzer/sanitizer runtimes (.ci/fuzz.sh)
 set -euo pipefail
 
 BUILD_PKGS=(build-essential cmake pkg-config
@@ -10,8 +11,17 @@ BUILD_PKGS=(build-essential cmake pkg-config
 TEST_PKGS=(openssl openssh-server openssh-client etcd-server etcd-client
   nodejs npm procps util-linux ca-certificates bc time)
 
+FUZZ_PKGS=(clang libclang-rt-14-dev)
+
 want=("${BUILD_PKGS[@]}")
-if [ "${1:-}" = "--with-tests" ]; then want+=("${TEST_PKGS[@]}"); fi
+with_tests=0
+for arg in "$@"; do
+  case "$arg" in
+    --with-tests) with_tests=1; want+=("${TEST_PKGS[@]}") ;;
+    --with-fuzz) want+=("${FUZZ_PKGS[@]}") ;;
+    *) echo "bootstrap: unknown option '$arg'" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${want[@]}"; do
@@ -35,7 +45,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if [ "${1:-}" = "--with-tests" ]; then
+if [ "$with_tests" = 1 ]; then
   # Fabric's own protobuf bindings, used by tests to decode rendered blocks.
   here="$(cd "$(dirname "$0")/.." && pwd)"
   if [ ! -d "$here/tests/node/node_modules/@hyperledger/fabric-protos" ] && [ -f "$here/tests/node/package.json" ]; then

@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the build and tests need, builds warnings-as-errors, runs
 # every test, then builds again with AddressSanitizer + UndefinedBehavior-
-# Sanitizer and runs every test there too.
-#   LF_SKIP_ASAN=1   skip the sanitizer pass (quicker local runs)
+# Sanitizer and runs every test there too; then a ThreadSanitizer build of
+# the executor, crypto and driver tests, and a bounded libFuzzer run of each
+# fuzz harness (.ci/fuzz.sh).
+#   LF_SKIP_ASAN=1       skip the ASan+UBSan pass (quicker local runs)
+#   LF_SKIP_TSAN=1       skip the ThreadSanitizer pass
+#   LF_FUZZ=0            skip fuzzing (default 1: on)
+#   LF_FUZZ_SECONDS=N    seconds per harness (default 30)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash .ci/bootstrap.sh --with-tests
@@ -18,4 +23,20 @@ if [ "${LF_SKIP_ASAN:-0}" != 1 ]; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure -j"$jobs"
+fi
+
+if [ "${LF_SKIP_TSAN:-0}" != 1 ]; then
+  # the tests that run threads: executor, crypto (parallel keygen), plugin
+  # pool, drivers and the ABI checks
+  tsan_tests='^(test_plans_exec|test_crypto|test_plugin|test_driver_sim|test_driver_local|test_abi)$'
+  cmake -S . -B build-tsan -DLF_WERROR=ON -DLF_TSAN=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build build-tsan -j"$jobs" --target test_plans_exec test_crypto \
+    test_plugin test_driver_sim test_driver_local test_abi \
+    ledgerform_driver_sim ledgerform_driver_local
+  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+    ctest --test-dir build-tsan --output-on-failure -j"$jobs" -R "$tsan_tests"
+fi
+
+if [ "${LF_FUZZ:-1}" != 0 ]; then
+  bash .ci/fuzz.sh "${LF_FUZZ_SECONDS:-30}"
 fi

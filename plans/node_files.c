@@ -9,14 +9,18 @@
 #include "plans/node_files.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/util/util.h"
 
 static void add_file(struct lf_node_files *f, const char *path, char *data,
-		     size_t len, unsigned int mode)
+		     size_t len, unsigned int mode, bool secret)
 {
 	struct lf_node_file *x;
 
@@ -28,7 +32,8 @@ static void add_file(struct lf_node_files *f, const char *path, char *data,
 	x->path = lf_xstrdup(path);
 	x->data = data;
 	x->len = len;
-	x->mode = mode;
+	x->mode = secret ? 0600 : mode;
+	x->secret = secret;
 }
 
 void lf_node_files_free(struct lf_node_files *f)
@@ -36,10 +41,10 @@ void lf_node_files_free(struct lf_node_files *f)
 	size_t i;
 
 	for (i = 0; i < f->n; i++) {
-		if (f->v[i].mode & 077)
-			free(f->v[i].data);
-		else
+		if (f->v[i].secret)
 			lf_free_secret(f->v[i].data, f->v[i].len);
+		else
+			free(f->v[i].data);
 		free(f->v[i].path);
 	}
 	free(f->v);
@@ -47,9 +52,103 @@ void lf_node_files_free(struct lf_node_files *f)
 	f->n = f->cap = 0;
 }
 
-/* copy a directory tree from disk into the bundle under prefix */
-static int add_tree(struct lf_node_files *f, const char *dir, const char *prefix,
-		    struct lf_err *err)
+/* A private key, by what it is rather than its mode on disk: a keystore
+ * entry, an *_sk or *.key file, or PEM text holding a private key. */
+static bool is_secret(const char *dir, const char *name, const char *data, size_t len)
+{
+	const char *base = strrchr(dir, '/');
+	size_t n = strlen(name);
+
+	base = base ? base + 1 : dir;
+	if (strcmp(base, "keystore") == 0)
+		return true;
+	if ((n > 3 && strcmp(name + n - 3, "_sk") == 0) ||
+	    (n > 4 && strcmp(name + n - 4, ".key") == 0))
+		return true;
+	return data && memmem(data, len, "PRIVATE KEY", 11) != NULL;
+}
+
+/* read a regular file without following a link at its last component
+ * (a swap to a symlink after the checks fails here); *out NUL-terminated */
+static int read_regular(const char *path, char **out, size_t *len, struct lf_err *err)
+{
+	struct lf_buf b = LF_BUF_INIT;
+	char chunk[16384];
+	struct stat st;
+	ssize_t r = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+
+	*out = NULL;
+	if (fd < 0)
+		return lf_err_sys(err, LF_ERROR, "cannot open '%s'", path);
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return lf_err_set(err, LF_EINVALID, "'%s' is not a regular file", path);
+	}
+	while ((r = read(fd, chunk, sizeof(chunk))) > 0 || (r < 0 && errno == EINTR))
+		if (r > 0)
+			lf_buf_append(&b, chunk, (size_t)r);
+	if (r < 0)
+		lf_err_sys(err, LF_ERROR, "cannot read '%s'", path);
+	close(fd);
+	if (r < 0) {
+		lf_free_secret(b.data, b.cap);
+		return LF_ERROR;
+	}
+	*out = b.data ? b.data : lf_xcalloc(1, 1);
+	*len = b.len;
+	return 0;
+}
+
+/* where the entry src really is: itself, or for a symlink its target,
+ * which must stay inside the crypto tree root and be a regular file */
+static int entry_resolve(const char *root, const char *src, struct stat *st,
+			 char **real, struct lf_err *err)
+{
+	size_t n = strlen(root);
+
+	*real = NULL;
+	if (lstat(src, st) != 0)
+		return lf_err_sys(err, LF_ERROR, "cannot stat '%s'", src);
+	if (!S_ISLNK(st->st_mode)) {
+		*real = lf_xstrdup(src);
+		return 0;
+	}
+	*real = realpath(src, NULL);
+	if (!*real)
+		return lf_err_sys(err, LF_EINVALID, "symlink '%s' does not resolve", src);
+	if (strncmp(*real, root, n) != 0 || (*real)[n] != '/')
+		return lf_err_set(err, LF_EINVALID, "symlink '%s' points outside the "
+				  "crypto tree '%s' (to '%s'); refusing to ship it",
+				  src, root, *real);
+	if (stat(*real, st) != 0)
+		return lf_err_sys(err, LF_ERROR, "cannot stat '%s'", *real);
+	if (!S_ISREG(st->st_mode))
+		return lf_err_set(err, LF_EINVALID, "symlink '%s' does not point to a "
+				  "regular file", src);
+	return 0;
+}
+
+/* path (resolved) is root or inside it */
+static int check_inside(const char *root, const char *path, struct lf_err *err)
+{
+	char *real = realpath(path, NULL);
+	size_t n = strlen(root);
+	int rc = 0;
+
+	if (!real)
+		return lf_err_sys(err, LF_ERROR, "cannot resolve '%s'", path);
+	if (strncmp(real, root, n) != 0 || (real[n] != '/' && real[n] != '\0'))
+		rc = lf_err_set(err, LF_EINVALID, "'%s' leads outside the crypto tree "
+				"'%s' (to '%s'); refusing to ship it", path, root, real);
+	free(real);
+	return rc;
+}
+
+/* copy a directory tree from disk into the bundle under prefix; root: the
+ * crypto tree (resolved) nothing may come from outside of */
+static int add_tree(struct lf_node_files *f, const char *root, const char *dir,
+		    const char *prefix, struct lf_err *err)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
@@ -58,7 +157,7 @@ static int add_tree(struct lf_node_files *f, const char *dir, const char *prefix
 	if (!d)
 		return lf_err_sys(err, LF_ERROR, "cannot open '%s'", dir);
 	while (rc == 0 && (e = readdir(d)) != NULL) {
-		char *src, *dst, *data = NULL;
+		char *src, *dst, *real = NULL, *data = NULL;
 		struct stat st;
 		size_t len = 0;
 
@@ -66,12 +165,15 @@ static int add_tree(struct lf_node_files *f, const char *dir, const char *prefix
 			continue;
 		src = lf_path_join(dir, e->d_name);
 		dst = lf_xasprintf("%s/%s", prefix, e->d_name);
-		if (stat(src, &st) != 0)
-			rc = lf_err_sys(err, LF_ERROR, "cannot stat '%s'", src);
-		else if (S_ISDIR(st.st_mode))
-			rc = add_tree(f, src, dst, err);
-		else if ((rc = lf_read_file(src, &data, &len, err)) == 0)
-			add_file(f, dst, data, len, st.st_mode & 0777);
+		rc = entry_resolve(root, src, &st, &real, err);
+		if (rc == 0 && S_ISDIR(st.st_mode))
+			rc = add_tree(f, root, src, dst, err);
+		else if (rc == 0 && !S_ISREG(st.st_mode))
+			rc = lf_err_set(err, LF_EINVALID, "'%s' is not a regular file", src);
+		else if (rc == 0 && (rc = read_regular(real, &data, &len, err)) == 0)
+			add_file(f, dst, data, len, st.st_mode & 0777,
+				 is_secret(dir, e->d_name, data, len));
+		free(real);
 		free(src);
 		free(dst);
 	}
@@ -198,7 +300,7 @@ int lf_node_files_collect(const struct lf_apply_env *env,
 {
 	const json_t *a = node->attrs;
 	const char *kind = jstr(a, "kind");
-	char *env_text, *dir = NULL, *sub;
+	char *env_text, *dir = NULL, *sub, *root = NULL;
 	int rc = 0;
 
 	if (strcmp(kind, "peer") == 0)
@@ -208,22 +310,28 @@ int lf_node_files_collect(const struct lf_apply_env *env,
 	else
 		env_text = other_env(a);
 	env_text = with_machine(env_text, host_outputs);
-	add_file(out, "fabric/node.env", env_text, strlen(env_text), 0644);
-	add_file(out, "fabric/kind", lf_xasprintf("%s\n", kind), strlen(kind) + 1, 0644);
-	add_file(out, "fabric/run.sh", lf_xstrdup(RUN_SH), sizeof(RUN_SH) - 1, 0755);
+	add_file(out, "fabric/node.env", env_text, strlen(env_text), 0644, false);
+	add_file(out, "fabric/kind", lf_xasprintf("%s\n", kind), strlen(kind) + 1, 0644,
+		 false);
+	add_file(out, "fabric/run.sh", lf_xstrdup(RUN_SH), sizeof(RUN_SH) - 1, 0755, false);
 	if (json_object_get(a, "crypto"))
 		dir = crypto_node_dir(env, a);
 	if (json_object_get(a, "crypto") && !dir)
 		return lf_err_set(err, LF_ENOTFOUND, "%s: identity files of '%s' not found under '%s'",
 				  node->addr, jstr(a, "hostname"), env->crypto_dir);
 	if (dir) {
+		root = realpath(env->crypto_dir, NULL);
+		if (!root)
+			rc = lf_err_sys(err, LF_ERROR, "cannot resolve '%s'", env->crypto_dir);
 		sub = lf_path_join(dir, "msp");
-		rc = add_tree(out, sub, "fabric/msp", err);
+		if (rc == 0 && (rc = check_inside(root, sub, err)) == 0)
+			rc = add_tree(out, root, sub, "fabric/msp", err);
 		free(sub);
 		sub = lf_path_join(dir, "tls");
-		if (rc == 0)
-			rc = add_tree(out, sub, "fabric/tls", err);
+		if (rc == 0 && (rc = check_inside(root, sub, err)) == 0)
+			rc = add_tree(out, root, sub, "fabric/tls", err);
 		free(sub);
+		free(root);
 		free(dir);
 	}
 	return rc;

@@ -3,6 +3,7 @@
 #ifndef LF_NODE_FILES_H
 #define LF_NODE_FILES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <jansson.h>
 #include "ledgerform/error.h"
@@ -12,7 +13,8 @@ struct lf_node_file {
 	char *path;          /* relative to the host root */
 	char *data;
 	size_t len;
-	unsigned int mode;
+	unsigned int mode;   /* 0600 for a secret whatever its mode on disk */
+	bool secret;         /* a private key: wiped when freed */
 };
 
 struct lf_node_files {

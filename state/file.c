@@ -1,13 +1,18 @@
 /*
  * The file state backend: one pretty-printed JSON document (sorted keys, so
  * diffs of state are readable), written atomically with the previous
- * version kept as PATH.backup, and an exclusive lock on PATH.lock.
+ * version kept as PATH.backup, and an exclusive lock on PATH.lock. PATH is
+ * the real path of the state file (symlinks followed), so every name of one
+ * state file shares its lock, backup and writes.
  *
  * The handle remembers what it last saw on disk (inode identity, lineage,
- * serial and the bytes themselves). A write first stats the file: when it
- * is unchanged nothing is re-read; when it changed the file is re-read and
- * checked, so a write never overwrites a document it would refuse to read,
- * nor one that another writer replaced or advanced.
+ * serial, and the resources it last committed). A commit first stats the
+ * file: when it is unchanged nothing is re-read; when it changed the file
+ * is re-read and checked, so a commit never overwrites a document it would
+ * refuse to read, nor one that another writer replaced or advanced (the
+ * compare-and-swap of interface v2). A batch of changes is applied to the
+ * remembered resources, or to the file's when none are remembered; a batch
+ * carrying the whole set (the v1 write) is rendered as it is.
  *
  * A handle is not thread-safe: one thread at a time (the executor commits
  * from its scheduler thread only).
@@ -25,6 +30,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/util/crashpoint.h"
 #include "core/util/util.h"
 #include "state/lockfile.h"
 #include "state/render.h"
@@ -34,7 +40,10 @@
 
 struct file_state {
 	struct lf_state base;    /* first: what callers hold */
-	char *path, *backup, *lock_path;
+	char *path;              /* as named by the user (in messages) */
+	char *io;                /* resolved: symlinks followed (all I/O) */
+	char *backup, *lock_path;/* next to io: one lock per state file */
+	bool resolved;           /* io is final (its directory existed) */
 	int lock_fd;             /* -1 when not locked */
 	int refused;             /* 0, or the code a refused document got */
 	char refused_msg[LF_ERR_MSG_MAX];
@@ -45,12 +54,89 @@ struct file_state {
 	char lineage[UUID_LEN + 1];
 	uint64_t serial;
 	char *bytes;             /* the file's bytes (for a copied backup) */
+	json_t *cur;             /* its resources when a commit wrote them */
 	size_t len;
 };
 
 static struct file_state *fs_of(struct lf_state *st)
 {
 	return (struct file_state *)st;
+}
+
+/* ---- which file: the state file itself, not the name it was given ---- */
+
+/* io becomes p (owned); the backup and lock file sit next to it */
+static void set_io(struct file_state *fs, char *p)
+{
+	free(fs->io);
+	free(fs->backup);
+	free(fs->lock_path);
+	fs->io = p;
+	fs->backup = lf_xasprintf("%s.backup", p);
+	fs->lock_path = lf_xasprintf("%s.lock", p);
+}
+
+/* p (owned) with a symlink in its last component followed one hop */
+static char *follow_link(char *p)
+{
+	char buf[4096], *dir, *next;
+	ssize_t n = readlink(p, buf, sizeof(buf) - 1);
+
+	if (n <= 0)
+		return p;
+	buf[n] = '\0';
+	dir = lf_path_dirname(p);
+	next = buf[0] == '/' ? lf_xstrdup(buf) : lf_path_join(dir, buf);
+	free(dir);
+	free(p);
+	return next;
+}
+
+/*
+ * The real path of the state file: symlinks followed (also a dangling one,
+ * to where the file will be), so that every name for one state file locks,
+ * writes and backs up the same file. NULL while its directory is missing.
+ */
+static char *real_state_path(const char *path)
+{
+	char *p = lf_xstrdup(path), *dir, *rdir, *out = NULL;
+	const char *base;
+	int hops;
+
+	for (hops = 0; hops < 40 && !out; hops++) {
+		struct stat sb;
+
+		out = realpath(p, NULL);
+		if (out || lstat(p, &sb) != 0 || !S_ISLNK(sb.st_mode))
+			break;
+		p = follow_link(p);
+	}
+	if (!out) {
+		/* the file does not exist (yet): its real directory + name */
+		dir = lf_path_dirname(p);
+		rdir = realpath(dir, NULL);
+		base = strrchr(p, '/');
+		if (rdir)
+			out = lf_path_join(rdir, base ? base + 1 : p);
+		free(dir);
+		free(rdir);
+	}
+	free(p);
+	return out;
+}
+
+/* settle io once its directory exists; kept fixed while the lock is held */
+static void resolve(struct file_state *fs)
+{
+	char *real;
+
+	if (fs->resolved || fs->lock_fd >= 0)
+		return;
+	real = real_state_path(fs->path);
+	if (!real)
+		return;
+	set_io(fs, real);
+	fs->resolved = true;
 }
 
 /* ---- reading and checking a document ---- */
@@ -91,10 +177,78 @@ static int check_version(const char *path, json_t *root, struct lf_err *err)
 	return 0;
 }
 
+static const char *const TOP_KEYS[] = { "format_version", "lineage", "serial",
+					 "ledgerform_version", "resources" };
+
+static int check_top_keys(const char *path, json_t *root, struct lf_err *err)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	json_object_foreach(root, k, v) {
+		for (i = 0; i < LF_ARRAY_LEN(TOP_KEYS); i++)
+			if (strcmp(k, TOP_KEYS[i]) == 0)
+				break;
+		if (i == LF_ARRAY_LEN(TOP_KEYS))
+			return corrupt(path, err, "unknown top-level key '%s'", k);
+	}
+	return 0;
+}
+
+/* NULL when rec is a well-formed resource record, else what is wrong */
+static const char *record_problem(json_t *rec)
+{
+	json_t *v, *d;
+	size_t i;
+
+	if (!json_is_object(rec))
+		return "is not an object";
+	v = json_object_get(rec, "type");
+	if (!json_is_string(v) || json_string_length(v) == 0)
+		return "has no string 'type'";
+	v = json_object_get(rec, "attrs");
+	if (v && !json_is_object(v))
+		return "has an 'attrs' that is not an object";
+	v = json_object_get(rec, "outputs");
+	if (v && !json_is_object(v))
+		return "has an 'outputs' that is not an object";
+	v = json_object_get(rec, "hash");
+	if (v && !json_is_string(v))
+		return "has a 'hash' that is not a string";
+	v = json_object_get(rec, "deps");
+	if (v && !json_is_array(v))
+		return "has a 'deps' that is not an array";
+	json_array_foreach(v, i, d)
+		if (!json_is_string(d))
+			return "has a 'deps' entry that is not a string";
+	return NULL;
+}
+
+/* the first malformed record of resources: 0, or LF_EINVALID naming it */
+static int find_bad_record(json_t *res, const char **addr_out,
+			   const char **why_out)
+{
+	const char *addr;
+	json_t *rec;
+
+	json_object_foreach(res, addr, rec) {
+		const char *why = addr[0] ? record_problem(rec) : "has an empty address";
+
+		if (why) {
+			*addr_out = addr;
+			*why_out = why;
+			return LF_EINVALID;
+		}
+	}
+	return 0;
+}
+
 /* the envelope of a parsed document: keys present with the right types */
 static int check_envelope(const char *path, json_t *root, struct lf_err *err)
 {
 	json_t *lin, *ser, *ver, *res;
+	const char *bad, *why;
 
 	if (!json_is_object(root))
 		return corrupt(path, err, "%s", "the document is not a JSON object");
@@ -114,7 +268,9 @@ static int check_envelope(const char *path, json_t *root, struct lf_err *err)
 			       "ledgerform_version");
 	if (!json_is_object(res))
 		return corrupt(path, err, "'%s' is missing or not an object", "resources");
-	return 0;
+	if (find_bad_record(res, &bad, &why) != 0)
+		return corrupt(path, err, "resource '%s' %s", bad, why);
+	return check_top_keys(path, root, err);
 }
 
 /* parse the file from fd (streamed: the text is never held whole, which
@@ -183,6 +339,8 @@ static int refuse(struct file_state *fs, int code, struct lf_err *err)
 
 static void forget_bytes(struct file_state *fs)
 {
+	json_decref(fs->cur);
+	fs->cur = NULL;
 	free(fs->bytes);
 	fs->bytes = NULL;
 	fs->len = 0;
@@ -207,7 +365,8 @@ static int load_disk(struct file_state *fs, json_t **res, struct lf_err *err)
 	int fd, rc;
 
 	fs->known = false;
-	fd = open(fs->path, O_RDONLY | O_CLOEXEC);
+	forget_bytes(fs);
+	fd = open(fs->io, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT) {
 		set_missing(fs);
 		if (res)
@@ -247,7 +406,7 @@ static int sync_disk(struct file_state *fs, struct lf_err *err)
 {
 	struct stat st;
 
-	if (stat(fs->path, &st) != 0) {
+	if (stat(fs->io, &st) != 0) {
 		if (errno != ENOENT)
 			return lf_err_sys(err, LF_ERROR, "cannot stat state file '%s'", fs->path);
 		set_missing(fs);
@@ -266,6 +425,7 @@ static int file_read(struct lf_state *st, struct lf_state_doc *out,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
+	resolve(fs);
 	rc = load_disk(fs, &res, err);
 	if (rc != 0)
 		return rc;
@@ -278,8 +438,8 @@ static int file_read(struct lf_state *st, struct lf_state_doc *out,
 /* ---- writing ---- */
 
 /* the document text: envelope + resources, sorted keys, final newline */
-static int render(const struct lf_state_doc *doc, const char *lineage,
-		  uint64_t serial, size_t hint, struct lf_buf *out)
+static int render(json_t *resources, const char *lineage, uint64_t serial,
+		  size_t hint, struct lf_buf *out)
 {
 	json_t *root = json_object();
 	int rc;
@@ -294,7 +454,7 @@ static int render(const struct lf_state_doc *doc, const char *lineage,
 	json_object_set_new(root, "lineage", json_string(lineage));
 	json_object_set_new(root, "serial", json_integer((json_int_t)serial));
 	json_object_set_new(root, "ledgerform_version", json_string(LF_VERSION));
-	json_object_set(root, "resources", doc->resources);
+	json_object_set(root, "resources", resources);
 	rc = lf_state__render(out, root);
 	json_decref(root);
 	if (rc == 0)
@@ -303,21 +463,31 @@ static int render(const struct lf_state_doc *doc, const char *lineage,
 }
 
 /* why a write of doc over the file on disk would lose someone's work */
-static int check_conflict(struct file_state *fs, const struct lf_state_doc *doc,
+static int check_conflict(struct file_state *fs, const struct lf_state_version *ver,
 			  struct lf_err *err)
 {
 	if (!fs->exists)
 		return 0;
-	if (strcmp(doc->lineage, fs->lineage) != 0)
+	if (strcmp(ver->lineage, fs->lineage) != 0)
 		return lf_err_set(err, LF_ECONFLICT,
 				  "state file '%s' has lineage %s but the state being written has lineage %s: the file was replaced since it was read; not overwriting it",
-				  fs->path, fs->lineage, doc->lineage[0] ? doc->lineage : "(none)");
-	if (doc->serial != fs->serial)
+				  fs->path, fs->lineage, ver->lineage[0] ? ver->lineage : "(none)");
+	if (ver->serial != fs->serial)
 		return lf_err_set(err, LF_ECONFLICT,
 				  "state file '%s' is at serial %llu but the state being written was read at serial %llu: another writer changed it; not overwriting it",
 				  fs->path, (unsigned long long)fs->serial,
-				  (unsigned long long)doc->serial);
+				  (unsigned long long)ver->serial);
 	return 0;
+}
+
+/* PATH.tmp + 12 random hex digits (the names sweep_temps removes) */
+static char *temp_name(const char *path)
+{
+	unsigned char r[TMP_HEX_LEN / 2] = { 0 };
+
+	lf_random(r, sizeof(r));
+	return lf_xasprintf("%s.tmp%02x%02x%02x%02x%02x%02x", path, r[0], r[1], r[2],
+			    r[3], r[4], r[5]);
 }
 
 static bool link_unsupported(int e)
@@ -335,15 +505,11 @@ static bool link_unsupported(int e)
  */
 static int make_backup(struct file_state *fs, struct lf_err *err)
 {
-	unsigned char r[TMP_HEX_LEN / 2];
-	char *tmp;
+	char *tmp = temp_name(fs->backup);
 	int rc = 0;
 
-	if (lf_random(r, sizeof(r)) != 0)
-		return lf_err_set(err, LF_ERROR, "no random bytes for a temp name");
-	tmp = lf_xasprintf("%s.tmp%02x%02x%02x%02x%02x%02x", fs->backup, r[0], r[1],
-			   r[2], r[3], r[4], r[5]);
-	if (link(fs->path, tmp) == 0) {
+	if (link(fs->io, tmp) == 0) {
+		lf_crash_point("state.backup.after_link");
 		if (rename(tmp, fs->backup) != 0) {
 			rc = lf_err_sys(err, LF_ERROR, "cannot rename '%s' to '%s'", tmp,
 					fs->backup);
@@ -353,7 +519,7 @@ static int make_backup(struct file_state *fs, struct lf_err *err)
 		char *bytes = NULL;
 		size_t len = 0;
 
-		rc = lf_read_file(fs->path, &bytes, &len, err);
+		rc = lf_read_file(fs->io, &bytes, &len, err);
 		if (rc == 0)
 			rc = lf_write_file_atomic(fs->backup, bytes, len, 0600, err);
 		free(bytes);
@@ -365,10 +531,85 @@ static int make_backup(struct file_state *fs, struct lf_err *err)
 	return rc;
 }
 
+/* fsync the directory holding path, so a rename in it is durable */
+static int fsync_parent(const char *path)
+{
+	char *dir = lf_path_dirname(path);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = -1;
+
+	free(dir);
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * Write text to PATH.tmpXXXXXXXXXXXX (0600), fsync, rename over path,
+ * fsync the directory. Named crash points between the steps let tests kill
+ * a writer at each one (LEDGERFORM_CRASH_AT=state.write.after_fsync:1).
+ */
+static int write_atomic(const char *path, const struct lf_buf *text,
+			struct lf_err *err)
+{
+	char *tmp = temp_name(path);
+	int fd = -1, rc = LF_ERROR;
+	bool renamed = false;
+
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || fchmod(fd, 0600) != 0 || write_all(fd, text->data, text->len) != 0) {
+		lf_err_sys(err, LF_ERROR, "cannot write '%s'", tmp);
+		goto cleanup;
+	}
+	lf_crash_point("state.write.after_temp");
+	if (fsync(fd) != 0 || close(fd) != 0) {
+		fd = -1;
+		lf_err_sys(err, LF_ERROR, "cannot fsync '%s'", tmp);
+		goto cleanup;
+	}
+	fd = -1;
+	lf_crash_point("state.write.after_fsync");
+	if (rename(tmp, path) != 0) {
+		lf_err_sys(err, LF_ERROR, "cannot rename '%s' to '%s'", tmp, path);
+		goto cleanup;
+	}
+	renamed = true;
+	lf_crash_point("state.write.after_rename");
+	if (fsync_parent(path) != 0) {
+		lf_err_sys(err, LF_ERROR, "cannot fsync the directory of '%s'", path);
+		goto cleanup;
+	}
+	lf_crash_point("state.write.after_dirsync");
+	rc = 0;
+cleanup:
+	if (fd >= 0)
+		close(fd);
+	if (!renamed)
+		unlink(tmp);
+	free(tmp);
+	return rc;
+}
+
 /* the state file's directory, created 0700 on first write when missing */
 static int ensure_dir(struct file_state *fs, struct lf_err *err)
 {
-	char *dir = lf_path_dirname(fs->path);
+	char *dir = lf_path_dirname(fs->io);
 	int rc = lf_path_exists(dir) ? 0 : lf_mkdirs(dir, 0700, err);
 
 	free(dir);
@@ -382,15 +623,18 @@ static int put_file(struct file_state *fs, struct lf_buf *text,
 	struct lf_err e = LF_ERR_INIT;
 
 	fs->known = false;
+	forget_bytes(fs);
 	if (!fs->exists && ensure_dir(fs, &e) != 0)
 		return lf_err_set(err, e.code, "%s", e.msg);
+	resolve(fs);
 	if (fs->exists && make_backup(fs, &e) != 0)
 		return lf_err_set(err, e.code, "cannot back up state file '%s': %s",
 				  fs->path, e.msg);
-	if (lf_write_file_atomic(fs->path, text->data, text->len, 0600, &e) != 0)
+	lf_crash_point("state.write.after_backup");
+	if (write_atomic(fs->io, text, &e) != 0)
 		return lf_err_set(err, e.code, "cannot write state file '%s': %s",
 				  fs->path, e.msg);
-	if (stat(fs->path, &fs->id) != 0)
+	if (stat(fs->io, &fs->id) != 0)
 		return lf_err_sys(err, LF_ERROR, "cannot stat state file '%s'", fs->path);
 	forget_bytes(fs);
 	fs->len = text->len;
@@ -400,56 +644,190 @@ static int put_file(struct file_state *fs, struct lf_buf *text,
 	return 0;
 }
 
-static int check_doc(struct file_state *fs, const struct lf_state_doc *doc,
-		     struct lf_err *err)
+/* a batch that would make a document read refuses is not written */
+static int check_batch(struct file_state *fs, const struct lf_state_batch *b,
+		       const struct lf_state_version *ver, struct lf_err *err)
 {
-	size_t n = strnlen(doc->lineage, sizeof(doc->lineage));
+	size_t n = strnlen(ver->lineage, sizeof(ver->lineage)), i;
+	const char *bad = NULL, *why = NULL;
 
-	if (!json_is_object(doc->resources))
+	if (b->all && !json_is_object(b->all))
 		return lf_err_set(err, LF_EINVALID,
 				  "cannot write state file '%s': resources is not a JSON object",
 				  fs->path);
 	if (n != 0 && n != UUID_LEN)
 		return lf_err_set(err, LF_EINVALID,
 				  "cannot write state file '%s': lineage is not a UUID", fs->path);
+	if (b->all)
+		find_bad_record(b->all, &bad, &why);
+	for (i = 0; !bad && i < b->n; i++) {
+		const struct lf_state_change *c = &b->v[i];
+
+		if (c->kind != LF_STATE_PUT && c->kind != LF_STATE_DELETE)
+			why = "has an unknown change kind";
+		else if (!c->addr || !c->addr[0])
+			why = "has an empty address";
+		else if (c->kind == LF_STATE_PUT)
+			why = record_problem(c->record);
+		bad = why ? (c->addr ? c->addr : "") : NULL;
+	}
+	if (bad)
+		return lf_err_set(err, LF_EINVALID,
+				  "cannot write state file '%s': resource '%s' %s", fs->path,
+				  bad, why);
 	return 0;
 }
 
-static int file_write(struct lf_state *st, struct lf_state_doc *doc,
-		      struct lf_err *err)
+/* the stored resources, from the cache or the file (a new reference) */
+static int stored_resources(struct file_state *fs, json_t **out,
+			    struct lf_err *err)
+{
+	*out = NULL;
+	if (!fs->exists) {
+		*out = json_object();
+		return 0;
+	}
+	if (!fs->cur) {
+		json_t *res = NULL;
+		int rc = load_disk(fs, &res, err);
+
+		if (rc != 0)
+			return rc;
+		fs->cur = res;
+	}
+	*out = json_incref(fs->cur);
+	return 0;
+}
+
+/* the resources a commit writes: all or the stored set, with the changes
+ * applied to a copy (shallow: records are shared, never changed) */
+static int apply_batch(struct file_state *fs, const struct lf_state_batch *b,
+		       json_t **out, struct lf_err *err)
+{
+	json_t *base = NULL;
+	size_t i;
+	int rc = 0;
+
+	if (b->all && b->n == 0) {
+		*out = json_incref(b->all);
+		return 0;
+	}
+	if (b->all)
+		base = json_incref(b->all);
+	else
+		rc = stored_resources(fs, &base, err);
+	if (rc != 0)
+		return rc;
+	*out = json_copy(base);
+	json_decref(base);
+	for (i = 0; i < b->n; i++) {
+		if (b->v[i].kind == LF_STATE_PUT)
+			json_object_set(*out, b->v[i].addr, b->v[i].record);
+		else
+			json_object_del(*out, b->v[i].addr);
+	}
+	return 0;
+}
+
+/* the lineage and serial a commit writes */
+static int next_version(struct file_state *fs, const struct lf_state_version *ver,
+			struct lf_state_version *next, struct lf_err *err)
+{
+	uint64_t serial = fs->exists ? fs->serial : ver->serial;
+
+	snprintf(next->lineage, sizeof(next->lineage), "%s", ver->lineage);
+	if (!next->lineage[0] && lf_uuid4(next->lineage) != 0)
+		return lf_err_set(err, LF_ERROR, "cannot create a lineage for '%s'", fs->path);
+	if (serial >= (uint64_t)INT64_MAX)
+		return lf_err_set(err, LF_EINVALID,
+				  "state file '%s' is at serial %llu, the largest a state can hold; not writing serial %llu",
+				  fs->path, (unsigned long long)serial,
+				  (unsigned long long)serial + 1);
+	next->serial = serial + 1;
+	return 0;
+}
+
+static int file_commit(struct lf_state *st, const struct lf_state_batch *batch,
+		       struct lf_state_version *ver, struct lf_err *err)
 {
 	struct file_state *fs = fs_of(st);
 	struct lf_buf text = LF_BUF_INIT;
-	char lineage[UUID_LEN + 1];
-	uint64_t serial;
+	struct lf_state_version next;
+	json_t *res = NULL;
 	int rc;
 
 	if (fs->refused)
 		return lf_err_set(err, fs->refused, "%s", fs->refused_msg);
-	rc = check_doc(fs, doc, err);
+	rc = check_batch(fs, batch, ver, err);
+	resolve(fs);
 	if (rc == 0)
 		rc = sync_disk(fs, err);
 	if (rc == 0)
-		rc = check_conflict(fs, doc, err);
+		rc = check_conflict(fs, ver, err);
+	if (rc == 0)
+		rc = next_version(fs, ver, &next, err);
+	if (rc == 0)
+		rc = apply_batch(fs, batch, &res, err);
 	if (rc != 0)
 		goto cleanup;
-	snprintf(lineage, sizeof(lineage), "%s", doc->lineage);
-	if (!lineage[0] && lf_uuid4(lineage) != 0) {
-		rc = lf_err_set(err, LF_ERROR, "cannot create a lineage for '%s'", fs->path);
-		goto cleanup;
-	}
-	serial = (fs->exists ? fs->serial : doc->serial) + 1;
-	if (render(doc, lineage, serial, fs->len, &text) != 0) {
+	if (render(res, next.lineage, next.serial, fs->len, &text) != 0) {
 		rc = lf_err_set(err, LF_ERROR, "cannot encode state for '%s'", fs->path);
 		goto cleanup;
 	}
-	rc = put_file(fs, &text, lineage, serial, err);
+	rc = put_file(fs, &text, next.lineage, next.serial, err);
 	if (rc == 0) {
-		memcpy(doc->lineage, lineage, sizeof(doc->lineage));
-		doc->serial = serial;
+		*ver = next;
+		/* cache what was written, unless it is the caller's object */
+		if (res != batch->all)
+			fs->cur = json_incref(res);
 	}
 cleanup:
+	json_decref(res);
 	lf_buf_free(&text);
+	return rc;
+}
+
+/* ---- the writable probe ---- */
+
+/* create a temp file next to the state file and hard-link it the way a
+ * backup is made; both removed again */
+static int probe_dir(struct file_state *fs, struct lf_err *err)
+{
+	char *tmp = temp_name(fs->io), *btmp = temp_name(fs->backup);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int rc = 0;
+
+	if (fd < 0 || write_all(fd, "{}\n", 3) != 0 || fsync(fd) != 0) {
+		rc = lf_err_sys(err, LF_ERROR, "state file '%s' cannot be written: cannot create '%s'",
+				fs->path, tmp);
+	} else if (link(tmp, btmp) != 0 && !link_unsupported(errno)) {
+		rc = lf_err_sys(err, LF_ERROR,
+				"state file '%s' cannot be written: cannot link its backup '%s'",
+				fs->path, btmp);
+	}
+	if (fd >= 0)
+		close(fd);
+	unlink(btmp);
+	unlink(tmp);
+	free(tmp);
+	free(btmp);
+	return rc;
+}
+
+static int file_check_writable(struct lf_state *st, struct lf_err *err)
+{
+	struct file_state *fs = fs_of(st);
+	struct lf_err e = LF_ERR_INIT;
+	int rc;
+
+	if (fs->refused)
+		return lf_err_set(err, fs->refused, "%s", fs->refused_msg);
+	resolve(fs);
+	if (!fs->resolved && ensure_dir(fs, &e) != 0)
+		return lf_err_set(err, e.code, "state file '%s' cannot be written: %s",
+				  fs->path, e.msg);
+	resolve(fs);
+	rc = probe_dir(fs, err);
 	return rc;
 }
 
@@ -482,12 +860,12 @@ static bool is_stray_temp(const char *name, const char *base)
  */
 static void sweep_temps(struct file_state *fs)
 {
-	char *dir = lf_path_dirname(fs->path);
-	const char *base = strrchr(fs->path, '/');
+	char *dir = lf_path_dirname(fs->io);
+	const char *base = strrchr(fs->io, '/');
 	DIR *d = opendir(dir);
 	struct dirent *e;
 
-	base = base ? base + 1 : fs->path;
+	base = base ? base + 1 : fs->io;
 	while (d && (e = readdir(d)) != NULL) {
 		char *p;
 
@@ -502,16 +880,29 @@ static void sweep_temps(struct file_state *fs)
 	free(dir);
 }
 
-static int file_lock(struct lf_state *st, double timeout_s, const char *who,
-		     struct lf_err *err)
+/*
+ * flock(2) on the lock file next to the real state file. The lease ttl is
+ * not needed here: the kernel keeps the lock exactly as long as this
+ * process has the descriptor open, and drops it when the process dies.
+ */
+static int file_lock(struct lf_state *st, const struct lf_state_holder *holder,
+		     double lease_ttl_s, double wait_s, struct lf_err *err)
 {
 	struct file_state *fs = fs_of(st);
 	int rc;
 
+	(void)lease_ttl_s;
 	if (fs->lock_fd >= 0)
 		return 0; /* this handle holds it already */
-	rc = lf_state__lock_acquire(&fs->lock_fd, fs->lock_path, fs->path, timeout_s,
-				    who, err);
+	resolve(fs);
+	if (!fs->resolved) {
+		rc = ensure_dir(fs, err);
+		if (rc != 0)
+			return rc;
+		resolve(fs);
+	}
+	rc = lf_state__lock_acquire(&fs->lock_fd, fs->lock_path, fs->path, wait_s,
+				    holder, err);
 	if (rc == 0)
 		sweep_temps(fs);
 	return rc;
@@ -524,6 +915,24 @@ static int file_unlock(struct lf_state *st, struct lf_err *err)
 
 	fs->lock_fd = -1;
 	return rc;
+}
+
+/* lost when the lock file this handle locked is no longer the one named
+ * by the lock path: another process could lock the new one */
+static int file_lock_lost(struct lf_state *st, struct lf_err *err)
+{
+	struct file_state *fs = fs_of(st);
+
+	return lf_state__lock_lost(fs->lock_fd, fs->lock_path, err);
+}
+
+static int file_holder(struct lf_state *st, struct lf_state_holder *out,
+		       struct lf_err *err)
+{
+	struct file_state *fs = fs_of(st);
+
+	resolve(fs);
+	return lf_state__lock_holder(fs->lock_path, out, err);
 }
 
 static const char *file_describe(struct lf_state *st)
@@ -539,20 +948,26 @@ static void file_free(struct lf_state *st)
 		return;
 	lf_state__lock_release(fs->lock_fd, fs->lock_path, NULL);
 	free(fs->path);
+	free(fs->io);
 	free(fs->backup);
 	free(fs->lock_path);
 	free(fs->bytes);
+	json_decref(fs->cur);
 	free(fs);
 }
 
 static const struct lf_state_ops file_ops = {
+	.version = LF_STATE_OPS_VERSION,
 	.name = "file",
+	.read_all = file_read,
+	.commit = file_commit,
 	.lock = file_lock,
 	.unlock = file_unlock,
-	.read = file_read,
-	.write = file_write,
-	.free = file_free,
+	.lock_lost = file_lock_lost,
+	.holder = file_holder,
+	.check_writable = file_check_writable,
 	.describe = file_describe,
+	.free = file_free,
 };
 
 int lf_state_file_new(struct lf_state **out, const char *path,
@@ -566,8 +981,7 @@ int lf_state_file_new(struct lf_state **out, const char *path,
 	fs = lf_xcalloc(1, sizeof(*fs));
 	fs->base.ops = &file_ops;
 	fs->path = lf_xstrdup(path);
-	fs->backup = lf_xasprintf("%s.backup", path);
-	fs->lock_path = lf_xasprintf("%s.lock", path);
+	set_io(fs, lf_xstrdup(path));
 	fs->lock_fd = -1;
 	*out = &fs->base;
 	return 0;

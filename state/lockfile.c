@@ -15,12 +15,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -59,45 +58,13 @@ static int wait_flock(int fd, double timeout_s)
 	}
 }
 
-static void user_name(char *out, size_t n)
+/* one-line JSON record of the holder */
+static char *holder_record(const struct lf_state_holder *h)
 {
-	struct passwd pw, *res = NULL;
-	char buf[1024];
-	const char *env = getenv("USER");
+	json_t *o = lf_state_holder_to_json(h);
+	char *s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	char *line;
 
-	if (getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &res) == 0 && res)
-		snprintf(out, n, "%s", res->pw_name);
-	else if (env && env[0])
-		snprintf(out, n, "%s", env);
-	else
-		snprintf(out, n, "uid%u", (unsigned)geteuid());
-}
-
-static void now_iso8601(char out[32])
-{
-	time_t t = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-/* one-line JSON record of this process as the holder */
-static char *holder_record(const char *who)
-{
-	char user[256], host[256], when[32];
-	json_t *o;
-	char *s, *line;
-
-	user_name(user, sizeof(user));
-	if (gethostname(host, sizeof(host)) != 0)
-		snprintf(host, sizeof(host), "unknown");
-	host[sizeof(host) - 1] = '\0';
-	now_iso8601(when);
-	o = json_pack("{s:I, s:s, s:s, s:s, s:s}", "pid", (json_int_t)getpid(),
-		      "user", user, "host", host, "operation", who ? who : "unknown",
-		      "started", when);
-	s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(o);
 	if (!s)
 		return lf_xstrdup("{}\n");
@@ -106,8 +73,8 @@ static char *holder_record(const char *who)
 	return line;
 }
 
-static int write_holder(int fd, const char *lock_path, const char *who,
-			struct lf_err *err)
+static int write_holder(int fd, const char *lock_path,
+			const struct lf_state_holder *who, struct lf_err *err)
 {
 	char *rec = holder_record(who);
 	size_t len = strlen(rec);
@@ -129,52 +96,86 @@ cleanup:
 	return rc;
 }
 
-/* "pid 1234 (user@host, apply, since ...)" from the lock file, or a hint */
-static void describe_holder(int fd, char *out, size_t n)
+/* the holder record in the lock file (pid 0 when there is none yet) */
+static void read_holder(int fd, struct lf_state_holder *out)
 {
 	char buf[HOLDER_MAX];
 	ssize_t r;
 	json_t *o = NULL;
-	json_int_t pid = 0;
-	const char *user = "?", *host = "?", *op = "?", *since = "?";
 
 	do {
 		r = pread(fd, buf, sizeof(buf) - 1, 0);
 	} while (r < 0 && errno == EINTR);
 	if (r > 0)
 		o = json_loadb(buf, (size_t)r, 0, NULL);
-	if (!o || json_unpack(o, "{s:I, s?s, s?s, s?s, s?s}", "pid", &pid, "user", &user,
-			      "host", &host, "operation", &op, "started", &since) != 0) {
-		snprintf(out, n, "another process (it has not recorded itself yet)");
-		json_decref(o);
-		return;
-	}
-	snprintf(out, n, "pid %lld (%s@%s, %s, since %s)", (long long)pid, user,
-		 host, op, since);
+	lf_state_holder_from_json(out, o);
 	json_decref(o);
 }
 
-static int open_lock_file(const char *lock_path, struct lf_err *err)
+static int open_nofollow(const char *lock_path)
 {
-	int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	return open(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+}
+
+/* the lock file must be ours: a regular file this user owns, no symlink
+ * (a planted symlink would make us truncate its target) */
+static int check_lock_file(int fd, const char *lock_path, struct lf_err *err)
+{
+	struct stat sb;
+
+	if (fstat(fd, &sb) != 0)
+		return lf_err_sys(err, LF_ERROR, "cannot stat lock file '%s'", lock_path);
+	if (!S_ISREG(sb.st_mode))
+		return lf_err_set(err, LF_EINVALID,
+				  "lock file '%s' is not a regular file; refusing to use it (remove it)",
+				  lock_path);
+	if (sb.st_uid != geteuid())
+		return lf_err_set(err, LF_EINVALID,
+				  "lock file '%s' is owned by uid %u, not by this user (uid %u); refusing to use it",
+				  lock_path, (unsigned)sb.st_uid, (unsigned)geteuid());
+	return 0;
+}
+
+/* open (creating) the lock file into *fd_out; 0 or an LF_E* code */
+static int open_lock_file(int *fd_out, const char *lock_path, struct lf_err *err)
+{
+	int fd = open_nofollow(lock_path), rc;
 	char *dir;
 
+	*fd_out = -1;
 	if (fd < 0 && errno == ENOENT) {
 		/* first use of a state directory that does not exist yet */
 		dir = lf_path_dirname(lock_path);
-		if (lf_mkdirs(dir, 0700, err) == 0)
-			fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		rc = lf_mkdirs(dir, 0700, err);
 		free(dir);
+		if (rc != 0)
+			return rc;
+		fd = open_nofollow(lock_path);
 	}
+	if (fd < 0 && errno == ELOOP)
+		return lf_err_set(err, LF_EINVALID,
+				  "lock file '%s' is a symbolic link; refusing to use it (remove it)",
+				  lock_path);
+	if (fd < 0 && errno == EISDIR)
+		return lf_err_set(err, LF_EINVALID,
+				  "lock file '%s' is not a regular file; refusing to use it (remove it)",
+				  lock_path);
 	if (fd < 0)
-		lf_err_sys(err, LF_ERROR, "cannot open lock file '%s'", lock_path);
-	return fd;
+		return lf_err_sys(err, LF_ERROR, "cannot open lock file '%s'", lock_path);
+	rc = check_lock_file(fd, lock_path, err);
+	if (rc != 0) {
+		close(fd);
+		return rc;
+	}
+	*fd_out = fd;
+	return 0;
 }
 
 int lf_state__lock_acquire(int *fd_out, const char *lock_path,
-			   const char *what, double timeout_s, const char *who,
-			   struct lf_err *err)
+			   const char *what, double timeout_s,
+			   const struct lf_state_holder *who, struct lf_err *err)
 {
+	struct lf_state_holder h;
 	char holder[512];
 	int fd, rc;
 
@@ -182,14 +183,15 @@ int lf_state__lock_acquire(int *fd_out, const char *lock_path,
 	if (isnan(timeout_s) || timeout_s < 0)
 		return lf_err_set(err, LF_EINVALID, "lock timeout for state '%s' must be >= 0",
 				  what);
-	fd = open_lock_file(lock_path, err);
-	if (fd < 0)
-		return err && err->code ? err->code : LF_ERROR;
+	rc = open_lock_file(&fd, lock_path, err);
+	if (rc != 0)
+		return rc;
 	rc = wait_flock(fd, timeout_s);
 	if (rc < 0) {
 		rc = lf_err_sys(err, LF_ERROR, "cannot lock '%s'", lock_path);
 	} else if (rc > 0) {
-		describe_holder(fd, holder, sizeof(holder));
+		read_holder(fd, &h);
+		lf_state_holder_format(&h, holder, sizeof(holder));
 		rc = lf_err_set(err, LF_ECONFLICT,
 				"state '%s' is locked by %s; waited %gs; retry later or pass --lock-timeout",
 				what, holder, timeout_s);
@@ -216,4 +218,48 @@ int lf_state__lock_release(int fd, const char *lock_path, struct lf_err *err)
 		rc = lf_err_sys(err, LF_ERROR, "cannot unlock '%s'", lock_path);
 	close(fd);
 	return rc;
+}
+
+int lf_state__lock_holder(const char *lock_path, struct lf_state_holder *out,
+			  struct lf_err *err)
+{
+	int fd = open(lock_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), rc;
+
+	memset(out, 0, sizeof(*out));
+	if (fd < 0 && errno == ENOENT)
+		return LF_ENOTFOUND; /* never locked */
+	if (fd < 0)
+		return lf_err_sys(err, LF_ERROR, "cannot open lock file '%s'", lock_path);
+	/* a shared lock is granted only when nobody holds the exclusive one */
+	do {
+		rc = flock(fd, LOCK_SH | LOCK_NB);
+	} while (rc != 0 && errno == EINTR);
+	if (rc == 0) {
+		rc = LF_ENOTFOUND;
+	} else if (errno == EWOULDBLOCK) {
+		read_holder(fd, out);
+		rc = 0;
+	} else {
+		rc = lf_err_sys(err, LF_ERROR, "cannot query lock '%s'", lock_path);
+	}
+	close(fd);
+	return rc;
+}
+
+int lf_state__lock_lost(int fd, const char *lock_path, struct lf_err *err)
+{
+	struct stat held, now;
+
+	if (fd < 0) {
+		lf_err_set(err, LF_ECONFLICT, "the lock on '%s' is not held", lock_path);
+		return 1;
+	}
+	if (fstat(fd, &held) != 0 || held.st_nlink == 0 || lstat(lock_path, &now) != 0 ||
+	    held.st_dev != now.st_dev || held.st_ino != now.st_ino) {
+		lf_err_set(err, LF_ECONFLICT,
+			   "lock file '%s' was removed or replaced while the lock was held: another process can take the lock",
+			   lock_path);
+		return 1;
+	}
+	return 0;
 }

@@ -309,10 +309,12 @@ static int err_vfill(struct lf_err *err, int code, unsigned int retry_after_ms,
 {
 	if (!err)
 		return code;
-	if (err->code != 0 && err->msg[0] != '\0')
-		return code; /* propagate, never overwrite */
-	err->code = code;
 	err->retry_after_ms = code == LF_ERETRY ? retry_after_ms : 0;
+	if (err->code != 0 && err->msg[0] != '\0') {
+		err->code = code; /* the returned code always lands in err */
+		return code;      /* propagate the message, never overwrite */
+	}
+	err->code = code;
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	return code;
 }

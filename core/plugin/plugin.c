@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/util/util.h"
 
@@ -37,6 +38,7 @@ struct lf_reg_entry {
 struct lf_registry {
 	pthread_mutex_t mu;
 	char **path;                 /* NULL-terminated search path */
+	struct lf_err path_err;      /* set when the search path is refused */
 	struct lf_reg_entry *v;
 	size_t n, cap;
 };
@@ -175,6 +177,28 @@ static void facts_record(struct lf_load_facts *f, const struct lf_driver *d)
 
 /* ---- loading ----------------------------------------------------------- */
 
+/* a plugin anyone may rewrite (or replace, through its directory) would run
+ * their code as us: refuse it */
+static int plugin_perms(const char *path, const char *what, const struct stat *st,
+			struct lf_err *err)
+{
+	char *dir = lf_path_dirname(path);
+	struct stat dst;
+	int rc = 0;
+
+	if (st->st_mode & S_IWOTH)
+		rc = lf_err_set(err, LF_EINVALID, "%s: refused: the file is writable "
+				"by others (mode %03o); chmod o-w it",
+				what, (unsigned)(st->st_mode & 0777));
+	else if (stat(dir, &dst) == 0 && (dst.st_mode & S_IWOTH) &&
+		 !(dst.st_mode & S_ISVTX))
+		rc = lf_err_set(err, LF_EINVALID, "%s: refused: its directory '%s' "
+				"is writable by others (mode %03o)", what, dir,
+				(unsigned)(dst.st_mode & 0777));
+	free(dir);
+	return rc;
+}
+
 /* dlopen + dlsym + entry call; *handle set when the library is open. */
 static int plugin_open(const char *path, const char *what, void **handle,
 		       const struct lf_driver **out, struct lf_err *err)
@@ -186,6 +210,8 @@ static int plugin_open(const char *path, const char *what, void **handle,
 	if (stat(path, &st) != 0)
 		return lf_err_sys(err, errno == ENOENT ? LF_ENOTFOUND : LF_EINVALID,
 				  "%s: cannot load", what);
+	if (plugin_perms(path, what, &st, err) != 0)
+		return LF_EINVALID;
 	*handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (!*handle)
 		return lf_err_set(err, LF_EINVALID, "%s: cannot load: %s", what,
@@ -264,34 +290,61 @@ static void path_add(char ***v, size_t *n, const char *dir)
 	(*v)[*n] = NULL;
 }
 
-static char **path_build(void)
+/* true when exe lives in the build tree this library was compiled for */
+static bool exe_in_build_tree(const char *exe)
 {
-	const char *env = getenv("LEDGERFORM_DRIVER_PATH");
-	char **v = lf_xcalloc(1, sizeof(*v));
-	size_t n = 0;
-	char *copy, *p, *colon;
+	char *root = realpath(LF_BUILD_DIR, NULL);
+	bool in;
 
-	if (env) {
-		copy = lf_xstrdup(env);
-		for (p = copy; p; p = colon) {
-			colon = strchr(p, ':');
-			if (colon)
-				*colon++ = '\0';
+	in = exe && root && lf_str_has_prefix(exe, root) && exe[strlen(root)] == '/';
+	free(root);
+	return in;
+}
+
+int lf_plugin_path_build(const char *env, const char *exe, char ***out,
+			 struct lf_err *err)
+{
+	char **v = lf_xcalloc(1, sizeof(*v));
+	size_t n = 0, i;
+	char *copy = lf_xstrdup(env), *p, *colon;
+	int rc = 0;
+
+	for (p = copy; rc == 0 && p; p = colon) {
+		colon = strchr(p, ':');
+		if (colon)
+			*colon++ = '\0';
+		if (p[0] != '\0' && p[0] != '/')
+			rc = lf_err_set(err, LF_EINVALID, "LEDGERFORM_DRIVER_PATH entry "
+					"'%s' is relative: a driver would be loaded from "
+					"whatever directory ledgerform runs in; use absolute "
+					"directories", p);
+		else
 			path_add(&v, &n, p);
-		}
-		free(copy);
 	}
-	path_add(&v, &n, LF_DRIVER_BUILD_DIR);
+	free(copy);
+	if (exe_in_build_tree(exe))
+		path_add(&v, &n, LF_DRIVER_BUILD_DIR);
 	path_add(&v, &n, LF_DRIVER_INSTALL_DIR);
-	return v;
+	if (rc != 0) {
+		for (i = 0; i < n; i++)
+			free(v[i]);
+		free(v);
+		v = NULL;
+	}
+	*out = v;
+	return rc;
 }
 
 int lf_registry_new(struct lf_registry **out)
 {
 	struct lf_registry *reg = lf_xcalloc(1, sizeof(*reg));
+	char *exe = realpath("/proc/self/exe", NULL);
 
 	pthread_mutex_init(&reg->mu, NULL);
-	reg->path = path_build();
+	if (lf_plugin_path_build(getenv("LEDGERFORM_DRIVER_PATH"), exe, &reg->path,
+				 &reg->path_err) != 0)
+		reg->path = lf_xcalloc(1, sizeof(*reg->path)); /* search nothing */
+	free(exe);
 	*out = reg;
 	return 0;
 }
@@ -395,7 +448,9 @@ int lf_registry_get(struct lf_registry *reg, const char *name,
 				  name ? name : "");
 	pthread_mutex_lock(&reg->mu);
 	*out = reg_find(reg, name);
-	if (!*out)
+	if (!*out && reg->path_err.code != 0)
+		rc = lf_err_set(err, reg->path_err.code, "%s", reg->path_err.msg);
+	else if (!*out)
 		rc = reg_load(reg, name, out, err);
 	pthread_mutex_unlock(&reg->mu);
 	return rc;

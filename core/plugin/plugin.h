@@ -2,9 +2,12 @@
  * Driver plugin loader and the host side of the driver ABI.
  *
  * Drivers are found as ledgerform_driver_NAME.so in a search path:
- *   $LEDGERFORM_DRIVER_PATH (colon-separated), then the build tree's
- *   drivers directory (compiled in), then the install prefix's
- *   lib/ledgerform/drivers. The first match wins.
+ *   $LEDGERFORM_DRIVER_PATH (colon-separated, absolute directories only:
+ *   a relative entry refuses the whole path), then the build tree's
+ *   drivers directory (only for a binary running from that build tree, never
+ *   for an installed one), then the install prefix's lib/ledgerform/drivers.
+ *   The first match wins. A plugin file (or its directory, unless sticky)
+ *   writable by others is refused: anyone could run code as us.
  * A plugin is dlopen'd RTLD_NOW|RTLD_LOCAL and checked (entry symbol,
  * abi_version, struct_size, name, mandatory callbacks) before use. Loaded
  * plugins are never unloaded (unsafe in a threaded process).
@@ -35,6 +38,12 @@ int lf_registry_new(struct lf_registry **out);
 void lf_registry_free(struct lf_registry *reg);
 /* directories searched, in order (borrowed, NULL-terminated) */
 const char *const *lf_registry_path(const struct lf_registry *reg);
+/* The search path for a LEDGERFORM_DRIVER_PATH value (NULL: unset) and the
+ * running executable's absolute path (NULL: unknown, taken as installed).
+ * NULL-terminated, caller frees each entry and the array; LF_EINVALID
+ * naming the entry when one is relative. */
+int lf_plugin_path_build(const char *env, const char *exe, char ***out,
+			 struct lf_err *err);
 
 /* Find and load driver NAME; LF_ENOTFOUND naming the search path when
  * absent, LF_EINVALID naming the file and reason when refused. */

@@ -36,6 +36,12 @@ const char *lf_errcode_name(int code)
 	}
 }
 
+/* The code is the caller's return value, so it always lands in err; the
+ * message is the first one recorded (the most specific), never overwritten.
+ * Keeping an old code next to a returned new one would let err->code and
+ * the rc the caller sees disagree (retry decisions read err->code). */
+static int err_vset(struct lf_err *err, int code, const char *suffix,
+		    const char *fmt, va_list ap) LF_PRINTF(4, 0);
 static int err_vset(struct lf_err *err, int code, const char *suffix,
 		    const char *fmt, va_list ap)
 {
@@ -43,8 +49,10 @@ static int err_vset(struct lf_err *err, int code, const char *suffix,
 
 	if (!err)
 		return code;
-	if (err->code != 0 && err->msg[0] != '\0')
-		return code; /* propagate, never overwrite */
+	if (err->code != 0 && err->msg[0] != '\0') {
+		err->code = code; /* propagate the message, not the stale code */
+		return code;
+	}
 	err->code = code;
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	if (suffix) {
@@ -501,7 +509,21 @@ void lf_sha256_hex(const void *data, size_t len, char out[65])
 
 int lf_random(void *buf, size_t n)
 {
-	return RAND_bytes(buf, (int)n) == 1 ? 0 : LF_ERROR;
+	unsigned char *p = buf;
+	size_t chunk;
+
+	/* callers use these bytes for key serials, nonces and temp names: a
+	 * failed OS RNG must stop the process, never hand back stale bytes */
+	while (n > 0) {
+		chunk = n > 1u << 20 ? 1u << 20 : n;
+		if (RAND_bytes(p, (int)chunk) != 1) {
+			fputs("ledgerform: the random number generator failed\n", stderr);
+			abort();
+		}
+		p += chunk;
+		n -= chunk;
+	}
+	return 0;
 }
 
 int lf_uuid4(char out[37])

@@ -14,8 +14,9 @@
 #define LF_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define LF_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
-/* Fill err (may be NULL) and return code. Keeps an existing message when
- * err->code is already set (propagate, never overwrite) unless force. */
+/* Fill err (may be NULL) and return code. err->code always becomes code
+ * (the caller's rc and err agree); an existing message is kept (propagate,
+ * never overwrite). */
 int lf_err_set(struct lf_err *err, int code, const char *fmt, ...) LF_PRINTF(3, 4);
 /* like lf_err_set, appending ": strerror(errno)" */
 int lf_err_sys(struct lf_err *err, int code, const char *fmt, ...) LF_PRINTF(3, 4);
@@ -68,7 +69,8 @@ char *lf_path_dirname(const char *path);
 void lf_sha256(const void *data, size_t len, uint8_t out[32]);
 /* lower-case hex of sha256(data): 64 chars + NUL */
 void lf_sha256_hex(const void *data, size_t len, char out[65]);
-/* random bytes from the OS / OpenSSL; 0 or LF_ERROR */
+/* random bytes from the OS / OpenSSL; always 0: when the RNG fails the
+ * process aborts with a message (no caller may go on with unset bytes) */
 int lf_random(void *buf, size_t n);
 /* RFC 4122 version-4 UUID text (36 chars + NUL) */
 int lf_uuid4(char out[37]);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/plugin/plugin.h"
@@ -157,9 +158,10 @@ static void test_plugin_builder_err_cancel(void **state)
 	assert_int_equal(h->err_set(&err, LF_ERETRY, "busy '%s' %d", "x", 3), LF_ERETRY);
 	assert_int_equal(err.code, LF_ERETRY);
 	assert_string_equal(err.msg, "busy 'x' 3");
-	/* propagate, never overwrite */
-	h->err_set(&err, LF_ERROR, "second");
+	/* propagate the message, never overwrite; the returned code lands */
+	assert_int_equal(h->err_set(&err, LF_ERROR, "second"), LF_ERROR);
 	assert_string_equal(err.msg, "busy 'x' 3");
+	assert_int_equal(err.code, LF_ERROR);
 	{
 		struct lf_call call;
 		atomic_int mine = 0;
@@ -399,6 +401,102 @@ static void test_plugin_pool_local(void **state)
 	lf_rmtree(dir, NULL);
 }
 
+static bool path_has(char **v, const char *dir)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		if (strcmp(v[i], dir) == 0)
+			return true;
+	return false;
+}
+
+static void path_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* An installed binary never searches the build tree; a relative entry of
+ * LEDGERFORM_DRIVER_PATH refuses the whole path. */
+static void test_plugin_search_path(void **state)
+{
+	struct lf_err err = LF_ERR_INIT;
+	const struct lf_driver *d = NULL;
+	struct lf_registry *reg;
+	char **v = NULL, *exe;
+	const char *saved = getenv("LEDGERFORM_DRIVER_PATH");
+	char *keep = saved ? lf_xstrdup(saved) : NULL;
+
+	(void)state;
+	assert_int_equal(lf_plugin_path_build("/opt/a::/opt/b", "/usr/local/bin/ledgerform",
+					      &v, &err), 0);
+	assert_string_equal(v[0], "/opt/a");
+	assert_string_equal(v[1], "/opt/b");
+	assert_false(path_has(v, LF_DRIVER_BUILD_DIR));
+	assert_true(path_has(v, LF_DRIVER_INSTALL_DIR));
+	path_free(v);
+	assert_int_equal(lf_plugin_path_build(NULL, NULL, &v, &err), 0);
+	assert_false(path_has(v, LF_DRIVER_BUILD_DIR));
+	path_free(v);
+	exe = realpath("/proc/self/exe", NULL); /* this test runs from the build tree */
+	assert_int_equal(lf_plugin_path_build(NULL, exe, &v, &err), 0);
+	assert_true(path_has(v, LF_DRIVER_BUILD_DIR));
+	path_free(v);
+	free(exe);
+	assert_int_equal(lf_plugin_path_build("/opt/a:drivers", NULL, &v, &err), LF_EINVALID);
+	assert_null(v);
+	assert_non_null(strstr(err.msg, "'drivers' is relative"));
+	/* through the registry: the build tree's drivers dir, relatively */
+	lf_err_clear(&err);
+	setenv("LEDGERFORM_DRIVER_PATH", "drivers", 1);
+	assert_int_equal(chdir(LF_BINARY_DIR), 0);
+	assert_int_equal(lf_registry_new(&reg), 0);
+	assert_int_equal(lf_registry_get(reg, "local", &d, &err), LF_EINVALID);
+	assert_null(d);
+	assert_non_null(strstr(err.msg, "LEDGERFORM_DRIVER_PATH entry 'drivers' is relative"));
+	lf_registry_free(reg);
+	if (keep)
+		setenv("LEDGERFORM_DRIVER_PATH", keep, 1);
+	else
+		unsetenv("LEDGERFORM_DRIVER_PATH");
+	free(keep);
+}
+
+/* A plugin file others may write, or one in a directory others may write
+ * (not sticky), is refused before it is opened. */
+static void test_plugin_writable_refused(void **state)
+{
+	struct lf_err err = LF_ERR_INIT;
+	const struct lf_driver *d = NULL;
+	char dir[] = "/tmp/lf-perm-XXXXXX";
+	char *src = lf_path_join(LF_DRIVER_BUILD_DIR, "ledgerform_driver_local.so");
+	char *dst, *data = NULL;
+	size_t len = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(chmod(dir, 0755), 0);
+	dst = lf_path_join(dir, "ledgerform_driver_local.so");
+	assert_int_equal(lf_read_file(src, &data, &len, NULL), 0);
+	assert_int_equal(lf_write_file_atomic(dst, data, len, 0646, NULL), 0);
+	assert_int_equal(lf_plugin_load_file(dst, &d, &err), LF_EINVALID);
+	assert_null(d);
+	assert_non_null(strstr(err.msg, "writable by others (mode 646)"));
+	lf_err_clear(&err);
+	assert_int_equal(chmod(dst, 0644), 0);
+	assert_int_equal(chmod(dir, 0777), 0);
+	assert_int_equal(lf_plugin_load_file(dst, &d, &err), LF_EINVALID);
+	assert_non_null(strstr(err.msg, "its directory"));
+	lf_err_clear(&err);
+	assert_int_equal(chmod(dir, 0755), 0);
+	assert_int_equal(lf_plugin_load_file(dst, &d, &err), 0);
+	assert_non_null(d);
+	free(data);
+	free(dst);
+	free(src);
+	lf_rmtree(dir, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -409,6 +507,8 @@ int main(void)
 		cmocka_unit_test(test_plugin_pool_open_once),
 		cmocka_unit_test(test_plugin_pool_errors),
 		cmocka_unit_test(test_plugin_pool_local),
+		cmocka_unit_test(test_plugin_search_path),
+		cmocka_unit_test(test_plugin_writable_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

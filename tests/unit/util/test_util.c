@@ -1,8 +1,12 @@
 /*
  * Shared helpers: names, edit distance, atomic writes and their modes,
- * removal of one tree by several threads at once.
+ * removal of one tree by several threads at once, error records, a failing
+ * random number generator.
  */
+#define OPENSSL_SUPPRESS_DEPRECATED /* RAND_set_rand_method fakes a dead RNG */
+#include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,8 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <openssl/rand.h>
 
 #include "core/util/util.h"
 
@@ -128,6 +134,78 @@ static void test_util_rmtree_concurrent(void **state)
 	rmdir(dir);
 }
 
+/* The code returned is the code recorded: an error propagated through a
+ * caller that reclassifies it keeps the first message, takes the new code. */
+static void test_util_err_code_follows_rc(void **state)
+{
+	struct lf_err err = LF_ERR_INIT;
+	int rc;
+
+	(void)state;
+	assert_int_equal(lf_err_set(&err, LF_ENOTFOUND, "no file '%s'", "a"), LF_ENOTFOUND);
+	assert_int_equal(err.code, LF_ENOTFOUND);
+	rc = lf_err_set(&err, LF_ERETRY, "outer");
+	assert_int_equal(rc, LF_ERETRY);
+	assert_int_equal(err.code, rc);
+	assert_string_equal(err.msg, "no file 'a'");
+	errno = ENOENT;
+	rc = lf_err_sys(&err, LF_EINVALID, "sys");
+	assert_int_equal(err.code, rc);
+	assert_string_equal(err.msg, "no file 'a'");
+	/* a code without a message is not a record yet: both are written */
+	lf_err_clear(&err);
+	err.code = LF_ERROR;
+	assert_int_equal(lf_err_set(&err, LF_EAUTH, "denied"), LF_EAUTH);
+	assert_int_equal(err.code, LF_EAUTH);
+	assert_string_equal(err.msg, "denied");
+	assert_int_equal(lf_err_set(NULL, LF_EAUTH, "x"), LF_EAUTH);
+}
+
+static int dead_rng_bytes(unsigned char *buf, int num)
+{
+	(void)buf;
+	(void)num;
+	return 0;
+}
+
+static int dead_rng_status(void)
+{
+	return 0;
+}
+
+/* A failing OS RNG stops the process with a message instead of leaving
+ * callers (temp names, nonces, serials) with unset bytes. */
+static void test_util_random_fails_loudly(void **state)
+{
+	static RAND_METHOD dead = { NULL, dead_rng_bytes, NULL, NULL,
+				    dead_rng_bytes, dead_rng_status };
+	unsigned char b[16];
+	int fds[2], status = 0;
+	char msg[256] = { 0 };
+	ssize_t r;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(lf_random(b, sizeof(b)), 0);
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(fds[1], 2);
+		RAND_set_rand_method(&dead);
+		lf_random(b, sizeof(b));
+		_exit(0); /* returned: the contract is broken */
+	}
+	close(fds[1]);
+	r = read(fds[0], msg, sizeof(msg) - 1);
+	close(fds[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGABRT);
+	assert_true(r > 0);
+	assert_non_null(strstr(msg, "random number generator failed"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -135,6 +213,8 @@ int main(void)
 		cmocka_unit_test(test_util_edit_distance),
 		cmocka_unit_test(test_util_atomic_write),
 		cmocka_unit_test(test_util_rmtree_concurrent),
+		cmocka_unit_test(test_util_err_code_follows_rc),
+		cmocka_unit_test(test_util_random_fails_loudly),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
