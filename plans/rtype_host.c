@@ -349,6 +349,14 @@ static int host_delete(const struct lf_apply_env *env, const struct lf_resource 
 	}
 	hostviews_make(env, prior, prior->outputs, prior->outputs, &v);
 	if (s.has_prov) {
+		if (!s.same && s.has_tr) {
+			/* what the transport put there goes first; the machine
+			 * may be unreachable already, which the delete settles */
+			struct lf_err scratch = LF_ERR_INIT;
+
+			target_fill(&t, env, prior, prior->outputs, &v);
+			(void)s.tr.drv->machine_release(s.tr.conn, &t, &s.tr.call, 0, &scratch);
+		}
 		host_spec_fill(&hs, env, prior, &v);
 		rc = s.prov.drv->host_delete(s.prov.conn, &hs, &s.prov.call, 0, err);
 	} else {
