@@ -267,9 +267,9 @@ static void sp_describe(const Lfpb__SignaturePolicy *sp,
 
 		if (i >= 0 && (size_t)i < env->n_identities &&
 		    env->identities[i]->principal_classification == 0)
-			r = lfpb__msprole__unpack(NULL,
+			r = lf_pb_unpack(&lfpb__msprole__descriptor,
 				env->identities[i]->principal.len,
-				env->identities[i]->principal.data);
+				env->identities[i]->principal.data, NULL);
 		if (r && r->role >= 0 && r->role < 5)
 			lf_buf_printf(b, "'%s.%s'", r->msp_identifier,
 				      role_names[r->role]);
@@ -302,8 +302,9 @@ char *lf_policy_describe(const Lfpb__Policy *p)
 	struct lf_buf b = LF_BUF_INIT;
 
 	if (p && p->type == LF_POL_IMPLICIT_META) {
-		Lfpb__ImplicitMetaPolicy *im = lfpb__implicit_meta_policy__unpack(
-			NULL, p->value.len, p->value.data);
+		Lfpb__ImplicitMetaPolicy *im = lf_pb_unpack(
+			&lfpb__implicit_meta_policy__descriptor, p->value.len,
+			p->value.data, NULL);
 
 		if (im && im->rule >= 0 && im->rule < 3)
 			lf_buf_printf(&b, "%s %s", meta_rules[im->rule],
@@ -312,8 +313,8 @@ char *lf_policy_describe(const Lfpb__Policy *p)
 			lfpb__implicit_meta_policy__free_unpacked(im, NULL);
 	} else if (p && p->type == LF_POL_SIGNATURE) {
 		Lfpb__SignaturePolicyEnvelope *e =
-			lfpb__signature_policy_envelope__unpack(NULL,
-				p->value.len, p->value.data);
+			lf_pb_unpack(&lfpb__signature_policy_envelope__descriptor,
+				p->value.len, p->value.data, NULL);
 
 		if (e && e->rule)
 			sp_describe(e->rule, e, &b);
@@ -345,7 +346,8 @@ static bool principal_ok(const Lfpb__MSPPrincipal *pr,
 
 	if (s->problem || pr->principal_classification != 0)
 		return false;
-	r = lfpb__msprole__unpack(NULL, pr->principal.len, pr->principal.data);
+	r = lf_pb_unpack(&lfpb__msprole__descriptor, pr->principal.len,
+			 pr->principal.data, NULL);
 	if (r && r->role >= 0 && r->role < 5 &&
 	    lf_streq(r->msp_identifier, s->mspid))
 		ok = r->role == LF_ROLE_MEMBER || (s->roles & (1u << r->role));
@@ -393,8 +395,9 @@ static bool sp_eval(const Lfpb__SignaturePolicy *sp,
 static int sig_eval(const Lfpb__Policy *p, const struct lf_signer *s,
 		    size_t n, struct lf_eval *out)
 {
-	Lfpb__SignaturePolicyEnvelope *e = lfpb__signature_policy_envelope__unpack(
-		NULL, p->value.len, p->value.data);
+	Lfpb__SignaturePolicyEnvelope *e = lf_pb_unpack(
+		&lfpb__signature_policy_envelope__descriptor, p->value.len,
+		p->value.data, NULL);
 	bool *used = lf_xcalloc(n ? n : 1, sizeof(bool));
 	char *d = lf_policy_describe(p);
 	struct lf_buf have = LF_BUF_INIT;
@@ -420,8 +423,9 @@ static int meta_eval(const Lfpb__ConfigGroup *g, const Lfpb__Policy *p,
 		     const struct lf_signer *s, size_t n, struct lf_eval *out,
 		     struct lf_err *err)
 {
-	Lfpb__ImplicitMetaPolicy *im = lfpb__implicit_meta_policy__unpack(
-		NULL, p->value.len, p->value.data);
+	Lfpb__ImplicitMetaPolicy *im = lf_pb_unpack(
+			&lfpb__implicit_meta_policy__descriptor, p->value.len,
+			p->value.data, NULL);
 	struct lf_buf all = LF_BUF_INIT, have = LF_BUF_INIT, miss = LF_BUF_INIT;
 	size_t got = 0, need = 0;
 	int rc = 0;
