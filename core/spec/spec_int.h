@@ -85,6 +85,9 @@ void lf_diags__sort(struct lf_diags *d, size_t from);
 /* diagnostics helpers */
 void lf_sc_err(struct lf_sctx *c, const struct lf_ynode *at, const char *fmt,
 	       ...) __attribute__((format(printf, 3, 4)));
+/* at a position inside a node (a column within a scalar) */
+void lf_sc_err_pos(struct lf_sctx *c, struct lf_pos pos, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 void lf_sc_warn(struct lf_sctx *c, const struct lf_ynode *at, const char *fmt,
 		...) __attribute__((format(printf, 3, 4)));
 /* a scalar shown in a message: escaped, truncated, in buf */
