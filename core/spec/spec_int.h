@@ -16,6 +16,10 @@
 #define LF_SPEC_MAX_COUNT 10000       /* nodes of one role per org */
 #define LF_SPEC_MAX_DIAGS 1000        /* diagnostics stored (all counted) */
 #define LF_SPEC_MAX_NODES 500000      /* YAML values in one spec */
+/* what one spec may ask for in all (docs/spec.md "Limits"): checked as
+ * counts are read, before anything is expanded */
+#define LF_SPEC_MAX_TOTAL_NODES 50000      /* orderers + peers, all orgs */
+#define LF_SPEC_MAX_TOTAL_USERS 50000      /* users (identities), all orgs */
 
 /* ---- positioned YAML tree ---- */
 enum lf_ytype { LF_Y_SCALAR, LF_Y_SEQ, LF_Y_MAP };
@@ -77,6 +81,8 @@ struct lf_sctx {
 	struct lf_sset orderers;     /* "ORG.NODE" of every orderer, built
 					on first use (own keys) */
 	bool check_files;            /* CA files must exist (file loads) */
+	unsigned long long nodes;    /* orderers + peers asked for so far */
+	unsigned long long users;    /* users asked for so far */
 };
 
 /* stable sort of d->v[from..] by position */
