@@ -198,6 +198,44 @@ static int sp_threshold(struct sp_parse *p, long long *n, int *ndig)
 	return 0;
 }
 
+/* the rules of a gate up to and including its ')': at least one, comma
+ * separated, no trailing comma */
+static int sp_rules(struct sp_parse *p, Lfpb__SignaturePolicy__NOutOf *no,
+		    const char *gate)
+{
+	const char *problem = NULL;
+
+	skip_ws(p);
+	if (*p->s == ')') {
+		sp_fail(p, "%s needs at least one rule", gate);
+		return -1;
+	}
+	while (!problem) {
+		Lfpb__SignaturePolicy *sub = sp_expr(p);
+
+		if (!sub)
+			return -1;
+		no->rules = lf_xrealloc(no->rules, (no->n_rules + 1) *
+					sizeof(*no->rules));
+		no->rules[no->n_rules++] = sub;
+		skip_ws(p);
+		if (*p->s == ')') {
+			p->s++;
+			return 0;
+		}
+		if (*p->s != ',') {
+			problem = *p->s ? "expected ',' or ')'" : "missing ')'";
+			break;
+		}
+		p->s++;
+		skip_ws(p);
+		if (*p->s == ')')
+			problem = "trailing ',' before ')'";
+	}
+	sp_fail(p, "%s", problem);
+	return -1;
+}
+
 static int sp_args(struct sp_parse *p, Lfpb__SignaturePolicy__NOutOf *no,
 		   int kind, const char *gate)
 {
@@ -209,34 +247,13 @@ static int sp_args(struct sp_parse *p, Lfpb__SignaturePolicy__NOutOf *no,
 	t = p->s;
 	if (kind == 0 && sp_threshold(p, &n, &ndig) != 0)
 		return -1;
-	skip_ws(p);
-	if (*p->s == ')')
-		return sp_fail(p, "%s needs at least one rule", gate), -1;
-	for (;;) {
-		Lfpb__SignaturePolicy *sub = sp_expr(p);
-
-		if (!sub)
-			return -1;
-		no->rules = lf_xrealloc(no->rules, (no->n_rules + 1) *
-					sizeof(*no->rules));
-		no->rules[no->n_rules++] = sub;
-		skip_ws(p);
-		if (*p->s == ')')
-			break;
-		if (*p->s != ',')
-			return sp_fail(p, *p->s ? "expected ',' or ')'" :
-				       "missing ')'"), -1;
-		p->s++;
-		skip_ws(p);
-		if (*p->s == ')')
-			return sp_fail(p, "trailing ',' before ')'"), -1;
-	}
-	p->s++;
+	if (sp_rules(p, no, gate) != 0)
+		return -1;
 	if (kind == 0 && (n < 1 || (unsigned long long)n > no->n_rules)) {
 		p->s = t;
-		return sp_fail(p, "OutOf threshold %.*s must be from 1 to the "
-			       "number of rules (%zu)", ndig, t,
-			       no->n_rules), -1;
+		sp_fail(p, "OutOf threshold %.*s must be from 1 to the number "
+			"of rules (%zu)", ndig, t, no->n_rules);
+		return -1;
 	}
 	no->n = kind == -1 ? (int32_t)no->n_rules
 	      : kind == 1 ? 1 : (int32_t)n;
