@@ -161,13 +161,18 @@ static uint64_t backoff_ms(struct sched *s, unsigned int attempt)
 {
 	uint64_t ceil = s->opts->retry_base_ms;
 	unsigned int k;
+	int r;
 
 	for (k = 1; k < attempt && ceil < s->opts->retry_cap_ms; k++)
 		ceil *= 2;
 	if (ceil > s->opts->retry_cap_ms)
 		ceil = s->opts->retry_cap_ms;
-	/* "equal jitter": half fixed, half random */
-	return ceil / 2 + (uint64_t)rand_r(&s->seed) % (ceil / 2 + 1);
+	/* "equal jitter": half fixed, half random; the seed is shared by
+	 * the workers, so it is stepped under the lock */
+	pthread_mutex_lock(&s->mu);
+	r = rand_r(&s->seed);
+	pthread_mutex_unlock(&s->mu);
+	return ceil / 2 + (uint64_t)r % (ceil / 2 + 1);
 }
 
 static void sleep_unless_cancelled(uint64_t ms)
@@ -554,6 +559,17 @@ static void jobs_free(struct sched *s)
 	free(s->lanes);
 }
 
+unsigned int lf_plan__start_threads(pthread_t *th, unsigned int n,
+				    void *(*fn)(void *), void *arg)
+{
+	unsigned int t;
+
+	for (t = 0; t < n; t++)
+		if (pthread_create(&th[t], NULL, fn, arg) != 0)
+			break;
+	return t;
+}
+
 int lf_plan_apply(const struct lf_plan *plan, const struct lf_apply_env *env,
 		  struct lf_rset *desired, struct lf_state *state,
 		  struct lf_state_doc *doc, const struct lf_apply_opts *opts,
@@ -587,9 +603,11 @@ int lf_plan_apply(const struct lf_plan *plan, const struct lf_apply_env *env,
 	if (nth > s.n)
 		nth = s.n ? (unsigned int)s.n : 1;
 	th = lf_xcalloc(nth, sizeof(*th));
-	for (t = 0; t < nth; t++)
-		pthread_create(&th[t], NULL, worker, &s);
-	rc = schedule(&s, state, doc, err);
+	nth = lf_plan__start_threads(th, nth, worker, &s);
+	if (nth == 0)
+		rc = lf_err_set(err, LF_ERROR, "cannot start any worker thread; nothing was done");
+	else
+		rc = schedule(&s, state, doc, err);
 	for (t = 0; t < nth; t++)
 		pthread_join(th[t], NULL);
 	free(th);
