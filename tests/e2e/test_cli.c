@@ -15,6 +15,8 @@
 #include <jansson.h>
 
 #include "clitest.h"
+#include "core/util/util.h"
+#include "plans/plan.h"
 
 static void write_spec(struct clitest *t, int peers)
 {
@@ -173,6 +175,122 @@ static void test_e2e_saved_plan(void **state)
 	ct_write(&t, "junk.plan", "{not json");
 	assert_int_equal(ct_run(&t, "apply junk.plan"), 1);
 	assert_non_null(strstr(t.err, "junk.plan"));
+	ct_done(&t);
+}
+
+/* `plan --out` never writes over the state, its backup or lock, the spec,
+ * or a file that is not a ledgerform plan */
+static void test_e2e_plan_out_refusals(void **state)
+{
+	static const char *const bad[] = { "spec.state.json", "spec.state.json.backup",
+		"spec.state.json.lock", "spec.yaml", "./spec.yaml", "notes.txt" };
+	struct clitest t;
+	char *st, *bk, *spec, *s;
+	size_t i;
+
+	(void)state;
+	ct_init(&t, "planout");
+	write_spec(&t, 1);
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 0);
+	write_spec(&t, 2);
+	ct_write(&t, "notes.txt", "my notes\n");
+	st = ct_read(&t, "spec.state.json");
+	bk = ct_read(&t, "spec.state.json.backup");
+	spec = ct_read(&t, "spec.yaml");
+	assert_non_null(bk);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(ct_run(&t, "plan -f spec.yaml --out %s", bad[i]), 1);
+		assert_non_null(strstr(t.err, "--out"));
+		assert_null(strchr(strchr(t.err, '\n') + 1, '\n')); /* one line */
+	}
+	s = ct_read(&t, "spec.state.json.backup");
+	assert_string_equal(s, bk);
+	free(s);
+	s = ct_read(&t, "spec.state.json");
+	assert_string_equal(s, st);
+	free(s);
+	s = ct_read(&t, "spec.yaml");
+	assert_string_equal(s, spec);
+	free(s);
+	s = ct_read(&t, "notes.txt");
+	assert_string_equal(s, "my notes\n");
+	free(s);
+	/* an older plan is replaced */
+	assert_int_equal(ct_run(&t, "plan -f spec.yaml --out p.plan"), 0);
+	assert_int_equal(ct_run(&t, "plan -f spec.yaml --out p.plan"), 0);
+	assert_int_equal(ct_run(&t, "apply p.plan"), 0);
+	free(st);
+	free(bk);
+	free(spec);
+	ct_done(&t);
+}
+
+/* rewrite a saved plan file: f(plan JSON) */
+static void edit_plan(struct clitest *t, const char *rel, void (*f)(json_t *))
+{
+	char *s = ct_read(t, rel), *out;
+	json_t *o;
+
+	assert_non_null(s);
+	o = json_loads(s, 0, NULL);
+	assert_non_null(o);
+	f(o);
+	out = json_dumps(o, JSON_INDENT(1));
+	ct_write(t, rel, out);
+	free(out);
+	free(s);
+	json_decref(o);
+}
+
+static void to_orderer(json_t *o)
+{
+	json_array_set_new(json_object_get(o, "targets"), 0,
+			   json_string("host.ordering.orderer0"));
+}
+
+static void to_destroy(json_t *o)
+{
+	json_object_set_new(o, "destroy", json_true());
+}
+
+/* an edited saved plan is refused: its digest gives it away, and a forged
+ * consistent one still has to be exactly the fresh plan */
+static void test_e2e_saved_plan_edited(void **state)
+{
+	struct clitest t;
+	struct lf_plan *p = NULL;
+	struct lf_err err = LF_ERR_INIT;
+	char *path;
+
+	(void)state;
+	ct_init(&t, "edited");
+	write_spec(&t, 1);
+	assert_int_equal(ct_run(&t, "plan -f spec.yaml --target host.bank.peer0 --out t.plan"), 0);
+	edit_plan(&t, "t.plan", to_orderer);
+	assert_int_equal(ct_run(&t, "apply t.plan"), 1);
+	assert_non_null(strstr(t.err, "edited"));
+	assert_false(ct_exists(&t, HOSTS));
+	assert_false(ct_exists(&t, "spec.state.json"));
+
+	assert_int_equal(ct_run(&t, "plan -f spec.yaml --target host.bank.peer0 --out t.plan"), 0);
+	edit_plan(&t, "t.plan", to_destroy);
+	assert_int_equal(ct_run(&t, "apply t.plan"), 1);
+	assert_non_null(strstr(t.err, "edited"));
+
+	/* forged with a matching digest: another target, the same count */
+	assert_int_equal(ct_run(&t, "plan -f spec.yaml --target host.bank.peer0 --out t.plan"), 0);
+	path = lf_path_join(t.dir, "t.plan");
+	assert_int_equal(lf_plan_load(&p, path, &err), 0);
+	assert_int_equal(p->n, 1);
+	free(p->targets[0]);
+	p->targets[0] = strdup("host.ordering.orderer0");
+	assert_int_equal(lf_plan_save(p, path, &err), 0);
+	lf_plan_free(p);
+	free(path);
+	assert_int_equal(ct_run(&t, "apply t.plan"), 1);
+	assert_non_null(strstr(t.err, "no longer matches"));
+	assert_false(ct_exists(&t, HOSTS "/orderer0-ordering"));
+	assert_false(ct_exists(&t, "spec.state.json"));
 	ct_done(&t);
 }
 
@@ -395,6 +513,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_e2e_lifecycle),
 		cmocka_unit_test(test_e2e_saved_plan),
+		cmocka_unit_test(test_e2e_plan_out_refusals),
+		cmocka_unit_test(test_e2e_saved_plan_edited),
 		cmocka_unit_test(test_e2e_target_and_json),
 		cmocka_unit_test(test_e2e_refusals),
 		cmocka_unit_test(test_e2e_channel_update),
