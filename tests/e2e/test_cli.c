@@ -356,6 +356,10 @@ static void test_e2e_refusals(void **state)
 	assert_int_equal(ct_run(&t, "validate -f bad.yaml"), 1);
 	assert_int_equal(ct_run(&t, "plan -f missing.yaml"), 1);
 	assert_non_null(strstr(t.err, "missing.yaml"));
+	/* an endless spec is read once, up to the bound */
+	assert_int_equal(ct_run(&t, "plan -f /dev/zero"), 1);
+	assert_non_null(strstr(t.err, "/dev/zero"));
+	assert_non_null(strstr(t.err, "larger than 64 MiB"));
 	/* usage errors */
 	assert_int_equal(ct_run(&t, "apply -f spec.yaml --parallelism 0"), 1);
 	assert_non_null(strstr(t.err, "--parallelism"));
