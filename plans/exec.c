@@ -42,6 +42,7 @@ struct job {
 	bool deleted;                    /* replace: delete part done */
 	double secs;
 	unsigned int attempts;
+	bool recorded;                   /* its result is in a written state */
 	char *skip_reason;
 	int lane;                        /* provider limit index, -1: none */
 };
@@ -59,6 +60,7 @@ struct sched {
 	size_t *donev, ndone;            /* completions to record */
 	size_t *unblocked, nunblocked;   /* ready once the state is written */
 	size_t running, finished, total_work, max_running, commits;
+	bool commit_failed;
 	pthread_mutex_t mu;
 	pthread_cond_t work_cv, done_cv;
 	bool quit;
@@ -426,17 +428,23 @@ static int schedule(struct sched *s, struct lf_state *state,
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
 		struct timespec ts;
-		size_t k;
+		size_t k, batch;
 
 		if (s->ndone > 0) {
-			for (k = 0; k < s->ndone; k++)
+			batch = s->ndone;
+			for (k = 0; k < batch; k++)
 				finish_job(s, doc, s->donev[k]);
-			s->ndone = 0;
 			rc = commit(s, state, doc, err);
 			if (rc != 0) {
+				s->commit_failed = true;
 				lf_exec_request_stop(1);
 				break;
 			}
+			/* completions that came while writing wait for the next */
+			for (k = 0; k < batch; k++)
+				s->jobs[s->donev[k]].recorded = true;
+			s->ndone -= batch;
+			memmove(s->donev, s->donev + batch, s->ndone * sizeof(size_t));
 			/* dependents start only once their inputs are on disk */
 			for (k = 0; k < s->nunblocked && stop_level == 0; k++)
 				push_ready(s, s->unblocked[k]);
@@ -525,7 +533,15 @@ static char *summarize(struct sched *s, struct lf_apply_result *res)
 		if (j->attempts > 1)
 			res->retries += j->attempts - 1;
 		switch (j->st) {
-		case J_DONE: res->done++; break;
+		case J_DONE:
+			res->done++;
+			if (!j->recorded) {
+				res->unrecorded++;
+				lf_buf_printf(&b, "  %s: %s finished but is NOT recorded in the "
+					      "state (the state write failed)\n", j->act->addr,
+					      lf_action_name(j->act->kind));
+			}
+			break;
 		case J_FAILED:
 			res->failed++;
 			lf_buf_printf(&b, "  %s: %s failed: %s\n", j->act->addr,
@@ -617,6 +633,7 @@ int lf_plan_apply(const struct lf_plan *plan, const struct lf_apply_env *env,
 		if (s.lanes[i].max_running > res->max_lane_running)
 			res->max_lane_running = s.lanes[i].max_running;
 	res->commits = s.commits;
+	res->commit_failed = s.commit_failed;
 	res->summary = summarize(&s, res);
 	jobs_free(&s);
 	pthread_mutex_destroy(&s.mu);

@@ -114,6 +114,8 @@ struct lf_apply_result {
 	size_t max_running;   /* most actions seen running at once */
 	size_t max_lane_running; /* most at once on one limited provider */
 	size_t commits;       /* state writes made */
+	bool commit_failed;   /* a state write failed: apply stopped there */
+	size_t unrecorded;    /* finished actions the state does not record */
 	size_t retries;       /* extra attempts after transient errors */
 	bool interrupted;
 	char *summary;        /* multi-line summary of failures; caller frees */

@@ -309,8 +309,13 @@ static int run_plan(struct lf_ws *ws, const struct lf_plan *p,
 			res.failed, res.skipped, res.not_started);
 		if (res.summary)
 			fputs(res.summary, stderr);
-		fprintf(stderr, "State records every finished step (serial %llu); run apply again to carry on.\n",
-			(unsigned long long)ws->doc.serial);
+		if (res.commit_failed)
+			fprintf(stderr, "The state could not be written: it records the steps up to serial %llu "
+				"and not the %zu listed as NOT recorded; fix the state's storage, then run plan "
+				"to see what is left.\n", (unsigned long long)ws->doc.serial, res.unrecorded);
+		else
+			fprintf(stderr, "State records every finished step (serial %llu); run apply again to carry on.\n",
+				(unsigned long long)ws->doc.serial);
 	}
 	free(res.summary);
 	return rc == 0 ? 0 : 1;

@@ -292,6 +292,57 @@ static void test_refresh_threads(void **state)
 	fx_close(&f);
 }
 
+/* a state backend whose writes fail after `left` good ones */
+struct flaky_state {
+	struct lf_state base;
+	struct lf_state *real;
+	int left;
+};
+
+static int flaky_write(struct lf_state *st, struct lf_state_doc *doc, struct lf_err *err)
+{
+	struct flaky_state *fs = (struct flaky_state *)st;
+
+	if (fs->left-- <= 0)
+		return lf_err_set(err, LF_ERROR, "disk full (test)");
+	return lf_state_write(fs->real, doc, err);
+}
+
+static const struct lf_state_ops flaky_ops = { .name = "flaky", .write = flaky_write };
+
+/* a failed state write: apply stops, and its summary names the finished
+ * actions the state does not record instead of claiming they are */
+static void test_exec_commit_fails(void **state)
+{
+	struct fx f;
+	struct flaky_state fs;
+	struct lf_apply_opts ao = LF_APPLY_OPTS_INIT;
+	struct lf_apply_result res;
+	struct lf_err err = LF_ERR_INIT;
+	struct lf_plan *p;
+	int rc;
+
+	(void)state;
+	fx_open(&f, "latency_ms: 1", 2);
+	fs.base.ops = &flaky_ops;
+	fs.real = f.state;
+	fs.left = 1;
+	p = fx_plan(&f, NULL);
+	ao.parallelism = 1;
+	rc = lf_plan_apply(p, &f.env, f.desired, &fs.base, &f.doc, &ao, &res, &err);
+	assert_int_not_equal(rc, 0);
+	assert_non_null(strstr(err.msg, "disk full"));
+	assert_true(res.commit_failed);
+	assert_int_equal(res.commits, 1);
+	assert_true(res.done >= 2);
+	assert_int_equal(res.unrecorded, res.done - 1);
+	assert_non_null(res.summary);
+	assert_non_null(strstr(res.summary, "NOT recorded"));
+	free(res.summary);
+	lf_plan_free(p);
+	fx_close(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -303,6 +354,7 @@ int main(void)
 		cmocka_unit_test(test_exec_no_threads),
 		cmocka_unit_test(test_exec_fewer_threads),
 		cmocka_unit_test(test_refresh_threads),
+		cmocka_unit_test(test_exec_commit_fails),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
