@@ -603,6 +603,8 @@ int lf_plan_apply(const struct lf_plan *plan, const struct lf_apply_env *env,
 		res->interrupted = true;
 		return lf_err_set(err, LF_ECANCELED, "interrupted before apply started");
 	}
+	if (lf_plan_check_records(env->current, err) != 0)
+		return err->code;
 	lf_host_set_cancelled(0);
 	s.env = env;
 	s.opts = opts;

@@ -144,6 +144,12 @@ int lf_exec_stop_level(void);
 unsigned int lf_plan__start_threads(pthread_t *th, unsigned int n,
 				    void *(*fn)(void *), void *arg);
 
+/* Check the recorded resources before any is used: the fields that choose
+ * paths (crypto dirs, channel names) or plugins (host provider, driver,
+ * name) must pass the spec's rules. LF_EINVALID names the record and
+ * field. lf_plan_make, lf_plan_apply and lf_refresh call it. */
+int lf_plan_check_records(const struct lf_rset *current, struct lf_err *err);
+
 /* ---- refresh ---- */
 
 /* Ask each recorded resource's type whether it still exists (--refresh);

@@ -83,6 +83,8 @@ int lf_refresh(const struct lf_apply_env *env, struct lf_rset **current,
 	unsigned int n = readable((*current), parallelism ? parallelism : 1), t;
 	size_t i;
 
+	if (lf_plan_check_records(*current, err) != 0)
+		return err->code;
 	memset(&r, 0, sizeof(r));
 	r.env = env;
 	r.current = *current;
