@@ -294,6 +294,137 @@ static void test_e2e_saved_plan_edited(void **state)
 	ct_done(&t);
 }
 
+/* set SECTION.KEY ("attrs" or "outputs") of state record ADDR */
+static void state_set(struct clitest *t, const char *addr, const char *section,
+		      const char *key, json_t *val)
+{
+	char *s = ct_read(t, "spec.state.json"), *out;
+	json_t *doc, *rec;
+
+	assert_non_null(s);
+	doc = json_loads(s, 0, NULL);
+	assert_non_null(doc);
+	rec = json_object_get(json_object_get(doc, "resources"), addr);
+	assert_non_null(rec);
+	json_object_set_new(json_object_get(rec, section), key, val);
+	out = json_dumps(doc, JSON_INDENT(1));
+	ct_write(t, "spec.state.json", out);
+	free(out);
+	free(s);
+	json_decref(doc);
+}
+
+/* a crafted state record: apply refuses before doing anything, the state
+ * is left as it was and the sentinel outside the workspace survives */
+static void crafted_refused(struct clitest *t, const char *addr, const char *field)
+{
+	char *before = ct_read(t, "spec.state.json"), *after;
+
+	assert_int_equal(ct_run(t, "apply -f spec.yaml --auto-approve"), 1);
+	assert_non_null(strstr(t->err, addr));
+	assert_non_null(strstr(t->err, field));
+	after = ct_read(t, "spec.state.json");
+	assert_string_equal(before, after);
+	assert_true(ct_exists(t, "outside/victim.block"));
+	assert_true(ct_exists(t, "outside/keep"));
+	free(before);
+	free(after);
+}
+
+static void test_e2e_crafted_state(void **state)
+{
+	struct clitest t;
+	struct lf_err err = LF_ERR_INIT;
+	char *abs;
+	const char *nochan =
+		"name: demo\n"
+		"orgs:\n"
+		"  - name: ordering\n    domain: example.com\n    orderers: {count: 1}\n"
+		"  - name: bank\n    domain: bank.example.com\n    peers: {count: 1}\n";
+
+	(void)state;
+	ct_init(&t, "crafted");
+	abs = lf_path_join(t.dir, "outside/peer1-bank");
+	assert_int_equal(lf_mkdirs(abs, 0755, &err), 0);
+	free(abs);
+	ct_write(&t, "outside/keep", "sentinel\n");
+	ct_write(&t, "outside/victim.block", "sentinel\n");
+	write_spec(&t, 2);
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 0);
+	/* the state holds what the driver returned, no provider config */
+	{
+		char *st = ct_read(&t, "spec.state.json");
+
+		assert_null(strstr(st, "provider_config"));
+		free(st);
+	}
+	write_spec(&t, 1); /* peer1's crypto, host and node are deleted */
+
+	abs = lf_path_join(t.dir, "outside");
+	state_set(&t, "crypto.bank.peer1", "attrs", "dir", json_string(abs));
+	crafted_refused(&t, "crypto.bank.peer1", "attrs.dir");
+	state_set(&t, "crypto.bank.peer1", "attrs", "dir", json_string("../../../outside"));
+	crafted_refused(&t, "crypto.bank.peer1", "attrs.dir");
+	state_set(&t, "crypto.bank.peer1", "attrs", "dir",
+		  json_string("peerOrganizations/bank.example.com/peers/peer1.bank.example.com"));
+
+	/* a channel name that climbs out of the channels dir */
+	ct_write(&t, "spec.yaml", nochan);
+	state_set(&t, "channel.trade", "attrs", "channel",
+		  json_string("../../../outside/victim"));
+	crafted_refused(&t, "channel.trade", "attrs.channel");
+	state_set(&t, "channel.trade", "attrs", "channel", json_string("trade"));
+	write_spec(&t, 1);
+
+	/* a host record's provider config never chooses where it lives */
+	ct_write(&t, "outside/peer1-bank/keep", "sentinel\n");
+	state_set(&t, "host.bank.peer1", "outputs", "provider_config",
+		  json_pack("{ss}", "root", abs));
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 0);
+	assert_true(ct_exists(&t, "outside/peer1-bank/keep"));
+	assert_false(ct_exists(&t, HOSTS "/peer1-bank"));
+	assert_true(ct_exists(&t, HOSTS "/peer0-bank"));
+	assert_true(ct_exists(&t, "outside/keep"));
+	free(abs);
+	ct_done(&t);
+}
+
+/* a host made by a provider that left the spec cannot be destroyed; the
+ * plan says how to go on */
+static void test_e2e_provider_gone(void **state)
+{
+	struct clitest t;
+	const char *with =
+		"name: demo\n"
+		"providers:\n  edge:\n    driver: local\n"
+		"orgs:\n"
+		"  - name: ordering\n    domain: example.com\n    orderers: {count: 1}\n"
+		"  - name: bank\n    domain: bank.example.com\n    peers: {count: 1}\n"
+		"  - name: shop\n    peers: {count: 1, provider: edge}\n";
+	const char *without =
+		"name: demo\n"
+		"orgs:\n"
+		"  - name: ordering\n    domain: example.com\n    orderers: {count: 1}\n"
+		"  - name: bank\n    domain: bank.example.com\n    peers: {count: 1}\n";
+
+	(void)state;
+	ct_init(&t, "provgone");
+	ct_write(&t, "spec.yaml", with);
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 0);
+	ct_write(&t, "spec.yaml", without);
+	assert_int_equal(ct_run(&t, "plan -f spec.yaml"), 1);
+	assert_non_null(strstr(t.err, "provider 'edge' is not in the spec; "
+			       "put it back to destroy host.shop.peer0"));
+	assert_int_equal(ct_run(&t, "destroy -f spec.yaml --auto-approve"), 1);
+	assert_non_null(strstr(t.err, "host.shop.peer0"));
+	assert_true(ct_exists(&t, HOSTS "/peer0-shop"));
+	/* put back: destroyed */
+	ct_write(&t, "spec.yaml", with);
+	assert_int_equal(ct_run(&t, "destroy -f spec.yaml --auto-approve"), 0);
+	assert_false(ct_exists(&t, HOSTS "/peer0-shop"));
+	ct_done(&t);
+}
+
 static void test_e2e_target_and_json(void **state)
 {
 	struct clitest t;
@@ -519,6 +650,8 @@ int main(void)
 		cmocka_unit_test(test_e2e_saved_plan),
 		cmocka_unit_test(test_e2e_plan_out_refusals),
 		cmocka_unit_test(test_e2e_saved_plan_edited),
+		cmocka_unit_test(test_e2e_crafted_state),
+		cmocka_unit_test(test_e2e_provider_gone),
 		cmocka_unit_test(test_e2e_target_and_json),
 		cmocka_unit_test(test_e2e_refusals),
 		cmocka_unit_test(test_e2e_channel_update),
