@@ -55,18 +55,16 @@ static json_t *resolve_creds(const struct lf_provider *p, struct lf_err *err)
 	return json_object();
 }
 
-/* the provider config (new reference): from the spec, else what the host
- * recorded when it was made (the provider may be gone from the spec) */
-static json_t *provider_config(const struct lf_apply_env *env, const char *name,
-			       const char *driver, const json_t *outputs)
+/* the provider config (new reference), from the spec only: the state
+ * never says where a driver works (a host whose provider left the spec is
+ * refused at plan time, see host_refuse_delete) */
+static json_t *provider_config(const struct lf_apply_env *env,
+			       const struct lf_provider *p, const char *driver)
 {
-	const struct lf_provider *p = env->spec ? lf_spec_provider(env->spec, name) : NULL;
 	json_t *cfg;
 
-	if (p && json_is_object(p->config))
+	if (json_is_object(p->config))
 		cfg = json_deep_copy(p->config);
-	else if (outputs && json_is_object(json_object_get(outputs, "provider_config")))
-		cfg = json_deep_copy(json_object_get(outputs, "provider_config"));
 	else
 		cfg = json_object();
 	/* the local driver's hosts live in the work dir unless told */
@@ -86,8 +84,7 @@ struct hostconn {
 };
 
 static int host_connect(const struct lf_apply_env *env, const json_t *hattrs,
-			const json_t *outputs, struct hostconn *hc,
-			struct lf_err *err)
+			struct hostconn *hc, struct lf_err *err)
 {
 	const char *prov = json_string_value(json_object_get(hattrs, "provider"));
 	const char *drv = json_string_value(json_object_get(hattrs, "driver"));
@@ -99,10 +96,12 @@ static int host_connect(const struct lf_apply_env *env, const json_t *hattrs,
 	if (!prov || !drv)
 		return lf_err_set(err, LF_EINVALID, "host has no provider/driver attribute");
 	p = env->spec ? lf_spec_provider(env->spec, prov) : NULL;
+	if (!p)
+		return lf_err_set(err, LF_EINVALID, "provider '%s' is not in the spec", prov);
 	creds = resolve_creds(p, err);
 	if (!creds)
 		return err->code ? err->code : LF_EAUTH;
-	hc->config = provider_config(env, prov, drv, outputs);
+	hc->config = provider_config(env, p, drv);
 	rc = lf_driver_pool_get(env->drivers, prov, drv, hc->config, creds,
 				&hc->drv, &hc->conn, err);
 	json_decref(creds);
@@ -171,7 +170,7 @@ static int host_call(const struct lf_apply_env *env, const struct lf_resource *p
 	json_t *built;
 	int rc;
 
-	rc = host_connect(env, r->attrs, prior ? prior->outputs : NULL, &hc, err);
+	rc = host_connect(env, r->attrs, &hc, err);
 	if (rc != 0)
 		goto cleanup;
 	kv = lf_kv_wrap(r->attrs);
@@ -185,8 +184,7 @@ static int host_call(const struct lf_apply_env *env, const struct lf_resource *p
 		rc = 0;
 	}
 	if (rc == 0 && outputs) {
-		json_object_set(built, "provider_config", hc.config);
-		*outputs = built;
+		*outputs = built; /* what the driver returned, nothing more */
 	} else {
 		json_decref(built);
 	}
@@ -214,6 +212,22 @@ static int host_delete(const struct lf_apply_env *env, const struct lf_resource 
 		       struct lf_err *err)
 {
 	return host_call(env, prior, prior, HOST_DELETE, NULL, err);
+}
+
+/* a host is deleted through the provider that made it: when that
+ * provider is no longer in the spec, the plan says how to go on */
+static char *host_refuse_delete(const struct lf_apply_env *env,
+				const struct lf_resource *prior,
+				const struct lf_resource *desired)
+{
+	const char *prov = json_string_value(json_object_get(prior->attrs, "provider"));
+
+	(void)desired;
+	if (!env->spec || (prov && lf_spec_provider(env->spec, prov)))
+		return NULL;
+	return lf_xasprintf("provider '%s' is not in the spec; put it back to destroy %s "
+			    "(or forget the host with `ledgerform state rm %s`)",
+			    prov ? prov : "(none)", prior->addr, prior->addr);
 }
 
 /* the provider an action on r counts against (its host's, for a node) */
@@ -262,6 +276,7 @@ const struct lf_rtype lf_rtype_host = {
 	.in_place = host_in_place,
 	.read = host_read,
 	.lane = host_lane,
+	.refuse_delete = host_refuse_delete,
 };
 
 /* ---- node ---- */
@@ -294,7 +309,7 @@ static int node_put_all(const struct lf_apply_env *env, const struct lf_resource
 
 	if (!host)
 		return lf_err_set(err, LF_EINVALID, "%s: its host is not in the plan", des->addr);
-	rc = host_connect(env, host->attrs, host->outputs, &hc, err);
+	rc = host_connect(env, host->attrs, &hc, err);
 	if (rc != 0)
 		goto cleanup;
 	if (!hc.drv->put) {
@@ -347,7 +362,7 @@ static int node_sh(const struct lf_apply_env *env, const struct lf_resource *nod
 
 	if (!host)
 		return lf_err_set(err, LF_EINVALID, "%s: its host is not in the plan", node->addr);
-	rc = host_connect(env, host->attrs, host->outputs, &hc, err);
+	rc = host_connect(env, host->attrs, &hc, err);
 	if (rc == 0 && !hc.drv->exec)
 		rc = lf_err_set(err, LF_EUNSUPPORTED, "driver '%s' cannot run commands",
 				hc.drv->name);
