@@ -299,16 +299,17 @@ struct flaky_state {
 	int left;
 };
 
-static int flaky_write(struct lf_state *st, struct lf_state_doc *doc, struct lf_err *err)
+static int flaky_commit(struct lf_state *st, const struct lf_state_batch *batch,
+			struct lf_state_version *ver, struct lf_err *err)
 {
 	struct flaky_state *fs = (struct flaky_state *)st;
 
 	if (fs->left-- <= 0)
 		return lf_err_set(err, LF_ERROR, "disk full (test)");
-	return lf_state_write(fs->real, doc, err);
+	return lf_state_commit(fs->real, batch, ver, err);
 }
 
-static const struct lf_state_ops flaky_ops = { .name = "flaky", .write = flaky_write };
+static const struct lf_state_ops flaky_ops = { .name = "flaky", .commit = flaky_commit };
 
 /* a failed state write: apply stops, and its summary names the finished
  * actions the state does not record instead of claiming they are */
