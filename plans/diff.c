@@ -247,6 +247,8 @@ static void plan_desired(struct lf_plan *p, const struct lf_apply_env *env,
 			json_object_set_new(replaced, des->addr, json_true());
 		if (a->kind != LF_ACT_NOOP && rt && rt->refuse && !p->refusal)
 			p->refusal = rt->refuse(env, cur, des);
+		if (a->kind == LF_ACT_REPLACE && rt && rt->refuse_delete && !p->refusal)
+			p->refusal = rt->refuse_delete(env, cur, des);
 		if (a->kind != LF_ACT_NOOP && rt && rt->note)
 			a->note = rt->note(env, cur, des);
 	}
@@ -255,19 +257,24 @@ static void plan_desired(struct lf_plan *p, const struct lf_apply_env *env,
 	free(order);
 }
 
-static void plan_deletes(struct lf_plan *p, const struct lf_rset *desired,
-			 const struct lf_rset *current, json_t *targets)
+static void plan_deletes(struct lf_plan *p, const struct lf_apply_env *env,
+			 const struct lf_rset *desired, const struct lf_rset *current,
+			 json_t *targets)
 {
 	size_t i;
 
 	for (i = 0; i < current->n; i++) {
 		const struct lf_resource *cur = &current->v[i];
+		const struct lf_rtype *rt;
 
 		if (desired && lf_rset_get(desired, cur->addr))
 			continue;
 		if (targets && !json_object_get(targets, cur->addr))
 			continue;
 		action_init(&p->v[p->n++], LF_ACT_DELETE, cur);
+		rt = lf_rtype_find(cur->type);
+		if (rt && rt->refuse_delete && !p->refusal)
+			p->refusal = rt->refuse_delete(env, cur, NULL);
 	}
 }
 
@@ -290,10 +297,14 @@ int lf_plan_make(struct lf_plan **out, const struct lf_apply_env *env,
 		 const struct lf_rset *desired, const struct lf_rset *current,
 		 const struct lf_plan_opts *opts, struct lf_err *err)
 {
-	struct lf_plan *p = lf_xcalloc(1, sizeof(*p));
+	struct lf_plan *p;
 	json_t *scope = NULL, *tset = NULL;
 	size_t i;
 
+	*out = NULL;
+	if (lf_plan_check_records(current, err) != 0)
+		return err->code;
+	p = lf_xcalloc(1, sizeof(*p));
 	p->v = lf_xcalloc(desired->n + current->n + 1, sizeof(*p->v));
 	p->destroy = opts && opts->destroy;
 	if (opts && opts->targets && opts->targets[0]) {
@@ -313,10 +324,10 @@ int lf_plan_make(struct lf_plan **out, const struct lf_apply_env *env,
 			p->targets[i] = lf_xstrdup(opts->targets[i]);
 	}
 	if (p->destroy) {
-		plan_deletes(p, NULL, current, tset);
+		plan_deletes(p, env, NULL, current, tset);
 	} else {
 		plan_desired(p, env, desired, current, scope);
-		plan_deletes(p, desired, current, tset);
+		plan_deletes(p, env, desired, current, tset);
 	}
 	plan_count(p);
 	json_decref(scope);

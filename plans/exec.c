@@ -44,6 +44,7 @@ struct job {
 	bool deleted;                    /* replace: delete part done */
 	double secs;
 	unsigned int attempts;
+	bool recorded;                   /* its result is in a written state */
 	char *skip_reason;
 	int lane;                        /* provider limit index, -1: none */
 };
@@ -61,6 +62,7 @@ struct sched {
 	size_t *donev, ndone;            /* completions to record */
 	size_t *unblocked, nunblocked;   /* ready once the state is written */
 	size_t running, finished, total_work, max_running, commits;
+	bool commit_failed;
 	pthread_mutex_t mu;
 	pthread_cond_t work_cv, done_cv;
 	bool quit;
@@ -163,13 +165,18 @@ static uint64_t backoff_ms(struct sched *s, unsigned int attempt)
 {
 	uint64_t ceil = s->opts->retry_base_ms;
 	unsigned int k;
+	int r;
 
 	for (k = 1; k < attempt && ceil < s->opts->retry_cap_ms; k++)
 		ceil *= 2;
 	if (ceil > s->opts->retry_cap_ms)
 		ceil = s->opts->retry_cap_ms;
-	/* "equal jitter": half fixed, half random */
-	return ceil / 2 + (uint64_t)rand_r(&s->seed) % (ceil / 2 + 1);
+	/* "equal jitter": half fixed, half random; the seed is shared by
+	 * the workers, so it is stepped under the lock */
+	pthread_mutex_lock(&s->mu);
+	r = rand_r(&s->seed);
+	pthread_mutex_unlock(&s->mu);
+	return ceil / 2 + (uint64_t)r % (ceil / 2 + 1);
 }
 
 static void sleep_unless_cancelled(uint64_t ms)
@@ -437,17 +444,23 @@ static int schedule(struct sched *s, struct lf_state *state,
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
 		struct timespec ts;
-		size_t k;
+		size_t k, batch;
 
 		if (s->ndone > 0) {
-			for (k = 0; k < s->ndone; k++)
+			batch = s->ndone;
+			for (k = 0; k < batch; k++)
 				finish_job(s, doc, s->donev[k]);
-			s->ndone = 0;
 			rc = commit(s, state, doc, err);
 			if (rc != 0) {
+				s->commit_failed = true;
 				lf_exec_request_stop(1);
 				break;
 			}
+			/* completions that came while writing wait for the next */
+			for (k = 0; k < batch; k++)
+				s->jobs[s->donev[k]].recorded = true;
+			s->ndone -= batch;
+			memmove(s->donev, s->donev + batch, s->ndone * sizeof(size_t));
 			/* dependents start only once their inputs are on disk */
 			for (k = 0; k < s->nunblocked && stop_level == 0; k++)
 				push_ready(s, s->unblocked[k]);
@@ -536,7 +549,15 @@ static char *summarize(struct sched *s, struct lf_apply_result *res)
 		if (j->attempts > 1)
 			res->retries += j->attempts - 1;
 		switch (j->st) {
-		case J_DONE: res->done++; break;
+		case J_DONE:
+			res->done++;
+			if (!j->recorded) {
+				res->unrecorded++;
+				lf_buf_printf(&b, "  %s: %s finished but is NOT recorded in the "
+					      "state (the state write failed)\n", j->act->addr,
+					      lf_action_name(j->act->kind));
+			}
+			break;
 		case J_FAILED:
 			res->failed++;
 			lf_buf_printf(&b, "  %s: %s failed: %s\n", j->act->addr,
@@ -570,6 +591,17 @@ static void jobs_free(struct sched *s)
 	free(s->lanes);
 }
 
+unsigned int lf_plan__start_threads(pthread_t *th, unsigned int n,
+				    void *(*fn)(void *), void *arg)
+{
+	unsigned int t;
+
+	for (t = 0; t < n; t++)
+		if (pthread_create(&th[t], NULL, fn, arg) != 0)
+			break;
+	return t;
+}
+
 int lf_plan_apply(const struct lf_plan *plan, const struct lf_apply_env *env,
 		  struct lf_rset *desired, struct lf_state *state,
 		  struct lf_state_doc *doc, const struct lf_apply_opts *opts,
@@ -587,6 +619,8 @@ int lf_plan_apply(const struct lf_plan *plan, const struct lf_apply_env *env,
 		res->interrupted = true;
 		return lf_err_set(err, LF_ECANCELED, "interrupted before apply started");
 	}
+	if (lf_plan_check_records(env->current, err) != 0)
+		return err->code;
 	lf_host_set_cancelled(0);
 	s.env = env;
 	s.opts = opts;
@@ -603,9 +637,11 @@ int lf_plan_apply(const struct lf_plan *plan, const struct lf_apply_env *env,
 	if (nth > s.n)
 		nth = s.n ? (unsigned int)s.n : 1;
 	th = lf_xcalloc(nth, sizeof(*th));
-	for (t = 0; t < nth; t++)
-		pthread_create(&th[t], NULL, worker, &s);
-	rc = schedule(&s, state, doc, err);
+	nth = lf_plan__start_threads(th, nth, worker, &s);
+	if (nth == 0)
+		rc = lf_err_set(err, LF_ERROR, "cannot start any worker thread; nothing was done");
+	else
+		rc = schedule(&s, state, doc, err);
 	for (t = 0; t < nth; t++)
 		pthread_join(th[t], NULL);
 	free(th);
@@ -615,6 +651,7 @@ int lf_plan_apply(const struct lf_plan *plan, const struct lf_apply_env *env,
 		if (s.lanes[i].max_running > res->max_lane_running)
 			res->max_lane_running = s.lanes[i].max_running;
 	res->commits = s.commits;
+	res->commit_failed = s.commit_failed;
 	res->summary = summarize(&s, res);
 	jobs_free(&s);
 	pthread_mutex_destroy(&s.mu);

@@ -12,6 +12,7 @@
 #ifndef LF_PLAN_H
 #define LF_PLAN_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <jansson.h>
@@ -57,6 +58,7 @@ struct lf_action {
 	char *reason;        /* e.g. "dependency host.bank.peer0 replaced" */
 	char *note;          /* from the type's note callback */
 	const json_t *attrs; /* borrowed: desired (or current, for deletes) */
+	char attrs_sha256[65]; /* saved plans: the recorded attrs' hash */
 };
 
 struct lf_plan {
@@ -70,6 +72,7 @@ struct lf_plan {
 	bool destroy;            /* a destroy plan */
 	char **targets;          /* --target addresses, NULL-terminated */
 	char *refusal;           /* why the plan cannot be made (internal) */
+	char actions_sha256[65]; /* saved plans: lf_plan_digest when saved */
 };
 
 struct lf_plan_opts {
@@ -94,6 +97,12 @@ int lf_plan_load(struct lf_plan **out, const char *path, struct lf_err *err);
 
 const char *lf_action_name(enum lf_action_kind k);
 
+/* The canonical hash of what a plan does: its (address, action, sha256 of
+ * the canonical attributes) list in address order, the destroy flag and
+ * the targets. A saved plan is applied only when the fresh plan's digest
+ * is the saved one. */
+void lf_plan_digest(const struct lf_plan *plan, char out[65]);
+
 /* ---- executor ---- */
 
 struct lf_apply_opts {
@@ -115,6 +124,8 @@ struct lf_apply_result {
 	size_t max_running;   /* most actions seen running at once */
 	size_t max_lane_running; /* most at once on one limited provider */
 	size_t commits;       /* state writes made */
+	bool commit_failed;   /* a state write failed: apply stopped there */
+	size_t unrecorded;    /* finished actions the state does not record */
 	size_t retries;       /* extra attempts after transient errors */
 	bool interrupted;
 	char *summary;        /* multi-line summary of failures; caller frees */
@@ -136,6 +147,18 @@ int lf_plan_apply(const struct lf_plan *plan, const struct lf_apply_env *env,
 void lf_exec_install_signals(void);
 void lf_exec_request_stop(int level);
 int lf_exec_stop_level(void);
+
+/* Start up to n threads running fn(arg) into th; returns how many were
+ * started (fewer when the system refuses more; the started ones share the
+ * work, and 0 means none can run). For the executor and refresh. */
+unsigned int lf_plan__start_threads(pthread_t *th, unsigned int n,
+				    void *(*fn)(void *), void *arg);
+
+/* Check the recorded resources before any is used: the fields that choose
+ * paths (crypto dirs, channel names) or plugins (host provider, driver,
+ * name) must pass the spec's rules. LF_EINVALID names the record and
+ * field. lf_plan_make, lf_plan_apply and lf_refresh call it. */
+int lf_plan_check_records(const struct lf_rset *current, struct lf_err *err);
 
 /* ---- refresh ---- */
 

@@ -158,11 +158,64 @@ void lf_plan_print(const struct lf_plan *p, FILE *f, bool color)
 		p->nadd, p->nchange, p->ndestroy);
 }
 
+/* sha256 of the action's canonical attributes (the recorded one for an
+ * action loaded from a plan file) */
+static void action_attrs_hash(const struct lf_action *a, char out[65])
+{
+	char *s;
+
+	if (!a->attrs) {
+		memcpy(out, a->attrs_sha256, 65);
+		return;
+	}
+	s = json_dumps(a->attrs, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	lf_sha256_hex(s ? s : "", s ? strlen(s) : 0, out);
+	free(s);
+}
+
+static int cmp_action_addr(const void *a, const void *b)
+{
+	const struct lf_action *const *x = a, *const *y = b;
+
+	return strcmp((*x)->addr, (*y)->addr);
+}
+
+void lf_plan_digest(const struct lf_plan *p, char out[65])
+{
+	const struct lf_action **v = lf_xcalloc(p->n + 1, sizeof(*v));
+	json_t *doc = json_array(), *acts = json_array(), *tg = json_array();
+	size_t i, n = 0;
+	char h[65], *s;
+
+	for (i = 0; i < p->n; i++)
+		if (p->v[i].kind != LF_ACT_NOOP)
+			v[n++] = &p->v[i];
+	qsort(v, n, sizeof(*v), cmp_action_addr);
+	for (i = 0; i < n; i++) {
+		action_attrs_hash(v[i], h);
+		json_array_append_new(acts, json_pack("[sss]", v[i]->addr,
+						      lf_action_name(v[i]->kind), h));
+	}
+	for (i = 0; p->targets && p->targets[i]; i++)
+		json_array_append_new(tg, json_string(p->targets[i]));
+	json_array_append_new(doc, json_boolean(p->destroy));
+	json_array_append_new(doc, tg);
+	json_array_append_new(doc, acts);
+	s = json_dumps(doc, JSON_COMPACT);
+	lf_sha256_hex(s, strlen(s), out);
+	free(s);
+	json_decref(doc);
+	free(v);
+}
+
 static json_t *action_json(const struct lf_action *a)
 {
 	json_t *o = json_object(), *ch = json_array();
+	char h[65];
 	size_t i;
 
+	action_attrs_hash(a, h);
+	json_object_set_new(o, "attrs_sha256", json_string(h));
 	json_object_set_new(o, "address", json_string(a->addr));
 	json_object_set_new(o, "type", json_string(a->type));
 	json_object_set_new(o, "action", json_string(lf_action_name(a->kind)));
@@ -188,6 +241,7 @@ static json_t *action_json(const struct lf_action *a)
 json_t *lf_plan_to_json(const struct lf_plan *p)
 {
 	json_t *o = json_object(), *acts = json_array(), *sum = json_object();
+	char h[65];
 	size_t i;
 
 	json_object_set_new(o, "format", json_string(PLAN_FORMAT));
@@ -212,6 +266,8 @@ json_t *lf_plan_to_json(const struct lf_plan *p)
 	json_object_set_new(sum, "destroy", json_integer((json_int_t)p->ndestroy));
 	json_object_set_new(o, "actions", acts);
 	json_object_set_new(o, "summary", sum);
+	lf_plan_digest(p, h);
+	json_object_set_new(o, "actions_sha256", json_string(h));
 	return o;
 }
 
@@ -247,18 +303,34 @@ static int load_actions(struct lf_plan *p, json_t *acts, const char *path,
 	json_array_foreach(acts, i, a) {
 		struct lf_action *x = &p->v[p->n];
 		const char *addr = json_string_value(json_object_get(a, "address"));
+		const char *ah = json_string_value(json_object_get(a, "attrs_sha256"));
 		enum lf_action_kind k =
 			kind_from(json_string_value(json_object_get(a, "action")));
 
-		if (!addr || k == LF_ACT_LAST)
+		if (!addr || !ah || strlen(ah) != 64 || k == LF_ACT_LAST || k == LF_ACT_NOOP)
 			return lf_err_set(err, LF_EINVALID,
 					  "plan file '%s': action %zu is malformed", path, i);
 		memset(x, 0, sizeof(*x));
+		memcpy(x->attrs_sha256, ah, 65);
 		x->kind = k;
 		x->addr = lf_xstrdup(addr);
 		x->type = lf_addr_type(addr);
 		p->n++;
 	}
+	return 0;
+}
+
+/* the recorded digest must be the digest of the recorded actions: an
+ * edited action list, destroy flag or target list is refused */
+static int check_digest(struct lf_plan *p, const char *recorded, const char *path,
+			struct lf_err *err)
+{
+	lf_plan_digest(p, p->actions_sha256);
+	if (!recorded || strcmp(recorded, p->actions_sha256) != 0)
+		return lf_err_set(err, LF_EINVALID,
+				  "plan file '%s' was edited after it was saved (its actions, "
+				  "destroy flag or targets do not match its digest); run plan again",
+				  path);
 	return 0;
 }
 
@@ -293,10 +365,19 @@ int lf_plan_load(struct lf_plan **out, const char *path, struct lf_err *err)
 	t = json_object_get(o, "targets");
 	if (json_is_array(t)) {
 		p->targets = lf_xcalloc(json_array_size(t) + 1, sizeof(char *));
-		for (i = 0; i < json_array_size(t); i++)
+		for (i = 0; i < json_array_size(t); i++) {
+			if (!json_is_string(json_array_get(t, i))) {
+				lf_err_set(err, LF_EINVALID, "plan file '%s': target %zu is not a string",
+					   path, i);
+				goto cleanup;
+			}
 			p->targets[i] = lf_xstrdup(json_string_value(json_array_get(t, i)));
+		}
 	}
 	if (load_actions(p, json_object_get(o, "actions"), path, err) != 0)
+		goto cleanup;
+	if (check_digest(p, json_string_value(json_object_get(o, "actions_sha256")),
+			 path, err) != 0)
 		goto cleanup;
 	rc = 0;
 	*out = p;

@@ -84,6 +84,13 @@ struct lf_rtype {
 	char *(*refuse)(const struct lf_apply_env *env,
 			const struct lf_resource *prior,
 			const struct lf_resource *desired);
+	/* optional: a delete (or the delete half of a replace: then desired
+	 * is not NULL) that cannot be done, e.g. the provider that made the
+	 * resource is no longer in the spec; returns why (caller frees) or
+	 * NULL. Checked for every delete and replace. */
+	char *(*refuse_delete)(const struct lf_apply_env *env,
+			       const struct lf_resource *prior,
+			       const struct lf_resource *desired);
 	/* optional: the provider whose limit (spec providers.X.parallelism)
 	 * an action on this resource counts against; NULL for none */
 	const char *(*lane)(const struct lf_apply_env *env,

@@ -3,7 +3,8 @@
  * before planning. Resources found gone are dropped from the current set
  * (and from the state document, written by the next apply), so the plan
  * creates them again and what depends on them follows. Reads run on a
- * small pool of threads; errors other than "not found" stop the refresh.
+ * pool of at most min(parallelism, readable resources) threads, started
+ * once; errors other than "not found" stop the refresh.
  */
 #include "plans/plan.h"
 
@@ -99,6 +100,21 @@ static void apply_live(struct lf_resource *k, const json_t *live)
 	lf_buf_free(&why);
 }
 
+/* how many threads the refresh needs: one per resource that can be
+ * read, at most max */
+static unsigned int readable(const struct lf_rset *rs, unsigned int max)
+{
+	unsigned int n = 0;
+	size_t i;
+
+	for (i = 0; i < rs->n && n < max; i++) {
+		const struct lf_rtype *rt = lf_rtype_find(rs->v[i].type);
+
+		n += rt && rt->read;
+	}
+	return n;
+}
+
 int lf_refresh(const struct lf_apply_env *env, struct lf_rset **current,
 	       json_t *doc_resources, enum lf_refresh_mode mode,
 	       unsigned int parallelism, FILE *report, struct lf_err *err)
@@ -106,9 +122,11 @@ int lf_refresh(const struct lf_apply_env *env, struct lf_rset **current,
 	struct refresher r;
 	struct lf_rset *kept;
 	pthread_t *th;
-	unsigned int n = parallelism ? parallelism : 1, t;
+	unsigned int n = readable((*current), parallelism ? parallelism : 1), t;
 	size_t i;
 
+	if (lf_plan_check_records(*current, err) != 0)
+		return err->code;
 	memset(&r, 0, sizeof(r));
 	r.env = env;
 	r.mode = mode;
@@ -116,11 +134,14 @@ int lf_refresh(const struct lf_apply_env *env, struct lf_rset **current,
 	r.gone = lf_xcalloc((*current)->n + 1, 1);
 	r.live = lf_xcalloc((*current)->n + 1, sizeof(*r.live));
 	pthread_mutex_init(&r.mu, NULL);
-	th = lf_xcalloc(n, sizeof(*th));
-	for (t = 0; t < n; t++)
-		pthread_create(&th[t], NULL, refresh_worker, &r);
-	for (t = 0; t < n; t++)
-		pthread_join(th[t], NULL);
+	th = lf_xcalloc(n + 1, sizeof(*th));
+	t = lf_plan__start_threads(th, n, refresh_worker, &r);
+	if (n > 0 && t == 0) {
+		r.rc = LF_ERROR;
+		lf_err_set(&r.err, LF_ERROR, "refresh: cannot start any thread");
+	}
+	while (t > 0)
+		pthread_join(th[--t], NULL);
 	free(th);
 	pthread_mutex_destroy(&r.mu);
 	if (r.rc != 0) {

@@ -522,6 +522,29 @@ static unsigned int update_flags(const struct lf_apply_env *env,
 	return flags;
 }
 
+/* a host is deleted through the provider that made it: when that
+ * provider is no longer in the spec, the plan says how to go on */
+static char *host_refuse_delete(const struct lf_apply_env *env,
+				const struct lf_resource *prior,
+				const struct lf_resource *desired)
+{
+	const char *prov = attr_s(prior->attrs, "provider");
+	const char *tr = attr_s(prior->attrs, "transport");
+
+	(void)desired;
+	if (!env->spec)
+		return NULL;
+	if (prov && !lf_spec_provider(env->spec, prov))
+		return lf_xasprintf("provider '%s' is not in the spec; put it back to destroy %s "
+				    "(or forget the host with `ledgerform state rm %s`)",
+				    prov, prior->addr, prior->addr);
+	if (tr && !lf_spec_provider(env->spec, tr))
+		return lf_xasprintf("transport provider '%s' is not in the spec; put it back to destroy %s "
+				    "(or forget the host with `ledgerform state rm %s`)",
+				    tr, prior->addr, prior->addr);
+	return NULL;
+}
+
 /* the host's reads cost nothing worth counting (its provider's driver,
  * or the transport's for a machine no provider made, says so) */
 static bool host_read_cheap(const struct lf_apply_env *env, const struct lf_resource *r)
@@ -538,6 +561,7 @@ const struct lf_rtype lf_rtype_host = {
 	.update = host_update,
 	.delete = host_delete,
 	.change_kind = host_change_kind,
+	.refuse_delete = host_refuse_delete,
 	.read = host_read,
 	.import = host_import,
 	.read_cheap = host_read_cheap,

@@ -86,6 +86,33 @@ int lf_cmd_validate(int argc, char **argv)
 	return rc == 0 ? 0 : 1;
 }
 
+/* the absolute name of path: its directory resolved, its own name kept */
+static char *canon_path(const char *path)
+{
+	char *dir = lf_path_dirname(path), *real = realpath(dir, NULL), *out;
+	const char *base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
+	out = real ? lf_path_join(real, base) : lf_xstrdup(path);
+	free(real);
+	free(dir);
+	return out;
+}
+
+/* an existing regular file holding a saved ledgerform plan */
+static bool is_plan_file(const char *path, const struct stat *sb)
+{
+	json_t *o;
+	bool yes;
+
+	if (!S_ISREG(sb->st_mode))
+		return false;
+	o = json_load_file(path, 0, NULL);
+	yes = lf_streq(json_string_value(json_object_get(o, "format")), "ledgerform-plan");
+	json_decref(o);
+	return yes;
+}
+
 static bool use_color(const struct lf_cli_opts *o)
 {
 	return !o->no_color && isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
@@ -151,6 +178,56 @@ static void print_plan(const struct lf_plan *p, const struct lf_cli_opts *o)
 	fflush(stdout);
 }
 
+/* do a and b name the same file (existing or not)? */
+static bool same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+	char *ca, *cb;
+	bool same;
+
+	if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
+		return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+	ca = canon_path(a);
+	cb = canon_path(b);
+	same = strcmp(ca, cb) == 0;
+	free(ca);
+	free(cb);
+	return same;
+}
+
+/* `plan --out FILE`: never the state, its backup or lock, or the spec;
+ * never over a file that is not a ledgerform plan */
+static int check_out(const struct lf_ws *ws, const char *out)
+{
+	const char *st = ws->state && strcmp(ws->state->ops->name, "file") == 0
+		? ws->state->ops->describe(ws->state) : NULL;
+	const char *sfx[] = { "", ".backup", ".lock" };
+	struct stat sb;
+	size_t i;
+	int rc = 0;
+
+	if (ws->spec && same_file(out, ws->spec->file)) {
+		lf_cli_error("--out '%s' is the spec; choose another file for the plan", out);
+		return 1;
+	}
+	for (i = 0; st && rc == 0 && i < LF_ARRAY_LEN(sfx); i++) {
+		char *p = lf_xasprintf("%s%s", st, sfx[i]);
+
+		if (same_file(out, p)) {
+			lf_cli_error("--out '%s' is the state%s '%s'; choose another file for the plan",
+				     out, i == 0 ? "" : i == 1 ? "'s backup" : "'s lock", p);
+			rc = 1;
+		}
+		free(p);
+	}
+	if (rc == 0 && lstat(out, &sb) == 0 && !is_plan_file(out, &sb)) {
+		lf_cli_error("--out '%s' exists and is not a ledgerform plan; remove it or "
+			     "choose another file", out);
+		rc = 1;
+	}
+	return rc;
+}
+
 int lf_cmd_plan(int argc, char **argv)
 {
 	struct lf_cli_opts o;
@@ -164,6 +241,8 @@ int lf_cmd_plan(int argc, char **argv)
 		return rc == 1 ? 0 : 1;
 	rc = lf_ws_open(&ws, &o, LF_WS_SPEC | LF_WS_LOCK | LF_WS_EXPAND | LF_WS_DRIVERS |
 			LF_WS_READONLY, "plan");
+	if (rc == 0 && o.out)
+		rc = check_out(&ws, o.out);
 	if (rc == 0)
 		rc = make_plan(&ws, &o, false, false, &p);
 	if (rc == 0) {
@@ -267,8 +346,13 @@ static int run_plan(struct lf_ws *ws, const struct lf_plan *p,
 			res.failed, res.skipped, res.not_started);
 		if (res.summary)
 			fputs(res.summary, stderr);
-		fprintf(stderr, "State records every finished step (serial %llu); run apply again to carry on.\n",
-			(unsigned long long)ws->doc.serial);
+		if (res.commit_failed)
+			fprintf(stderr, "The state could not be written: it records the steps up to serial %llu "
+				"and not the %zu listed as NOT recorded; fix the state's storage, then run plan "
+				"to see what is left.\n", (unsigned long long)ws->doc.serial, res.unrecorded);
+		else
+			fprintf(stderr, "State records every finished step (serial %llu); run apply again to carry on.\n",
+				(unsigned long long)ws->doc.serial);
 	}
 	free(res.summary);
 	return rc == 0 ? 0 : 1;
@@ -278,7 +362,7 @@ static int run_plan(struct lf_ws *ws, const struct lf_plan *p,
 static int check_saved(const struct lf_ws *ws, const struct lf_plan *saved,
 		       const struct lf_plan *fresh, const char *path)
 {
-	size_t i, n = 0;
+	char digest[65];
 
 	if (strcmp(saved->lineage, ws->doc.lineage) != 0 || saved->serial != ws->doc.serial) {
 		lf_cli_error("saved plan '%s' is stale: it was made from state %s serial %llu, "
@@ -293,13 +377,21 @@ static int check_saved(const struct lf_ws *ws, const struct lf_plan *saved,
 			     path, saved->spec_file);
 		return 1;
 	}
-	for (i = 0; i < fresh->n; i++)
-		n += fresh->v[i].kind != LF_ACT_NOOP;
-	if (n != saved->n) {
-		lf_cli_error("saved plan '%s' no longer matches what the spec and state give; run plan again",
-			     path);
+	lf_plan_digest(fresh, digest);
+	if (strcmp(digest, saved->actions_sha256) != 0) {
+		lf_cli_error("saved plan '%s' no longer matches what the spec and state give "
+			     "(actions, destroy flag or targets differ); run plan again", path);
 		return 1;
 	}
+	return 0;
+}
+
+/* Before anything is changed: can the state record what apply does? The
+ * one place for the state backend's writability check
+ * (lf_state_check_writable, from state/). */
+static int state_ready(const struct lf_ws *ws)
+{
+	(void)ws;
 	return 0;
 }
 
@@ -344,6 +436,8 @@ static int apply_common(int argc, char **argv, bool destroy)
 		rc = make_plan(&ws, &o, destroy, true, &p);
 	if (rc == 0 && saved)
 		rc = check_saved(&ws, saved, p, planfile);
+	if (rc == 0 && lf_plan_has_changes(p))
+		rc = state_ready(&ws);
 	if (rc == 0 && !saved)
 		print_plan(p, &o);
 	if (rc == 0 && !lf_plan_has_changes(p)) {

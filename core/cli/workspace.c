@@ -34,23 +34,15 @@ static char *default_state_path(const char *spec_file)
 static int load_spec(struct lf_ws *ws, const struct lf_cli_opts *o)
 {
 	struct lf_diags diags;
-	char *data = NULL;
-	size_t len = 0;
-	struct lf_err err = LF_ERR_INIT;
 	int rc;
 
 	if (!o->file) {
 		lf_cli_error("no spec given: pass -f SPEC.yaml");
 		return LF_EINVALID;
 	}
-	if (lf_read_file(o->file, &data, &len, &err) != 0) {
-		lf_cli_error("%s", err.msg);
-		return err.code;
-	}
-	lf_sha256_hex(data, len, ws->spec_sha256);
-	free(data);
+	/* one bounded read: the hash is of the bytes parsed */
 	memset(&diags, 0, sizeof(diags));
-	rc = lf_spec_load(&ws->spec, o->file, &diags);
+	rc = lf_spec_load_sha256(&ws->spec, o->file, ws->spec_sha256, &diags);
 	lf_diags_print(&diags, stderr);
 	if (rc != 0 && diags.nerrors == 0)
 		lf_cli_error("cannot load spec '%s'", o->file);

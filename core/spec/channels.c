@@ -2,11 +2,13 @@
  * channels: member orgs, consenters (raft/BFT rules), batch settings and
  * policy overrides.
  */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fabric/block/polrule.h"
 #include "core/spec/spec_int.h"
 #include "core/util/util.h"
 
@@ -300,74 +302,40 @@ static bool why_set(char *why, size_t size, const char *fmt, ...)
 	return false;
 }
 
-/* is [id, id+len) one of the roles of a principal */
-static bool is_role(const char *id, size_t len)
-{
-	static const char *const roles[] = { "member", "admin", "client",
-					     "peer", "orderer", NULL };
-
-	for (size_t i = 0; roles[i]; i++)
-		if (strlen(roles[i]) == len && strncmp(roles[i], id, len) == 0)
-			return true;
-	return false;
-}
-
-/* a light check of a signature rule: balanced parentheses and quotes,
- * principals 'MSPID.role' naming an mspid of the spec; the problem is
- * written to why */
+/* principals of a signature rule (already parsed by the encoder's
+ * parser) must name an mspid of the spec; the problem is written to why */
 static bool signature_ok(const struct lf_spec *s, const char *r, char *why,
 			 size_t size)
 {
-	int depth = 0;
-
-	if (!lf_str_has_prefix(r, "OR(") && !lf_str_has_prefix(r, "AND(") &&
-	    !lf_str_has_prefix(r, "OutOf("))
-		return why_set(why, size, "expected OR(...), AND(...) or "
-				"OutOf(...)");
 	for (const char *p = r; *p; p++) {
 		const char *end, *dot;
 		int plen;
 
-		if (*p == '(' || *p == ')') {
-			depth += *p == '(' ? 1 : -1;
-			if (depth < 0)
-				break;
+		if (*p != '\'' && *p != '"')
 			continue;
-		}
-		if (*p != '\'')
-			continue;
-		if (!(end = strchr(p + 1, '\'')))
-			return why_set(why, size, "unterminated quote");
+		if (!(end = strchr(p + 1, *p)))
+			break;
 		plen = (int)(end - p - 1 > 64 ? 64 : end - p - 1);
-		dot = memchr(p + 1, '.', (size_t)(end - p - 1));
-		if (!dot)
-			return why_set(why, size, "principal '%.*s': expected "
-					"'MSPID.role'", plen, p + 1);
-		if (!mspid_known(s, p + 1, (size_t)(dot - p - 1)))
+		for (dot = end - 1; dot > p && *dot != '.'; dot--)
+			;
+		if (dot > p + 1 && !mspid_known(s, p + 1, (size_t)(dot - p - 1)))
 			return why_set(why, size, "principal '%.*s' names an "
 					"mspid that no org has", plen,
 					p + 1);
-		if (!is_role(dot + 1, (size_t)(end - dot - 1)))
-			return why_set(why, size, "principal '%.*s': the role "
-					"must be member, admin, client, peer "
-					"or orderer", plen, p + 1);
 		p = end;
 	}
-	if (depth)
-		return why_set(why, size, "unbalanced parentheses");
 	return true;
 }
 
-static const char *implicit_problem(const char *r)
+/* a rule problem at byte `at` of the rule: the column there when the
+ * rule is written on one line (quoted: one more for the quote) */
+static struct lf_pos rule_pos(const struct lf_ynode *n, size_t at)
 {
-	const char *sp = strchr(r, ' ');
+	struct lf_pos pos = n->pos;
 
-	if (!lf_str_has_prefix(r, "ANY ") && !lf_str_has_prefix(r, "ALL ") &&
-	    !lf_str_has_prefix(r, "MAJORITY "))
-		return "expected ANY, ALL or MAJORITY followed by a policy "
-		       "name";
-	return is_policy_name(sp + 1, strlen(sp + 1)) ? NULL
-		: "expected ANY, ALL or MAJORITY followed by a policy name";
+	if (!strchr(n->str, '\n') && at < (size_t)(INT_MAX - pos.col - 1))
+		pos.col += (int)at + (n->plain ? 0 : 1);
+	return pos;
 }
 
 static void one_policy(struct lf_sctx *c, struct lf_channel *ch,
@@ -375,7 +343,9 @@ static void one_policy(struct lf_sctx *c, struct lf_channel *ch,
 {
 	struct lf_policy *p = &ch->policies[ch->npolicies];
 	char buf[LF_SHOW_MAX], sig[160];
+	const struct lf_ynode *rule;
 	const char *why;
+	size_t at = 0;
 	int bad = 0;
 
 	if ((why = policy_path_problem(c, k->str)) != NULL)
@@ -393,20 +363,21 @@ static void one_policy(struct lf_sctx *c, struct lf_channel *ch,
 	ch->npolicies++;
 	if (bad)
 		return;
-	if (strcmp(p->type, "ImplicitMeta") == 0)
-		why = implicit_problem(p->rule);
-	else if (strcmp(p->type, "Signature") == 0)
-		why = signature_ok(c->spec, p->rule, sig, sizeof(sig)) ? NULL
-								       : sig;
-	else {
+	if (strcmp(p->type, "ImplicitMeta") != 0 &&
+	    strcmp(p->type, "Signature") != 0) {
 		lf_sc_err(c, lf_map_get(v, "type"), "policy type: expected "
 			  "ImplicitMeta or Signature, got '%s'",
 			  lf_sc_show(p->type, buf, sizeof(buf)));
 		return;
 	}
-	if (why)
-		lf_sc_err(c, lf_map_get(v, "rule"), "policy rule '%s': %s",
-			  lf_sc_show(p->rule, buf, sizeof(buf)), why);
+	rule = lf_map_get(v, "rule");
+	if (lf_policy_rule_check(p->type, p->rule, &at, sig, sizeof(sig)) != 0)
+		lf_sc_err_pos(c, rule_pos(rule, at), "policy rule '%s': %s",
+			      lf_sc_show(p->rule, buf, sizeof(buf)), sig);
+	else if (strcmp(p->type, "Signature") == 0 &&
+		 !signature_ok(c->spec, p->rule, sig, sizeof(sig)))
+		lf_sc_err(c, rule, "policy rule '%s': %s",
+			  lf_sc_show(p->rule, buf, sizeof(buf)), sig);
 }
 
 static void channel_policies(struct lf_sctx *c, struct lf_channel *ch,

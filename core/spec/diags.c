@@ -148,6 +148,15 @@ void lf_sc_err(struct lf_sctx *c, const struct lf_ynode *at, const char *fmt,
 	va_end(ap);
 }
 
+void lf_sc_err_pos(struct lf_sctx *c, struct lf_pos pos, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	diags_vadd(c->d, 1, pos, fmt, ap);
+	va_end(ap);
+}
+
 void lf_sc_warn(struct lf_sctx *c, const struct lf_ynode *at, const char *fmt,
 		...)
 {

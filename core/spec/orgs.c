@@ -209,6 +209,26 @@ static void free_role(struct role *r)
 	free(r->sans);
 }
 
+/* does adding n more of `what` to the spec's running total stay within
+ * max? reported once, at `at` (the count that pushes it over), when not */
+static bool within_total(struct lf_sctx *c, const struct lf_ynode *at,
+			 const char *key, unsigned long long *total,
+			 unsigned long long n, unsigned long long max,
+			 const char *what)
+{
+	if (*total > max)
+		return false;           /* reported once, where it went over */
+	if (*total + n > max) {
+		lf_sc_err(c, at, "%s: this makes %llu %s in the spec, more than "
+			  "the maximum of %llu (see Limits in docs/spec.md)",
+			  key, *total + n, what, max);
+		*total = max + 1;
+		return false;
+	}
+	*total += n;
+	return true;
+}
+
 static void build_role(struct lf_sctx *c, struct lf_org *o,
 		       const struct lf_ynode *m, enum lf_node_kind kind)
 {
@@ -231,9 +251,13 @@ static void build_role(struct lf_sctx *c, struct lf_org *o,
 	else if (!cnt && !hosts && !typos)
 		lf_sc_err(c, m, "%s: expected 'count' or 'hosts'", what);
 	else if (cnt && lf_sc_uint(c, m, "count", 0, LF_SPEC_MAX_COUNT,
-				   &count) == 0)
+				   &count) == 0 &&
+		 within_total(c, cnt, "count", &c->nodes, count,
+			      LF_SPEC_MAX_TOTAL_NODES, "nodes"))
 		count_nodes(&r, cnt, count);
-	else if (hosts)
+	else if (hosts && !cnt && (hosts->type != LF_Y_SEQ ||
+		 within_total(c, hosts, "hosts", &c->nodes, hosts->n,
+			      LF_SPEC_MAX_TOTAL_NODES, "nodes")))
 		role_hosts(c, &r, hosts);
 	if (hosts && !cnt && lf_map_get(m, "size"))
 		lf_sc_warn(c, lf_map_key(m, "size"), "%s: size is ignored on "
@@ -426,7 +450,10 @@ static void build_org(struct lf_sctx *c, struct lf_org *o,
 	o->pos = m->pos;
 	lf_sc_check_keys(c, m, org_keys, "an org");
 	o->users = 1;
-	if (lf_sc_uint(c, m, "users", 0, LF_SPEC_MAX_COUNT, &users) == 0)
+	if (lf_sc_uint(c, m, "users", 0, LF_SPEC_MAX_COUNT, &users) == 0 &&
+	    within_total(c, lf_map_get(m, "users") ? lf_map_get(m, "users") : m,
+			 "users", &c->users, users, LF_SPEC_MAX_TOTAL_USERS,
+			 "users"))
 		o->users = (unsigned)users;
 	if ((v = lf_map_get(m, "ca")) != NULL)
 		build_ca(c, o, v);

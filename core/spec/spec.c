@@ -157,6 +157,12 @@ static int read_bounded(const char *path, size_t max, char **out,
 int lf_spec_load(struct lf_spec **out, const char *file,
 		 struct lf_diags *diags)
 {
+	return lf_spec_load_sha256(out, file, NULL, diags);
+}
+
+int lf_spec_load_sha256(struct lf_spec **out, const char *file,
+			char sha256[65], struct lf_diags *diags)
+{
 	struct lf_diags local;
 	struct lf_err err = LF_ERR_INIT;
 	struct lf_pos none = { 0, 0 };
@@ -179,6 +185,8 @@ int lf_spec_load(struct lf_spec **out, const char *file,
 		lf_diags_add(diags, 1, none, "cannot read the spec: %s",
 			     file ? err.msg : "no file given");
 	} else {
+		if (sha256)
+			lf_sha256_hex(data, len, sha256);
 		rc = load(out, file, data, len, diags, true);
 	}
 	free(data);

@@ -200,6 +200,10 @@ struct lf_spec {
  */
 int lf_spec_load(struct lf_spec **out, const char *file,
 		 struct lf_diags *diags);
+/* same; sha256 (when not NULL and the file was read) receives the hex
+ * SHA-256 of the bytes parsed: the file is read once */
+int lf_spec_load_sha256(struct lf_spec **out, const char *file,
+			char sha256[65], struct lf_diags *diags);
 /* same, from a buffer; name is used in messages */
 int lf_spec_load_buffer(struct lf_spec **out, const char *name,
 			const char *buf, size_t len, struct lf_diags *diags);

@@ -16,6 +16,10 @@
 #define LF_SPEC_MAX_COUNT 10000       /* nodes of one role per org */
 #define LF_SPEC_MAX_DIAGS 1000        /* diagnostics stored (all counted) */
 #define LF_SPEC_MAX_NODES 500000      /* YAML values in one spec */
+/* what one spec may ask for in all (docs/spec.md "Limits"): checked as
+ * counts are read, before anything is expanded */
+#define LF_SPEC_MAX_TOTAL_NODES 50000      /* orderers + peers, all orgs */
+#define LF_SPEC_MAX_TOTAL_USERS 50000      /* users (identities), all orgs */
 
 /* ---- positioned YAML tree ---- */
 enum lf_ytype { LF_Y_SCALAR, LF_Y_SEQ, LF_Y_MAP };
@@ -77,6 +81,8 @@ struct lf_sctx {
 	struct lf_sset orderers;     /* "ORG.NODE" of every orderer, built
 					on first use (own keys) */
 	bool check_files;            /* CA files must exist (file loads) */
+	unsigned long long nodes;    /* orderers + peers asked for so far */
+	unsigned long long users;    /* users asked for so far */
 };
 
 /* stable sort of d->v[from..] by position */
@@ -85,6 +91,9 @@ void lf_diags__sort(struct lf_diags *d, size_t from);
 /* diagnostics helpers */
 void lf_sc_err(struct lf_sctx *c, const struct lf_ynode *at, const char *fmt,
 	       ...) __attribute__((format(printf, 3, 4)));
+/* at a position inside a node (a column within a scalar) */
+void lf_sc_err_pos(struct lf_sctx *c, struct lf_pos pos, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 void lf_sc_warn(struct lf_sctx *c, const struct lf_ynode *at, const char *fmt,
 		...) __attribute__((format(printf, 3, 4)));
 /* a scalar shown in a message: escaped, truncated, in buf */

@@ -139,8 +139,14 @@ static void on_scalar(struct ybuild *b, const yaml_event_t *ev)
 	struct lf_ynode *n = node_new(LF_Y_SCALAR, ev->start_mark);
 
 	n->len = ev->data.scalar.length;
+	/* "x\0../../etc" would be cut at the NUL: a different value than
+	 * written, so refuse it */
+	if (memchr(ev->data.scalar.value, '\0', n->len))
+		lf_diags_add(b->d, 1, mark_pos(ev->start_mark), "a scalar with "
+			     "a NUL character (\\0) is not allowed: text would "
+			     "be cut short at it");
 	n->str = lf_xstrndup((const char *)ev->data.scalar.value, n->len);
-	n->len = strlen(n->str);    /* an embedded NUL ends the text */
+	n->len = strlen(n->str);
 	n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
 	attach(b, n);
 }

@@ -15,6 +15,8 @@
 #include <jansson.h>
 
 #include "clitest.h"
+#include "core/util/util.h"
+#include "plans/plan.h"
 
 static void write_spec(struct clitest *t, int peers)
 {
@@ -177,6 +179,253 @@ static void test_e2e_saved_plan(void **state)
 	ct_done(&t);
 }
 
+/* `plan --out` never writes over the state, its backup or lock, the spec,
+ * or a file that is not a ledgerform plan */
+static void test_e2e_plan_out_refusals(void **state)
+{
+	static const char *const bad[] = { "spec.state.json", "spec.state.json.backup",
+		"spec.state.json.lock", "spec.yaml", "./spec.yaml", "notes.txt" };
+	struct clitest t;
+	char *st, *bk, *spec, *s;
+	size_t i;
+
+	(void)state;
+	ct_init(&t, "planout");
+	write_spec(&t, 1);
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 0);
+	write_spec(&t, 2);
+	ct_write(&t, "notes.txt", "my notes\n");
+	st = ct_read(&t, "spec.state.json");
+	bk = ct_read(&t, "spec.state.json.backup");
+	spec = ct_read(&t, "spec.yaml");
+	assert_non_null(bk);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(ct_run(&t, "plan -f spec.yaml --out %s", bad[i]), 1);
+		assert_non_null(strstr(t.err, "--out"));
+		assert_null(strchr(strchr(t.err, '\n') + 1, '\n')); /* one line */
+	}
+	s = ct_read(&t, "spec.state.json.backup");
+	assert_string_equal(s, bk);
+	free(s);
+	s = ct_read(&t, "spec.state.json");
+	assert_string_equal(s, st);
+	free(s);
+	s = ct_read(&t, "spec.yaml");
+	assert_string_equal(s, spec);
+	free(s);
+	s = ct_read(&t, "notes.txt");
+	assert_string_equal(s, "my notes\n");
+	free(s);
+	/* an older plan is replaced */
+	assert_int_equal(ct_run(&t, "plan -f spec.yaml --out p.plan"), 0);
+	assert_int_equal(ct_run(&t, "plan -f spec.yaml --out p.plan"), 0);
+	assert_int_equal(ct_run(&t, "apply p.plan"), 0);
+	free(st);
+	free(bk);
+	free(spec);
+	ct_done(&t);
+}
+
+/* rewrite a saved plan file: f(plan JSON) */
+static void edit_plan(struct clitest *t, const char *rel, void (*f)(json_t *))
+{
+	char *s = ct_read(t, rel), *out;
+	json_t *o;
+
+	assert_non_null(s);
+	o = json_loads(s, 0, NULL);
+	assert_non_null(o);
+	f(o);
+	out = json_dumps(o, JSON_INDENT(1));
+	ct_write(t, rel, out);
+	free(out);
+	free(s);
+	json_decref(o);
+}
+
+static void to_orderer(json_t *o)
+{
+	json_array_set_new(json_object_get(o, "targets"), 0,
+			   json_string("host.ordering.orderer0"));
+}
+
+static void to_destroy(json_t *o)
+{
+	json_object_set_new(o, "destroy", json_true());
+}
+
+/* an edited saved plan is refused: its digest gives it away, and a forged
+ * consistent one still has to be exactly the fresh plan */
+static void test_e2e_saved_plan_edited(void **state)
+{
+	struct clitest t;
+	struct lf_plan *p = NULL;
+	struct lf_err err = LF_ERR_INIT;
+	char *path;
+
+	(void)state;
+	ct_init(&t, "edited");
+	write_spec(&t, 1);
+	assert_int_equal(ct_run(&t, "plan -f spec.yaml --target host.bank.peer0 --out t.plan"), 0);
+	edit_plan(&t, "t.plan", to_orderer);
+	assert_int_equal(ct_run(&t, "apply t.plan"), 1);
+	assert_non_null(strstr(t.err, "edited"));
+	assert_false(ct_exists(&t, HOSTS));
+	assert_false(ct_exists(&t, "spec.state.json"));
+
+	assert_int_equal(ct_run(&t, "plan -f spec.yaml --target host.bank.peer0 --out t.plan"), 0);
+	edit_plan(&t, "t.plan", to_destroy);
+	assert_int_equal(ct_run(&t, "apply t.plan"), 1);
+	assert_non_null(strstr(t.err, "edited"));
+
+	/* forged with a matching digest: another target, the same count */
+	assert_int_equal(ct_run(&t, "plan -f spec.yaml --target host.bank.peer0 --out t.plan"), 0);
+	path = lf_path_join(t.dir, "t.plan");
+	assert_int_equal(lf_plan_load(&p, path, &err), 0);
+	assert_int_equal(p->n, 1);
+	free(p->targets[0]);
+	p->targets[0] = strdup("host.ordering.orderer0");
+	assert_int_equal(lf_plan_save(p, path, &err), 0);
+	lf_plan_free(p);
+	free(path);
+	assert_int_equal(ct_run(&t, "apply t.plan"), 1);
+	assert_non_null(strstr(t.err, "no longer matches"));
+	assert_false(ct_exists(&t, HOSTS "/orderer0-ordering"));
+	assert_false(ct_exists(&t, "spec.state.json"));
+	ct_done(&t);
+}
+
+/* set SECTION.KEY ("attrs" or "outputs") of state record ADDR */
+static void state_set(struct clitest *t, const char *addr, const char *section,
+		      const char *key, json_t *val)
+{
+	char *s = ct_read(t, "spec.state.json"), *out;
+	json_t *doc, *rec;
+
+	assert_non_null(s);
+	doc = json_loads(s, 0, NULL);
+	assert_non_null(doc);
+	rec = json_object_get(json_object_get(doc, "resources"), addr);
+	assert_non_null(rec);
+	json_object_set_new(json_object_get(rec, section), key, val);
+	out = json_dumps(doc, JSON_INDENT(1));
+	ct_write(t, "spec.state.json", out);
+	free(out);
+	free(s);
+	json_decref(doc);
+}
+
+/* a crafted state record: apply refuses before doing anything, the state
+ * is left as it was and the sentinel outside the workspace survives */
+static void crafted_refused(struct clitest *t, const char *addr, const char *field)
+{
+	char *before = ct_read(t, "spec.state.json"), *after;
+
+	assert_int_equal(ct_run(t, "apply -f spec.yaml --auto-approve"), 1);
+	assert_non_null(strstr(t->err, addr));
+	assert_non_null(strstr(t->err, field));
+	after = ct_read(t, "spec.state.json");
+	assert_string_equal(before, after);
+	assert_true(ct_exists(t, "outside/victim.block"));
+	assert_true(ct_exists(t, "outside/keep"));
+	free(before);
+	free(after);
+}
+
+static void test_e2e_crafted_state(void **state)
+{
+	struct clitest t;
+	struct lf_err err = LF_ERR_INIT;
+	char *abs;
+	const char *nochan =
+		"name: demo\n"
+		"orgs:\n"
+		"  - name: ordering\n    domain: example.com\n    orderers: {count: 1}\n"
+		"  - name: bank\n    domain: bank.example.com\n    peers: {count: 1}\n";
+
+	(void)state;
+	ct_init(&t, "crafted");
+	abs = lf_path_join(t.dir, "outside/peer1-bank");
+	assert_int_equal(lf_mkdirs(abs, 0755, &err), 0);
+	free(abs);
+	ct_write(&t, "outside/keep", "sentinel\n");
+	ct_write(&t, "outside/victim.block", "sentinel\n");
+	write_spec(&t, 2);
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 0);
+	/* the state holds what the driver returned, no provider config */
+	{
+		char *st = ct_read(&t, "spec.state.json");
+
+		assert_null(strstr(st, "provider_config"));
+		free(st);
+	}
+	write_spec(&t, 1); /* peer1's crypto, host and node are deleted */
+
+	abs = lf_path_join(t.dir, "outside");
+	state_set(&t, "crypto.bank.peer1", "attrs", "dir", json_string(abs));
+	crafted_refused(&t, "crypto.bank.peer1", "attrs.dir");
+	state_set(&t, "crypto.bank.peer1", "attrs", "dir", json_string("../../../outside"));
+	crafted_refused(&t, "crypto.bank.peer1", "attrs.dir");
+	state_set(&t, "crypto.bank.peer1", "attrs", "dir",
+		  json_string("peerOrganizations/bank.example.com/peers/peer1.bank.example.com"));
+
+	/* a channel name that climbs out of the channels dir */
+	ct_write(&t, "spec.yaml", nochan);
+	state_set(&t, "channel.trade", "attrs", "channel",
+		  json_string("../../../outside/victim"));
+	crafted_refused(&t, "channel.trade", "attrs.channel");
+	state_set(&t, "channel.trade", "attrs", "channel", json_string("trade"));
+	write_spec(&t, 1);
+
+	/* a host record's provider config never chooses where it lives */
+	ct_write(&t, "outside/peer1-bank/keep", "sentinel\n");
+	state_set(&t, "host.bank.peer1", "outputs", "provider_config",
+		  json_pack("{ss}", "root", abs));
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 0);
+	assert_true(ct_exists(&t, "outside/peer1-bank/keep"));
+	assert_false(ct_exists(&t, HOSTS "/peer1-bank"));
+	assert_true(ct_exists(&t, HOSTS "/peer0-bank"));
+	assert_true(ct_exists(&t, "outside/keep"));
+	free(abs);
+	ct_done(&t);
+}
+
+/* a host made by a provider that left the spec cannot be destroyed; the
+ * plan says how to go on */
+static void test_e2e_provider_gone(void **state)
+{
+	struct clitest t;
+	const char *with =
+		"name: demo\n"
+		"providers:\n  edge:\n    driver: local\n"
+		"orgs:\n"
+		"  - name: ordering\n    domain: example.com\n    orderers: {count: 1}\n"
+		"  - name: bank\n    domain: bank.example.com\n    peers: {count: 1}\n"
+		"  - name: shop\n    peers: {count: 1, provider: edge}\n";
+	const char *without =
+		"name: demo\n"
+		"orgs:\n"
+		"  - name: ordering\n    domain: example.com\n    orderers: {count: 1}\n"
+		"  - name: bank\n    domain: bank.example.com\n    peers: {count: 1}\n";
+
+	(void)state;
+	ct_init(&t, "provgone");
+	ct_write(&t, "spec.yaml", with);
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 0);
+	ct_write(&t, "spec.yaml", without);
+	assert_int_equal(ct_run(&t, "plan -f spec.yaml"), 1);
+	assert_non_null(strstr(t.err, "provider 'edge' is not in the spec; "
+			       "put it back to destroy host.shop.peer0"));
+	assert_int_equal(ct_run(&t, "destroy -f spec.yaml --auto-approve"), 1);
+	assert_non_null(strstr(t.err, "host.shop.peer0"));
+	assert_true(ct_exists(&t, HOSTS "/peer0-shop"));
+	/* put back: destroyed */
+	ct_write(&t, "spec.yaml", with);
+	assert_int_equal(ct_run(&t, "destroy -f spec.yaml --auto-approve"), 0);
+	assert_false(ct_exists(&t, HOSTS "/peer0-shop"));
+	ct_done(&t);
+}
+
 static void test_e2e_target_and_json(void **state)
 {
 	struct clitest t;
@@ -239,6 +488,10 @@ static void test_e2e_refusals(void **state)
 	assert_int_equal(ct_run(&t, "validate -f bad.yaml"), 1);
 	assert_int_equal(ct_run(&t, "plan -f missing.yaml"), 1);
 	assert_non_null(strstr(t.err, "missing.yaml"));
+	/* an endless spec is read once, up to the bound */
+	assert_int_equal(ct_run(&t, "plan -f /dev/zero"), 1);
+	assert_non_null(strstr(t.err, "/dev/zero"));
+	assert_non_null(strstr(t.err, "larger than 64 MiB"));
 	/* usage errors */
 	assert_int_equal(ct_run(&t, "apply -f spec.yaml --parallelism 0"), 1);
 	assert_non_null(strstr(t.err, "--parallelism"));
@@ -396,6 +649,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_e2e_lifecycle),
 		cmocka_unit_test(test_e2e_saved_plan),
+		cmocka_unit_test(test_e2e_plan_out_refusals),
+		cmocka_unit_test(test_e2e_saved_plan_edited),
+		cmocka_unit_test(test_e2e_crafted_state),
+		cmocka_unit_test(test_e2e_provider_gone),
 		cmocka_unit_test(test_e2e_target_and_json),
 		cmocka_unit_test(test_e2e_refusals),
 		cmocka_unit_test(test_e2e_channel_update),

@@ -32,6 +32,22 @@ enum { LF_ROLE_MEMBER = 0, LF_ROLE_ADMIN, LF_ROLE_CLIENT, LF_ROLE_PEER,
 uint8_t *lf_pb_pack(const ProtobufCMessage *m, size_t *len);
 ProtobufCBinaryData lf_pb_bin(const ProtobufCMessage *m);
 
+/* ---- untrusted bytes (pbsafe.c) ---- */
+/* deepest message nesting accepted from a file: Fabric's configs nest
+ * about 12 deep; a signature policy of LF_POLICY_MAX_DEPTH rules nests
+ * twice that inside its Policy value, which is unpacked on its own */
+#define LF_PB_MAX_DEPTH 100
+/* walk the wire format iteratively: 0, or LF_EINVALID "malformed X:
+ * nesting deeper than N" / "damaged wire format" */
+int lf_pb_check_depth(const ProtobufCMessageDescriptor *d, const uint8_t *buf,
+		      size_t len, unsigned max, struct lf_err *err);
+/* the only way to unpack bytes from a file: depth check, unpack, then
+ * refuse a tree with a map entry lacking key or value; NULL with err set
+ * (err may be NULL); arguments in protobuf-c's order; free with the
+ * type's free_unpacked */
+void *lf_pb_unpack(const ProtobufCMessageDescriptor *d, size_t len,
+		   const uint8_t *buf, struct lf_err *err);
+
 /* ---- config trees (cfgtree.c) ---- */
 Lfpb__ConfigGroup *lf_cg_new(const char *mod_policy);
 void lf_cg_free(Lfpb__ConfigGroup *g);

@@ -200,6 +200,34 @@ static char *chan_file(const struct lf_apply_env *env, const char *name,
 	return lf_xasprintf("%s/%s%s", env->channels_dir, name, suffix);
 }
 
+/* a channel's recorded config, validated before any use: a damaged one
+ * (a map entry that lost its value, a truncated file) is refused */
+static int read_recorded(const char *path, char **cur, size_t *len,
+			 struct lf_err *err)
+{
+	struct lf_err why = LF_ERR_INIT;
+	Lfpb__Config *c;
+	int rc = lf_read_file(path, cur, len, err);
+
+	if (rc)
+		return rc;
+	c = lf_pb_unpack(&lfpb__config__descriptor, *len, (uint8_t *)*cur, &why);
+	if (c && !c->channel_group)
+		lf_err_set(&why, LF_EINVALID, "no channel group");
+	else if (c)
+		rc = 1;
+	if (c)
+		lfpb__config__free_unpacked(c, NULL);
+	if (rc == 1)
+		return 0;
+	free(*cur);
+	*cur = NULL;
+	*len = 0;
+	return lf_err_set(err, LF_EINVALID, "recorded channel config '%s' is "
+			  "damaged (%s): restore it from the channel's latest "
+			  "config block", path, why.msg);
+}
+
 /* path relative to the work dir when it lies below it */
 static char *rel_path(const struct lf_apply_env *env, const char *path)
 {
@@ -433,7 +461,7 @@ static int finish_update(const struct lf_apply_env *env, const char *name,
 	if (rc == 0)
 		rc = lf_write_file_atomic(f->cfg, next, nlen, 0644, err);
 	if (rc == 0)
-		c = lfpb__config__unpack(NULL, nlen, next);
+		c = lf_pb_unpack(&lfpb__config__descriptor, nlen, next, NULL);
 	if (rc == 0) {
 		*outputs = json_deep_copy(prior->outputs ? prior->outputs
 					  : json_object());
@@ -483,7 +511,7 @@ static int channel_update(const struct lf_apply_env *env,
 				"the channel created by ledgerform?)", name, f.cfg);
 		goto cleanup;
 	}
-	rc = lf_read_file(f.cfg, &f.cur, &f.curlen, err);
+	rc = read_recorded(f.cfg, &f.cur, &f.curlen, err);
 	if (rc == 0)
 		rc = lf_update_compute((uint8_t *)f.cur, f.curlen, env->spec, name,
 				       env->crypto_dir, &upd, &ulen, NULL, err);
@@ -558,13 +586,24 @@ static char *channel_refuse(const struct lf_apply_env *env,
 {
 	const char *was = json_string_value(json_object_get(prior->attrs, "consensus"));
 	const char *now = json_string_value(json_object_get(desired->attrs, "consensus"));
+	const char *name = attr_name(desired);
+	struct lf_err err = LF_ERR_INIT;
+	char *cfgp, *cur = NULL, *why = NULL;
+	size_t len = 0;
 
-	(void)env;
 	if (was && now && !lf_streq(was, now))
 		return lf_xasprintf("%s: the consensus type of a live channel cannot change "
 				    "(%s -> %s); use Fabric's consensus migration, or a new channel",
 				    desired->addr, was, now);
-	return NULL;
+	if (!name || !env || !env->channels_dir)
+		return NULL;
+	cfgp = chan_file(env, name, ".config.pb");
+	if (lf_path_exists(cfgp) &&
+	    read_recorded(cfgp, &cur, &len, &err) == LF_EINVALID)
+		why = lf_xasprintf("%s: %s", desired->addr, err.msg);
+	free(cur);
+	free(cfgp);
+	return why;
 }
 
 /* ---- plan note ---- */
@@ -655,7 +694,8 @@ static char *note_estimate(const struct lf_apply_env *env, const char *name,
 	json_t *m;
 
 	if (lf_read_file(cfgp, &cur, &curlen, NULL) == 0)
-		c = lfpb__config__unpack(NULL, curlen, (uint8_t *)cur);
+		c = lf_pb_unpack(&lfpb__config__descriptor, curlen,
+				 (uint8_t *)cur, NULL);
 	app = c ? lf_cg_group(c->channel_group, "Application") : NULL;
 	if (c && members)
 		estimate_one(&b, app);

@@ -49,7 +49,7 @@ static json_t *nested(const ProtobufCMessageDescriptor *d,
 
 	if (b.len == 0 && d != &lfpb__mspconfig__descriptor)
 		return json_null();
-	m = protobuf_c_message_unpack(d, NULL, b.len, b.data);
+	m = lf_pb_unpack(d, b.len, b.data, NULL);
 	if (!m)
 		return b64_json(b, true);
 	j = msg_json(m, c);
@@ -95,8 +95,9 @@ static int payload_type(const Lfpb__Payload *p)
 
 	if (!p->header)
 		return -1;
-	ch = lfpb__channel_header__unpack(NULL, p->header->channel_header.len,
-					  p->header->channel_header.data);
+	ch = lf_pb_unpack(&lfpb__channel_header__descriptor,
+			  p->header->channel_header.len,
+			  p->header->channel_header.data, NULL);
 	if (ch)
 		t = ch->type;
 	if (ch)
@@ -366,10 +367,24 @@ static json_t *msg_json(const ProtobufCMessage *m, struct ictx *c)
 	return o;
 }
 
-static ProtobufCMessage *detect(const uint8_t *buf, size_t len)
+/* unpack as d; a refusal for nesting is kept in *deep (the file is none
+ * of the types when it nests too deep for any) */
+static void *try_unpack(const ProtobufCMessageDescriptor *d,
+			const uint8_t *buf, size_t len, struct lf_err *deep)
+{
+	struct lf_err e = LF_ERR_INIT;
+	void *m = lf_pb_unpack(d, len, buf, &e);
+
+	if (!m && strstr(e.msg, "nesting deeper") && !deep->code)
+		*deep = e;
+	return m;
+}
+
+static ProtobufCMessage *detect(const uint8_t *buf, size_t len,
+				struct lf_err *deep)
 {
 	ProtobufCMessage *m;
-	Lfpb__Block *b = lfpb__block__unpack(NULL, len, buf);
+	Lfpb__Block *b = try_unpack(&lfpb__block__descriptor, buf, len, deep);
 	Lfpb__Envelope *e;
 	Lfpb__ConfigUpdateEnvelope *u;
 
@@ -377,10 +392,11 @@ static ProtobufCMessage *detect(const uint8_t *buf, size_t len)
 		return &b->base;
 	if (b)
 		lfpb__block__free_unpacked(b, NULL);
-	e = lfpb__envelope__unpack(NULL, len, buf);
+	e = try_unpack(&lfpb__envelope__descriptor, buf, len, deep);
 	if (e && e->payload.len) {
-		Lfpb__Payload *p = lfpb__payload__unpack(NULL, e->payload.len,
-							 e->payload.data);
+		Lfpb__Payload *p = try_unpack(&lfpb__payload__descriptor,
+					      e->payload.data, e->payload.len,
+					      deep);
 		bool ok = p && p->header;
 
 		if (p)
@@ -390,12 +406,12 @@ static ProtobufCMessage *detect(const uint8_t *buf, size_t len)
 	}
 	if (e)
 		lfpb__envelope__free_unpacked(e, NULL);
-	u = lfpb__config_update_envelope__unpack(NULL, len, buf);
+	u = try_unpack(&lfpb__config_update_envelope__descriptor, buf, len, deep);
 	if (u && u->config_update.len)
 		return &u->base;
 	if (u)
 		lfpb__config_update_envelope__free_unpacked(u, NULL);
-	m = protobuf_c_message_unpack(&lfpb__config__descriptor, NULL, len, buf);
+	m = try_unpack(&lfpb__config__descriptor, buf, len, deep);
 	if (m && ((Lfpb__Config *)m)->channel_group)
 		return m;
 	if (m)
@@ -407,8 +423,11 @@ int lf_block_inspect_json(const uint8_t *buf, size_t len, json_t **out,
 			  struct lf_err *err)
 {
 	struct ictx c = { NULL, 0 };
-	ProtobufCMessage *m = detect(buf, len);
+	struct lf_err deep = LF_ERR_INIT;
+	ProtobufCMessage *m = detect(buf, len, &deep);
 
+	if (!m && deep.code)
+		return lf_err_set(err, LF_EINVALID, "%s", deep.msg);
 	if (!m)
 		return lf_err_set(err, LF_EINVALID, "not a Fabric block, "
 				  "envelope, config update or config "

@@ -56,13 +56,13 @@ static X509 *pem_cert(const void *data, size_t len)
 static Lfpb__FabricMSPConfig *group_msp(const Lfpb__ConfigGroup *g)
 {
 	const Lfpb__ConfigValue *v = lf_cg_value(g, "MSP");
-	Lfpb__MSPConfig *mc = v ? lfpb__mspconfig__unpack(NULL, v->value.len,
-							  v->value.data) : NULL;
+	Lfpb__MSPConfig *mc = v ? lf_pb_unpack(&lfpb__mspconfig__descriptor,
+		v->value.len, v->value.data, NULL) : NULL;
 	Lfpb__FabricMSPConfig *fc = NULL;
 
 	if (mc && mc->type == 0)
-		fc = lfpb__fabric_mspconfig__unpack(NULL, mc->config.len,
-						    mc->config.data);
+		fc = lf_pb_unpack(&lfpb__fabric_mspconfig__descriptor,
+				  mc->config.len, mc->config.data, NULL);
 	if (mc)
 		lfpb__mspconfig__free_unpacked(mc, NULL);
 	return fc;
@@ -222,10 +222,11 @@ static int check_one(const Lfpb__ConfigGroup *cfg, const Lfpb__ConfigSignature *
 		     ProtobufCBinaryData upd, size_t idx, struct lf_signer *s,
 		     struct lf_err *err)
 {
-	Lfpb__SignatureHeader *sh = lfpb__signature_header__unpack(NULL,
-		cs->signature_header.len, cs->signature_header.data);
-	Lfpb__SerializedIdentity *si = sh ? lfpb__serialized_identity__unpack(
-		NULL, sh->creator.len, sh->creator.data) : NULL;
+	Lfpb__SignatureHeader *sh = lf_pb_unpack(&lfpb__signature_header__descriptor,
+		cs->signature_header.len, cs->signature_header.data, NULL);
+	Lfpb__SerializedIdentity *si = sh ?
+		lf_pb_unpack(&lfpb__serialized_identity__descriptor,
+			     sh->creator.len, sh->creator.data, NULL) : NULL;
 	Lfpb__FabricMSPConfig *fc = NULL;
 	X509 *x = NULL;
 	int rc = 0, v;
@@ -502,10 +503,15 @@ static void upd_free(struct upd_ctx *c)
 static int upd_open(struct upd_ctx *c, const uint8_t *cur, size_t curlen,
 		    const uint8_t *env, size_t envlen, struct lf_err *err)
 {
+	struct lf_err why = LF_ERR_INIT;
+
 	memset(c, 0, sizeof(*c));
-	c->cfg = lfpb__config__unpack(NULL, curlen, cur);
+	c->cfg = lf_pb_unpack(&lfpb__config__descriptor, curlen, cur, &why);
+	if (c->cfg && !c->cfg->channel_group)
+		lf_err_set(&why, LF_EINVALID, "no channel group");
 	if (!c->cfg || !c->cfg->channel_group)
-		return lf_err_set(err, LF_EINVALID, "malformed channel config");
+		return lf_err_set(err, LF_EINVALID, "malformed channel config: "
+				  "%s", why.msg);
 	c->u = lf_update__unpack(env, envlen, &c->e, err);
 	if (!c->u)
 		return LF_EINVALID;
@@ -610,7 +616,7 @@ int lf_blk_signer_info(const char *mspdir, const uint8_t *cfg, size_t cfglen,
 	if (rc == 0)
 		*subject = subject_line(x);
 	if (rc == 0 && cfg)
-		c = lfpb__config__unpack(NULL, cfglen, cfg);
+		c = lf_pb_unpack(&lfpb__config__descriptor, cfglen, cfg, NULL);
 	for (size_t t = 0; c && c->channel_group && t < 2 && !*mspid; t++) {
 		const Lfpb__ConfigGroup *top = lf_cg_group(c->channel_group, tops[t]);
 
@@ -636,9 +642,9 @@ int lf_blk_signer_info(const char *mspdir, const uint8_t *cfg, size_t cfglen,
 char *lf_blk_last_signature_status(const uint8_t *cfg, size_t cfglen,
 				   const uint8_t *env, size_t envlen)
 {
-	Lfpb__Config *c = lfpb__config__unpack(NULL, cfglen, cfg);
-	Lfpb__ConfigUpdateEnvelope *e = lfpb__config_update_envelope__unpack(
-		NULL, envlen, env);
+	Lfpb__Config *c = lf_pb_unpack(&lfpb__config__descriptor, cfglen, cfg, NULL);
+	Lfpb__ConfigUpdateEnvelope *e = lf_pb_unpack(
+		&lfpb__config_update_envelope__descriptor, envlen, env, NULL);
 	struct lf_signer *s = NULL;
 	size_t n = 0;
 	char *out = NULL;

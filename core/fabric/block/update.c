@@ -246,13 +246,16 @@ bool lf_update__sets(const Lfpb__ConfigGroup *cur,
 static Lfpb__Config *config_unpack(const uint8_t *b, size_t len,
 				   struct lf_err *err)
 {
-	Lfpb__Config *c = lfpb__config__unpack(NULL, len, b);
+	struct lf_err why = LF_ERR_INIT;
+	Lfpb__Config *c = lf_pb_unpack(&lfpb__config__descriptor, len, b, &why);
 
+	if (c && !c->channel_group)
+		lf_err_set(&why, LF_EINVALID, "no channel group");
 	if (!c || !c->channel_group) {
 		if (c)
 			lfpb__config__free_unpacked(c, NULL);
-		lf_err_set(err, LF_EINVALID, "malformed channel config "
-			   "(%zu bytes)", len);
+		lf_err_set(err, LF_EINVALID, "malformed channel config (%zu "
+			   "bytes): %s", len, why.msg);
 		return NULL;
 	}
 	return c;
@@ -263,13 +266,13 @@ static Lfpb__RaftConfigMetadata *raft_md(const Lfpb__ConfigGroup *root)
 {
 	const Lfpb__ConfigValue *v = lf_cg_value(lf_cg_group(root, "Orderer"),
 						 "ConsensusType");
-	Lfpb__ConsensusType *ct = v ? lfpb__consensus_type__unpack(NULL,
-		v->value.len, v->value.data) : NULL;
+	Lfpb__ConsensusType *ct = v ? lf_pb_unpack(&lfpb__consensus_type__descriptor,
+		v->value.len, v->value.data, NULL) : NULL;
 	Lfpb__RaftConfigMetadata *md = NULL;
 
 	if (ct && lf_streq(ct->type, "etcdraft"))
-		md = lfpb__raft_config_metadata__unpack(NULL, ct->metadata.len,
-							ct->metadata.data);
+		md = lf_pb_unpack(&lfpb__raft_config_metadata__descriptor, ct->metadata.len,
+							ct->metadata.data, NULL);
 	if (ct)
 		lfpb__consensus_type__free_unpacked(ct, NULL);
 	return md;
@@ -602,12 +605,17 @@ static Lfpb__ConfigUpdate *update_unpack(const uint8_t *env, size_t len,
 					 Lfpb__ConfigUpdateEnvelope **e,
 					 struct lf_err *err)
 {
+	struct lf_err why = LF_ERR_INIT;
 	Lfpb__ConfigUpdate *u = NULL;
 
-	*e = lfpb__config_update_envelope__unpack(NULL, len, env);
-	if (*e && (*e)->config_update.len)
-		u = lfpb__config_update__unpack(NULL, (*e)->config_update.len,
-						(*e)->config_update.data);
+	*e = lf_pb_unpack(&lfpb__config_update_envelope__descriptor, len, env,
+			  &why);
+	if (*e)
+		u = lf_pb_unpack(&lfpb__config_update__descriptor,
+				 (*e)->config_update.len,
+				 (*e)->config_update.data, &why);
+	if (u && (!u->read_set || !u->write_set))
+		lf_err_set(&why, LF_EINVALID, "no read set or write set");
 	if (!u || !u->read_set || !u->write_set) {
 		if (u)
 			lfpb__config_update__free_unpacked(u, NULL);
@@ -615,7 +623,7 @@ static Lfpb__ConfigUpdate *update_unpack(const uint8_t *env, size_t len,
 			lfpb__config_update_envelope__free_unpacked(*e, NULL);
 		*e = NULL;
 		lf_err_set(err, LF_EINVALID, "not a config update envelope, or "
-			   "a damaged one (%zu bytes)", len);
+			   "a damaged one (%zu bytes): %s", len, why.msg);
 		return NULL;
 	}
 	return u;
@@ -683,8 +691,8 @@ static void describe_value(struct lf_buf *b, const char *k,
 			   const Lfpb__ConfigValue *v)
 {
 	if (strcmp(k, "AnchorPeers") == 0) {
-		Lfpb__AnchorPeers *ap = lfpb__anchor_peers__unpack(NULL,
-			v->value.len, v->value.data);
+		Lfpb__AnchorPeers *ap = lf_pb_unpack(&lfpb__anchor_peers__descriptor,
+			v->value.len, v->value.data, NULL);
 
 		lf_buf_printf(b, " [");
 		for (size_t i = 0; ap && i < ap->n_anchor_peers; i++)
@@ -695,8 +703,8 @@ static void describe_value(struct lf_buf *b, const char *k,
 		if (ap)
 			lfpb__anchor_peers__free_unpacked(ap, NULL);
 	} else if (strcmp(k, "BatchSize") == 0) {
-		Lfpb__BatchSize *bs = lfpb__batch_size__unpack(NULL, v->value.len,
-							       v->value.data);
+		Lfpb__BatchSize *bs = lf_pb_unpack(&lfpb__batch_size__descriptor, v->value.len,
+							       v->value.data, NULL);
 
 		if (bs)
 			lf_buf_printf(b, " [max_message_count %u, absolute_max_bytes "
@@ -706,21 +714,21 @@ static void describe_value(struct lf_buf *b, const char *k,
 		if (bs)
 			lfpb__batch_size__free_unpacked(bs, NULL);
 	} else if (strcmp(k, "BatchTimeout") == 0) {
-		Lfpb__BatchTimeout *bt = lfpb__batch_timeout__unpack(NULL,
-			v->value.len, v->value.data);
+		Lfpb__BatchTimeout *bt = lf_pb_unpack(&lfpb__batch_timeout__descriptor,
+			v->value.len, v->value.data, NULL);
 
 		if (bt)
 			lf_buf_printf(b, " [%s]", bt->timeout);
 		if (bt)
 			lfpb__batch_timeout__free_unpacked(bt, NULL);
 	} else if (strcmp(k, "ConsensusType") == 0) {
-		Lfpb__ConsensusType *ct = lfpb__consensus_type__unpack(NULL,
-			v->value.len, v->value.data);
+		Lfpb__ConsensusType *ct = lf_pb_unpack(&lfpb__consensus_type__descriptor,
+			v->value.len, v->value.data, NULL);
 		Lfpb__RaftConfigMetadata *md = NULL;
 
 		if (ct && lf_streq(ct->type, "etcdraft"))
-			md = lfpb__raft_config_metadata__unpack(NULL,
-				ct->metadata.len, ct->metadata.data);
+			md = lf_pb_unpack(&lfpb__raft_config_metadata__descriptor,
+				ct->metadata.len, ct->metadata.data, NULL);
 		lf_buf_printf(b, " [%s", ct ? ct->type : "?");
 		for (size_t i = 0; md && i < md->n_consenters; i++)
 			lf_buf_printf(b, "%s%s:%u", i ? ", " : "; consenters ",
@@ -809,19 +817,21 @@ int lf_update_describe(const uint8_t *env, size_t len, char **out,
 int lf_block_config_bytes(const uint8_t *block, size_t len, uint8_t **out,
 			  size_t *outlen, struct lf_err *err)
 {
-	Lfpb__Block *b = lfpb__block__unpack(NULL, len, block);
+	Lfpb__Block *b = lf_pb_unpack(&lfpb__block__descriptor, len, block, NULL);
 	Lfpb__Envelope *e = NULL;
 	Lfpb__Payload *p = NULL;
 	Lfpb__ConfigEnvelope *ce = NULL;
 	int rc = 0;
 
 	if (b && b->data && b->data->n_data == 1)
-		e = lfpb__envelope__unpack(NULL, b->data->data[0].len,
-					   b->data->data[0].data);
+		e = lf_pb_unpack(&lfpb__envelope__descriptor, b->data->data[0].len,
+					   b->data->data[0].data, NULL);
 	if (e)
-		p = lfpb__payload__unpack(NULL, e->payload.len, e->payload.data);
+		p = lf_pb_unpack(&lfpb__payload__descriptor, e->payload.len,
+				 e->payload.data, NULL);
 	if (p)
-		ce = lfpb__config_envelope__unpack(NULL, p->data.len, p->data.data);
+		ce = lf_pb_unpack(&lfpb__config_envelope__descriptor,
+				  p->data.len, p->data.data, NULL);
 	if (!ce || !ce->config || !ce->config->channel_group)
 		rc = lf_err_set(err, LF_EINVALID, "not a config block (%zu bytes)",
 				len);

@@ -44,6 +44,9 @@ json_t *fx_node_decode(const char *file, const char *kind);
 /* the same, under a cmocka test: skip() (saying why) when the bindings
  * are missing, fail when decoding fails */
 json_t *fx_decode_or_skip(const char *file, const char *kind);
+/* free p (malloc'd) if the next fx_decode_or_skip skips the test; the
+ * test frees it itself otherwise */
+void fx_free_on_skip(void *p);
 /* run a shell command; exit status */
 int fx_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* json lookup by "a/b/c" path (object keys, array indexes) */

@@ -17,6 +17,7 @@
 #include "core/fabric/block/block.h"
 #include "core/util/util.h"
 #include "plans/resource.h"
+#include "core/fabric/block/blk.h"
 #include "tests/unit/block/fixture.h"
 
 struct cx {
@@ -200,6 +201,64 @@ static void test_channel_create_and_add_org(void **state)
 	free(envp);
 }
 
+/* a recorded config whose map entry lost its value: plan refuses the
+ * change as damaged, apply refuses it; nothing dereferences the hole */
+static void test_channel_damaged_recorded_config(void **state)
+{
+	struct cx *c = *state;
+	struct lf_err err = LF_ERR_INIT;
+	struct lf_rset *rs = expand(c), *rs2;
+	struct lf_resource *r = lf_rset_get(rs, "channel.trade"), *d;
+	char *cfgp = lf_xasprintf("%s/trade.config.pb", c->chans), *data = NULL;
+	char *why, *note;
+	size_t len = 0, blen = 0;
+	json_t *out = NULL, *out2 = NULL;
+	Lfpb__Config *cfg;
+	uint8_t *bad;
+
+	if (lf_rtype_channel.create(&c->env, r, &out, &err) != 0)
+		fail_msg("create: %s", err.msg);
+	r->outputs = out;
+	assert_int_equal(lf_read_file(cfgp, &data, &len, &err), 0);
+	cfg = lfpb__config__unpack(NULL, len, (uint8_t *)data);
+	assert_non_null(cfg);
+	lfpb__config_value__free_unpacked(cfg->channel_group->values[0]->value,
+					  NULL);
+	cfg->channel_group->values[0]->value = NULL;
+	bad = lf_pb_pack(&cfg->base, &blen);
+	lfpb__config__free_unpacked(cfg, NULL);
+	assert_int_equal(lf_write_file_atomic(cfgp, bad, blen, 0644, &err), 0);
+
+	c->f.ch.norgs = 4;
+	rs2 = expand(c);
+	c->f.ch.norgs = 3;
+	d = lf_rset_get(rs2, "channel.trade");
+	why = lf_rtype_channel.refuse(&c->env, r, d);
+	assert_non_null(why);
+	assert_non_null(strstr(why, "channel.trade: recorded channel config"));
+	assert_non_null(strstr(why, "is damaged"));
+	assert_non_null(strstr(why, "lacks its value"));
+	note = lf_rtype_channel.note(&c->env, r, d);
+	assert_non_null(note);          /* says what changes, needs unknown */
+	assert_null(strstr(note, "needs"));
+	assert_int_equal(lf_rtype_channel.update(&c->env, r, d, &out2, &err),
+			 LF_EINVALID);
+	assert_non_null(strstr(err.msg, "is damaged"));
+	assert_null(out2);
+	/* the damaged file is left as it was for the operator */
+	free(data);
+	assert_int_equal(lf_read_file(cfgp, &data, &len, &err), 0);
+	assert_int_equal(len, blen);
+	assert_memory_equal(data, bad, blen);
+	free(why);
+	free(note);
+	free(bad);
+	free(data);
+	free(cfgp);
+	lf_rset_free(rs2);
+	lf_rset_free(rs);
+}
+
 static int setup(void **state)
 {
 	struct cx *c = calloc(1, sizeof(*c));
@@ -230,6 +289,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_channel_expand),
 		cmocka_unit_test(test_channel_create_and_add_org),
+		cmocka_unit_test(test_channel_damaged_recorded_config),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -98,6 +98,10 @@ static void test_update_add_org(void **state)
 	assert_int_equal(json_array_size(fx_get(j, "signatures")), 0);
 	json_decref(j);
 	path = write_tmp(&u->f, "add.update.pb", env, len);
+	fx_free_on_skip(path);
+	fx_free_on_skip(env);
+	fx_free_on_skip(desc);
+	fx_free_on_skip(needs);
 	j = fx_decode_or_skip(path, "update");
 	assert_string_equal(fx_str(j, "channel_id"), "trade");
 	rs = fx_get(j, "read_set");
@@ -145,6 +149,8 @@ static void test_update_remove_org(void **state)
 	compute(u, &env, &len);
 	u->f.ch.norgs = 3;
 	path = write_tmp(&u->f, "remove.update.pb", env, len);
+	fx_free_on_skip(path);
+	fx_free_on_skip(env);
 	j = fx_decode_or_skip(path, "update");
 	ws = fx_get(j, "write_set");
 	assert_true(json_is_true(fx_get(j, "canonical")));
@@ -181,6 +187,9 @@ static void test_update_anchor_peer(void **state)
 	assert_int_equal(lf_update_needs(u->cur, u->curlen, env, len, &needs, &err), 0);
 	assert_string_equal(needs, "OR('BankMSP.admin')");
 	path = write_tmp(&u->f, "anchor.update.pb", env, len);
+	fx_free_on_skip(path);
+	fx_free_on_skip(env);
+	fx_free_on_skip(needs);
 	j = fx_decode_or_skip(path, "update");
 	ws = fx_get(j, "write_set");
 	assert_true(json_is_true(fx_get(j, "canonical")));
@@ -322,6 +331,8 @@ static void test_update_signatures_and_policy(void **state)
 	if (lf_update_check(u->cur, u->curlen, env, len, &err) != 0)
 		fail_msg("2 of 3 admins refused: %s", err.msg);
 	path = write_tmp(&u->f, "signed.update.pb", env, len);
+	fx_free_on_skip(path);
+	fx_free_on_skip(env);
 	j = fx_decode_or_skip(path, "update");
 	assert_int_equal(json_array_size(fx_get(j, "signatures")), 4);
 	assert_string_equal(fx_str(j, "signatures/0/signature_header/creator/mspid"), "AirlineMSP");

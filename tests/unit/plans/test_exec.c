@@ -4,6 +4,9 @@
  * independent branches finish, transient errors retried, permanent ones
  * not, state committed as actions finish, reverse-order deletes.
  */
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +17,26 @@
 
 #include "core/util/util.h"
 #include "fixture.h"
+
+/* pthread_create, counted, and refused after `threads_allowed` more
+ * (negative: never) to see what the executor does when the system has no
+ * threads to give */
+static long threads_created;
+static long threads_allowed = -1;
+
+int pthread_create(pthread_t *th, const pthread_attr_t *attr,
+		   void *(*fn)(void *), void *arg)
+{
+	int (*real)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+
+	if (threads_allowed == 0)
+		return EAGAIN;
+	if (threads_allowed > 0)
+		threads_allowed--;
+	threads_created++;
+	*(void **)&real = dlsym(RTLD_NEXT, "pthread_create");
+	return real(th, attr, fn, arg);
+}
 
 /* position of the progress line of addr in the log, or -1 */
 static long line_of(const char *log, const char *addr)
@@ -181,10 +204,142 @@ static void test_exec_delete_reverse_order(void **state)
 	if (rc != 0)
 		fprintf(stderr, "destroy failed:\n%s", res.summary ? res.summary : "");
 	assert_int_equal(rc, 0);
+	/* both lines present (a missing one is -1 and would pass "<") */
+	assert_true(line_of(log, "node.bank.peer2") >= 0);
+	assert_true(line_of(log, "node.ordering.orderer0") >= 0);
 	assert_true(line_of(log, "node.bank.peer2") < line_of(log, "host.bank.peer2"));
 	assert_true(line_of(log, "node.ordering.orderer0") < line_of(log, "host.ordering.orderer0"));
 	assert_int_equal(json_object_size(f.doc.resources), 0);
 	free(log);
+	free(res.summary);
+	lf_plan_free(p);
+	fx_close(&f);
+}
+
+/* no worker thread can start: apply says so at once, does nothing */
+static void test_exec_no_threads(void **state)
+{
+	struct fx f;
+	struct lf_apply_result res;
+	struct lf_plan *p;
+	int rc;
+
+	(void)state;
+	fx_open(&f, "latency_ms: 1", 2);
+	p = fx_plan(&f, NULL);
+	threads_allowed = 0;
+	rc = fx_apply(&f, p, 4, &res, NULL);
+	threads_allowed = -1;
+	assert_int_not_equal(rc, 0);
+	assert_int_equal(res.done, 0);
+	assert_int_equal(res.commits, 0);
+	assert_int_equal(json_object_size(f.doc.resources), 0);
+	free(res.summary);
+	lf_plan_free(p);
+	fx_close(&f);
+}
+
+/* fewer threads than asked: the ones started do all the work */
+static void test_exec_fewer_threads(void **state)
+{
+	struct fx f;
+	struct lf_apply_result res;
+	int rc;
+
+	(void)state;
+	fx_open(&f, "latency_ms: 1", 3);
+	threads_allowed = 1;
+	free(run(&f, 8, &res, &rc));
+	threads_allowed = -1;
+	assert_int_equal(rc, 0);
+	assert_int_equal(res.failed + res.skipped + res.not_started, 0);
+	assert_int_equal(res.max_running, 1);
+	free(res.summary);
+	fx_close(&f);
+}
+
+/* refresh starts at most one thread per readable (host) resource, once,
+ * however large the parallelism */
+static void test_refresh_threads(void **state)
+{
+	struct fx f;
+	struct lf_apply_result res;
+	struct lf_err err = LF_ERR_INIT;
+	size_t nres;
+	int rc;
+
+	(void)state;
+	fx_open(&f, "latency_ms: 1", 3);
+	free(run(&f, 4, &res, &rc));
+	free(res.summary);
+	assert_int_equal(rc, 0);
+	nres = f.current->n;
+	threads_created = 0;
+	rc = lf_refresh(&f.env, &f.current, f.doc.resources, LF_REFRESH_ALL, 1000, NULL, &err);
+	f.env.current = f.current;
+	assert_int_equal(rc, 0);
+	assert_int_equal(f.current->n, nres);
+	/* 8 readable resources: 4 hosts (3 peers and an orderer) and the 4
+	 * nodes on them */
+	assert_true(threads_created >= 1);
+	assert_true(threads_created <= 8);
+	/* and none at all: an error, not a hang */
+	threads_allowed = 0;
+	rc = lf_refresh(&f.env, &f.current, f.doc.resources, LF_REFRESH_ALL, 4, NULL, &err);
+	threads_allowed = -1;
+	f.env.current = f.current;
+	assert_int_not_equal(rc, 0);
+	assert_non_null(strstr(err.msg, "thread"));
+	fx_close(&f);
+}
+
+/* a state backend whose writes fail after `left` good ones */
+struct flaky_state {
+	struct lf_state base;
+	struct lf_state *real;
+	int left;
+};
+
+static int flaky_commit(struct lf_state *st, const struct lf_state_batch *batch,
+			struct lf_state_version *ver, struct lf_err *err)
+{
+	struct flaky_state *fs = (struct flaky_state *)st;
+
+	if (fs->left-- <= 0)
+		return lf_err_set(err, LF_ERROR, "disk full (test)");
+	return lf_state_commit(fs->real, batch, ver, err);
+}
+
+static const struct lf_state_ops flaky_ops = { .name = "flaky", .commit = flaky_commit };
+
+/* a failed state write: apply stops, and its summary names the finished
+ * actions the state does not record instead of claiming they are */
+static void test_exec_commit_fails(void **state)
+{
+	struct fx f;
+	struct flaky_state fs;
+	struct lf_apply_opts ao = LF_APPLY_OPTS_INIT;
+	struct lf_apply_result res;
+	struct lf_err err = LF_ERR_INIT;
+	struct lf_plan *p;
+	int rc;
+
+	(void)state;
+	fx_open(&f, "latency_ms: 1", 2);
+	fs.base.ops = &flaky_ops;
+	fs.real = f.state;
+	fs.left = 1;
+	p = fx_plan(&f, NULL);
+	ao.parallelism = 1;
+	rc = lf_plan_apply(p, &f.env, f.desired, &fs.base, &f.doc, &ao, &res, &err);
+	assert_int_not_equal(rc, 0);
+	assert_non_null(strstr(err.msg, "disk full"));
+	assert_true(res.commit_failed);
+	assert_int_equal(res.commits, 1);
+	assert_true(res.done >= 2);
+	assert_int_equal(res.unrecorded, res.done - 1);
+	assert_non_null(res.summary);
+	assert_non_null(strstr(res.summary, "NOT recorded"));
 	free(res.summary);
 	lf_plan_free(p);
 	fx_close(&f);
@@ -198,6 +353,10 @@ int main(void)
 		cmocka_unit_test(test_exec_failure_isolated),
 		cmocka_unit_test(test_exec_retries),
 		cmocka_unit_test(test_exec_delete_reverse_order),
+		cmocka_unit_test(test_exec_no_threads),
+		cmocka_unit_test(test_exec_fewer_threads),
+		cmocka_unit_test(test_refresh_threads),
+		cmocka_unit_test(test_exec_commit_fails),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

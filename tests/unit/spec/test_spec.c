@@ -20,12 +20,6 @@
 
 #define FIX LF_SOURCE_DIR "/tests/fixtures/specs"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define SLOW 5.0
-#else
-#define SLOW 1.0
-#endif
-
 static struct lf_spec *load_ok(const char *path)
 {
 	struct lf_diags d = { 0 };
@@ -632,7 +626,6 @@ static void test_spec_mutations(void **state)
 	};
 	static const char flips[] = ":-[]{}&*!|>'\"#,? \n\t\x80\xff" "0a";
 	uint64_t x = 0x9e3779b97f4a7c15ULL;
-	double t0 = lf_now_s();
 	size_t runs = 0;
 
 	for (size_t f = 0; f < LF_ARRAY_LEN(files); f++) {
@@ -654,7 +647,7 @@ static void test_spec_mutations(void **state)
 		free(m);
 		free(text);
 	}
-	printf("# %zu mutated loads in %.2f s\n", runs, lf_now_s() - t0);
+	printf("# %zu mutated loads\n", runs);
 	assert_true(runs > 3000);
 }
 
@@ -694,27 +687,17 @@ static void test_spec_big(void **state)
 		struct lf_diags d = { 0 };
 		struct lf_spec *s = NULL;
 		size_t nodes = 0;
-		double best = 1e9;
 
-		for (int r = 0; r < 3; r++) {
-			double t0 = lf_now_s(), dt;
-
-			assert_int_equal(lf_spec_load_buffer(&s, "big.yaml", text,
-						strlen(text), &d), 0);
-			dt = lf_now_s() - t0;
-			best = dt < best ? dt : best;
-			if (r < 2)
-				lf_spec_free(s);
-		}
+		/* how fast is measured by bench/, not asserted here */
+		assert_int_equal(lf_spec_load_buffer(&s, "big.yaml", text,
+						     strlen(text), &d), 0);
 		for (size_t i = 0; i < s->norgs; i++)
 			nodes += s->orgs[i].nnodes;
 		assert_int_equal(s->norgs, 201);
 		assert_int_equal(nodes, 10005);
 		assert_int_equal(s->channels[19].norgs, 200);
-		printf("# %zu KB spec, %zu nodes (%s): %.1f ms\n",
-		       strlen(text) / 1024, nodes,
-		       explicit_hosts ? "explicit hosts" : "counts", best * 1e3);
-		assert_true(best < 0.2 * SLOW);
+		printf("# %zu KB spec, %zu nodes (%s)\n", strlen(text) / 1024,
+		       nodes, explicit_hosts ? "explicit hosts" : "counts");
 		lf_spec_free(s);
 		lf_diags_free(&d);
 		free(text);
@@ -783,13 +766,13 @@ static void test_spec_scalars(void **state)
 	assert_false(lf_spec_is_channel_name("a_b"));
 }
 
-/* hostile but bounded: long lists and big mappings stay linear */
+/* hostile but bounded: long lists and big mappings load and report every
+ * problem (how long it takes is bench/'s business, not a test's) */
 static void test_spec_no_quadratic(void **state)
 {
 	struct lf_buf b = LF_BUF_INIT;
 	struct lf_diags d = { 0 };
 	const int n = 15000;
-	double t0;
 	int i;
 
 	lf_buf_printf(&b, "name: wide\nsizes:\n");
@@ -811,11 +794,9 @@ static void test_spec_no_quadratic(void **state)
 	lf_buf_printf(&b, "]\n    policies:\n");
 	for (i = 0; i < n; i++)
 		lf_buf_printf(&b, "      P%d: {type: ImplicitMeta, rule: ANY P}\n", i);
-	t0 = lf_now_s();
 	assert_int_equal(load_str(b.data, &d), LF_EINVALID);
-	printf("# %zu KB hostile spec: %.0f ms, %zu errors\n", b.len / 1024,
-	       (lf_now_s() - t0) * 1e3, d.nerrors);
-	assert_true(lf_now_s() - t0 < 2.0 * SLOW);
+	printf("# %zu KB hostile spec: %zu errors\n", b.len / 1024,
+	       d.nerrors);
 	/* anchors peer10000..11999 are no peers (2000), repeated anchors
 	 * (3000), channel orgs (n - 1) and consenters (5000) */
 	assert_true(has_diag(&d, 1, 0, 0, "is not a peer of org 'o'"));
