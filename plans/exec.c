@@ -71,6 +71,7 @@ struct sched {
 	unsigned int seed;
 	struct lane *lanes;
 	size_t nlanes;
+	char lock_lost[LF_ERR_MSG_MAX]; /* why the apply stopped, or "" */
 };
 
 static volatile sig_atomic_t stop_level;
@@ -435,6 +436,25 @@ static int commit(struct sched *s, struct lf_state *state,
 }
 
 /* drain completions until nothing runs and nothing can start */
+/* a lost state lock (a lease that expired, a lock file taken away) stops
+ * the apply as a first ^C does: nothing more starts, running actions
+ * finish and are recorded if the state still accepts them */
+static void lock_watch(struct sched *s, struct lf_state *state)
+{
+	struct lf_err lerr = LF_ERR_INIT;
+
+	if (s->lock_lost[0] || lf_state_lock_lost(state, &lerr) != 1)
+		return;
+	snprintf(s->lock_lost, sizeof(s->lock_lost), "%s",
+		 lerr.msg[0] ? lerr.msg : "the state lock was lost");
+	if (s->opts->progress) {
+		fprintf(s->opts->progress, "%sledgerform: %s: no more actions start; running ones finish\n",
+			s->opts->tty ? "\r\033[K" : "", s->lock_lost);
+		fflush(s->opts->progress);
+	}
+	lf_exec_request_stop(1);
+}
+
 static int schedule(struct sched *s, struct lf_state *state,
 		    struct lf_state_doc *doc, struct lf_err *err)
 {
@@ -446,6 +466,7 @@ static int schedule(struct sched *s, struct lf_state *state,
 		struct timespec ts;
 		size_t k, batch;
 
+		lock_watch(s, state);
 		if (s->ndone > 0) {
 			batch = s->ndone;
 			for (k = 0; k < batch; k++)
@@ -657,6 +678,10 @@ int lf_plan_apply(const struct lf_plan *plan, const struct lf_apply_env *env,
 	pthread_mutex_destroy(&s.mu);
 	pthread_cond_destroy(&s.work_cv);
 	pthread_cond_destroy(&s.done_cv);
+	if (rc == 0 && s.lock_lost[0])
+		rc = lf_err_set(err, LF_ECONFLICT, "%s; %zu of %zu actions did not start",
+				s.lock_lost, res->failed + res->skipped + res->not_started,
+				s.total_work);
 	if (rc == 0 && (res->failed || res->skipped || res->not_started))
 		rc = lf_err_set(err, res->interrupted ? LF_ECANCELED : LF_ERROR,
 				"%zu of %zu actions did not complete",

@@ -143,7 +143,8 @@ int lf_state_lock_as(struct lf_state *st, const struct lf_state_holder *holder,
 
 int lf_state_lock_lost(struct lf_state *st, struct lf_err *err)
 {
-	return st->ops->lock_lost(st, err);
+	/* a backend that cannot lose its lock (no lease) never reports it */
+	return st->ops->lock_lost ? st->ops->lock_lost(st, err) : 0;
 }
 
 int lf_state_holder(struct lf_state *st, struct lf_state_holder *out,

@@ -391,7 +391,12 @@ static int check_saved(const struct lf_ws *ws, const struct lf_plan *saved,
  * (lf_state_check_writable, from state/). */
 static int state_ready(const struct lf_ws *ws)
 {
-	(void)ws;
+	struct lf_err err = LF_ERR_INIT;
+
+	if (lf_state_check_writable(ws->state, &err) != 0) {
+		lf_cli_error("%s; nothing was changed", err.msg);
+		return 1;
+	}
 	return 0;
 }
 

@@ -312,6 +312,47 @@ static int flaky_commit(struct lf_state *st, const struct lf_state_batch *batch,
 
 static const struct lf_state_ops flaky_ops = { .name = "flaky", .commit = flaky_commit };
 
+/* a backend whose lock is lost at once */
+static int lost_lock_lost(struct lf_state *st, struct lf_err *err)
+{
+	(void)st;
+	lf_err_set(err, LF_ECONFLICT, "the state lock was lost (test)");
+	return 1;
+}
+
+static const struct lf_state_ops lost_ops = { .name = "lost", .commit = flaky_commit,
+					      .lock_lost = lost_lock_lost };
+
+/* a lost lock stops the apply like a first ^C: nothing more starts, the
+ * error says why */
+static void test_exec_lock_lost(void **state)
+{
+	struct fx f;
+	struct flaky_state fs;
+	struct lf_apply_opts ao = LF_APPLY_OPTS_INIT;
+	struct lf_apply_result res;
+	struct lf_err err = LF_ERR_INIT;
+	struct lf_plan *p;
+	int rc;
+
+	(void)state;
+	fx_open(&f, "latency_ms: 1", 4);
+	fs.base.ops = &lost_ops;
+	fs.real = f.state;
+	fs.left = 1000;
+	p = fx_plan(&f, NULL);
+	ao.parallelism = 1;
+	lf_exec_request_stop(0); /* an earlier test's stop is not this one's */
+	rc = lf_plan_apply(p, &f.env, f.desired, &fs.base, &f.doc, &ao, &res, &err);
+	lf_exec_request_stop(0);
+	assert_int_equal(rc, LF_ECONFLICT);
+	assert_non_null(strstr(err.msg, "the state lock was lost (test)"));
+	assert_true(res.not_started > 0);
+	free(res.summary);
+	lf_plan_free(p);
+	fx_close(&f);
+}
+
 /* a failed state write: apply stops, and its summary names the finished
  * actions the state does not record instead of claiming they are */
 static void test_exec_commit_fails(void **state)
@@ -357,6 +398,7 @@ int main(void)
 		cmocka_unit_test(test_exec_fewer_threads),
 		cmocka_unit_test(test_refresh_threads),
 		cmocka_unit_test(test_exec_commit_fails),
+		cmocka_unit_test(test_exec_lock_lost),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
