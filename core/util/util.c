@@ -3,6 +3,7 @@
  * writes, hashing and time. See util.h.
  */
 #include "core/util/util.h"
+#include "core/util/crashpoint.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -439,6 +440,7 @@ int lf_rmtree(const char *path, struct lf_err *err)
 	if (lstat(path, &st) != 0)
 		return errno == ENOENT ? 0 : lf_err_sys(err, LF_ERROR, "cannot stat '%s'", path);
 	if (!S_ISDIR(st.st_mode)) {
+		lf_crash_point("util.rmtree.unlink");
 		if (unlink(path) != 0 && errno != ENOENT)
 			return lf_err_sys(err, LF_ERROR, "cannot remove '%s'", path);
 		return 0;

@@ -114,8 +114,9 @@ static void test_e2e_two_networks_one_db(void **state)
 
 	(void)state;
 	ct_init(&t, "abi2-two");
-	write_net(&t, "one.yaml", "twin", "", "20GiB");
-	write_net(&t, "two.yaml", "twin", "", "20GiB");
+	/* their own work dirs (crypto), the same host names on one db */
+	write_net(&t, "one.yaml", "twin-a", "", "20GiB");
+	write_net(&t, "two.yaml", "twin-b", "", "20GiB");
 	assert_int_equal(ct_run(&t, "apply -f one.yaml --auto-approve --state one.state.json"), 0);
 	assert_int_equal(ct_run(&t, "apply -f two.yaml --auto-approve --state two.state.json"), 0);
 	assert_int_equal(sim_hosts(&t), 4);

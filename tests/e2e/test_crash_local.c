@@ -216,11 +216,43 @@ static void test_e2e_local_destroy_crashes_converge(void **state)
 	ct_done(&t);
 }
 
+/* a destroy killed half way, then a plain apply (the operator changed
+ * their mind): what the destroy half removed, crypto trees included, is
+ * seen by the refresh as gone and made again; the apply converges */
+static void test_e2e_local_destroy_crash_then_apply(void **state)
+{
+	static const struct point points[] = {
+		{ "util.rmtree.unlink", { 3, 40, 120 } },
+		{ "local.delete.renamed", { 2, 0, 0 } },
+		{ "local.fs.rm_before_marker", { 3, 0, 0 } },
+	};
+	struct clitest t;
+	size_t i, k;
+	char what[160];
+
+	(void)state;
+	ct_init(&t, "crash-destroy-apply");
+	write_spec(&t);
+	for (i = 0; i < sizeof(points) / sizeof(points[0]); i++) {
+		for (k = 0; k < 3 && points[i].n[k]; k++) {
+			snprintf(what, sizeof(what), "destroy killed at %s:%d", points[i].name,
+				 points[i].n[k]);
+			assert_applied(&t, "a clean start");
+			crash_run(&t, points[i].name, points[i].n[k],
+				  "destroy -f spec.yaml --auto-approve");
+			assert_applied(&t, what);
+		}
+	}
+	assert_destroyed(&t, "the last case");
+	ct_done(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_e2e_local_apply_crashes_converge),
 		cmocka_unit_test(test_e2e_local_destroy_crashes_converge),
+		cmocka_unit_test(test_e2e_local_destroy_crash_then_apply),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,8 +7,10 @@
  */
 #include "core/fabric/crypto/crypto_int.h"
 
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/spec/spec.h"
 #include "core/util/util.h"
@@ -213,6 +215,102 @@ static int crypto_delete(const struct lf_apply_env *env,
 	return rc;
 }
 
+/* is there a regular file in dir whose name ends with suffix (or is it,
+ * when exact)? */
+static bool has_file(const char *dir, const char *suffix, bool exact)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	bool found = false;
+	size_t ls = strlen(suffix);
+
+	if (!d)
+		return false;
+	while (!found && (e = readdir(d)) != NULL) {
+		size_t ln = strlen(e->d_name);
+		struct stat st;
+		char *p;
+
+		if (exact ? strcmp(e->d_name, suffix) != 0
+			  : (ln < ls || strcmp(e->d_name + ln - ls, suffix) != 0))
+			continue;
+		p = lf_path_join(dir, e->d_name);
+		found = lstat(p, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
+		free(p);
+	}
+	closedir(d);
+	return found;
+}
+
+/* one required file under the resource's directory */
+struct need {
+	const char *sub;      /* subdirectory ("" for the directory itself) */
+	const char *name;     /* file name, or suffix when !exact */
+	bool exact;
+};
+
+static const struct need need_ca[] = { { "", "priv_sk", true }, { "", "-cert.pem", false } };
+static const struct need need_msp[] = { { "cacerts", ".pem", false },
+					{ "tlscacerts", ".pem", false } };
+static const struct need need_id[] = { { "msp/keystore", "priv_sk", true },
+				       { "msp/signcerts", ".pem", false },
+				       { "msp/cacerts", ".pem", false },
+				       { "tls", "ca.crt", true } };
+
+/* refresh: the files that make the identity usable are on disk. A tree a
+ * killed delete left half removed, or a key removed by hand, is gone: the
+ * plan makes it again, and what it issued follows. */
+static int crypto_read(const struct lf_apply_env *env, const struct lf_resource *prior,
+		       json_t **live, struct lf_err *err)
+{
+	const char *kind = json_string_value(json_object_get(prior->attrs, "kind"));
+	const char *dir = json_string_value(json_object_get(prior->attrs, "dir"));
+	const struct need *v = NULL;
+	size_t n = 0, i;
+	char *abs;
+
+	*live = NULL;
+	if (!env->crypto_dir || !dir || !kind)
+		return 0;
+	if (!strcmp(kind, "ca") || !strcmp(kind, "tlsca")) {
+		/* an imported CA's key stays where the spec names it */
+		bool imported = json_object_get(prior->attrs,
+						!strcmp(kind, "ca") ? "ca_import" : "tlsca_import");
+
+		v = imported ? need_ca + 1 : need_ca;
+		n = imported ? 1 : LF_ARRAY_LEN(need_ca);
+	} else if (!strcmp(kind, "msp")) {
+		v = need_msp;
+		n = LF_ARRAY_LEN(need_msp);
+	} else if (!strcmp(kind, "node") || !strcmp(kind, "user")) {
+		v = need_id;
+		n = LF_ARRAY_LEN(need_id);
+	}
+	abs = lf_path_join(env->crypto_dir, dir);
+	for (i = 0; i < n; i++) {
+		char *sub = v[i].sub[0] ? lf_path_join(abs, v[i].sub) : lf_xstrdup(abs);
+		bool ok = has_file(sub, v[i].name, v[i].exact);
+
+		free(sub);
+		if (!ok) {
+			lf_err_set(err, LF_ENOTFOUND, "%s: %s%s%s%s is missing under %s", prior->addr,
+				   v[i].sub, v[i].sub[0] ? "/" : "", v[i].exact ? "" : "*",
+				   v[i].name, dir);
+			free(abs);
+			return LF_ENOTFOUND;
+		}
+	}
+	free(abs);
+	return 0;
+}
+
+static bool crypto_read_cheap(const struct lf_apply_env *env, const struct lf_resource *r)
+{
+	(void)env;
+	(void)r;
+	return true; /* local files */
+}
+
 /* a different directory (org domain, host name, kind) is a new identity:
  * replace; anything else (SANs, imported CA, OU...) converges in place */
 static bool crypto_in_place(const struct lf_apply_env *env,
@@ -235,4 +333,6 @@ const struct lf_rtype lf_rtype_crypto = {
 	.delete = crypto_delete,
 	.in_place = crypto_in_place,
 	.note = NULL,
+	.read = crypto_read,
+	.read_cheap = crypto_read_cheap,
 };

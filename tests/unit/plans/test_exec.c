@@ -279,10 +279,11 @@ static void test_refresh_threads(void **state)
 	f.env.current = f.current;
 	assert_int_equal(rc, 0);
 	assert_int_equal(f.current->n, nres);
-	/* 8 readable resources: 4 hosts (3 peers and an orderer) and the 4
-	 * nodes on them */
+	/* at most one thread per readable resource (hosts, nodes, crypto),
+	 * not one per --parallelism slot */
 	assert_true(threads_created >= 1);
-	assert_true(threads_created <= 8);
+	assert_true((size_t)threads_created <= nres);
+	assert_true(nres < 1000);
 	/* and none at all: an error, not a hang */
 	threads_allowed = 0;
 	rc = lf_refresh(&f.env, &f.current, f.doc.resources, LF_REFRESH_ALL, 4, NULL, &err);
