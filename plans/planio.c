@@ -112,14 +112,37 @@ static void print_array_change(const struct lf_change *c, FILE *f)
 		fprintf(f, "          (same elements, order or count changed)\n");
 }
 
+/* what a changed key's line ends with: how it is made, and why */
+static void change_note(const struct lf_change *c, char *buf, size_t n)
+{
+	if (c->kind == LF_CHANGE_RESTART)
+		snprintf(buf, n, "   # in place, restarts the machine%s%s", c->why ? ": " : "",
+			 c->why ? c->why : "");
+	else if (c->forces_replace)
+		snprintf(buf, n, "   # forces replacement%s%s", c->why ? ": " : "",
+			 c->why ? c->why : "");
+	else
+		buf[0] = '\0';
+}
+
+static bool restarts(const struct lf_action *a)
+{
+	for (size_t i = 0; i < a->nchanges; i++)
+		if (a->changes[i].kind == LF_CHANGE_RESTART)
+			return true;
+	return false;
+}
+
 static void print_action(const struct lf_action *a, FILE *f, bool color)
 {
+	char note[LF_ERR_MSG_MAX + 64];
 	size_t i;
 
 	fprintf(f, "  %s%-3s %s%s", color ? colour(a->kind) : "", sym(a->kind),
 		a->addr, color ? "\033[0m" : "");
 	print_glance(a, f);
-	fprintf(f, "  (%s)\n", verb(a->kind));
+	fprintf(f, "  (%s%s)\n", verb(a->kind),
+		a->kind == LF_ACT_UPDATE && restarts(a) ? ", with a restart" : "");
 	for (i = 0; i < a->nchanges; i++) {
 		const struct lf_change *c = &a->changes[i];
 		char *o, *n;
@@ -130,9 +153,8 @@ static void print_action(const struct lf_action *a, FILE *f, bool color)
 		}
 		o = val_str(c->old_val);
 		n = val_str(c->new_val);
-
-		fprintf(f, "        %s: %s -> %s%s\n", c->key, o, n,
-			c->forces_replace ? "   # forces replacement" : "");
+		change_note(c, note, sizeof(note));
+		fprintf(f, "        %s: %s -> %s%s\n", c->key, o, n, note);
 		free(o);
 		free(n);
 	}
@@ -228,6 +250,10 @@ static json_t *action_json(const struct lf_action *a)
 		json_object_set(cj, "new", c->new_val ? c->new_val : json_null());
 		json_object_set_new(cj, "forces_replacement",
 				    json_boolean(c->forces_replace));
+		json_object_set_new(cj, "how", json_string(c->kind == LF_CHANGE_RESTART ? "restart"
+							   : c->forces_replace ? "replace" : "in_place"));
+		if (c->why)
+			json_object_set_new(cj, "why", json_string(c->why));
 		json_array_append_new(ch, cj);
 	}
 	json_object_set_new(o, "changes", ch);

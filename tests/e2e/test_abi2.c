@@ -39,21 +39,30 @@ static const char *output_of(json_t *doc, const char *addr, const char *key)
 	return json_string_value(json_object_get(json_object_get(r, "outputs"), key));
 }
 
+static void write_net_cpus(struct clitest *t, const char *file, const char *name,
+			   const char *extra_provider_cfg, const char *disk, int vcpus);
+
 static void write_net(struct clitest *t, const char *file, const char *name,
 		      const char *extra_provider_cfg, const char *disk)
+{
+	write_net_cpus(t, file, name, extra_provider_cfg, disk, 2);
+}
+
+static void write_net_cpus(struct clitest *t, const char *file, const char *name,
+			   const char *extra_provider_cfg, const char *disk, int vcpus)
 {
 	char spec[2048];
 
 	snprintf(spec, sizeof(spec),
 		 "name: %s\n"
-		 "sizes:\n  box: {vcpus: 2, memory: 2GiB, disk: %s, drivers: {sim: {zone: z1}}}\n"
+		 "sizes:\n  box: {vcpus: %d, memory: 2GiB, disk: %s, drivers: {sim: {zone: z1}}}\n"
 		 "providers:\n  cloud:\n    driver: sim\n"
 		 "    config: {db: %s/sim-db.json, files_dir: %s/disks%s}\n"
 		 "defaults: {size: box, provider: cloud}\n"
 		 "orgs:\n  - name: ordering\n    orderers: {count: 1}\n"
 		 "  - name: bank\n    peers: {count: 1}\n"
 		 "channels:\n  - name: trade\n    orgs: [bank]\n",
-		 name, disk, t->dir, t->dir, extra_provider_cfg);
+		 name, vcpus, disk, t->dir, t->dir, extra_provider_cfg);
 	ct_write(t, file, spec);
 }
 
@@ -193,6 +202,15 @@ static void test_e2e_disk_shrink_refused_at_plan(void **state)
 	assert_null(strstr(t.out, "-/+"));
 	assert_int_equal(ct_run(&t, "apply -f net.yaml --auto-approve"), 0);
 	assert_int_equal(ct_run(&t, "plan -f net.yaml --detailed-exitcode"), 0);
+	/* past the live maximum: in place, with the driver's restart */
+	write_net_cpus(&t, "net.yaml", "net", ", max_vcpus: 2", "80GiB", 4);
+	assert_int_equal(ct_run(&t, "plan -f net.yaml --no-color"), 0);
+	assert_non_null(strstr(t.out, "(update in place, with a restart)"));
+	assert_non_null(strstr(t.out, "vcpus: 2 -> 4   # in place, restarts the machine: 4 vCPUs is past the live maximum of 2"));
+	assert_int_equal(ct_run(&t, "plan -f net.yaml --json"), 0);
+	assert_non_null(strstr(t.out, "\"how\": \"restart\""));
+	assert_int_equal(ct_run(&t, "apply -f net.yaml --auto-approve"), 0);
+	assert_int_equal(ct_run(&t, "plan -f net.yaml --refresh --detailed-exitcode"), 0);
 	assert_int_equal(ct_run(&t, "destroy -f net.yaml --auto-approve"), 0);
 	ct_done(&t);
 }
