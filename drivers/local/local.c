@@ -274,6 +274,11 @@ static int local_host_read(struct lf_driver_conn *c,
 	rc = ours(c, spec->name, &id, &dir, err);
 	if (rc == LF_ECONFLICT && err) /* another network's: ours is gone */
 		err->code = rc = LF_ENOTFOUND;
+	/* debris of a delete of this host killed before its rename (an empty
+	 * placeholder) goes: nothing else would ever remove it, since the
+	 * host itself lives on */
+	if (rc == 0)
+		rc = local_leftovers_clean(c, spec->name, err);
 	if (rc == 0)
 		rc = emit_live(dir, spec->name, out, err);
 	free(dir);
