@@ -710,9 +710,13 @@ static int node_sh(const struct lf_apply_env *env, const struct lf_resource *nod
 	return rc;
 }
 
+/* stop the node and wait until its process is gone (a zombie counts as
+ * gone), at most 30 s, then SIGKILL it */
 #define NODE_STOP \
-	"if [ -f fabric/node.pid ]; then kill \"$(cat fabric/node.pid)\" 2>/dev/null; " \
-	"rm -f fabric/node.pid; fi; "
+	"if [ -f fabric/node.pid ]; then p=$(cat fabric/node.pid); kill \"$p\" 2>/dev/null; " \
+	"i=0; while [ $i -lt 300 ] && kill -0 \"$p\" 2>/dev/null && " \
+	"[ \"$(cut -d' ' -f3 /proc/$p/stat 2>/dev/null)\" != Z ]; do sleep 0.1; i=$((i+1)); done; " \
+	"kill -9 \"$p\" 2>/dev/null; rm -f fabric/node.pid; fi; "
 
 /* start the node from its bundle; it must still run a moment later */
 static int node_start(const struct lf_apply_env *env, const struct lf_resource *node,
@@ -810,7 +814,9 @@ static int node_read(const struct lf_apply_env *env, const struct lf_resource *p
 	*live = NULL;
 	if (!json_is_true(json_object_get(prior->outputs, "started")))
 		return 0;
-	rc = node_sh(env, prior, "kill -0 \"$(cat fabric/node.pid)\" 2>/dev/null", NULL, NULL, &e);
+	rc = node_sh(env, prior,
+		     "p=$(cat fabric/node.pid) && kill -0 \"$p\" 2>/dev/null && "
+		     "[ \"$(cut -d' ' -f3 /proc/$p/stat 2>/dev/null)\" != Z ]", NULL, NULL, &e);
 	if (rc == LF_ERROR) { /* the check ran: the process is not there */
 		*live = json_pack("{sb}", "running", 0);
 		return 0;

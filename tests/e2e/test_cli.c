@@ -625,8 +625,7 @@ static void test_e2e_nodes_started(void **state)
 	assert_true(alive(pid1));
 	write_spec(&t, 1);
 	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 0);
-	usleep(200 * 1000);
-	assert_false(alive(pid1));
+	assert_false(alive(pid1)); /* the stop waited for it */
 	assert_true(alive(pid0));
 	/* binaries missing: the new node fails to start, saying why; the
 	 * running one is untouched */
@@ -638,8 +637,7 @@ static void test_e2e_nodes_started(void **state)
 	assert_true(alive(pid0));
 	setenv("FABRIC_BIN", bin, 1);
 	assert_int_equal(ct_run(&t, "destroy -f spec.yaml --auto-approve"), 0);
-	usleep(200 * 1000);
-	assert_false(alive(pid0));
+	assert_false(alive(pid0)); /* the stop waited for it */
 	unsetenv("FABRIC_BIN");
 	ct_done(&t);
 }
