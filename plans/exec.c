@@ -24,6 +24,7 @@
 
 #include "core/plugin/plugin.h"
 #include "core/spec/spec.h"
+#include "core/util/ctx.h"
 #include "core/util/util.h"
 #include "state/state.h"
 
@@ -74,13 +75,18 @@ struct sched {
 	char lock_lost[LF_ERR_MSG_MAX]; /* why the apply stopped, or "" */
 };
 
-static volatile sig_atomic_t stop_level;
+/* the stop level lives in the process's context (core/util/ctx.h), the
+ * one place a signal handler can reach */
+#define stop_level (atomic_load(&lf_ctx_current()->stop))
 
 static void on_signal(int sig)
 {
+	struct lf_ctx *c = lf_ctx_current();
+	int v = atomic_load(&c->stop);
+
 	(void)sig;
-	if (stop_level < 3)
-		stop_level++;
+	if (v < 3)
+		atomic_store(&c->stop, v + 1);
 }
 
 void lf_exec_install_signals(void)
@@ -96,7 +102,7 @@ void lf_exec_install_signals(void)
 
 void lf_exec_request_stop(int level)
 {
-	stop_level = level;
+	atomic_store(&lf_ctx_current()->stop, level);
 }
 
 int lf_exec_stop_level(void)
@@ -499,7 +505,7 @@ static int schedule(struct sched *s, struct lf_state *state,
 		pthread_cond_timedwait(&s->done_cv, &s->mu, &ts);
 		status_line(s, t0);
 		if (stop_level >= 2)
-			lf_host_set_cancelled(1);
+			atomic_store(&lf_ctx_current()->cancel, 1);
 	}
 	s->quit = true;
 	pthread_cond_broadcast(&s->work_cv);
@@ -642,7 +648,7 @@ int lf_plan_apply(const struct lf_plan *plan, const struct lf_apply_env *env,
 	}
 	if (lf_plan_check_records(env->current, err) != 0)
 		return err->code;
-	lf_host_set_cancelled(0);
+	atomic_store(&lf_ctx_current()->cancel, 0);
 	s.env = env;
 	s.opts = opts;
 	s.seed = (unsigned int)time(NULL) ^ (unsigned int)getpid();

@@ -24,6 +24,7 @@
 
 #include "core/plugin/plugin.h"
 #include "core/spec/spec.h"
+#include "core/util/ctx.h"
 #include "core/util/util.h"
 #include "plans/node_files.h"
 #include "plans/provider.h"
@@ -660,19 +661,11 @@ static int node_put_all(const struct lf_apply_env *env, const struct lf_resource
 
 /* ---- starting and stopping nodes (where Fabric binaries are) ---- */
 
-/* FABRIC_BIN, when set to a plain path: nodes are started from it */
+/* where Fabric's binaries are (FABRIC_BIN, checked when the context was
+ * made); NULL: nodes are delivered but not started */
 static const char *fabric_bin(void)
 {
-	const char *b = getenv("FABRIC_BIN");
-	const char *c;
-
-	if (!b || !*b)
-		return NULL;
-	for (c = b; *c; c++)
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-		      (*c >= '0' && *c <= '9') || strchr("/._-+", *c)))
-			return NULL; /* not worth quoting risks: refuse */
-	return b;
+	return lf_ctx_current()->fabric_bin;
 }
 
 #define NODE_OUTPUT_MAX 4096
@@ -726,7 +719,12 @@ static int node_start(const struct lf_apply_env *env, const struct lf_resource *
 	char *binvar = lf_xasprintf("FABRIC_BIN=%s", bin);
 	const char *envp[] = { binvar, NULL };
 	const char *script =
-		NODE_STOP "nohup sh fabric/run.sh >fabric/node.log 2>&1 "
+		NODE_STOP
+		/* a binary that is not there fails now, not after a race with
+		 * the liveness check below */
+		"k=$(cat fabric/kind); if [ ! -x \"$FABRIC_BIN/$k\" ] || [ -d \"$FABRIC_BIN/$k\" ]; then "
+		"echo \"the node exited at once: $FABRIC_BIN/$k is not an executable file\" >&2; exit 1; fi; "
+		"nohup sh fabric/run.sh >fabric/node.log 2>&1 "
 		"</dev/null & echo $! >fabric/node.pid; sleep 0.3; "
 		"if ! kill -0 \"$(cat fabric/node.pid)\" 2>/dev/null; then "
 		"echo 'the node exited at once:' >&2; tail -5 fabric/node.log >&2; exit 1; fi; "

@@ -11,6 +11,7 @@
 
 #include "core/cli/cli.h"
 #include "core/cli/commands.h"
+#include "core/util/ctx.h"
 
 static const char USAGE[] =
 	"Usage: ledgerform COMMAND [options]\n\n"
@@ -55,11 +56,26 @@ static const struct command commands[] = {
 	LF_EXTRA_COMMANDS
 };
 
+/* the process's context: the one place ledgerform's environment is read */
+static struct lf_ctx ctx;
+
+static void ctx_done(void)
+{
+	lf_ctx_clear(&ctx);
+}
+
 int main(int argc, char **argv)
 {
+	struct lf_err err = LF_ERR_INIT;
 	size_t i;
 
 	json_object_seed(0); /* before any thread makes JSON objects */
+	if (lf_ctx_from_env(&ctx, &err) != 0) {
+		fprintf(stderr, "ledgerform: error: %s\n", err.msg);
+		return 1;
+	}
+	lf_ctx_install(&ctx);
+	atexit(ctx_done);
 	/* grow heaps in large steps: a plan of 10k nodes makes millions of
 	 * small JSON allocations on two threads */
 	mallopt(M_TOP_PAD, 16 << 20);

@@ -11,6 +11,7 @@
 
 #include "core/cli/cli.h"
 #include "core/plugin/plugin.h"
+#include "core/util/ctx.h"
 #include "core/util/util.h"
 
 static char *default_state_path(const char *spec_file)
@@ -89,7 +90,7 @@ static void phase(const char *what, double *t)
 {
 	double now = lf_now_s();
 
-	if (getenv("LEDGERFORM_TIMING"))
+	if (lf_ctx_current()->timing)
 		fprintf(stderr, "timing: %-12s %.3fs\n", what, now - *t);
 	*t = now;
 }
@@ -199,7 +200,7 @@ static bool free_big_sets(void)
 #ifdef LF_FREE_ON_EXIT
 	return true;
 #else
-	return getenv("LEDGERFORM_FREE_ON_EXIT") != NULL;
+	return lf_ctx_current()->free_on_exit;
 #endif
 }
 

@@ -10,19 +10,18 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/util/ctx.h"
 #include "core/util/util.h"
 
 
-static atomic_int lf_cancel_all;
-
 void lf_call_set_cancelled_all(int v)
 {
-	atomic_store(&lf_cancel_all, v ? 1 : 0);
+	atomic_store(&lf_ctx_current()->cancel, v ? 1 : 0);
 }
 
 int lf_call_cancelled_all(void)
 {
-	return atomic_load(&lf_cancel_all);
+	return atomic_load(&lf_ctx_current()->cancel);
 }
 
 void lf_call_init(struct lf_call *c, const char *driver, const char *provider,

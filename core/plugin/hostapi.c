@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "core/plugin/call.h"
+#include "core/util/ctx.h"
 #include "core/util/util.h"
 
 #define LF_HOST_PROGRESS_MS 500
@@ -391,11 +392,10 @@ static void host_call_progress(struct lf_call *call, const char *fmt, ...)
 
 static void host_call_log(struct lf_call *call, int level, const char *fmt, ...)
 {
-	const char *env = getenv("LEDGERFORM_LOG");
 	char msg[1024];
 	va_list ap;
 
-	if (level < 2 && !lf_streq(env, "debug"))
+	if (level < 2 && !lf_ctx_current()->log_debug)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);

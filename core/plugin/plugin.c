@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/util/ctx.h"
 #include "core/util/util.h"
 
 #define LF_DRIVER_FILE_PREFIX "ledgerform_driver_"
@@ -341,7 +342,7 @@ int lf_registry_new(struct lf_registry **out)
 	char *exe = realpath("/proc/self/exe", NULL);
 
 	pthread_mutex_init(&reg->mu, NULL);
-	if (lf_plugin_path_build(getenv("LEDGERFORM_DRIVER_PATH"), exe, &reg->path,
+	if (lf_plugin_path_build(lf_ctx_current()->driver_path, exe, &reg->path,
 				 &reg->path_err) != 0)
 		reg->path = lf_xcalloc(1, sizeof(*reg->path)); /* search nothing */
 	free(exe);

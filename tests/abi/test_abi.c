@@ -18,6 +18,17 @@
 
 #include "core/plugin/plugin.h"
 #include "core/util/util.h"
+#include "core/util/ctx.h"
+
+/* the process's context, made again from the environment the test set */
+static struct lf_ctx test_ctx;
+
+static void ctx_reload(void)
+{
+	lf_ctx_clear(&test_ctx);
+	assert_int_equal(lf_ctx_from_env(&test_ctx, NULL), 0);
+	lf_ctx_install(&test_ctx);
+}
 
 static char *fake_path(const char *name)
 {
@@ -170,6 +181,7 @@ static void test_abi_registry_missing_says_where(void **state)
 
 	(void)state;
 	assert_int_equal(setenv("LEDGERFORM_DRIVER_PATH", "/nowhere/a:" LF_DRIVER_DIR, 1), 0);
+	ctx_reload();
 	assert_int_equal(lf_registry_new(&reg), 0);
 	assert_int_equal(lf_registry_get(reg, "nosuch", &d, &err), LF_ENOTFOUND);
 	assert_null(d);
@@ -199,6 +211,7 @@ static void test_abi_registry_caches_threads(void **state)
 
 	(void)state;
 	assert_int_equal(setenv("LEDGERFORM_DRIVER_PATH", LF_DRIVER_DIR, 1), 0);
+	ctx_reload();
 	assert_int_equal(lf_registry_new(&reg), 0);
 	assert_string_equal(lf_registry_path(reg)[0], LF_DRIVER_DIR);
 	for (i = 0; i < 8; i++)
@@ -235,6 +248,7 @@ static void test_abi_registry_list_reports_all(void **state)
 	(void)state;
 	assert_int_equal(setenv("LEDGERFORM_DRIVER_PATH",
 				LF_ABI_PLUGIN_DIR ":" LF_DRIVER_DIR, 1), 0);
+	ctx_reload();
 	assert_int_equal(lf_registry_new(&reg), 0);
 	assert_int_equal(lf_registry_list(reg, &v, &n), 0);
 	assert_true(n >= 10);

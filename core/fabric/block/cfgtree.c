@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "core/fabric/block/blk.h"
+#include "core/util/ctx.h"
 #include "core/util/util.h"
 
 uint8_t *lf_pb_pack(const ProtobufCMessage *m, size_t *len)
@@ -255,21 +256,14 @@ void lf_go_duration(unsigned int ms, char out[32])
 		snprintf(out, 32, "%s", sec);
 }
 
+/* block time: SOURCE_DATE_EPOCH (through the context) for reproducible
+ * blocks, else now */
 int64_t lf_blk_epoch(bool *fixed)
 {
-	const char *s = getenv("SOURCE_DATE_EPOCH");
-	char *end = NULL;
-	long long v;
+	const struct lf_ctx *c = lf_ctx_current();
 
-	*fixed = false;
-	if (s && *s) {
-		v = strtoll(s, &end, 10);
-		if (end && *end == '\0' && v >= 0) {
-			*fixed = true;
-			return (int64_t)v;
-		}
-	}
-	return (int64_t)time(NULL);
+	*fixed = c->epoch_fixed;
+	return c->epoch_fixed ? c->epoch : (int64_t)time(NULL);
 }
 
 void lf_blk_nonce(const char *seed, uint8_t out[24])
@@ -281,8 +275,8 @@ void lf_blk_nonce(const char *seed, uint8_t out[24])
 	(void)lf_blk_epoch(&fixed);
 	if (!fixed && lf_random(out, 24) == 0)
 		return;
-	s = lf_xasprintf("ledgerform-nonce:%s:%s", seed ? seed : "",
-			 getenv("SOURCE_DATE_EPOCH") ? getenv("SOURCE_DATE_EPOCH") : "");
+	s = lf_xasprintf("ledgerform-nonce:%s:%lld", seed ? seed : "",
+			 (long long)lf_ctx_current()->epoch);
 	lf_sha256(s, strlen(s), h);
 	free(s);
 	memcpy(out, h, 24);

@@ -20,6 +20,17 @@
 
 #include "core/plugin/plugin.h"
 #include "core/util/util.h"
+#include "core/util/ctx.h"
+
+/* the process's context, made again from the environment the test set */
+static struct lf_ctx test_ctx;
+
+static void ctx_reload(void)
+{
+	lf_ctx_clear(&test_ctx);
+	assert_int_equal(lf_ctx_from_env(&test_ctx, NULL), 0);
+	lf_ctx_install(&test_ctx);
+}
 
 /* ---- a fake in-process driver ------------------------------------------ */
 
@@ -246,16 +257,19 @@ static void test_plugin_log_levels(void **state)
 
 	(void)state;
 	unsetenv("LEDGERFORM_LOG");
+	ctx_reload();
 	text = capture_logs();
 	assert_null(strstr(text, "debug line"));
 	assert_non_null(strstr(text, "ledgerform: driver 'sim': warning: warn line two\n"));
 	assert_non_null(strstr(text, "driver '?': error: error line\n"));
 	free(text);
 	setenv("LEDGERFORM_LOG", "debug", 1);
+	ctx_reload();
 	text = capture_logs();
 	assert_non_null(strstr(text, "ledgerform: driver 'sim': debug: debug line 1\n"));
 	free(text);
 	unsetenv("LEDGERFORM_LOG");
+	ctx_reload();
 }
 
 /* ---- pool ------------------------------------------------------------ */
@@ -449,6 +463,7 @@ static void test_plugin_search_path(void **state)
 	/* through the registry: the build tree's drivers dir, relatively */
 	lf_err_clear(&err);
 	setenv("LEDGERFORM_DRIVER_PATH", "drivers", 1);
+	ctx_reload();
 	assert_int_equal(chdir(LF_BINARY_DIR), 0);
 	assert_int_equal(lf_registry_new(&reg), 0);
 	assert_int_equal(lf_registry_get(reg, "local", &d, &err), LF_EINVALID);
@@ -459,6 +474,7 @@ static void test_plugin_search_path(void **state)
 		setenv("LEDGERFORM_DRIVER_PATH", keep, 1);
 	else
 		unsetenv("LEDGERFORM_DRIVER_PATH");
+	ctx_reload();
 	free(keep);
 }
 
