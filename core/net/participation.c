@@ -222,6 +222,10 @@ static int part_do(const struct lf_participation_conn *conn,
 	if (!conn || !conn->endpoint || !conn->ca_pem)
 		return lf_err_set(err, LF_EINVALID,
 				  "orderer admin connection needs an endpoint and a TLS CA");
+	if (!conn->cert_pem != !conn->key_pem)
+		return lf_err_set(err, LF_EINVALID,
+				  "orderer admin %s: a client certificate needs its key and a key its certificate",
+				  conn->endpoint);
 	pthread_once(&part_curl_once, part_curl_init);
 	if (part_curl_init_rc != CURLE_OK)
 		return lf_err_set(err, LF_ERROR, "libcurl: global init failed");

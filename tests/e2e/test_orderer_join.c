@@ -217,6 +217,18 @@ static void test_orderer_join_active(void **state)
 	}
 	assert_int_equal(rc, 0);
 
+	/* Fabric refuses a client without a certificate, and the client
+	 * says so */
+	{
+		struct lf_participation_conn anon = c;
+
+		anon.cert_pem = NULL;
+		anon.key_pem = NULL;
+		assert_int_equal(lf_participation_list(&anon, &list, &err), LF_EAUTH);
+		assert_non_null(strstr(err.msg, "refused the TLS client certificate"));
+		lf_err_clear(&err);
+	}
+
 	rc = lf_participation_join(&c, "mychannel", blk, blk_len, &info, &err);
 	if (rc != 0)
 		fprintf(stderr, "join: %s\n", err.msg);

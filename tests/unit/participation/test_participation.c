@@ -454,6 +454,11 @@ static void test_participation_bad_channel_name(void **state)
 	lf_err_clear(&err);
 	assert_int_equal(lf_participation_join(&c, "", (const void *)"x", 1, &info,
 					       &err), LF_EINVALID);
+	/* a certificate without its key is refused before any I/O */
+	lf_err_clear(&err);
+	c.key_pem = NULL;
+	assert_int_equal(lf_participation_remove(&c, "mychannel", &err), LF_EINVALID);
+	assert_non_null(strstr(err.msg, "needs its key"));
 }
 
 int main(void)
