@@ -60,6 +60,16 @@ static json_t *node_attrs(const struct lf_spec *spec, const struct lf_org *org,
 	json_object_set_new(a, "hostname", json_string(n->hostname));
 	json_object_set_new(a, "address", json_string(n->address ? n->address : n->hostname));
 	json_object_set_new(a, "port", json_integer(n->port));
+	/* planned per machine by the spec (core/spec/ports.c); absent when
+	 * the node has no such port */
+	if (n->chaincode_port)
+		json_object_set_new(a, "chaincode_port", json_integer(n->chaincode_port));
+	if (n->operations_port)
+		json_object_set_new(a, "operations_port", json_integer(n->operations_port));
+	if (n->admin_port)
+		json_object_set_new(a, "admin_port", json_integer(n->admin_port));
+	json_object_set_new(a, "listen_host",
+			    json_string(n->listen_host ? n->listen_host : "0.0.0.0"));
 	json_object_set_new(a, "fabric_version", json_string(spec->fabric_version));
 	return a;
 }

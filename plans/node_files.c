@@ -188,15 +188,43 @@ static const char *jstr(const json_t *a, const char *k)
 	return s ? s : "";
 }
 
+static long long jint(const json_t *a, const char *k, long long dflt)
+{
+	const json_t *v = json_object_get(a, k);
+
+	return json_is_integer(v) ? json_integer_value(v) : dflt;
+}
+
+/* where the node listens and is reached; attributes older than port
+ * planning fall back to what was rendered before it */
+struct node_net {
+	const char *listen;          /* 127.0.0.1 (local machine), 0.0.0.0 */
+	const char *addr;            /* how others reach it */
+	long long port, chaincode, operations, admin;
+};
+
+static struct node_net node_net(const json_t *a, bool orderer)
+{
+	struct node_net n;
+
+	n.listen = json_object_get(a, "listen_host") ? jstr(a, "listen_host") : "0.0.0.0";
+	n.addr = json_object_get(a, "address") ? jstr(a, "address") : jstr(a, "hostname");
+	n.port = jint(a, "port", orderer ? 7050 : 7051);
+	n.chaincode = jint(a, "chaincode_port", n.port + 1);
+	n.operations = jint(a, "operations_port", n.port + (orderer ? 393 : 1392));
+	n.admin = jint(a, "admin_port", n.port + 3);
+	return n;
+}
+
 static char *peer_env(const json_t *a)
 {
-	const char *host = jstr(a, "hostname");
-	long long port = json_integer_value(json_object_get(a, "port"));
+	struct node_net n = node_net(a, false);
 
 	return lf_xasprintf(
-		"CORE_PEER_ID=%s\nCORE_PEER_LISTENADDRESS=0.0.0.0:%lld\n"
-		"CORE_PEER_ADDRESS=%s:%lld\nCORE_PEER_CHAINCODELISTENADDRESS=0.0.0.0:%lld\n"
-		"CORE_PEER_CHAINCODEADDRESS=%s:%lld\nCORE_PEER_GOSSIP_EXTERNALENDPOINT=%s:%lld\n"
+		"CORE_PEER_ID=%s\nCORE_PEER_LISTENADDRESS=%s:%lld\n"
+		"CORE_PEER_ADDRESS=%s:%lld\nCORE_PEER_CHAINCODELISTENADDRESS=%s:%lld\n"
+		"CORE_PEER_CHAINCODEADDRESS=%s:%lld\nCORE_PEER_GOSSIP_ENDPOINT=%s:%lld\n"
+		"CORE_PEER_GOSSIP_EXTERNALENDPOINT=%s:%lld\n"
 		"CORE_PEER_GOSSIP_BOOTSTRAP=%s:%lld\nCORE_PEER_GOSSIP_USELEADERELECTION=true\n"
 		"CORE_PEER_GOSSIP_ORGLEADER=false\nCORE_PEER_LOCALMSPID=%s\n"
 		"CORE_PEER_MSPCONFIGPATH=fabric/msp\nCORE_PEER_TLS_ENABLED=true\n"
@@ -204,17 +232,18 @@ static char *peer_env(const json_t *a)
 		"CORE_PEER_TLS_KEY_FILE=fabric/tls/server.key\n"
 		"CORE_PEER_TLS_ROOTCERT_FILE=fabric/tls/ca.crt\n"
 		"CORE_PEER_FILESYSTEMPATH=data/peer\nCORE_LEDGER_STATE_STATEDATABASE=goleveldb\n"
-		"CORE_VM_ENDPOINT=\nCORE_OPERATIONS_LISTENADDRESS=0.0.0.0:%lld\n",
-		host, port, host, port, port + 1, host, port + 1, host, port, host, port,
-		jstr(a, "mspid"), port + 1392);
+		"CORE_VM_ENDPOINT=\nCORE_OPERATIONS_LISTENADDRESS=%s:%lld\n",
+		jstr(a, "hostname"), n.listen, n.port, n.addr, n.port, n.listen,
+		n.chaincode, n.addr, n.chaincode, n.addr, n.port, n.addr, n.port,
+		n.addr, n.port, jstr(a, "mspid"), n.listen, n.operations);
 }
 
 static char *orderer_env(const json_t *a)
 {
-	long long port = json_integer_value(json_object_get(a, "port"));
+	struct node_net n = node_net(a, true);
 
 	return lf_xasprintf(
-		"ORDERER_GENERAL_LISTENADDRESS=0.0.0.0\nORDERER_GENERAL_LISTENPORT=%lld\n"
+		"ORDERER_GENERAL_LISTENADDRESS=%s\nORDERER_GENERAL_LISTENPORT=%lld\n"
 		"ORDERER_GENERAL_LOCALMSPID=%s\nORDERER_GENERAL_LOCALMSPDIR=fabric/msp\n"
 		"ORDERER_GENERAL_TLS_ENABLED=true\n"
 		"ORDERER_GENERAL_TLS_PRIVATEKEY=fabric/tls/server.key\n"
@@ -224,24 +253,24 @@ static char *orderer_env(const json_t *a)
 		"ORDERER_GENERAL_CLUSTER_CLIENTPRIVATEKEY=fabric/tls/server.key\n"
 		"ORDERER_GENERAL_CLUSTER_ROOTCAS=[fabric/tls/ca.crt]\n"
 		"ORDERER_GENERAL_BOOTSTRAPMETHOD=none\nORDERER_CHANNELPARTICIPATION_ENABLED=true\n"
-		"ORDERER_ADMIN_LISTENADDRESS=0.0.0.0:%lld\nORDERER_ADMIN_TLS_ENABLED=true\n"
+		"ORDERER_ADMIN_LISTENADDRESS=%s:%lld\nORDERER_ADMIN_TLS_ENABLED=true\n"
 		"ORDERER_ADMIN_TLS_CERTIFICATE=fabric/tls/server.crt\n"
 		"ORDERER_ADMIN_TLS_PRIVATEKEY=fabric/tls/server.key\n"
 		"ORDERER_ADMIN_TLS_ROOTCAS=[fabric/tls/ca.crt]\n"
 		"ORDERER_ADMIN_TLS_CLIENTAUTHREQUIRED=true\n"
 		"ORDERER_ADMIN_TLS_CLIENTROOTCAS=[fabric/tls/ca.crt]\n"
-		"ORDERER_OPERATIONS_LISTENADDRESS=0.0.0.0:%lld\nORDERER_METRICS_PROVIDER=prometheus\n"
+		"ORDERER_OPERATIONS_LISTENADDRESS=%s:%lld\nORDERER_METRICS_PROVIDER=prometheus\n"
 		"ORDERER_FILELEDGER_LOCATION=data/ledger\nORDERER_CONSENSUS_WALDIR=data/wal\n"
 		"ORDERER_CONSENSUS_SNAPDIR=data/snap\n",
-		port, jstr(a, "mspid"), port + 3, port + 393);
+		n.listen, n.port, jstr(a, "mspid"), n.listen, n.admin, n.listen,
+		n.operations);
 }
 
 static char *other_env(const json_t *a)
 {
 	return lf_xasprintf("LEDGERFORM_NODE_KIND=%s\nLEDGERFORM_NODE_HOST=%s\n"
 			    "LEDGERFORM_NODE_PORT=%lld\n", jstr(a, "kind"),
-			    jstr(a, "hostname"),
-			    (long long)json_integer_value(json_object_get(a, "port")));
+			    jstr(a, "hostname"), jint(a, "port", 0));
 }
 
 static const char RUN_SH[] =

@@ -16,9 +16,10 @@ static const char *const org_keys[] = {
 	"anchor_peers", NULL
 };
 static const char *const role_keys[] = {
-	"count", "hosts", "size", "provider", "port", "sans", NULL
+	"count", "hosts", "size", "provider", "port", "ports", "sans", NULL
 };
-static const char *const host_keys[] = { "name", "address", "port", NULL };
+static const char *const host_keys[] = { "name", "address", "port", "ports",
+					 NULL };
 static const char *const ca_keys[] = { "cert", "key", "tls_cert", "tls_key",
 				       NULL };
 
@@ -28,7 +29,7 @@ struct role {
 	enum lf_node_kind kind;
 	const char *prefix;          /* orderer / peer */
 	const char *size, *provider; /* borrowed from the tree or defaults */
-	unsigned int port;
+	struct lf_portset ports;     /* given by the role (none: planned) */
 	char **sans;
 	size_t nsans;
 };
@@ -71,7 +72,7 @@ static struct lf_node *node_add(struct lf_node **v, size_t *n,
 	nd->size = lf_xstrdup(r->size);
 	nd->provider = lf_xstrdup(r->provider);
 	nd->hostname = join_host(name, domain);
-	nd->port = r->port;
+	lf_spec__node_ports(nd, &r->ports);
 	nd->pos = pos;
 	if (r->nsans) {
 		nd->sans = lf_xmalloc(r->nsans * sizeof(*nd->sans));
@@ -109,7 +110,8 @@ static void host_node(struct lf_sctx *c, struct role *r,
 		      const struct lf_ynode *h)
 {
 	char buf[LF_SHOW_MAX], *name = NULL, *addr = NULL;
-	unsigned long long port = r->port;
+	struct lf_portset ports = r->ports;
+	size_t errs = c->d->nerrors;
 	const struct lf_ynode *nv = lf_map_get(h, "name");
 	struct lf_node *nd;
 	int bad = 0;
@@ -119,7 +121,9 @@ static void host_node(struct lf_sctx *c, struct role *r,
 	lf_sc_check_keys(c, h, host_keys, "a hosts entry");
 	bad |= lf_sc_str(c, h, "name", "a hosts entry", &name);
 	bad |= lf_sc_str(c, h, "address", "a hosts entry", &addr);
-	bad |= lf_sc_uint(c, h, "port", 1, 65535, &port);
+	lf_spec__ports(c, h, r->kind, &ports);
+	if (c->d->nerrors > errs)
+		bad = -1;
 	if (name && !lf_is_dns_label(name)) {
 		lf_sc_err(c, nv, "node name '%s' is not a DNS label: expected "
 			  "1 to 63 lower-case letters, digits or '-'",
@@ -146,7 +150,7 @@ static void host_node(struct lf_sctx *c, struct role *r,
 	nd = node_add(&r->org->nodes, &r->org->nnodes, r, name,
 		      r->org->domain, nv->pos);
 	nd->address = addr;
-	nd->port = (unsigned)port;
+	lf_spec__node_ports(nd, &ports);
 	nd->explicit_host = true;
 }
 
@@ -178,7 +182,6 @@ static void role_common(struct lf_sctx *c, struct role *r,
 			const struct lf_ynode *m)
 {
 	const struct lf_ynode *v, *sl;
-	unsigned long long port = r->port;
 	char buf[LF_SHOW_MAX];
 
 	v = lf_map_get(m, "size");
@@ -191,8 +194,7 @@ static void role_common(struct lf_sctx *c, struct role *r,
 		lf_spec__provider_ref(c, v);
 		r->provider = v->str;
 	}
-	lf_sc_uint(c, m, "port", 1, 65535, &port);
-	r->port = (unsigned)port;
+	lf_spec__ports(c, m, r->kind, &r->ports);
 	if (lf_sc_strlist(c, m, "sans", &r->sans, &r->nsans, &sl) != 0)
 		return;
 	for (size_t i = 0; sl && i < r->nsans; i++)
@@ -233,8 +235,8 @@ static void build_role(struct lf_sctx *c, struct lf_org *o,
 		       const struct lf_ynode *m, enum lf_node_kind kind)
 {
 	struct role r = { o, kind, kind == LF_NODE_ORDERER ? "orderer" : "peer",
-			  c->def_size, c->def_provider,
-			  kind == LF_NODE_ORDERER ? 7050 : 7051, NULL, 0 };
+			  c->def_size, c->def_provider, { { 0 }, 0, { { 0, 0 } } },
+			  NULL, 0 };
 	const char *what = kind == LF_NODE_ORDERER ? "orderers" : "peers";
 	const struct lf_ynode *cnt = lf_map_get(m, "count");
 	const struct lf_ynode *hosts = lf_map_get(m, "hosts");
@@ -559,7 +561,7 @@ static const char *kafka_domain(const struct lf_spec *s)
 static void kafka_nodes(struct lf_sctx *c, struct lf_kafka *k)
 {
 	struct role r = { NULL, LF_NODE_KAFKA, "kafka", k->size, k->provider,
-			  9092, NULL, 0 };
+			  { { 0 }, 0, { { 0, 0 } } }, NULL, 0 };
 	char *domain = lf_xasprintf("kafka.%s", kafka_domain(c->spec));
 	char name[32];
 	unsigned i;
@@ -573,7 +575,6 @@ static void kafka_nodes(struct lf_sctx *c, struct lf_kafka *k)
 		if (i == k->brokers) {
 			r.kind = LF_NODE_ZOOKEEPER;
 			r.prefix = "zookeeper";
-			r.port = 2181;
 		}
 		snprintf(name, sizeof(name), "%s%u", r.prefix,
 			 zk ? i - k->brokers : i);
@@ -638,42 +639,4 @@ void lf_spec__kafka(struct lf_sctx *c, const struct lf_ynode *key,
 	kafka_ref(c, n, "provider", false, &k->provider, c->def_provider);
 	s->kafka = k;
 	kafka_nodes(c, k);
-}
-
-/* ---- two explicit nodes on one address and port ---- */
-
-void lf_spec__check_addresses(struct lf_sctx *c)
-{
-	struct lf_sset seen = { NULL, 0, 0, true };
-	const struct lf_spec *s = c->spec;
-	char *key = NULL;
-	size_t cap = 0;
-
-	for (size_t i = 0; i < s->norgs; i++) {
-		const struct lf_org *o = &s->orgs[i];
-
-		for (size_t j = 0; j < o->nnodes; j++) {
-			const struct lf_node *n = &o->nodes[j], *first;
-			size_t need = strlen(n->address) + 16;
-			bool found;
-
-			if (!n->explicit_host)
-				continue;
-			if (need > cap) {
-				cap = need * 2;
-				key = lf_xrealloc(key, cap);
-			}
-			snprintf(key, cap, "%s:%u", n->address, n->port);
-			first = lf_sset_put(&seen, key, n, &found);
-			if (found)
-				lf_diags_add(c->d, 1, n->pos, "node '%s.%s' "
-					     "uses %s port %u, already taken by "
-					     "'%s.%s' (line %d)", n->org,
-					     n->name, n->address, n->port,
-					     first->org, first->name,
-					     first->pos.line);
-		}
-	}
-	free(key);
-	lf_sset_free(&seen);
 }

@@ -39,6 +39,7 @@ static void build_name(struct lf_sctx *c)
 static void build(struct lf_sctx *c)
 {
 	const struct lf_ynode *r = c->root;
+	size_t before = c->d->nerrors;
 
 	if (r->type != LF_Y_MAP) {
 		lf_sc_err(c, r, "the spec must be a mapping with keys such as "
@@ -55,7 +56,9 @@ static void build(struct lf_sctx *c)
 	lf_spec__kafka(c, lf_map_key(r, "kafka"), lf_map_get(r, "kafka"));
 	lf_spec__channels(c, lf_map_get(r, "channels"));
 	lf_spec__state(c, lf_map_get(r, "state"));
-	lf_spec__check_addresses(c);
+	lf_spec__check_ports(c);
+	if (c->d->nerrors == before)
+		lf_spec__plan_ports(c);
 }
 
 static void set_file(struct lf_diags *d, const char *name)

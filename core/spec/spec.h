@@ -83,6 +83,15 @@ struct lf_provider {
 	struct lf_pos pos;
 };
 
+/* the kinds of port a node listens on */
+enum lf_port_kind {
+	LF_PORT_LISTEN = 0,
+	LF_PORT_CHAINCODE,
+	LF_PORT_OPERATIONS,
+	LF_PORT_ADMIN,
+	LF_PORT_KIND_LAST
+};
+
 struct lf_node {
 	char *name;          /* DNS label, unique within the org: peer0 */
 	char *org;           /* owning org name (borrowed from lf_org; the
@@ -91,9 +100,28 @@ struct lf_node {
 	char *size;          /* size template name */
 	char *provider;      /* provider name */
 	char *hostname;      /* FQDN: peer0.bank.example.com */
-	char *address;       /* where it is reached: explicit host or hostname */
-	unsigned int port;   /* main listen port */
-	char **sans;         /* extra TLS SANs from the spec (DNS or IP) */
+	char *address;       /* where it is reached: explicit host, else
+				127.0.0.1 on the local machine, else hostname */
+	unsigned int port;   /* main listen port (the gRPC service) */
+	/* further ports (0: the node has no such port): chaincode (peers),
+	 * operations (peers, orderers), admin (orderers) */
+	unsigned int chaincode_port, operations_port, admin_port;
+	/* which ports the spec gave (bits 1 << LF_PORT_*); the others were
+	 * planned (see lf_spec__plan_ports) */
+	unsigned int ports_given;
+	struct lf_pos port_pos[LF_PORT_KIND_LAST]; /* where each given
+						      port was written */
+	/* the machine the node shares ports with: "127.0.0.1" for hosts made
+	 * by a local provider (and explicit hosts at 127.0.0.1/localhost),
+	 * the address of other explicit hosts, NULL for a machine of its
+	 * own (a host another provider makes); borrowed from address or a
+	 * literal */
+	const char *machine;
+	const char *listen_host;     /* literal: "127.0.0.1" on the local
+					machine, else "0.0.0.0" */
+	char **sans;         /* extra TLS SANs from the spec (DNS or IP),
+				plus localhost and 127.0.0.1 on the local
+				machine */
 	size_t nsans;
 	bool explicit_host;  /* placed on an explicit machine (hosts:) */
 	struct lf_pos pos;
@@ -222,5 +250,11 @@ struct lf_pos lf_spec_position(const struct lf_spec *s, const char *path);
 
 const char *lf_consensus_name(enum lf_consensus c);   /* etcdraft|BFT|kafka */
 const char *lf_node_kind_name(enum lf_node_kind k);   /* peer|orderer|...  */
+const char *lf_port_kind_name(enum lf_port_kind k);   /* listen|chaincode|
+							  operations|admin */
+/* the node's port of that kind; 0 when it has none */
+unsigned int lf_node_port(const struct lf_node *n, enum lf_port_kind k);
+/* does a node of this kind listen on a port of that kind? */
+bool lf_node_has_port(enum lf_node_kind nk, enum lf_port_kind k);
 
 #endif

@@ -162,8 +162,25 @@ bool lf_spec__size_ref(struct lf_sctx *c, const struct lf_ynode *v);
 bool lf_spec__provider_ref(struct lf_sctx *c, const struct lf_ynode *v);
 /* {env: VAR} or {file: PATH} as JSON; NULL (reported) when wrong */
 json_t *lf_spec__credentials(struct lf_sctx *c, const struct lf_ynode *v);
-/* cross checks after every section is built */
-void lf_spec__check_addresses(struct lf_sctx *c);
+/* ---- ports (ports.c) ---- */
+/* the ports a role or hosts entry gives (port:, ports:) */
+struct lf_portset {
+	unsigned int port[LF_PORT_KIND_LAST];
+	unsigned int given;          /* bits 1 << LF_PORT_* */
+	struct lf_pos pos[LF_PORT_KIND_LAST];
+};
+/* read port: and ports: of map (a role or a hosts entry) for nodes of
+ * kind nk over what dst holds; problems are reported */
+void lf_spec__ports(struct lf_sctx *c, const struct lf_ynode *map,
+		    enum lf_node_kind nk, struct lf_portset *dst);
+/* give a new node the ports its role or hosts entry gave */
+void lf_spec__node_ports(struct lf_node *n, const struct lf_portset *ps);
+/* cross checks after every section is built: each node's machine, and no
+ * two given ports on one machine alike */
+void lf_spec__check_ports(struct lf_sctx *c);
+/* once the spec is valid: every port not given is planned per machine;
+ * nodes on the local machine are reached at 127.0.0.1 */
+void lf_spec__plan_ports(struct lf_sctx *c);
 
 /* built-in size templates (same as templates/sizes.yaml) */
 void lf_spec__default_sizes(struct lf_spec *s);

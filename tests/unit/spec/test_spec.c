@@ -122,8 +122,16 @@ static void test_spec_good_model(void **state)
 	assert_string_equal(n->hostname, "orderer3.ord.example.org");
 	assert_string_equal(n->address, "orderer3.ord.example.org");
 	assert_int_equal(n->port, 7150);
+	assert_int_equal(n->admin_port, 7153);
+	assert_int_equal(n->operations_port, 8543);
+	assert_int_equal(n->chaincode_port, 0);
+	assert_int_equal(n->ports_given, (1u << LF_PORT_LISTEN) |
+			 (1u << LF_PORT_ADMIN) | (1u << LF_PORT_OPERATIONS));
+	assert_int_equal(n->port_pos[LF_PORT_ADMIN].line, 22);
+	assert_null(n->machine);     /* ssh: a machine of its own */
+	assert_string_equal(n->listen_host, "0.0.0.0");
 	assert_string_equal(n->size, "xl");
-	assert_string_equal(n->provider, "local");
+	assert_string_equal(n->provider, "lab");
 	assert_int_equal(n->nsans, 3);
 	assert_string_equal(n->sans[2], "*.ord.example.org");
 	assert_false(n->explicit_host);
@@ -140,7 +148,15 @@ static void test_spec_good_model(void **state)
 	assert_int_equal(n->port, 8051);
 	assert_string_equal(n->provider, "lab");
 	assert_string_equal(n->size, "medium");
-	assert_int_equal(lf_spec_node(s, "bank", "alpha")->port, 7051);
+	assert_string_equal(n->machine, "10.0.0.5");
+	/* alpha, first on 10.0.0.5, keeps Fabric's defaults; beta, second
+	 * in org bank (the spec's second org), counts from the bases */
+	assert_int_equal(n->chaincode_port, 15101);
+	assert_int_equal(n->operations_port, 16101);
+	n = lf_spec_node(s, "bank", "alpha");
+	assert_int_equal(n->port, 7051);
+	assert_int_equal(n->chaincode_port, 7052);
+	assert_int_equal(n->operations_port, 9443);
 	assert_int_equal(bank->nanchor_peers, 1);
 	assert_string_equal(bank->anchor_peers[0], "beta");
 	retail = lf_spec_org(s, "retail");
@@ -249,12 +265,17 @@ static void test_spec_kafka(void **state)
 	assert_string_equal(n->name, "kafka3");
 	assert_int_equal(n->kind, LF_NODE_KAFKA);
 	assert_string_equal(n->org, "kafka");
-	assert_int_equal(n->port, 9092);
+	/* all on the local machine: kafka0 keeps 9092, the others count
+	 * from 17000 + (orgs in the spec % 10) * 100 + their rank */
+	assert_int_equal(s->kafka->nodes[0].port, 9092);
+	assert_int_equal(n->port, 17000 + (s->norgs % 10) * 100 + 3);
+	assert_string_equal(n->address, "127.0.0.1");
 	assert_string_equal(n->hostname, "kafka3.kafka.ordering.example.com");
 	n = &s->kafka->nodes[6];
 	assert_string_equal(n->name, "zookeeper2");
 	assert_int_equal(n->kind, LF_NODE_ZOOKEEPER);
-	assert_int_equal(n->port, 2181);
+	assert_int_equal(n->port, 18000 + (s->norgs % 10) * 100 + 2);
+	assert_int_equal(s->kafka->nodes[4].port, 2181);
 	assert_ptr_equal(lf_spec_node(s, "kafka", "zookeeper0"),
 			 &s->kafka->nodes[4]);
 	assert_int_equal(s->channels[0].nconsenters, 0);
