@@ -679,7 +679,13 @@ static int call_perform(lf_grpc_channel *ch, const char *method,
 		return ret;
 	}
 	rc = curl_easy_perform(h);
-	if (rc == CURLE_WRITE_ERROR && c->werr.code != 0) {
+	if (rc != CURLE_OK && c->status >= 0 && c->werr.code == 0) {
+		/* grpc-status is the server's last word: a server may answer
+		 * before it reads the whole request (trailers-only, e.g.
+		 * UNIMPLEMENTED) and then reset the stream, which curl
+		 * reports as a stream error after the answer is in */
+		ret = call_result(h, ch, method, c, err);
+	} else if (rc == CURLE_WRITE_ERROR && c->werr.code != 0) {
 		ret = lf_err_set(err, c->werr.code, "%s (grpc %s at '%s')",
 				 c->werr.msg, method, ch->target);
 	} else if (rc != CURLE_OK) {

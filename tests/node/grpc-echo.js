@@ -15,6 +15,8 @@
 //   /test.Echo/Fail   request "CODE message": fails with that gRPC status
 //   /test.Echo/Slow   request "MS": answers the request after MS milliseconds
 //   /test.Echo/Big    request "N": answers N bytes of 'x'
+//   /test.Echo/Deadline  answers the milliseconds left before the call's
+//                     deadline (from grpc-timeout), or "none"
 'use strict';
 
 const fs = require('fs');
@@ -35,6 +37,7 @@ const service = {
   Fail: Object.assign({ path: '/test.Echo/Fail' }, raw),
   Slow: Object.assign({ path: '/test.Echo/Slow' }, raw),
   Big: Object.assign({ path: '/test.Echo/Big' }, raw),
+  Deadline: Object.assign({ path: '/test.Echo/Deadline' }, raw),
 };
 
 const handlers = {
@@ -53,6 +56,11 @@ const handlers = {
   Big: (call, cb) => {
     const n = parseInt(call.request.toString('utf8'), 10) || 0;
     cb(null, Buffer.alloc(n, 'x'));
+  },
+  Deadline: (call, cb) => {
+    const d = call.getDeadline();
+    const left = (d instanceof Date ? d.getTime() : Number(d)) - Date.now();
+    cb(null, Buffer.from(Number.isFinite(left) ? String(Math.round(left)) : 'none'));
   },
 };
 

@@ -603,9 +603,12 @@ static void test_net_no_client_cert(void **state)
 	int status = -2, rc;
 
 	NEED_SERVER();
+	/* the server's "certificate required" alert gives LF_EAUTH; when
+	 * the server has closed the socket before curl reads the alert
+	 * (it happens, timing), a dropped connection: LF_ERETRY. */
 	ch = tls_channel(F.ca, NULL, NULL, NULL);
 	rc = call_text(ch, "/test.Echo/Echo", "x", 5000, &status, &err);
-	assert_int_equal(rc, LF_EAUTH);
+	assert_true(rc == LF_EAUTH || rc == LF_ERETRY);
 	assert_int_equal(status, -1);
 	lf_grpc_channel_free(ch);
 }
@@ -667,6 +670,36 @@ static void test_net_deadline(void **state)
 	lf_err_clear(&err);
 	assert_int_equal(call_text(ch, "/test.Echo/Echo", "after", 5000, NULL,
 				   &err), 0);
+	lf_grpc_channel_free(ch);
+}
+
+/* the deadline reaches the server as grpc-timeout */
+static void test_net_grpc_timeout(void **state)
+{
+	struct lf_err err = LF_ERR_INIT;
+	lf_grpc_channel *ch;
+	uint8_t *resp = NULL;
+	size_t len = 0;
+	char text[32];
+	long left;
+
+	NEED_SERVER();
+	ch = good_channel();
+	assert_int_equal(lf_grpc_unary(ch, "/test.Echo/Deadline", "", 0, &resp,
+				       &len, 60000, NULL, &err), 0);
+	assert_true(len > 0 && len < sizeof(text));
+	memcpy(text, resp, len);
+	text[len] = '\0';
+	free(resp);
+	left = strtol(text, NULL, 10);
+	if (left <= 0 || left > 60000)
+		fail_msg("server saw deadline '%s'", text);
+	resp = NULL;
+	assert_int_equal(lf_grpc_unary(ch, "/test.Echo/Deadline", "", 0, &resp,
+				       &len, 0, NULL, &err), 0);
+	assert_int_equal(len, 4);
+	assert_memory_equal(resp, "none", 4);
+	free(resp);
 	lf_grpc_channel_free(ch);
 }
 
@@ -774,6 +807,7 @@ int main(void)
 		cmocka_unit_test(test_net_wrong_client_cert),
 		cmocka_unit_test(test_net_server_other_ca),
 		cmocka_unit_test(test_net_deadline),
+		cmocka_unit_test(test_net_grpc_timeout),
 		cmocka_unit_test(test_net_response_too_big),
 		cmocka_unit_test(test_net_threads),
 	};
