@@ -506,8 +506,12 @@ static int curl_to_lf(CURLcode rc, const char *errbuf)
 	case CURLE_OPERATION_TIMEDOUT:
 		return LF_ETIMEOUT;
 	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CONNECT_ERROR:
 		return LF_EAUTH;
+	case CURLE_SSL_CONNECT_ERROR:
+		/* the peer went away mid-handshake: transient; anything
+		 * else (an alert, no TLS there): refused */
+		return strstr(errbuf, "SSL_ERROR_SYSCALL") ||
+		       strstr(errbuf, "unexpected eof") ? LF_ERETRY : LF_EAUTH;
 	case CURLE_SSL_CERTPROBLEM:
 	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_URL_MALFORMAT:

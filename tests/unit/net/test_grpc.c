@@ -653,6 +653,25 @@ static void test_net_server_other_ca(void **state)
 	lf_grpc_channel_free(ch);
 }
 
+/* TLS to a server that speaks plaintext HTTP/2 */
+static void test_net_tls_to_plaintext(void **state)
+{
+	struct lf_grpc_tls tls = { NULL, NULL, NULL, NULL };
+	struct lf_err err = LF_ERR_INIT;
+	lf_grpc_channel *ch = NULL;
+	int status = -2;
+
+	NEED_SERVER();
+	tls.ca_pem = F.ca;
+	tls.cert_pem = F.client_cert;
+	tls.key_pem = F.client_key;
+	assert_int_equal(lf_grpc_channel_new(&ch, F.h2c.target, &tls, &err), 0);
+	assert_int_equal(call_text(ch, "/test.Echo/Echo", "x", 5000, &status,
+				   &err), LF_EAUTH);
+	assert_int_equal(status, -1);
+	lf_grpc_channel_free(ch);
+}
+
 static void test_net_deadline(void **state)
 {
 	struct lf_err err = LF_ERR_INIT;
@@ -806,6 +825,7 @@ int main(void)
 		cmocka_unit_test(test_net_no_client_cert),
 		cmocka_unit_test(test_net_wrong_client_cert),
 		cmocka_unit_test(test_net_server_other_ca),
+		cmocka_unit_test(test_net_tls_to_plaintext),
 		cmocka_unit_test(test_net_deadline),
 		cmocka_unit_test(test_net_grpc_timeout),
 		cmocka_unit_test(test_net_response_too_big),
