@@ -73,6 +73,7 @@ struct sched {
 	struct lane *lanes;
 	size_t nlanes;
 	char lock_lost[LF_ERR_MSG_MAX]; /* why the apply stopped, or "" */
+	struct lf_state_batch batch;     /* changes since the last commit */
 };
 
 /* the stop level lives in the process's context (core/util/ctx.h), the
@@ -186,6 +187,17 @@ static uint64_t backoff_ms(struct sched *s, unsigned int attempt)
 	return ceil / 2 + (uint64_t)r % (ceil / 2 + 1);
 }
 
+/* the backoff, or longer when the driver said when a retry makes sense (a
+ * cloud's Retry-After), at most a minute */
+static uint64_t retry_wait_ms(struct sched *s, const struct job *j)
+{
+	uint64_t ms = backoff_ms(s, j->attempts);
+
+	if (j->err.retry_after_ms > ms)
+		ms = j->err.retry_after_ms < 60000 ? j->err.retry_after_ms : 60000;
+	return ms;
+}
+
 static void sleep_unless_cancelled(uint64_t ms)
 {
 	while (ms > 0 && stop_level < 2) {
@@ -241,7 +253,7 @@ static int run_job(struct sched *s, struct job *j)
 		if (rc != LF_ERETRY || j->attempts >= s->opts->retry_max ||
 		    stop_level >= 2)
 			break;
-		sleep_unless_cancelled(backoff_ms(s, j->attempts));
+		sleep_unless_cancelled(retry_wait_ms(s, j));
 	}
 	if (rc == LF_ERETRY && j->attempts > 1) {
 		size_t n = strlen(j->err.msg);
@@ -329,22 +341,29 @@ static bool failed_with_outputs(const struct job *j)
 		(j->act->kind == LF_ACT_REPLACE && j->deleted));
 }
 
-static void record(struct lf_state_doc *doc, struct job *j)
+/* the job's result into the state document and the next commit's batch
+ * (the per-resource changes a shared backend writes; the file backend
+ * writes the whole document) */
+static void record(struct sched *s, struct lf_state_doc *doc, struct job *j)
 {
 	json_t *res = doc->resources;
 
 	if ((j->st == J_DONE && j->act->kind != LF_ACT_DELETE) || failed_with_outputs(j)) {
 		struct lf_resource tmp = *j->des;
+		json_t *rec;
 
 		tmp.outputs = j->outputs;
 		tmp.partial = j->st != J_DONE;
-		json_object_set_new(res, j->act->addr, lf_resource_to_json(&tmp));
+		rec = lf_resource_to_json(&tmp);
+		lf_state_batch_put(&s->batch, j->act->addr, rec);
+		json_object_set_new(res, j->act->addr, rec);
 		if (j->st == J_DONE) { /* dependents see this apply's outputs */
 			json_decref(j->des->outputs);
 			j->des->outputs = json_incref(j->outputs);
 		}
 	} else if (j->st == J_DONE || (j->st == J_FAILED && j->deleted)) {
 		/* deleted, or a replace whose delete half finished */
+		lf_state_batch_delete(&s->batch, j->act->addr);
 		json_object_del(res, j->act->addr);
 	}
 }
@@ -413,7 +432,7 @@ static void finish_job(struct sched *s, struct lf_state_doc *doc, size_t i)
 	size_t k;
 
 	s->finished++;
-	record(doc, j);
+	record(s, doc, j);
 	progress(s, j);
 	if (j->st != J_DONE) {
 		skip_dependents(s, i, "dependency failed:");
@@ -430,10 +449,21 @@ static void finish_job(struct sched *s, struct lf_state_doc *doc, size_t i)
 static int commit(struct sched *s, struct lf_state *state,
 		  struct lf_state_doc *doc, struct lf_err *err)
 {
+	struct lf_state_version v;
 	int rc;
 
 	pthread_mutex_unlock(&s->mu);
-	rc = lf_state_write(state, doc, err);
+	/* one compare-and-swap of the batch on (lineage, serial) */
+	memcpy(v.lineage, doc->lineage, sizeof(v.lineage));
+	v.lineage[sizeof(v.lineage) - 1] = '\0';
+	v.serial = doc->serial;
+	s->batch.all = doc->resources;
+	rc = lf_state_commit(state, &s->batch, &v, err);
+	if (rc == 0) {
+		memcpy(doc->lineage, v.lineage, sizeof(doc->lineage));
+		doc->serial = v.serial;
+	}
+	lf_state_batch_clear(&s->batch);
 	s->commits += rc == 0;
 	if (rc == 0 && s->opts->on_commit)
 		s->opts->on_commit(s->opts->payload, doc->serial);
@@ -611,6 +641,7 @@ static void jobs_free(struct sched *s)
 		free(s->jobs[i].skip_reason);
 		json_decref(s->jobs[i].outputs);
 	}
+	lf_state_batch_clear(&s->batch);
 	free(s->jobs);
 	free(s->ready);
 	free(s->donev);

@@ -305,6 +305,13 @@ static int prepare_dirs(const struct lf_ws *ws)
 	return 0;
 }
 
+static void show_progress(void *payload, const char *resource, const char *line)
+{
+	(void)payload;
+	printf("\r\033[K  %s: %s", resource, line);
+	fflush(stdout);
+}
+
 static int run_plan(struct lf_ws *ws, const struct lf_plan *p,
 		    const struct lf_cli_opts *o, bool destroy)
 {
@@ -335,6 +342,10 @@ static int run_plan(struct lf_ws *ws, const struct lf_plan *p,
 	ao.parallelism = o->parallelism;
 	ao.progress = stdout;
 	ao.tty = isatty(STDOUT_FILENO);
+	/* drivers' progress ("waiting for i-0abc to be running (12 s)") on
+	 * the status line of a terminal; logs stay free of it */
+	if (ao.tty)
+		ws->env.progress = show_progress;
 	lf_exec_install_signals();
 	rc = lf_plan_apply(p, &ws->env, ws->desired, ws->state, &ws->doc, &ao, &res, &err);
 	if (rc == 0) {

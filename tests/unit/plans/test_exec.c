@@ -313,6 +313,59 @@ static int flaky_commit(struct lf_state *st, const struct lf_state_batch *batch,
 
 static const struct lf_state_ops flaky_ops = { .name = "flaky", .commit = flaky_commit };
 
+/* a backend that counts what each commit's batch carries */
+static size_t batch_puts, batch_deletes, batch_commits;
+
+static int counting_commit(struct lf_state *st, const struct lf_state_batch *batch,
+			   struct lf_state_version *ver, struct lf_err *err)
+{
+	struct flaky_state *fs = (struct flaky_state *)st;
+
+	for (size_t i = 0; i < batch->n; i++) {
+		if (batch->v[i].kind == LF_STATE_PUT)
+			batch_puts++;
+		else
+			batch_deletes++;
+	}
+	batch_commits++;
+	return lf_state_commit(fs->real, batch, ver, err);
+}
+
+static const struct lf_state_ops counting_ops = { .name = "counting",
+						  .commit = counting_commit };
+
+/* each commit carries the per-resource changes of the actions it records:
+ * every created resource is put once, every deleted one deleted once */
+static void test_exec_commits_batches(void **state)
+{
+	struct fx f;
+	struct flaky_state fs;
+	struct lf_apply_opts ao = LF_APPLY_OPTS_INIT;
+	struct lf_apply_result res;
+	struct lf_err err = LF_ERR_INIT;
+	struct lf_plan *p;
+	size_t n;
+	int rc;
+
+	(void)state;
+	lf_exec_request_stop(0);
+	fx_open(&f, "latency_ms: 1", 3);
+	fs.base.ops = &counting_ops;
+	fs.real = f.state;
+	p = fx_plan(&f, NULL);
+	n = p->nadd;
+	batch_puts = batch_deletes = batch_commits = 0;
+	ao.parallelism = 4;
+	rc = lf_plan_apply(p, &f.env, f.desired, &fs.base, &f.doc, &ao, &res, &err);
+	assert_int_equal(rc, 0);
+	assert_int_equal(batch_puts, n);
+	assert_int_equal(batch_deletes, 0);
+	assert_int_equal(batch_commits, res.commits);
+	free(res.summary);
+	lf_plan_free(p);
+	fx_close(&f);
+}
+
 /* a backend whose lock is lost at once */
 static int lost_lock_lost(struct lf_state *st, struct lf_err *err)
 {
@@ -411,6 +464,7 @@ int main(void)
 		cmocka_unit_test(test_refresh_threads),
 		cmocka_unit_test(test_exec_commit_fails),
 		cmocka_unit_test(test_exec_lock_lost),
+		cmocka_unit_test(test_exec_commits_batches),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
