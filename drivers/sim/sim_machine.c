@@ -90,14 +90,12 @@ int sim_machine_prepare(struct lf_driver_conn *c, const struct lf_target *t,
 	return rc ? rc : mop(&m, call, SIM_OP_READ, 0, err);
 }
 
+/* a sim machine is its provider record: preparing it is reading it */
 int sim_machine_read(struct lf_driver_conn *c, const struct lf_target *t,
 		     struct lf_call *call, struct lf_kv_builder *out,
 		     unsigned int flags, struct lf_err *err)
 {
-	struct mcall m;
-	int rc = target_init(&m, c, t, out, flags, 0, err);
-
-	return rc ? rc : mop(&m, call, SIM_OP_READ, 0, err);
+	return sim_machine_prepare(c, t, call, out, flags, err);
 }
 
 /* ---- files ------------------------------------------------------------- */
