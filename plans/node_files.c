@@ -227,11 +227,12 @@ static char *peer_env(const json_t *a)
 		"CORE_PEER_GOSSIP_EXTERNALENDPOINT=%s:%lld\n"
 		"CORE_PEER_GOSSIP_BOOTSTRAP=%s:%lld\nCORE_PEER_GOSSIP_USELEADERELECTION=true\n"
 		"CORE_PEER_GOSSIP_ORGLEADER=false\nCORE_PEER_LOCALMSPID=%s\n"
-		"CORE_PEER_MSPCONFIGPATH=fabric/msp\nCORE_PEER_TLS_ENABLED=true\n"
-		"CORE_PEER_TLS_CERT_FILE=fabric/tls/server.crt\n"
-		"CORE_PEER_TLS_KEY_FILE=fabric/tls/server.key\n"
-		"CORE_PEER_TLS_ROOTCERT_FILE=fabric/tls/ca.crt\n"
-		"CORE_PEER_FILESYSTEMPATH=data/peer\nCORE_LEDGER_STATE_STATEDATABASE=goleveldb\n"
+		"CORE_PEER_MSPCONFIGPATH=${LF_ROOT}/fabric/msp\nCORE_PEER_TLS_ENABLED=true\n"
+		"CORE_PEER_TLS_CERT_FILE=${LF_ROOT}/fabric/tls/server.crt\n"
+		"CORE_PEER_TLS_KEY_FILE=${LF_ROOT}/fabric/tls/server.key\n"
+		"CORE_PEER_TLS_ROOTCERT_FILE=${LF_ROOT}/fabric/tls/ca.crt\n"
+		"CORE_PEER_FILESYSTEMPATH=${LF_ROOT}/data/peer\nCORE_LEDGER_STATE_STATEDATABASE=goleveldb\n"
+		"CORE_LEDGER_SNAPSHOTS_ROOTDIR=${LF_ROOT}/data/snapshots\n"
 		"CORE_VM_ENDPOINT=\nCORE_OPERATIONS_LISTENADDRESS=%s:%lld\n",
 		jstr(a, "hostname"), n.listen, n.port, n.addr, n.port, n.listen,
 		n.chaincode, n.addr, n.chaincode, n.addr, n.port, n.addr, n.port,
@@ -244,24 +245,24 @@ static char *orderer_env(const json_t *a)
 
 	return lf_xasprintf(
 		"ORDERER_GENERAL_LISTENADDRESS=%s\nORDERER_GENERAL_LISTENPORT=%lld\n"
-		"ORDERER_GENERAL_LOCALMSPID=%s\nORDERER_GENERAL_LOCALMSPDIR=fabric/msp\n"
+		"ORDERER_GENERAL_LOCALMSPID=%s\nORDERER_GENERAL_LOCALMSPDIR=${LF_ROOT}/fabric/msp\n"
 		"ORDERER_GENERAL_TLS_ENABLED=true\n"
-		"ORDERER_GENERAL_TLS_PRIVATEKEY=fabric/tls/server.key\n"
-		"ORDERER_GENERAL_TLS_CERTIFICATE=fabric/tls/server.crt\n"
-		"ORDERER_GENERAL_TLS_ROOTCAS=[fabric/tls/ca.crt]\n"
-		"ORDERER_GENERAL_CLUSTER_CLIENTCERTIFICATE=fabric/tls/server.crt\n"
-		"ORDERER_GENERAL_CLUSTER_CLIENTPRIVATEKEY=fabric/tls/server.key\n"
-		"ORDERER_GENERAL_CLUSTER_ROOTCAS=[fabric/tls/ca.crt]\n"
+		"ORDERER_GENERAL_TLS_PRIVATEKEY=${LF_ROOT}/fabric/tls/server.key\n"
+		"ORDERER_GENERAL_TLS_CERTIFICATE=${LF_ROOT}/fabric/tls/server.crt\n"
+		"ORDERER_GENERAL_TLS_ROOTCAS=[${LF_ROOT}/fabric/tls/ca.crt]\n"
+		"ORDERER_GENERAL_CLUSTER_CLIENTCERTIFICATE=${LF_ROOT}/fabric/tls/server.crt\n"
+		"ORDERER_GENERAL_CLUSTER_CLIENTPRIVATEKEY=${LF_ROOT}/fabric/tls/server.key\n"
+		"ORDERER_GENERAL_CLUSTER_ROOTCAS=[${LF_ROOT}/fabric/tls/ca.crt]\n"
 		"ORDERER_GENERAL_BOOTSTRAPMETHOD=none\nORDERER_CHANNELPARTICIPATION_ENABLED=true\n"
 		"ORDERER_ADMIN_LISTENADDRESS=%s:%lld\nORDERER_ADMIN_TLS_ENABLED=true\n"
-		"ORDERER_ADMIN_TLS_CERTIFICATE=fabric/tls/server.crt\n"
-		"ORDERER_ADMIN_TLS_PRIVATEKEY=fabric/tls/server.key\n"
-		"ORDERER_ADMIN_TLS_ROOTCAS=[fabric/tls/ca.crt]\n"
+		"ORDERER_ADMIN_TLS_CERTIFICATE=${LF_ROOT}/fabric/tls/server.crt\n"
+		"ORDERER_ADMIN_TLS_PRIVATEKEY=${LF_ROOT}/fabric/tls/server.key\n"
+		"ORDERER_ADMIN_TLS_ROOTCAS=[${LF_ROOT}/fabric/tls/ca.crt]\n"
 		"ORDERER_ADMIN_TLS_CLIENTAUTHREQUIRED=true\n"
-		"ORDERER_ADMIN_TLS_CLIENTROOTCAS=[fabric/tls/ca.crt]\n"
+		"ORDERER_ADMIN_TLS_CLIENTROOTCAS=[${LF_ROOT}/fabric/tls/ca.crt]\n"
 		"ORDERER_OPERATIONS_LISTENADDRESS=%s:%lld\nORDERER_METRICS_PROVIDER=prometheus\n"
-		"ORDERER_FILELEDGER_LOCATION=data/ledger\nORDERER_CONSENSUS_WALDIR=data/wal\n"
-		"ORDERER_CONSENSUS_SNAPDIR=data/snap\n",
+		"ORDERER_FILELEDGER_LOCATION=${LF_ROOT}/data/ledger\nORDERER_CONSENSUS_WALDIR=${LF_ROOT}/data/wal\n"
+		"ORDERER_CONSENSUS_SNAPDIR=${LF_ROOT}/data/snap\n",
 		n.listen, n.port, jstr(a, "mspid"), n.listen, n.admin, n.listen,
 		n.operations);
 }
@@ -275,10 +276,15 @@ static char *other_env(const json_t *a)
 
 static const char RUN_SH[] =
 	"#!/bin/sh\n"
-	"# Starts this node with Fabric's stock config plus fabric/node.env.\n"
+	"# Starts this node with Fabric's stock config plus fabric/node.env,\n"
+	"# every path in it absolute below this host's root (LF_ROOT).\n"
 	"# Needs the Fabric binaries on PATH or in $FABRIC_BIN, and\n"
-	"# FABRIC_CFG_PATH naming the folder of the stock core.yaml/orderer.yaml.\n"
-	"set -e\ncd \"$(dirname \"$0\")/..\"\nset -a\n. fabric/node.env\nset +a\n"
+	"# FABRIC_CFG_PATH naming the folder of the stock core.yaml/orderer.yaml\n"
+	"# (default: $FABRIC_BIN/../config, the layout of Fabric's releases).\n"
+	"set -e\ncd \"$(dirname \"$0\")/..\"\nLF_ROOT=$(pwd)\nmkdir -p data\n"
+	"if [ -z \"${FABRIC_CFG_PATH:-}\" ] && [ -n \"${FABRIC_BIN:-}\" ]; then\n"
+	"  FABRIC_CFG_PATH=$FABRIC_BIN/../config; export FABRIC_CFG_PATH\nfi\n"
+	"set -a\n. fabric/node.env\nset +a\n"
 	"kind=$(cat fabric/kind)\n"
 	"bin=${FABRIC_BIN:+$FABRIC_BIN/}\n"
 	"case \"$kind\" in\n"

@@ -30,10 +30,33 @@ static char *slurp(const char *path)
 	return buf;
 }
 
+static char *fabric_bin_saved;
+static bool fabric_bin_taken;
+
+/* FABRIC_BIN, as CI sets it, is kept for the tests that run real nodes;
+ * every other command starts none, whatever the environment says */
+static void take_fabric_bin(void)
+{
+	const char *b = getenv("FABRIC_BIN");
+
+	if (fabric_bin_taken)
+		return;
+	fabric_bin_taken = true;
+	fabric_bin_saved = b && *b ? strdup(b) : NULL;
+	unsetenv("FABRIC_BIN");
+}
+
+const char *ct_fabric_bin(void)
+{
+	take_fabric_bin();
+	return fabric_bin_saved;
+}
+
 void ct_init(struct clitest *t, const char *name)
 {
 	char tmpl[256];
 
+	take_fabric_bin();
 	memset(t, 0, sizeof(*t));
 	snprintf(tmpl, sizeof(tmpl), "/tmp/lf-e2e-%s-XXXXXX", name);
 	if (!mkdtemp(tmpl))

@@ -13,7 +13,12 @@ struct clitest {
 	int status;         /* exit status of the last command */
 };
 
+/* the scratch dir; the first call also takes FABRIC_BIN out of the
+ * environment commands inherit (see ct_fabric_bin) */
 void ct_init(struct clitest *t, const char *name);
+/* FABRIC_BIN as the test process got it (real Fabric binaries), or NULL:
+ * a test that runs real nodes sets it for its commands itself */
+const char *ct_fabric_bin(void);
 void ct_done(struct clitest *t);
 /* run `ledgerform ARGS` (ARGS is shell words) in t->dir; returns status */
 int ct_run(struct clitest *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -148,7 +148,7 @@ static int wait_admin(const struct lf_participation_conn *c, pid_t pid,
 
 static void test_orderer_join_active(void **state)
 {
-	const char *bin = getenv("FABRIC_BIN");
+	const char *bin = ct_fabric_bin();
 	const char *cfg_env = getenv("FABRIC_CFG_PATH");
 	struct lf_participation_conn c = { 0 };
 	struct lf_participation_info info;
