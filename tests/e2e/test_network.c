@@ -97,10 +97,27 @@ static size_t node_ports(struct clitest *t, int *ports, size_t max)
 	return n;
 }
 
+static struct clitest t;
+
+/* whatever happened in the test, no node it started outlives it (a failed
+ * assertion would otherwise leave Fabric processes holding ports) */
+static int stop_nodes(void **state)
+{
+	(void)state;
+	if (!t.dir[0])
+		return 0;
+	for (size_t i = 0; i < NNODES; i++) {
+		long pid = node_pid(&t, nodes[i]);
+
+		if (pid > 0 && alive(pid))
+			kill((pid_t)pid, SIGKILL);
+	}
+	return 0;
+}
+
 static void test_e2e_network_up_and_down(void **state)
 {
 	const char *bin = ct_fabric_bin();
-	struct clitest t;
 	char rel[256], *spec;
 	int ports[64];
 	size_t i, j, np;
@@ -173,7 +190,7 @@ static void test_e2e_network_up_and_down(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_e2e_network_up_and_down),
+		cmocka_unit_test_teardown(test_e2e_network_up_and_down, stop_nodes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
