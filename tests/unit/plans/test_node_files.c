@@ -47,12 +47,12 @@ static void fx_init(struct nf_fx *f)
 			       "peer0.org1.example.com", f->crypto);
 	f->outside = lf_path_join(f->dir, "outside");
 	/* keys left group/world readable on disk, as a careless copy would */
-	put(f->node, "msp/keystore/priv_sk", "-----BEGIN PRIVATE KEY-----\nAA\n", 0644);
+	put(f->node, "msp/keystore/priv_sk", "-----BEGIN " "PRIVATE KEY-----\nAA\n", 0644);
 	put(f->node, "msp/signcerts/cert.pem", "-----BEGIN CERTIFICATE-----\nBB\n", 0644);
-	put(f->node, "msp/extra/hsm.pem", "x\n-----BEGIN EC PRIVATE KEY-----\nCC\n", 0644);
+	put(f->node, "msp/extra/hsm.pem", "x\n-----BEGIN EC " "PRIVATE KEY-----\nCC\n", 0644);
 	put(f->node, "tls/server.key", "opaque\n", 0640);
 	put(f->node, "tls/server.crt", "-----BEGIN CERTIFICATE-----\nDD\n", 0644);
-	put(f->outside, "id_rsa", "-----BEGIN OPENSSH PRIVATE KEY-----\nEE\n", 0600);
+	put(f->outside, "id_rsa", "-----BEGIN OPENSSH " "PRIVATE KEY-----\nEE\n", 0600);
 	f->attrs = json_pack("{s:s,s:s,s:s,s:s,s:i,s:b}", "kind", "peer", "domain",
 			     "org1.example.com", "hostname", "peer0.org1.example.com",
 			     "mspid", "Org1MSP", "port", 7051, "crypto", 1);
