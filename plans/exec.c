@@ -78,7 +78,10 @@ struct sched {
 
 /* the stop level lives in the process's context (core/util/ctx.h), the
  * one place a signal handler can reach */
-#define stop_level (atomic_load(&lf_ctx_current()->stop))
+static inline int stop_level_now(void)
+{
+	return atomic_load(&lf_ctx_current()->stop);
+}
 
 static void on_signal(int sig)
 {
@@ -108,7 +111,7 @@ void lf_exec_request_stop(int level)
 
 int lf_exec_stop_level(void)
 {
-	return stop_level;
+	return stop_level_now();
 }
 
 static void job_add_next(struct job *from, size_t to)
@@ -200,7 +203,7 @@ static uint64_t retry_wait_ms(struct sched *s, const struct job *j)
 
 static void sleep_unless_cancelled(uint64_t ms)
 {
-	while (ms > 0 && stop_level < 2) {
+	while (ms > 0 && stop_level_now() < 2) {
 		uint64_t step = ms > 50 ? 50 : ms;
 
 		lf_sleep_ms(step);
@@ -251,7 +254,7 @@ static int run_job(struct sched *s, struct job *j)
 		j->attempts++;
 		rc = run_once(s, j, rt);
 		if (rc != LF_ERETRY || j->attempts >= s->opts->retry_max ||
-		    stop_level >= 2)
+		    stop_level_now() >= 2)
 			break;
 		sleep_unless_cancelled(retry_wait_ms(s, j));
 	}
@@ -298,7 +301,7 @@ static void *worker(void *arg)
 		int rc, l;
 
 		while (!s->quit) {
-			if (stop_level == 0)
+			if (stop_level_now() == 0)
 				k = pick(s);
 			if (k >= 0)
 				break;
@@ -406,7 +409,7 @@ static void status_line(struct sched *s, double t0)
 		return;
 	fprintf(f, "\r\033[K  %zu/%zu done, %zu running, %.0fs elapsed%s", s->finished,
 		s->total_work, s->running, lf_now_s() - t0,
-		stop_level ? " (stopping: waiting for running actions)" : "");
+		stop_level_now() ? " (stopping: waiting for running actions)" : "");
 	fflush(f);
 }
 
@@ -519,12 +522,12 @@ static int schedule(struct sched *s, struct lf_state *state,
 			s->ndone -= batch;
 			memmove(s->donev, s->donev + batch, s->ndone * sizeof(size_t));
 			/* dependents start only once their inputs are on disk */
-			for (k = 0; k < s->nunblocked && stop_level == 0; k++)
+			for (k = 0; k < s->nunblocked && stop_level_now() == 0; k++)
 				push_ready(s, s->unblocked[k]);
 			s->nunblocked = 0;
 			continue;
 		}
-		if (s->running == 0 && (s->rhead == s->nready || stop_level >= 1))
+		if (s->running == 0 && (s->rhead == s->nready || stop_level_now() >= 1))
 			break;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_nsec += 100 * 1000000L;
@@ -534,8 +537,8 @@ static int schedule(struct sched *s, struct lf_state *state,
 		}
 		pthread_cond_timedwait(&s->done_cv, &s->mu, &ts);
 		status_line(s, t0);
-		if (stop_level >= 2)
-			atomic_store(&lf_ctx_current()->cancel, 1);
+		if (stop_level_now() >= 2)
+			lf_host_set_cancelled(1);
 	}
 	s->quit = true;
 	pthread_cond_broadcast(&s->work_cv);
@@ -673,13 +676,13 @@ int lf_plan_apply(const struct lf_plan *plan, const struct lf_apply_env *env,
 
 	memset(&s, 0, sizeof(s));
 	memset(res, 0, sizeof(*res));
-	if (stop_level >= 1) {
+	if (stop_level_now() >= 1) {
 		res->interrupted = true;
 		return lf_err_set(err, LF_ECANCELED, "interrupted before apply started");
 	}
 	if (lf_plan_check_records(env->current, err) != 0)
 		return err->code;
-	atomic_store(&lf_ctx_current()->cancel, 0);
+	lf_host_set_cancelled(0);
 	s.env = env;
 	s.opts = opts;
 	s.seed = (unsigned int)time(NULL) ^ (unsigned int)getpid();
@@ -703,7 +706,7 @@ int lf_plan_apply(const struct lf_plan *plan, const struct lf_apply_env *env,
 	for (t = 0; t < nth; t++)
 		pthread_join(th[t], NULL);
 	free(th);
-	res->interrupted = stop_level >= 1;
+	res->interrupted = stop_level_now() >= 1;
 	res->max_running = s.max_running;
 	for (i = 0; i < s.nlanes; i++)
 		if (s.lanes[i].max_running > res->max_lane_running)

@@ -26,6 +26,20 @@ struct refresher {
 	pthread_mutex_t mu;
 };
 
+/* will the refresh read res? (the mode's filter, one place) */
+static const struct lf_rtype *reader(const struct lf_apply_env *env,
+				     enum lf_refresh_mode mode,
+				     const struct lf_resource *res)
+{
+	const struct lf_rtype *rt = lf_rtype_find(res->type);
+
+	if (!rt || !rt->read)
+		return NULL;
+	if (mode == LF_REFRESH_CHEAP && !(rt->read_cheap && rt->read_cheap(env, res)))
+		return NULL;
+	return rt;
+}
+
 static void *refresh_worker(void *arg)
 {
 	struct refresher *r = arg;
@@ -43,10 +57,8 @@ static void *refresh_worker(void *arg)
 		if (i >= r->current->n)
 			return NULL;
 		res = &r->current->v[i];
-		rt = lf_rtype_find(res->type);
-		if (!rt || !rt->read)
-			continue;
-		if (r->mode == LF_REFRESH_CHEAP && !(rt->read_cheap && rt->read_cheap(r->env, res)))
+		rt = reader(r->env, r->mode, res);
+		if (!rt)
 			continue;
 		rc = rt->read(r->env, res, &r->live[i], &err);
 		if (rc == LF_ENOTFOUND) {
@@ -102,16 +114,14 @@ static void apply_live(struct lf_resource *k, const json_t *live)
 
 /* how many threads the refresh needs: one per resource that can be
  * read, at most max */
-static unsigned int readable(const struct lf_rset *rs, unsigned int max)
+static unsigned int readable(const struct lf_apply_env *env, enum lf_refresh_mode mode,
+			     const struct lf_rset *rs, unsigned int max)
 {
 	unsigned int n = 0;
 	size_t i;
 
-	for (i = 0; i < rs->n && n < max; i++) {
-		const struct lf_rtype *rt = lf_rtype_find(rs->v[i].type);
-
-		n += rt && rt->read;
-	}
+	for (i = 0; i < rs->n && n < max; i++)
+		n += reader(env, mode, &rs->v[i]) != NULL;
 	return n;
 }
 
@@ -122,11 +132,12 @@ int lf_refresh(const struct lf_apply_env *env, struct lf_rset **current,
 	struct refresher r;
 	struct lf_rset *kept;
 	pthread_t *th;
-	unsigned int n = readable((*current), parallelism ? parallelism : 1), t;
+	unsigned int n, t;
 	size_t i;
 
 	if (lf_plan_check_records(*current, err) != 0)
 		return err->code;
+	n = readable(env, mode, *current, parallelism ? parallelism : 1);
 	memset(&r, 0, sizeof(r));
 	r.env = env;
 	r.mode = mode;

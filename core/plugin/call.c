@@ -14,15 +14,6 @@
 #include "core/util/util.h"
 
 
-void lf_call_set_cancelled_all(int v)
-{
-	atomic_store(&lf_ctx_current()->cancel, v ? 1 : 0);
-}
-
-int lf_call_cancelled_all(void)
-{
-	return atomic_load(&lf_ctx_current()->cancel);
-}
 
 void lf_call_init(struct lf_call *c, const char *driver, const char *provider,
 		  const char *resource)

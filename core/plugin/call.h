@@ -62,8 +62,5 @@ void lf_blob_free(struct lf_blob *b);
 int lf_creds_get(const json_t *ref, const char *key, char *buf, size_t cap,
 		 size_t *len, struct lf_err *err);
 
-/* Set the process-wide cancellation flag (second ^C). */
-void lf_call_set_cancelled_all(int v);
-int lf_call_cancelled_all(void);
 
 #endif

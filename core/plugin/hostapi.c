@@ -366,7 +366,7 @@ static uint64_t host_call_deadline(const struct lf_call *call)
 
 static int host_call_cancelled(const struct lf_call *call)
 {
-	if (lf_call_cancelled_all())
+	if (atomic_load(&lf_ctx_current()->cancel))
 		return 1;
 	if (call && call->cancel && atomic_load(call->cancel))
 		return 1;
@@ -442,7 +442,7 @@ static int host_call_secret(struct lf_call *call, const char *key, char *buf,
 
 void lf_host_set_cancelled(int v)
 {
-	lf_call_set_cancelled_all(v);
+	atomic_store(&lf_ctx_current()->cancel, v ? 1 : 0);
 }
 
 static const struct lf_host_api lf_host_api_v2 = {

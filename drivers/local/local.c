@@ -63,17 +63,24 @@ static int mkdirs(const char *path)
 	return 0;
 }
 
+struct cfg_check {
+	struct lf_call *call;
+	int bad;
+};
+
+/* every unknown key is reported, not only the first */
 static int cfg_key_check(const char *key, const char *val, void *payload)
 {
-	struct lf_call *call = payload;
+	struct cfg_check *c = payload;
 
 	(void)val;
 	if (strcmp(key, "root") != 0 && strcmp(key, "exec_timeout") != 0) {
 		char path[128];
 
 		snprintf(path, sizeof(path), "config.%s", key);
-		local_host->call_diag(call, path, "local: unknown setting '%s' (root, exec_timeout)", key);
-		return 1;
+		local_host->call_diag(c->call, path, "local: unknown setting '%s' (root, exec_timeout)",
+				      key);
+		c->bad++;
 	}
 	return 0;
 }
@@ -376,20 +383,20 @@ static enum lf_change_kind local_change_kind(const struct lf_kv *config, const c
 static int local_validate(const struct lf_kv *config, const struct lf_kv *sizes,
 			  struct lf_call *call, unsigned int flags, struct lf_err *err)
 {
+	struct cfg_check cc = { call, 0 };
 	long timeout;
-	int bad;
 
 	(void)sizes;
 	if (flags != 0)
 		return local_host->err_set(err, LF_EINVALID, "local: unsupported flags in validate");
-	bad = local_host->kv_each(config, cfg_key_check, call);
+	local_host->kv_each(config, cfg_key_check, &cc);
 	if (cfg_timeout(config, &timeout, err) != 0) {
 		local_host->call_diag(call, "config.exec_timeout", "%s", err->msg);
 		err->code = 0;
 		err->msg[0] = '\0';
-		bad = 1;
+		cc.bad++;
 	}
-	if (bad)
+	if (cc.bad)
 		return local_host->err_set(err, LF_EINVALID, "local: the provider's config has problems");
 	return 0;
 }

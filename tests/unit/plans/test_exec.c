@@ -313,6 +313,31 @@ static int flaky_commit(struct lf_state *st, const struct lf_state_batch *batch,
 
 static const struct lf_state_ops flaky_ops = { .name = "flaky", .commit = flaky_commit };
 
+/* apply the fixture's plan through a state backend wrapped by ops (left:
+ * good commits for flaky_commit); the stop level is reset around it, as a
+ * failed commit or a lost lock raise it */
+static int apply_wrapped(struct fx *f, const struct lf_state_ops *ops, int left,
+			 unsigned int parallelism, size_t *nadd,
+			 struct lf_apply_result *res, struct lf_err *err)
+{
+	struct lf_apply_opts ao = LF_APPLY_OPTS_INIT;
+	struct flaky_state fs;
+	struct lf_plan *p = fx_plan(f, NULL);
+	int rc;
+
+	fs.base.ops = ops;
+	fs.real = f->state;
+	fs.left = left;
+	if (nadd)
+		*nadd = p->nadd;
+	ao.parallelism = parallelism;
+	lf_exec_request_stop(0);
+	rc = lf_plan_apply(p, &f->env, f->desired, &fs.base, &f->doc, &ao, res, err);
+	lf_exec_request_stop(0);
+	lf_plan_free(p);
+	return rc;
+}
+
 /* a backend that counts what each commit's batch carries */
 static size_t batch_puts, batch_deletes, batch_commits;
 
@@ -339,30 +364,18 @@ static const struct lf_state_ops counting_ops = { .name = "counting",
 static void test_exec_commits_batches(void **state)
 {
 	struct fx f;
-	struct flaky_state fs;
-	struct lf_apply_opts ao = LF_APPLY_OPTS_INIT;
 	struct lf_apply_result res;
 	struct lf_err err = LF_ERR_INIT;
-	struct lf_plan *p;
 	size_t n;
-	int rc;
 
 	(void)state;
-	lf_exec_request_stop(0);
 	fx_open(&f, "latency_ms: 1", 3);
-	fs.base.ops = &counting_ops;
-	fs.real = f.state;
-	p = fx_plan(&f, NULL);
-	n = p->nadd;
 	batch_puts = batch_deletes = batch_commits = 0;
-	ao.parallelism = 4;
-	rc = lf_plan_apply(p, &f.env, f.desired, &fs.base, &f.doc, &ao, &res, &err);
-	assert_int_equal(rc, 0);
+	assert_int_equal(apply_wrapped(&f, &counting_ops, 0, 4, &n, &res, &err), 0);
 	assert_int_equal(batch_puts, n);
 	assert_int_equal(batch_deletes, 0);
 	assert_int_equal(batch_commits, res.commits);
 	free(res.summary);
-	lf_plan_free(p);
 	fx_close(&f);
 }
 
@@ -382,28 +395,15 @@ static const struct lf_state_ops lost_ops = { .name = "lost", .commit = flaky_co
 static void test_exec_lock_lost(void **state)
 {
 	struct fx f;
-	struct flaky_state fs;
-	struct lf_apply_opts ao = LF_APPLY_OPTS_INIT;
 	struct lf_apply_result res;
 	struct lf_err err = LF_ERR_INIT;
-	struct lf_plan *p;
-	int rc;
 
 	(void)state;
 	fx_open(&f, "latency_ms: 1", 4);
-	fs.base.ops = &lost_ops;
-	fs.real = f.state;
-	fs.left = 1000;
-	p = fx_plan(&f, NULL);
-	ao.parallelism = 1;
-	lf_exec_request_stop(0); /* an earlier test's stop is not this one's */
-	rc = lf_plan_apply(p, &f.env, f.desired, &fs.base, &f.doc, &ao, &res, &err);
-	lf_exec_request_stop(0);
-	assert_int_equal(rc, LF_ECONFLICT);
+	assert_int_equal(apply_wrapped(&f, &lost_ops, 1000, 1, NULL, &res, &err), LF_ECONFLICT);
 	assert_non_null(strstr(err.msg, "the state lock was lost (test)"));
 	assert_true(res.not_started > 0);
 	free(res.summary);
-	lf_plan_free(p);
 	fx_close(&f);
 }
 
@@ -412,21 +412,13 @@ static void test_exec_lock_lost(void **state)
 static void test_exec_commit_fails(void **state)
 {
 	struct fx f;
-	struct flaky_state fs;
-	struct lf_apply_opts ao = LF_APPLY_OPTS_INIT;
 	struct lf_apply_result res;
 	struct lf_err err = LF_ERR_INIT;
-	struct lf_plan *p;
 	int rc;
 
 	(void)state;
 	fx_open(&f, "latency_ms: 1", 2);
-	fs.base.ops = &flaky_ops;
-	fs.real = f.state;
-	fs.left = 1;
-	p = fx_plan(&f, NULL);
-	ao.parallelism = 1;
-	rc = lf_plan_apply(p, &f.env, f.desired, &fs.base, &f.doc, &ao, &res, &err);
+	rc = apply_wrapped(&f, &flaky_ops, 1, 1, NULL, &res, &err);
 	assert_int_not_equal(rc, 0);
 	assert_non_null(strstr(err.msg, "disk full"));
 	assert_true(res.commit_failed);
@@ -447,7 +439,6 @@ static void test_exec_commit_fails(void **state)
 	assert_non_null(res.summary);
 	assert_non_null(strstr(res.summary, "NOT recorded"));
 	free(res.summary);
-	lf_plan_free(p);
 	fx_close(&f);
 }
 
