@@ -5,6 +5,7 @@
 
 #include "core/fabric/block/block.h"
 #include "core/fabric/crypto/crypto.h"
+#include "core/net/join.h"
 #include "plans/expand_hooks.h"
 #include "plans/provider.h"
 
@@ -16,6 +17,7 @@ static const struct lf_rtype *const types[] = {
 	&lf_rtype_node,
 	&lf_rtype_crypto,
 	&lf_rtype_channel,
+	&lf_rtype_join,
 };
 
 const struct lf_rtype *lf_rtype_find(const char *type)
@@ -35,5 +37,7 @@ int lf_expand_hooks(const struct lf_spec *spec, struct lf_rset *rs,
 
 	if (rc == 0)
 		rc = lf_channel_expand(spec, rs, err);
+	if (rc == 0)
+		rc = lf_join_expand(spec, rs, err);
 	return rc;
 }

@@ -1,0 +1,369 @@
+/*
+ * The `join` resource type: a running node serving a channel.
+ *
+ *   join.CHANNEL.ORG.NODE   an orderer that is a consenter of CHANNEL
+ *                           (etcdraft or BFT; Kafka orderers serve the
+ *                           system channel instead)
+ *                           (joined through the channel participation API
+ *                           of its admin endpoint, mutual TLS as the
+ *                           orderer org's admin)
+ *
+ * A join depends on its channel (the block it joins with), its node (the
+ * running process) and the org admin's identity (the TLS client
+ * certificate the admin endpoint asks for). A node that is not started
+ * (no FABRIC_BIN) cannot join: the join is recorded with joined: false and
+ * the reason, and refresh does not call that drift.
+ *
+ * Idempotent both ways: joining a channel the orderer already serves is a
+ * no-op; a join removed from the spec while its orderer stays makes the
+ * orderer leave the channel; when the node goes too, nothing is asked of
+ * it (its ledger goes with its host).
+ */
+#include "core/net/join.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/net/participation.h"
+#include "core/util/util.h"
+
+/* how long a join waits for a just-started orderer's admin endpoint */
+#define JOIN_WAIT_MS 120000
+#define JOIN_POLL_MS 250
+
+static const char *attr_s(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+/* ---- expansion ---- */
+
+static int add_orderer_join(struct lf_rset *rs, const char *channel,
+			    const char *org, const char *node,
+			    struct lf_err *err)
+{
+	char *addr = lf_xasprintf("join.%s.%s.%s", channel, org, node);
+	char *naddr = lf_xasprintf("node.%s.%s", org, node);
+	char *chaddr = lf_xasprintf("channel.%s", channel);
+	char *admin = lf_xasprintf("crypto.%s.admin", org);
+	struct lf_resource *r;
+	int rc = 0;
+
+	r = lf_rset_add(rs, addr, json_pack("{s:s, s:s, s:s, s:s}", "channel", channel,
+					    "kind", "orderer", "node", naddr, "org", org));
+	if (!r) {
+		rc = lf_err_set(err, LF_EINVALID, "duplicate resource address '%s'", addr);
+		goto cleanup;
+	}
+	lf_resource_add_dep(r, chaddr);
+	lf_resource_add_dep(r, naddr);
+	if (lf_rset_get(rs, admin))
+		lf_resource_add_dep(r, admin);
+cleanup:
+	free(addr);
+	free(naddr);
+	free(chaddr);
+	free(admin);
+	return rc;
+}
+
+int lf_join_expand(const struct lf_spec *spec, struct lf_rset *rs,
+		   struct lf_err *err)
+{
+	(void)spec;
+	for (size_t i = 0; i < rs->n; i++) {
+		const struct lf_resource *ch = &rs->v[i];
+		const json_t *cons, *c;
+		const char *name;
+		size_t k;
+
+		if (strcmp(ch->type, "channel") != 0 ||
+		    !lf_streq(attr_s(ch->attrs, "kind"), "application") ||
+		    lf_streq(attr_s(ch->attrs, "consensus"), "kafka"))
+			continue;
+		name = attr_s(ch->attrs, "channel");
+		cons = json_object_get(ch->attrs, "consenters");
+		json_array_foreach(cons, k, c) {
+			int rc = add_orderer_join(rs, name, attr_s(c, "org"),
+						  attr_s(c, "node"), err);
+
+			if (rc != 0)
+				return rc;
+			/* rs->v may have moved: ch is re-read next round */
+			ch = &rs->v[i];
+			cons = json_object_get(ch->attrs, "consenters");
+		}
+	}
+	return 0;
+}
+
+/* ---- where the node is and who speaks for its org ---- */
+
+/* a resource from the desired set (with the outputs of this apply), else
+ * the recorded one */
+static const struct lf_resource *lookup(const struct lf_apply_env *env, const char *addr)
+{
+	const struct lf_resource *r = env->desired ? lf_rset_get(env->desired, addr) : NULL;
+	const struct lf_resource *c = env->current ? lf_rset_get(env->current, addr) : NULL;
+
+	if (r && (r->outputs || !c))
+		return r;
+	return c ? c : r;
+}
+
+struct joinctx {
+	const struct lf_resource *node;
+	char endpoint[300];
+	char *ca_pem, *cert_pem, *key_pem;
+	size_t key_len;
+	char *block;
+	size_t block_len;
+};
+
+static void joinctx_free(struct joinctx *j)
+{
+	free(j->ca_pem);
+	free(j->cert_pem);
+	lf_free_secret(j->key_pem, j->key_len);
+	free(j->block);
+	memset(j, 0, sizeof(*j));
+}
+
+/* the node's admin endpoint: its machine's address and its admin port */
+static int node_endpoint(const struct lf_apply_env *env, const struct lf_resource *node,
+			 char *out, size_t n, struct lf_err *err)
+{
+	const struct lf_resource *host = lookup(env, attr_s(node->attrs, "host"));
+	const char *ma = NULL, *lh = attr_s(node->attrs, "listen_host");
+	json_int_t port = json_integer_value(json_object_get(node->attrs, "admin_port"));
+
+	if (host)
+		ma = host->outputs ? attr_s(host->outputs, "machine_address") : NULL;
+	if (!ma && host)
+		ma = attr_s(host->attrs, "address");
+	if (!ma && lh && strcmp(lh, "0.0.0.0") != 0)
+		ma = lh;
+	if (!ma || port <= 0)
+		return lf_err_set(err, LF_EINVALID, "%s: no address or admin port known",
+				  node->addr);
+	snprintf(out, n, strchr(ma, ':') ? "[%s]:%lld" : "%s:%lld", ma, (long long)port);
+	return 0;
+}
+
+/* the org admin's TLS client pair and the org's TLS CA, from the crypto
+ * tree: an org whose admin key is kept elsewhere cannot be joined here */
+static int admin_tls(const struct lf_apply_env *env, const struct lf_resource *node,
+		     struct joinctx *j, struct lf_err *err)
+{
+	const char *domain = attr_s(node->attrs, "domain");
+	const char *kind = attr_s(node->attrs, "kind");
+	char *dir = lf_xasprintf("%s/%s/%s", env->crypto_dir,
+				 lf_streq(kind, "orderer") ? "ordererOrganizations"
+							   : "peerOrganizations", domain);
+	char *ca = lf_xasprintf("%s/tlsca/tlsca.%s-cert.pem", dir, domain);
+	char *crt = lf_xasprintf("%s/users/Admin@%s/tls/client.crt", dir, domain);
+	char *key = lf_xasprintf("%s/users/Admin@%s/tls/client.key", dir, domain);
+	size_t n;
+	int rc = lf_read_file(ca, &j->ca_pem, &n, err);
+
+	if (rc == 0)
+		rc = lf_read_file(crt, &j->cert_pem, &n, err);
+	if (rc == 0 && lf_read_file(key, &j->key_pem, &j->key_len, err) != 0)
+		rc = lf_err_set(err, LF_EAUTH,
+				"%s: the admin TLS key of org '%s' is not here (%s): joins of "
+				"its nodes are made where that org keeps its keys",
+				node->addr, attr_s(node->attrs, "org"), key);
+	free(dir);
+	free(ca);
+	free(crt);
+	free(key);
+	return rc;
+}
+
+/* the channel's block to join with, as the channel resource recorded it */
+static int channel_block(const struct lf_apply_env *env, const char *channel,
+			 struct joinctx *j, struct lf_err *err)
+{
+	char *addr = lf_xasprintf("channel.%s", channel);
+	const struct lf_resource *ch = lookup(env, addr);
+	const char *rel = ch && ch->outputs ? attr_s(ch->outputs, "block") : NULL;
+	char *path;
+	int rc;
+
+	free(addr);
+	if (!rel)
+		return lf_err_set(err, LF_EINVALID, "channel '%s' has no block recorded", channel);
+	path = rel[0] == '/' ? lf_xstrdup(rel) : lf_path_join(env->workdir, rel);
+	rc = lf_read_file(path, &j->block, &j->block_len, err);
+	free(path);
+	return rc;
+}
+
+static bool node_started(const struct lf_resource *node)
+{
+	return node && json_is_true(json_object_get(node->outputs, "started"));
+}
+
+static void conn_of(const struct joinctx *j, struct lf_participation_conn *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->endpoint = j->endpoint;
+	c->ca_pem = j->ca_pem;
+	c->cert_pem = j->cert_pem;
+	c->key_pem = j->key_pem;
+	c->key_len = j->key_len;
+	c->timeout_ms = 30000;
+}
+
+static int joinctx_open(const struct lf_apply_env *env, const struct lf_resource *r,
+			struct joinctx *j, struct lf_err *err)
+{
+	int rc;
+
+	memset(j, 0, sizeof(*j));
+	j->node = lookup(env, attr_s(r->attrs, "node"));
+	if (!j->node)
+		return lf_err_set(err, LF_EINVALID, "%s: node '%s' is not in the plan",
+				  r->addr, attr_s(r->attrs, "node"));
+	rc = node_endpoint(env, j->node, j->endpoint, sizeof(j->endpoint), err);
+	if (rc == 0)
+		rc = admin_tls(env, j->node, j, err);
+	return rc;
+}
+
+static void sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* join, waiting (bounded, polled) for an admin endpoint that is still
+ * coming up after the node's start */
+static int orderer_join(const struct lf_apply_env *env, const struct lf_resource *r,
+			struct joinctx *j, struct lf_participation_info *info,
+			struct lf_err *err)
+{
+	struct lf_participation_conn c;
+	unsigned int waited = 0;
+	int rc;
+
+	conn_of(j, &c);
+	for (;;) {
+		lf_err_clear(err);
+		rc = lf_participation_join(&c, attr_s(r->attrs, "channel"), j->block,
+					   j->block_len, info, err);
+		if (rc != LF_ERETRY || waited >= JOIN_WAIT_MS ||
+		    (env->cancel && atomic_load(env->cancel)))
+			return rc;
+		sleep_ms(JOIN_POLL_MS);
+		waited += JOIN_POLL_MS;
+	}
+}
+
+static json_t *outputs_not_joined(const char *why)
+{
+	return json_pack("{s:b, s:s}", "joined", 0, "why", why);
+}
+
+static int join_create(const struct lf_apply_env *env, const struct lf_resource *des,
+		       json_t **outputs, struct lf_err *err)
+{
+	struct lf_participation_info info;
+	struct joinctx j;
+	int rc = joinctx_open(env, des, &j, err);
+
+	if (rc == 0 && !node_started(j.node)) {
+		*outputs = outputs_not_joined("the node is not started (FABRIC_BIN is not set)");
+		goto cleanup;
+	}
+	if (rc == 0)
+		rc = channel_block(env, attr_s(des->attrs, "channel"), &j, err);
+	if (rc == 0)
+		rc = orderer_join(env, des, &j, &info, err);
+	if (rc == 0) {
+		*outputs = json_pack("{s:b, s:s, s:s, s:I}", "joined", 1, "relation",
+				     info.consensus_relation, "status", info.status,
+				     "height", (json_int_t)info.height);
+	} else {
+		char msg[sizeof(err->msg)];
+
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+		lf_err_set(err, rc, "%s: join of channel '%s' at %s: %s", des->addr,
+			   attr_s(des->attrs, "channel"), j.endpoint, msg);
+	}
+cleanup:
+	joinctx_free(&j);
+	return rc;
+}
+
+/* leave the channel, unless the node goes too (then nothing is asked of
+ * it: its ledger goes with it) */
+static int join_delete(const struct lf_apply_env *env, const struct lf_resource *prior,
+		       struct lf_err *err)
+{
+	const char *naddr = attr_s(prior->attrs, "node");
+	struct lf_participation_conn c;
+	struct joinctx j;
+	int rc;
+
+	if (!env->desired || !lf_rset_get(env->desired, naddr) ||
+	    !json_is_true(json_object_get(prior->outputs, "joined")))
+		return 0;
+	rc = joinctx_open(env, prior, &j, err);
+	if (rc == 0 && node_started(j.node)) {
+		conn_of(&j, &c);
+		rc = lf_participation_remove(&c, attr_s(prior->attrs, "channel"), err);
+	}
+	joinctx_free(&j);
+	return rc;
+}
+
+/* refresh: an orderer that no longer serves the channel must join again;
+ * an orderer that cannot be reached says nothing (its node's own refresh
+ * finds a dead process) */
+static int join_read(const struct lf_apply_env *env, const struct lf_resource *prior,
+		     json_t **live, struct lf_err *err)
+{
+	struct lf_participation_info info;
+	struct lf_participation_conn c;
+	struct lf_err e = LF_ERR_INIT;
+	struct joinctx j;
+	int rc;
+
+	*live = NULL;
+	if (!json_is_true(json_object_get(prior->outputs, "joined")))
+		return 0;
+	rc = joinctx_open(env, prior, &j, &e);
+	if (rc == 0 && node_started(j.node)) {
+		conn_of(&j, &c);
+		rc = lf_participation_get(&c, attr_s(prior->attrs, "channel"), &info, &e);
+		if (rc == LF_ENOTFOUND)
+			lf_err_set(err, rc, "%s", e.msg);
+		else
+			rc = 0;
+	} else {
+		rc = 0;
+	}
+	joinctx_free(&j);
+	return rc;
+}
+
+static bool join_read_cheap(const struct lf_apply_env *env, const struct lf_resource *r)
+{
+	(void)env;
+	(void)r;
+	return true; /* one HTTPS request to a node of this network */
+}
+
+/* no update: any change of a join is a leave and a join */
+const struct lf_rtype lf_rtype_join = {
+	.type = "join",
+	.create = join_create,
+	.delete = join_delete,
+	.read = join_read,
+	.read_cheap = join_read_cheap,
+};
