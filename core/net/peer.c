@@ -178,6 +178,11 @@ int lf_peer_height(const struct lf_peer *p, const char *channel,
 	int rc = call_str(p, "qscc", args, 2, NULL, &r, err);
 
 	memset(out, 0, sizeof(*out));
+	/* Fabric 2.5 qscc: "Invalid chain ID, NAME" for a channel the peer
+	 * has not joined */
+	if (rc == LF_ERROR && r.message && strstr(r.message, "Invalid chain ID"))
+		rc = lf_err_set(err, LF_ENOTFOUND, "peer has not joined '%s'",
+				channel);
 	if (rc == 0 &&
 	    !(bi = lf_pb_unpack(&lfpb__blockchain_info__descriptor,
 				r.payload_len, r.payload, NULL)))
