@@ -86,25 +86,108 @@ static int pick_base(void)
 	return -1;
 }
 
-static void put_env(const char *k, const char *fmt, ...) LF_PRINTF(2, 3);
-static void put_env(const char *k, const char *fmt, ...)
-{
-	char v[1024];
-	va_list ap;
+/* One environment setting of a node: value kinds say how `v` is read. */
+enum ev_kind {
+	EV_LIT,   /* v as is */
+	EV_NODE,  /* TESTDIR/NODEDIR + v (the node's crypto) */
+	EV_DATA,  /* TESTDIR/data + v */
+	EV_ROOTS, /* "[TESTDIR/NODEDIR/tls/ca.crt]" */
+	EV_PORT,  /* base + off */
+	EV_ADDR,  /* "127.0.0.1:" base + off */
+};
+struct ev {
+	const char *k;
+	enum ev_kind kind;
+	const char *v;
+	int off;
+};
 
-	va_start(ap, fmt);
-	vsnprintf(v, sizeof(v), fmt, ap);
-	va_end(ap);
-	setenv(k, v, 1);
+static const struct ev orderer_env[] = {
+	{ "ORDERER_GENERAL_LISTENADDRESS", EV_LIT, "127.0.0.1", 0 },
+	{ "ORDERER_GENERAL_LISTENPORT", EV_PORT, NULL, 0 },
+	{ "ORDERER_GENERAL_LOCALMSPID", EV_LIT, "OrderingMSP", 0 },
+	{ "ORDERER_GENERAL_LOCALMSPDIR", EV_NODE, "/msp", 0 },
+	{ "ORDERER_GENERAL_TLS_ENABLED", EV_LIT, "true", 0 },
+	{ "ORDERER_GENERAL_TLS_PRIVATEKEY", EV_NODE, "/tls/server.key", 0 },
+	{ "ORDERER_GENERAL_TLS_CERTIFICATE", EV_NODE, "/tls/server.crt", 0 },
+	{ "ORDERER_GENERAL_TLS_ROOTCAS", EV_ROOTS, NULL, 0 },
+	{ "ORDERER_GENERAL_CLUSTER_CLIENTCERTIFICATE", EV_NODE, "/tls/server.crt", 0 },
+	{ "ORDERER_GENERAL_CLUSTER_CLIENTPRIVATEKEY", EV_NODE, "/tls/server.key", 0 },
+	{ "ORDERER_GENERAL_CLUSTER_ROOTCAS", EV_ROOTS, NULL, 0 },
+	{ "ORDERER_GENERAL_BOOTSTRAPMETHOD", EV_LIT, "none", 0 },
+	{ "ORDERER_CHANNELPARTICIPATION_ENABLED", EV_LIT, "true", 0 },
+	{ "ORDERER_ADMIN_LISTENADDRESS", EV_ADDR, NULL, 1 },
+	{ "ORDERER_ADMIN_TLS_ENABLED", EV_LIT, "true", 0 },
+	{ "ORDERER_ADMIN_TLS_CERTIFICATE", EV_NODE, "/tls/server.crt", 0 },
+	{ "ORDERER_ADMIN_TLS_PRIVATEKEY", EV_NODE, "/tls/server.key", 0 },
+	{ "ORDERER_ADMIN_TLS_ROOTCAS", EV_ROOTS, NULL, 0 },
+	{ "ORDERER_ADMIN_TLS_CLIENTAUTHREQUIRED", EV_LIT, "true", 0 },
+	{ "ORDERER_ADMIN_TLS_CLIENTROOTCAS", EV_ROOTS, NULL, 0 },
+	{ "ORDERER_OPERATIONS_LISTENADDRESS", EV_ADDR, NULL, 2 },
+	{ "ORDERER_METRICS_PROVIDER", EV_LIT, "disabled", 0 },
+	{ "ORDERER_FILELEDGER_LOCATION", EV_DATA, "/orderer/ledger", 0 },
+	{ "ORDERER_CONSENSUS_WALDIR", EV_DATA, "/orderer/wal", 0 },
+	{ "ORDERER_CONSENSUS_SNAPDIR", EV_DATA, "/orderer/snap", 0 },
+};
+
+static const struct ev peer_env[] = {
+	{ "CORE_PEER_ID", EV_LIT, "peer0.org1.example.com", 0 },
+	{ "CORE_PEER_ADDRESS", EV_ADDR, NULL, 10 },
+	{ "CORE_PEER_LISTENADDRESS", EV_ADDR, NULL, 10 },
+	{ "CORE_PEER_CHAINCODEADDRESS", EV_ADDR, NULL, 11 },
+	{ "CORE_PEER_CHAINCODELISTENADDRESS", EV_ADDR, NULL, 11 },
+	{ "CORE_PEER_GOSSIP_BOOTSTRAP", EV_ADDR, NULL, 10 },
+	{ "CORE_PEER_GOSSIP_EXTERNALENDPOINT", EV_ADDR, NULL, 10 },
+	{ "CORE_PEER_LOCALMSPID", EV_LIT, "Org1MSP", 0 },
+	{ "CORE_PEER_MSPCONFIGPATH", EV_NODE, "/msp", 0 },
+	{ "CORE_PEER_TLS_ENABLED", EV_LIT, "true", 0 },
+	{ "CORE_PEER_TLS_CERT_FILE", EV_NODE, "/tls/server.crt", 0 },
+	{ "CORE_PEER_TLS_KEY_FILE", EV_NODE, "/tls/server.key", 0 },
+	{ "CORE_PEER_TLS_ROOTCERT_FILE", EV_NODE, "/tls/ca.crt", 0 },
+	{ "CORE_PEER_FILESYSTEMPATH", EV_DATA, "/peer", 0 },
+	{ "CORE_LEDGER_SNAPSHOTS_ROOTDIR", EV_DATA, "/peer/snapshots", 0 },
+	{ "CORE_OPERATIONS_LISTENADDRESS", EV_ADDR, NULL, 12 },
+	{ "CORE_METRICS_PROVIDER", EV_LIT, "disabled", 0 },
+	{ "CORE_VM_ENDPOINT", EV_LIT, "", 0 },
+};
+
+/* in the child: FABRIC_CFG_PATH and the table's settings */
+static void set_env(const struct ev *e, size_t n, const char *node)
+{
+	const char *d = F.t.dir;
+	char v[1024];
+
+	setenv("FABRIC_CFG_PATH", F.cfg, 1);
+	for (size_t i = 0; i < n; i++, e++) {
+		if (e->kind == EV_LIT)
+			snprintf(v, sizeof(v), "%s", e->v);
+		else if (e->kind == EV_NODE)
+			snprintf(v, sizeof(v), "%s/%s%s", d, node, e->v);
+		else if (e->kind == EV_DATA)
+			snprintf(v, sizeof(v), "%s/data%s", d, e->v);
+		else if (e->kind == EV_ROOTS)
+			snprintf(v, sizeof(v), "[%s/%s/tls/ca.crt]", d, node);
+		else if (e->kind == EV_PORT)
+			snprintf(v, sizeof(v), "%d", F.base + e->off);
+		else
+			snprintf(v, sizeof(v), "127.0.0.1:%d", F.base + e->off);
+		setenv(e->k, v, 1);
+	}
 }
 
-/* in the child: output to DIR/LOG, exec FABRIC_BIN/exe args */
-static void exec_node(const char *logname, const char *exe, const char *arg1,
-		      const char *arg2)
+/* start FABRIC_BIN/exe [arg1 arg2] with the table's environment, its
+ * output to TESTDIR/LOG; returns the pid */
+static pid_t node_start(const struct ev *env, size_t n, const char *node,
+			const char *logname, const char *exe, const char *arg1,
+			const char *arg2)
 {
 	char log[512], path[1024];
+	pid_t pid = fork();
 	int fd;
 
+	if (pid != 0)
+		return pid;
+	set_env(env, n, node);
 	snprintf(log, sizeof(log), "%s/%s", F.t.dir, logname);
 	snprintf(path, sizeof(path), "%s/%s", F.bin, exe);
 	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -114,74 +197,6 @@ static void exec_node(const char *logname, const char *exe, const char *arg1,
 	}
 	execl(path, exe, arg1, arg2, (char *)NULL);
 	_exit(127);
-}
-
-static pid_t orderer_start(void)
-{
-	const char *d = F.t.dir;
-	pid_t pid = fork();
-
-	if (pid != 0)
-		return pid;
-	put_env("FABRIC_CFG_PATH", "%s", F.cfg);
-	put_env("ORDERER_GENERAL_LISTENADDRESS", "127.0.0.1");
-	put_env("ORDERER_GENERAL_LISTENPORT", "%d", F.base);
-	put_env("ORDERER_GENERAL_LOCALMSPID", "OrderingMSP");
-	put_env("ORDERER_GENERAL_LOCALMSPDIR", "%s/" ORD_NODE "/msp", d);
-	put_env("ORDERER_GENERAL_TLS_ENABLED", "true");
-	put_env("ORDERER_GENERAL_TLS_PRIVATEKEY", "%s/" ORD_NODE "/tls/server.key", d);
-	put_env("ORDERER_GENERAL_TLS_CERTIFICATE", "%s/" ORD_NODE "/tls/server.crt", d);
-	put_env("ORDERER_GENERAL_TLS_ROOTCAS", "[%s/" ORD_NODE "/tls/ca.crt]", d);
-	put_env("ORDERER_GENERAL_CLUSTER_CLIENTCERTIFICATE", "%s/" ORD_NODE "/tls/server.crt", d);
-	put_env("ORDERER_GENERAL_CLUSTER_CLIENTPRIVATEKEY", "%s/" ORD_NODE "/tls/server.key", d);
-	put_env("ORDERER_GENERAL_CLUSTER_ROOTCAS", "[%s/" ORD_NODE "/tls/ca.crt]", d);
-	put_env("ORDERER_GENERAL_BOOTSTRAPMETHOD", "none");
-	put_env("ORDERER_CHANNELPARTICIPATION_ENABLED", "true");
-	put_env("ORDERER_ADMIN_LISTENADDRESS", "127.0.0.1:%d", F.base + 1);
-	put_env("ORDERER_ADMIN_TLS_ENABLED", "true");
-	put_env("ORDERER_ADMIN_TLS_CERTIFICATE", "%s/" ORD_NODE "/tls/server.crt", d);
-	put_env("ORDERER_ADMIN_TLS_PRIVATEKEY", "%s/" ORD_NODE "/tls/server.key", d);
-	put_env("ORDERER_ADMIN_TLS_ROOTCAS", "[%s/" ORD_NODE "/tls/ca.crt]", d);
-	put_env("ORDERER_ADMIN_TLS_CLIENTAUTHREQUIRED", "true");
-	put_env("ORDERER_ADMIN_TLS_CLIENTROOTCAS", "[%s/" ORD_NODE "/tls/ca.crt]", d);
-	put_env("ORDERER_OPERATIONS_LISTENADDRESS", "127.0.0.1:%d", F.base + 2);
-	put_env("ORDERER_METRICS_PROVIDER", "disabled");
-	put_env("ORDERER_FILELEDGER_LOCATION", "%s/data/orderer/ledger", d);
-	put_env("ORDERER_CONSENSUS_WALDIR", "%s/data/orderer/wal", d);
-	put_env("ORDERER_CONSENSUS_SNAPDIR", "%s/data/orderer/snap", d);
-	exec_node("orderer.log", "orderer", NULL, NULL);
-	return -1;
-}
-
-static pid_t peer_start(void)
-{
-	const char *d = F.t.dir;
-	int p = F.base + 10;
-	pid_t pid = fork();
-
-	if (pid != 0)
-		return pid;
-	put_env("FABRIC_CFG_PATH", "%s", F.cfg);
-	put_env("CORE_PEER_ID", "peer0.org1.example.com");
-	put_env("CORE_PEER_ADDRESS", "127.0.0.1:%d", p);
-	put_env("CORE_PEER_LISTENADDRESS", "127.0.0.1:%d", p);
-	put_env("CORE_PEER_CHAINCODEADDRESS", "127.0.0.1:%d", p + 1);
-	put_env("CORE_PEER_CHAINCODELISTENADDRESS", "127.0.0.1:%d", p + 1);
-	put_env("CORE_PEER_GOSSIP_BOOTSTRAP", "127.0.0.1:%d", p);
-	put_env("CORE_PEER_GOSSIP_EXTERNALENDPOINT", "127.0.0.1:%d", p);
-	put_env("CORE_PEER_LOCALMSPID", "Org1MSP");
-	put_env("CORE_PEER_MSPCONFIGPATH", "%s/" PEER_NODE "/msp", d);
-	put_env("CORE_PEER_TLS_ENABLED", "true");
-	put_env("CORE_PEER_TLS_CERT_FILE", "%s/" PEER_NODE "/tls/server.crt", d);
-	put_env("CORE_PEER_TLS_KEY_FILE", "%s/" PEER_NODE "/tls/server.key", d);
-	put_env("CORE_PEER_TLS_ROOTCERT_FILE", "%s/" PEER_NODE "/tls/ca.crt", d);
-	put_env("CORE_PEER_FILESYSTEMPATH", "%s/data/peer", d);
-	put_env("CORE_LEDGER_SNAPSHOTS_ROOTDIR", "%s/data/peer/snapshots", d);
-	put_env("CORE_OPERATIONS_LISTENADDRESS", "127.0.0.1:%d", p + 2);
-	put_env("CORE_METRICS_PROVIDER", "disabled");
-	put_env("CORE_VM_ENDPOINT", "%s", "");
-	exec_node("peer.log", "peer", "node", "start");
-	return -1;
 }
 
 static void node_stop(pid_t *pid)
@@ -479,8 +494,10 @@ static void test_peer_join_channel(void **state)
 	assert_true(F.base >= PORT_LO);
 	render_network();
 	blk = read_block("mychannel.block", &len);
-	F.orderer = orderer_start();
-	F.peer = peer_start();
+	F.orderer = node_start(orderer_env, LF_ARRAY_LEN(orderer_env), ORD_NODE,
+			       "orderer.log", "orderer", NULL, NULL);
+	F.peer = node_start(peer_env, LF_ARRAY_LEN(peer_env), PEER_NODE,
+			    "peer.log", "peer", "node", "start");
 	assert_true(F.orderer > 0 && F.peer > 0);
 	join_orderer(blk, len);
 
