@@ -106,6 +106,17 @@ int lf_signers_check(const Lfpb__ConfigGroup *cfg,
 		     struct lf_signer **out, size_t *n, struct lf_err *err);
 void lf_signers_free(struct lf_signer *v, size_t n);
 
+/* The signing identity of a cryptogen-layout MSP dir: the PEM of the first
+ * file of signcerts/ and of keystore/ (*key: wipe with lf_free_secret),
+ * checked to be a pair; all NULL on error. */
+int lf_blk_msp_signer(const char *mspdir, char **cert, size_t *cert_len,
+		      char **key, size_t *key_len, struct lf_err *err);
+/* ECDSA/SHA-256 signature (low-S, DER; *sig malloc'd) of data with a PEM
+ * private key, as Fabric signs; the key is parsed and dropped here. */
+int lf_blk_sign_pem(const char *key_pem, size_t key_len, const void *data,
+		    size_t len, uint8_t **sig, size_t *sig_len,
+		    struct lf_err *err);
+
 /* subject of mspdir's signing certificate and, when cfg (Config bytes) is
  * given, the MSP id whose CA issued it (left NULL when none) */
 int lf_blk_signer_info(const char *mspdir, const uint8_t *cfg, size_t cfglen,

@@ -328,21 +328,28 @@ static int first_file(const char *mspdir, const char *sub, char **data,
 	return rc;
 }
 
+/* a PEM private key from memory (NULL when it is not one) */
+static EVP_PKEY *pem_key(const char *pem, size_t len)
+{
+	BIO *bio = BIO_new_mem_buf(pem, (int)len);
+	EVP_PKEY *pk = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)
+			   : NULL;
+
+	BIO_free(bio);
+	ERR_clear_error();
+	return pk;
+}
+
 static EVP_PKEY *load_key(const char *mspdir, struct lf_err *err)
 {
 	char *pem = NULL;
 	size_t len = 0;
-	BIO *bio;
 	EVP_PKEY *pk = NULL;
 
 	if (first_file(mspdir, "keystore", &pem, &len, err) != 0)
 		return NULL;
-	bio = BIO_new_mem_buf(pem, (int)len);
-	if (bio)
-		pk = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
-	BIO_free(bio);
+	pk = pem_key(pem, len);
 	lf_free_secret(pem, len);
-	ERR_clear_error();
 	if (!pk)
 		lf_err_set(err, LF_EINVALID, "MSP dir '%s': the keystore key is "
 			   "not a PEM private key", mspdir);
@@ -670,4 +677,55 @@ char *lf_blk_last_signature_status(const uint8_t *cfg, size_t cfglen,
 	if (c)
 		lfpb__config__free_unpacked(c, NULL);
 	return out;
+}
+
+/* ---- signing for other modules (proposals to peers) ---- */
+int lf_blk_msp_signer(const char *mspdir, char **cert, size_t *cert_len,
+		      char **key, size_t *key_len, struct lf_err *err)
+{
+	X509 *x = NULL;
+	EVP_PKEY *pk = NULL;
+	int rc = first_file(mspdir, "signcerts", cert, cert_len, err);
+
+	if (rc == 0)
+		rc = first_file(mspdir, "keystore", key, key_len, err);
+	if (rc == 0 && !(x = pem_cert(*cert, *cert_len)))
+		rc = lf_err_set(err, LF_EINVALID, "MSP dir '%s': signcerts/ holds "
+				"no PEM certificate", mspdir);
+	if (rc == 0 && !(pk = pem_key(*key, *key_len)))
+		rc = lf_err_set(err, LF_EINVALID, "MSP dir '%s': the keystore key is "
+				"not a PEM private key", mspdir);
+	if (rc == 0 && X509_check_private_key(x, pk) != 1)
+		rc = lf_err_set(err, LF_EINVALID, "MSP dir '%s': the keystore key "
+				"does not belong to the signing certificate", mspdir);
+	ERR_clear_error();
+	EVP_PKEY_free(pk);
+	X509_free(x);
+	if (rc) {
+		free(*cert);
+		if (*key)
+			lf_free_secret(*key, *key_len);
+		*cert = *key = NULL;
+		*cert_len = *key_len = 0;
+	}
+	return rc;
+}
+
+int lf_blk_sign_pem(const char *key_pem, size_t key_len, const void *data,
+		    size_t len, uint8_t **sig, size_t *sig_len,
+		    struct lf_err *err)
+{
+	EVP_PKEY *pk = pem_key(key_pem, key_len);
+	ProtobufCBinaryData a = { len, (uint8_t *)data }, b = { 0, NULL };
+	ProtobufCBinaryData out = { 0, NULL };
+	int rc;
+
+	if (!pk)
+		return lf_err_set(err, LF_EINVALID, "the signing key is not a PEM "
+				  "private key");
+	rc = sign_bytes(pk, a, b, &out, err);
+	EVP_PKEY_free(pk);
+	*sig = out.data;
+	*sig_len = out.len;
+	return rc;
 }
