@@ -4,6 +4,10 @@
  *   join.CHANNEL.ORG.NODE   an orderer that is a consenter of CHANNEL
  *                           (etcdraft or BFT; Kafka orderers serve the
  *                           system channel instead)
+ *   join.CHANNEL.ORG.PEER   a peer of a member org of CHANNEL (cscc
+ *                           JoinChain, a proposal signed by the org's
+ *                           admin, over gRPC), after the channel's orderers
+ *                           joined; done when the peer has the block
  *                           (joined through the channel participation API
  *                           of its admin endpoint, mutual TLS as the
  *                           orderer org's admin)
@@ -27,6 +31,8 @@
 #include <time.h>
 
 #include "core/net/participation.h"
+#include "core/net/peer.h"
+#include "core/spec/spec.h"
 #include "core/util/util.h"
 
 /* how long a join waits for a just-started orderer's admin endpoint */
@@ -40,21 +46,20 @@ static const char *attr_s(const json_t *o, const char *key)
 
 /* ---- expansion ---- */
 
-static int add_orderer_join(struct lf_rset *rs, const char *channel,
-			    const char *org, const char *node,
-			    struct lf_err *err)
+static struct lf_resource *add_join(struct lf_rset *rs, const char *kind,
+				     const char *channel, const char *org,
+				     const char *node, struct lf_err *err)
 {
 	char *addr = lf_xasprintf("join.%s.%s.%s", channel, org, node);
 	char *naddr = lf_xasprintf("node.%s.%s", org, node);
 	char *chaddr = lf_xasprintf("channel.%s", channel);
 	char *admin = lf_xasprintf("crypto.%s.admin", org);
 	struct lf_resource *r;
-	int rc = 0;
 
 	r = lf_rset_add(rs, addr, json_pack("{s:s, s:s, s:s, s:s}", "channel", channel,
-					    "kind", "orderer", "node", naddr, "org", org));
+					    "kind", kind, "node", naddr, "org", org));
 	if (!r) {
-		rc = lf_err_set(err, LF_EINVALID, "duplicate resource address '%s'", addr);
+		lf_err_set(err, LF_EINVALID, "duplicate resource address '%s'", addr);
 		goto cleanup;
 	}
 	lf_resource_add_dep(r, chaddr);
@@ -66,35 +71,70 @@ cleanup:
 	free(naddr);
 	free(chaddr);
 	free(admin);
-	return rc;
+	return r;
+}
+
+/* the peers of the channel's member orgs, each after every orderer join
+ * of the channel (a peer catches up from the orderers) */
+static int add_peer_joins(const struct lf_spec *spec, struct lf_rset *rs, size_t chi,
+			  const char *name, size_t first_ord, size_t nord,
+			  struct lf_err *err)
+{
+	const json_t *orgs = json_object_get(rs->v[chi].attrs, "orgs");
+	const json_t *o;
+	size_t k;
+
+	json_array_foreach(orgs, k, o) {
+		const struct lf_org *org = lf_spec_org(spec, attr_s(o, "name"));
+
+		for (size_t n = 0; org && n < org->nnodes; n++) {
+			struct lf_resource *r;
+
+			if (org->nodes[n].kind != LF_NODE_PEER)
+				continue;
+			r = add_join(rs, "peer", name, org->name, org->nodes[n].name, err);
+			if (!r)
+				return err->code;
+			for (size_t d = 0; d < nord; d++)
+				lf_resource_add_dep(r, rs->v[first_ord + d].addr);
+		}
+	}
+	return 0;
 }
 
 int lf_join_expand(const struct lf_spec *spec, struct lf_rset *rs,
 		   struct lf_err *err)
 {
-	(void)spec;
-	for (size_t i = 0; i < rs->n; i++) {
+	size_t nch = rs->n;
+
+	for (size_t i = 0; i < nch; i++) {
 		const struct lf_resource *ch = &rs->v[i];
-		const json_t *cons, *c;
-		const char *name;
-		size_t k;
+		const json_t *c;
+		char *name;
+		size_t k, first = rs->n, nord = 0;
+		int rc = 0;
 
 		if (strcmp(ch->type, "channel") != 0 ||
-		    !lf_streq(attr_s(ch->attrs, "kind"), "application") ||
-		    lf_streq(attr_s(ch->attrs, "consensus"), "kafka"))
+		    !lf_streq(attr_s(ch->attrs, "kind"), "application"))
 			continue;
-		name = attr_s(ch->attrs, "channel");
-		cons = json_object_get(ch->attrs, "consenters");
-		json_array_foreach(cons, k, c) {
-			int rc = add_orderer_join(rs, name, attr_s(c, "org"),
-						  attr_s(c, "node"), err);
-
-			if (rc != 0)
-				return rc;
-			/* rs->v may have moved: ch is re-read next round */
-			ch = &rs->v[i];
-			cons = json_object_get(ch->attrs, "consenters");
+		name = lf_xstrdup(attr_s(ch->attrs, "channel"));
+		/* Kafka orderers serve the system channel, not joins */
+		if (!lf_streq(attr_s(ch->attrs, "consensus"), "kafka")) {
+			json_array_foreach(json_object_get(ch->attrs, "consenters"), k, c) {
+				if (!add_join(rs, "orderer", name, attr_s(c, "org"),
+					      attr_s(c, "node"), err)) {
+					rc = err->code;
+					break;
+				}
+				nord++;
+				ch = &rs->v[i]; /* rs->v may have moved */
+			}
 		}
+		if (rc == 0)
+			rc = add_peer_joins(spec, rs, i, name, first, nord, err);
+		free(name);
+		if (rc != 0)
+			return rc;
 	}
 	return 0;
 }
@@ -131,13 +171,13 @@ static void joinctx_free(struct joinctx *j)
 	memset(j, 0, sizeof(*j));
 }
 
-/* the node's admin endpoint: its machine's address and its admin port */
+/* where the node is reached: its machine's address and port_key's port */
 static int node_endpoint(const struct lf_apply_env *env, const struct lf_resource *node,
-			 char *out, size_t n, struct lf_err *err)
+			 const char *port_key, char *out, size_t n, struct lf_err *err)
 {
 	const struct lf_resource *host = lookup(env, attr_s(node->attrs, "host"));
 	const char *ma = NULL, *lh = attr_s(node->attrs, "listen_host");
-	json_int_t port = json_integer_value(json_object_get(node->attrs, "admin_port"));
+	json_int_t port = json_integer_value(json_object_get(node->attrs, port_key));
 
 	if (host)
 		ma = host->outputs ? attr_s(host->outputs, "machine_address") : NULL;
@@ -146,8 +186,8 @@ static int node_endpoint(const struct lf_apply_env *env, const struct lf_resourc
 	if (!ma && lh && strcmp(lh, "0.0.0.0") != 0)
 		ma = lh;
 	if (!ma || port <= 0)
-		return lf_err_set(err, LF_EINVALID, "%s: no address or admin port known",
-				  node->addr);
+		return lf_err_set(err, LF_EINVALID, "%s: no address or %s known",
+				  node->addr, port_key);
 	snprintf(out, n, strchr(ma, ':') ? "[%s]:%lld" : "%s:%lld", ma, (long long)port);
 	return 0;
 }
@@ -227,7 +267,8 @@ static int joinctx_open(const struct lf_apply_env *env, const struct lf_resource
 	if (!j->node)
 		return lf_err_set(err, LF_EINVALID, "%s: node '%s' is not in the plan",
 				  r->addr, attr_s(r->attrs, "node"));
-	rc = node_endpoint(env, j->node, j->endpoint, sizeof(j->endpoint), err);
+	rc = node_endpoint(env, j->node, lf_streq(attr_s(r->attrs, "kind"), "peer")
+			   ? "port" : "admin_port", j->endpoint, sizeof(j->endpoint), err);
 	if (rc == 0)
 		rc = admin_tls(env, j->node, j, err);
 	return rc;
@@ -243,6 +284,8 @@ static void sleep_ms(unsigned int ms)
 
 /* join, waiting (bounded, polled) for an admin endpoint that is still
  * coming up after the node's start */
+static bool keep_polling(const struct lf_apply_env *env, int rc, unsigned int *waited);
+
 static int orderer_join(const struct lf_apply_env *env, const struct lf_resource *r,
 			struct joinctx *j, struct lf_participation_info *info,
 			struct lf_err *err)
@@ -252,16 +295,109 @@ static int orderer_join(const struct lf_apply_env *env, const struct lf_resource
 	int rc;
 
 	conn_of(j, &c);
-	for (;;) {
+	do {
 		lf_err_clear(err);
 		rc = lf_participation_join(&c, attr_s(r->attrs, "channel"), j->block,
 					   j->block_len, info, err);
-		if (rc != LF_ERETRY || waited >= JOIN_WAIT_MS ||
-		    (env->cancel && atomic_load(env->cancel)))
-			return rc;
-		sleep_ms(JOIN_POLL_MS);
-		waited += JOIN_POLL_MS;
+	} while (keep_polling(env, rc, &waited));
+	return rc;
+}
+
+/* ---- peers ---- */
+
+struct peerconn {
+	lf_grpc_channel *ch;
+	struct lf_identity id;
+	struct lf_peer p;
+};
+
+static void peerconn_close(struct peerconn *pc)
+{
+	lf_grpc_channel_free(pc->ch);
+	lf_identity_clear(&pc->id);
+	memset(pc, 0, sizeof(*pc));
+}
+
+/* a gRPC channel to the peer (its TLS certificate verified against the
+ * org's TLS CA, by its host name) and the org admin as the signer */
+static int peerconn_open(const struct lf_apply_env *env, const struct joinctx *j,
+			 struct peerconn *pc, struct lf_err *err)
+{
+	const char *domain = attr_s(j->node->attrs, "domain");
+	struct lf_grpc_tls tls = { j->ca_pem, NULL, NULL, attr_s(j->node->attrs, "hostname") };
+	char *msp = lf_xasprintf("%s/peerOrganizations/%s/users/Admin@%s/msp", env->crypto_dir,
+				 domain, domain);
+	int rc;
+
+	memset(pc, 0, sizeof(*pc));
+	rc = lf_identity_load(&pc->id, msp, attr_s(j->node->attrs, "mspid"), err);
+	free(msp);
+	if (rc == 0)
+		rc = lf_grpc_channel_new(&pc->ch, j->endpoint, &tls, err);
+	pc->p.ch = pc->ch;
+	pc->p.id = &pc->id;
+	return rc;
+}
+
+/* poll while the peer is still starting (connection refused), bounded */
+static bool keep_polling(const struct lf_apply_env *env, int rc, unsigned int *waited)
+{
+	if (rc != LF_ERETRY || *waited >= JOIN_WAIT_MS || (env->cancel && atomic_load(env->cancel)))
+		return false;
+	sleep_ms(JOIN_POLL_MS);
+	*waited += JOIN_POLL_MS;
+	return true;
+}
+
+/* join, then wait until the peer's ledger has the block it joined with */
+static int peer_join(const struct lf_apply_env *env, const struct lf_resource *r,
+		     struct joinctx *j, bool *already, uint64_t *height,
+		     struct lf_err *err)
+{
+	struct lf_peer_chain_info info;
+	struct peerconn pc;
+	unsigned int waited = 0;
+	int rc = peerconn_open(env, j, &pc, err);
+
+	while (rc == 0) {
+		lf_err_clear(err);
+		rc = lf_peer_join(&pc.p, j->block, j->block_len, already, err);
+		if (!keep_polling(env, rc, &waited))
+			break;
 	}
+	waited = 0;
+	while (rc == 0) {
+		rc = lf_peer_height(&pc.p, attr_s(r->attrs, "channel"), &info, err);
+		if (rc == 0 && info.height >= 1)
+			break;
+		if (rc == LF_ENOTFOUND || rc == 0)
+			rc = LF_ERETRY; /* joined a moment ago: the ledger is opening */
+		if (!keep_polling(env, rc, &waited))
+			break;
+		rc = 0;
+	}
+	*height = rc == 0 ? info.height : 0;
+	peerconn_close(&pc);
+	return rc;
+}
+
+/* refresh: is the channel among the peer's? */
+static int peer_has_channel(const struct lf_apply_env *env, const struct joinctx *j,
+			    const char *channel, bool *has, struct lf_err *err)
+{
+	struct peerconn pc;
+	char **v = NULL;
+	size_t n = 0;
+	int rc = peerconn_open(env, j, &pc, err);
+
+	if (rc == 0)
+		rc = lf_peer_channels(&pc.p, &v, &n, err);
+	*has = false;
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		*has = *has || strcmp(v[i], channel) == 0;
+	lf_peer_channels_free(v);
+	peerconn_close(&pc);
+	return rc;
 }
 
 static json_t *outputs_not_joined(const char *why)
@@ -282,13 +418,22 @@ static int join_create(const struct lf_apply_env *env, const struct lf_resource 
 	}
 	if (rc == 0)
 		rc = channel_block(env, attr_s(des->attrs, "channel"), &j, err);
-	if (rc == 0)
+	if (rc == 0 && lf_streq(attr_s(des->attrs, "kind"), "peer")) {
+		bool already = false;
+		uint64_t height = 0;
+
+		rc = peer_join(env, des, &j, &already, &height, err);
+		if (rc == 0)
+			*outputs = json_pack("{s:b, s:b, s:I}", "joined", 1, "already", already,
+					     "height", (json_int_t)height);
+	} else if (rc == 0) {
 		rc = orderer_join(env, des, &j, &info, err);
-	if (rc == 0) {
-		*outputs = json_pack("{s:b, s:s, s:s, s:I}", "joined", 1, "relation",
-				     info.consensus_relation, "status", info.status,
-				     "height", (json_int_t)info.height);
-	} else {
+		if (rc == 0)
+			*outputs = json_pack("{s:b, s:s, s:s, s:I}", "joined", 1, "relation",
+					     info.consensus_relation, "status", info.status,
+					     "height", (json_int_t)info.height);
+	}
+	if (rc != 0) {
 		char msg[sizeof(err->msg)];
 
 		snprintf(msg, sizeof(msg), "%s", err->msg);
@@ -314,7 +459,7 @@ static int join_delete(const struct lf_apply_env *env, const struct lf_resource 
 	    !json_is_true(json_object_get(prior->outputs, "joined")))
 		return 0;
 	rc = joinctx_open(env, prior, &j, err);
-	if (rc == 0 && node_started(j.node)) {
+	if (rc == 0 && node_started(j.node) && lf_streq(attr_s(prior->attrs, "kind"), "orderer")) {
 		conn_of(&j, &c);
 		rc = lf_participation_remove(&c, attr_s(prior->attrs, "channel"), err);
 	}
@@ -322,8 +467,27 @@ static int join_delete(const struct lf_apply_env *env, const struct lf_resource 
 	return rc;
 }
 
-/* refresh: an orderer that no longer serves the channel must join again;
- * an orderer that cannot be reached says nothing (its node's own refresh
+/* a running peer cannot leave a channel (Fabric's `peer node unjoin`
+ * needs the peer stopped); only a peer that goes too can lose its join */
+static char *join_refuse_delete(const struct lf_apply_env *env,
+				const struct lf_resource *prior,
+				const struct lf_resource *desired)
+{
+	const char *naddr = attr_s(prior->attrs, "node");
+
+	(void)desired;
+	if (!lf_streq(attr_s(prior->attrs, "kind"), "peer") || !env->desired ||
+	    !lf_rset_get(env->desired, naddr) ||
+	    !json_is_true(json_object_get(prior->outputs, "joined")))
+		return NULL;
+	return lf_xasprintf("peer %s cannot leave channel '%s' while it runs (Fabric has no "
+			    "online leave; `peer node unjoin` needs the peer stopped): keep its "
+			    "org in the channel, or remove the peer", naddr,
+			    attr_s(prior->attrs, "channel"));
+}
+
+/* refresh: a node that no longer serves the channel must join again; a
+ * node that cannot be reached says nothing (its node's own refresh
  * finds a dead process) */
 static int join_read(const struct lf_apply_env *env, const struct lf_resource *prior,
 		     json_t **live, struct lf_err *err)
@@ -338,7 +502,14 @@ static int join_read(const struct lf_apply_env *env, const struct lf_resource *p
 	if (!json_is_true(json_object_get(prior->outputs, "joined")))
 		return 0;
 	rc = joinctx_open(env, prior, &j, &e);
-	if (rc == 0 && node_started(j.node)) {
+	if (rc == 0 && node_started(j.node) && lf_streq(attr_s(prior->attrs, "kind"), "peer")) {
+		bool has = true;
+
+		rc = peer_has_channel(env, &j, attr_s(prior->attrs, "channel"), &has, &e);
+		rc = rc == 0 && !has ? lf_err_set(err, LF_ENOTFOUND, "%s: the peer is not in "
+						  "channel '%s'", prior->addr,
+						  attr_s(prior->attrs, "channel")) : 0;
+	} else if (rc == 0 && node_started(j.node)) {
 		conn_of(&j, &c);
 		rc = lf_participation_get(&c, attr_s(prior->attrs, "channel"), &info, &e);
 		if (rc == LF_ENOTFOUND)
@@ -356,7 +527,7 @@ static bool join_read_cheap(const struct lf_apply_env *env, const struct lf_reso
 {
 	(void)env;
 	(void)r;
-	return true; /* one HTTPS request to a node of this network */
+	return true; /* one request to a node of this network */
 }
 
 /* no update: any change of a join is a leave and a join */
@@ -364,6 +535,7 @@ const struct lf_rtype lf_rtype_join = {
 	.type = "join",
 	.create = join_create,
 	.delete = join_delete,
+	.refuse_delete = join_refuse_delete,
 	.read = join_read,
 	.read_cheap = join_read_cheap,
 };
