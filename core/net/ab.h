@@ -62,8 +62,11 @@ int lf_ab_seek_envelope(const lf_ab *ab, const char *channel,
 			struct lf_err *err);
 
 /* One block of channel: number, LF_AB_NEWEST or LF_AB_OLDEST. wait_ms 0:
- * a block not there yet is LF_ENOTFOUND; > 0: wait up to wait_ms for it
- * (LF_ETIMEOUT past that). *out (caller frees) holds the block. */
+ * a block not there yet is LF_ENOTFOUND; > 0: wait up to wait_ms for the
+ * next block (number = height; LF_ETIMEOUT past that); Fabric's ledger
+ * answers NOT_FOUND for a number past the height even then. An unknown
+ * channel: LF_ENOTFOUND; a signer the Readers policy refuses: LF_EAUTH.
+ * *out (caller frees) holds the block as the orderer sent it. */
 int lf_ab_deliver_block(lf_ab *ab, const char *channel,
 			const struct lf_ab_signer *s, uint64_t number,
 			unsigned int wait_ms, uint8_t **out, size_t *len,
