@@ -304,6 +304,25 @@ int lf_ab_deliver_block(lf_ab *ab, const char *channel,
 	return rc;
 }
 
+/* one block and its facts; *blk NULL and bi cleared on failure */
+static int deliver_info(lf_ab *ab, const char *channel,
+			const struct lf_ab_signer *s, uint64_t number,
+			unsigned int wait_ms, uint8_t **blk, size_t *len,
+			struct lf_ab_block_info *bi, struct lf_err *err)
+{
+	int rc = lf_ab_deliver_block(ab, channel, s, number, wait_ms, blk,
+				     len, err);
+
+	memset(bi, 0, sizeof(*bi));
+	if (rc == 0)
+		rc = lf_ab_block_info(*blk, *len, bi, err);
+	if (rc != 0) {
+		free(*blk);
+		*blk = NULL;
+	}
+	return rc;
+}
+
 int lf_ab_height(lf_ab *ab, const char *channel,
 		 const struct lf_ab_signer *s, uint64_t *out,
 		 struct lf_err *err)
@@ -314,14 +333,11 @@ int lf_ab_height(lf_ab *ab, const char *channel,
 	int rc;
 
 	*out = 0;
-	rc = lf_ab_deliver_block(ab, channel, s, LF_AB_NEWEST, 0, &blk, &len,
-				 err);
+	rc = deliver_info(ab, channel, s, LF_AB_NEWEST, 0, &blk, &len, &bi,
+			  err);
 	if (rc == 0)
-		rc = lf_ab_block_info(blk, len, &bi, err);
-	if (rc == 0) {
 		*out = bi.number + 1;
-		lf_ab_block_info_clear(&bi);
-	}
+	lf_ab_block_info_clear(&bi);
 	free(blk);
 	return rc;
 }
@@ -441,18 +457,15 @@ int lf_ab_config_block(lf_ab *ab, const char *channel,
 
 	*out = NULL;
 	*len = 0;
-	rc = lf_ab_deliver_block(ab, channel, s, LF_AB_NEWEST, 0, &blk, &blen,
-				 err);
-	if (rc == 0)
-		rc = lf_ab_block_info(blk, blen, &bi, err);
+	rc = deliver_info(ab, channel, s, LF_AB_NEWEST, 0, &blk, &blen, &bi,
+			  err);
 	if (rc == 0 && !bi.is_config) {
+		uint64_t last = bi.last_config;
+
 		free(blk);
-		blk = NULL;
-		rc = lf_ab_deliver_block(ab, channel, s, bi.last_config, 0,
-					 &blk, &blen, err);
 		lf_ab_block_info_clear(&bi);
-		if (rc == 0)
-			rc = lf_ab_block_info(blk, blen, &bi, err);
+		rc = deliver_info(ab, channel, s, last, 0, &blk, &blen, &bi,
+				  err);
 	}
 	if (rc == 0 && !bi.is_config)
 		rc = lf_err_set(err, LF_EINVALID, "orderer '%s': block %llu of "
@@ -512,11 +525,9 @@ static int submit_wait(const struct submit *u, uint64_t from, uint64_t end,
 					  "config block with sequence %llu was "
 					  "not delivered in time", u->channel,
 					  (unsigned long long)u->expected);
-		rc = lf_ab_deliver_block(u->ab, u->channel, u->s, n,
-					 (unsigned int)(end - now), &blk, &len,
-					 err);
-		if (rc == 0)
-			rc = lf_ab_block_info(blk, len, &bi, err);
+		rc = deliver_info(u->ab, u->channel, u->s, n,
+				  (unsigned int)(end - now), &blk, &len, &bi,
+				  err);
 		if (rc == 0)
 			rc = submit_match(u, &bi, err);
 		lf_ab_block_info_clear(&bi);

@@ -147,23 +147,6 @@ static void orderer_stop(pid_t pid)
 	}
 }
 
-static int sh(const char *fmt, ...) LF_PRINTF(1, 2);
-static int sh(const char *fmt, ...)
-{
-	va_list ap;
-	char *cmd = NULL;
-	int rc;
-
-	va_start(ap, fmt);
-	rc = vasprintf(&cmd, fmt, ap);
-	va_end(ap);
-	if (rc < 0)
-		abort();
-	rc = system(cmd);
-	free(cmd);
-	return rc;
-}
-
 static void show_log(struct bc *b, const char *what, const char *msg)
 {
 	char *log = ct_read(&b->t, "orderer.log");
@@ -464,11 +447,11 @@ static void step_submit_update(struct bc *b, const uint8_t *cue,
 static void step_cli_cross_check(struct bc *b, const uint8_t *blk, size_t len)
 {
 	const char *d = b->t.dir;
-	char *fetched = NULL, *json = NULL, *p;
+	char *fetched = NULL, *json = NULL, *p, *cmd;
 	size_t flen = 0, jlen = 0;
 	int rc;
 
-	rc = sh("cd '%s' && FABRIC_CFG_PATH='%s' "
+	cmd = lf_xasprintf("cd '%s' && FABRIC_CFG_PATH='%s' "
 		"CORE_PEER_LOCALMSPID=OrderingMSP CORE_PEER_MSPCONFIGPATH='%s' "
 		"'%s/peer' channel fetch config fetched.block -c " CHANNEL
 		" -o 127.0.0.1:%d --tls --cafile '%s/" ADMIN_DIR "/tls/ca.crt' "
@@ -477,6 +460,8 @@ static void step_cli_cross_check(struct bc *b, const uint8_t *blk, size_t len)
 		"'%s/configtxlator' proto_decode --type common.Block "
 		"--input fetched.block --output fetched.json",
 		d, b->cfg, b->mspdir, b->bin, PORT, d, d, d, b->bin);
+	rc = system(cmd);
+	free(cmd);
 	if (rc != 0) {
 		char *log = ct_read(&b->t, "fetch.log");
 

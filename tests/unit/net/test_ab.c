@@ -41,36 +41,24 @@ struct fixture {
 
 static struct fixture F;
 
-static int sh(const char *fmt, ...) LF_PRINTF(1, 2);
-static int sh(const char *fmt, ...)
-{
-	va_list ap;
-	char *cmd = NULL;
-	int rc;
-
-	va_start(ap, fmt);
-	rc = vasprintf(&cmd, fmt, ap);
-	va_end(ap);
-	if (rc < 0)
-		abort();
-	rc = system(cmd);
-	free(cmd);
-	return rc;
-}
-
 /* an MSP dir with a self-signed P-256 signing identity */
 static const char *make_msp(void)
 {
+	char *cmd;
+	int rc;
+
 	F.msp = lf_path_join(F.dir, "msp");
-	if (sh("openssl version >/dev/null 2>&1") != 0)
+	if (system("openssl version >/dev/null 2>&1") != 0)
 		return "the openssl CLI is missing";
-	if (sh("cd '%s' && mkdir -p msp/signcerts msp/keystore && openssl req "
-	       "-x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-	       "-days 2 -subj /CN=Admin@org1.example.com -keyout "
-	       "msp/keystore/priv_sk -out msp/signcerts/cert.pem "
-	       ">/dev/null 2>&1", F.dir) != 0)
-		return "openssl could not make the test identity";
-	return NULL;
+	cmd = lf_xasprintf("cd '%s' && mkdir -p msp/signcerts msp/keystore && "
+			   "openssl req -x509 -newkey ec -pkeyopt "
+			   "ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "
+			   "/CN=Admin@org1.example.com -keyout "
+			   "msp/keystore/priv_sk -out msp/signcerts/cert.pem "
+			   ">/dev/null 2>&1", F.dir);
+	rc = system(cmd);
+	free(cmd);
+	return rc == 0 ? NULL : "openssl could not make the test identity";
 }
 
 static const char *server_start(void)
@@ -112,7 +100,7 @@ static int group_setup(void **state)
 	snprintf(F.dir, sizeof(F.dir), "/tmp/lf-ab-XXXXXX");
 	assert_non_null(mkdtemp(F.dir));
 	F.why = make_msp();
-	if (!F.why && sh("node --version >/dev/null 2>&1") != 0)
+	if (!F.why && system("node --version >/dev/null 2>&1") != 0)
 		F.why = "node is not installed";
 	if (!F.why && !lf_path_exists(LF_SOURCE_DIR "/tests/node/node_modules/"
 				      "@grpc/grpc-js/package.json"))
@@ -205,6 +193,23 @@ static void seek_check(json_t *seek, const char *start_s, json_int_t start_n,
 				"content_type")), 0);
 }
 
+/* newest / oldest, not waiting */
+static void seek_case(const struct lf_ab_signer *s, uint64_t number,
+		      const char *name)
+{
+	struct lf_err err = LF_ERR_INIT;
+	uint8_t *env = NULL;
+	size_t len = 0;
+	json_t *j;
+
+	assert_int_equal(lf_ab_seek_envelope(NULL, "mychannel", s, number, 0,
+					     &env, &len, &err), 0);
+	j = fabric_decode(env, len, name);
+	seek_check(json_object_get(j, "seek"), name, 0, 1);
+	json_decref(j);
+	free(env);
+}
+
 static void test_ab_seek_envelope_fabric(void **state)
 {
 	struct lf_ab_signer s = { F.msp, "Org1MSP" };
@@ -231,18 +236,8 @@ static void test_ab_seek_envelope_fabric(void **state)
 	json_decref(j);
 	free(env);
 	/* newest, not waiting: FAIL_IF_NOT_READY (1); oldest */
-	assert_int_equal(lf_ab_seek_envelope(NULL, "mychannel", &s, LF_AB_NEWEST,
-					     0, &env, &len, &err), 0);
-	j = fabric_decode(env, len, "seeknew.pb");
-	seek_check(json_object_get(j, "seek"), "newest", 0, 1);
-	json_decref(j);
-	free(env);
-	assert_int_equal(lf_ab_seek_envelope(NULL, "mychannel", &s, LF_AB_OLDEST,
-					     0, &env, &len, &err), 0);
-	j = fabric_decode(env, len, "seekold.pb");
-	seek_check(json_object_get(j, "seek"), "oldest", 0, 1);
-	json_decref(j);
-	free(env);
+	seek_case(&s, LF_AB_NEWEST, "newest");
+	seek_case(&s, LF_AB_OLDEST, "oldest");
 }
 
 /* a client with a TLS certificate binds its envelopes to it */
