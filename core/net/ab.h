@@ -54,7 +54,8 @@ int lf_ab_broadcast(lf_ab *ab, const uint8_t *env, size_t len,
 
 /* The SeekInfo of a one-block Deliver (start = stop = number, or newest /
  * oldest), BLOCK_UNTIL_READY when wait, else FAIL_IF_NOT_READY; and the
- * signed DELIVER_SEEK_INFO Envelope carrying it. */
+ * signed DELIVER_SEEK_INFO Envelope carrying it (ab gives the TLS binding;
+ * NULL: none). */
 int lf_ab_seek_info(uint64_t number, int wait, uint8_t **out, size_t *len);
 int lf_ab_seek_envelope(const lf_ab *ab, const char *channel,
 			const struct lf_ab_signer *s, uint64_t number,

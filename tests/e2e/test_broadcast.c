@@ -285,6 +285,22 @@ static void step_deliver_genesis(struct bc *b)
 	printf("  block 1, waiting: %s\n", err.msg);
 	assert_null(blk);
 	lf_err_clear(&err);
+	/* a signer the channel's Readers policy does not admit (org1's admin
+	 * claiming the orderer org's MSP id): FORBIDDEN */
+	{
+		char *msp = lf_path_join(b->t.dir, "crypto/peerOrganizations/"
+					 "org1.example.com/users/"
+					 "Admin@org1.example.com/msp");
+		struct lf_ab_signer bad = { msp, "OrderingMSP" };
+
+		assert_int_equal(lf_ab_deliver_block(b->ab, CHANNEL, &bad, 0,
+						     0, &blk, &len, &err),
+				 LF_EAUTH);
+		printf("  foreign signer: %s\n", err.msg);
+		assert_non_null(strstr(err.msg, "FORBIDDEN"));
+		lf_err_clear(&err);
+		free(msp);
+	}
 	/* an unknown channel */
 	assert_int_equal(lf_ab_deliver_block(b->ab, "nochannel", &s, 0, 0, &blk,
 					     &len, &err), LF_ENOTFOUND);

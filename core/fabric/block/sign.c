@@ -4,7 +4,9 @@
  * as the orderer does: ECDSA/SHA-256 over signature_header || config_update,
  * low-S, the signer's certificate issued by the MSP's CA and not expired,
  * roles from NodeOUs (or the MSP's admin certs), each identity counted
- * once; then the mod policies the update needs are evaluated.
+ * once; then the mod policies the update needs are evaluated. Also signs
+ * whole Envelopes (what the orderer's Broadcast and Deliver take) with the
+ * same identities.
  */
 #include <dirent.h>
 #include <stdio.h>
