@@ -52,6 +52,10 @@ struct grpc_call {
 	char *message;          /* raw grpc-message */
 	bool grpc_content_type; /* content-type application/grpc[+...] */
 	struct lf_err werr;     /* why the write callback stopped */
+	lf_grpc_msg_cb cb;      /* streams: each message as it arrives */
+	void *payload;
+	bool stopped;           /* cb ended the stream early (success) */
+	bool cb_failed;         /* werr is cb's error, passed on as is */
 };
 
 /* ---- status codes ------------------------------------------------------ */
@@ -368,6 +372,38 @@ static void pool_put(lf_grpc_channel *ch, CURL *h, bool keep)
 
 /* ---- one call ---------------------------------------------------------- */
 
+/* Streams: hand each whole message in the buffer to the callback, then
+ * drop it. false when the callback stops or fails the call. */
+static bool body_dispatch(struct grpc_call *c)
+{
+	const uint8_t *msg;
+	size_t msg_len, used, off = 0;
+	int rc = 0;
+
+	for (;;) {
+		if (lf_grpc_unframe(c->body.data + off, c->body.len - off,
+				    c->max_msg, &msg, &msg_len, &used,
+				    &c->werr) != 0)
+			return false;
+		if (used == 0)
+			break;
+		off += used;
+		rc = c->cb(msg, msg_len, &c->werr, c->payload);
+		if (rc != 0)
+			break;
+	}
+	memmove(c->body.data, c->body.data + off, c->body.len - off);
+	c->body.len -= off;
+	if (rc == LF_GRPC_STOP)
+		c->stopped = true;
+	else if (rc != 0)
+		c->cb_failed = true;
+	if (rc != 0 && c->werr.code == 0)
+		lf_err_set(&c->werr, rc < 0 ? rc : LF_ERROR, "grpc: the "
+			   "stream's consumer stopped it");
+	return rc == 0;
+}
+
 static size_t on_body(char *data, size_t size, size_t nmemb, void *payload)
 {
 	struct grpc_call *c = payload;
@@ -380,6 +416,8 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *payload)
 			   "of %zu bytes", c->max_msg);
 		return 0;
 	}
+	if (c->cb)
+		return body_dispatch(c) ? n : 0;
 	/* refuse a bad header (compressed, oversized) as soon as it is in */
 	if (lf_grpc_unframe(c->body.data, c->body.len, c->max_msg, &msg,
 			    &msg_len, &used, &c->werr) != 0)
@@ -689,6 +727,10 @@ static int call_perform(lf_grpc_channel *ch, const char *method,
 		 * UNIMPLEMENTED) and then reset the stream, which curl
 		 * reports as a stream error after the answer is in */
 		ret = call_result(h, ch, method, c, err);
+	} else if (rc == CURLE_WRITE_ERROR && c->stopped) {
+		ret = 0;
+	} else if (rc == CURLE_WRITE_ERROR && c->cb_failed) {
+		ret = lf_err_set(err, c->werr.code, "%s", c->werr.msg);
 	} else if (rc == CURLE_WRITE_ERROR && c->werr.code != 0) {
 		ret = lf_err_set(err, c->werr.code, "%s (grpc %s at '%s')",
 				 c->werr.msg, method, ch->target);
@@ -715,41 +757,65 @@ static bool method_ok(const char *m)
 	return true;
 }
 
+static int method_check(const char *method, struct lf_err *err)
+{
+	if (method_ok(method))
+		return 0;
+	return lf_err_set(err, LF_EINVALID, "grpc: bad method '%.*s' "
+			  "(want /package.Service/Method)",
+			  (int)strcspn(method ? method : "", "\r\n"),
+			  method ? method : "");
+}
+
+/* Run one call whose request body is body[0..len) (framed messages);
+ * the response goes into c. */
+static int call_run(lf_grpc_channel *ch, const char *method,
+		    const uint8_t *body, size_t len, struct grpc_call *c,
+		    unsigned int deadline_ms, struct lf_err *err)
+{
+	struct call_req r = { NULL, body ? body : (const uint8_t *)"", len,
+			      NULL, deadline_ms, NULL };
+	char errbuf[CURL_ERROR_SIZE] = "";
+	int rc;
+
+	r.errbuf = errbuf;
+	r.headers = call_headers(deadline_ms);
+	r.url = lf_xasprintf("%s%s", ch->base_url, method);
+	c->max_msg = ch->max_msg;
+	c->body.max = LF_GRPC_FRAME_HEADER + ch->max_msg;
+	if (c->cb) /* a partial message plus one write's worth */
+		c->body.max += CURL_MAX_WRITE_SIZE;
+	if (!r.headers)
+		rc = lf_err_set(err, LF_ERROR, "grpc: out of memory");
+	else
+		rc = call_perform(ch, method, &r, c, err);
+	free((char *)r.url);
+	curl_slist_free_all(r.headers);
+	return rc;
+}
+
 int lf_grpc_unary(lf_grpc_channel *ch, const char *method, const void *req,
 		  size_t req_len, uint8_t **resp, size_t *resp_len,
 		  unsigned int deadline_ms, int *status, struct lf_err *err)
 {
-	struct grpc_call c = { LF_BUF_INIT, 0, -1, NULL, false, LF_ERR_INIT };
-	struct call_req r = { NULL, NULL, 0, NULL, deadline_ms, NULL };
-	char errbuf[CURL_ERROR_SIZE] = "";
+	struct grpc_call c = { LF_BUF_INIT, 0, -1, NULL, false, LF_ERR_INIT,
+			       NULL, NULL, false, false };
 	uint8_t *frame = NULL;
 	const uint8_t *msg;
-	size_t msg_len;
+	size_t msg_len, frame_len = 0;
 	int rc;
 
 	*resp = NULL;
 	*resp_len = 0;
 	if (status)
 		*status = -1;
-	if (!method_ok(method))
-		return lf_err_set(err, LF_EINVALID, "grpc: bad method '%.*s' "
-				  "(want /package.Service/Method)",
-				  (int)strcspn(method ? method : "", "\r\n"),
-				  method ? method : "");
-	rc = lf_grpc_frame(&frame, &r.frame_len, req, req_len, ch->max_msg,
-			   err);
+	rc = method_check(method, err);
+	if (rc == 0)
+		rc = lf_grpc_frame(&frame, &frame_len, req, req_len,
+				   ch->max_msg, err);
 	if (rc != 0)
 		return rc;
-	r.frame = frame;
-	r.errbuf = errbuf;
-	r.headers = call_headers(deadline_ms);
-	r.url = lf_xasprintf("%s%s", ch->base_url, method);
-	c.max_msg = ch->max_msg;
-	c.body.max = LF_GRPC_FRAME_HEADER + ch->max_msg;
-	if (!r.headers)
-		rc = lf_err_set(err, LF_ERROR, "grpc: out of memory");
-	else
-		rc = call_perform(ch, method, &r, &c, err);
+	rc = call_run(ch, method, frame, frame_len, &c, deadline_ms, err);
 	if (status)
 		*status = c.status;
 	if (rc == 0)
@@ -760,9 +826,69 @@ int lf_grpc_unary(lf_grpc_channel *ch, const char *method, const void *req,
 		memcpy(*resp, msg, msg_len);
 		*resp_len = msg_len;
 	}
-	free((char *)r.url);
-	curl_slist_free_all(r.headers);
 	free(frame);
+	free(c.message);
+	lf_buf_free(&c.body);
+	return rc;
+}
+
+/* the request messages, framed one after the other */
+static int frames_join(const lf_grpc_channel *ch,
+		       const struct lf_grpc_msg *reqs, size_t n,
+		       struct lf_buf *out, struct lf_err *err)
+{
+	uint8_t *f = NULL;
+	size_t i, flen;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		rc = lf_grpc_frame(&f, &flen, reqs[i].data, reqs[i].len,
+				   ch->max_msg, err);
+		if (rc != 0)
+			return rc;
+		rc = lf_buf_append(out, f, flen);
+		free(f);
+		if (rc != 0)
+			return lf_err_set(err, LF_ERROR, "grpc: out of memory");
+	}
+	return 0;
+}
+
+int lf_grpc_stream(lf_grpc_channel *ch, const char *method,
+		   const struct lf_grpc_msg *reqs, size_t n, lf_grpc_msg_cb cb,
+		   void *payload, unsigned int deadline_ms, int *status,
+		   struct lf_err *err)
+{
+	struct grpc_call c = { LF_BUF_INIT, 0, -1, NULL, false, LF_ERR_INIT,
+			       cb, payload, false, false };
+	struct lf_buf body = LF_BUF_INIT;
+	int rc;
+
+	if (status)
+		*status = -1;
+	rc = method_check(method, err);
+	if (rc == 0)
+		rc = frames_join(ch, reqs, n, &body, err);
+	if (rc == 0)
+		rc = call_run(ch, method, (const uint8_t *)body.data,
+			      body.len, &c, deadline_ms, err);
+	if (status)
+		*status = c.status;
+	/* libcurl may report a stream reset by the server as a clean end:
+	 * a stream that ends without grpc-status was cut (a server
+	 * restarting, a proxy), so a retry may succeed */
+	if (rc == LF_ERROR && c.status < 0 && c.grpc_content_type &&
+	    !c.stopped) {
+		lf_err_clear(err);
+		rc = lf_err_set(err, LF_ERETRY, "grpc %s at '%s': the stream "
+				"ended without a status (reset)", method,
+				ch->target);
+	}
+	if (rc == 0 && !c.stopped && c.body.len > 0)
+		rc = lf_err_set(err, LF_EINVALID, "grpc %s at '%s': the "
+				"stream ended inside a message (%zu bytes)",
+				method, ch->target, c.body.len);
+	lf_buf_free(&body);
 	free(c.message);
 	lf_buf_free(&c.body);
 	return rc;

@@ -1,10 +1,12 @@
 /*
- * gRPC unary calls over HTTP/2, on libcurl (nghttp2) easy handles.
+ * gRPC unary and streaming calls over HTTP/2, on libcurl (nghttp2) easy
+ * handles.
  *
  * Just what ledgerform needs to talk to Fabric peers and orderers (a signed
  * proposal to the peer's Endorser service, as `peer channel join` does):
- * unary calls, the 5-byte length-prefixed message framing, TLS always
- * verified against the caller's CA (mutual TLS when a client certificate is
+ * unary calls, streams whose requests are known up front (the orderer's
+ * Broadcast and Deliver), the 5-byte length-prefixed message framing, TLS
+ * always verified against the caller's CA (mutual TLS when a client certificate is
  * given), deadlines, and grpc-status / grpc-message mapped to LF_E* codes.
  * Messages are opaque bytes: callers pack and unpack them with protobuf-c.
  * No compression is ever negotiated, so a compressed frame is refused.
@@ -123,5 +125,35 @@ void lf_grpc_channel_set_max_message(lf_grpc_channel *ch, size_t max);
 int lf_grpc_unary(lf_grpc_channel *ch, const char *method, const void *req,
 		  size_t req_len, uint8_t **resp, size_t *resp_len,
 		  unsigned int deadline_ms, int *status, struct lf_err *err);
+
+/* ---- server streaming ------------------------------------------------- */
+
+/* One request message of a streaming call. */
+struct lf_grpc_msg {
+	const void *data;
+	size_t len;
+};
+
+/* Called with each response message of a stream as it arrives; msg is
+ * borrowed for the call only. Return 0 to go on, LF_GRPC_STOP to end the
+ * call early with success (the stream is cancelled: what the caller came
+ * for is in), or a negative LF_E* code with err set to fail the call with
+ * that error as is. */
+typedef int (*lf_grpc_msg_cb)(const uint8_t *msg, size_t len,
+			      struct lf_err *err, void *payload);
+#define LF_GRPC_STOP 1
+
+/* A call that sends the n request messages reqs[0..n) (n may be 0), then
+ * half-closes, and hands each response message to cb until the server ends
+ * the stream (with grpc-status) or cb stops it. Serves server-streaming and
+ * bidirectional methods whose requests are all known up front (Fabric's
+ * AtomicBroadcast Broadcast and Deliver). Deadline, *status and errors as
+ * lf_grpc_unary; messages already handed to cb stay handed when the stream
+ * then fails (a reset mid-stream: LF_ERETRY; a stream that ends inside a
+ * message: LF_EINVALID). Thread-safe. */
+int lf_grpc_stream(lf_grpc_channel *ch, const char *method,
+		   const struct lf_grpc_msg *reqs, size_t n, lf_grpc_msg_cb cb,
+		   void *payload, unsigned int deadline_ms, int *status,
+		   struct lf_err *err);
 
 #endif

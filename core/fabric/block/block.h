@@ -94,6 +94,33 @@ int lf_update_needs(const uint8_t *cur, size_t curlen, const uint8_t *env,
  * `peer channel update -f` submits */
 int lf_update_envelope(const uint8_t *env, size_t len, const char *channel,
 		       uint8_t **out, size_t *outlen, struct lf_err *err);
+/* A signed Envelope (what the orderer's Broadcast and Deliver take):
+ * Payload{Header{ChannelHeader{type, channel, timestamp, tx id,
+ * tls_cert_hash}, SignatureHeader{creator, nonce}}, data} signed (low-S
+ * ECDSA/SHA-256 over the payload) with the MSP dir's keystore key; the
+ * creator is its signcert under mspid. The key never leaves the call. */
+struct lf_envelope_req {
+	int type;                     /* HeaderType: 2 CONFIG_UPDATE, 5
+					 DELIVER_SEEK_INFO */
+	const char *channel;
+	const uint8_t *data;          /* the payload's data */
+	size_t len;
+	const char *mspdir;           /* signcerts/ + keystore/ */
+	const char *mspid;
+	const uint8_t *tls_cert_hash; /* 32 bytes: sha256 of the client TLS
+					 certificate (DER), for an orderer
+					 that binds to mutual TLS; or NULL */
+};
+int lf_envelope_sign(const struct lf_envelope_req *r, uint8_t **out,
+		     size_t *outlen, struct lf_err *err);
+/* The CONFIG_UPDATE Envelope to Broadcast from a ConfigUpdateEnvelope
+ * carrying the collected admin signatures, signed by the submitter
+ * (mspdir, mspid) as `peer channel update` does: the channel's Writers
+ * policy must admit the submitter. */
+int lf_update_envelope_signed(const uint8_t *env, size_t len,
+			      const char *channel, const char *mspdir,
+			      const char *mspid, uint8_t **out,
+			      size_t *outlen, struct lf_err *err);
 /* Config that results from applying a ConfigUpdateEnvelope to `cur`
  * (sequence + 1); the update must come from lf_update_compute on cur */
 int lf_update_apply(const uint8_t *cur, size_t curlen, const uint8_t *env,

@@ -4,7 +4,9 @@
  * as the orderer does: ECDSA/SHA-256 over signature_header || config_update,
  * low-S, the signer's certificate issued by the MSP's CA and not expired,
  * roles from NodeOUs (or the MSP's admin certs), each identity counted
- * once; then the mod policies the update needs are evaluated.
+ * once; then the mod policies the update needs are evaluated. Also signs
+ * whole Envelopes (what the orderer's Broadcast and Deliver take) with the
+ * same identities.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -417,45 +419,144 @@ static int sign_bytes(EVP_PKEY *pk, ProtobufCBinaryData a, ProtobufCBinaryData b
 	return 0;
 }
 
-static int signature_for(const Lfpb__ConfigUpdateEnvelope *e, const char *mspdir,
-			 const char *mspid, Lfpb__ConfigSignature *cs,
-			 struct lf_err *err)
+/* mspdir's signing certificate (PEM, *cert) and its keystore key */
+static int identity_load(const char *mspdir, char **cert, size_t *clen,
+			 EVP_PKEY **pk, struct lf_err *err)
+{
+	X509 *x = NULL;
+	int rc = first_file(mspdir, "signcerts", cert, clen, err);
+
+	*pk = NULL;
+	if (rc == 0 && !(x = pem_cert(*cert, *clen)))
+		rc = lf_err_set(err, LF_EINVALID, "MSP dir '%s': signcerts/ holds "
+				"no PEM certificate", mspdir);
+	if (rc == 0 && !(*pk = load_key(mspdir, err)))
+		rc = LF_EINVALID;
+	if (rc == 0 && X509_check_private_key(x, *pk) != 1)
+		rc = lf_err_set(err, LF_EINVALID, "MSP dir '%s': the keystore key "
+				"does not belong to the signing certificate", mspdir);
+	ERR_clear_error();
+	X509_free(x);
+	if (rc != 0) {
+		EVP_PKEY_free(*pk);
+		*pk = NULL;
+		free(*cert);
+		*cert = NULL;
+	}
+	return rc;
+}
+
+/* SignatureHeader{creator: SerializedIdentity{mspid, cert}, nonce} */
+static ProtobufCBinaryData sig_header(const char *mspid, char *cert,
+				      size_t clen, const uint8_t nonce[24])
 {
 	Lfpb__SerializedIdentity si = LFPB__SERIALIZED_IDENTITY__INIT;
 	Lfpb__SignatureHeader sh = LFPB__SIGNATURE_HEADER__INIT;
-	char *cert = NULL;
-	size_t clen = 0;
-	uint8_t nonce[24];
-	EVP_PKEY *pk = NULL;
-	X509 *x = NULL;
-	int rc = first_file(mspdir, "signcerts", &cert, &clen, err);
+	ProtobufCBinaryData out;
 
-	if (rc == 0 && !(x = pem_cert(cert, clen)))
-		rc = lf_err_set(err, LF_EINVALID, "MSP dir '%s': signcerts/ holds "
-				"no PEM certificate", mspdir);
-	if (rc == 0 && !(pk = load_key(mspdir, err)))
-		rc = LF_EINVALID;
-	if (rc == 0 && X509_check_private_key(x, pk) != 1)
-		rc = lf_err_set(err, LF_EINVALID, "MSP dir '%s': the keystore key "
-				"does not belong to the signing certificate", mspdir);
-	if (rc == 0 && lf_random(nonce, sizeof(nonce)) != 0)
-		rc = lf_err_set(err, LF_ERROR, "no random bytes for the nonce");
-	if (rc)
-		goto cleanup;
 	si.mspid = (char *)mspid;
 	si.id_bytes.data = (uint8_t *)cert;
 	si.id_bytes.len = clen;
 	sh.creator = lf_pb_bin(&si.base);
-	sh.nonce.data = nonce;
-	sh.nonce.len = sizeof(nonce);
-	cs->signature_header = lf_pb_bin(&sh.base);
+	sh.nonce.data = (uint8_t *)nonce;
+	sh.nonce.len = 24;
+	out = lf_pb_bin(&sh.base);
 	free(sh.creator.data);
+	return out;
+}
+
+static int signature_for(const Lfpb__ConfigUpdateEnvelope *e, const char *mspdir,
+			 const char *mspid, Lfpb__ConfigSignature *cs,
+			 struct lf_err *err)
+{
+	char *cert = NULL;
+	size_t clen = 0;
+	uint8_t nonce[24];
+	EVP_PKEY *pk = NULL;
+	int rc = identity_load(mspdir, &cert, &clen, &pk, err);
+
+	if (rc == 0 && lf_random(nonce, sizeof(nonce)) != 0)
+		rc = lf_err_set(err, LF_ERROR, "no random bytes for the nonce");
+	if (rc)
+		goto cleanup;
+	cs->signature_header = sig_header(mspid, cert, clen, nonce);
 	rc = sign_bytes(pk, cs->signature_header, e->config_update,
 			&cs->signature, err);
 cleanup:
-	ERR_clear_error();
 	EVP_PKEY_free(pk);
-	X509_free(x);
+	free(cert);
+	return rc;
+}
+
+/* ChannelHeader{type, timestamp now, channel, tx id, tls_cert_hash};
+ * the tx id is Fabric's: hex sha256(nonce || creator) */
+static ProtobufCBinaryData chan_header(const struct lf_envelope_req *r,
+				       ProtobufCBinaryData sh)
+{
+	Lfpb__ChannelHeader ch = LFPB__CHANNEL_HEADER__INIT;
+	Lfpb__Timestamp ts = LFPB__TIMESTAMP__INIT;
+	Lfpb__SignatureHeader *h;
+	struct lf_buf b = LF_BUF_INIT;
+	uint8_t d[32];
+	char txid[65];
+	ProtobufCBinaryData out;
+	bool fixed;
+	int i;
+
+	h = lf_pb_unpack(&lfpb__signature_header__descriptor, sh.len, sh.data,
+			 NULL);
+	lf_buf_append(&b, h->nonce.data, h->nonce.len);
+	lf_buf_append(&b, h->creator.data, h->creator.len);
+	lf_sha256(b.data, b.len, d);
+	for (i = 0; i < 32; i++)
+		snprintf(txid + 2 * i, 3, "%02x", d[i]);
+	ts.seconds = lf_blk_epoch(&fixed);
+	ch.type = r->type;
+	ch.timestamp = &ts;
+	ch.channel_id = (char *)r->channel;
+	ch.tx_id = txid;
+	ch.tls_cert_hash.data = (uint8_t *)r->tls_cert_hash;
+	ch.tls_cert_hash.len = r->tls_cert_hash ? 32 : 0;
+	out = lf_pb_bin(&ch.base);
+	lfpb__signature_header__free_unpacked(h, NULL);
+	lf_buf_free(&b);
+	return out;
+}
+
+int lf_envelope_sign(const struct lf_envelope_req *r, uint8_t **out,
+		     size_t *outlen, struct lf_err *err)
+{
+	Lfpb__Header hdr = LFPB__HEADER__INIT;
+	Lfpb__Payload pl = LFPB__PAYLOAD__INIT;
+	Lfpb__Envelope env = LFPB__ENVELOPE__INIT;
+	ProtobufCBinaryData none = { 0, NULL };
+	char *cert = NULL;
+	size_t clen = 0;
+	uint8_t nonce[24];
+	EVP_PKEY *pk = NULL;
+	int rc = identity_load(r->mspdir, &cert, &clen, &pk, err);
+
+	*out = NULL;
+	*outlen = 0;
+	if (rc == 0 && lf_random(nonce, sizeof(nonce)) != 0)
+		rc = lf_err_set(err, LF_ERROR, "no random bytes for the nonce");
+	if (rc)
+		goto cleanup;
+	hdr.signature_header = sig_header(r->mspid, cert, clen, nonce);
+	hdr.channel_header = chan_header(r, hdr.signature_header);
+	pl.header = &hdr;
+	pl.data.data = (uint8_t *)r->data;
+	pl.data.len = r->len;
+	env.payload = lf_pb_bin(&pl.base);
+	rc = sign_bytes(pk, env.payload, none, &env.signature, err);
+	if (rc == 0)
+		*out = lf_pb_pack(&env.base, outlen);
+	free(env.payload.data);
+	free(env.signature.data);
+	free(hdr.channel_header.data);
+	free(hdr.signature_header.data);
+cleanup:
+	EVP_PKEY_free(pk);
 	free(cert);
 	return rc;
 }

@@ -686,6 +686,31 @@ int lf_update_envelope(const uint8_t *env, size_t len, const char *channel,
 	return 0;
 }
 
+int lf_update_envelope_signed(const uint8_t *env, size_t len,
+			      const char *channel, const char *mspdir,
+			      const char *mspid, uint8_t **out,
+			      size_t *outlen, struct lf_err *err)
+{
+	struct lf_envelope_req r = { LF_HDR_CONFIG_UPDATE, channel, env, len,
+				     mspdir, mspid, NULL };
+	Lfpb__ConfigUpdateEnvelope *e = NULL;
+	Lfpb__ConfigUpdate *u = update_unpack(env, len, &e, err);
+	int rc = 0;
+
+	*out = NULL;
+	*outlen = 0;
+	if (!u)
+		return LF_EINVALID;
+	if (!lf_streq(u->channel_id, channel))
+		rc = lf_err_set(err, LF_EINVALID, "config update is for channel "
+				"'%s', not '%s'", u->channel_id, channel);
+	lfpb__config_update__free_unpacked(u, NULL);
+	lfpb__config_update_envelope__free_unpacked(e, NULL);
+	if (rc == 0)
+		rc = lf_envelope_sign(&r, out, outlen, err);
+	return rc;
+}
+
 /* ---- describing an update (what `sign` shows before signing) ---- */
 static void describe_value(struct lf_buf *b, const char *k,
 			   const Lfpb__ConfigValue *v)

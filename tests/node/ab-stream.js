@@ -1,0 +1,79 @@
+// A streaming gRPC server for tests/unit/net/test_ab.c: checks ledgerform's
+// streaming calls (core/net/grpc lf_grpc_stream) against @grpc/grpc-js, plus
+// a raw node:http2 endpoint that resets a stream mid-way (grpc-js has no
+// API for that). Both plaintext h2c on 127.0.0.1, free ports; prints
+// "port N reset M" once both serve. Exits on SIGTERM or when stdin closes.
+//
+//   /test.Stream/Count  bidi: for each request "N", answers N messages
+//                       "I/N" (I = 1..N); ends OK when the client is done
+//   /test.Stream/Fail   request "N CODE text": N messages, then status CODE
+//                       with message text
+//   (reset port) any path: answers 2 messages, then RST_STREAM
+'use strict';
+
+const http2 = require('http2');
+const grpc = require('@grpc/grpc-js');
+
+const raw = {
+  requestStream: true,
+  responseStream: true,
+  requestSerialize: (b) => b,
+  requestDeserialize: (b) => b,
+  responseSerialize: (b) => b,
+  responseDeserialize: (b) => b,
+};
+
+const service = {
+  Count: Object.assign({ path: '/test.Stream/Count' }, raw),
+  Fail: Object.assign({ path: '/test.Stream/Fail' }, raw),
+};
+
+const handlers = {
+  Count: (call) => {
+    call.on('data', (req) => {
+      const n = parseInt(req.toString('utf8'), 10) || 0;
+      for (let i = 1; i <= n; i++)
+        call.write(Buffer.from(i + '/' + n));
+    });
+    call.on('end', () => call.end());
+  },
+  Fail: (call) => {
+    call.once('data', (req) => {
+      const [n, code, ...text] = req.toString('utf8').split(' ');
+      for (let i = 1; i <= parseInt(n, 10); i++)
+        call.write(Buffer.from(String(i)));
+      call.emit('error', { code: parseInt(code, 10), details: text.join(' ') });
+    });
+  },
+};
+
+function frame(text) {
+  const b = Buffer.from(text);
+  const h = Buffer.alloc(5);
+  h.writeUInt32BE(b.length, 1);
+  return Buffer.concat([h, b]);
+}
+
+const reset = http2.createServer();
+reset.on('stream', (stream) => {
+  stream.on('error', () => {}); // the reset is the point
+  stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
+  stream.write(frame('one'));
+  stream.write(frame('two'), () =>
+    setImmediate(() => stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR)));
+});
+
+const server = new grpc.Server();
+server.addService(service, handlers);
+server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, port) => {
+  if (e) {
+    process.stderr.write('ab-stream: bind: ' + e.message + '\n');
+    process.exit(1);
+  }
+  reset.listen(0, '127.0.0.1', () => {
+    process.stdout.write('port ' + port + ' reset ' + reset.address().port + '\n');
+  });
+});
+process.on('SIGTERM', () => process.exit(0));
+process.stdin.on('end', () => process.exit(0));
+process.stdin.resume();
