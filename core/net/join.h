@@ -5,6 +5,9 @@
 #ifndef LF_NET_JOIN_H
 #define LF_NET_JOIN_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include "ledgerform/error.h"
 #include "plans/provider.h"
 #include "plans/resource.h"
@@ -17,5 +20,31 @@ int lf_join_expand(const struct lf_spec *spec, struct lf_rset *rs,
 		   struct lf_err *err);
 
 extern const struct lf_rtype lf_rtype_join;
+
+/* ---- what the network clients share ---- */
+
+/* a resource of this apply (with the outputs its action gave), else the
+ * recorded one; NULL when neither has addr */
+const struct lf_resource *lf_net_lookup(const struct lf_apply_env *env, const char *addr);
+/* "host:port" of a node: its host's machine address (what the provider
+ * reported, else the spec's) and its attribute port_key ("port",
+ * "admin_port") */
+int lf_net_node_endpoint(const struct lf_apply_env *env, const struct lf_resource *node,
+			 const char *port_key, char *out, size_t n, struct lf_err *err);
+/* was the node's process started (FABRIC_BIN set when it was made)? */
+bool lf_net_node_started(const struct lf_resource *node);
+
+/* Submit a config update whose signatures meet the channel's policies
+ * (sig_env: the ConfigUpdateEnvelope) to a running consenter of the
+ * channel resource chan, as the consenter org's admin, and wait for the
+ * config block of sequence expected_seq (*block, caller frees). No
+ * consenter started: 0 with *submitted false and nothing sent. A config
+ * already at expected_seq (an apply cut off after its submission): 0 with
+ * that config block. A refused update: the orderer's reason; nothing is
+ * changed. */
+int lf_net_submit_update(const struct lf_apply_env *env, const struct lf_resource *chan,
+			 const uint8_t *sig_env, size_t len, uint64_t expected_seq,
+			 uint8_t **block, size_t *blen, bool *submitted,
+			 struct lf_err *err);
 
 #endif

@@ -143,7 +143,7 @@ int lf_join_expand(const struct lf_spec *spec, struct lf_rset *rs,
 
 /* a resource from the desired set (with the outputs of this apply), else
  * the recorded one */
-static const struct lf_resource *lookup(const struct lf_apply_env *env, const char *addr)
+const struct lf_resource *lf_net_lookup(const struct lf_apply_env *env, const char *addr)
 {
 	const struct lf_resource *r = env->desired ? lf_rset_get(env->desired, addr) : NULL;
 	const struct lf_resource *c = env->current ? lf_rset_get(env->current, addr) : NULL;
@@ -172,10 +172,10 @@ static void joinctx_free(struct joinctx *j)
 }
 
 /* where the node is reached: its machine's address and port_key's port */
-static int node_endpoint(const struct lf_apply_env *env, const struct lf_resource *node,
+int lf_net_node_endpoint(const struct lf_apply_env *env, const struct lf_resource *node,
 			 const char *port_key, char *out, size_t n, struct lf_err *err)
 {
-	const struct lf_resource *host = lookup(env, attr_s(node->attrs, "host"));
+	const struct lf_resource *host = lf_net_lookup(env, attr_s(node->attrs, "host"));
 	const char *ma = NULL, *lh = attr_s(node->attrs, "listen_host");
 	json_int_t port = json_integer_value(json_object_get(node->attrs, port_key));
 
@@ -224,15 +224,21 @@ static int admin_tls(const struct lf_apply_env *env, const struct lf_resource *n
 
 /* the channel's block to join with, as the channel resource recorded it */
 static int channel_block(const struct lf_apply_env *env, const char *channel,
-			 struct joinctx *j, struct lf_err *err)
+			 bool peer, struct joinctx *j, struct lf_err *err)
 {
 	char *addr = lf_xasprintf("channel.%s", channel);
-	const struct lf_resource *ch = lookup(env, addr);
-	const char *rel = ch && ch->outputs ? attr_s(ch->outputs, "block") : NULL;
+	const struct lf_resource *ch = lf_net_lookup(env, addr);
+	const char *rel = NULL;
 	char *path;
 	int rc;
 
 	free(addr);
+	/* an orderer joins with the latest config block; a peer with the
+	 * genesis block, and catches up from the orderers */
+	if (ch && ch->outputs && !peer)
+		rel = attr_s(ch->outputs, "config_block");
+	if (!rel && ch && ch->outputs)
+		rel = attr_s(ch->outputs, "block");
 	if (!rel)
 		return lf_err_set(err, LF_EINVALID, "channel '%s' has no block recorded", channel);
 	path = rel[0] == '/' ? lf_xstrdup(rel) : lf_path_join(env->workdir, rel);
@@ -241,7 +247,7 @@ static int channel_block(const struct lf_apply_env *env, const char *channel,
 	return rc;
 }
 
-static bool node_started(const struct lf_resource *node)
+bool lf_net_node_started(const struct lf_resource *node)
 {
 	return node && json_is_true(json_object_get(node->outputs, "started"));
 }
@@ -263,11 +269,11 @@ static int joinctx_open(const struct lf_apply_env *env, const struct lf_resource
 	int rc;
 
 	memset(j, 0, sizeof(*j));
-	j->node = lookup(env, attr_s(r->attrs, "node"));
+	j->node = lf_net_lookup(env, attr_s(r->attrs, "node"));
 	if (!j->node)
 		return lf_err_set(err, LF_EINVALID, "%s: node '%s' is not in the plan",
 				  r->addr, attr_s(r->attrs, "node"));
-	rc = node_endpoint(env, j->node, lf_streq(attr_s(r->attrs, "kind"), "peer")
+	rc = lf_net_node_endpoint(env, j->node, lf_streq(attr_s(r->attrs, "kind"), "peer")
 			   ? "port" : "admin_port", j->endpoint, sizeof(j->endpoint), err);
 	if (rc == 0)
 		rc = admin_tls(env, j->node, j, err);
@@ -412,12 +418,13 @@ static int join_create(const struct lf_apply_env *env, const struct lf_resource 
 	struct joinctx j;
 	int rc = joinctx_open(env, des, &j, err);
 
-	if (rc == 0 && !node_started(j.node)) {
+	if (rc == 0 && !lf_net_node_started(j.node)) {
 		*outputs = outputs_not_joined("the node is not started (FABRIC_BIN is not set)");
 		goto cleanup;
 	}
 	if (rc == 0)
-		rc = channel_block(env, attr_s(des->attrs, "channel"), &j, err);
+		rc = channel_block(env, attr_s(des->attrs, "channel"),
+				   lf_streq(attr_s(des->attrs, "kind"), "peer"), &j, err);
 	if (rc == 0 && lf_streq(attr_s(des->attrs, "kind"), "peer")) {
 		bool already = false;
 		uint64_t height = 0;
@@ -459,7 +466,7 @@ static int join_delete(const struct lf_apply_env *env, const struct lf_resource 
 	    !json_is_true(json_object_get(prior->outputs, "joined")))
 		return 0;
 	rc = joinctx_open(env, prior, &j, err);
-	if (rc == 0 && node_started(j.node) && lf_streq(attr_s(prior->attrs, "kind"), "orderer")) {
+	if (rc == 0 && lf_net_node_started(j.node) && lf_streq(attr_s(prior->attrs, "kind"), "orderer")) {
 		conn_of(&j, &c);
 		rc = lf_participation_remove(&c, attr_s(prior->attrs, "channel"), err);
 	}
@@ -502,14 +509,14 @@ static int join_read(const struct lf_apply_env *env, const struct lf_resource *p
 	if (!json_is_true(json_object_get(prior->outputs, "joined")))
 		return 0;
 	rc = joinctx_open(env, prior, &j, &e);
-	if (rc == 0 && node_started(j.node) && lf_streq(attr_s(prior->attrs, "kind"), "peer")) {
+	if (rc == 0 && lf_net_node_started(j.node) && lf_streq(attr_s(prior->attrs, "kind"), "peer")) {
 		bool has = true;
 
 		rc = peer_has_channel(env, &j, attr_s(prior->attrs, "channel"), &has, &e);
 		rc = rc == 0 && !has ? lf_err_set(err, LF_ENOTFOUND, "%s: the peer is not in "
 						  "channel '%s'", prior->addr,
 						  attr_s(prior->attrs, "channel")) : 0;
-	} else if (rc == 0 && node_started(j.node)) {
+	} else if (rc == 0 && lf_net_node_started(j.node)) {
 		conn_of(&j, &c);
 		rc = lf_participation_get(&c, attr_s(prior->attrs, "channel"), &info, &e);
 		if (rc == LF_ENOTFOUND)

@@ -17,6 +17,7 @@
 #include "core/fabric/block/blk.h"
 #include "core/fabric/block/block.h"
 #include "core/fabric/block/genesis.h"
+#include "core/net/join.h"
 #include "core/spec/spec.h"
 #include "core/util/util.h"
 #include "plans/resource.h"
@@ -441,14 +442,39 @@ static void files_free(struct upd_files *f)
 	free(f->sig);
 }
 
-/* signatures satisfy the policies: envelope to submit + new config */
+/* the config block the orderers cut for the update, kept beside the
+ * genesis block: an orderer that joins later joins with it */
+static int keep_config_block(const struct lf_apply_env *env, const char *name,
+			     const uint8_t *blk, size_t blen, json_t *outputs,
+			     struct lf_err *err)
+{
+	char *path = chan_file(env, name, ".config.block"), *rel;
+	int rc = lf_write_file_atomic(path, blk, blen, 0644, err);
+
+	if (rc == 0) {
+		rel = rel_path(env, path);
+		json_object_set_new(outputs, "config_block", json_string(rel));
+		free(rel);
+	}
+	free(path);
+	return rc;
+}
+
+/* signatures satisfy the policies: the update goes to a running orderer
+ * and counts as made only once its config block is delivered; then the
+ * new config is recorded and the signed update file retired. A refused
+ * or failed submission keeps the update file (and its signatures) and the
+ * recorded config as they were. With no orderer running (nodes not
+ * started) nothing is sent and outputs say so. */
 static int finish_update(const struct lf_apply_env *env, const char *name,
 			 struct upd_files *f, const struct lf_resource *prior,
-			 json_t **outputs, struct lf_err *err)
+			 const struct lf_resource *desired, json_t **outputs,
+			 struct lf_err *err)
 {
-	uint8_t *envb = NULL, *next = NULL;
-	size_t envlen = 0, nlen = 0;
+	uint8_t *envb = NULL, *next = NULL, *blk = NULL;
+	size_t envlen = 0, nlen = 0, blen = 0;
 	Lfpb__Config *c = NULL;
+	bool submitted = false;
 	char *rel;
 	int rc = lf_update_envelope((uint8_t *)f->sig, f->siglen, name, &envb,
 				    &envlen, err);
@@ -456,28 +482,44 @@ static int finish_update(const struct lf_apply_env *env, const char *name,
 	if (rc == 0)
 		rc = lf_update_apply((uint8_t *)f->cur, f->curlen, (uint8_t *)f->sig,
 				     f->siglen, &next, &nlen, err);
-	if (rc == 0)
-		rc = lf_write_file_atomic(f->envp, envb, envlen, 0644, err);
-	if (rc == 0)
-		rc = lf_write_file_atomic(f->cfg, next, nlen, 0644, err);
-	if (rc == 0)
+	if (rc == 0) {
 		c = lf_pb_unpack(&lfpb__config__descriptor, nlen, next, NULL);
+		if (!c)
+			rc = lf_err_set(err, LF_ERROR, "channel '%s': the updated config "
+					"does not decode", name);
+	}
+	if (rc == 0)
+		rc = lf_net_submit_update(env, desired, (uint8_t *)f->sig, f->siglen,
+					  c->sequence, &blk, &blen, &submitted, err);
 	if (rc == 0) {
 		*outputs = json_deep_copy(prior->outputs ? prior->outputs
 					  : json_object());
 		if (!*outputs)
 			*outputs = json_object();
 		json_object_set_new(*outputs, "config_sequence",
-				    json_integer(c ? (json_int_t)c->sequence : 0));
+				    json_integer((json_int_t)c->sequence));
+		json_object_set_new(*outputs, "submitted", json_boolean(submitted));
+		if (submitted)
+			rc = keep_config_block(env, name, blk, blen, *outputs, err);
+	}
+	if (rc == 0)
+		rc = lf_write_file_atomic(f->envp, envb, envlen, 0644, err);
+	if (rc == 0)
+		rc = lf_write_file_atomic(f->cfg, next, nlen, 0644, err);
+	if (rc == 0) {
 		rel = rel_path(env, f->envp);
 		json_object_set_new(*outputs, "update_envelope", json_string(rel));
 		free(rel);
 		unlink(f->upd);
+	} else if (*outputs) {
+		json_decref(*outputs);
+		*outputs = NULL;
 	}
 	if (c)
 		lfpb__config__free_unpacked(c, NULL);
 	free(envb);
 	free(next);
+	free(blk);
 	return rc;
 }
 
@@ -539,7 +581,7 @@ static int channel_update(const struct lf_apply_env *env,
 		free(m);
 	}
 	if (rc == 0)
-		rc = finish_update(env, name, &f, prior, outputs, err);
+		rc = finish_update(env, name, &f, prior, desired, outputs, err);
 cleanup:
 	free(replaced);
 	free(upd);
