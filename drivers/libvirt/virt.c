@@ -59,8 +59,13 @@ int virt_code_map(int code, int domain)
 int virt_err(struct lf_err *err, const char *what, const char *name)
 {
 	virErrorPtr e = virGetLastError();
-	const char *msg = e && e->message ? e->message : "unknown libvirt error";
 	int code = e ? virt_code_map(e->code, e->domain) : LF_ERROR;
+	char msg[LF_ERR_MSG_MAX];
+	char *p;
+
+	snprintf(msg, sizeof(msg), "%s", e && e->message ? e->message : "unknown libvirt error");
+	for (p = msg; (p = strpbrk(p, "\r\n")); ) /* one line */
+		*p = ' ';
 
 	if (code == LF_ERETRY)
 		return virt_host->err_set_retry(err, code, 0, "libvirt: %s '%s': %s",

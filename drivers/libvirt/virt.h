@@ -74,6 +74,7 @@ struct virt_dom_facts {
 	char disk_target[16];
 	unsigned int max_vcpus;
 	unsigned long long max_memory_kib;
+	unsigned long long cur_memory_kib; /* <currentMemory> */
 };
 
 int virt_xml_domain(const struct virt_dom_spec *s, char **out,

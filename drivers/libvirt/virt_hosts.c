@@ -166,18 +166,37 @@ static int hc_address(struct virt_hc *hc, char *buf, size_t cap)
 	return found;
 }
 
+/* The memory a domain is given: its configured <currentMemory> (the
+ * balloon target). The live "used" figure is what the guest's balloon
+ * driver gave back, which is the maximum for a guest without one. */
+static int config_memory_kib(struct virt_hc *hc, unsigned long long *out,
+			     struct lf_err *err)
+{
+	char *xml = virDomainGetXMLDesc(hc->dom, VIR_DOMAIN_XML_INACTIVE);
+	struct virt_dom_facts f;
+	int rc;
+
+	if (!xml)
+		return virt_err(err, "cannot read domain", hc->spec->name);
+	rc = virt_xml_facts(xml, &f, err);
+	free(xml);
+	*out = f.cur_memory_kib;
+	return rc;
+}
+
 int virt_hc_emit(struct virt_hc *hc, struct lf_kv_builder *out,
 		 struct lf_err *err)
 {
 	char uuid[VIR_UUID_STRING_BUFLEN], addr[64];
-	unsigned long long disk = 0;
+	unsigned long long disk = 0, mem = 0;
 	virDomainInfo info;
 	int rc;
 
 	if (virDomainGetUUIDString(hc->dom, uuid) != 0 ||
 	    virDomainGetInfo(hc->dom, &info) != 0)
 		return virt_err(err, "cannot read domain", hc->spec->name);
-	if ((rc = virt_hc_disk_bytes(hc, &disk, err)) != 0)
+	if ((rc = virt_hc_disk_bytes(hc, &disk, err)) != 0 ||
+	    (rc = config_memory_kib(hc, &mem, err)) != 0)
 		return rc;
 	if (!out)
 		return 0;
@@ -187,7 +206,7 @@ int virt_hc_emit(struct virt_hc *hc, struct lf_kv_builder *out,
 		virt_host->kv_set(out, "mac", hc->f.mac);
 	virt_host->kv_set(out, "volume", hc->f.volume[0] ? hc->f.volume : hc->vol);
 	virt_host->kv_set_int(out, "vcpus", info.nrVirtCpu);
-	virt_host->kv_set_int(out, "memory_mb", (long long)(info.memory / 1024));
+	virt_host->kv_set_int(out, "memory_mb", (long long)(mem / 1024));
 	virt_host->kv_set_int(out, "disk_gb", (long long)((disk + VIRT_GIB - 1) / VIRT_GIB));
 	virt_host->kv_set(out, "power", info.state == VIR_DOMAIN_RUNNING ||
 			  info.state == VIR_DOMAIN_BLOCKED ? "running" : "stopped");

@@ -6,8 +6,10 @@
  * max_memory_mb, or the template's values when larger); past them the
  * change needs a restart, which the plan shows ("in place with restart")
  * and host_update then makes with LF_UPDATE_RESTART: stop, raise the
- * maximums, start. A disk grows with a volume resize plus, while the
- * domain runs, a block resize; a smaller disk is refused at plan.
+ * maximums, start. A disk grows with a block resize while the domain runs
+ * (qemu holds the image's write lock, so the pool could not resize it)
+ * followed by a pool refresh, or a volume resize while it is stopped; a
+ * smaller disk is refused at plan.
  */
 #include "virt.h"
 
@@ -61,16 +63,20 @@ static int grow_disk(struct virt_hc *hc, bool live, struct lf_err *err)
 		return virt_host->err_set(err, LF_EINVALID,
 					  "libvirt: the disk of '%s' cannot shrink (%llu GB -> %llu GB)",
 					  hc->spec->name, have / VIRT_GIB, hc->spec->disk_gb);
+	if (live) { /* qemu holds the image: it grows it, then the guest sees it */
+		if (virDomainBlockResize(hc->dom, hc->f.disk_target, want,
+					 VIR_DOMAIN_BLOCK_RESIZE_BYTES) != 0)
+			return virt_err(err, "cannot resize the disk of", hc->spec->name);
+		if (virStoragePoolRefresh(hc->pool, 0) != 0)
+			return virt_err(err, "cannot refresh storage pool", hc->c->cfg.pool);
+		return 0;
+	}
 	v = virStorageVolLookupByName(hc->pool, name);
 	if (!v)
 		return virt_err(err, "cannot find volume", name);
 	if (virStorageVolResize(v, want, 0) != 0)
 		rc = virt_err(err, "cannot resize volume", name);
 	virStorageVolFree(v);
-	if (rc == 0 && live &&
-	    virDomainBlockResize(hc->dom, hc->f.disk_target, want,
-				 VIR_DOMAIN_BLOCK_RESIZE_BYTES) != 0)
-		rc = virt_err(err, "cannot resize the disk of", hc->spec->name);
 	return rc;
 }
 

@@ -218,6 +218,8 @@ int virt_xml_facts(const char *domxml, struct virt_dom_facts *f,
 	f->max_vcpus = (unsigned int)strtoul(num, NULL, 10);
 	xp_str(xc, "string(/domain/memory)", num, sizeof(num));
 	f->max_memory_kib = strtoull(num, NULL, 10);
+	xp_str(xc, "string(/domain/currentMemory)", num, sizeof(num));
+	f->cur_memory_kib = strtoull(num, NULL, 10);
 cleanup:
 	xmlXPathFreeContext(xc);
 	xmlFreeDoc(doc);
