@@ -6,10 +6,12 @@
  * entered: its messages never reach stderr, they are carried in ours
  * (virt_err reads the thread's last libvirt error). A connection that was
  * lost is reopened on the next call; the call that saw it fail gets
- * LF_ERETRY.
+ * LF_ERETRY. SIGPIPE (a write to a daemon that went away) is ignored when
+ * the process left it at its default, which would end the process.
  */
 #include "virt.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +144,22 @@ static void virt_close(struct lf_driver_conn *c)
 	free(c);
 }
 
+/* A write to a libvirtd that went away raises SIGPIPE in the writing
+ * thread, whose default action ends the whole process; libvirt asks its
+ * applications to ignore it. Done only when nobody chose a handler. */
+static void virt_sigpipe_ignore(void)
+{
+	struct sigaction old, ign;
+
+	if (sigaction(SIGPIPE, NULL, &old) != 0 || old.sa_handler != SIG_DFL ||
+	    (old.sa_flags & SA_SIGINFO))
+		return;
+	memset(&ign, 0, sizeof(ign));
+	ign.sa_handler = SIG_IGN;
+	sigemptyset(&ign.sa_mask);
+	sigaction(SIGPIPE, &ign, NULL);
+}
+
 static const struct lf_driver virt_driver = {
 	.abi_version = LF_DRIVER_ABI_VERSION,
 	.struct_size = sizeof(struct lf_driver),
@@ -166,5 +184,6 @@ LF_DRIVER_EXPORT const struct lf_driver *lf_driver_entry(const struct lf_host_ap
 		return NULL;
 	virt_host = host;
 	virSetErrorFunc(NULL, virt_silent);
+	virt_sigpipe_ignore();
 	return &virt_driver;
 }

@@ -14,7 +14,9 @@
  * and block device), a shrink refused at plan; destroy leaves no domain
  * and no volume; a domain made by hand with a host's name is not adopted.
  * Through the driver: the IP wait is bounded, reports progress, and the
- * partial outputs (UUID, MAC) are returned with the timeout.
+ * partial outputs (UUID, MAC) are returned with the timeout; when the test
+ * started libvirtd, it stops it: reads fail as transient (LF_ERETRY) and
+ * reconnect once it is back.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -375,8 +377,11 @@ static void test_libvirt_daemon_apply_resize_destroy(void **state)
 	assert_int_equal(vol_bytes(peer1), 2ull << 30);
 	assert_int_equal(vol_count(), 1 + 3 + 3); /* base, 3 disks, 3 seeds */
 	uuid0 = dom_uuid(peer0);
-	/* the same spec again: nothing to do */
+	/* memory changed by hand in the domain's config: drift in the plan */
+	assert_int_equal(sh("virsh -c " URI " setmem %s 80M --config", peer1), 0);
 	assert_int_equal(ct_run(&t, "plan -f spec.yaml --refresh"), 0);
+	assert_non_null(strstr(t.out, "drift: memory_mb is 80 live, 96 recorded"));
+	assert_null(strstr(t.out, "peer0")); /* nothing else moved */
 	/* resize in place, within the maximums: same domain */
 	write_spec(&t, "{vcpus: 3, memory: 128MiB, disk: 3GiB, image: base}");
 	assert_int_equal(apply(&t), 0);
@@ -466,6 +471,41 @@ static void on_progress(void *payload, const char *resource, const char *line)
 	snprintf(p->last, sizeof(p->last), "%s", line);
 }
 
+static int read_host(const struct lf_driver *drv, struct lf_driver_conn *c,
+		     const struct lf_host_spec *s, struct lf_err *err)
+{
+	struct lf_kv_builder *b = lf_kv_builder_new();
+	struct lf_call call;
+	int rc;
+
+	lf_call_init(&call, "libvirt", "kvm", s->resource);
+	*err = (struct lf_err)LF_ERR_INIT;
+	rc = drv->host_read(c, s, &call, b, 0, err);
+	json_decref(lf_kv_builder_finish(b));
+	return rc;
+}
+
+/* libvirtd (started by this test) goes away: reads are transient
+ * failures; once it is back, the same connection object reconnects */
+static void lost_connection(const struct lf_driver *drv, struct lf_driver_conn *c,
+			    const struct lf_host_spec *s)
+{
+	struct lf_err err = LF_ERR_INIT;
+	int i, rc = -1;
+
+	stop_daemon(started_libvirtd);
+	assert_int_equal(read_host(drv, c, s, &err), LF_ERETRY);
+	assert_int_equal(read_host(drv, c, s, &err), LF_ERETRY);
+	started_libvirtd = start_daemon("libvirtd", "/run/libvirtd.pid");
+	assert_true(started_libvirtd > 0);
+	for (i = 0; i < 100 && rc != 0; i++) { /* bounded: 20 s */
+		rc = read_host(drv, c, s, &err);
+		if (rc != 0)
+			sleep_ms(200);
+	}
+	assert_int_equal(rc, 0);
+}
+
 static void test_libvirt_daemon_ip_wait_bounded(void **state)
 {
 	struct lf_registry *reg = NULL;
@@ -515,6 +555,8 @@ static void test_libvirt_daemon_ip_wait_bounded(void **state)
 	assert_int_equal(strlen(json_string_value(json_object_get(o, "mac"))), 17);
 	assert_null(json_object_get(o, "machine_address"));
 	json_decref(o);
+	if (started_libvirtd > 0)
+		lost_connection(drv, c, &s);
 	lf_call_init(&call, "libvirt", "kvm", res);
 	err = (struct lf_err)LF_ERR_INIT;
 	assert_int_equal(drv->host_delete(c, &s, &call, 0, &err), 0);
