@@ -558,12 +558,15 @@ int virt_host_delete(struct lf_driver_conn *c, const struct lf_host_spec *spec,
 		err_clear(err); /* gone: still remove volumes a cut-short create left */
 		rc = 0;
 	}
-	if (rc == 0)
-		rc = virt_hc_pool(&hc, err);
-	if (rc == 0)
+	if (rc == 0 && (rc = virt_hc_pool(&hc, err)) == LF_ENOTFOUND) {
+		err_clear(err); /* no pool: no volumes left to remove */
+		rc = 0;
+	} else if (rc == 0) {
 		rc = delete_volume(&hc, hc.f.volume[0] ? hc.f.volume : hc.vol, err);
-	if (rc == 0)
-		rc = delete_volume(&hc, hc.f.seed_volume[0] ? hc.f.seed_volume : hc.seed, err);
+		if (rc == 0)
+			rc = delete_volume(&hc, hc.f.seed_volume[0] ? hc.f.seed_volume : hc.seed,
+					   err);
+	}
 	virt_hc_end(&hc);
 	return rc;
 }

@@ -505,6 +505,7 @@ static void test_libvirt_errors_mapped(void **state)
 		host_init(&h, "peer4-bank", LIN_A);
 		assert_int_equal(op(c, 'c', &h, 0, NULL, &err), LF_ENOTFOUND);
 		assert_non_null(strstr(err.msg, "no-such-pool"));
+		assert_int_equal(op(c, 'd', &h, 0, NULL, &err), 0); /* nothing left */
 		drv->close(c);
 	}
 }
