@@ -255,6 +255,7 @@ static int wait_address(struct virt_hc *hc, struct lf_kv_builder *out,
 int virt_hc_stop(struct virt_hc *hc, struct lf_err *err)
 {
 	uint64_t end = virt_host->now_ms() + (uint64_t)hc->c->cfg.shutdown_wait_s * 1000u;
+	virErrorPtr e;
 
 	if (virDomainIsActive(hc->dom) != 1)
 		return 0;
@@ -267,9 +268,12 @@ int virt_hc_stop(struct virt_hc *hc, struct lf_err *err)
 		}
 	}
 	virResetLastError();
-	if (virDomainIsActive(hc->dom) == 1 && virDomainDestroy(hc->dom) != 0)
-		return virt_err(err, "cannot stop domain", hc->spec->name);
-	return 0;
+	if (virDomainIsActive(hc->dom) != 1 || virDomainDestroy(hc->dom) == 0)
+		return 0;
+	e = virGetLastError();
+	if (e && e->code == VIR_ERR_OPERATION_INVALID) /* stopped meanwhile */
+		return 0;
+	return virt_err(err, "cannot stop domain", hc->spec->name);
 }
 
 /* ---- create --------------------------------------------------------- */

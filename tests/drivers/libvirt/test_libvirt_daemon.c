@@ -9,7 +9,8 @@
  * all of them in a teardown that always runs.
  *
  * Through the real CLI: apply a spec of 3 hosts of two sizes and read back
- * with `virsh dominfo`/`vol-info`; resize vCPUs and memory in place (same
+ * with `virsh dominfo`/`vol-info` (and the metadata, the disk's backing
+ * file and the seed's user-data); resize vCPUs and memory in place (same
  * UUID), past the maximum with a restart (same UUID), disk growth (volume
  * and block device), a shrink refused at plan; destroy leaves no domain
  * and no volume; a domain made by hand with a host's name is not adopted.
@@ -350,6 +351,29 @@ static int apply(struct clitest *t)
 	return rc;
 }
 
+/* what create made for host: identity in the domain's metadata, a disk
+ * backed by the base image, a seed whose user-data has the key and name */
+static void check_made(const char *host)
+{
+	char iso[128];
+
+	assert_int_equal(sh("virsh -c " URI " metadata %s https://ledgerform.dev/xmlns/libvirt/host/1",
+			    host), 0);
+	assert_non_null(strstr(sh_out, "lineage="));
+	assert_non_null(strstr(sh_out, "resource=\"host."));
+	assert_int_equal(sh("virsh -q -c " URI " vol-list %s | awk '{print $1}' | grep '^%s-.*[.]qcow2$'"
+			    " | xargs -I V virsh -c " URI " vol-dumpxml V --pool %s", pool, host, pool), 0);
+	assert_non_null(strstr(sh_out, "<backingStore>"));
+	assert_non_null(strstr(sh_out, "/base.qcow2</path>"));
+	snprintf(iso, sizeof(iso), "%s.seed-check", dir);
+	assert_int_equal(sh("virsh -q -c " URI " vol-list %s | awk '{print $1}' | grep '^%s-.*-seed[.]iso$'"
+			    " | xargs -I V virsh -c " URI " vol-download V %s --pool %s"
+			    " && isoinfo -i %s -J -x /user-data; rm -f %s", pool, host, iso, pool, iso, iso), 0);
+	assert_non_null(strstr(sh_out, "#cloud-config"));
+	assert_non_null(strstr(sh_out, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIlf test@lf"));
+	assert_non_null(strstr(sh_out, "\"hostname\": \"peer0\""));
+}
+
 static void test_libvirt_daemon_apply_resize_destroy(void **state)
 {
 	struct clitest t;
@@ -376,6 +400,7 @@ static void test_libvirt_daemon_apply_resize_destroy(void **state)
 	assert_int_equal(dominfo(peer1, "CPU(s):"), 2);
 	assert_int_equal(vol_bytes(peer1), 2ull << 30);
 	assert_int_equal(vol_count(), 1 + 3 + 3); /* base, 3 disks, 3 seeds */
+	check_made(peer0);
 	uuid0 = dom_uuid(peer0);
 	/* memory changed by hand in the domain's config: drift in the plan */
 	assert_int_equal(sh("virsh -c " URI " setmem %s 80M --config", peer1), 0);
@@ -559,7 +584,10 @@ static void test_libvirt_daemon_ip_wait_bounded(void **state)
 		lost_connection(drv, c, &s);
 	lf_call_init(&call, "libvirt", "kvm", res);
 	err = (struct lf_err)LF_ERR_INIT;
-	assert_int_equal(drv->host_delete(c, &s, &call, 0, &err), 0);
+	rc = drv->host_delete(c, &s, &call, 0, &err);
+	if (rc != 0)
+		print_message("delete: %s\n", err.msg);
+	assert_int_equal(rc, 0);
 	assert_int_not_equal(sh("virsh -c " URI " dominfo %s", name), 0);
 	assert_int_equal(vol_count(), 1);
 	drv->close(c);
