@@ -193,6 +193,12 @@ static int group_setup(void **state)
 	snprintf(bridge, sizeof(bridge), "lfv%sbr", tag);
 	snprintf(org_a, sizeof(org_a), "bank%s", tag);
 	snprintf(org_b, sizeof(org_b), "ord%s", tag);
+#if defined(__SANITIZE_ADDRESS__)
+	/* ASan intercepts the xdr_* calls libvirt's RPC makes into libtirpc
+	 * but finds no real xdr_* in glibc: every remote call jumps to 0 */
+	why_skip = "AddressSanitizer breaks libvirt's RPC (xdr_* interceptors without glibc's sunrpc); the real-daemon test runs in the normal build";
+	return 0;
+#endif
 	why_skip = need_binaries();
 	if (!why_skip)
 		why_skip = start_libvirt();
