@@ -4,6 +4,7 @@
  * workspace and prints; the work is done in core/, plans/ and state/.
  */
 #include <malloc.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -72,6 +73,9 @@ int main(int argc, char **argv)
 	size_t i;
 
 	json_object_seed(0); /* before any thread makes JSON objects */
+	/* a peer that went away (a daemon, an SSH server, a node) is an error
+	 * of the write that found it, never the end of the process */
+	signal(SIGPIPE, SIG_IGN);
 	if (lf_ctx_from_env(&ctx, &err) != 0) {
 		fprintf(stderr, "ledgerform: error: %s\n", err.msg);
 		return 1;
