@@ -83,7 +83,7 @@ int etcd_start(struct etcd_fx *fx, const char *name, int cport, int pport,
 	return 0;
 }
 
-int etcd_wait_ready(const json_t *settings)
+int etcd_wait_ready(const json_t *settings, const char *base_dir)
 {
 	struct lf_state *st = NULL;
 	struct lf_state_holder h;
@@ -91,7 +91,7 @@ int etcd_wait_ready(const json_t *settings)
 	uint64_t deadline = lf_now_ms() + 30000;
 	int rc;
 
-	if (lf_state_etcd_new(&st, settings, NULL, &err) != 0)
+	if (lf_state_etcd_new(&st, settings, base_dir, &err) != 0)
 		return -1;
 	do {
 		lf_err_clear(&err);

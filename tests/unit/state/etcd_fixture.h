@@ -33,7 +33,7 @@ int etcd_fx_init(struct etcd_fx *fx, const char *tag);
 int etcd_start(struct etcd_fx *fx, const char *name, int cport, int pport,
 	       const char *cluster, bool https, const char *const *extra);
 /* wait until the member answers through settings (bounded) */
-int etcd_wait_ready(const json_t *settings);
+int etcd_wait_ready(const json_t *settings, const char *base_dir);
 /* SIGKILL one member by PID and reap it */
 void etcd_kill(struct etcd_fx *fx, int i);
 /* stop every member by PID and remove the temp dir */

@@ -23,6 +23,7 @@
 #include "state/state.h"
 
 static struct etcd_fx single; /* one member for most tests: 22300/22301 */
+static struct etcd_fx other;   /* TLS (22320) or auth (22330) */
 static struct etcd_fx cluster; /* 3 members: 22310-22315; stopped by the
 				* group teardown too, so a failed assertion
 				* leaves no etcd running */
@@ -43,6 +44,7 @@ static int group_teardown(void **state)
 	(void)state;
 	etcd_fx_stop(&single);
 	etcd_fx_stop(&cluster);
+	etcd_fx_stop(&other);
 	return 0;
 }
 
@@ -55,7 +57,7 @@ static void need_etcd(void)
 		skip();
 	}
 	s = etcd_settings(&single, "/ready/");
-	assert_int_equal(etcd_wait_ready(s), 0);
+	assert_int_equal(etcd_wait_ready(s, NULL), 0);
 	json_decref(s);
 }
 
@@ -390,7 +392,7 @@ static void test_etcd_cluster_member_killed(void **state)
 	assert_int_equal(etcd_start(fx, "c2", 22312, 22313, cl, false, NULL), 0);
 	assert_int_equal(etcd_start(fx, "c3", 22314, 22315, cl, false, NULL), 0);
 	s = etcd_settings(fx, "/cluster/");
-	assert_int_equal(etcd_wait_ready(s), 0);
+	assert_int_equal(etcd_wait_ready(s, NULL), 0);
 	st = open_st(s);
 	lock_ok(st, "apply");
 	put_n(st, &v, 20, "one");
@@ -423,6 +425,131 @@ static void test_etcd_failover_dead_first_endpoint(void **state)
 	json_decref(s);
 }
 
+
+/* ---- TLS with a CA and a client certificate ---- */
+
+static void sh(const char *dir, const char *cmd)
+{
+	char *full = lf_xasprintf("cd '%s' && (%s) >/dev/null 2>&1", dir, cmd);
+
+	if (system(full) != 0)
+		fail_msg("failed: %s", cmd);
+	free(full);
+}
+
+/* ca.pem, server.pem/-key.pem (IP 127.0.0.1), client.pem/-key.pem */
+static void make_pki(const char *dir)
+{
+	sh(dir, "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+		"-keyout ca-key.pem -out ca.pem -days 2 -subj /CN=test-ca");
+	sh(dir, "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+		"-keyout server-key.pem -out server.csr -subj /CN=etcd "
+		"-addext subjectAltName=IP:127.0.0.1");
+	sh(dir, "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem "
+		"-CAcreateserial -out server.pem -days 2 -copy_extensions copy");
+	sh(dir, "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+		"-keyout client-key.pem -out client.csr -subj /CN=root");
+	sh(dir, "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem "
+		"-CAcreateserial -out client.pem -days 2");
+}
+
+static void test_etcd_tls_client_cert(void **state)
+{
+	struct etcd_fx *fx = &other;
+	struct lf_state *st;
+	struct lf_state_version v = { "", 0 };
+	struct lf_state_holder h;
+	struct lf_err err = LF_ERR_INIT;
+	char *f[5];
+	json_t *s, *bare;
+
+	(void)state;
+	need_etcd();
+	assert_int_equal(etcd_fx_init(fx, "tls"), 0);
+	make_pki(fx->dir);
+	f[0] = lf_xasprintf("%s/server.pem", fx->dir);
+	f[1] = lf_xasprintf("%s/server-key.pem", fx->dir);
+	f[2] = lf_xasprintf("%s/ca.pem", fx->dir);
+	f[3] = NULL;
+	{
+		const char *extra[] = { "--cert-file", f[0], "--key-file", f[1],
+					"--trusted-ca-file", f[2], "--client-cert-auth", NULL };
+
+		assert_int_equal(etcd_start(fx, "t1", 22320, 22321, NULL, true, extra), 0);
+	}
+	s = etcd_settings(fx, "/tls/");
+	bare = json_deep_copy(s);
+	json_object_set_new(s, "ca_cert", json_string("ca.pem"));
+	json_object_set_new(s, "cert", json_string("client.pem"));
+	json_object_set_new(s, "key", json_string("client-key.pem"));
+	assert_int_equal(etcd_wait_ready(s, fx->dir), 0);
+	/* relative paths are taken from the base dir (the spec's) */
+	assert_int_equal(lf_state_etcd_new(&st, s, fx->dir, &err), 0);
+	put_n(st, &v, 4, "tls");
+	lf_state_free(st);
+	/* without a client certificate, or without the CA: refused */
+	json_object_set_new(bare, "ca_cert", json_string("ca.pem"));
+	assert_int_equal(lf_state_etcd_new(&st, bare, fx->dir, &err), 0);
+	assert_int_not_equal(lf_state_holder(st, &h, &err), 0);
+	assert_int_not_equal(lf_state_holder(st, &h, &err), LF_ENOTFOUND);
+	lf_state_free(st);
+	for (int i = 0; i < 3; i++)
+		free(f[i]);
+	json_decref(s);
+	json_decref(bare);
+	etcd_fx_stop(fx);
+}
+
+/* ---- user/password auth, token refreshed after it expires ---- */
+
+static void test_etcd_auth_password_and_token_refresh(void **state)
+{
+	struct etcd_fx *fx = &other;
+	const char *extra[] = { "--auth-token-ttl", "1", NULL };
+	struct lf_state *st;
+	struct lf_state_version v = { "", 0 };
+	struct lf_state_holder h;
+	struct lf_err err = LF_ERR_INIT;
+	char *cmd;
+	json_t *s;
+
+	(void)state;
+	need_etcd();
+	assert_int_equal(etcd_fx_init(fx, "auth"), 0);
+	assert_int_equal(etcd_start(fx, "a1", 22330, 22331, NULL, false, extra), 0);
+	s = etcd_settings(fx, "/auth/");
+	assert_int_equal(etcd_wait_ready(s, NULL), 0);
+	cmd = lf_xasprintf("etcdctl --endpoints=%s user add root:s3cret-pw && "
+			   "etcdctl --endpoints=%s auth enable", fx->p[0].url, fx->p[0].url);
+	sh(fx->dir, cmd);
+	free(cmd);
+	json_object_set_new(s, "username", json_string("root"));
+	json_object_set_new(s, "credentials", json_pack("{s:s}", "env", "LF_TEST_ETCD_PW"));
+	setenv("LF_TEST_ETCD_PW", "s3cret-pw", 1);
+	st = open_st(s);
+	lock_ok(st, "apply");
+	put_n(st, &v, 3, "auth");
+	lf_sleep_ms(2500); /* let the 1 s token expire: the next call re-authenticates */
+	put_n(st, &v, 4, "auth");
+	assert_int_equal(v.serial, 2);
+	assert_int_equal(lf_state_lock_lost(st, &err), 0);
+	lf_state_free(st);
+	/* a wrong password: LF_EAUTH naming the user, never the password */
+	setenv("LF_TEST_ETCD_PW", "wrong-pw", 1);
+	st = open_st(s);
+	assert_int_equal(lf_state_holder(st, &h, &err), LF_EAUTH);
+	assert_non_null(strstr(err.msg, "'root'"));
+	assert_null(strstr(err.msg, "wrong-pw"));
+	lf_state_free(st);
+	/* no password: refused at open, naming the variable */
+	unsetenv("LF_TEST_ETCD_PW");
+	lf_err_clear(&err);
+	assert_int_equal(lf_state_etcd_new(&st, s, NULL, &err), LF_EAUTH);
+	assert_non_null(strstr(err.msg, "LF_TEST_ETCD_PW"));
+	json_decref(s);
+	etcd_fx_stop(fx);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -434,6 +561,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_etcd_keepalive_loss_reported),
 		cmocka_unit_test(test_etcd_failover_dead_first_endpoint),
 		cmocka_unit_test(test_etcd_cluster_member_killed),
+		cmocka_unit_test(test_etcd_tls_client_cert),
+		cmocka_unit_test(test_etcd_auth_password_and_token_refresh),
 	};
 
 	if (argc == 4 && strcmp(argv[1], "--lock-child") == 0)
