@@ -462,6 +462,29 @@ static int write_slices(struct etcd_state *es, json_t *ops, int64_t mod,
 	return rc;
 }
 
+static int lock_kv(struct etcd_state *es, json_t **ans, json_t **kv, struct lf_err *err);
+static void set_lost(struct etcd_state *es, const char *why);
+
+/* a refused commit while holding the lock: was the lock taken away? */
+static void explain_conflict(struct etcd_state *es, struct lf_err *err)
+{
+	struct lf_err e2 = LF_ERR_INIT;
+	json_t *ans = NULL, *kv = NULL;
+	int rc;
+
+	if (!es->lease)
+		return;
+	rc = lock_kv(es, &ans, &kv, &e2);
+	if ((rc == 0 && get_i64(kv, "lease") != es->lease) || rc == LF_ENOTFOUND) {
+		set_lost(es, "its lease expired or was revoked (force-unlock?)");
+		lf_err_clear(err);
+		pthread_mutex_lock(&es->mu);
+		lf_err_set(err, LF_ECONFLICT, "%s; nothing written", es->lost_msg);
+		pthread_mutex_unlock(&es->mu);
+	}
+	json_decref(ans);
+}
+
 static int etcd_commit(struct lf_state *st, const struct lf_state_batch *batch,
 		       struct lf_state_version *ver, struct lf_err *err)
 {
@@ -492,6 +515,8 @@ static int etcd_commit(struct lf_state *st, const struct lf_state_batch *batch,
 	json_array_append_new(ops, op_put(hk, txt, strlen(txt), 0));
 	rc = write_slices(es, ops, h.mod, err);
 	rc = recheck_applied(es, cid, rc, err);
+	if (rc == LF_ECONFLICT)
+		explain_conflict(es, err);
 	if (rc == 0)
 		*ver = next;
 cleanup:

@@ -18,6 +18,7 @@
 #include "../../e2e/clitest.h"
 #include "core/util/util.h"
 #include "etcd_fixture.h"
+#include "state/state.h"
 
 static struct etcd_fx fx; /* 22340/22341 */
 
@@ -192,6 +193,66 @@ static void test_etcd_cli_pull_push(void **state)
 	ct_done(&t);
 }
 
+/* the lease revoked behind the apply's back (force-unlock from another
+ * process): the executor starts no more actions and says why; the next
+ * apply converges */
+static void test_etcd_cli_lock_lost_stops_apply(void **state)
+{
+	struct clitest t;
+	struct lf_state *st = NULL;
+	struct lf_state_holder h;
+	struct lf_err err = LF_ERR_INIT;
+	json_t *s = etcd_settings(&fx, "/cli-lost/");
+	uint64_t deadline;
+	char buf[1024], id[32], *p;
+	pid_t pid;
+	int rc;
+
+	(void)state;
+	need_etcd();
+	ct_init(&t, "etcd-lost");
+	snprintf(buf, sizeof(buf),
+		 "name: lost\n"
+		 "state: {backend: etcd, endpoints: [\"%s\"], prefix: /cli-lost/, lease_ttl: 3}\n"
+		 "providers:\n"
+		 "  cloud: {driver: sim, config: {db: sim-db.json, latency_ms: 400}}\n"
+		 "orgs:\n"
+		 "  - name: ordering\n"
+		 "    orderers: {count: 1, provider: cloud}\n"
+		 "  - name: bank\n"
+		 "    peers: {count: 30, provider: cloud}\n", fx.p[0].url);
+	ct_write(&t, "spec.yaml", buf);
+	assert_int_equal(lf_state_etcd_new(&st, s, NULL, &err), 0);
+	pid = ct_spawn(&t, "apply -f spec.yaml --auto-approve --no-color --parallelism 1");
+	deadline = lf_now_ms() + 60000;
+	do {
+		lf_err_clear(&err);
+		rc = lf_state_holder(st, &h, &err);
+		if (rc != 0)
+			lf_sleep_ms(50);
+	} while (rc != 0 && lf_now_ms() < deadline);
+	assert_int_equal(rc, 0);
+	lf_err_clear(&err);
+	assert_int_equal(lf_state_lock(st, 0, "test", &err), LF_ECONFLICT);
+	p = strstr(err.msg, "force-unlock ");
+	assert_non_null(p);
+	snprintf(id, sizeof(id), "%s", p + 13);
+	lf_err_clear(&err);
+	assert_int_equal(lf_state_etcd_force_unlock(st, id, &err), 0);
+	assert_int_not_equal(ct_wait(pid), 0);
+	p = ct_read(&t, ".err");
+	assert_non_null(p);
+	print_message("apply said: %s\n", p);
+	assert_non_null(strstr(p, "lock on etcd state"));
+	assert_non_null(strstr(p, "revoked"));
+	free(p);
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve --no-color"), 0);
+	assert_int_equal(ct_run(&t, "plan -f spec.yaml --detailed-exitcode --no-color"), 0);
+	lf_state_free(st);
+	json_decref(s);
+	ct_done(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -199,6 +260,7 @@ int main(void)
 		cmocka_unit_test(test_etcd_cli_two_applies_at_once),
 		cmocka_unit_test(test_etcd_cli_killed_holder_force_unlock),
 		cmocka_unit_test(test_etcd_cli_pull_push),
+		cmocka_unit_test(test_etcd_cli_lock_lost_stops_apply),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
