@@ -678,6 +678,8 @@ static int start_keepalive(struct etcd_state *es, int64_t lease, double ttl)
 	return es->ka_running ? 0 : LF_ERROR;
 }
 
+static int etcd_unlock(struct lf_state *st, struct lf_err *err);
+
 static int etcd_lock(struct lf_state *st, const struct lf_state_holder *holder,
 		     double lease_ttl_s, double wait_s, struct lf_err *err)
 {
@@ -688,6 +690,8 @@ static int etcd_lock(struct lf_state *st, const struct lf_state_holder *holder,
 
 	if (es->lease && !atomic_load(&es->lost))
 		return 0;
+	if (es->lease)
+		etcd_unlock(st, err); /* the lost lock's thread and lease */
 	if (es->ttl > 0)
 		lease_ttl_s = es->ttl; /* lease_ttl from the settings wins */
 	for (;;) {

@@ -1,4 +1,10 @@
 /* Real etcd servers for tests: see etcd_fixture.h. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
 #include "etcd_fixture.h"
 
 #include <fcntl.h>
@@ -133,4 +139,27 @@ json_t *etcd_settings(const struct etcd_fx *fx, const char *prefix)
 	for (int i = 0; i < fx->n; i++)
 		json_array_append_new(eps, json_string(fx->p[i].url));
 	return json_pack("{s:o, s:s}", "endpoints", eps, "prefix", prefix);
+}
+
+int etcd_fx_start_one(struct etcd_fx *fx, const char *name, int cport, int pport)
+{
+	if (!etcd_available())
+		return 0;
+	if (etcd_fx_init(fx, name) != 0 ||
+	    etcd_start(fx, name, cport, pport, NULL, false, NULL) != 0)
+		return -1;
+	return 0;
+}
+
+void etcd_need(const struct etcd_fx *fx)
+{
+	json_t *s;
+
+	if (!etcd_available()) {
+		print_message("etcd is not installed (Debian: etcd-server): skipped\n");
+		skip();
+	}
+	s = etcd_settings(fx, "/ready/");
+	assert_int_equal(etcd_wait_ready(s, NULL), 0);
+	json_decref(s);
 }

@@ -34,6 +34,12 @@ int etcd_start(struct etcd_fx *fx, const char *name, int cport, int pport,
 	       const char *cluster, bool https, const char *const *extra);
 /* wait until the member answers through settings (bounded) */
 int etcd_wait_ready(const json_t *settings, const char *base_dir);
+/* a temp dir and one member alone (0 when etcd is not installed: the
+ * tests skip through etcd_need) */
+int etcd_fx_start_one(struct etcd_fx *fx, const char *name, int cport, int pport);
+/* skip() the calling test when etcd is not installed; else wait until the
+ * first member answers */
+void etcd_need(const struct etcd_fx *fx);
 /* SIGKILL one member by PID and reap it */
 void etcd_kill(struct etcd_fx *fx, int i);
 /* stop every member by PID and remove the temp dir */

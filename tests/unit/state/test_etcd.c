@@ -31,12 +31,7 @@ static struct etcd_fx cluster; /* 3 members: 22310-22315; stopped by the
 static int group_setup(void **state)
 {
 	(void)state;
-	if (!etcd_available())
-		return 0;
-	if (etcd_fx_init(&single, "single") != 0 ||
-	    etcd_start(&single, "s1", 22300, 22301, NULL, false, NULL) != 0)
-		return -1;
-	return 0;
+	return etcd_fx_start_one(&single, "s1", 22300, 22301);
 }
 
 static int group_teardown(void **state)
@@ -50,15 +45,7 @@ static int group_teardown(void **state)
 
 static void need_etcd(void)
 {
-	json_t *s;
-
-	if (!etcd_available()) {
-		print_message("etcd is not installed (Debian: etcd-server): skipped\n");
-		skip();
-	}
-	s = etcd_settings(&single, "/ready/");
-	assert_int_equal(etcd_wait_ready(s, NULL), 0);
-	json_decref(s);
+	etcd_need(&single);
 }
 
 static struct lf_state *open_st(json_t *settings)

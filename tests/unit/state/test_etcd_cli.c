@@ -25,12 +25,7 @@ static struct etcd_fx fx; /* 22340/22341 */
 static int group_setup(void **state)
 {
 	(void)state;
-	if (!etcd_available())
-		return 0;
-	if (etcd_fx_init(&fx, "cli") != 0 ||
-	    etcd_start(&fx, "e1", 22340, 22341, NULL, false, NULL) != 0)
-		return -1;
-	return 0;
+	return etcd_fx_start_one(&fx, "e1", 22340, 22341);
 }
 
 static int group_teardown(void **state)
@@ -42,15 +37,7 @@ static int group_teardown(void **state)
 
 static void need_etcd(void)
 {
-	json_t *s;
-
-	if (!etcd_available()) {
-		print_message("etcd is not installed (Debian: etcd-server): skipped\n");
-		skip();
-	}
-	s = etcd_settings(&fx, "/ready/");
-	assert_int_equal(etcd_wait_ready(s, NULL), 0);
-	json_decref(s);
+	etcd_need(&fx);
 }
 
 static void write_spec(struct clitest *t, const char *prefix, int peers)
