@@ -547,10 +547,12 @@ static int keepalive_once(struct etcd_state *es, int64_t lease)
 	json_t *req = json_pack("{s:o}", "ID", i64(lease)), *ans = NULL;
 	int rc = lf_etcd_call(&es->cl, "/v3/lease/keepalive", req, &ans, &err);
 
+	/* only etcd's answer "no such lease" (no TTL) means the lease is
+	 * gone; an error means it could not be asked */
 	if (rc == 0)
 		rc = get_i64(json_object_get(ans, "result"), "TTL") > 0 ? 0 : 1;
-	else if (rc != LF_ERETRY)
-		rc = 1;
+	else
+		rc = -1;
 	json_decref(req);
 	json_decref(ans);
 	return rc;

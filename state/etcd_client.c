@@ -242,8 +242,12 @@ static int post_failover(struct lf_etcd_client *c, const char *path, const char 
 	}
 	if (token)
 		lf_free_secret(token, strlen(token));
+	/* refused or silent everywhere: worth waiting for; a connection cut
+	 * on every endpoint (a TLS refusal) is not */
 	if (i == c->nendpoints)
-		return lf_err_set(err, LF_ERETRY, "etcd: no endpoint answered (last: %s: %s)",
+		return lf_err_set(err, r->cc == CURLE_COULDNT_CONNECT ||
+				  r->cc == CURLE_OPERATION_TIMEDOUT ? LF_ERETRY : LF_ERROR,
+				  "etcd: no endpoint answered (last: %s: %s)",
 				  c->endpoints[(start + c->nendpoints - 1) % c->nendpoints],
 				  curl_easy_strerror(r->cc));
 	pthread_mutex_lock(&c->mu);
