@@ -292,6 +292,28 @@ static int read_resources(struct etcd_state *es, int64_t rev, json_t *res,
 	return rc;
 }
 
+/* the header's revision was compacted away (etcd --auto-compaction):
+ * read the newest revision instead, as long as the header stays put */
+static int read_newest(struct etcd_state *es, struct header *h, json_t *res,
+		       struct lf_err *err)
+{
+	struct header again;
+	int rc = 0, tries;
+
+	for (tries = 0; tries < 3; tries++) {
+		lf_err_clear(err);
+		json_object_clear(res);
+		rc = read_resources(es, 0, res, err);
+		if (rc == 0)
+			rc = read_header(es, &again, err);
+		if (rc != 0 || again.mod == h->mod)
+			return rc;
+		*h = again;
+	}
+	return lf_err_set(err, LF_ECONFLICT,
+			  "etcd state %s kept changing while it was read; try again", es->desc);
+}
+
 static int etcd_read_all(struct lf_state *st, struct lf_state_doc *out,
 			 struct lf_err *err)
 {
@@ -304,6 +326,8 @@ static int etcd_read_all(struct lf_state *st, struct lf_state_doc *out,
 	rc = read_header(es, &h, err);
 	if (rc == 0 && h.mod)
 		rc = read_resources(es, h.mod, out->resources, err);
+	if (rc != 0 && h.mod && strstr(err->msg, "compacted"))
+		rc = read_newest(es, &h, out->resources, err);
 	if (rc == 0) {
 		snprintf(out->lineage, sizeof(out->lineage), "%s", h.lineage);
 		out->serial = h.serial;

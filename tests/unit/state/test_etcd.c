@@ -540,6 +540,41 @@ static void test_etcd_auth_password_and_token_refresh(void **state)
 	etcd_fx_stop(fx);
 }
 
+/* etcd compacted away the header's revision: the read still works */
+static void test_etcd_read_after_compaction(void **state)
+{
+	struct lf_state *st;
+	struct lf_state_version v = { "", 0 };
+	struct lf_state_doc doc;
+	struct lf_err err = LF_ERR_INIT;
+	char *cmd;
+
+	(void)state;
+	need_etcd();
+	st = open_single("/compact/");
+	put_n(st, &v, 5, "old");
+	/* later writes elsewhere, then compaction past the header's revision */
+	{
+		struct lf_state *o = open_single("/compact-other/");
+		struct lf_state_version ov = { "", 0 };
+
+		put_n(o, &ov, 3, "x");
+		put_n(o, &ov, 4, "y");
+		lf_state_free(o);
+	}
+	cmd = lf_xasprintf("etcdctl --endpoints=%s compact "
+			   "$(etcdctl --endpoints=%s endpoint status -w json | "
+			   "sed 's/.*\"revision\":\\([0-9]*\\).*/\\1/')",
+			   single.p[0].url, single.p[0].url);
+	sh(single.dir, cmd);
+	free(cmd);
+	assert_int_equal(lf_state_read(st, &doc, &err), 0);
+	assert_int_equal(json_object_size(doc.resources), 5);
+	assert_int_equal(doc.serial, 1);
+	lf_state_doc_clear(&doc);
+	lf_state_free(st);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -553,6 +588,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_etcd_cluster_member_killed),
 		cmocka_unit_test(test_etcd_tls_client_cert),
 		cmocka_unit_test(test_etcd_auth_password_and_token_refresh),
+		cmocka_unit_test(test_etcd_read_after_compaction),
 	};
 
 	if (argc == 4 && strcmp(argv[1], "--lock-child") == 0)
