@@ -68,8 +68,7 @@ int lf_state_open(struct lf_state **out, const char *backend,
 	if (!backend || strcmp(backend, "file") == 0)
 		return open_file_backend(out, settings, base_dir, default_path, err);
 	if (strcmp(backend, "etcd") == 0)
-		return lf_err_set(err, LF_EUNSUPPORTED,
-				  "state backend 'etcd' is not built yet");
+		return lf_state_etcd_new(out, settings, base_dir, err);
 	return lf_err_set(err, LF_EINVALID,
 			  "unknown state backend '%s'; expected 'file' or 'etcd'", backend);
 }

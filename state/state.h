@@ -188,4 +188,12 @@ int lf_state_write(struct lf_state *st, struct lf_state_doc *doc,
 int lf_state_file_new(struct lf_state **out, const char *path,
 		      struct lf_err *err);
 
+/* etcd backend constructor (settings: endpoints, prefix, lease_ttl,
+ * ca_cert, cert, key, username, credentials; see docs/state.md) */
+int lf_state_etcd_new(struct lf_state **out, const json_t *settings,
+		      const char *base_dir, struct lf_err *err);
+/* remove the etcd lock whose ID (from the holder message) is id */
+int lf_state_etcd_force_unlock(struct lf_state *st, const char *id,
+			       struct lf_err *err);
+
 #endif

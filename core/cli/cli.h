@@ -69,5 +69,6 @@ int lf_cmd_state(int argc, char **argv);
 int lf_cmd_drivers(int argc, char **argv);
 int lf_cmd_import(int argc, char **argv);
 int lf_cmd_output(int argc, char **argv);
+int lf_cmd_force_unlock(int argc, char **argv);
 
 #endif

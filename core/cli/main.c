@@ -22,7 +22,8 @@ static const char USAGE[] =
 	"  apply      make the infrastructure match the spec\n"
 	"  destroy    delete everything the state records\n"
 	"  show       show the resources in the state\n"
-	"  state      list, show or forget resources in the state\n"
+	"  state      list, show, forget, pull or push the state\n"
+	"  force-unlock  remove a dead holder's etcd state lock by its ID\n"
 	"  drivers    list driver plugins\n"
 	"  import     adopt an existing machine as a host of the spec\n"
 	"  output     connection profile or peer CLI variables for an org\n"
@@ -55,6 +56,7 @@ static const struct command commands[] = {
 	{ "drivers", lf_cmd_drivers },
 	{ "import", lf_cmd_import },
 	{ "output", lf_cmd_output },
+	{ "force-unlock", lf_cmd_force_unlock },
 	{ "version", cmd_version },
 	LF_EXTRA_COMMANDS
 };

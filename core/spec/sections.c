@@ -561,7 +561,7 @@ void lf_spec__defaults(struct lf_sctx *c, const struct lf_ynode *n)
 static const char *const state_file_keys[] = { "backend", "path", NULL };
 static const char *const state_etcd_keys[] = {
 	"backend", "endpoints", "prefix", "lease_ttl", "ca_cert", "cert",
-	"key", "credentials", NULL
+	"key", "credentials", "username", NULL
 };
 
 static void state_etcd(struct lf_sctx *c, const struct lf_ynode *n)
@@ -591,9 +591,9 @@ static void state_etcd(struct lf_sctx *c, const struct lf_ynode *n)
 		}
 	}
 	lf_sc_uint(c, n, "lease_ttl", 1, 3600, &ttl);
-	for (size_t i = 0; i < 4; i++) {
+	for (size_t i = 0; i < 5; i++) {
 		static const char *const k[] = { "prefix", "ca_cert", "cert",
-						 "key" };
+						 "key", "username" };
 
 		lf_sc_str(c, n, k[i], NULL, &tmp);
 	}
