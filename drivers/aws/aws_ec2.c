@@ -1,0 +1,216 @@
+/*
+ * EC2 responses and the calls the host callbacks share: instances out of
+ * RunInstances/DescribeInstances XML, DescribeInstances with filters and
+ * NextToken pagination, state changes, and bounded waits for a state.
+ */
+#include "aws.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <libxml/tree.h>
+
+static xmlNodePtr child(xmlNodePtr n, const char *name)
+{
+	for (n = n ? n->children : NULL; n; n = n->next)
+		if (n->type == XML_ELEMENT_NODE && xmlStrcmp(n->name, (const xmlChar *)name) == 0)
+			return n;
+	return NULL;
+}
+
+static void text_to(xmlNodePtr n, char *buf, size_t cap)
+{
+	xmlChar *t = n ? xmlNodeGetContent(n) : NULL;
+
+	snprintf(buf, cap, "%s", t ? (const char *)t : "");
+	xmlFree(t);
+}
+
+static void inst_tags(xmlNodePtr item, struct aws_instance *in)
+{
+	xmlNodePtr t;
+	char key[128];
+
+	for (t = child(child(item, "tagSet"), "item"); t; t = t->next) {
+		if (t->type != XML_ELEMENT_NODE)
+			continue;
+		text_to(child(t, "key"), key, sizeof(key));
+		if (strcmp(key, AWS_TAG_LINEAGE) == 0)
+			text_to(child(t, "value"), in->lineage, sizeof(in->lineage));
+		else if (strcmp(key, AWS_TAG_RESOURCE) == 0)
+			text_to(child(t, "value"), in->resource, sizeof(in->resource));
+	}
+}
+
+static void inst_parse(xmlNodePtr item, struct aws_instance *in)
+{
+	char cores[16], threads[16];
+	xmlNodePtr cpu = child(item, "cpuOptions");
+
+	memset(in, 0, sizeof(*in));
+	text_to(child(item, "instanceId"), in->id, sizeof(in->id));
+	text_to(child(child(item, "instanceState"), "name"), in->state, sizeof(in->state));
+	text_to(child(item, "instanceType"), in->type, sizeof(in->type));
+	text_to(child(item, "imageId"), in->image, sizeof(in->image));
+	text_to(child(item, "privateIpAddress"), in->private_ip, sizeof(in->private_ip));
+	text_to(child(item, "ipAddress"), in->public_ip, sizeof(in->public_ip));
+	text_to(child(cpu, "coreCount"), cores, sizeof(cores));
+	text_to(child(cpu, "threadsPerCore"), threads, sizeof(threads));
+	in->vcpus = (unsigned int)(strtoul(cores, NULL, 10) *
+				   (threads[0] ? strtoul(threads, NULL, 10) : 1));
+	inst_tags(item, in);
+}
+
+/* every instancesSet/item below n, depth first */
+static int walk(xmlNodePtr n, aws_inst_fn cb, void *payload)
+{
+	struct aws_instance in;
+	xmlNodePtr it;
+	int rc;
+
+	for (; n; n = n->next) {
+		if (n->type != XML_ELEMENT_NODE)
+			continue;
+		if (xmlStrcmp(n->name, (const xmlChar *)"instancesSet") == 0) {
+			for (it = child(n, "item"); it; it = it->next) {
+				if (it->type != XML_ELEMENT_NODE)
+					continue;
+				inst_parse(it, &in);
+				rc = cb(&in, payload);
+				if (rc != 0)
+					return rc;
+			}
+			continue;
+		}
+		rc = walk(n->children, cb, payload);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+int aws_resp_instances(struct aws_resp *r, aws_inst_fn cb, void *payload)
+{
+	return r && r->doc ? walk(xmlDocGetRootElement(r->doc), cb, payload) : 0;
+}
+
+/* ---- DescribeInstances ----------------------------------------------------- */
+
+struct find_ctx {
+	const char *lineage, *resource;
+	struct aws_instance *out;
+	int found;
+};
+
+static int find_cb(const struct aws_instance *in, void *payload)
+{
+	struct find_ctx *f = payload;
+
+	if (strcmp(in->state, "terminated") == 0)
+		return 0;
+	if (f->lineage && (strcmp(in->lineage, f->lineage) != 0 ||
+			   strcmp(in->resource, f->resource) != 0))
+		return 0;
+	*f->out = *in;
+	f->found = 1;
+	return 1;
+}
+
+/* params of one page: by id, or by both tags; NextToken when paging */
+static size_t find_params(struct aws_pair *p, const char *id, const char *lineage,
+			  const char *resource, const char *next)
+{
+	size_t n = 0;
+
+	if (id) {
+		p[n++] = (struct aws_pair){ "InstanceId.1", id };
+	} else {
+		p[n++] = (struct aws_pair){ "Filter.1.Name", "tag:" AWS_TAG_LINEAGE };
+		p[n++] = (struct aws_pair){ "Filter.1.Value.1", lineage };
+		p[n++] = (struct aws_pair){ "Filter.2.Name", "tag:" AWS_TAG_RESOURCE };
+		p[n++] = (struct aws_pair){ "Filter.2.Value.1", resource };
+		p[n++] = (struct aws_pair){ "MaxResults", "1000" };
+	}
+	if (next)
+		p[n++] = (struct aws_pair){ "NextToken", next };
+	return n;
+}
+
+int aws_find(struct lf_driver_conn *c, struct lf_call *call, const char *id,
+	     const char *lineage, const char *resource, struct aws_instance *out,
+	     struct lf_err *err)
+{
+	struct find_ctx f = { id ? NULL : lineage, resource, out, 0 };
+	struct aws_pair p[8];
+	struct aws_resp *r = NULL;
+	char *next = NULL;
+	int rc;
+
+	do {
+		rc = aws_request(c, call, "DescribeInstances", p,
+				 find_params(p, id, lineage, resource, next), &r, err);
+		free(next);
+		next = NULL;
+		if (rc == 0) {
+			aws_resp_instances(r, find_cb, &f);
+			next = f.found ? NULL : aws_resp_text(r, "nextToken");
+		}
+		aws_resp_free(r);
+		r = NULL;
+	} while (rc == 0 && next && next[0]);
+	free(next);
+	if (rc == LF_ENOTFOUND)
+		aws_err_clear(err); /* InvalidInstanceID.NotFound: said below */
+	if (rc == LF_ENOTFOUND || (rc == 0 && !f.found))
+		return aws_host->err_set(err, LF_ENOTFOUND, "aws: no instance of '%s'",
+					 resource ? resource : id);
+	return rc;
+}
+
+/* ---- state changes and waits ---------------------------------------------- */
+
+int aws_instance_action(struct lf_driver_conn *c, struct lf_call *call,
+			const char *action, const char *id, struct lf_err *err)
+{
+	struct aws_pair p[1] = { { "InstanceId.1", id } };
+	struct aws_resp *r = NULL;
+	int rc = aws_request(c, call, action, p, 1, &r, err);
+
+	aws_resp_free(r);
+	return rc;
+}
+
+int aws_wait_state(struct lf_driver_conn *c, struct lf_call *call, const char *id,
+		   const char *want, struct aws_instance *inst, struct lf_err *err)
+{
+	uint64_t start = aws_host->now_ms(), dl = aws_host->call_deadline(call);
+	uint64_t until = start + (uint64_t)c->wait_timeout_ms;
+	int rc;
+
+	if (dl && dl < until)
+		until = dl;
+	for (;;) {
+		rc = aws_find(c, call, id, NULL, NULL, inst, err);
+		if (rc == LF_ENOTFOUND && strcmp(want, "terminated") == 0) {
+			aws_err_clear(err);
+			return 0;
+		}
+		if (rc != 0)
+			return rc;
+		if (strcmp(inst->state, want) == 0)
+			return 0;
+		if (strcmp(inst->state, "terminated") == 0)
+			return aws_host->err_set(err, LF_ERROR, "aws: instance %s was terminated while waiting for '%s'",
+						 id, want);
+		aws_host->call_progress(call, "waiting for %s to be %s (%s, %llu s)", id, want,
+					inst->state,
+					(unsigned long long)((aws_host->now_ms() - start) / 1000));
+		if (aws_host->now_ms() + (uint64_t)c->poll_ms > until)
+			return aws_host->err_set(err, LF_ETIMEOUT, "aws: instance %s is still '%s' after %llu s (waiting for '%s')",
+						 id, inst->state,
+						 (unsigned long long)((aws_host->now_ms() - start) / 1000), want);
+		rc = aws_sleep(call, c->poll_ms, err);
+		if (rc != 0)
+			return rc;
+	}
+}
