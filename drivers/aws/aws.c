@@ -215,7 +215,10 @@ struct sizes_walk {
 	const struct lf_kv *sizes;
 };
 
-/* a size as this provider sees it: an instance type, an image it maps */
+/* a size as this provider sees it: an instance type, an image it maps.
+ * The host passes every template, also those no host of this provider
+ * uses, so only templates with aws fields are checked here; a host whose
+ * size has none fails its create with that reason. */
 static int size_one(const char *key, const char *val, void *payload)
 {
 	struct sizes_walk *w = payload;
@@ -225,10 +228,11 @@ static int size_one(const char *key, const char *val, void *payload)
 	char path[200];
 
 	(void)val;
-	if (!type || !type[0] || type[0] == '{' || type[0] == '[') {
-		snprintf(path, sizeof(path), "sizes.%s", key);
-		aws_host->call_diag(w->v->call, path,
-				    "aws: size '%s' needs drivers: {aws: {instance_type: ...}}", key);
+	if (!type)
+		return 0;
+	if (!type[0] || type[0] == '{' || type[0] == '[') {
+		snprintf(path, sizeof(path), "sizes.%s.instance_type", key);
+		aws_host->call_diag(w->v->call, path, "aws: instance_type must be a name (m5.large)");
 		w->v->bad++;
 	}
 	if (!aws_image_id(w->v->config, image)) {

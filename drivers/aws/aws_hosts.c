@@ -34,10 +34,15 @@ static const char *conn_image(const struct lf_driver_conn *c, const char *image)
 	return image && strncmp(image, "ami-", 4) == 0 ? image : NULL;
 }
 
+/* the size's instance type: the per-provider field as validate sees it
+ * (flat), or under the driver's name as hosts get it ({aws: {...}}) */
 static const char *want_type(const struct lf_host_spec *spec)
 {
+	const struct lf_kv *mine = spec->size ? aws_host->kv_get_kv(spec->size, "aws") : NULL;
 	const char *t = spec->size ? aws_host->kv_get_str(spec->size, "instance_type") : NULL;
 
+	if ((!t || !t[0]) && mine)
+		t = aws_host->kv_get_str(mine, "instance_type");
 	return t && t[0] ? t : NULL;
 }
 
