@@ -45,6 +45,8 @@ static char *skip_reason;
 static struct lf_registry *reg;
 static const struct lf_driver *aws;
 static json_t *creds_ref;       /* {file, profile} of the test's INI file */
+static const json_t *creds_cur; /* what calls carry; creds_ref unless a
+				   test changes it */
 static int saved_stderr = -1;
 
 /* ---- fixtures --------------------------------------------------------------- */
@@ -150,7 +152,7 @@ static void need_server(void)
 static void call_of(struct lf_call *call, const char *resource)
 {
 	lf_call_init(call, "aws", "cloud", resource);
-	call->credentials = creds_ref;
+	call->credentials = creds_cur ? creds_cur : creds_ref;
 }
 
 static int open_with(const char *ca, int retry_max, struct lf_driver_conn **c, struct lf_err *err)
@@ -690,6 +692,69 @@ static void test_aws_validate(void **state)
 	json_decref(sizes);
 }
 
+/* expect rc from reading a host that does not exist: LF_ENOTFOUND means
+ * the credentials were accepted */
+static int read_missing(struct lf_driver_conn *c, struct lf_err *err)
+{
+	struct host h;
+	int rc;
+
+	host_init(&h, "peer9-nobody");
+	rc = op(c, 'r', &h, NULL, err);
+	host_done(&h);
+	return rc;
+}
+
+/* without credentials: in the spec: the standard variables, then the
+ * shared file with AWS_PROFILE (readable by others: a warning); {env}
+ * gives the secret; nothing anywhere: a clear auth error */
+static void test_aws_credentials_chain(void **state)
+{
+	struct lf_driver_conn *c;
+	struct lf_err err = LF_ERR_INIT;
+	json_t *none = json_object(), *env = json_pack("{s:s}", "env", "LF_TEST_AWS_SECRET");
+	char *shared = tpath("shared-credentials"), *log = NULL, *logp = tpath("stderr.log");
+	size_t n = 0;
+
+	(void)state;
+	need_server();
+	c = must_open();
+	creds_cur = none;
+	setenv("AWS_ACCESS_KEY_ID", "AKIDTEST", 1);
+	setenv("AWS_SECRET_ACCESS_KEY", SECRET, 1);
+	assert_int_equal(read_missing(c, &err), LF_ENOTFOUND);
+	unsetenv("AWS_SECRET_ACCESS_KEY");
+	creds_cur = env; /* {env: VAR}: the secret; the key id from the standard one */
+	setenv("LF_TEST_AWS_SECRET", SECRET, 1);
+	assert_int_equal(read_missing(c, &err), LF_ENOTFOUND);
+	unsetenv("LF_TEST_AWS_SECRET");
+	unsetenv("AWS_ACCESS_KEY_ID");
+	creds_cur = none;
+	write_file("shared-credentials", "[default]\naws_access_key_id = AKIDNOBODY\n"
+		   "aws_secret_access_key = x\n[fab]\naws_access_key_id = AKIDTEST\n"
+		   "aws_secret_access_key = " SECRET "\n", 0644);
+	setenv("AWS_SHARED_CREDENTIALS_FILE", shared, 1);
+	setenv("AWS_PROFILE", "fab", 1);
+	assert_int_equal(read_missing(c, &err), LF_ENOTFOUND);
+	fflush(stderr);
+	assert_int_equal(lf_read_file(logp, &log, &n, &err), 0);
+	assert_non_null(strstr(log, "shared-credentials' is readable by others"));
+	unsetenv("AWS_PROFILE");
+	assert_int_equal(read_missing(c, &err), LF_EAUTH); /* [default] is unknown */
+	unlink(shared);
+	setenv("HOME", tmpdir, 1);
+	unsetenv("AWS_SHARED_CREDENTIALS_FILE");
+	assert_int_equal(read_missing(c, &err), LF_EAUTH);
+	assert_non_null(strstr(err.msg, "no credentials"));
+	creds_cur = NULL;
+	json_decref(none);
+	json_decref(env);
+	free(shared);
+	free(logp);
+	free(log);
+	aws->close(c);
+}
+
 /* last: no secret, session token or signature key anywhere in the log */
 static void test_aws_no_secret_in_logs(void **state)
 {
@@ -726,6 +791,7 @@ int main(void)
 		cmocka_unit_test(test_aws_bad_credentials),
 		cmocka_unit_test(test_aws_session_expired_reread),
 		cmocka_unit_test(test_aws_tls_verified),
+		cmocka_unit_test(test_aws_credentials_chain),
 		cmocka_unit_test(test_aws_no_secret_in_logs),
 	};
 
