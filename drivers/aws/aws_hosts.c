@@ -116,7 +116,7 @@ static char *user_data(const struct lf_driver_conn *c, const struct lf_host_spec
 struct run_args {
 	struct aws_pair p[40];
 	size_t n;
-	char group_keys[AWS_MAX_GROUPS][32];
+	char group_keys[AWS_MAX_GROUPS][40];
 	char token[65];
 	char *user_data;
 };
@@ -139,7 +139,7 @@ static void run_params(struct run_args *a, const struct lf_driver_conn *c,
 	if (a->user_data)
 		P("UserData", a->user_data);
 	for (i = 0; i < c->ngroups; i++) {
-		snprintf(a->group_keys[i], sizeof(a->group_keys[i]), "SecurityGroupId.%zu", i + 1);
+		snprintf(a->group_keys[i], sizeof(a->group_keys[i]), "SecurityGroupId.%u", (unsigned int)(i + 1));
 		P(a->group_keys[i], c->groups[i]);
 	}
 	P("TagSpecification.1.ResourceType", "instance");
