@@ -131,6 +131,8 @@ static void conn_free(struct lf_driver_conn *c)
 
 	if (!c)
 		return;
+	aws_pool_free(c);
+	pthread_mutex_destroy(&c->pool_mu);
 	free(c->region);
 	free(c->endpoint);
 	free(c->host_header);
@@ -160,6 +162,7 @@ static int aws_open(struct lf_driver_conn **out, const struct lf_kv *config,
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return aws_host->err_set(err, LF_ERROR, "aws: out of memory");
+	pthread_mutex_init(&c->pool_mu, NULL);
 	rc = config_parse(c, config, err);
 	if (rc != 0) {
 		conn_free(c);

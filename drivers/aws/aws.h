@@ -6,6 +6,7 @@
 #ifndef LF_DRIVER_AWS_H
 #define LF_DRIVER_AWS_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -68,6 +69,7 @@ void aws_sig_out_free(struct aws_sig_out *out);
 
 #define AWS_MAX_GROUPS 16
 #define AWS_MAX_IMAGES 32
+#define AWS_POOL_MAX 64
 
 struct lf_driver_conn {
 	char *region;
@@ -84,6 +86,11 @@ struct lf_driver_conn {
 	long retry_max;        /* throttled or 5xx attempts within one call */
 	long retry_base_ms;    /* first backoff ceiling */
 	long http_timeout_ms;
+	/* idle libcurl handles: each keeps its TLS connection to the
+	 * endpoint, so a request skips the TCP and TLS handshakes */
+	pthread_mutex_t pool_mu;
+	void *pool[AWS_POOL_MAX];
+	size_t npool;
 };
 
 extern const struct lf_host_api *aws_host;
@@ -126,6 +133,8 @@ int aws_request(struct lf_driver_conn *c, struct lf_call *call, const char *acti
 		const struct aws_pair *params, size_t nparams, struct aws_resp **out,
 		struct lf_err *err);
 void aws_resp_free(struct aws_resp *r);
+/* the connection's idle curl handles: freed with the connection */
+void aws_pool_free(struct lf_driver_conn *c);
 /* sleep ms in slices, LF_ECANCELED when the call is cancelled */
 int aws_sleep(struct lf_call *call, long ms, struct lf_err *err);
 

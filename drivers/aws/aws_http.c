@@ -109,12 +109,45 @@ static int sign_headers(struct lf_driver_conn *c, const struct aws_creds *cr,
 	return *hdrs ? 0 : -1;
 }
 
+/* ---- idle handles ---------------------------------------------------------- */
+
+static CURL *pool_take(struct lf_driver_conn *c)
+{
+	CURL *h = NULL;
+
+	pthread_mutex_lock(&c->pool_mu);
+	if (c->npool > 0)
+		h = c->pool[--c->npool];
+	pthread_mutex_unlock(&c->pool_mu);
+	if (h)
+		curl_easy_reset(h); /* options go; the connection stays */
+	return h ? h : curl_easy_init();
+}
+
+static void pool_give(struct lf_driver_conn *c, CURL *h)
+{
+	pthread_mutex_lock(&c->pool_mu);
+	if (c->npool < AWS_POOL_MAX) {
+		c->pool[c->npool++] = h;
+		h = NULL;
+	}
+	pthread_mutex_unlock(&c->pool_mu);
+	if (h)
+		curl_easy_cleanup(h);
+}
+
+void aws_pool_free(struct lf_driver_conn *c)
+{
+	while (c->npool > 0)
+		curl_easy_cleanup(c->pool[--c->npool]);
+}
+
 /* one HTTP exchange; 0 when a response came (any status) */
 static int http_post(struct lf_driver_conn *c, struct lf_call *call, const struct aws_creds *cr,
 		     const struct aws_buf *body, struct http_result *res, struct lf_err *err)
 {
 	struct curl_slist *hdrs = NULL;
-	CURL *h = curl_easy_init();
+	CURL *h = pool_take(c);
 	uint64_t dl = aws_host->call_deadline(call), now = aws_host->now_ms();
 	long tmo = c->http_timeout_ms;
 	CURLcode cc = CURLE_FAILED_INIT;
@@ -142,9 +175,13 @@ static int http_post(struct lf_driver_conn *c, struct lf_call *call, const struc
 		cc = curl_easy_perform(h);
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &res->status);
 	}
-	curl_slist_free_all(hdrs); /* holds the signature: libcurl copies */
 	if (h)
-		curl_easy_cleanup(h);
+		curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(hdrs);
+	if (h && cc == CURLE_OK)
+		pool_give(c, h);
+	else if (h)
+		curl_easy_cleanup(h); /* a failed connection is not kept */
 	if (cc == CURLE_OK)
 		return 0;
 	if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE ||
