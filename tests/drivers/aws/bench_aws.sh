@@ -51,7 +51,7 @@ stats() { ctl '{"op":"stats"}' | python3 -c 'import json,sys; d=json.load(sys.st
 run() { # $1: command; prints wall seconds
   local t0 t1
   t0=$(date +%s.%N)
-  "$B/ledgerform" $1 -f spec.yaml --auto-approve --parallelism $PAR > "$1.out" 2>&1 || { tail -5 "$1.out"; exit 1; }
+  /usr/bin/time -f "%U user %S sys" -o "$1.time" "$B/ledgerform" $1 -f spec.yaml --auto-approve --parallelism $PAR > "$1.out" 2>&1 || { tail -5 "$1.out"; exit 1; }
   t1=$(date +%s.%N)
   echo "$t1 - $t0" | bc
 }
@@ -59,6 +59,7 @@ HOSTS=201
 IDEAL=$(echo "scale=2; ($HOSTS + $PAR - 1) / $PAR * 3 * $LAT / 1000" | bc)
 wall=$(run apply); read -r total thr per <<<"$(stats)"
 echo "apply:   $HOSTS hosts, wall ${wall}s, ideal ${IDEAL}s (3 calls x ${LAT} ms x ceil($HOSTS/$PAR) waves)"
+echo "         ledgerform CPU $(cat apply.time)"
 echo "         API calls $total ($(echo "scale=2; $total / $HOSTS" | bc) per host), throttled $thr: $per"
 "$B/ledgerform" plan -f spec.yaml --refresh --parallelism $PAR > plan.out 2>&1
 grep -q "No changes" plan.out && echo "plan --refresh after apply: no changes"
