@@ -132,7 +132,11 @@ static void conn_free(struct lf_driver_conn *c)
 	if (!c)
 		return;
 	aws_pool_free(c);
+	aws_snap_free(c);
 	pthread_mutex_destroy(&c->pool_mu);
+	pthread_mutex_destroy(&c->snap_mu);
+	pthread_mutex_destroy(&c->obs_mu);
+	pthread_cond_destroy(&c->obs_cv);
 	free(c->region);
 	free(c->endpoint);
 	free(c->host_header);
@@ -163,6 +167,9 @@ static int aws_open(struct lf_driver_conn **out, const struct lf_kv *config,
 	if (!c)
 		return aws_host->err_set(err, LF_ERROR, "aws: out of memory");
 	pthread_mutex_init(&c->pool_mu, NULL);
+	pthread_mutex_init(&c->snap_mu, NULL);
+	pthread_mutex_init(&c->obs_mu, NULL);
+	pthread_cond_init(&c->obs_cv, NULL);
 	rc = config_parse(c, config, err);
 	if (rc != 0) {
 		conn_free(c);

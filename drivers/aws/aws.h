@@ -91,6 +91,25 @@ struct lf_driver_conn {
 	pthread_mutex_t pool_mu;
 	void *pool[AWS_POOL_MAX];
 	size_t npool;
+	/* the lineage's instances as one paginated DescribeInstances saw
+	 * them (aws_snap.c): creates look there, not one call each */
+	pthread_mutex_t snap_mu;
+	char *snap_lineage;        /* NULL: not loaded */
+	struct aws_snap_entry *snap;
+	size_t nsnap, capsnap;
+	/* waits observe their instances together (aws_ec2.c): one caller
+	 * leads a DescribeInstances for every id waiting, the rest wait */
+	pthread_mutex_t obs_mu;
+	pthread_cond_t obs_cv;
+	struct aws_obs *obs;
+	int obs_leading;
+};
+
+struct aws_obs;
+
+struct aws_snap_entry {
+	char resource[256];
+	char id[32];
 };
 
 extern const struct lf_host_api *aws_host;
@@ -160,11 +179,21 @@ int aws_resp_instances(struct aws_resp *r, aws_inst_fn cb, void *payload);
 /* the text of the first element named name ("nextToken"), or NULL */
 char *aws_resp_text(struct aws_resp *r, const char *name);
 
+/* DescribeInstances over every page (NextToken), cb per instance until it
+ * returns non-zero: by id when id is set, else by the lineage tag and,
+ * when not NULL, the resource tag */
+int aws_describe(struct lf_driver_conn *c, struct lf_call *call, const char *id,
+		 const char *lineage, const char *resource, aws_inst_fn cb, void *payload,
+		 struct lf_err *err);
 /* DescribeInstances over every page (NextToken): by id when id is set,
  * else by the lineage and resource tags; terminated ones skipped */
 int aws_find(struct lf_driver_conn *c, struct lf_call *call, const char *id,
 	     const char *lineage, const char *resource, struct aws_instance *out,
 	     struct lf_err *err);
+/* the instance's description now, batched with the other threads
+ * asking (terminated ones included); LF_ENOTFOUND when EC2 has none */
+int aws_observe(struct lf_driver_conn *c, struct lf_call *call, const char *id,
+		struct aws_instance *inst, struct lf_err *err);
 /* poll until the instance is in state want (bounded, cancellable, with
  * progress); inst gets its last description */
 int aws_wait_state(struct lf_driver_conn *c, struct lf_call *call, const char *id,
@@ -172,6 +201,17 @@ int aws_wait_state(struct lf_driver_conn *c, struct lf_call *call, const char *i
 /* StopInstances / StartInstances / TerminateInstances of one id */
 int aws_instance_action(struct lf_driver_conn *c, struct lf_call *call,
 			const char *action, const char *id, struct lf_err *err);
+
+/* ---- the lineage's instances (aws_snap.c) -------------------------------- */
+
+/* the id of resource's live instance: loaded once per connection and
+ * lineage with one paginated DescribeInstances; LF_ENOTFOUND */
+int aws_snap_lookup(struct lf_driver_conn *c, struct lf_call *call, const char *lineage,
+		    const char *resource, char id[32], struct lf_err *err);
+/* this connection made (id given) or terminated (id NULL) resource's
+ * instance */
+void aws_snap_note(struct lf_driver_conn *c, const char *resource, const char *id);
+void aws_snap_free(struct lf_driver_conn *c);
 
 /* ---- hosts (aws_hosts.c) and plan-time helpers (aws.c) ------------------- */
 

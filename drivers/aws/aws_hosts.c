@@ -214,6 +214,26 @@ static int ensure_running(struct lf_driver_conn *c, struct lf_call *call,
 	return rc;
 }
 
+/* the instance this address already has (one carrying the lineage and
+ * address tags), looked up in the connection's snapshot and described
+ * afresh by id; LF_ENOTFOUND when none */
+static int existing(struct lf_driver_conn *c, const struct lf_host_spec *spec,
+		    struct lf_call *call, struct aws_instance *inst, struct lf_err *err)
+{
+	char id[32];
+	int rc = aws_snap_lookup(c, call, spec->lineage, spec->resource, id, err);
+
+	if (rc == 0)
+		rc = aws_find(c, call, id, NULL, NULL, inst, err);
+	if (rc == 0 && (strcmp(inst->lineage, spec->lineage) != 0 ||
+			strcmp(inst->resource, spec->resource) != 0 ||
+			strcmp(inst->state, "shutting-down") == 0))
+		rc = LF_ENOTFOUND;
+	if (rc == LF_ENOTFOUND)
+		aws_err_clear(err);
+	return rc;
+}
+
 int aws_host_create(struct lf_driver_conn *c, const struct lf_host_spec *spec,
 		    struct lf_call *call, struct lf_kv_builder *out,
 		    unsigned int flags, struct lf_err *err)
@@ -224,13 +244,14 @@ int aws_host_create(struct lf_driver_conn *c, const struct lf_host_spec *spec,
 
 	if (rc != 0)
 		return rc;
-	rc = aws_find(c, call, NULL, spec->lineage, spec->resource, &inst, err);
+	rc = existing(c, spec, call, &inst, err);
 	if (rc == 0) {
 		aws_host->call_log(call, 1, "aws: adopting %s (it carries this lineage and address)",
 				   inst.id);
 	} else if (rc == LF_ENOTFOUND) {
-		aws_err_clear(err);
 		rc = run_instance(c, spec, call, &gen, &inst, err);
+		if (rc == 0)
+			aws_snap_note(c, spec->resource, inst.id);
 		if (rc == 0)
 			lf_crash_point("aws.create.after_run");
 	}
@@ -350,10 +371,13 @@ int aws_host_delete(struct lf_driver_conn *c, const struct lf_host_spec *spec,
 		rc = locate(c, spec, call, &inst, err);
 	if (rc == LF_ENOTFOUND) {
 		aws_err_clear(err);
+		aws_snap_note(c, spec->resource, NULL);
 		return 0;
 	}
 	if (rc == 0)
 		rc = aws_instance_action(c, call, "TerminateInstances", inst.id, err);
+	if (rc == 0)
+		aws_snap_note(c, spec->resource, NULL);
 	if (rc == 0)
 		rc = aws_wait_state(c, call, inst.id, "terminated", &inst, err);
 	return rc;

@@ -137,6 +137,7 @@ function matches(i, filters, ids) {
     if (name.startsWith('tag:')) v = i.tags.get(name.slice(4));
     else if (name === 'instance-state-name') v = i.state;
     else if (name === 'client-token') v = i.token;
+    else if (name === 'instance-id') v = i.id;
     else return false;
     if (v === undefined || !vals.includes(v)) return false;
   }
@@ -224,6 +225,10 @@ function control(body, res) {
     case 'lag': st.lag = c.count || 0; break;
     case 'keys': keys = c.keys; break;
     case 'expire': st.expired.add(c.token); break;
+    case 'hide': // from the next N filtered DescribeInstances (eventual consistency)
+      if (!i) { res.writeHead(404); return res.end('{}'); }
+      i.hiddenFor = c.count || 0;
+      break;
     case 'set': // behind ledgerform's back
       if (!i) { res.writeHead(404); return res.end('{}'); }
       if (c.state) i.state = c.state;
