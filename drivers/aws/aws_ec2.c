@@ -287,7 +287,7 @@ static int obs_cb(const struct aws_instance *in, void *payload)
 
 /* the leader: one DescribeInstances (filter instance-id) for every
  * waiting request not yet taken; called and returns with obs_mu held */
-static void obs_lead(struct lf_driver_conn *c, struct lf_call *call)
+static void obs_lead(struct lf_driver_conn *c, struct lf_call *call, struct aws_obs *me)
 {
 	struct obs_batch b = { { 0 }, 0 };
 	struct aws_pair p[AWS_OBS_BATCH + 1];
@@ -312,6 +312,10 @@ static void obs_lead(struct lf_driver_conn *c, struct lf_call *call)
 	rc = describe_pages(c, call, p, b.n + 1, obs_cb, &b, &err);
 	pthread_mutex_lock(&c->obs_mu);
 	for (i = 0; i < b.n; i++) {
+		if (rc == LF_ECANCELED && b.v[i] != me) {
+			b.v[i]->taken = 0; /* the leader's cancel is not theirs */
+			continue;
+		}
 		b.v[i]->rc = rc;
 		snprintf(b.v[i]->msg, sizeof(b.v[i]->msg), "%s", err.msg);
 		b.v[i]->done = 1;
@@ -359,7 +363,7 @@ int aws_observe(struct lf_driver_conn *c, struct lf_call *call, const char *id,
 	c->obs = &me;
 	while (!me.done && !cancelled) {
 		if (!c->obs_leading)
-			obs_lead(c, call);
+			obs_lead(c, call, &me);
 		else if (!me.taken || !me.done)
 			cancelled = obs_wait(c, call) && !me.taken;
 	}
