@@ -277,7 +277,13 @@ static int locate(struct lf_driver_conn *c, const struct lf_host_spec *spec,
 		  struct lf_call *call, struct aws_instance *inst, struct lf_err *err)
 {
 	const char *id = prior_id(spec);
-	int rc = aws_find(c, call, id, spec->lineage, spec->resource, inst, err);
+	int rc;
+
+	/* by the recorded id: batched with the other threads' reads and waits */
+	rc = id ? aws_observe(c, call, id, inst, err)
+		: aws_find(c, call, NULL, spec->lineage, spec->resource, inst, err);
+	if (rc == 0 && strcmp(inst->state, "terminated") == 0)
+		rc = aws_host->err_set(err, LF_ENOTFOUND, "aws: instance %s is terminated", id);
 
 	if (rc == 0 && id && !ours(spec, inst))
 		return aws_host->err_set(err, LF_ECONFLICT,
