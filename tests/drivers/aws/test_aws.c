@@ -16,6 +16,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -580,6 +581,71 @@ static void test_aws_client_token_resume(void **state)
 	aws->close(c);
 }
 
+struct par_arg {
+	struct lf_driver_conn *c;
+	struct host h;
+	int which, rc;
+	struct lf_err err;
+};
+
+static void *par_run(void *p)
+{
+	struct par_arg *a = p;
+
+	a->rc = op(a->c, a->which, &a->h, NULL, &a->err);
+	return NULL;
+}
+
+static void par_all(struct par_arg *a, size_t n, int which)
+{
+	pthread_t th[8];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		a[i].which = which;
+		assert_int_equal(pthread_create(&th[i], NULL, par_run, &a[i]), 0);
+	}
+	for (i = 0; i < n; i++) {
+		pthread_join(th[i], NULL);
+		must(a[i].rc, &a[i].err);
+	}
+}
+
+/* 8 hosts created and deleted at once on one connection (each API call
+ * 300 ms): the address check is one snapshot and the waits share their
+ * DescribeInstances; one each would be 16 for the creates */
+static void test_aws_parallel_batched(void **state)
+{
+	struct par_arg a[8];
+	char name[32];
+	long long d0, d1, d2;
+	size_t i;
+
+	(void)state;
+	need_server();
+	memset(a, 0, sizeof(a));
+	for (i = 0; i < 8; i++) {
+		snprintf(name, sizeof(name), "peer%zu-par", i);
+		a[i].c = i ? a[0].c : must_open();
+		host_init(&a[i].h, name);
+	}
+	json_decref(ec2fake_control(&fake, "{\"op\":\"latency\",\"ms\":300}"));
+	d0 = ec2fake_calls(&fake, "DescribeInstances");
+	par_all(a, 8, 'c');
+	d1 = ec2fake_calls(&fake, "DescribeInstances");
+	par_all(a, 8, 'd');
+	d2 = ec2fake_calls(&fake, "DescribeInstances");
+	json_decref(ec2fake_control(&fake, "{\"op\":\"latency\",\"ms\":0}"));
+	print_message("DescribeInstances: %lld for 8 creates, %lld for 8 deletes\n", d1 - d0, d2 - d1);
+	assert_true(d1 - d0 <= 8);
+	assert_true(d2 - d1 <= 8);
+	for (i = 0; i < 8; i++) {
+		assert_int_equal(ec2fake_live(&fake, a[i].h.res), 0);
+		host_done(&a[i].h);
+	}
+	aws->close(a[0].c);
+}
+
 /* a wrong secret: LF_EAUTH with the API's code and message, no secret */
 static void test_aws_bad_credentials(void **state)
 {
@@ -790,6 +856,7 @@ int main(void)
 		cmocka_unit_test(test_aws_throttle_retry_after),
 		cmocka_unit_test(test_aws_pagination),
 		cmocka_unit_test(test_aws_client_token_resume),
+		cmocka_unit_test(test_aws_parallel_batched),
 		cmocka_unit_test(test_aws_bad_credentials),
 		cmocka_unit_test(test_aws_session_expired_reread),
 		cmocka_unit_test(test_aws_tls_verified),
