@@ -27,7 +27,7 @@ static int flags_check(unsigned int flags, unsigned int known, const char *fn,
 
 static const char *const cfg_keys[] = {
 	"user", "port", "identity", "agent", "known_hosts", "host_key_checking",
-	"host_key", "connect_timeout", "exec_timeout", "root", NULL
+	"host_key", "connect_timeout", "exec_timeout", "root", "bin_root", NULL
 };
 
 static char *dup_or_null(const char *s)
@@ -58,6 +58,7 @@ static void cfg_free(struct ssh_cfg *cfg)
 	free(cfg->known_hosts);
 	free(cfg->fingerprint);
 	free(cfg->root);
+	free(cfg->bin_root);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -79,7 +80,9 @@ static int cfg_read(const struct lf_kv *kv, struct ssh_cfg *cfg)
 	cfg->connect_timeout = ssh_host->kv_get_int(kv, "connect_timeout", 10);
 	cfg->exec_timeout = ssh_host->kv_get_int(kv, "exec_timeout", 0);
 	cfg->root = dup_or_null(ssh_host->kv_get_str(kv, "root"));
-	return cfg->user && cfg->known_hosts ? 0 : -1;
+	cfg->bin_root = strdup(ssh_host->kv_get_str(kv, "bin_root") ? ssh_host->kv_get_str(kv, "bin_root")
+				: ".ledgerform/fabric");
+	return cfg->user && cfg->known_hosts && cfg->bin_root ? 0 : -1;
 }
 
 struct unknown_keys {
@@ -112,6 +115,7 @@ static int check_values(const struct lf_kv *kv, struct lf_call *call)
 	const char *chk = ssh_host->kv_get_str(kv, "host_key_checking");
 	const char *pin = ssh_host->kv_get_str(kv, "host_key");
 	const char *root = ssh_host->kv_get_str(kv, "root");
+	const char *bin_root = ssh_host->kv_get_str(kv, "bin_root");
 	long long port = ssh_host->kv_get_int(kv, "port", 22);
 	long long ct = ssh_host->kv_get_int(kv, "connect_timeout", 10);
 	int bad = 0;
@@ -129,6 +133,11 @@ static int check_values(const struct lf_kv *kv, struct lf_call *call)
 	if (root && (strcmp(root, "/") == 0 || !*root || strstr(root, ".."))) {
 		ssh_host->call_diag(call, "config.root",
 				    "ssh: root '%s' is not allowed (never '/', never '..')", root);
+		bad = 1;
+	}
+	if (bin_root && (strcmp(bin_root, "/") == 0 || !*bin_root || strstr(bin_root, ".."))) {
+		ssh_host->call_diag(call, "config.bin_root",
+				    "ssh: bin_root '%s' is not allowed (never '/', never '..')", bin_root);
 		bad = 1;
 	}
 	if (port < 1 || port > 65535 || ct < 1 || ct > 3600) {

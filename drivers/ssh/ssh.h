@@ -28,6 +28,7 @@ struct ssh_cfg {
 	long connect_timeout;  /* seconds */
 	long exec_timeout;     /* seconds, 0: none */
 	char *root;            /* remote base, relative to home or absolute */
+	char *bin_root;        /* where Fabric's binaries go (same rules) */
 };
 
 /* one SSH connection to one machine, reused; mu serialises its use */

@@ -5,7 +5,7 @@
  * a copy of it (and of its sibling config/, Fabric's release layout, where
  * FABRIC_CFG_PATH defaults) is on the machine and rewrites the value.
  *
- * The copy lives in ~/.ledgerform/fabric/<first 16 hex of the SHA-256 of
+ * The copy lives in BIN_ROOT/ (config bin_root, default ~/.ledgerform/fabric)/<first 16 hex of the SHA-256 of
  * its manifest>, the manifest being `sha256sum` lines of every file. It is
  * checked on the machine (`sha256sum -c`), so an unchanged folder is never
  * sent again (and the check is skipped for the rest of this process once
@@ -23,7 +23,6 @@
 #include <sys/stat.h>
 #include <openssl/evp.h>
 
-#define BIN_BASE ".ledgerform/fabric"
 
 struct manifest {
 	char *text;      /* "HEX  bin/peer\n..." */
@@ -153,7 +152,7 @@ static int bin_send(struct lf_driver_conn *c, struct ssh_machine *m, const char 
 		    struct lf_err *err)
 {
 	const char *line = manifest, *nl;
-	char rel[512], src[4096], dst[4096];
+	char rel[512], src[4096], dst[4800];
 	struct lf_file mf = { "MANIFEST", manifest, strlen(manifest), 0644, NULL };
 	unsigned long long bytes = 0;
 	int rc = ssh_sftp(m, err);
@@ -180,18 +179,18 @@ static int bin_send(struct lf_driver_conn *c, struct ssh_machine *m, const char 
 }
 
 #define BIN_CHECK \
-	"mkdir -p " BIN_BASE " && cd " BIN_BASE " && pwd && " \
+	"mkdir -p \"$2\" && cd \"$2\" && pwd && " \
 	"if [ -d \"$1\" ] && (cd \"$1\" && sha256sum -c --quiet MANIFEST >/dev/null 2>&1); " \
 	"then echo present; else rm -rf \"$1.lf-tmp\" && mkdir -p \"$1.lf-tmp/bin\" \"$1.lf-tmp/config\" && echo absent; fi"
 #define BIN_COMMIT \
-	"cd " BIN_BASE "/\"$1.lf-tmp\" && sha256sum -c --quiet MANIFEST && cd .. && " \
+	"cd \"$2/$1.lf-tmp\" && sha256sum -c --quiet MANIFEST && cd .. && " \
 	"rm -rf \"$1\" && mv \"$1.lf-tmp\" \"$1\""
 
 /* run one of the scripts above with the id as $1; stdout to *out */
 static int bin_script(struct lf_driver_conn *c, struct ssh_machine *m, const char *script,
 		      const char *id, char **out, struct lf_call *call, struct lf_err *err)
 {
-	const char *argv[] = { script, id, NULL };
+	const char *argv[] = { script, id, c->cfg.bin_root, NULL };
 	struct ssh_run r = { argv, NULL, NULL, 0, 0, 4096, 1, NULL };
 	int status = 0;
 	int rc = ssh_run_text(c, m, &r, &status, out, NULL, call, err);
@@ -207,7 +206,7 @@ static int bin_script(struct lf_driver_conn *c, struct ssh_machine *m, const cha
 static int bin_deliver(struct lf_driver_conn *c, struct ssh_machine *m, const char *bin,
 		       char **remote, struct lf_call *call, struct lf_err *err)
 {
-	char id[17], tmp[64], *manifest = NULL, *out = NULL, *nl;
+	char id[17], tmp[4200], *manifest = NULL, *out = NULL, *nl;
 	int rc = manifest_get(c, bin, &manifest, id, err);
 
 	if (rc == 0 && m->bin_sent && strncmp(m->bin_sent, id, 16) == 0) {
@@ -222,7 +221,7 @@ static int bin_deliver(struct lf_driver_conn *c, struct ssh_machine *m, const ch
 		rc = ssh_host->err_set(err, LF_ERROR, "ssh: unexpected answer from %s", m->address);
 	if (rc == 0 && strncmp(nl + 1, "present", 7) != 0) {
 		ssh_host->call_progress(call, "sending Fabric binaries to %s", m->address);
-		snprintf(tmp, sizeof(tmp), "%s/%s.lf-tmp", BIN_BASE, id);
+		snprintf(tmp, sizeof(tmp), "%s/%s.lf-tmp", c->cfg.bin_root, id);
 		rc = bin_send(c, m, bin, manifest, tmp, call, err);
 		if (rc == 0) {
 			char *o2 = NULL;

@@ -261,7 +261,7 @@ static void kill_remote(struct ssh_machine *m, long long pid)
 
 	libssh2_session_set_blocking(m->s, 1);
 	if (pid <= 1)
-		return;
+		return; /* never showed its pid: closing the channel is all */
 	snprintf(cmd, sizeof(cmd), "kill -s KILL -- -%lld 2>/dev/null; kill -s KILL %lld 2>/dev/null; true",
 		 pid, pid);
 	ch = libssh2_channel_open_session(m->s);
@@ -314,29 +314,48 @@ static uint64_t run_deadline(struct lf_driver_conn *c, const struct ssh_run *r,
 	return t;
 }
 
+/* the command's pid shows up after the user's shell has read its rc files
+ * (which can take seconds): a command timed out before that is given this
+ * long to show its pid, so it is killed rather than left to start */
+#define SSH_PID_GRACE_MS 30000
+
+/* the deadline or a cancel came: end the remote command; 1 when done, 0
+ * while still waiting for its pid */
+static int run_stop(struct ssh_machine *m, struct xstate *x, uint64_t since)
+{
+	if (x->pid == 0 && ssh_host->now_ms() < since + SSH_PID_GRACE_MS)
+		return 0;
+	kill_remote(m, x->pid);
+	libssh2_session_set_blocking(m->s, 0);
+	return 1;
+}
+
 /* loop until EOF, the deadline or a cancel */
 static int run_loop(struct lf_driver_conn *c, struct ssh_machine *m, struct xstate *x,
 		    const struct ssh_run *r, struct lf_call *call, struct lf_err *err)
 {
-	uint64_t deadline = run_deadline(c, r, call);
-	int rc;
+	uint64_t deadline = run_deadline(c, r, call), stop_at = 0;
+	int rc, why = 0;
 
 	libssh2_session_set_blocking(m->s, 0);
 	while ((rc = pump(x)) == 0) {
-		if (deadline && ssh_host->now_ms() >= deadline) {
-			kill_remote(m, x->pid);
-			return ssh_host->err_set(err, LF_ETIMEOUT,
-						 "ssh: command on %s timed out; its process group was killed",
-						 m->address);
-		}
-		if (ssh_host->call_cancelled(call)) {
-			kill_remote(m, x->pid);
-			return ssh_host->err_set(err, LF_ECANCELED, "ssh: command on %s cancelled",
-						 m->address);
-		}
+		if (!why && deadline && ssh_host->now_ms() >= deadline)
+			why = LF_ETIMEOUT;
+		else if (!why && ssh_host->call_cancelled(call))
+			why = LF_ECANCELED;
+		if (why && !stop_at)
+			stop_at = ssh_host->now_ms();
+		if (why && run_stop(m, x, stop_at))
+			break;
 		wait_socket(m, 100);
 	}
 	libssh2_session_set_blocking(m->s, 1);
+	if (why == LF_ETIMEOUT)
+		return ssh_host->err_set(err, LF_ETIMEOUT,
+					 "ssh: command on %s timed out; its process group was killed",
+					 m->address);
+	if (why)
+		return ssh_host->err_set(err, LF_ECANCELED, "ssh: command on %s cancelled", m->address);
 	if (rc < 0)
 		return ssh_fail(m, rc, "reading a command's output", err);
 	return 0;

@@ -130,6 +130,8 @@ int ssh_root_op(struct lf_driver_conn *c, struct ssh_machine *m, const struct lf
 		rc = ssh_run_text(c, m, &r, &status, &text, &errout, call, err);
 	if (rc == 0 && which == 'x' && status == 2)
 		status = 0; /* a missing root is released */
+	if (rc == 0 && which == 'r' && status == 4)
+		status = 2; /* another network's root: not ours, so gone */
 	if (rc == 0 && status != 0)
 		rc = status_err(t, root, status, errout, err);
 	if (rc == 0 && which != 'x')

@@ -1,0 +1,33 @@
+/*
+ * A real OpenSSH server for the ssh driver's tests: started on 127.0.0.1
+ * on a free port of 22200-22299 from a temporary directory holding its own
+ * sshd_config, an ed25519 host key and a user key (in its
+ * AuthorizedKeysFile), stopped by its PID.
+ */
+#ifndef LF_TEST_SSHD_FIXTURE_H
+#define LF_TEST_SSHD_FIXTURE_H
+
+#include <sys/types.h>
+
+struct sshd {
+	char dir[64];          /* the temporary directory */
+	int port;
+	pid_t pid;
+	char host_fp[96];      /* the host key's SHA256:... (ssh-keygen -l) */
+	char *user;            /* who logs in (this process's user) */
+};
+
+/* 0 started; otherwise why not in why (the test skips) */
+int sshd_start(struct sshd *s, char *why, size_t why_len);
+/* start again on the same port, keys and config (after sshd_kill) */
+int sshd_restart(struct sshd *s);
+/* kill the listener and every connection it serves (by PID) */
+void sshd_kill(struct sshd *s);
+/* stop and remove the directory */
+void sshd_stop(struct sshd *s);
+/* "DIR/NAME" (malloc'd) */
+char *sshd_path(const struct sshd *s, const char *name);
+/* run a shell command line, 0 when it exits 0 */
+int sshd_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
