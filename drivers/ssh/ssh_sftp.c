@@ -221,6 +221,8 @@ static char *rename_script(const struct lf_file *files, char **tmps, size_t n)
 	char *s = malloc(cap), *a, *b, *p;
 
 	for (i = 0; s && i < n; i++) {
+		if (!tmps[i])
+			continue;
 		a = ssh_quote(tmps[i]);
 		b = ssh_quote(files[i].path);
 		cap += a && b ? strlen(a) + strlen(b) + 20 : 0;
@@ -238,15 +240,62 @@ static char *rename_script(const struct lf_file *files, char **tmps, size_t n)
 	return s;
 }
 
+/* SFTP's rename of a temporary onto a new name: atomic (OpenSSH links
+ * then unlinks) but refused when the target exists; 1 when done */
+static int rename_new(struct ssh_machine *m, const char *dir, const char *tmp,
+		      const char *path)
+{
+	size_t n1 = strlen(dir) + strlen(tmp) + 2, n2 = strlen(dir) + strlen(path) + 2;
+	char *a = malloc(n1), *b = malloc(n2);
+	int done = 0;
+
+	if (a && b) {
+		snprintf(a, n1, "%s/%s", dir, tmp);
+		snprintf(b, n2, "%s/%s", dir, path);
+		done = libssh2_sftp_rename_ex(m->sftp, a, (unsigned int)strlen(a), b,
+					      (unsigned int)strlen(b),
+					      LIBSSH2_SFTP_RENAME_ATOMIC |
+					      LIBSSH2_SFTP_RENAME_NATIVE) == 0;
+	}
+	free(a);
+	free(b);
+	return done;
+}
+
+/* rename the temporaries left in tmps (the others are NULL) over their
+ * targets with one remote command (rename(2) replaces atomically) */
+static int rename_over(struct lf_driver_conn *c, struct ssh_machine *m, const char *dir,
+		       const struct lf_file *files, char **tmps, size_t n,
+		       struct lf_call *call, struct lf_err *err)
+{
+	char *body = rename_script(files, tmps, n), *qd = ssh_quote(dir), *script = NULL;
+	char *out = NULL, *errout = NULL;
+	size_t sl = body && qd ? strlen(body) + strlen(qd) + 16 : 0;
+	int status = 0, rc;
+
+	script = sl ? malloc(sl) : NULL;
+	if (script)
+		snprintf(script, sl, "cd %s && %s", qd, body);
+	rc = script ? ssh_script(c, m, script, &status, &out, &errout, call, err)
+		    : ssh_host->err_set(err, LF_ERROR, "ssh: out of memory");
+	if (rc == 0 && status != 0)
+		rc = ssh_host->err_set(err, LF_ERROR, "ssh: renaming the files into place on %s failed: %.200s",
+				       m->address, errout ? errout : "");
+	free(body);
+	free(qd);
+	free(script);
+	free(out);
+	free(errout);
+	return rc;
+}
+
 int ssh_put_files(struct lf_driver_conn *c, struct ssh_machine *m, const char *dir,
 		  const struct lf_file *files, size_t n, struct lf_call *call,
 		  struct lf_err *err)
 {
 	char **tmps = calloc(n ? n : 1, sizeof(*tmps));
-	char *script = NULL, *out = NULL, *errout = NULL;
 	int rc = tmps ? ssh_sftp(m, err) : ssh_host->err_set(err, LF_ERROR, "ssh: out of memory");
-	int status = 0;
-	size_t i;
+	size_t i, left = 0;
 
 	for (i = 0; rc == 0 && i < n; i++) {
 		tmps[i] = tmp_name(files[i].path);
@@ -254,28 +303,20 @@ int ssh_put_files(struct lf_driver_conn *c, struct ssh_machine *m, const char *d
 			     : ssh_host->err_set(err, LF_ERROR, "ssh: out of memory");
 		lf_crash_point("ssh.put.tmp_written");
 	}
-	if (rc == 0 && n > 0) {
-		char *body = rename_script(files, tmps, n), *qd = ssh_quote(dir);
-
-		size_t sl = body && qd ? strlen(body) + strlen(qd) + 16 : 0;
-
-		script = sl ? malloc(sl) : NULL;
-		if (script)
-			snprintf(script, sl, "cd %s && %s", qd, body);
-		free(body);
-		free(qd);
-		rc = script ? ssh_script(c, m, script, &status, &out, &errout, call, err)
-			    : ssh_host->err_set(err, LF_ERROR, "ssh: out of memory");
+	/* new files by SFTP rename; the ones replacing a file in one command */
+	for (i = 0; rc == 0 && i < n; i++) {
+		if (rename_new(m, dir, tmps[i], files[i].path)) {
+			free(tmps[i]);
+			tmps[i] = NULL;
+		} else {
+			left++;
+		}
 	}
-	if (rc == 0 && status != 0)
-		rc = ssh_host->err_set(err, LF_ERROR, "ssh: renaming the files into place on %s failed: %.200s",
-				       m->address, errout ? errout : "");
+	if (rc == 0 && left > 0)
+		rc = rename_over(c, m, dir, files, tmps, n, call, err);
 	for (i = 0; tmps && i < n; i++)
 		free(tmps[i]);
 	free(tmps);
-	free(script);
-	free(out);
-	free(errout);
 	return rc;
 }
 

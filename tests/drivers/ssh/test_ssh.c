@@ -971,6 +971,100 @@ static void test_ssh_server_killed(void **state)
 	g_drv->close(c);
 }
 
+/* ---- benchmark (LF_SSH_BENCH=1): 20 bundles plus binaries, against scp -r ---- */
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* a node-like bundle: 12 files of 1 KiB (certs, keys) and a 2 KiB env */
+#define BENCH_FILES 13
+
+static void bench_bundle(struct lf_file *f, char names[][64], char *data)
+{
+	int i;
+
+	memset(data, 'c', 2048);
+	for (i = 0; i < BENCH_FILES; i++) {
+		snprintf(names[i], 64, i < 12 ? "fabric/msp/d%d/f%d.pem" : "fabric/node.env", i % 4, i);
+		f[i].path = names[i];
+		f[i].data = data;
+		f[i].len = i < 12 ? 1024 : 2048;
+		f[i].mode = i % 4 == 0 ? 0600 : 0644;
+		f[i].owner = NULL;
+	}
+}
+
+static void test_ssh_bench(void **state)
+{
+	struct lf_driver_conn *c;
+	struct lf_err err = LF_ERR_INIT;
+	struct lf_file f[BENCH_FILES];
+	char names[BENCH_FILES][64], data[2048], res[64], name[32], envv[600];
+	const char *bin = getenv("FABRIC_BIN");
+	const char *cmd[] = { "true", NULL };
+	const char *envp[] = { envv, NULL };
+	struct lf_exec_spec es = { cmd, envp, NULL, 0, 0, 0 };
+	struct lf_target t;
+	struct xr x;
+	double tp, t0, t1, t2;
+	int i;
+
+	(void)state;
+	SKIP_WITHOUT_SSHD();
+	if (!getenv("LF_SSH_BENCH")) {
+		print_message("skipped: set LF_SSH_BENCH=1 (and FABRIC_BIN) to run the benchmark\n");
+		skip();
+	}
+	bench_bundle(f, names, data);
+	snprintf(envv, sizeof(envv), "FABRIC_BIN=%s", bin ? bin : "/nonexistent");
+	tp = now_s();
+	c = conn_known();
+	for (i = 0; i < 20; i++) {
+		snprintf(name, sizeof(name), "b%d", i);
+		t = target(name, LIN_A, res, sizeof(res));
+		must_prepare(c, &t);
+	}
+	t0 = now_s();
+	for (i = 0; i < 20; i++) {
+		snprintf(name, sizeof(name), "b%d", i);
+		t = target(name, LIN_A, res, sizeof(res));
+		assert_int_equal(put(c, &t, f, BENCH_FILES, &err), 0);
+	}
+	t1 = now_s();
+	assert_int_equal(run(c, &t, &es, 0, &x, &err), 0);
+	xr_free(&x);
+	t2 = now_s();
+	g_drv->close(c);
+	print_message("ledgerform ssh: connect + 20 machine roots (prepare, facts) %.2f s; 20 bundles (%d files, %d bytes) %.2f s; binaries (%s) %.2f s; total %.2f s\n",
+		      t0 - tp, 20 * BENCH_FILES, 20 * (12 * 1024 + 2048), t1 - t0, bin ? bin : "none",
+		      t2 - t1, t2 - tp);
+	/* the same files with scp -r, the same key and known_hosts */
+	assert_int_equal(sshd_sh("d=%s; rm -rf $d/bsrc && mkdir -p $d/bsrc && for i in $(seq 0 19); do "
+				 "for j in 0 1 2 3; do mkdir -p $d/bsrc/b$i/fabric/msp/d$j; done; "
+				 "for j in $(seq 0 11); do head -c 1024 /dev/zero > $d/bsrc/b$i/fabric/msp/d$((j%%4))/f$j.pem; done; "
+				 "head -c 2048 /dev/zero > $d/bsrc/b$i/fabric/node.env; done; "
+				 "%s%s%s",
+				 g_sshd.dir, bin ? "cp -r " : "", bin ? bin : "", bin ? " $d/bsrc/bin" : ""), 0);
+	t0 = now_s();
+	assert_int_equal(sshd_sh("scp -q -r -P %d -i %s/user_key -o UserKnownHostsFile=%s/kh_ok "
+				 "-o StrictHostKeyChecking=yes %s/bsrc %s@127.0.0.1:%s/scp-dst",
+				 g_sshd.port, g_sshd.dir, g_sshd.dir, g_sshd.dir, g_sshd.user, g_sshd.dir), 0);
+	t1 = now_s();
+	print_message("scp -r of the same files: %.2f s\n", t1 - t0);
+	c = conn_known();
+	for (i = 0; i < 20; i++) {
+		snprintf(name, sizeof(name), "b%d", i);
+		t = target(name, LIN_A, res, sizeof(res));
+		assert_int_equal(release(c, &t, &err), 0);
+	}
+	g_drv->close(c);
+}
+
 /* ---- the systemd unit a node runs as where the machine has systemd ---------------- */
 
 static void test_ssh_systemd_unit_renders(void **state)
@@ -1056,6 +1150,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_ssh_fabric_bin_once),
 		cmocka_unit_test(test_ssh_parallel),
 		cmocka_unit_test(test_ssh_server_killed),
+		cmocka_unit_test(test_ssh_bench),
 	};
 
 	if (argc == 3 && strcmp(argv[1], "crash-put") == 0)
