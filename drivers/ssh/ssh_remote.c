@@ -6,6 +6,8 @@
  * removes what ledgerform made for this network. Scripts exit 0 (ours),
  * 2 (absent), 3 (not made by ledgerform: no marker, or a symlink) or 4
  * (another network's); 0 prints the machine's facts as KEY=VALUE lines.
+ * supervisor is what runs nodes there: the core starts them with nohup
+ * (as on the local driver) whether or not the machine has systemd.
  */
 #include "ssh.h"
 
@@ -28,8 +30,8 @@
 	"echo \"cpus=$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN)\"; " \
 	"echo \"memory_mb=$(awk '/^MemTotal:/{print int($2/1024)}' /proc/meminfo)\"; " \
 	"echo \"disk_free_mb=$(df -Pk \"$d\" | awk 'NR==2{print int($4/1024)}')\"; " \
-	"if [ -d /run/systemd/system ]; then echo systemd=true; echo supervisor=systemd; " \
-	"else echo systemd=false; echo supervisor=nohup; fi"
+	"if [ -d /run/systemd/system ]; then echo systemd=true; else echo systemd=false; fi; " \
+	"echo supervisor=nohup"
 
 /* make the root as one rename (marker first), or adopt ours */
 static const char SH_PREPARE[] =
