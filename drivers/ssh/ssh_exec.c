@@ -146,7 +146,7 @@ static int tail_add(struct tail *t, const char *data, size_t n)
 {
 	char *p;
 
-	if (t->len + n > 2 * t->max + 4096) {
+	if (t->len > 0 && t->len + n > 2 * t->max + 4096) {
 		size_t keep = t->len > t->max ? t->max : t->len;
 
 		memmove(t->buf, t->buf + t->len - keep, keep);

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <stdbool.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -164,29 +165,66 @@ int sshd_restart(struct sshd *s)
 	return spawn(s);
 }
 
-/* the pids whose parent is ppid */
-static void kill_children(pid_t ppid)
+void sshd_proc_each(void (*cb)(long pid, void *payload), void *payload)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *e;
-	char path[300], buf[512], *p;
+
+	while (d && (e = readdir(d)) != NULL)
+		if (e->d_name[0] >= '1' && e->d_name[0] <= '9')
+			cb(atol(e->d_name), payload);
+	if (d)
+		closedir(d);
+}
+
+/* kill pid when its parent is *(pid_t *)payload */
+static void kill_if_child(long pid, void *payload)
+{
+	char path[64], buf[512], *p;
 	FILE *f;
 	long pp;
 
-	while (d && (e = readdir(d)) != NULL) {
-		if (e->d_name[0] < '0' || e->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
-		fclose(f);
-		if (p && sscanf(p + 2, "%*c %ld", &pp) == 1 && pp == ppid)
-			kill((pid_t)atol(e->d_name), SIGKILL);
-	}
-	if (d)
-		closedir(d);
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+	fclose(f);
+	if (p && sscanf(p + 2, "%*c %ld", &pp) == 1 && pp == *(pid_t *)payload)
+		kill((pid_t)pid, SIGKILL);
+}
+
+struct proc_find {
+	const char *word;
+	bool found;
+};
+
+static void match_cmdline(long pid, void *payload)
+{
+	struct proc_find *pf = payload;
+	char path[64], buf[512];
+	size_t n, i;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+	f = pf->found ? NULL : fopen(path, "r");
+	if (!f)
+		return;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	for (i = 0; i < n; i++)
+		if (buf[i] == '\0')
+			buf[i] = ' ';
+	buf[n] = '\0';
+	pf->found = strstr(buf, pf->word) != NULL;
+}
+
+bool sshd_proc_running(const char *word)
+{
+	struct proc_find pf = { word, false };
+
+	sshd_proc_each(match_cmdline, &pf);
+	return pf.found;
 }
 
 void sshd_kill(struct sshd *s)
@@ -194,7 +232,7 @@ void sshd_kill(struct sshd *s)
 	if (s->pid <= 0)
 		return;
 	kill(s->pid, SIGSTOP); /* no new children while we look */
-	kill_children(s->pid);
+	sshd_proc_each(kill_if_child, &s->pid);
 	kill(s->pid, SIGKILL);
 	waitpid(s->pid, NULL, 0);
 	s->pid = 0;

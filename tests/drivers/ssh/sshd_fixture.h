@@ -7,6 +7,7 @@
 #ifndef LF_TEST_SSHD_FIXTURE_H
 #define LF_TEST_SSHD_FIXTURE_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 struct sshd {
@@ -17,7 +18,7 @@ struct sshd {
 	char *user;            /* who logs in (this process's user) */
 };
 
-/* 0 started; otherwise why not in why (the test skips) */
+/* 0 started; otherwise why not in why (the test skips; see SSHD_SKIP) */
 int sshd_start(struct sshd *s, char *why, size_t why_len);
 /* start again on the same port, keys and config (after sshd_kill) */
 int sshd_restart(struct sshd *s);
@@ -27,6 +28,13 @@ void sshd_kill(struct sshd *s);
 void sshd_stop(struct sshd *s);
 /* "DIR/NAME" (malloc'd) */
 char *sshd_path(const struct sshd *s, const char *name);
+/* call cb with each process id */
+void sshd_proc_each(void (*cb)(long pid, void *payload), void *payload);
+/* is a process running with word in its command line? */
+bool sshd_proc_running(const char *word);
+/* in a test: skip when the server could not be started (why says why) */
+#define SSHD_SKIP(why) \
+	do { if ((why)[0]) { print_message("skipped: %s\n", (why)); skip(); } } while (0)
 /* run a shell command line, 0 when it exits 0 */
 int sshd_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
