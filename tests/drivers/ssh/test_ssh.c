@@ -257,13 +257,20 @@ static void test_ssh_known_host_facts(void **state)
 	struct lf_err err = LF_ERR_INIT;
 	char res[64];
 	struct lf_target t = target("m1", LIN_A, res, sizeof(res));
-	char *marker, *text;
+	char *marker, *text, *kh;
 	json_t *o;
 	int rc;
 
 	(void)state;
 	SKIP_WITHOUT_SSHD();
 	c = conn_known();
+	/* the entry it trusts is a hashed one (|1|salt|hash) */
+	kh = path_of("kh_ok");
+	assert_int_equal(lf_read_file(kh, &text, NULL, NULL), 0);
+	assert_int_equal(strncmp(text, "|1|", 3), 0);
+	assert_null(strstr(text, "127.0.0.1"));
+	free(text);
+	free(kh);
 	o = machine(c, 'p', &t, &rc, &err);
 	if (rc != 0)
 		fail_msg("prepare: %s", err.msg);
