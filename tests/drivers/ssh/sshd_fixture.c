@@ -110,6 +110,11 @@ static int spawn(struct sshd *s)
 	free(log);
 	for (i = 0; i < 500 && !port_open(s->port); i++) /* at most 10 s */
 		nanosleep(&ts, NULL);
+	/* ours, not another server that took the port meanwhile */
+	if (waitpid(s->pid, NULL, WNOHANG) != 0) {
+		s->pid = 0;
+		return -1;
+	}
 	return port_open(s->port) ? 0 : -1;
 }
 
@@ -128,7 +133,7 @@ static int fingerprint(struct sshd *s)
 	return rc;
 }
 
-int sshd_start(struct sshd *s, char *why, size_t why_len)
+int sshd_start(struct sshd *s, int base, char *why, size_t why_len)
 {
 	struct passwd *pw = getpwuid(getuid());
 	int port;
@@ -139,10 +144,10 @@ int sshd_start(struct sshd *s, char *why, size_t why_len)
 	if (mkdir("/run/sshd", 0755) != 0 && errno != EEXIST)
 		return snprintf(why, why_len, "cannot make /run/sshd (sshd's privilege separation dir): %s",
 				strerror(errno)), -1;
-	for (port = 22200; port < 22300 && !port_free(port); port++)
+	for (port = base; port < base + 50 && !port_free(port); port++)
 		;
-	if (port == 22300)
-		return snprintf(why, why_len, "no free port in 22200-22299"), -1;
+	if (port == base + 50)
+		return snprintf(why, why_len, "no free port in %d-%d", base, base + 49), -1;
 	s->port = port;
 	s->user = strdup(pw ? pw->pw_name : "root");
 	snprintf(s->dir, sizeof(s->dir), "/tmp/lf-sshd-XXXXXX");

@@ -18,8 +18,10 @@ struct sshd {
 	char *user;            /* who logs in (this process's user) */
 };
 
-/* 0 started; otherwise why not in why (the test skips; see SSHD_SKIP) */
-int sshd_start(struct sshd *s, char *why, size_t why_len);
+/* 0 started on the first free port of [base, base+50) (each test
+ * executable its own half of 22200-22299); otherwise why not in why (the
+ * test skips; see SSHD_SKIP) */
+int sshd_start(struct sshd *s, int base, char *why, size_t why_len);
 /* start again on the same port, keys and config (after sshd_kill) */
 int sshd_restart(struct sshd *s);
 /* kill the listener and every connection it serves (by PID) */

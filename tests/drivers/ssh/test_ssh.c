@@ -1078,7 +1078,7 @@ static int group_setup(void **state)
 	assert_int_equal(lf_registry_new(&g_reg), 0);
 	if (lf_registry_get(g_reg, "ssh", &g_drv, &err) != 0)
 		fail_msg("loading the ssh driver: %s", err.msg);
-	(void)sshd_start(&g_sshd, g_skip, sizeof(g_skip));
+	(void)sshd_start(&g_sshd, 22200, g_skip, sizeof(g_skip));
 	return 0;
 }
 
