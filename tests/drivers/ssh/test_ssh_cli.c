@@ -28,6 +28,8 @@
 
 static struct sshd g_sshd;
 static char g_skip[256];
+static struct clitest g_t;   /* the test's workspace, */
+static bool g_live;          /* cleaned up by teardown whatever happened */
 
 static const char SPEC[] =
 	"name: sshnet\n"
@@ -78,51 +80,49 @@ static bool remote_has(const char *rel)
 
 static void test_ssh_cli_apply_plan_destroy(void **state)
 {
-	struct clitest t;
 	char *st;
 
 	(void)state;
 	SKIP_WITHOUT_SSHD();
-	ct_init(&t, "ssh-cli");
-	write_spec(&t);
-	if (ct_run(&t, "apply -f spec.yaml --auto-approve") != 0)
-		fail_msg("apply: %s", t.err);
+	ct_init(&g_t, "ssh-cli");
+	g_live = true;
+	write_spec(&g_t);
+	if (ct_run(&g_t, "apply -f spec.yaml --auto-approve") != 0)
+		fail_msg("apply: %s", g_t.err);
 	assert_true(remote_has("remote/peer0-org1/.ledgerform-host"));
 	assert_true(remote_has("remote/peer1-org1/.ledgerform-host"));
 	assert_true(remote_has("remote/peer0-org1/fabric/node.env"));
 	assert_true(remote_has("remote/peer0-org1/fabric/msp"));
 	/* the machine's facts and the supervisor choice are recorded */
-	st = ct_read(&t, "spec.state.json");
+	st = ct_read(&g_t, "spec.state.json");
 	assert_non_null(st);
 	assert_non_null(strstr(st, "\"supervisor\""));
 	assert_non_null(strstr(st, "\"disk_free_mb\""));
 	free(st);
-	assert_int_equal(ct_run(&t, "plan -f spec.yaml --detailed-exitcode"), 0);
-	assert_int_equal(ct_run(&t, "destroy -f spec.yaml --auto-approve"), 0);
+	assert_int_equal(ct_run(&g_t, "plan -f spec.yaml --detailed-exitcode"), 0);
+	assert_int_equal(ct_run(&g_t, "destroy -f spec.yaml --auto-approve"), 0);
 	assert_false(remote_has("remote/peer0-org1"));
 	assert_false(remote_has("remote/peer1-org1"));
-	ct_done(&t);
 }
 
 static void test_ssh_cli_server_down_then_converges(void **state)
 {
-	struct clitest t;
 
 	(void)state;
 	SKIP_WITHOUT_SSHD();
-	ct_init(&t, "ssh-cli-down");
-	write_spec(&t);
+	ct_init(&g_t, "ssh-cli-down");
+	g_live = true;
+	write_spec(&g_t);
 	sshd_kill(&g_sshd);
-	assert_int_not_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 0);
-	assert_non_null(strstr(t.err, "cannot connect"));
+	assert_int_not_equal(ct_run(&g_t, "apply -f spec.yaml --auto-approve"), 0);
+	assert_non_null(strstr(g_t.err, "cannot connect"));
 	assert_false(remote_has("remote/peer0-org1"));
 	assert_int_equal(sshd_restart(&g_sshd), 0);
-	if (ct_run(&t, "apply -f spec.yaml --auto-approve") != 0)
-		fail_msg("apply: %s", t.err);
-	assert_int_equal(ct_run(&t, "plan -f spec.yaml --detailed-exitcode"), 0);
-	assert_int_equal(ct_run(&t, "destroy -f spec.yaml --auto-approve"), 0);
+	if (ct_run(&g_t, "apply -f spec.yaml --auto-approve") != 0)
+		fail_msg("apply: %s", g_t.err);
+	assert_int_equal(ct_run(&g_t, "plan -f spec.yaml --detailed-exitcode"), 0);
+	assert_int_equal(ct_run(&g_t, "destroy -f spec.yaml --auto-approve"), 0);
 	assert_false(remote_has("remote/peer0-org1"));
-	ct_done(&t);
 }
 
 /* running (a zombie nobody reaps yet does not count) */
@@ -151,7 +151,6 @@ static long state_pid(const char *st, const char *node)
 static void test_ssh_cli_fabric_nodes_run(void **state)
 {
 	const char *bin = ct_fabric_bin();
-	struct clitest t;
 	char *st;
 	long pid0, pid1;
 
@@ -161,13 +160,14 @@ static void test_ssh_cli_fabric_nodes_run(void **state)
 		print_message("skipped: FABRIC_BIN is not set (real Fabric binaries are needed)\n");
 		skip();
 	}
-	ct_init(&t, "ssh-cli-fabric");
-	write_spec(&t);
+	ct_init(&g_t, "ssh-cli-fabric");
+	g_live = true;
+	write_spec(&g_t);
 	setenv("FABRIC_BIN", bin, 1);
-	if (ct_run(&t, "apply -f spec.yaml --auto-approve") != 0)
-		fail_msg("apply: %s", t.err);
+	if (ct_run(&g_t, "apply -f spec.yaml --auto-approve") != 0)
+		fail_msg("apply: %s", g_t.err);
 	/* the peers run from the copy delivered to the machine */
-	st = ct_read(&t, "spec.state.json");
+	st = ct_read(&g_t, "spec.state.json");
 	pid0 = state_pid(st, "\"node.org1.peer0\"");
 	pid1 = state_pid(st, "\"node.org1.peer1\"");
 	free(st);
@@ -176,13 +176,28 @@ static void test_ssh_cli_fabric_nodes_run(void **state)
 	assert_true(pid_running(pid1));
 	assert_true(remote_has("bin-remote"));
 	assert_int_equal(sshd_sh("ls %s/bin-remote/*/bin/peer >/dev/null", g_sshd.dir), 0);
-	assert_int_equal(ct_run(&t, "plan -f spec.yaml --detailed-exitcode"), 0);
-	assert_int_equal(ct_run(&t, "destroy -f spec.yaml --auto-approve"), 0);
+	assert_int_equal(ct_run(&g_t, "plan -f spec.yaml --detailed-exitcode"), 0);
+	assert_int_equal(ct_run(&g_t, "destroy -f spec.yaml --auto-approve"), 0);
 	assert_false(pid_running(pid0));
 	assert_false(pid_running(pid1));
 	assert_false(remote_has("remote/peer0-org1"));
 	unsetenv("FABRIC_BIN");
-	ct_done(&t);
+}
+
+/* destroy what a test left (a failed assertion skips its destroy), so no
+ * Fabric process is left holding ports */
+static int teardown(void **state)
+{
+	(void)state;
+	if (g_live) {
+		if (ct_fabric_bin())
+			setenv("FABRIC_BIN", ct_fabric_bin(), 1);
+		(void)ct_run(&g_t, "destroy -f spec.yaml --auto-approve");
+		unsetenv("FABRIC_BIN");
+		ct_done(&g_t);
+		g_live = false;
+	}
+	return 0;
 }
 
 static int group_setup(void **state)
@@ -202,9 +217,9 @@ static int group_teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ssh_cli_apply_plan_destroy),
-		cmocka_unit_test(test_ssh_cli_server_down_then_converges),
-		cmocka_unit_test(test_ssh_cli_fabric_nodes_run),
+		cmocka_unit_test_teardown(test_ssh_cli_apply_plan_destroy, teardown),
+		cmocka_unit_test_teardown(test_ssh_cli_server_down_then_converges, teardown),
+		cmocka_unit_test_teardown(test_ssh_cli_fabric_nodes_run, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
