@@ -1,0 +1,354 @@
+/*
+ * Files of the ssh driver over SFTP. A bundle is put in two steps: every
+ * file is written (streamed in chunks) to a temporary name next to its
+ * target, ".NAME.lf-tmp", given its mode and fsynced; then one remote
+ * command renames them all into place (rename(2): atomic per file; plain
+ * SFTP cannot rename over an existing file). A transfer cut at any moment
+ * leaves the old file or the new one, never half of one; a leftover
+ * temporary is overwritten by the next put. Parent directories are made
+ * 0755 (0700 for a file without group/other bits); a directory on the way
+ * that is a symlink is refused.
+ */
+#include "ssh.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/util/crashpoint.h"
+
+#define SSH_CHUNK (256 * 1024)
+
+int ssh_path_check(const char *path, struct lf_err *err)
+{
+	const char *p = path, *e;
+
+	if (!path || !*path || path[0] == '/')
+		return ssh_host->err_set(err, LF_EINVALID,
+					 "ssh: path '%.200s' must be relative to the machine's root",
+					 path ? path : "");
+	while (*p) {
+		e = strchr(p, '/');
+		if (!e)
+			e = p + strlen(p);
+		if (e == p || (e - p == 2 && p[0] == '.' && p[1] == '.') ||
+		    (e - p == 1 && p[0] == '.'))
+			return ssh_host->err_set(err, LF_EINVALID,
+						 "ssh: path '%.200s' has an empty, '.' or '..' component",
+						 path);
+		p = *e ? e + 1 : e;
+	}
+	return 0;
+}
+
+static int sftp_err(struct ssh_machine *m, const char *what, const char *path,
+		    struct lf_err *err)
+{
+	unsigned long fx = m->sftp ? libssh2_sftp_last_error(m->sftp) : 0;
+	int rc = libssh2_session_last_errno(m->s);
+
+	if (rc != LIBSSH2_ERROR_SFTP_PROTOCOL)
+		return ssh_fail(m, rc, what, err);
+	if (fx == LIBSSH2_FX_NO_SUCH_FILE)
+		return ssh_host->err_set(err, LF_ENOTFOUND, "ssh: %s '%s' on %s: no such file",
+					 what, path, m->address);
+	return ssh_host->err_set(err, LF_ERROR, "ssh: %s '%s' on %s: SFTP error %lu", what,
+				 path, m->address, fx);
+}
+
+/* mkdir one component; an existing directory is fine, a symlink is not */
+static int mkdir_one(struct ssh_machine *m, const char *path, unsigned int mode,
+		     struct lf_err *err)
+{
+	LIBSSH2_SFTP_ATTRIBUTES a;
+
+	if (libssh2_sftp_lstat(m->sftp, path, &a) == 0) {
+		if (LIBSSH2_SFTP_S_ISDIR(a.permissions))
+			return 0;
+		return ssh_host->err_set(err, LF_EINVALID,
+					 "ssh: '%s' on %s is not a directory (a symlink is never followed)",
+					 path, m->address);
+	}
+	if (libssh2_session_last_errno(m->s) != LIBSSH2_ERROR_SFTP_PROTOCOL)
+		return sftp_err(m, "cannot look at", path, err);
+	if (libssh2_sftp_mkdir(m->sftp, path, (long)mode) != 0 &&
+	    libssh2_sftp_last_error(m->sftp) != LIBSSH2_FX_FILE_ALREADY_EXISTS &&
+	    libssh2_sftp_last_error(m->sftp) != LIBSSH2_FX_FAILURE)
+		return sftp_err(m, "cannot make directory", path, err);
+	return 0;
+}
+
+/* make dir/rel and its parents (rel: a directory); dir must exist */
+int ssh_mkdirs(struct ssh_machine *m, const char *dir, const char *rel,
+	       unsigned int mode, struct lf_err *err)
+{
+	size_t n = strlen(dir) + strlen(rel) + 2, i, base = strlen(dir) + 1;
+	char *p = malloc(n);
+	int rc = ssh_sftp(m, err);
+
+	if (!p)
+		return ssh_host->err_set(err, LF_ERROR, "ssh: out of memory");
+	snprintf(p, n, "%s/%s", dir, rel);
+	for (i = base; rc == 0 && i < n; i++) {
+		if (p[i] != '/' && p[i] != '\0')
+			continue;
+		p[i] = '\0';
+		rc = mkdir_one(m, p, mode, err);
+		if (i + 1 < n)
+			p[i] = '/';
+	}
+	free(p);
+	return rc;
+}
+
+/* write len bytes at data to an open handle */
+static int write_all(struct ssh_machine *m, LIBSSH2_SFTP_HANDLE *h, const char *data,
+		     size_t len, const char *path, struct lf_err *err)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = libssh2_sftp_write(h, data, len > SSH_CHUNK ? SSH_CHUNK : len);
+		if (n < 0)
+			return sftp_err(m, "cannot write", path, err);
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static LIBSSH2_SFTP_HANDLE *open_tmp(struct ssh_machine *m, const char *path, unsigned int mode)
+{
+	return libssh2_sftp_open(m->sftp, path,
+				 LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC,
+				 (long)(mode & 0777));
+}
+
+/* the mode exactly (no umask), then the data on disk */
+static int close_tmp(struct ssh_machine *m, LIBSSH2_SFTP_HANDLE *h, unsigned int mode,
+		     const char *path, struct lf_err *err)
+{
+	LIBSSH2_SFTP_ATTRIBUTES a;
+	int rc = 0;
+
+	memset(&a, 0, sizeof(a));
+	a.flags = LIBSSH2_SFTP_ATTR_PERMISSIONS;
+	a.permissions = mode & 0777;
+	if (libssh2_sftp_fsetstat(h, &a) != 0)
+		rc = sftp_err(m, "cannot set the mode of", path, err);
+	if (rc == 0)
+		(void)libssh2_sftp_fsync(h); /* fsync@openssh.com where offered */
+	if (libssh2_sftp_close(h) != 0 && rc == 0)
+		rc = sftp_err(m, "cannot close", path, err);
+	return rc;
+}
+
+int ssh_send_file(struct ssh_machine *m, const char *src, const char *dst,
+		  unsigned int mode, unsigned long long *bytes, struct lf_err *err)
+{
+	LIBSSH2_SFTP_HANDLE *h = NULL;
+	char *buf = malloc(SSH_CHUNK);
+	int fd = open(src, O_RDONLY | O_CLOEXEC), rc = 0;
+	ssize_t n = 0;
+
+	if (!buf || fd < 0)
+		rc = ssh_host->err_set(err, LF_ERROR, "ssh: cannot read '%s': %s", src,
+				       buf ? strerror(errno) : "out of memory");
+	if (rc == 0 && !(h = open_tmp(m, dst, mode)))
+		rc = sftp_err(m, "cannot create", dst, err);
+	while (rc == 0 && (n = read(fd, buf, SSH_CHUNK)) > 0) {
+		rc = write_all(m, h, buf, (size_t)n, dst, err);
+		*bytes += (unsigned long long)n;
+	}
+	if (rc == 0 && n < 0)
+		rc = ssh_host->err_set(err, LF_ERROR, "ssh: cannot read '%s': %s", src, strerror(errno));
+	if (h && m->s)
+		rc = rc == 0 ? close_tmp(m, h, mode, dst, err) : (libssh2_sftp_close(h), rc);
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return rc;
+}
+
+/* "PARENT/.BASE.lf-tmp" of rel (relative, malloc'd) */
+static char *tmp_name(const char *rel)
+{
+	const char *slash = strrchr(rel, '/');
+	size_t plen = slash ? (size_t)(slash - rel) + 1 : 0;
+	size_t n = strlen(rel) + 10;
+	char *t = malloc(n);
+
+	if (t)
+		snprintf(t, n, "%.*s.%s.lf-tmp", (int)plen, rel, rel + plen);
+	return t;
+}
+
+/* write one file of a bundle to its temporary name */
+static int put_tmp(struct ssh_machine *m, const char *dir, const struct lf_file *f,
+		   const char *tmp, struct lf_err *err)
+{
+	char *parent = strdup(f->path), *slash, *full = NULL;
+	LIBSSH2_SFTP_HANDLE *h = NULL;
+	int rc = parent ? 0 : ssh_host->err_set(err, LF_ERROR, "ssh: out of memory");
+
+	slash = parent ? strrchr(parent, '/') : NULL;
+	if (slash) {
+		*slash = '\0';
+		rc = ssh_mkdirs(m, dir, parent, (f->mode & 077) ? 0755 : 0700, err);
+	}
+	if (rc == 0 && (full = malloc(strlen(dir) + strlen(tmp) + 2)) != NULL)
+		snprintf(full, strlen(dir) + strlen(tmp) + 2, "%s/%s", dir, tmp);
+	if (rc == 0 && !full)
+		rc = ssh_host->err_set(err, LF_ERROR, "ssh: out of memory");
+	if (rc == 0 && !(h = open_tmp(m, full, f->mode)))
+		rc = sftp_err(m, "cannot create", full, err);
+	if (rc == 0)
+		rc = write_all(m, h, f->data, f->len, full, err);
+	if (h && m->s)
+		rc = rc == 0 ? close_tmp(m, h, f->mode, full, err) : (libssh2_sftp_close(h), rc);
+	free(full);
+	free(parent);
+	return rc;
+}
+
+/* "mv -f -- TMP PATH && ..." for every file (cd'd into dir) */
+static char *rename_script(const struct lf_file *files, char **tmps, size_t n)
+{
+	size_t cap = 64, i, len = 0;
+	char *s = malloc(cap), *a, *b, *p;
+
+	for (i = 0; s && i < n; i++) {
+		if (!tmps[i])
+			continue;
+		a = ssh_quote(tmps[i]);
+		b = ssh_quote(files[i].path);
+		cap += a && b ? strlen(a) + strlen(b) + 20 : 0;
+		p = a && b ? realloc(s, cap) : NULL;
+		if (p)
+			len += (size_t)snprintf(p + len, cap - len, "mv -f -- %s %s && ", a, b);
+		free(a);
+		free(b);
+		if (!p)
+			free(s);
+		s = p;
+	}
+	if (s)
+		memcpy(s + len, "true", 5);
+	return s;
+}
+
+/* SFTP's rename of a temporary onto a new name: atomic (OpenSSH links
+ * then unlinks) but refused when the target exists; 1 when done */
+static int rename_new(struct ssh_machine *m, const char *dir, const char *tmp,
+		      const char *path)
+{
+	size_t n1 = strlen(dir) + strlen(tmp) + 2, n2 = strlen(dir) + strlen(path) + 2;
+	char *a = malloc(n1), *b = malloc(n2);
+	int done = 0;
+
+	if (a && b) {
+		snprintf(a, n1, "%s/%s", dir, tmp);
+		snprintf(b, n2, "%s/%s", dir, path);
+		done = libssh2_sftp_rename_ex(m->sftp, a, (unsigned int)strlen(a), b,
+					      (unsigned int)strlen(b),
+					      LIBSSH2_SFTP_RENAME_ATOMIC |
+					      LIBSSH2_SFTP_RENAME_NATIVE) == 0;
+	}
+	free(a);
+	free(b);
+	return done;
+}
+
+/* rename the temporaries left in tmps (the others are NULL) over their
+ * targets with one remote command (rename(2) replaces atomically) */
+static int rename_over(struct lf_driver_conn *c, struct ssh_machine *m, const char *dir,
+		       const struct lf_file *files, char **tmps, size_t n,
+		       struct lf_call *call, struct lf_err *err)
+{
+	char *body = rename_script(files, tmps, n), *qd = ssh_quote(dir), *script = NULL;
+	char *out = NULL, *errout = NULL;
+	size_t sl = body && qd ? strlen(body) + strlen(qd) + 16 : 0;
+	int status = 0, rc;
+
+	script = sl ? malloc(sl) : NULL;
+	if (script)
+		snprintf(script, sl, "cd %s && %s", qd, body);
+	rc = script ? ssh_script(c, m, script, &status, &out, &errout, call, err)
+		    : ssh_host->err_set(err, LF_ERROR, "ssh: out of memory");
+	if (rc == 0 && status != 0)
+		rc = ssh_host->err_set(err, LF_ERROR, "ssh: renaming the files into place on %s failed: %.200s",
+				       m->address, errout ? errout : "");
+	free(body);
+	free(qd);
+	free(script);
+	free(out);
+	free(errout);
+	return rc;
+}
+
+int ssh_put_files(struct lf_driver_conn *c, struct ssh_machine *m, const char *dir,
+		  const struct lf_file *files, size_t n, struct lf_call *call,
+		  struct lf_err *err)
+{
+	char **tmps = calloc(n ? n : 1, sizeof(*tmps));
+	int rc = tmps ? ssh_sftp(m, err) : ssh_host->err_set(err, LF_ERROR, "ssh: out of memory");
+	size_t i, left = 0;
+
+	for (i = 0; rc == 0 && i < n; i++) {
+		tmps[i] = tmp_name(files[i].path);
+		rc = tmps[i] ? put_tmp(m, dir, &files[i], tmps[i], err)
+			     : ssh_host->err_set(err, LF_ERROR, "ssh: out of memory");
+		lf_crash_point("ssh.put.tmp_written");
+	}
+	/* new files by SFTP rename; the ones replacing a file in one command */
+	for (i = 0; rc == 0 && i < n; i++) {
+		if (rename_new(m, dir, tmps[i], files[i].path)) {
+			free(tmps[i]);
+			tmps[i] = NULL;
+		} else {
+			left++;
+		}
+	}
+	if (rc == 0 && left > 0)
+		rc = rename_over(c, m, dir, files, tmps, n, call, err);
+	for (i = 0; tmps && i < n; i++)
+		free(tmps[i]);
+	free(tmps);
+	return rc;
+}
+
+/* the tail (at most max bytes) of dir/rel */
+int ssh_get_file(struct ssh_machine *m, const char *dir, const char *rel, size_t max,
+		 struct lf_blob *out, struct lf_err *err)
+{
+	LIBSSH2_SFTP_HANDLE *h = NULL;
+	LIBSSH2_SFTP_ATTRIBUTES a;
+	char *full = malloc(strlen(dir) + strlen(rel) + 2), *buf = malloc(SSH_CHUNK);
+	int rc = full && buf ? ssh_sftp(m, err) : ssh_host->err_set(err, LF_ERROR, "ssh: out of memory");
+	ssize_t n;
+
+	if (rc == 0) {
+		snprintf(full, strlen(dir) + strlen(rel) + 2, "%s/%s", dir, rel);
+		h = libssh2_sftp_open(m->sftp, full, LIBSSH2_FXF_READ, 0);
+		if (!h)
+			rc = sftp_err(m, "cannot open", rel, err);
+	}
+	if (rc == 0 && libssh2_sftp_fstat(h, &a) != 0)
+		rc = sftp_err(m, "cannot stat", rel, err);
+	if (rc == 0 && max && a.filesize > max)
+		libssh2_sftp_seek64(h, a.filesize - max);
+	while (rc == 0 && (n = libssh2_sftp_read(h, buf, SSH_CHUNK)) != 0) {
+		if (n < 0)
+			rc = sftp_err(m, "cannot read", rel, err);
+		else
+			ssh_host->blob_append(out, buf, (size_t)n);
+	}
+	if (h && m->s)
+		libssh2_sftp_close(h);
+	free(full);
+	free(buf);
+	return rc;
+}

@@ -1,0 +1,253 @@
+/*
+ * The sshd the ssh driver's tests talk to (see sshd_fixture.h).
+ */
+#include "sshd_fixture.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <stdbool.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SSHD_BIN "/usr/sbin/sshd"
+
+int sshd_sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	st = system(cmd);
+	return st == 0 ? 0 : -1;
+}
+
+char *sshd_path(const struct sshd *s, const char *name)
+{
+	size_t n = strlen(s->dir) + strlen(name) + 2;
+	char *p = malloc(n);
+
+	snprintf(p, n, "%s/%s", s->dir, name);
+	return p;
+}
+
+static int port_free(int port)
+{
+	struct sockaddr_in a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), ok, one = 1;
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons((unsigned short)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	ok = bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	close(fd);
+	return ok;
+}
+
+static int port_open(int port)
+{
+	struct sockaddr_in a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons((unsigned short)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	close(fd);
+	return ok;
+}
+
+static int write_config(struct sshd *s)
+{
+	char *p = sshd_path(s, "sshd_config");
+	FILE *f = fopen(p, "w");
+
+	free(p);
+	if (!f)
+		return -1;
+	fprintf(f, "Port %d\nListenAddress 127.0.0.1\nHostKey %s/host_key\n"
+		"AuthorizedKeysFile %s/authorized_keys\nUsePAM no\nStrictModes no\n"
+		"PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+		"PermitRootLogin prohibit-password\nPidFile %s/sshd.pid\n"
+		"Subsystem sftp internal-sftp\nMaxSessions 64\nMaxStartups 64\n"
+		"LogLevel ERROR\nUseDNS no\n"
+		/* bash reads ~/.bashrc for a command sshd starts only at
+		 * SHLVL < 2; this machine's root .bashrc takes seconds (pyenv),
+		 * which would be in every exec the tests time */
+		"SetEnv SHLVL=2\n",
+		s->port, s->dir, s->dir, s->dir);
+	return fclose(f);
+}
+
+static int spawn(struct sshd *s)
+{
+	char *cfg = sshd_path(s, "sshd_config"), *log = sshd_path(s, "sshd.log");
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+	int i;
+
+	s->pid = fork();
+	if (s->pid == 0) {
+		execl(SSHD_BIN, SSHD_BIN, "-D", "-f", cfg, "-E", log, (char *)NULL);
+		_exit(127);
+	}
+	free(cfg);
+	free(log);
+	for (i = 0; i < 500 && !port_open(s->port); i++) /* at most 10 s */
+		nanosleep(&ts, NULL);
+	/* ours, not another server that took the port meanwhile */
+	if (waitpid(s->pid, NULL, WNOHANG) != 0) {
+		s->pid = 0;
+		return -1;
+	}
+	return port_open(s->port) ? 0 : -1;
+}
+
+static int fingerprint(struct sshd *s)
+{
+	char cmd[256];
+	FILE *p;
+	int rc = -1;
+
+	snprintf(cmd, sizeof(cmd), "ssh-keygen -l -E sha256 -f %s/host_key.pub", s->dir);
+	p = popen(cmd, "r");
+	if (p && fscanf(p, "%*d %95s", s->host_fp) == 1)
+		rc = 0;
+	if (p)
+		pclose(p);
+	return rc;
+}
+
+int sshd_start(struct sshd *s, int base, char *why, size_t why_len)
+{
+	struct passwd *pw = getpwuid(getuid());
+	int port;
+
+	memset(s, 0, sizeof(*s));
+	if (access(SSHD_BIN, X_OK) != 0)
+		return snprintf(why, why_len, "no %s (Debian openssh-server)", SSHD_BIN), -1;
+	if (mkdir("/run/sshd", 0755) != 0 && errno != EEXIST)
+		return snprintf(why, why_len, "cannot make /run/sshd (sshd's privilege separation dir): %s",
+				strerror(errno)), -1;
+	for (port = base; port < base + 50 && !port_free(port); port++)
+		;
+	if (port == base + 50)
+		return snprintf(why, why_len, "no free port in %d-%d", base, base + 49), -1;
+	s->port = port;
+	s->user = strdup(pw ? pw->pw_name : "root");
+	snprintf(s->dir, sizeof(s->dir), "/tmp/lf-sshd-XXXXXX");
+	if (!mkdtemp(s->dir) ||
+	    sshd_sh("ssh-keygen -q -t ed25519 -N '' -f %s/host_key && "
+		    "ssh-keygen -q -t ed25519 -N '' -f %s/user_key && "
+		    "ssh-keygen -q -t ed25519 -N '' -f %s/other_key && "
+		    "ssh-keygen -q -t ed25519 -N '' -f %s/other_host_key && "
+		    "cp %s/user_key.pub %s/authorized_keys",
+		    s->dir, s->dir, s->dir, s->dir, s->dir, s->dir) != 0 ||
+	    fingerprint(s) != 0 || write_config(s) != 0)
+		return snprintf(why, why_len, "cannot make sshd's keys and config"), -1;
+	if (spawn(s) != 0)
+		return snprintf(why, why_len, "sshd did not start (see %s/sshd.log)", s->dir), -1;
+	return 0;
+}
+
+int sshd_restart(struct sshd *s)
+{
+	return spawn(s);
+}
+
+void sshd_proc_each(void (*cb)(long pid, void *payload), void *payload)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+
+	while (d && (e = readdir(d)) != NULL)
+		if (e->d_name[0] >= '1' && e->d_name[0] <= '9')
+			cb(atol(e->d_name), payload);
+	if (d)
+		closedir(d);
+}
+
+/* kill pid when its parent is *(pid_t *)payload */
+static void kill_if_child(long pid, void *payload)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	long pp;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+	fclose(f);
+	if (p && sscanf(p + 2, "%*c %ld", &pp) == 1 && pp == *(pid_t *)payload)
+		kill((pid_t)pid, SIGKILL);
+}
+
+struct proc_find {
+	const char *word;
+	bool found;
+};
+
+static void match_cmdline(long pid, void *payload)
+{
+	struct proc_find *pf = payload;
+	char path[64], buf[512];
+	size_t n, i;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+	f = pf->found ? NULL : fopen(path, "r");
+	if (!f)
+		return;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	for (i = 0; i < n; i++)
+		if (buf[i] == '\0')
+			buf[i] = ' ';
+	buf[n] = '\0';
+	pf->found = strstr(buf, pf->word) != NULL;
+}
+
+bool sshd_proc_running(const char *word)
+{
+	struct proc_find pf = { word, false };
+
+	sshd_proc_each(match_cmdline, &pf);
+	return pf.found;
+}
+
+void sshd_kill(struct sshd *s)
+{
+	if (s->pid <= 0)
+		return;
+	kill(s->pid, SIGSTOP); /* no new children while we look */
+	sshd_proc_each(kill_if_child, &s->pid);
+	kill(s->pid, SIGKILL);
+	waitpid(s->pid, NULL, 0);
+	s->pid = 0;
+}
+
+void sshd_stop(struct sshd *s)
+{
+	sshd_kill(s);
+	if (s->dir[0])
+		sshd_sh("rm -rf %s", s->dir);
+	free(s->user);
+	s->user = NULL;
+}
