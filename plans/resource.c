@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/util/util.h"
+#include "state/state.h"
 
 struct rindex {
 	size_t *slots;   /* position + 1; 0 = empty */
@@ -258,6 +259,59 @@ int lf_rset_from_json(struct lf_rset **out, const json_t *resources,
 		json_array_foreach(deps, k, d)
 			if (json_is_string(d))
 				lf_resource_add_dep(r, json_string_value(d));
+	}
+	*out = rs;
+	return 0;
+}
+
+/* one raw record into rs: shared attrs when it matches desired, else
+ * parsed from its text */
+static int add_raw(struct lf_rset *rs, const struct lf_state_raw *raw,
+		   const struct lf_state_rec *rec, const struct lf_rset *desired,
+		   struct lf_err *err)
+{
+	const char *addr = lf_state_rec_addr(raw, rec), *d;
+	const struct lf_resource *des = desired ? lf_rset_get(desired, addr) : NULL;
+	json_t *obj = NULL, *attrs;
+	struct lf_resource *r;
+	size_t k;
+
+	if (des && rec->hash[0] && !rec->has_outputs && !rec->partial &&
+	    strcmp(des->hash, rec->hash) == 0) {
+		attrs = json_incref(des->attrs);
+	} else {
+		obj = lf_state_rec_parse(raw, rec);
+		attrs = json_object_get(obj, "attrs");
+		if (!json_is_object(attrs)) {
+			json_decref(obj);
+			return lf_err_set(err, LF_EINVALID,
+					  "state: resource '%s' has no attrs object", addr);
+		}
+		json_incref(attrs);
+	}
+	r = lf_rset_add_hashed(rs, addr, attrs, rec->hash[0] ? rec->hash : NULL);
+	if (obj && json_is_object(json_object_get(obj, "outputs")))
+		r->outputs = json_incref(json_object_get(obj, "outputs"));
+	r->partial = rec->partial;
+	json_decref(obj);
+	for (k = 0, d = raw->strings + rec->deps; k < rec->ndeps; k++, d += strlen(d) + 1)
+		lf_resource_add_dep(r, d);
+	return 0;
+}
+
+int lf_rset_from_raw(struct lf_rset **out, const struct lf_state_raw *raw,
+		     const struct lf_rset *desired, struct lf_err *err)
+{
+	struct lf_rset *rs;
+	size_t i;
+
+	*out = NULL;
+	lf_rset_new(&rs);
+	for (i = 0; i < raw->n; i++) {
+		if (add_raw(rs, raw, &raw->v[i], desired, err) != 0) {
+			lf_rset_free(rs);
+			return err ? err->code : LF_EINVALID;
+		}
 	}
 	*out = rs;
 	return 0;

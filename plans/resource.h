@@ -57,5 +57,14 @@ json_t *lf_resource_to_json(const struct lf_resource *r);
 json_t *lf_rset_to_json(const struct lf_rset *rs);
 int lf_rset_from_json(struct lf_rset **out, const json_t *resources,
 		      struct lf_err *err);
+struct lf_state_raw;
+/*
+ * The current set from records read unparsed (lf_state_read_raw). A record
+ * whose stored hash equals its desired resource's (desired may be NULL),
+ * with no outputs and not partial, shares the desired attributes and is not
+ * parsed; every other record is parsed from its text.
+ */
+int lf_rset_from_raw(struct lf_rset **out, const struct lf_state_raw *raw,
+		     const struct lf_rset *desired, struct lf_err *err);
 
 #endif
