@@ -6,7 +6,8 @@
  *   crypto.*        identities (core/fabric/crypto)
  *   channel.NAME    genesis blocks and config updates (core/fabric/block)
  * Attributes are canonical: only what decides the resource, so that an
- * unchanged spec gives the same hash.
+ * unchanged spec gives the same hash. Hosts and nodes are hashed together
+ * at the end, on two threads (nothing reads their hashes before).
  */
 #include "plans/plan.h"
 
@@ -91,9 +92,9 @@ static int add_node(const struct lf_spec *spec, const struct lf_org *org,
 	json_object_set_new(na, "host", json_string(haddr));
 	if (c)
 		json_object_set_new(na, "crypto", json_string(c->hash));
-	h = lf_rset_add(rs, haddr, host_attrs(spec, n));
+	h = lf_rset_add_unhashed(rs, haddr, host_attrs(spec, n));
 	if (h)
-		r = lf_rset_add(rs, naddr, na);
+		r = lf_rset_add_unhashed(rs, naddr, na);
 	else
 		json_decref(na);
 	if (!h || !r) {
@@ -115,12 +116,13 @@ int lf_expand(const struct lf_spec *spec, struct lf_rset **out,
 	      struct lf_err *err)
 {
 	struct lf_rset *rs;
-	size_t i, k;
+	size_t i, k, first_node;
 	int rc = 0;
 
 	*out = NULL;
 	lf_rset_new(&rs);
 	rc = lf_expand_hooks(spec, rs, err);
+	first_node = rs->n;
 	for (i = 0; rc == 0 && i < spec->norgs; i++) {
 		const struct lf_org *org = &spec->orgs[i];
 
@@ -133,6 +135,8 @@ int lf_expand(const struct lf_spec *spec, struct lf_rset **out,
 		lf_rset_free(rs);
 		return rc;
 	}
+	/* hosts and nodes were added unhashed: hash them on two threads */
+	lf_rset_hash_pending(rs, first_node);
 	*out = rs;
 	return 0;
 }

@@ -5,6 +5,7 @@
  */
 #include "plans/resource.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -109,12 +110,74 @@ char *lf_addr_type(const char *addr)
 	return dot ? lf_xstrndup(addr, (size_t)(dot - addr)) : lf_xstrdup(addr);
 }
 
+/* the canonical text of attrs, built on the stack while it fits */
+struct canon {
+	char small[4096];
+	char *p;
+	size_t len, cap;
+};
+
+static int canon_put(const char *buf, size_t n, void *arg)
+{
+	struct canon *c = arg;
+
+	if (c->len + n > c->cap) {
+		size_t cap = (c->len + n) * 2;
+
+		c->p = c->p == c->small ? memcpy(lf_xmalloc(cap), c->small, c->len)
+					: lf_xrealloc(c->p, cap);
+		c->cap = cap;
+	}
+	memcpy(c->p + c->len, buf, n);
+	c->len += n;
+	return 0;
+}
+
+/* sha256 of the attributes' compact, key-sorted JSON (the same bytes
+ * json_dumps gives, without its per-call buffer growth) */
 void lf_resource_rehash(struct lf_resource *r)
 {
-	char *s = json_dumps(r->attrs, JSON_COMPACT | JSON_SORT_KEYS);
+	struct canon c;
 
-	lf_sha256_hex(s ? s : "", s ? strlen(s) : 0, r->hash);
-	free(s);
+	c.p = c.small;
+	c.len = 0;
+	c.cap = sizeof(c.small);
+	if (json_dump_callback(r->attrs, canon_put, &c, JSON_COMPACT | JSON_SORT_KEYS) != 0)
+		c.len = 0;
+	lf_sha256_hex(c.p, c.len, r->hash);
+	if (c.p != c.small)
+		free(c.p);
+}
+
+struct hash_job {
+	struct lf_rset *rs;
+	size_t from, to;
+};
+
+static void *hash_range(void *arg)
+{
+	struct hash_job *j = arg;
+	size_t i;
+
+	for (i = j->from; i < j->to; i++)
+		if (!j->rs->v[i].hash[0])
+			lf_resource_rehash(&j->rs->v[i]);
+	return NULL;
+}
+
+void lf_rset_hash_pending(struct lf_rset *rs, size_t from)
+{
+	struct hash_job a = { rs, from, from + (rs->n - from) / 2 };
+	struct hash_job b = { rs, a.to, rs->n };
+	pthread_t th;
+	bool threaded = rs->n - from >= 256 &&
+			pthread_create(&th, NULL, hash_range, &b) == 0;
+
+	hash_range(&a);
+	if (threaded)
+		pthread_join(th, NULL);
+	else
+		hash_range(&b);
 }
 
 struct lf_resource *lf_rset_add(struct lf_rset *rs, const char *addr,
@@ -152,8 +215,10 @@ static void intern_strings(struct lf_rset *rs, json_t *attrs)
 	}
 }
 
-struct lf_resource *lf_rset_add_hashed(struct lf_rset *rs, const char *addr,
-				       json_t *attrs, const char *hash)
+/* hash: the stored one, NULL to compute it, "" to leave it for
+ * lf_rset_hash_pending */
+static struct lf_resource *rset_add(struct lf_rset *rs, const char *addr,
+				    json_t *attrs, const char *hash)
 {
 	struct lf_resource *r;
 
@@ -170,12 +235,13 @@ struct lf_resource *lf_rset_add_hashed(struct lf_rset *rs, const char *addr,
 	r->addr = lf_xstrdup(addr);
 	r->type = lf_addr_type(addr);
 	r->attrs = attrs ? attrs : json_object();
-	if (!hash) /* a new desired resource; records read from state are
-		    * not worth the time (they are parsed once and shared) */
+	if (!hash || !hash[0]) /* a new desired resource; records read from
+				 * state are not worth the time (parsed once
+				 * and shared) */
 		intern_strings(rs, r->attrs);
 	if (hash && strlen(hash) == 64)
 		memcpy(r->hash, hash, 65);
-	else
+	else if (!hash || hash[0])
 		lf_resource_rehash(r);
 	rs->n++;
 	if (rs->n * 2 > ((struct rindex *)rs->index)->cap)
@@ -183,6 +249,18 @@ struct lf_resource *lf_rset_add_hashed(struct lf_rset *rs, const char *addr,
 	else
 		index_put(rs, rs->n - 1);
 	return r;
+}
+
+struct lf_resource *lf_rset_add_hashed(struct lf_rset *rs, const char *addr,
+				       json_t *attrs, const char *hash)
+{
+	return rset_add(rs, addr, attrs, hash && !hash[0] ? NULL : hash);
+}
+
+struct lf_resource *lf_rset_add_unhashed(struct lf_rset *rs, const char *addr,
+					 json_t *attrs)
+{
+	return rset_add(rs, addr, attrs, "");
 }
 
 void lf_resource_add_dep(struct lf_resource *r, const char *dep)

@@ -48,6 +48,12 @@ void lf_resource_add_dep(struct lf_resource *r, const char *dep);
 struct lf_resource *lf_rset_get(const struct lf_rset *rs, const char *addr);
 /* recompute r->hash from r->attrs (canonical: sorted keys, compact) */
 void lf_resource_rehash(struct lf_resource *r);
+/* add without computing the hash (left ""): for many resources whose
+ * hashes lf_rset_hash_pending computes afterwards, on two threads */
+struct lf_resource *lf_rset_add_unhashed(struct lf_rset *rs, const char *addr,
+					 json_t *attrs);
+/* hash every resource from position from on whose hash is "" */
+void lf_rset_hash_pending(struct lf_rset *rs, size_t from);
 /* type part of an address ("host" of "host.bank.peer0") */
 char *lf_addr_type(const char *addr);
 

@@ -298,12 +298,20 @@ static const yajl_callbacks callbacks = {
  * checks of code points and surrogates are the authority there) */
 static bool plain_text(const char *t, size_t len)
 {
+	const char *p = t, *end = t + len;
 	size_t i;
 
 	for (i = 0; i < len; i++)
 		if ((unsigned char)t[i] >= 0x80 || t[i] == '\0')
 			return false;
-	return memmem(t, len, "\\u", 2) == NULL;
+	while ((p = memchr(p, '\\', (size_t)(end - p))) != NULL) {
+		if (p + 1 < end && p[1] == 'u')
+			return false;
+		p += 2; /* the escaped character is never the start of one */
+		if (p >= end)
+			break;
+	}
+	return true;
 }
 
 /* every address once (the records' addresses, by a hash table) */
