@@ -6,8 +6,10 @@
  *   crypto.*        identities (core/fabric/crypto)
  *   channel.NAME    genesis blocks and config updates (core/fabric/block)
  * Attributes are canonical: only what decides the resource, so that an
- * unchanged spec gives the same hash. Hosts and nodes are hashed together
- * at the end, on two threads (nothing reads their hashes before).
+ * unchanged spec gives the same hash. Hashes are computed in two rounds
+ * on two threads (lf_rset_hash_pending): identities and channels after
+ * their expansion (a node's attributes carry its identity's hash), hosts
+ * and nodes at the end; nothing reads a hash before its round.
  */
 #include "plans/plan.h"
 
@@ -92,9 +94,9 @@ static int add_node(const struct lf_spec *spec, const struct lf_org *org,
 	json_object_set_new(na, "host", json_string(haddr));
 	if (c)
 		json_object_set_new(na, "crypto", json_string(c->hash));
-	h = lf_rset_add_unhashed(rs, haddr, host_attrs(spec, n));
+	h = lf_rset_add(rs, haddr, host_attrs(spec, n));
 	if (h)
-		r = lf_rset_add_unhashed(rs, naddr, na);
+		r = lf_rset_add(rs, naddr, na);
 	else
 		json_decref(na);
 	if (!h || !r) {
@@ -121,7 +123,10 @@ int lf_expand(const struct lf_spec *spec, struct lf_rset **out,
 
 	*out = NULL;
 	lf_rset_new(&rs);
+	/* identities and channels read no hashes: hashed together after */
+	lf_rset_defer_hashes(rs, true);
 	rc = lf_expand_hooks(spec, rs, err);
+	lf_rset_hash_pending(rs, 0); /* nodes carry their identity's hash */
 	first_node = rs->n;
 	for (i = 0; rc == 0 && i < spec->norgs; i++) {
 		const struct lf_org *org = &spec->orgs[i];
@@ -131,11 +136,11 @@ int lf_expand(const struct lf_spec *spec, struct lf_rset **out,
 	}
 	for (k = 0; rc == 0 && spec->kafka && k < spec->kafka->nnodes; k++)
 		rc = add_node(spec, NULL, &spec->kafka->nodes[k], rs, err);
+	lf_rset_defer_hashes(rs, false);
 	if (rc != 0) {
 		lf_rset_free(rs);
 		return rc;
 	}
-	/* hosts and nodes were added unhashed: hash them on two threads */
 	lf_rset_hash_pending(rs, first_node);
 	*out = rs;
 	return 0;

@@ -16,6 +16,7 @@ struct rindex {
 	size_t *slots;   /* position + 1; 0 = empty */
 	size_t cap;      /* power of two */
 	json_t *strings; /* interned attribute strings: value -> shared json_t */
+	bool defer;      /* lf_rset_add leaves hashes to lf_rset_hash_pending */
 };
 
 static uint64_t fnv1a(const char *s)
@@ -183,7 +184,14 @@ void lf_rset_hash_pending(struct lf_rset *rs, size_t from)
 struct lf_resource *lf_rset_add(struct lf_rset *rs, const char *addr,
 				json_t *attrs)
 {
+	if (((struct rindex *)rs->index)->defer)
+		return lf_rset_add_unhashed(rs, addr, attrs);
 	return lf_rset_add_hashed(rs, addr, attrs, NULL);
+}
+
+void lf_rset_defer_hashes(struct lf_rset *rs, bool on)
+{
+	((struct rindex *)rs->index)->defer = on;
 }
 
 /*

@@ -52,6 +52,9 @@ void lf_resource_rehash(struct lf_resource *r);
  * hashes lf_rset_hash_pending computes afterwards, on two threads */
 struct lf_resource *lf_rset_add_unhashed(struct lf_rset *rs, const char *addr,
 					 json_t *attrs);
+/* while on, lf_rset_add adds unhashed too (for expansions that read no
+ * hashes until lf_rset_hash_pending) */
+void lf_rset_defer_hashes(struct lf_rset *rs, bool on);
 /* hash every resource from position from on whose hash is "" */
 void lf_rset_hash_pending(struct lf_rset *rs, size_t from);
 /* type part of an address ("host" of "host.bank.peer0") */
