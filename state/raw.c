@@ -202,19 +202,25 @@ static int frame_key(struct scan *s, const unsigned char *p, size_t n)
 	return 1;
 }
 
+/* a key of the envelope or a record: one of names, each once */
+static int known_key(struct scan *s, const char *const *names, size_t nn,
+		     unsigned *seen, int *key, const unsigned char *p, size_t n)
+{
+	int bit = key_bit(names, nn, p, n);
+
+	if (!bit || (*seen & (unsigned)bit))
+		return decline(s);
+	*seen |= (unsigned)bit;
+	*key = bit;
+	return 1;
+}
+
 static int on_key(void *ctx, const unsigned char *p, size_t n)
 {
 	struct scan *s = ctx;
-	int bit;
 
-	if (s->depth == 1) {
-		bit = key_bit(TOP, LF_ARRAY_LEN(TOP), p, n);
-		if (!bit || (s->top_seen & (unsigned)bit))
-			return decline(s);
-		s->top_seen |= (unsigned)bit;
-		s->top_key = bit;
-		return 1;
-	}
+	if (s->depth == 1)
+		return known_key(s, TOP, LF_ARRAY_LEN(TOP), &s->top_seen, &s->top_key, p, n);
 	if (s->depth == 2) {
 		struct lf_state_rec *r;
 
@@ -229,14 +235,8 @@ static int on_key(void *ctx, const unsigned char *p, size_t n)
 		r->addr = str_add(s, p, n);
 		return 1;
 	}
-	if (s->depth == 3) {
-		bit = key_bit(REC, LF_ARRAY_LEN(REC), p, n);
-		if (!bit || (s->rec_seen & (unsigned)bit))
-			return decline(s);
-		s->rec_seen |= (unsigned)bit;
-		s->rec_key = bit;
-		return 1;
-	}
+	if (s->depth == 3)
+		return known_key(s, REC, LF_ARRAY_LEN(REC), &s->rec_seen, &s->rec_key, p, n);
 	return frame_key(s, p, n);
 }
 
