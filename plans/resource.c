@@ -350,36 +350,49 @@ int lf_rset_from_json(struct lf_rset **out, const json_t *resources,
 	return 0;
 }
 
-/* one raw record into rs: shared attrs when it matches desired, else
- * parsed from its text */
+/* a raw record's attrs and outputs: the desired attrs when its hash is
+ * the desired one's (then only its outputs are parsed), else parsed from
+ * its text; NULL attrs when it has none */
+static void raw_parts(const struct lf_state_raw *raw, const struct lf_state_rec *rec,
+		      const struct lf_resource *des, json_t **attrs, json_t **outputs)
+{
+	json_t *obj;
+
+	*attrs = *outputs = NULL;
+	if (des && rec->hash[0] && !rec->partial && strcmp(des->hash, rec->hash) == 0) {
+		*outputs = lf_state_rec_outputs(raw, rec);
+		if (!rec->has_outputs || *outputs) {
+			*attrs = json_incref(des->attrs);
+			return;
+		}
+	}
+	obj = lf_state_rec_parse(raw, rec);
+	*attrs = json_incref(json_object_get(obj, "attrs"));
+	if (json_is_object(json_object_get(obj, "outputs")))
+		*outputs = json_incref(json_object_get(obj, "outputs"));
+	json_decref(obj);
+}
+
+/* one raw record into rs */
 static int add_raw(struct lf_rset *rs, const struct lf_state_raw *raw,
 		   const struct lf_state_rec *rec, const struct lf_rset *desired,
 		   struct lf_err *err)
 {
 	const char *addr = lf_state_rec_addr(raw, rec), *d;
-	const struct lf_resource *des = desired ? lf_rset_get(desired, addr) : NULL;
-	json_t *obj = NULL, *attrs;
+	json_t *attrs, *outputs;
 	struct lf_resource *r;
 	size_t k;
 
-	if (des && rec->hash[0] && !rec->has_outputs && !rec->partial &&
-	    strcmp(des->hash, rec->hash) == 0) {
-		attrs = json_incref(des->attrs);
-	} else {
-		obj = lf_state_rec_parse(raw, rec);
-		attrs = json_object_get(obj, "attrs");
-		if (!json_is_object(attrs)) {
-			json_decref(obj);
-			return lf_err_set(err, LF_EINVALID,
-					  "state: resource '%s' has no attrs object", addr);
-		}
-		json_incref(attrs);
+	raw_parts(raw, rec, desired ? lf_rset_get(desired, addr) : NULL, &attrs, &outputs);
+	if (!json_is_object(attrs)) {
+		json_decref(attrs);
+		json_decref(outputs);
+		return lf_err_set(err, LF_EINVALID,
+				  "state: resource '%s' has no attrs object", addr);
 	}
 	r = lf_rset_add_hashed(rs, addr, attrs, rec->hash[0] ? rec->hash : NULL);
-	if (obj && json_is_object(json_object_get(obj, "outputs")))
-		r->outputs = json_incref(json_object_get(obj, "outputs"));
+	r->outputs = outputs;
 	r->partial = rec->partial;
-	json_decref(obj);
 	for (k = 0, d = raw->strings + rec->deps; k < rec->ndeps; k++, d += strlen(d) + 1)
 		lf_resource_add_dep(r, d);
 	return 0;

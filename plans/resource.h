@@ -69,9 +69,9 @@ int lf_rset_from_json(struct lf_rset **out, const json_t *resources,
 struct lf_state_raw;
 /*
  * The current set from records read unparsed (lf_state_read_raw). A record
- * whose stored hash equals its desired resource's (desired may be NULL),
- * with no outputs and not partial, shares the desired attributes and is not
- * parsed; every other record is parsed from its text.
+ * whose stored hash equals its desired resource's (desired may be NULL) and
+ * that is not partial shares the desired attributes, and only its outputs
+ * (if any) are parsed; every other record is parsed from its text.
  */
 int lf_rset_from_raw(struct lf_rset **out, const struct lf_state_raw *raw,
 		     const struct lf_rset *desired, struct lf_err *err);

@@ -251,6 +251,8 @@ static int open_container(struct scan *s, int kind)
 		s->rec_key = 0;
 		s->rec->off = yajl_get_bytes_consumed(s->h) - 1;
 	}
+	if (s->depth == 3 && s->rec_key == R_OUT)
+		s->rec->out_off = yajl_get_bytes_consumed(s->h) - 1;
 	if (++s->depth > RAW_MAX_DEPTH)
 		return decline(s);
 	if (s->depth > s->nframes) {
@@ -277,6 +279,14 @@ static int on_end(void *ctx)
 	struct scan *s = ctx;
 
 	s->depth--;
+	if (s->depth == 3 && s->rec_key == R_OUT) {
+		struct lf_state_rec *r = s->rec;
+
+		r->out_len = yajl_get_bytes_consumed(s->h) - r->out_off;
+		if (s->raw->text[r->out_off] != '{' ||
+		    s->raw->text[r->out_off + r->out_len - 1] != '}')
+			return decline(s);
+	}
 	if (s->depth == 2) {
 		struct lf_state_rec *r = s->rec;
 
@@ -395,6 +405,14 @@ json_t *lf_state_rec_parse(const struct lf_state_raw *raw,
 			   const struct lf_state_rec *r)
 {
 	return json_loadb(raw->text + r->off, r->len, JSON_REJECT_DUPLICATES, NULL);
+}
+
+json_t *lf_state_rec_outputs(const struct lf_state_raw *raw,
+			     const struct lf_state_rec *r)
+{
+	if (!r->has_outputs)
+		return NULL;
+	return json_loadb(raw->text + r->out_off, r->out_len, JSON_REJECT_DUPLICATES, NULL);
 }
 
 int lf_state_read_raw(struct lf_state *st, struct lf_state_doc *out,

@@ -64,6 +64,7 @@ struct lf_state_rec {
 	bool partial;         /* "partial": true */
 	bool has_outputs;
 	size_t off, len;      /* the record's JSON object text in raw->text */
+	size_t out_off, out_len; /* its "outputs" object's text (has_outputs) */
 };
 
 struct lf_state_raw {
@@ -95,6 +96,9 @@ int lf_state_raw_scan(struct lf_state_raw **out, char *text, size_t len,
 /* parse one record's text: a new reference to the record object, or NULL */
 json_t *lf_state_rec_parse(const struct lf_state_raw *raw,
 			   const struct lf_state_rec *r);
+/* parse only its outputs: a new reference, or NULL when it has none */
+json_t *lf_state_rec_outputs(const struct lf_state_raw *raw,
+			     const struct lf_state_rec *r);
 
 /* ---- holder records: who holds a lock (shared by all backends) ---- */
 

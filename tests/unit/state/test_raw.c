@@ -139,7 +139,9 @@ static const char PLAIN[] =
 	"\"node.o.p0\": {\"type\": \"node\", \"attrs\": {\"port\": 7051, \"s\": \"a\\\"b\\\\c\\n\"}, "
 	"\"hash\": \"short\", \"deps\": [\"host.o.p0\", \"crypto.o.p0\"], \"partial\": true},"
 	"\"crypto.o.p0\": {\"type\": \"crypto\", \"attrs\": {}, \"outputs\": {\"cert\": \"x\"}, "
-	"\"partial\": false}"
+	"\"partial\": false},"
+	"\"crypto.o.ca\": {\"outputs\": {\"dir\": \"o/ca\", \"n\": [1, {\"k\": {}}]}, "
+	"\"type\": \"crypto\", \"attrs\": {\"kind\": \"ca\"}, \"hash\": \"" H64 "\"}"
 	"}}\n";
 
 /* a plain document is indexed, and gives the ordinary read's set */
@@ -223,13 +225,13 @@ static void test_raw_deep_nesting(void **state)
 }
 
 /* a record matching its desired resource's hash shares the desired
- * attributes (not parsed); one that differs, has outputs or is partial is
- * read from its own text */
+ * attributes (only its outputs are parsed); one that differs or is
+ * partial is read from its own text */
 static void test_raw_shares_matching_records(void **state)
 {
 	char *path = put(PLAIN);
 	struct lf_rset *desired;
-	struct lf_resource *dh, *dn, *dc;
+	struct lf_resource *dh, *dn, *dc, *dca, *ca;
 	struct result r;
 
 	(void)state;
@@ -237,6 +239,7 @@ static void test_raw_shares_matching_records(void **state)
 	dh = lf_rset_add_hashed(desired, "host.o.p0", json_pack("{s:s}", "name", "p0-o"), H64);
 	dn = lf_rset_add_hashed(desired, "node.o.p0", json_object(), NULL);
 	dc = lf_rset_add_hashed(desired, "crypto.o.p0", json_object(), NULL);
+	dca = lf_rset_add_hashed(desired, "crypto.o.ca", json_pack("{s:s}", "kind", "ca"), H64);
 	read_state(path, true, desired, &r);
 	assert_int_equal(r.rc, 0);
 	assert_true(r.raw);
@@ -248,6 +251,11 @@ static void test_raw_shares_matching_records(void **state)
 	assert_ptr_not_equal(lf_rset_get(r.rs, "crypto.o.p0")->attrs, dc->attrs);
 	assert_string_equal(json_string_value(json_object_get(
 		lf_rset_get(r.rs, "crypto.o.p0")->outputs, "cert")), "x");
+	/* matching, with outputs: attrs shared, outputs read from its text */
+	ca = lf_rset_get(r.rs, "crypto.o.ca");
+	assert_ptr_equal(ca->attrs, dca->attrs);
+	assert_string_equal(json_string_value(json_object_get(ca->outputs, "dir")), "o/ca");
+	assert_int_equal(json_array_size(json_object_get(ca->outputs, "n")), 2);
 	lf_rset_free(r.rs);
 	lf_rset_free(desired);
 	free(path);
