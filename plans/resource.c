@@ -166,6 +166,10 @@ static void *hash_range(void *arg)
 	return NULL;
 }
 
+/* Two threads dump attrs at once: jansson 2.14 (Debian 12) checks for
+ * loops with a table local to each dump call and changes nothing in the
+ * values it dumps, and the interned strings two resources share are only
+ * read. */
 void lf_rset_hash_pending(struct lf_rset *rs, size_t from)
 {
 	struct hash_job a = { rs, from, from + (rs->n - from) / 2 };
