@@ -7,7 +7,7 @@
  * The planner parses a record's text with jansson only when it needs it.
  *
  * The scan accepts only plain documents: any escape sequence \uXXXX,
- * non-ASCII byte, duplicate key (by a 64-bit key hash), unknown record key,
+ * non-ASCII byte, control character other than tab, CR and LF, duplicate key (by a 64-bit key hash), unknown record key,
  * nesting past 2000 or shape problem makes it decline, and the caller
  * reads the document the ordinary way, so exactly the documents jansson
  * accepts are accepted and every refusal keeps its precise message.
@@ -304,16 +304,21 @@ static const yajl_callbacks callbacks = {
 	on_start_map, on_key, on_end, on_start_array, on_end
 };
 
-/* bytes the scan never accepts: escapes \uXXXX and non-ASCII (jansson's
- * checks of code points and surrogates are the authority there) */
+/* bytes the scan never accepts: escapes \uXXXX, non-ASCII (jansson's
+ * checks of code points and surrogates are the authority there) and
+ * control characters but \t, \n and \r */
 static bool plain_text(const char *t, size_t len)
 {
 	const char *p = t, *end = t + len;
 	size_t i;
 
-	for (i = 0; i < len; i++)
-		if ((unsigned char)t[i] >= 0x80 || t[i] == '\0')
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)t[i];
+
+		/* yajl takes \v and \f for white space, jansson does not */
+		if (c >= 0x80 || (c < 0x20 && c != '\t' && c != '\n' && c != '\r'))
 			return false;
+	}
 	while ((p = memchr(p, '\\', (size_t)(end - p))) != NULL) {
 		if (p + 1 < end && p[1] == 'u')
 			return false;

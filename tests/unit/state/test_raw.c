@@ -179,6 +179,8 @@ static void test_raw_odd_documents_same_result(void **state)
 		"{" ENV "\"resources\": {\"h.a\": {\"type\": \"host\", \"attrs\": {\"n\": \"a\tb\"}}}}",
 		"",
 		"[1]",
+		"{\v" ENV "\"resources\": {}}",
+		"{" ENV "\"resources\": {}}\f",
 		/* refused: the shape */
 		"{" ENV "\"resources\": {\"h.a\": 7}}",
 		"{" ENV "\"resources\": {\"h.a\": {\"attrs\": {}}}}",
