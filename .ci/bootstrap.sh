@@ -6,7 +6,7 @@
 set -euo pipefail
 
 BUILD_PKGS=(build-essential cmake pkg-config
-  libyaml-dev libjansson-dev libcurl4-openssl-dev libssl-dev libssh2-1-dev
+  libyaml-dev libjansson-dev libyajl-dev libcurl4-openssl-dev libssl-dev libssh2-1-dev
   libvirt-dev libcmocka-dev libprotobuf-c-dev protobuf-c-compiler libxml2-dev)
 TEST_PKGS=(openssl openssh-server openssh-client etcd-server etcd-client
   nodejs npm procps util-linux ca-certificates bc time systemd

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Plan speed: `ledgerform plan` of a generated spec against matching state
 # (nothing to change), at about 1k, 10k and 50k nodes. Prints the median
-# wall time of 5 runs and peak memory (max RSS) per size. The state is
-# generated (no machines behind it), so these plans run --refresh=false;
+# wall time of 5 runs and peak memory (max RSS) per size. Wall times need a
+# quiet machine; for a load-independent figure count instructions:
+#   valgrind --tool=callgrind build/ledgerform plan -f SPEC --refresh=false
+# The state is generated (no machines behind it), so these plans run --refresh=false;
 # the last row is the default plan (refreshing what is cheap: local hosts,
 # nodes, crypto files) of a 1k-node network really applied on this machine.
 # Usage: bench/plan.sh [BUILD_DIR]   (default: build)
@@ -47,5 +49,6 @@ for i in 1 2 3 4 5; do
   times+=("$(echo "$t1 - $t0" | bc -l)")
 done
 med=$(printf "%s\n" "${times[@]}" | sort -n | sed -n 3p)
-printf "%-8s %-8s %-10s %-12.3f %-12s %-10s  (default refresh, applied local network)\n" 1003 20 "$nres" "$med" - -
+peak=$( { /usr/bin/time -f "%M" "$B/ledgerform" plan -f "$spec" >/dev/null; } 2>&1 | tail -1)
+printf "%-8s %-8s %-10s %-12.3f %-12s %-10.1f  (default refresh, applied local network)\n" 1003 20 "$nres" "$med" - "$(echo "$peak / 1024" | bc -l)"
 echo "targets: 10k nodes plan < 0.5 s wall, < 200 MB peak. (Terraform has no Fabric equivalent to run side by side.)"

@@ -6,7 +6,10 @@
  *   crypto.*        identities (core/fabric/crypto)
  *   channel.NAME    genesis blocks and config updates (core/fabric/block)
  * Attributes are canonical: only what decides the resource, so that an
- * unchanged spec gives the same hash.
+ * unchanged spec gives the same hash. Hashes are computed in two rounds
+ * on two threads (lf_rset_hash_pending): identities and channels after
+ * their expansion (a node's attributes carry its identity's hash), hosts
+ * and nodes at the end; nothing reads a hash before its round.
  */
 #include "plans/plan.h"
 
@@ -115,12 +118,16 @@ int lf_expand(const struct lf_spec *spec, struct lf_rset **out,
 	      struct lf_err *err)
 {
 	struct lf_rset *rs;
-	size_t i, k;
+	size_t i, k, first_node;
 	int rc = 0;
 
 	*out = NULL;
 	lf_rset_new(&rs);
+	/* identities and channels read no hashes: hashed together after */
+	lf_rset_defer_hashes(rs, true);
 	rc = lf_expand_hooks(spec, rs, err);
+	lf_rset_hash_pending(rs, 0); /* nodes carry their identity's hash */
+	first_node = rs->n;
 	for (i = 0; rc == 0 && i < spec->norgs; i++) {
 		const struct lf_org *org = &spec->orgs[i];
 
@@ -129,10 +136,12 @@ int lf_expand(const struct lf_spec *spec, struct lf_rset **out,
 	}
 	for (k = 0; rc == 0 && spec->kafka && k < spec->kafka->nnodes; k++)
 		rc = add_node(spec, NULL, &spec->kafka->nodes[k], rs, err);
+	lf_rset_defer_hashes(rs, false);
 	if (rc != 0) {
 		lf_rset_free(rs);
 		return rc;
 	}
+	lf_rset_hash_pending(rs, first_node);
 	*out = rs;
 	return 0;
 }

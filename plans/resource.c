@@ -5,15 +5,18 @@
  */
 #include "plans/resource.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/util/util.h"
+#include "state/state.h"
 
 struct rindex {
 	size_t *slots;   /* position + 1; 0 = empty */
 	size_t cap;      /* power of two */
 	json_t *strings; /* interned attribute strings: value -> shared json_t */
+	bool defer;      /* lf_rset_add leaves hashes to lf_rset_hash_pending */
 };
 
 static uint64_t fnv1a(const char *s)
@@ -108,18 +111,91 @@ char *lf_addr_type(const char *addr)
 	return dot ? lf_xstrndup(addr, (size_t)(dot - addr)) : lf_xstrdup(addr);
 }
 
+/* the canonical text of attrs, built on the stack while it fits */
+struct canon {
+	char small[4096];
+	char *p;
+	size_t len, cap;
+};
+
+static int canon_put(const char *buf, size_t n, void *arg)
+{
+	struct canon *c = arg;
+
+	if (c->len + n > c->cap) {
+		size_t cap = (c->len + n) * 2;
+
+		c->p = c->p == c->small ? memcpy(lf_xmalloc(cap), c->small, c->len)
+					: lf_xrealloc(c->p, cap);
+		c->cap = cap;
+	}
+	memcpy(c->p + c->len, buf, n);
+	c->len += n;
+	return 0;
+}
+
+/* sha256 of the attributes' compact, key-sorted JSON (the same bytes
+ * json_dumps gives, without its per-call buffer growth) */
 void lf_resource_rehash(struct lf_resource *r)
 {
-	char *s = json_dumps(r->attrs, JSON_COMPACT | JSON_SORT_KEYS);
+	struct canon c;
 
-	lf_sha256_hex(s ? s : "", s ? strlen(s) : 0, r->hash);
-	free(s);
+	c.p = c.small;
+	c.len = 0;
+	c.cap = sizeof(c.small);
+	if (json_dump_callback(r->attrs, canon_put, &c, JSON_COMPACT | JSON_SORT_KEYS) != 0)
+		c.len = 0;
+	lf_sha256_hex(c.p, c.len, r->hash);
+	if (c.p != c.small)
+		free(c.p);
+}
+
+struct hash_job {
+	struct lf_rset *rs;
+	size_t from, to;
+};
+
+static void *hash_range(void *arg)
+{
+	struct hash_job *j = arg;
+	size_t i;
+
+	for (i = j->from; i < j->to; i++)
+		if (!j->rs->v[i].hash[0])
+			lf_resource_rehash(&j->rs->v[i]);
+	return NULL;
+}
+
+/* Two threads dump attrs at once: jansson 2.14 (Debian 12) checks for
+ * loops with a table local to each dump call and changes nothing in the
+ * values it dumps, and the interned strings two resources share are only
+ * read. */
+void lf_rset_hash_pending(struct lf_rset *rs, size_t from)
+{
+	struct hash_job a = { rs, from, from + (rs->n - from) / 2 };
+	struct hash_job b = { rs, a.to, rs->n };
+	pthread_t th;
+	bool threaded = rs->n - from >= 256 &&
+			pthread_create(&th, NULL, hash_range, &b) == 0;
+
+	hash_range(&a);
+	if (threaded)
+		pthread_join(th, NULL);
+	else
+		hash_range(&b);
 }
 
 struct lf_resource *lf_rset_add(struct lf_rset *rs, const char *addr,
 				json_t *attrs)
 {
+	if (((struct rindex *)rs->index)->defer)
+		return lf_rset_add_unhashed(rs, addr, attrs);
 	return lf_rset_add_hashed(rs, addr, attrs, NULL);
+}
+
+void lf_rset_defer_hashes(struct lf_rset *rs, bool on)
+{
+	((struct rindex *)rs->index)->defer = on;
 }
 
 /*
@@ -151,8 +227,10 @@ static void intern_strings(struct lf_rset *rs, json_t *attrs)
 	}
 }
 
-struct lf_resource *lf_rset_add_hashed(struct lf_rset *rs, const char *addr,
-				       json_t *attrs, const char *hash)
+/* hash: the stored one, NULL to compute it, "" to leave it for
+ * lf_rset_hash_pending */
+static struct lf_resource *rset_add(struct lf_rset *rs, const char *addr,
+				    json_t *attrs, const char *hash)
 {
 	struct lf_resource *r;
 
@@ -169,12 +247,13 @@ struct lf_resource *lf_rset_add_hashed(struct lf_rset *rs, const char *addr,
 	r->addr = lf_xstrdup(addr);
 	r->type = lf_addr_type(addr);
 	r->attrs = attrs ? attrs : json_object();
-	if (!hash) /* a new desired resource; records read from state are
-		    * not worth the time (they are parsed once and shared) */
+	if (!hash || !hash[0]) /* a new desired resource; records read from
+				 * state are not worth the time (parsed once
+				 * and shared) */
 		intern_strings(rs, r->attrs);
 	if (hash && strlen(hash) == 64)
 		memcpy(r->hash, hash, 65);
-	else
+	else if (!hash || hash[0])
 		lf_resource_rehash(r);
 	rs->n++;
 	if (rs->n * 2 > ((struct rindex *)rs->index)->cap)
@@ -182,6 +261,18 @@ struct lf_resource *lf_rset_add_hashed(struct lf_rset *rs, const char *addr,
 	else
 		index_put(rs, rs->n - 1);
 	return r;
+}
+
+struct lf_resource *lf_rset_add_hashed(struct lf_rset *rs, const char *addr,
+				       json_t *attrs, const char *hash)
+{
+	return rset_add(rs, addr, attrs, hash && !hash[0] ? NULL : hash);
+}
+
+struct lf_resource *lf_rset_add_unhashed(struct lf_rset *rs, const char *addr,
+					 json_t *attrs)
+{
+	return rset_add(rs, addr, attrs, "");
 }
 
 void lf_resource_add_dep(struct lf_resource *r, const char *dep)
@@ -258,6 +349,72 @@ int lf_rset_from_json(struct lf_rset **out, const json_t *resources,
 		json_array_foreach(deps, k, d)
 			if (json_is_string(d))
 				lf_resource_add_dep(r, json_string_value(d));
+	}
+	*out = rs;
+	return 0;
+}
+
+/* a raw record's attrs and outputs: the desired attrs when its hash is
+ * the desired one's (then only its outputs are parsed), else parsed from
+ * its text; NULL attrs when it has none */
+static void raw_parts(const struct lf_state_raw *raw, const struct lf_state_rec *rec,
+		      const struct lf_resource *des, json_t **attrs, json_t **outputs)
+{
+	json_t *obj;
+
+	*attrs = *outputs = NULL;
+	if (des && rec->hash[0] && !rec->partial && strcmp(des->hash, rec->hash) == 0) {
+		*outputs = lf_state_rec_outputs(raw, rec);
+		if (!rec->has_outputs || *outputs) {
+			*attrs = json_incref(des->attrs);
+			return;
+		}
+	}
+	obj = lf_state_rec_parse(raw, rec);
+	*attrs = json_incref(json_object_get(obj, "attrs"));
+	if (json_is_object(json_object_get(obj, "outputs")))
+		*outputs = json_incref(json_object_get(obj, "outputs"));
+	json_decref(obj);
+}
+
+/* one raw record into rs */
+static int add_raw(struct lf_rset *rs, const struct lf_state_raw *raw,
+		   const struct lf_state_rec *rec, const struct lf_rset *desired,
+		   struct lf_err *err)
+{
+	const char *addr = lf_state_rec_addr(raw, rec), *d;
+	json_t *attrs, *outputs;
+	struct lf_resource *r;
+	size_t k;
+
+	raw_parts(raw, rec, desired ? lf_rset_get(desired, addr) : NULL, &attrs, &outputs);
+	if (!json_is_object(attrs)) {
+		json_decref(attrs);
+		json_decref(outputs);
+		return lf_err_set(err, LF_EINVALID,
+				  "state: resource '%s' has no attrs object", addr);
+	}
+	r = lf_rset_add_hashed(rs, addr, attrs, rec->hash[0] ? rec->hash : NULL);
+	r->outputs = outputs;
+	r->partial = rec->partial;
+	for (k = 0, d = raw->strings + rec->deps; k < rec->ndeps; k++, d += strlen(d) + 1)
+		lf_resource_add_dep(r, d);
+	return 0;
+}
+
+int lf_rset_from_raw(struct lf_rset **out, const struct lf_state_raw *raw,
+		     const struct lf_rset *desired, struct lf_err *err)
+{
+	struct lf_rset *rs;
+	size_t i;
+
+	*out = NULL;
+	lf_rset_new(&rs);
+	for (i = 0; i < raw->n; i++) {
+		if (add_raw(rs, raw, &raw->v[i], desired, err) != 0) {
+			lf_rset_free(rs);
+			return err ? err->code : LF_EINVALID;
+		}
 	}
 	*out = rs;
 	return 0;

@@ -48,6 +48,15 @@ void lf_resource_add_dep(struct lf_resource *r, const char *dep);
 struct lf_resource *lf_rset_get(const struct lf_rset *rs, const char *addr);
 /* recompute r->hash from r->attrs (canonical: sorted keys, compact) */
 void lf_resource_rehash(struct lf_resource *r);
+/* add without computing the hash (left ""): for many resources whose
+ * hashes lf_rset_hash_pending computes afterwards, on two threads */
+struct lf_resource *lf_rset_add_unhashed(struct lf_rset *rs, const char *addr,
+					 json_t *attrs);
+/* while on, lf_rset_add adds unhashed too (for expansions that read no
+ * hashes until lf_rset_hash_pending) */
+void lf_rset_defer_hashes(struct lf_rset *rs, bool on);
+/* hash every resource from position from on whose hash is "" */
+void lf_rset_hash_pending(struct lf_rset *rs, size_t from);
 /* type part of an address ("host" of "host.bank.peer0") */
 char *lf_addr_type(const char *addr);
 
@@ -57,5 +66,14 @@ json_t *lf_resource_to_json(const struct lf_resource *r);
 json_t *lf_rset_to_json(const struct lf_rset *rs);
 int lf_rset_from_json(struct lf_rset **out, const json_t *resources,
 		      struct lf_err *err);
+struct lf_state_raw;
+/*
+ * The current set from records read unparsed (lf_state_read_raw). A record
+ * whose stored hash equals its desired resource's (desired may be NULL) and
+ * that is not partial shares the desired attributes, and only its outputs
+ * (if any) are parsed; every other record is parsed from its text.
+ */
+int lf_rset_from_raw(struct lf_rset **out, const struct lf_state_raw *raw,
+		     const struct lf_rset *desired, struct lf_err *err);
 
 #endif

@@ -174,6 +174,7 @@ void lf_state_doc_clear(struct lf_state_doc *doc)
 	if (!doc)
 		return;
 	json_decref(doc->resources);
+	lf_state_raw_free(doc->raw);
 	memset(doc, 0, sizeof(*doc));
 }
 

@@ -43,11 +43,62 @@
 
 struct lf_state;
 
+struct lf_state_raw;
+
 struct lf_state_doc {
 	char lineage[37];     /* "" when no state exists yet */
 	uint64_t serial;      /* 0 when no state exists yet */
 	json_t *resources;    /* object ADDR -> resource record; never NULL */
+	/* optional: the records unparsed (lf_state_read_raw); NULL when a
+	 * backend fills only resources, as read_all does */
+	struct lf_state_raw *raw;
 };
+
+/* ---- the raw read path: records indexed, not parsed (state/raw.c) ---- */
+
+/* one stored record, checked (record_problem's rules) but not parsed */
+struct lf_state_rec {
+	size_t addr;          /* offset of its address in raw->strings */
+	size_t deps, ndeps;   /* offset of ndeps NUL-separated deps in strings */
+	char hash[65];        /* "" when absent or not 64 characters */
+	bool partial;         /* "partial": true */
+	bool has_outputs;
+	size_t off, len;      /* the record's JSON object text in raw->text */
+	size_t out_off, out_len; /* its "outputs" object's text (has_outputs) */
+};
+
+struct lf_state_raw {
+	char *text;           /* the document's bytes */
+	size_t len;
+	char *strings;        /* addresses and deps, NUL-terminated */
+	size_t strings_len;
+	struct lf_state_rec *v;
+	size_t n;
+};
+
+static inline const char *lf_state_rec_addr(const struct lf_state_raw *raw,
+					    const struct lf_state_rec *r)
+{
+	return raw->strings + r->addr;
+}
+
+void lf_state_raw_free(struct lf_state_raw *raw);
+/*
+ * Index a whole document's text (owned by raw afterwards) without building
+ * a JSON tree: 0 and *out with lineage and serial set, or 1 when the text
+ * is anything but a plain well-formed state (a syntax error, a wrong
+ * shape, escapes, non-ASCII bytes, duplicate keys, deep nesting): the
+ * caller then reads it the ordinary way, which accepts or refuses it with
+ * the precise error. text is freed on 1.
+ */
+int lf_state_raw_scan(struct lf_state_raw **out, char *text, size_t len,
+		      char lineage[37], uint64_t *serial);
+/* parse one record's text: a new reference to the record object, or NULL */
+json_t *lf_state_rec_parse(const struct lf_state_raw *raw,
+			   const struct lf_state_rec *r);
+/* parse only its outputs: a new reference, or NULL when it has none */
+json_t *lf_state_rec_outputs(const struct lf_state_raw *raw,
+			     const struct lf_state_rec *r);
 
 /* ---- holder records: who holds a lock (shared by all backends) ---- */
 
@@ -134,6 +185,11 @@ struct lf_state_ops {
 	const char *(*describe)(struct lf_state *st);
 	/* MUST: releases a held lock too */
 	void (*free)(struct lf_state *st);
+	/* MAY: like read_all, with the records left unparsed in out->raw
+	 * (out->resources an empty object) when the backend can; NULL:
+	 * lf_state_read_raw calls read_all */
+	int (*read_raw)(struct lf_state *st, struct lf_state_doc *out,
+			struct lf_err *err);
 };
 
 struct lf_state {
@@ -170,6 +226,11 @@ int lf_state_holder(struct lf_state *st, struct lf_state_holder *out,
  * Call it after taking the lock and before any action runs.
  */
 int lf_state_check_writable(struct lf_state *st, struct lf_err *err);
+
+/* read for a plan: doc->raw set when the backend reads records unparsed,
+ * else doc->resources filled as lf_state_read does */
+int lf_state_read_raw(struct lf_state *st, struct lf_state_doc *out,
+		      struct lf_err *err);
 
 /* ---- v1 calls (wrappers over v2) ---- */
 

@@ -107,7 +107,10 @@ static void *read_state(void *arg)
 {
 	struct reader *r = arg;
 
-	r->rc = lf_state_read(r->ws->state, &r->ws->doc, &r->err);
+	r->rc = r->drop_doc ? lf_state_read_raw(r->ws->state, &r->ws->doc, &r->err)
+			    : lf_state_read(r->ws->state, &r->ws->doc, &r->err);
+	if (r->rc == 0 && r->ws->doc.raw)
+		return NULL; /* indexed only: built against the desired set */
 	if (r->rc == 0)
 		r->rc = lf_rset_from_json(&r->ws->current, r->ws->doc.resources, &r->err);
 	if (r->rc == 0 && r->drop_doc) {
@@ -135,6 +138,11 @@ static int read_and_expand(struct lf_ws *ws, unsigned int flags, struct lf_err *
 		rc = lf_expand(ws->spec, &ws->desired, err);
 	if (threaded)
 		pthread_join(th, NULL);
+	if (r.rc == 0 && rc == 0 && ws->doc.raw) {
+		r.rc = lf_rset_from_raw(&ws->current, ws->doc.raw, ws->desired, &r.err);
+		lf_state_raw_free(ws->doc.raw);
+		ws->doc.raw = NULL;
+	}
 	if (r.rc != 0) {
 		lf_err_clear(err);
 		*err = r.err;
