@@ -376,8 +376,11 @@ static int peer_join(const struct lf_apply_env *env, const struct lf_resource *r
 		rc = lf_peer_height(&pc.p, attr_s(r->attrs, "channel"), &info, err);
 		if (rc == 0 && info.height >= 1)
 			break;
-		if (rc == LF_ENOTFOUND || rc == 0)
-			rc = LF_ERETRY; /* joined a moment ago: the ledger is opening */
+		/* joined a moment ago: the ledger is opening; or its org came
+		 * in by a config update the peer has not pulled yet, so its
+		 * own admin is no channel reader yet: catching up */
+		if (rc == LF_ENOTFOUND || rc == LF_EAUTH || rc == 0)
+			rc = LF_ERETRY;
 		if (!keep_polling(env, rc, &waited))
 			break;
 		rc = 0;

@@ -6,8 +6,11 @@
  */
 #include "core/net/join.h"
 
+#include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/fabric/block/block.h"
 #include "core/net/ab.h"
@@ -16,6 +19,7 @@
 /* a config update is small; a loaded machine may still take a while to
  * cut its block */
 #define SUBMIT_WAIT_MS 120000u
+#define SUBMIT_POLL_MS 500u
 
 static const char *js(const json_t *o, const char *k)
 {
@@ -96,18 +100,16 @@ done:
 	return rc;
 }
 
-int lf_net_submit_update(const struct lf_apply_env *env, const struct lf_resource *chan,
-			 const uint8_t *sig_env, size_t len, uint64_t expected_seq,
-			 uint8_t **block, size_t *blen, bool *submitted,
-			 struct lf_err *err)
+/* one pass over the consenters: the first that answers decides */
+static int submit_once(const struct lf_apply_env *env, const struct lf_resource *chan,
+		       const uint8_t *sig_env, size_t len, uint64_t expected_seq,
+		       uint8_t **block, size_t *blen, bool *submitted,
+		       struct lf_err *err)
 {
 	const json_t *cons;
 	size_t i;
-	int rc = 0;
+	int rc = LF_ENOTFOUND;
 
-	*block = NULL;
-	*blen = 0;
-	*submitted = false;
 	json_array_foreach(json_object_get(chan->attrs, "consenters"), i, cons) {
 		struct consenter c;
 
@@ -121,6 +123,39 @@ int lf_net_submit_update(const struct lf_apply_env *env, const struct lf_resourc
 		/* one that is down or not started: the next one */
 		if (rc != LF_ENOTFOUND && rc != LF_ERETRY)
 			break;
+	}
+	return rc;
+}
+
+static void sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+int lf_net_submit_update(const struct lf_apply_env *env, const struct lf_resource *chan,
+			 const uint8_t *sig_env, size_t len, uint64_t expected_seq,
+			 uint8_t **block, size_t *blen, bool *submitted,
+			 struct lf_err *err)
+{
+	unsigned int waited = 0;
+	int rc;
+
+	*block = NULL;
+	*blen = 0;
+	for (;;) {
+		*submitted = false;
+		rc = submit_once(env, chan, sig_env, len, expected_seq, block, blen,
+				 submitted, err);
+		/* orderers that run but cannot take it yet (a raft channel
+		 * electing its leader after a restart): poll, bounded */
+		if (rc != LF_ERETRY || !*submitted || waited >= SUBMIT_WAIT_MS ||
+		    (env->cancel && atomic_load(env->cancel)))
+			break;
+		sleep_ms(SUBMIT_POLL_MS);
+		waited += SUBMIT_POLL_MS;
 	}
 	if (!*submitted && rc == LF_ENOTFOUND) {
 		lf_err_clear(err);
