@@ -41,4 +41,12 @@ const char *lf_node_config_name(const json_t *attrs);
 /* render the node's config (*out malloc'd) */
 int lf_node_config_render(const json_t *attrs, char **out, struct lf_err *err);
 
+/* How a node lives on its machine, asked through its host's transport
+ * (plans/rtype_host.c): *out gets {running, pid, cpu_percent, rss_kb,
+ * uptime_s, health: "OK" | "failing" | "unreachable", health_detail}. */
+struct lf_apply_env;
+struct lf_resource;
+int lf_node_probe(const struct lf_apply_env *env, const struct lf_resource *node,
+		  json_t **out, struct lf_err *err);
+
 #endif

@@ -914,6 +914,66 @@ static int node_read(const struct lf_apply_env *env, const struct lf_resource *p
 	return rc;
 }
 
+/* what the probe prints: key=value lines (ps from procps) */
+#define NODE_PROBE \
+	NODE_HEALTH_FN \
+	"p=$(cat fabric/node.pid 2>/dev/null || true); " \
+	"if [ -n \"$p\" ] && " NODE_ALIVE "; then echo running=1; echo pid=$p; " \
+	"set -- $(ps -o %cpu=,rss=,etimes= -p \"$p\" 2>/dev/null); " \
+	"[ $# -eq 3 ] && { echo cpu=$1; echo rss_kb=$2; echo uptime_s=$3; }; " \
+	"else echo running=0; fi; " \
+	"h=$(health 2>/dev/null | head -c 300 | tr '\\n' ' ' || true); " \
+	"case \"$h\" in *'\"status\":\"OK\"'*) echo health=OK ;; '') echo health=unreachable ;; " \
+	"*) echo health=failing; echo \"detail=$h\" ;; esac"
+
+static void probe_line(json_t *o, const char *line)
+{
+	const char *eq = strchr(line, '=');
+	char key[32];
+
+	if (!eq || (size_t)(eq - line) >= sizeof(key))
+		return;
+	snprintf(key, sizeof(key), "%.*s", (int)(eq - line), line);
+	eq++;
+	if (strcmp(key, "running") == 0)
+		json_object_set_new(o, "running", json_boolean(*eq == '1'));
+	else if (strcmp(key, "pid") == 0 || strcmp(key, "rss_kb") == 0 ||
+		 strcmp(key, "uptime_s") == 0)
+		json_object_set_new(o, key, json_integer(strtoll(eq, NULL, 10)));
+	else if (strcmp(key, "cpu") == 0)
+		json_object_set_new(o, "cpu_percent", json_real(strtod(eq, NULL)));
+	else if (strcmp(key, "health") == 0)
+		json_object_set_new(o, "health", json_string(eq));
+	else if (strcmp(key, "detail") == 0)
+		json_object_set_new(o, "health_detail", json_string(eq));
+}
+
+int lf_node_probe(const struct lf_apply_env *env, const struct lf_resource *node,
+		  json_t **out, struct lf_err *err)
+{
+	char *ops = node_ops_addr(node->attrs, false);
+	char *var = lf_xasprintf("LF_OPS=%s", ops);
+	const char *envp[] = { var, NULL };
+	char *text = NULL, *line, *nl;
+	int rc;
+
+	*out = NULL;
+	rc = node_sh_full(env, node, NODE_PROBE, envp, &text, NULL, 30000, err);
+	if (rc == 0) {
+		*out = json_pack("{sb}", "running", 0);
+		for (line = text; line && *line; line = nl ? nl + 1 : NULL) {
+			nl = strchr(line, '\n');
+			if (nl)
+				*nl = '\0';
+			probe_line(*out, line);
+		}
+	}
+	free(text);
+	free(var);
+	free(ops);
+	return rc;
+}
+
 static bool node_read_cheap(const struct lf_apply_env *env, const struct lf_resource *r)
 {
 	const json_t *outputs;

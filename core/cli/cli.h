@@ -68,5 +68,6 @@ int lf_cmd_show(int argc, char **argv);
 int lf_cmd_state(int argc, char **argv);
 int lf_cmd_drivers(int argc, char **argv);
 int lf_cmd_import(int argc, char **argv);
+int lf_cmd_status(int argc, char **argv);
 
 #endif

@@ -24,6 +24,7 @@ static const char USAGE[] =
 	"  state      list, show or forget resources in the state\n"
 	"  drivers    list driver plugins\n"
 	"  import     adopt an existing machine as a host of the spec\n"
+	"  status     show how each node runs: health, process, ports\n"
 	LF_EXTRA_COMMANDS_USAGE
 	"  version    print the version\n\n"
 	"Run `ledgerform COMMAND --help` for a command's options.\n";
@@ -52,6 +53,7 @@ static const struct command commands[] = {
 	{ "state", lf_cmd_state },
 	{ "drivers", lf_cmd_drivers },
 	{ "import", lf_cmd_import },
+	{ "status", lf_cmd_status },
 	{ "version", cmd_version },
 	LF_EXTRA_COMMANDS
 };
