@@ -17,14 +17,14 @@
 extern const char lf_tmpl_core_yaml[];
 extern const char lf_tmpl_orderer_yaml[];
 
-static const char *jstr(const json_t *a, const char *k)
+const char *lf_node_attr_str(const json_t *a, const char *k)
 {
 	const char *s = json_string_value(json_object_get(a, k));
 
 	return s ? s : "";
 }
 
-static long long jint(const json_t *a, const char *k, long long dflt)
+long long lf_node_attr_int(const json_t *a, const char *k, long long dflt)
 {
 	const json_t *v = json_object_get(a, k);
 
@@ -33,15 +33,15 @@ static long long jint(const json_t *a, const char *k, long long dflt)
 
 struct lf_node_net lf_node_net(const json_t *a)
 {
-	bool orderer = strcmp(jstr(a, "kind"), "orderer") == 0;
+	bool orderer = strcmp(lf_node_attr_str(a, "kind"), "orderer") == 0;
 	struct lf_node_net n;
 
-	n.listen = json_object_get(a, "listen_host") ? jstr(a, "listen_host") : "0.0.0.0";
-	n.addr = json_object_get(a, "address") ? jstr(a, "address") : jstr(a, "hostname");
-	n.port = jint(a, "port", orderer ? 7050 : 7051);
-	n.chaincode = jint(a, "chaincode_port", n.port + 1);
-	n.operations = jint(a, "operations_port", n.port + (orderer ? 393 : 1392));
-	n.admin = jint(a, "admin_port", n.port + 3);
+	n.listen = json_object_get(a, "listen_host") ? lf_node_attr_str(a, "listen_host") : "0.0.0.0";
+	n.addr = json_object_get(a, "address") ? lf_node_attr_str(a, "address") : lf_node_attr_str(a, "hostname");
+	n.port = lf_node_attr_int(a, "port", orderer ? 7050 : 7051);
+	n.chaincode = lf_node_attr_int(a, "chaincode_port", n.port + 1);
+	n.operations = lf_node_attr_int(a, "operations_port", n.port + (orderer ? 393 : 1392));
+	n.admin = lf_node_attr_int(a, "admin_port", n.port + 3);
 	return n;
 }
 
@@ -131,7 +131,7 @@ int lf_tmpl_render(const char *tmpl, const struct lf_tmpl_var *vars, size_t nvar
 
 const char *lf_node_config_name(const json_t *attrs)
 {
-	const char *kind = jstr(attrs, "kind");
+	const char *kind = lf_node_attr_str(attrs, "kind");
 
 	if (strcmp(kind, "peer") == 0)
 		return "core.yaml";
@@ -165,9 +165,9 @@ static void peer_vars(const json_t *a, struct node_vars *nv)
 {
 	struct lf_node_net n = lf_node_net(a);
 
-	vars_add(nv, "id", lf_xstrdup(jstr(a, "hostname")));
+	vars_add(nv, "id", lf_xstrdup(lf_node_attr_str(a, "hostname")));
 	vars_add(nv, "network_id", lf_xstrdup("ledgerform"));
-	vars_add(nv, "mspid", lf_xstrdup(jstr(a, "mspid")));
+	vars_add(nv, "mspid", lf_xstrdup(lf_node_attr_str(a, "mspid")));
 	vars_add(nv, "listen_address", lf_xasprintf("%s:%lld", n.listen, n.port));
 	vars_add(nv, "address", lf_xasprintf("%s:%lld", n.addr, n.port));
 	vars_add(nv, "chaincode_listen_address", lf_xasprintf("%s:%lld", n.listen, n.chaincode));
@@ -185,7 +185,7 @@ static void orderer_vars(const json_t *a, struct node_vars *nv)
 
 	vars_add(nv, "listen_host", lf_xstrdup(n.listen));
 	vars_add(nv, "listen_port", lf_xasprintf("%lld", n.port));
-	vars_add(nv, "mspid", lf_xstrdup(jstr(a, "mspid")));
+	vars_add(nv, "mspid", lf_xstrdup(lf_node_attr_str(a, "mspid")));
 	vars_add(nv, "operations_listen_address",
 		 lf_xasprintf("%s:%lld", n.listen, n.operations));
 	vars_add(nv, "admin_listen_address", lf_xasprintf("%s:%lld", n.listen, n.admin));
@@ -198,15 +198,15 @@ int lf_node_config_render(const json_t *attrs, char **out, struct lf_err *err)
 	int rc;
 
 	*out = NULL;
-	if (strcmp(jstr(attrs, "kind"), "peer") == 0) {
+	if (strcmp(lf_node_attr_str(attrs, "kind"), "peer") == 0) {
 		peer_vars(attrs, &nv);
 		tmpl = lf_tmpl_core_yaml;
-	} else if (strcmp(jstr(attrs, "kind"), "orderer") == 0) {
+	} else if (strcmp(lf_node_attr_str(attrs, "kind"), "orderer") == 0) {
 		orderer_vars(attrs, &nv);
 		tmpl = lf_tmpl_orderer_yaml;
 	} else {
 		return lf_err_set(err, LF_EINVALID, "no Fabric config for '%s' nodes",
-				  jstr(attrs, "kind"));
+				  lf_node_attr_str(attrs, "kind"));
 	}
 	rc = lf_tmpl_render(tmpl, nv.v, nv.n, out, err);
 	vars_free(&nv);

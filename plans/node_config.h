@@ -23,6 +23,10 @@ struct lf_node_net {
 
 struct lf_node_net lf_node_net(const json_t *attrs);
 
+/* a node attribute: the string ("" when absent), the integer (dflt) */
+const char *lf_node_attr_str(const json_t *attrs, const char *key);
+long long lf_node_attr_int(const json_t *attrs, const char *key, long long dflt);
+
 /* one template variable: {{name}} inside double quotes takes the value
  * escaped for a YAML double-quoted string; outside quotes the value must
  * be a decimal integer */

@@ -184,27 +184,13 @@ static int add_tree(struct lf_node_files *f, const char *root, const char *dir,
 	return rc;
 }
 
-static const char *jstr(const json_t *a, const char *k)
-{
-	const char *s = json_string_value(json_object_get(a, k));
-
-	return s ? s : "";
-}
-
-static long long jint(const json_t *a, const char *k, long long dflt)
-{
-	const json_t *v = json_object_get(a, k);
-
-	return json_is_integer(v) ? json_integer_value(v) : dflt;
-}
-
 /* facts about the node for scripts on the machine (not the node's
  * environment: the node gets none of it) */
 static char *facts_env(const json_t *a)
 {
 	return lf_xasprintf("LEDGERFORM_NODE_KIND=%s\nLEDGERFORM_NODE_HOST=%s\n"
-			    "LEDGERFORM_NODE_PORT=%lld\n", jstr(a, "kind"),
-			    jstr(a, "hostname"), jint(a, "port", 0));
+			    "LEDGERFORM_NODE_PORT=%lld\n", lf_node_attr_str(a, "kind"),
+			    lf_node_attr_str(a, "hostname"), lf_node_attr_int(a, "port", 0));
 }
 
 static const char RUN_SH[] =
@@ -233,9 +219,9 @@ static const char RUN_SH[] =
 
 static char *crypto_node_dir(const struct lf_apply_env *env, const json_t *a)
 {
-	const char *kind = jstr(a, "kind");
-	const char *domain = jstr(a, "domain");
-	const char *host = jstr(a, "hostname");
+	const char *kind = lf_node_attr_str(a, "kind");
+	const char *domain = lf_node_attr_str(a, "domain");
+	const char *host = lf_node_attr_str(a, "hostname");
 	bool orderer = strcmp(kind, "orderer") == 0;
 	char *p1, *p2;
 
@@ -272,7 +258,7 @@ int lf_node_files_collect(const struct lf_apply_env *env,
 			  struct lf_node_files *out, struct lf_err *err)
 {
 	const json_t *a = node->attrs;
-	const char *kind = jstr(a, "kind");
+	const char *kind = lf_node_attr_str(a, "kind");
 	char *env_text, *dir = NULL, *sub, *root = NULL;
 	int rc = 0;
 
@@ -298,7 +284,7 @@ int lf_node_files_collect(const struct lf_apply_env *env,
 		dir = crypto_node_dir(env, a);
 	if (json_object_get(a, "crypto") && !dir)
 		return lf_err_set(err, LF_ENOTFOUND, "%s: identity files of '%s' not found under '%s'",
-				  node->addr, jstr(a, "hostname"), env->crypto_dir);
+				  node->addr, lf_node_attr_str(a, "hostname"), env->crypto_dir);
 	if (dir) {
 		root = realpath(env->crypto_dir, NULL);
 		if (!root)
