@@ -746,6 +746,9 @@ static int node_sh(const struct lf_apply_env *env, const struct lf_resource *nod
  * healthy is stopped, so a failed create leaves no process behind) */
 #define NODE_START_AND_WAIT \
 	NODE_STOP NODE_HEALTH_FN \
+	"if ! command -v curl >/dev/null 2>&1 && ! command -v wget >/dev/null 2>&1; then " \
+	"echo \"the node's health cannot be checked: neither curl nor wget is on the machine\" >&2; " \
+	"exit 1; fi; " \
 	"k=$(cat fabric/kind); if [ ! -x \"$FABRIC_BIN/$k\" ] || [ -d \"$FABRIC_BIN/$k\" ]; then " \
 	"echo \"the node cannot start: $FABRIC_BIN/$k is not an executable file\" >&2; exit 1; fi; " \
 	"nohup sh fabric/run.sh >fabric/node.log 2>&1 </dev/null & echo $! >fabric/node.pid; " \
