@@ -775,25 +775,25 @@ static char *node_ops_addr(const json_t *attrs, bool service)
 	return lf_xasprintf("%s:%lld", h, service ? n.port : n.operations);
 }
 
-/* "first line; last lines" of a script's stderr, on one line, the tail
- * kept when it is long */
+/* a script's stderr on one line for an error message: its first line,
+ * then the other lines joined by " | ", of which the tail is kept when
+ * they are long (the last lines of a log say most) */
 static void one_line_tail(const char *s, char *out, size_t max)
 {
-	const char *nl = strchr(s, '\n');
-	size_t head = nl ? (size_t)(nl - s) : strlen(s), rest, keep;
-	size_t i, j = 0;
-	char buf[LF_ERR_MSG_MAX];
+	struct lf_buf b = LF_BUF_INIT;
+	const char *nl = strchr(s, '\n'), *p;
+	size_t head = nl ? (size_t)(nl - s) : strlen(s);
+	size_t keep = max > 260 ? max - 260 : 40;
 
-	snprintf(buf, sizeof(buf), "%.*s", (int)(head < 200 ? head : 200), s);
-	if (nl) {
-		rest = strlen(nl + 1);
-		keep = max > 260 ? max - 260 : 0;
-		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), " %s%s",
-			 rest > keep ? "..." : "", nl + 1 + (rest > keep ? rest - keep : 0));
-	}
-	for (i = 0; buf[i] && j + 1 < max; i++)
-		out[j++] = buf[i] == '\n' ? (buf[i + 1] ? '|' : ' ') : buf[i];
-	out[j] = '\0';
+	for (p = nl ? nl + 1 : ""; *p; p++)
+		if (*p != '\n')
+			lf_buf_append(&b, p, 1);
+		else if (p[1])
+			lf_buf_append(&b, " | ", 3);
+	snprintf(out, max, "%.*s%s%s%s", (int)(head < 200 ? head : 200), s,
+		 b.len ? " " : "", b.len > keep ? "..." : "",
+		 b.len > keep ? b.data + b.len - keep : b.len ? b.data : "");
+	lf_buf_free(&b);
 }
 
 /* start the node from its bundle; it counts as created only once healthy */
