@@ -47,7 +47,8 @@ int lf_node_config_render(const json_t *attrs, char **out, struct lf_err *err);
 
 /* How a node lives on its machine, asked through its host's transport
  * (plans/rtype_host.c): *out gets {running, pid, cpu_percent, rss_kb,
- * uptime_s, health: "OK" | "failing" | "unreachable", health_detail}. */
+ * uptime_s, health: "OK" | "failing" | "unreachable", health_detail,
+ * version (the operations endpoint's /version)}. */
 struct lf_apply_env;
 struct lf_resource;
 int lf_node_probe(const struct lf_apply_env *env, const struct lf_resource *node,

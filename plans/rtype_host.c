@@ -727,9 +727,10 @@ static int node_sh(const struct lf_apply_env *env, const struct lf_resource *nod
  * connection to the node's service port is accepted (curl's "could not
  * connect" and "timed out" are the only no; the TLS answer is not used) */
 #define NODE_HEALTH_FN \
-	"health() { if command -v curl >/dev/null 2>&1; then " \
-	"curl -s --max-time 2 \"http://$LF_OPS/healthz\"; " \
-	"else wget -q -O - -T 2 \"http://$LF_OPS/healthz\"; fi; }; " \
+	"opsget() { if command -v curl >/dev/null 2>&1; then " \
+	"curl -s --max-time 2 \"http://$LF_OPS/$1\"; " \
+	"else wget -q -O - -T 2 \"http://$LF_OPS/$1\"; fi; }; " \
+	"health() { opsget healthz; }; " \
 	"listening() { command -v curl >/dev/null 2>&1 || return 0; " \
 	"curl -s -o /dev/null --max-time 2 \"https://$LF_LISTEN/\"; r=$?; " \
 	"[ $r -ne 7 ] && [ $r -ne 28 ]; }; "
@@ -927,7 +928,8 @@ static int node_read(const struct lf_apply_env *env, const struct lf_resource *p
 	"else echo running=0; fi; " \
 	"h=$(health 2>/dev/null | head -c 300 | tr '\\n' ' ' || true); " \
 	"case \"$h\" in *'\"status\":\"OK\"'*) echo health=OK ;; '') echo health=unreachable ;; " \
-	"*) echo health=failing; echo \"detail=$h\" ;; esac"
+	"*) echo health=failing; echo \"detail=$h\" ;; esac; " \
+	"opsget version 2>/dev/null | sed -n 's/.*\"Version\":\"\\([^\"]*\\)\".*/version=\\1/p'"
 
 static void probe_line(json_t *o, const char *line)
 {
@@ -947,6 +949,8 @@ static void probe_line(json_t *o, const char *line)
 		json_object_set_new(o, "cpu_percent", json_real(strtod(eq, NULL)));
 	else if (strcmp(key, "health") == 0)
 		json_object_set_new(o, "health", json_string(eq));
+	else if (strcmp(key, "version") == 0)
+		json_object_set_new(o, "version", json_string(eq));
 	else if (strcmp(key, "detail") == 0)
 		json_object_set_new(o, "health_detail", json_string(eq));
 }

@@ -2,7 +2,7 @@
  * `ledgerform status -f SPEC [--json]`: how each node the state records
  * lives on its machine, asked through its host's transport (so it works
  * for every transport): running or not, health (its operations endpoint's
- * /healthz), pid, CPU and memory of its process, its ports, and per
+ * /healthz), version (/version), pid, CPU and memory of its process, its ports, and per
  * channel the ledger height (a hook the gRPC clients fill).
  */
 #include <stdio.h>
@@ -82,22 +82,23 @@ static void print_text(const json_t *nodes)
 	size_t i;
 	json_t *n;
 
-	printf("%-26s %-8s %-8s %-12s %8s %6s %9s  %s\n", "NODE", "KIND", "RUNNING",
-	       "HEALTH", "PID", "CPU%", "RSS(MiB)", "PORTS");
+	printf("%-26s %-8s %-8s %-12s %-8s %8s %6s %9s  %s\n", "NODE", "KIND", "RUNNING",
+	       "HEALTH", "VERSION", "PID", "CPU%", "RSS(MiB)", "PORTS");
 	json_array_foreach(nodes, i, n) {
 		const json_t *p = json_object_get(n, "ports");
 		const char *key;
 		json_t *v;
 		struct lf_buf ports = LF_BUF_INIT;
+		const char *ver = json_string_value(json_object_get(n, "version"));
 
 		json_object_foreach((json_t *)p, key, v)
 			lf_buf_printf(&ports, "%s%s %lld", ports.len ? ", " : "", key,
 				      (long long)json_integer_value(v));
-		printf("%-26s %-8s %-8s %-12s %8lld %6.1f %9.1f  %s\n",
+		printf("%-26s %-8s %-8s %-12s %-8s %8lld %6.1f %9.1f  %s\n",
 		       json_string_value(json_object_get(n, "address")),
 		       json_string_value(json_object_get(n, "kind")),
 		       json_is_true(json_object_get(n, "running")) ? "yes" : "no",
-		       json_string_value(json_object_get(n, "health")),
+		       json_string_value(json_object_get(n, "health")), ver ? ver : "-",
 		       (long long)json_integer_value(json_object_get(n, "pid")),
 		       json_number_value(json_object_get(n, "cpu_percent")),
 		       (double)json_integer_value(json_object_get(n, "rss_kb")) / 1024.0,

@@ -173,8 +173,10 @@ static size_t check_status(struct clitest *t, int want_exit)
 		assert_true(alive((long)json_integer_value(json_object_get(n, "pid"))));
 		assert_true(json_integer_value(json_object_get(n, "rss_kb")) > 1024);
 		assert_true(json_is_number(json_object_get(n, "cpu_percent")));
-		if (strcmp(json_string_value(json_object_get(n, "health")), "OK") == 0)
-			up++;
+		if (strcmp(json_string_value(json_object_get(n, "health")), "OK") != 0)
+			continue;
+		assert_string_equal(json_string_value(json_object_get(n, "version")), "2.5.5");
+		up++;
 	}
 	json_decref(doc);
 	return up;
