@@ -14,7 +14,9 @@
  *   delete  provider: host_delete; transport-only: machine_release
  *
  * node -> put the node's files on its host through the transport, then
- * (when Fabric binaries are configured) start it there.
+ * (when Fabric binaries are configured) start it there; it is created
+ * once its operations endpoint's /healthz answers OK (lf_node_probe asks
+ * the same for `status`).
  *
  * What a driver returns is all the state keeps of a host (outputs); the
  * provider's config comes from the spec on every call, never from state.
