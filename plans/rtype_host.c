@@ -744,9 +744,9 @@ static int node_sh(const struct lf_apply_env *env, const struct lf_resource *nod
 /* start the node from its bundle and poll its /healthz (every 0.2 s, at
  * most LF_POLLS times) until it answers OK and its service port takes
  * connections (a peer's operations endpoint answers before the rest of it
- * has started); when it exits or the wait
- * ends, the last lines of its log go to stderr (and a node that never got
- * healthy is stopped, so a failed create leaves no process behind) */
+ * has started); when it exits or the wait ends, the last lines of its log
+ * go to stderr (and a node that never got healthy is stopped, so a failed
+ * create leaves no process behind) */
 #define NODE_START_AND_WAIT \
 	NODE_STOP NODE_HEALTH_FN \
 	"if ! command -v curl >/dev/null 2>&1 && ! command -v wget >/dev/null 2>&1; then " \
