@@ -1,10 +1,12 @@
 /*
  * Node bundles: what is delivered to a node's host.
  *   fabric/msp/..., fabric/tls/...   the node's identity (keys 0600)
- *   fabric/node.env                  environment overrides on Fabric's
- *                                    stock core.yaml / orderer.yaml
- *   fabric/run.sh                    starts the node from that env
- * Paths in node.env are relative to the host root; run.sh changes there.
+ *   fabric/core.yaml.in or           the node's own config (rendered
+ *   fabric/orderer.yaml.in           from templates/fabric/), paths below
+ *                                    LF_NODE_ROOT_TOKEN
+ *   fabric/node.env                  facts for scripts (kind, address)
+ *   fabric/run.sh                    puts the host root into the config
+ *                                    and starts the node on it alone
  */
 #include "plans/node_files.h"
 
@@ -18,6 +20,7 @@
 #include <unistd.h>
 
 #include "core/util/util.h"
+#include "plans/node_config.h"
 
 static void add_file(struct lf_node_files *f, const char *path, char *data,
 		     size_t len, unsigned int mode, bool secret)
@@ -181,123 +184,44 @@ static int add_tree(struct lf_node_files *f, const char *root, const char *dir,
 	return rc;
 }
 
-static const char *jstr(const json_t *a, const char *k)
-{
-	const char *s = json_string_value(json_object_get(a, k));
-
-	return s ? s : "";
-}
-
-static long long jint(const json_t *a, const char *k, long long dflt)
-{
-	const json_t *v = json_object_get(a, k);
-
-	return json_is_integer(v) ? json_integer_value(v) : dflt;
-}
-
-/* where the node listens and is reached; attributes older than port
- * planning fall back to what was rendered before it */
-struct node_net {
-	const char *listen;          /* 127.0.0.1 (local machine), 0.0.0.0 */
-	const char *addr;            /* how others reach it */
-	long long port, chaincode, operations, admin;
-};
-
-static struct node_net node_net(const json_t *a, bool orderer)
-{
-	struct node_net n;
-
-	n.listen = json_object_get(a, "listen_host") ? jstr(a, "listen_host") : "0.0.0.0";
-	n.addr = json_object_get(a, "address") ? jstr(a, "address") : jstr(a, "hostname");
-	n.port = jint(a, "port", orderer ? 7050 : 7051);
-	n.chaincode = jint(a, "chaincode_port", n.port + 1);
-	n.operations = jint(a, "operations_port", n.port + (orderer ? 393 : 1392));
-	n.admin = jint(a, "admin_port", n.port + 3);
-	return n;
-}
-
-static char *peer_env(const json_t *a)
-{
-	struct node_net n = node_net(a, false);
-
-	return lf_xasprintf(
-		"CORE_PEER_ID=%s\nCORE_PEER_LISTENADDRESS=%s:%lld\n"
-		"CORE_PEER_ADDRESS=%s:%lld\nCORE_PEER_CHAINCODELISTENADDRESS=%s:%lld\n"
-		"CORE_PEER_CHAINCODEADDRESS=%s:%lld\nCORE_PEER_GOSSIP_ENDPOINT=%s:%lld\n"
-		"CORE_PEER_GOSSIP_EXTERNALENDPOINT=%s:%lld\n"
-		"CORE_PEER_GOSSIP_BOOTSTRAP=%s:%lld\nCORE_PEER_GOSSIP_USELEADERELECTION=true\n"
-		"CORE_PEER_GOSSIP_ORGLEADER=false\nCORE_PEER_LOCALMSPID=%s\n"
-		"CORE_PEER_MSPCONFIGPATH=${LF_ROOT}/fabric/msp\nCORE_PEER_TLS_ENABLED=true\n"
-		"CORE_PEER_TLS_CERT_FILE=${LF_ROOT}/fabric/tls/server.crt\n"
-		"CORE_PEER_TLS_KEY_FILE=${LF_ROOT}/fabric/tls/server.key\n"
-		"CORE_PEER_TLS_ROOTCERT_FILE=${LF_ROOT}/fabric/tls/ca.crt\n"
-		"CORE_PEER_FILESYSTEMPATH=${LF_ROOT}/data/peer\nCORE_LEDGER_STATE_STATEDATABASE=goleveldb\n"
-		"CORE_LEDGER_SNAPSHOTS_ROOTDIR=${LF_ROOT}/data/snapshots\n"
-		"CORE_VM_ENDPOINT=\nCORE_OPERATIONS_LISTENADDRESS=%s:%lld\n",
-		jstr(a, "hostname"), n.listen, n.port, n.addr, n.port, n.listen,
-		n.chaincode, n.addr, n.chaincode, n.addr, n.port, n.addr, n.port,
-		n.addr, n.port, jstr(a, "mspid"), n.listen, n.operations);
-}
-
-static char *orderer_env(const json_t *a)
-{
-	struct node_net n = node_net(a, true);
-
-	return lf_xasprintf(
-		"ORDERER_GENERAL_LISTENADDRESS=%s\nORDERER_GENERAL_LISTENPORT=%lld\n"
-		"ORDERER_GENERAL_LOCALMSPID=%s\nORDERER_GENERAL_LOCALMSPDIR=${LF_ROOT}/fabric/msp\n"
-		"ORDERER_GENERAL_TLS_ENABLED=true\n"
-		"ORDERER_GENERAL_TLS_PRIVATEKEY=${LF_ROOT}/fabric/tls/server.key\n"
-		"ORDERER_GENERAL_TLS_CERTIFICATE=${LF_ROOT}/fabric/tls/server.crt\n"
-		"ORDERER_GENERAL_TLS_ROOTCAS=[${LF_ROOT}/fabric/tls/ca.crt]\n"
-		"ORDERER_GENERAL_CLUSTER_CLIENTCERTIFICATE=${LF_ROOT}/fabric/tls/server.crt\n"
-		"ORDERER_GENERAL_CLUSTER_CLIENTPRIVATEKEY=${LF_ROOT}/fabric/tls/server.key\n"
-		"ORDERER_GENERAL_CLUSTER_ROOTCAS=[${LF_ROOT}/fabric/tls/ca.crt]\n"
-		"ORDERER_GENERAL_BOOTSTRAPMETHOD=none\nORDERER_CHANNELPARTICIPATION_ENABLED=true\n"
-		"ORDERER_ADMIN_LISTENADDRESS=%s:%lld\nORDERER_ADMIN_TLS_ENABLED=true\n"
-		"ORDERER_ADMIN_TLS_CERTIFICATE=${LF_ROOT}/fabric/tls/server.crt\n"
-		"ORDERER_ADMIN_TLS_PRIVATEKEY=${LF_ROOT}/fabric/tls/server.key\n"
-		"ORDERER_ADMIN_TLS_ROOTCAS=[${LF_ROOT}/fabric/tls/ca.crt]\n"
-		"ORDERER_ADMIN_TLS_CLIENTAUTHREQUIRED=true\n"
-		"ORDERER_ADMIN_TLS_CLIENTROOTCAS=[${LF_ROOT}/fabric/tls/ca.crt]\n"
-		"ORDERER_OPERATIONS_LISTENADDRESS=%s:%lld\nORDERER_METRICS_PROVIDER=prometheus\n"
-		"ORDERER_FILELEDGER_LOCATION=${LF_ROOT}/data/ledger\nORDERER_CONSENSUS_WALDIR=${LF_ROOT}/data/wal\n"
-		"ORDERER_CONSENSUS_SNAPDIR=${LF_ROOT}/data/snap\n",
-		n.listen, n.port, jstr(a, "mspid"), n.listen, n.admin, n.listen,
-		n.operations);
-}
-
-static char *other_env(const json_t *a)
+/* facts about the node for scripts on the machine (not the node's
+ * environment: the node gets none of it) */
+static char *facts_env(const json_t *a)
 {
 	return lf_xasprintf("LEDGERFORM_NODE_KIND=%s\nLEDGERFORM_NODE_HOST=%s\n"
-			    "LEDGERFORM_NODE_PORT=%lld\n", jstr(a, "kind"),
-			    jstr(a, "hostname"), jint(a, "port", 0));
+			    "LEDGERFORM_NODE_PORT=%lld\n", lf_node_attr_str(a, "kind"),
+			    lf_node_attr_str(a, "hostname"), lf_node_attr_int(a, "port", 0));
 }
 
 static const char RUN_SH[] =
 	"#!/bin/sh\n"
-	"# Starts this node with Fabric's stock config plus fabric/node.env,\n"
-	"# every path in it absolute below this host's root (LF_ROOT).\n"
-	"# Needs the Fabric binaries on PATH or in $FABRIC_BIN, and\n"
-	"# FABRIC_CFG_PATH naming the folder of the stock core.yaml/orderer.yaml\n"
-	"# (default: $FABRIC_BIN/../config, the layout of Fabric's releases).\n"
-	"set -e\ncd \"$(dirname \"$0\")/..\"\nLF_ROOT=$(pwd)\nmkdir -p data\n"
-	"if [ -z \"${FABRIC_CFG_PATH:-}\" ] && [ -n \"${FABRIC_BIN:-}\" ]; then\n"
-	"  FABRIC_CFG_PATH=$FABRIC_BIN/../config; export FABRIC_CFG_PATH\nfi\n"
-	"set -a\n. fabric/node.env\nset +a\n"
+	"# Starts this node from its own config, fabric/config/core.yaml or\n"
+	"# orderer.yaml, made from fabric/<file>.in with " LF_NODE_ROOT_TOKEN " replaced by\n"
+	"# this host's root, so every path the node reads is absolute below it.\n"
+	"# Nothing of the caller's environment reaches the node but PATH and HOME.\n"
+	"# Needs the Fabric binaries in $FABRIC_BIN (or on PATH).\n"
+	"set -e\ncd \"$(dirname \"$0\")/..\"\nLF_ROOT=$(pwd)\n"
+	"case \"$LF_ROOT\" in *[!A-Za-z0-9._/+-]*)\n"
+	"  echo \"host root '$LF_ROOT' has characters other than letters, digits and /._-+\" >&2\n"
+	"  exit 1 ;;\nesac\n"
 	"kind=$(cat fabric/kind)\n"
-	"bin=${FABRIC_BIN:+$FABRIC_BIN/}\n"
 	"case \"$kind\" in\n"
-	"  peer) exec \"${bin}peer\" node start ;;\n"
-	"  orderer) exec \"${bin}orderer\" ;;\n"
+	"  peer) cfg=core.yaml; set -- peer node start ;;\n"
+	"  orderer) cfg=orderer.yaml; set -- orderer ;;\n"
 	"  *) echo \"no start command for $kind nodes\" >&2; exit 1 ;;\n"
-	"esac\n";
+	"esac\n"
+	"mkdir -p data fabric/config\n"
+	"sed \"s|" LF_NODE_ROOT_TOKEN "|$LF_ROOT|g\" \"fabric/$cfg.in\" >\"fabric/config/$cfg.tmp\"\n"
+	"mv \"fabric/config/$cfg.tmp\" \"fabric/config/$cfg\"\n"
+	"cmd=$1; shift\n"
+	"exec env -i PATH=\"$PATH\" HOME=\"${HOME:-/}\" FABRIC_CFG_PATH=\"$LF_ROOT/fabric/config\" \\\n"
+	"  \"${FABRIC_BIN:+$FABRIC_BIN/}$cmd\" \"$@\"\n";
 
 static char *crypto_node_dir(const struct lf_apply_env *env, const json_t *a)
 {
-	const char *kind = jstr(a, "kind");
-	const char *domain = jstr(a, "domain");
-	const char *host = jstr(a, "hostname");
+	const char *kind = lf_node_attr_str(a, "kind");
+	const char *domain = lf_node_attr_str(a, "domain");
+	const char *host = lf_node_attr_str(a, "hostname");
 	bool orderer = strcmp(kind, "orderer") == 0;
 	char *p1, *p2;
 
@@ -334,16 +258,23 @@ int lf_node_files_collect(const struct lf_apply_env *env,
 			  struct lf_node_files *out, struct lf_err *err)
 {
 	const json_t *a = node->attrs;
-	const char *kind = jstr(a, "kind");
+	const char *kind = lf_node_attr_str(a, "kind");
 	char *env_text, *dir = NULL, *sub, *root = NULL;
 	int rc = 0;
 
-	if (strcmp(kind, "peer") == 0)
-		env_text = peer_env(a);
-	else if (strcmp(kind, "orderer") == 0)
-		env_text = orderer_env(a);
-	else
-		env_text = other_env(a);
+	env_text = facts_env(a);
+	if (lf_node_config_name(a)) {
+		char *cfg = NULL, *name = lf_xasprintf("fabric/%s.in", lf_node_config_name(a));
+
+		rc = lf_node_config_render(a, &cfg, err);
+		if (rc == 0)
+			add_file(out, name, cfg, strlen(cfg), 0644, false);
+		free(name);
+		if (rc != 0) {
+			free(env_text);
+			return rc;
+		}
+	}
 	env_text = with_machine(env_text, host_outputs);
 	add_file(out, "fabric/node.env", env_text, strlen(env_text), 0644, false);
 	add_file(out, "fabric/kind", lf_xasprintf("%s\n", kind), strlen(kind) + 1, 0644,
@@ -353,7 +284,7 @@ int lf_node_files_collect(const struct lf_apply_env *env,
 		dir = crypto_node_dir(env, a);
 	if (json_object_get(a, "crypto") && !dir)
 		return lf_err_set(err, LF_ENOTFOUND, "%s: identity files of '%s' not found under '%s'",
-				  node->addr, jstr(a, "hostname"), env->crypto_dir);
+				  node->addr, lf_node_attr_str(a, "hostname"), env->crypto_dir);
 	if (dir) {
 		root = realpath(env->crypto_dir, NULL);
 		if (!root)

@@ -1,5 +1,6 @@
 /* The files a node needs on its host: identity (msp/, tls/ from the crypto
- * tree), an environment file of Fabric overrides and a start script. */
+ * tree), its own rendered core.yaml/orderer.yaml, a file of facts for
+ * scripts and a start script. */
 #ifndef LF_NODE_FILES_H
 #define LF_NODE_FILES_H
 

@@ -14,7 +14,9 @@
  *   delete  provider: host_delete; transport-only: machine_release
  *
  * node -> put the node's files on its host through the transport, then
- * (when Fabric binaries are configured) start it there.
+ * (when Fabric binaries are configured) start it there; it is created
+ * once its operations endpoint's /healthz answers OK (lf_node_probe asks
+ * the same for `status`).
  *
  * What a driver returns is all the state keeps of a host (outputs); the
  * provider's config comes from the spec on every call, never from state.
@@ -26,6 +28,7 @@
 #include "core/spec/spec.h"
 #include "core/util/ctx.h"
 #include "core/util/util.h"
+#include "plans/node_config.h"
 #include "plans/node_files.h"
 #include "plans/provider.h"
 
@@ -670,17 +673,19 @@ static const char *fabric_bin(void)
 
 #define NODE_OUTPUT_MAX 4096
 
-/* run a shell snippet on the node's host with only envp (plus PATH); the
- * tail of its output is kept for the message */
-static int node_sh(const struct lf_apply_env *env, const struct lf_resource *node,
-		   const char *script, const char *const *envp, char **output,
-		   struct lf_err *err)
+/* run a shell snippet on the node's host with only envp (plus PATH);
+ * *output and *errout (when asked) get the tails of stdout and stderr;
+ * timeout_ms 0: the call's deadline only */
+static int node_sh_full(const struct lf_apply_env *env, const struct lf_resource *node,
+			const char *script, const char *const *envp, char **output,
+			char **errout, unsigned int timeout_ms, struct lf_err *err)
 {
 	const char *argv[] = { script, NULL };
 	const char *const no_env[] = { NULL };
 	struct lf_blob out, errb;
 	struct lf_exec_result res = { 0, &out, &errb };
-	struct lf_exec_spec es = { argv, envp ? envp : no_env, NULL, 0, 0, NODE_OUTPUT_MAX };
+	struct lf_exec_spec es = { argv, envp ? envp : no_env, NULL, 0, timeout_ms,
+				   NODE_OUTPUT_MAX };
 	struct nodeconn nc;
 	int rc;
 
@@ -694,13 +699,21 @@ static int node_sh(const struct lf_apply_env *env, const struct lf_resource *nod
 		rc = lf_err_set(err, LF_ERROR, "%s: exit status %d: %.300s%s", node->addr,
 				res.exit_status, errb.len ? errb.data : out.data ? out.data : "",
 				(errb.len ? errb.len : out.len) > 300 ? " ..." : "");
-	if (output) {
+	if (output)
 		*output = out.data ? lf_xstrdup(out.data) : NULL;
-	}
+	if (errout)
+		*errout = errb.data ? lf_xstrdup(errb.data) : NULL;
 	lf_blob_free(&out);
 	lf_blob_free(&errb);
 	nodeconn_done(&nc);
 	return rc;
+}
+
+static int node_sh(const struct lf_apply_env *env, const struct lf_resource *node,
+		   const char *script, const char *const *envp, char **output,
+		   struct lf_err *err)
+{
+	return node_sh_full(env, node, script, envp, output, NULL, 0, err);
 }
 
 /* stop the node and wait until its process is gone (a zombie counts as
@@ -711,29 +724,112 @@ static int node_sh(const struct lf_apply_env *env, const struct lf_resource *nod
 	"[ \"$(cut -d' ' -f3 /proc/$p/stat 2>/dev/null)\" != Z ]; do sleep 0.1; i=$((i+1)); done; " \
 	"kill -9 \"$p\" 2>/dev/null; rm -f fabric/node.pid; fi; "
 
-/* start the node from its bundle; it must still run a moment later */
+/* the node's health, on its machine: the operations endpoint's /healthz
+ * body (curl, else wget); nothing when it does not answer. listening: a
+ * connection to the node's service port is accepted (curl's "could not
+ * connect" and "timed out" are the only no; the TLS answer is not used) */
+#define NODE_HEALTH_FN \
+	"opsget() { if command -v curl >/dev/null 2>&1; then " \
+	"curl -s --max-time 2 \"http://$LF_OPS/$1\"; " \
+	"else wget -q -O - -T 2 \"http://$LF_OPS/$1\"; fi; }; " \
+	"health() { opsget healthz; }; " \
+	"listening() { command -v curl >/dev/null 2>&1 || return 0; " \
+	"curl -s -o /dev/null --max-time 2 \"https://$LF_LISTEN/\"; r=$?; " \
+	"[ $r -ne 7 ] && [ $r -ne 28 ]; }; "
+
+/* is the process $p there (a zombie is not)? */
+#define NODE_ALIVE \
+	"kill -0 \"$p\" 2>/dev/null && [ \"$(cut -d' ' -f3 /proc/$p/stat 2>/dev/null)\" != Z ]"
+
+/* start the node from its bundle and poll its /healthz (every 0.2 s, at
+ * most LF_POLLS times) until it answers OK and its service port takes
+ * connections (a peer's operations endpoint answers before the rest of it
+ * has started); when it exits or the wait ends, the last lines of its log
+ * go to stderr (and a node that never got healthy is stopped, so a failed
+ * create leaves no process behind) */
+#define NODE_START_AND_WAIT \
+	NODE_STOP NODE_HEALTH_FN \
+	"if ! command -v curl >/dev/null 2>&1 && ! command -v wget >/dev/null 2>&1; then " \
+	"echo \"the node's health cannot be checked: neither curl nor wget is on the machine\" >&2; " \
+	"exit 1; fi; " \
+	"k=$(cat fabric/kind); if [ ! -x \"$FABRIC_BIN/$k\" ] || [ -d \"$FABRIC_BIN/$k\" ]; then " \
+	"echo \"the node cannot start: $FABRIC_BIN/$k is not an executable file\" >&2; exit 1; fi; " \
+	"nohup sh fabric/run.sh >fabric/node.log 2>&1 </dev/null & echo $! >fabric/node.pid; " \
+	"p=$(cat fabric/node.pid); n=0; " \
+	"while :; do " \
+	"if ! { " NODE_ALIVE "; }; then " \
+	"echo \"the node exited before it was healthy; the last lines of fabric/node.log:\" >&2; " \
+	"tail -n 12 fabric/node.log >&2; rm -f fabric/node.pid; exit 1; fi; " \
+	"h=$(health 2>/dev/null || true); " \
+	"case \"$h\" in *'\"status\":\"OK\"'*) if listening; then break; fi ;; esac; " \
+	"n=$((n+1)); if [ \"$n\" -ge \"$LF_POLLS\" ]; then " \
+	"echo \"not healthy after ${LF_WAIT}s (http://$LF_OPS/healthz answered: ${h:-nothing}); " \
+	"the last lines of fabric/node.log:\" >&2; tail -n 12 fabric/node.log >&2; " \
+	"kill -9 \"$p\" 2>/dev/null; rm -f fabric/node.pid; exit 1; fi; " \
+	"sleep 0.2; done; echo \"$p\""
+
+/* where the node's operations endpoint (or service port) is reached
+ * from its own machine */
+static char *node_ops_addr(const json_t *attrs, bool service)
+{
+	struct lf_node_net n = lf_node_net(attrs);
+	const char *h = strcmp(n.listen, "0.0.0.0") == 0 || !*n.listen ? "127.0.0.1" : n.listen;
+
+	return lf_xasprintf("%s:%lld", h, service ? n.port : n.operations);
+}
+
+/* a script's stderr on one line for an error message: its first line,
+ * then the other lines joined by " | ", of which the tail is kept when
+ * they are long (the last lines of a log say most) */
+static void one_line_tail(const char *s, char *out, size_t max)
+{
+	struct lf_buf b = LF_BUF_INIT;
+	const char *nl = strchr(s, '\n'), *p;
+	size_t head = nl ? (size_t)(nl - s) : strlen(s);
+	size_t keep = max > 260 ? max - 260 : 40;
+
+	for (p = nl ? nl + 1 : ""; *p; p++)
+		if (*p != '\n')
+			lf_buf_append(&b, p, 1);
+		else if (p[1])
+			lf_buf_append(&b, " | ", 3);
+	snprintf(out, max, "%.*s%s%s%s", (int)(head < 200 ? head : 200), s,
+		 b.len ? " " : "", b.len > keep ? "..." : "",
+		 b.len > keep ? b.data + b.len - keep : b.len ? b.data : "");
+	lf_buf_free(&b);
+}
+
+/* start the node from its bundle; it counts as created only once healthy */
 static int node_start(const struct lf_apply_env *env, const struct lf_resource *node,
 		      const char *bin, long long *pid, struct lf_err *err)
 {
-	char *out = NULL;
-	char *binvar = lf_xasprintf("FABRIC_BIN=%s", bin);
-	const char *envp[] = { binvar, NULL };
-	const char *script =
-		NODE_STOP
-		/* a binary that is not there fails now, not after a race with
-		 * the liveness check below */
-		"k=$(cat fabric/kind); if [ ! -x \"$FABRIC_BIN/$k\" ] || [ -d \"$FABRIC_BIN/$k\" ]; then "
-		"echo \"the node exited at once: $FABRIC_BIN/$k is not an executable file\" >&2; exit 1; fi; "
-		"nohup sh fabric/run.sh >fabric/node.log 2>&1 "
-		"</dev/null & echo $! >fabric/node.pid; sleep 0.3; "
-		"if ! kill -0 \"$(cat fabric/node.pid)\" 2>/dev/null; then "
-		"echo 'the node exited at once:' >&2; tail -5 fabric/node.log >&2; exit 1; fi; "
-		"cat fabric/node.pid";
-	int rc = node_sh(env, node, script, envp, &out, err);
+	unsigned int wait = lf_ctx_current()->node_health_wait_s;
+	char *ops = node_ops_addr(node->attrs, false);
+	char *listen = node_ops_addr(node->attrs, true);
+	char *vars[5] = {
+		lf_xasprintf("FABRIC_BIN=%s", bin), lf_xasprintf("LF_OPS=%s", ops),
+		lf_xasprintf("LF_WAIT=%u", wait), lf_xasprintf("LF_POLLS=%u", wait * 5),
+		lf_xasprintf("LF_LISTEN=%s", listen),
+	};
+	const char *envp[] = { vars[0], vars[1], vars[2], vars[3], vars[4], NULL };
+	struct lf_err e = LF_ERR_INIT;
+	char *out = NULL, *errtext = NULL, msg[LF_ERR_MSG_MAX];
+	int rc = node_sh_full(env, node, NODE_START_AND_WAIT, envp, &out, &errtext,
+			      (wait + 60) * 1000u, &e);
 
 	*pid = rc == 0 && out ? strtoll(out, NULL, 10) : 0;
+	if (rc == LF_ERROR && errtext && *errtext) {
+		one_line_tail(errtext, msg, sizeof(msg) - strlen(node->addr) - 8);
+		lf_err_set(err, LF_ERROR, "%s: %s", node->addr, msg);
+	} else if (rc != 0) {
+		*err = e;
+	}
 	free(out);
-	free(binvar);
+	free(errtext);
+	free(ops);
+	free(listen);
+	for (size_t i = 0; i < 5; i++)
+		free(vars[i]);
 	return rc;
 }
 
@@ -821,6 +917,69 @@ static int node_read(const struct lf_apply_env *env, const struct lf_resource *p
 	}
 	if (rc != 0)
 		lf_err_set(err, rc, "%s", e.msg);
+	return rc;
+}
+
+/* what the probe prints: key=value lines (ps from procps) */
+#define NODE_PROBE \
+	NODE_HEALTH_FN \
+	"p=$(cat fabric/node.pid 2>/dev/null || true); " \
+	"if [ -n \"$p\" ] && " NODE_ALIVE "; then echo running=1; echo pid=$p; " \
+	"set -- $(ps -o %cpu=,rss=,etimes= -p \"$p\" 2>/dev/null); " \
+	"[ $# -eq 3 ] && { echo cpu=$1; echo rss_kb=$2; echo uptime_s=$3; }; " \
+	"else echo running=0; fi; " \
+	"h=$(health 2>/dev/null | head -c 300 | tr '\\n' ' ' || true); " \
+	"case \"$h\" in *'\"status\":\"OK\"'*) echo health=OK ;; '') echo health=unreachable ;; " \
+	"*) echo health=failing; echo \"detail=$h\" ;; esac; " \
+	"opsget version 2>/dev/null | sed -n 's/.*\"Version\":\"\\([^\"]*\\)\".*/version=\\1/p'"
+
+static void probe_line(json_t *o, const char *line)
+{
+	const char *eq = strchr(line, '=');
+	char key[32];
+
+	if (!eq || (size_t)(eq - line) >= sizeof(key))
+		return;
+	snprintf(key, sizeof(key), "%.*s", (int)(eq - line), line);
+	eq++;
+	if (strcmp(key, "running") == 0)
+		json_object_set_new(o, "running", json_boolean(*eq == '1'));
+	else if (strcmp(key, "pid") == 0 || strcmp(key, "rss_kb") == 0 ||
+		 strcmp(key, "uptime_s") == 0)
+		json_object_set_new(o, key, json_integer(strtoll(eq, NULL, 10)));
+	else if (strcmp(key, "cpu") == 0)
+		json_object_set_new(o, "cpu_percent", json_real(strtod(eq, NULL)));
+	else if (strcmp(key, "health") == 0)
+		json_object_set_new(o, "health", json_string(eq));
+	else if (strcmp(key, "version") == 0)
+		json_object_set_new(o, "version", json_string(eq));
+	else if (strcmp(key, "detail") == 0)
+		json_object_set_new(o, "health_detail", json_string(eq));
+}
+
+int lf_node_probe(const struct lf_apply_env *env, const struct lf_resource *node,
+		  json_t **out, struct lf_err *err)
+{
+	char *ops = node_ops_addr(node->attrs, false);
+	char *var = lf_xasprintf("LF_OPS=%s", ops);
+	const char *envp[] = { var, NULL };
+	char *text = NULL, *line, *nl;
+	int rc;
+
+	*out = NULL;
+	rc = node_sh_full(env, node, NODE_PROBE, envp, &text, NULL, 30000, err);
+	if (rc == 0) {
+		*out = json_pack("{sb}", "running", 0);
+		for (line = text; line && *line; line = nl ? nl + 1 : NULL) {
+			nl = strchr(line, '\n');
+			if (nl)
+				*nl = '\0';
+			probe_line(*out, line);
+		}
+	}
+	free(text);
+	free(var);
+	free(ops);
 	return rc;
 }
 

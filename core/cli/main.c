@@ -27,6 +27,7 @@ static const char USAGE[] =
 	"  drivers    list driver plugins\n"
 	"  import     adopt an existing machine as a host of the spec\n"
 	"  output     connection profile or peer CLI variables for an org\n"
+	"  status     show how each node runs: health, process, ports\n"
 	LF_EXTRA_COMMANDS_USAGE
 	"  version    print the version\n\n"
 	"Run `ledgerform COMMAND --help` for a command's options.\n";
@@ -57,6 +58,7 @@ static const struct command commands[] = {
 	{ "import", lf_cmd_import },
 	{ "output", lf_cmd_output },
 	{ "force-unlock", lf_cmd_force_unlock },
+	{ "status", lf_cmd_status },
 	{ "version", cmd_version },
 	LF_EXTRA_COMMANDS
 };

@@ -15,6 +15,7 @@ void lf_ctx_defaults(struct lf_ctx *c)
 	memset(c, 0, sizeof(*c));
 	atomic_init(&c->stop, 0);
 	atomic_init(&c->cancel, 0);
+	c->node_health_wait_s = LF_NODE_HEALTH_WAIT_DEFAULT;
 }
 
 /* a path safe to hand to a shell snippet unquoted */
@@ -33,6 +34,7 @@ int lf_ctx_from_env(struct lf_ctx *c, struct lf_err *err)
 	const char *dp = getenv("LEDGERFORM_DRIVER_PATH");
 	const char *sde = getenv("SOURCE_DATE_EPOCH");
 	const char *log = getenv("LEDGERFORM_LOG");
+	const char *hw = getenv("LEDGERFORM_NODE_HEALTH_WAIT");
 
 	lf_ctx_defaults(c);
 	if (bin && *bin) {
@@ -47,6 +49,15 @@ int lf_ctx_from_env(struct lf_ctx *c, struct lf_err *err)
 	c->log_debug = lf_streq(log, "debug");
 	c->timing = getenv("LEDGERFORM_TIMING") != NULL;
 	c->free_on_exit = getenv("LEDGERFORM_FREE_ON_EXIT") != NULL;
+	if (hw && *hw) {
+		char *end = NULL;
+		unsigned long v = strtoul(hw, &end, 10);
+
+		if (*end || v == 0 || v > 3600 || hw[0] == '-')
+			return lf_err_set(err, LF_EINVALID,
+					  "LEDGERFORM_NODE_HEALTH_WAIT '%s' is not a number of seconds (1-3600)", hw);
+		c->node_health_wait_s = (unsigned int)v;
+	}
 	if (sde && *sde) {
 		char *end = NULL;
 		long long v;

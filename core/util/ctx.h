@@ -24,8 +24,12 @@
 #include <stdint.h>
 #include "ledgerform/error.h"
 
+#define LF_NODE_HEALTH_WAIT_DEFAULT 120 /* seconds */
+
 struct lf_ctx {
 	char *fabric_bin;       /* Fabric binaries for nodes; NULL: not started */
+	unsigned int node_health_wait_s; /* a started node must be healthy
+					    within (LEDGERFORM_NODE_HEALTH_WAIT) */
 	char *driver_path;      /* extra plugin directories (colon-separated) */
 	bool log_debug;         /* drivers' debug lines are shown */
 	bool timing;            /* phases' times on stderr */

@@ -1,13 +1,14 @@
 /*
  * Port planning per machine (core/spec/ports.c), its node attributes
- * (plans/expand.c) and the environment a node gets (plans/node_files.c):
+ * (plans/expand.c) and the config a node gets (plans/node_files.c):
  *   - nodes of a local provider share 127.0.0.1 and get distinct ports,
  *     the first of each kind Fabric's defaults, the same on every load;
  *   - given ports win and planned ones step around them;
  *   - adding a peer, an orderer or an org moves no other node's port;
  *   - hosts another provider makes keep Fabric's defaults;
- *   - every key rendered into node.env names a setting of Fabric's
- *     sample core.yaml / orderer.yaml (../shared/fabric/2.5.5/config).
+ *   - its rendered core.yaml / orderer.yaml listen where the plan says
+ *     (test_node_config.c checks every rendered key against Fabric's
+ *     sample config).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,7 +16,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +27,6 @@
 #include "plans/node_files.h"
 #include "plans/plan.h"
 
-#define FABRIC_CFG LF_SOURCE_DIR "/../shared/fabric/2.5.5/config"
 
 static struct lf_spec *load(const char *text)
 {
@@ -290,133 +289,48 @@ static void test_ports_node_attrs(void **state)
 	lf_spec_free(s);
 }
 
-/* ---- rendered env keys against Fabric's sample config ---- */
+/* ---- the ports in a node's rendered config ---- */
 
-/* the value of KEY=... in env text, in buf */
-static const char *env_get(const char *env, const char *key, char *buf, size_t size)
+/* the scalar at the dotted path (peer.gossip.endpoint) of a YAML text */
+static const char *cfg_get(const char *text, const char *path, char *buf, size_t size)
 {
-	size_t n = strlen(key);
-
-	for (const char *p = env; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-		if (strncmp(p, key, n) == 0 && p[n] == '=') {
-			size_t l = strcspn(p + n + 1, "\n");
-
-			snprintf(buf, size, "%.*s", (int)l, p + n + 1);
-			return buf;
-		}
-	return NULL;
-}
-
-static bool upper_eq(const char *env, size_t n, const char *key)
-{
-	size_t i;
-
-	for (i = 0; i < n && key[i]; i++)
-		if (toupper((unsigned char)key[i]) != (unsigned char)env[i])
-			return false;
-	return i == n && key[i] == '\0';
-}
-
-/* does the env name rest (PEER_LISTENADDRESS) name a key path under the
- * mapping m (peer.listenAddress)? Viper's mapping: path joined with '_',
- * upper case */
-static bool yaml_has(yaml_document_t *doc, yaml_node_t *m, const char *rest)
-{
-	yaml_node_pair_t *p;
-
-	if (!m || m->type != YAML_MAPPING_NODE)
-		return false;
-	for (p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = yaml_document_get_node(doc, p->key);
-		const char *ks = (const char *)k->data.scalar.value;
-		size_t kl = strlen(ks);
-
-		if (k->type != YAML_SCALAR_NODE)
-			continue;
-		if (upper_eq(rest, strlen(rest), ks))
-			return true;
-		if (strlen(rest) > kl && rest[kl] == '_' && upper_eq(rest, kl, ks) &&
-		    yaml_has(doc, yaml_document_get_node(doc, p->value), rest + kl + 1))
-			return true;
-	}
-	return false;
-}
-
-static bool load_yaml(const char *path, yaml_document_t *doc)
-{
-	FILE *f = fopen(path, "r");
 	yaml_parser_t parser;
-	bool ok;
-
-	if (!f)
-		return false;
-	yaml_parser_initialize(&parser);
-	yaml_parser_set_input_file(&parser, f);
-	ok = yaml_parser_load(&parser, doc) == 1;
-	yaml_parser_delete(&parser);
-	fclose(f);
-	return ok;
-}
-
-/* a few settings the sample only shows commented out: the key must
- * appear there as "# key:" */
-static bool commented_in(const char *path, const char *key)
-{
-	char *text = NULL, *pat = lf_xasprintf("# %s:", key);
-	size_t len = 0;
-	bool ok;
-
-	assert_int_equal(lf_read_file(path, &text, &len, NULL), 0);
-	ok = strstr(text, pat) != NULL;
-	free(text);
-	free(pat);
-	return ok;
-}
-
-static void check_env_keys(const char *env, const char *prefix, const char *yaml)
-{
-	static const struct { const char *env, *key; } commented[] = {
-		{ "CORE_PEER_CHAINCODELISTENADDRESS", "chaincodeListenAddress" },
-		{ "CORE_PEER_CHAINCODEADDRESS", "chaincodeAddress" },
-	};
-	/* fields of Fabric's orderer config structs (localconfig: Cluster
-	 * RootCAs; Admin.TLS is a TLS with RootCAs) that the sample leaves
-	 * out; rendered before port planning, listed here so that any other
-	 * unknown key fails */
-	static const char *const unlisted[] = {
-		"ORDERER_GENERAL_CLUSTER_ROOTCAS", "ORDERER_ADMIN_TLS_ROOTCAS",
-	};
 	yaml_document_t doc;
-	size_t checked = 0, bad = 0;
+	yaml_node_t *n;
+	const char *res = NULL, *p = path;
 
-	assert_true(load_yaml(yaml, &doc));
-	for (const char *p = env; *p; p = strchr(p, '\n') + 1) {
-		char name[128];
-		size_t l = strcspn(p, "=");
-		bool ok;
+	assert_true(yaml_parser_initialize(&parser));
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, strlen(text));
+	assert_int_equal(yaml_parser_load(&parser, &doc), 1);
+	n = yaml_document_get_root_node(&doc);
+	while (n && n->type == YAML_MAPPING_NODE) {
+		size_t l = strcspn(p, ".");
+		yaml_node_t *next = NULL;
 
-		assert_true(l < sizeof(name));
-		snprintf(name, sizeof(name), "%.*s", (int)l, p);
-		assert_true(lf_str_has_prefix(name, prefix));
-		ok = yaml_has(&doc, yaml_document_get_root_node(&doc),
-			      name + strlen(prefix));
-		for (size_t i = 0; !ok && i < LF_ARRAY_LEN(unlisted); i++)
-			ok = strcmp(name, unlisted[i]) == 0;
-		for (size_t i = 0; !ok && i < LF_ARRAY_LEN(commented); i++)
-			if (strcmp(name, commented[i].env) == 0)
-				ok = commented_in(yaml, commented[i].key);
-		if (!ok) {
-			printf("# %s is no setting of %s\n", name, yaml);
-			bad++;
+		for (yaml_node_pair_t *q = n->data.mapping.pairs.start;
+		     q < n->data.mapping.pairs.top; q++) {
+			yaml_node_t *k = yaml_document_get_node(&doc, q->key);
+
+			if (strlen((const char *)k->data.scalar.value) == l &&
+			    strncmp((const char *)k->data.scalar.value, p, l) == 0)
+				next = yaml_document_get_node(&doc, q->value);
 		}
-		checked++;
+		n = next;
+		p += l;
+		if (*p != '.')
+			break;
+		p++;
 	}
-	assert_int_equal(bad, 0);
-	assert_true(checked > 10);
+	if (n && n->type == YAML_SCALAR_NODE && !*p) {
+		snprintf(buf, size, "%s", (const char *)n->data.scalar.value);
+		res = buf;
+	}
 	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	return res;
 }
 
-static char *render_env(const struct lf_resource *r)
+static char *render_config(const struct lf_resource *r)
 {
 	struct lf_apply_env env;
 	struct lf_node_files files = { 0 };
@@ -430,7 +344,8 @@ static char *render_env(const struct lf_resource *r)
 	res.attrs = attrs;
 	assert_int_equal(lf_node_files_collect(&env, &res, NULL, &files, &err), 0);
 	for (size_t i = 0; i < files.n; i++)
-		if (strcmp(files.v[i].path, "fabric/node.env") == 0)
+		if (strcmp(files.v[i].path, "fabric/core.yaml.in") == 0 ||
+		    strcmp(files.v[i].path, "fabric/orderer.yaml.in") == 0)
 			text = lf_xstrdup(files.v[i].data);
 	lf_node_files_free(&files);
 	json_decref(attrs);
@@ -438,7 +353,7 @@ static char *render_env(const struct lf_resource *r)
 	return text;
 }
 
-static void test_ports_env(void **state)
+static void test_ports_config(void **state)
 {
 	struct lf_spec *s = net(3, 2, 2, NULL, "local");
 	struct lf_err err = LF_ERR_INIT;
@@ -447,48 +362,36 @@ static void test_ports_env(void **state)
 
 	(void)state;
 	assert_int_equal(lf_expand(s, &rs, &err), 0);
-	peer = render_env(lf_rset_get(rs, "node.bank.peer1"));
-	orderer = render_env(lf_rset_get(rs, "node.ord.orderer1"));
-	assert_string_equal(env_get(peer, "CORE_PEER_LISTENADDRESS", buf, sizeof(buf)),
+	peer = render_config(lf_rset_get(rs, "node.bank.peer1"));
+	orderer = render_config(lf_rset_get(rs, "node.ord.orderer1"));
+	assert_string_equal(cfg_get(peer, "peer.listenAddress", buf, sizeof(buf)),
 			    "127.0.0.1:14101");
-	assert_string_equal(env_get(peer, "CORE_PEER_ADDRESS", buf, sizeof(buf)),
+	assert_string_equal(cfg_get(peer, "peer.address", buf, sizeof(buf)),
 			    "127.0.0.1:14101");
-	assert_string_equal(env_get(peer, "CORE_PEER_CHAINCODELISTENADDRESS", buf,
-				    sizeof(buf)), "127.0.0.1:15101");
-	assert_string_equal(env_get(peer, "CORE_PEER_CHAINCODEADDRESS", buf, sizeof(buf)),
+	assert_string_equal(cfg_get(peer, "peer.chaincodeListenAddress", buf, sizeof(buf)),
 			    "127.0.0.1:15101");
-	assert_string_equal(env_get(peer, "CORE_PEER_GOSSIP_ENDPOINT", buf, sizeof(buf)),
+	assert_string_equal(cfg_get(peer, "peer.chaincodeAddress", buf, sizeof(buf)),
+			    "127.0.0.1:15101");
+	assert_string_equal(cfg_get(peer, "peer.gossip.endpoint", buf, sizeof(buf)),
 			    "127.0.0.1:14101");
-	assert_string_equal(env_get(peer, "CORE_PEER_GOSSIP_EXTERNALENDPOINT", buf,
-				    sizeof(buf)), "127.0.0.1:14101");
-	assert_string_equal(env_get(peer, "CORE_OPERATIONS_LISTENADDRESS", buf, sizeof(buf)),
+	assert_string_equal(cfg_get(peer, "peer.gossip.externalEndpoint", buf, sizeof(buf)),
+			    "127.0.0.1:14101");
+	assert_string_equal(cfg_get(peer, "operations.listenAddress", buf, sizeof(buf)),
 			    "127.0.0.1:16101");
-	assert_string_equal(env_get(orderer, "ORDERER_GENERAL_LISTENADDRESS", buf,
-				    sizeof(buf)), "127.0.0.1");
-	assert_string_equal(env_get(orderer, "ORDERER_GENERAL_LISTENPORT", buf, sizeof(buf)),
-			    "11001");
-	assert_string_equal(env_get(orderer, "ORDERER_ADMIN_LISTENADDRESS", buf, sizeof(buf)),
+	assert_string_equal(cfg_get(orderer, "General.ListenAddress", buf, sizeof(buf)),
+			    "127.0.0.1");
+	assert_string_equal(cfg_get(orderer, "General.ListenPort", buf, sizeof(buf)), "11001");
+	assert_string_equal(cfg_get(orderer, "Admin.ListenAddress", buf, sizeof(buf)),
 			    "127.0.0.1:12001");
-	assert_string_equal(env_get(orderer, "ORDERER_OPERATIONS_LISTENADDRESS", buf,
-				    sizeof(buf)), "127.0.0.1:13001");
-	if (access(FABRIC_CFG "/core.yaml", R_OK) != 0 ||
-	    access(FABRIC_CFG "/orderer.yaml", R_OK) != 0) {
-		free(peer);
-		free(orderer);
-		lf_rset_free(rs);
-		lf_spec_free(s);
-		printf("# no Fabric sample config at %s\n", FABRIC_CFG);
-		skip();
-	}
-	check_env_keys(peer, "CORE_", FABRIC_CFG "/core.yaml");
-	check_env_keys(orderer, "ORDERER_", FABRIC_CFG "/orderer.yaml");
+	assert_string_equal(cfg_get(orderer, "Operations.ListenAddress", buf, sizeof(buf)),
+			    "127.0.0.1:13001");
 	free(peer);
 	free(orderer);
 	lf_rset_free(rs);
 	lf_spec_free(s);
 }
 
-static void test_ports_env_elsewhere(void **state)
+static void test_ports_config_elsewhere(void **state)
 {
 	struct lf_spec *s = net(1, 1, 0, NULL, "lab");
 	struct lf_err err = LF_ERR_INIT;
@@ -497,12 +400,12 @@ static void test_ports_env_elsewhere(void **state)
 
 	(void)state;
 	assert_int_equal(lf_expand(s, &rs, &err), 0);
-	peer = render_env(lf_rset_get(rs, "node.bank.peer0"));
-	assert_string_equal(env_get(peer, "CORE_PEER_LISTENADDRESS", buf, sizeof(buf)),
+	peer = render_config(lf_rset_get(rs, "node.bank.peer0"));
+	assert_string_equal(cfg_get(peer, "peer.listenAddress", buf, sizeof(buf)),
 			    "0.0.0.0:7051");
-	assert_string_equal(env_get(peer, "CORE_PEER_ADDRESS", buf, sizeof(buf)),
+	assert_string_equal(cfg_get(peer, "peer.address", buf, sizeof(buf)),
 			    "peer0.bank.example.com:7051");
-	assert_string_equal(env_get(peer, "CORE_OPERATIONS_LISTENADDRESS", buf, sizeof(buf)),
+	assert_string_equal(cfg_get(peer, "operations.listenAddress", buf, sizeof(buf)),
 			    "0.0.0.0:9443");
 	free(peer);
 	lf_rset_free(rs);
@@ -517,8 +420,8 @@ int main(void)
 		cmocka_unit_test(test_ports_adding_keeps),
 		cmocka_unit_test(test_ports_other_providers),
 		cmocka_unit_test(test_ports_node_attrs),
-		cmocka_unit_test(test_ports_env),
-		cmocka_unit_test(test_ports_env_elsewhere),
+		cmocka_unit_test(test_ports_config),
+		cmocka_unit_test(test_ports_config_elsewhere),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
