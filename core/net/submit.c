@@ -149,9 +149,11 @@ int lf_net_submit_update(const struct lf_apply_env *env, const struct lf_resourc
 		*submitted = false;
 		rc = submit_once(env, chan, sig_env, len, expected_seq, block, blen,
 				 submitted, err);
-		/* orderers that run but cannot take it yet (a raft channel
-		 * electing its leader after a restart): poll, bounded */
+		/* an orderer that answers but cannot take it yet (a raft
+		 * channel electing its leader after a restart): poll, bounded;
+		 * one that does not answer is the executor's retry */
 		if (rc != LF_ERETRY || !*submitted || waited >= SUBMIT_WAIT_MS ||
+		    !strstr(err->msg, "SERVICE_UNAVAILABLE") ||
 		    (env->cancel && atomic_load(env->cancel)))
 			break;
 		sleep_ms(SUBMIT_POLL_MS);
