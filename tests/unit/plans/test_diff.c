@@ -129,7 +129,10 @@ static void test_plans_target_and_destroy(void **state)
 		assert_int_equal(fx_action(p, "node.bank.peer1")->kind, LF_ACT_DELETE);
 		assert_null(fx_action(p, "crypto.bank.peer1"));
 		assert_null(fx_action(p, "host.bank.peer0"));
-		assert_int_equal(p->ndestroy, 2);
+		/* the peer's channel membership goes with it */
+		assert_int_equal(fx_action(p, "join.trade.bank.peer1")->kind, LF_ACT_DELETE);
+		assert_null(fx_action(p, "join.trade.bank.peer0"));
+		assert_int_equal(p->ndestroy, 3);
 		lf_plan_free(p);
 	}
 	p = fx_plan(&f, &od);
