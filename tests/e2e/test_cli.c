@@ -695,6 +695,44 @@ static void test_e2e_nodes_started(void **state)
 	ct_done(&t);
 }
 
+/* An org's CA key that is not on this machine (kept by the org, or a
+ * shared state read elsewhere) is never replaced by a new CA: the plan
+ * leaves the CA alone, and what needs the key fails naming the org, with
+ * the CA certificate untouched. */
+static void test_e2e_ca_key_elsewhere(void **state)
+{
+	struct clitest t;
+	char *cert0, *cert1;
+
+	(void)state;
+	ct_init(&t, "cakey");
+	write_spec(&t, 1);
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 0);
+#define BANK_CA ".ledgerform/demo/crypto/peerOrganizations/bank.example.com/ca"
+	cert0 = ct_read(&t, BANK_CA "/ca.bank.example.com-cert.pem");
+	assert_non_null(cert0);
+	{
+		char path[512];
+
+		snprintf(path, sizeof(path), "%s/" BANK_CA "/priv_sk", t.dir);
+		assert_int_equal(unlink(path), 0);
+	}
+	assert_int_equal(ct_run(&t, "plan -f spec.yaml --detailed-exitcode"), 0);
+	write_spec(&t, 2);
+	assert_int_equal(ct_run(&t, "plan -f spec.yaml --no-color"), 0);
+	assert_null(strstr(t.out, "crypto.bank.ca"));
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 1);
+	assert_non_null(strstr(t.err, "org 'bank'"));
+	assert_non_null(strstr(t.err, "refusing to make a new CA key"));
+	cert1 = ct_read(&t, BANK_CA "/ca.bank.example.com-cert.pem");
+	assert_string_equal(cert0, cert1);
+	assert_false(ct_exists(&t, BANK_CA "/priv_sk"));
+#undef BANK_CA
+	free(cert0);
+	free(cert1);
+	ct_done(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -707,6 +745,7 @@ int main(void)
 		cmocka_unit_test(test_e2e_target_and_json),
 		cmocka_unit_test(test_e2e_refusals),
 		cmocka_unit_test(test_e2e_channel_update),
+		cmocka_unit_test(test_e2e_ca_key_elsewhere),
 		cmocka_unit_test(test_e2e_nodes_started),
 	};
 
