@@ -455,6 +455,37 @@ cleanup:
 	return rc;
 }
 
+int lf_join_height(const struct lf_apply_env *env, const struct lf_resource *join,
+		   uint64_t *height, struct lf_err *err)
+{
+	const char *channel = attr_s(join->attrs, "channel");
+	struct joinctx j;
+	int rc = joinctx_open(env, join, &j, err);
+
+	*height = 0;
+	if (rc == 0 && lf_streq(attr_s(join->attrs, "kind"), "peer")) {
+		struct lf_peer_chain_info info;
+		struct peerconn pc;
+
+		rc = peerconn_open(env, &j, &pc, err);
+		if (rc == 0)
+			rc = lf_peer_height(&pc.p, channel, &info, err);
+		if (rc == 0)
+			*height = info.height;
+		peerconn_close(&pc);
+	} else if (rc == 0) {
+		struct lf_participation_info info;
+		struct lf_participation_conn c;
+
+		conn_of(&j, &c);
+		rc = lf_participation_get(&c, channel, &info, err);
+		if (rc == 0)
+			*height = info.height;
+	}
+	joinctx_free(&j);
+	return rc;
+}
+
 /* leave the channel, unless the node goes too (then nothing is asked of
  * it: its ledger goes with it) */
 static int join_delete(const struct lf_apply_env *env, const struct lf_resource *prior,

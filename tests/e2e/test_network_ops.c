@@ -193,6 +193,22 @@ static void test_e2e_network_ops(void **state)
 	assert_true(joined(&t, "join.ops.org1.peer0"));
 	assert_int_equal(peer_height(&t, bin, "org1", "peer0"), 1);
 	assert_int_equal(ct_run(&t, "plan -f spec.yaml --detailed-exitcode"), 0);
+	/* status asks each node for its height in the channels it joined */
+	{
+		json_t *st, *n;
+		size_t i, seen = 0;
+
+		assert_int_equal(ct_run(&t, "status -f spec.yaml --json"), 0);
+		st = json_loads(t.out, 0, NULL);
+		assert_non_null(st);
+		json_array_foreach(json_object_get(st, "nodes"), i, n) {
+			assert_int_equal(json_integer_value(json_object_get(
+				json_object_get(n, "channels"), "ops")), 1);
+			seen++;
+		}
+		assert_int_equal(seen, 2);
+		json_decref(st);
+	}
 
 	/* scale up: the new peer joins */
 	write_spec(&t, 2, NULL, false);
