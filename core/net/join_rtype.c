@@ -355,7 +355,32 @@ static bool keep_polling(const struct lf_apply_env *env, int rc, unsigned int *w
 	return true;
 }
 
-/* join, then wait until the peer's ledger has the block it joined with */
+/* the channel's height at a consenter that joined it in this apply (or
+ * before); 1 (the genesis block) when none can tell */
+static uint64_t channel_height(const struct lf_apply_env *env, const char *channel)
+{
+	const struct lf_rset *sets[] = { env->desired, env->current };
+
+	for (size_t s = 0; s < 2; s++) {
+		for (size_t i = 0; sets[s] && i < sets[s]->n; i++) {
+			const struct lf_resource *o = lf_net_lookup(env, sets[s]->v[i].addr);
+			struct lf_err e = LF_ERR_INIT;
+			uint64_t h = 0;
+
+			if (strcmp(o->type, "join") != 0 ||
+			    !lf_streq(attr_s(o->attrs, "kind"), "orderer") ||
+			    !lf_streq(attr_s(o->attrs, "channel"), channel) ||
+			    !json_is_true(json_object_get(o->outputs, "joined")))
+				continue;
+			if (lf_join_height(env, o, &h, &e) == 0 && h > 0)
+				return h;
+		}
+	}
+	return 1;
+}
+
+/* join, then wait until the peer's ledger is as high as the channel's at
+ * the orderers (a late joiner catches up) */
 static int peer_join(const struct lf_apply_env *env, const struct lf_resource *r,
 		     struct joinctx *j, bool *already, uint64_t *height,
 		     struct lf_err *err)
@@ -365,16 +390,20 @@ static int peer_join(const struct lf_apply_env *env, const struct lf_resource *r
 	unsigned int waited = 0;
 	int rc = peerconn_open(env, j, &pc, err);
 
-	while (rc == 0) {
-		lf_err_clear(err);
-		rc = lf_peer_join(&pc.p, j->block, j->block_len, already, err);
-		if (!keep_polling(env, rc, &waited))
-			break;
+	uint64_t target = 1;
+
+	if (rc == 0) {
+		do {
+			lf_err_clear(err);
+			rc = lf_peer_join(&pc.p, j->block, j->block_len, already, err);
+		} while (keep_polling(env, rc, &waited));
 	}
+	if (rc == 0)
+		target = channel_height(env, attr_s(r->attrs, "channel"));
 	waited = 0;
 	while (rc == 0) {
 		rc = lf_peer_height(&pc.p, attr_s(r->attrs, "channel"), &info, err);
-		if (rc == 0 && info.height >= 1)
+		if (rc == 0 && info.height >= target)
 			break;
 		/* joined a moment ago: the ledger is opening; or its org came
 		 * in by a config update the peer has not pulled yet, so its
