@@ -209,6 +209,28 @@ static void test_e2e_network_ops(void **state)
 		assert_int_equal(seen, 2);
 		json_decref(st);
 	}
+	/* the connection profile loads in the Fabric SDK: fabric-network's
+	 * Gateway reads the channel's height through qscc as org1's User1 */
+	{
+		char cmd[1024], *out;
+
+		assert_int_equal(ct_run(&t, "output connection-profile -f spec.yaml --org org1"), 0);
+		ct_write(&t, "ccp.json", t.out);
+		snprintf(cmd, sizeof(cmd),
+			 "cd '%s' && node '%s/tests/node/ccp-gateway.js' ccp.json Org1MSP "
+			 "'%s/" W "/crypto/peerOrganizations/org1.example.com/users/User1@org1.example.com/msp' "
+			 "ops > gw.out 2> gw.err", t.dir, LF_SOURCE_DIR, t.dir);
+		if (system(cmd) != 0) {
+			out = ct_read(&t, "gw.err");
+			print_message("fabric-network Gateway failed: %s\n", out ? out : "");
+			free(out);
+			fail();
+		}
+		out = ct_read(&t, "gw.out");
+		assert_non_null(out);
+		assert_string_equal(out, "{\"height\":1}\n");
+		free(out);
+	}
 
 	/* scale up: the new peer joins */
 	write_spec(&t, 2, NULL, false);
