@@ -224,3 +224,35 @@ bool ct_wait_for(struct clitest *t, const char *rel, const char *needle, int ms)
 	}
 	return false;
 }
+
+bool ct_pid_alive(long pid)
+{
+	char path[64], buf[256] = "";
+	FILE *f;
+	bool up;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
+	/* "PID (comm) STATE ...": Z zombie, X dead */
+	up = buf[0] && strstr(buf, ") Z") == NULL && strstr(buf, ") X") == NULL;
+	return up;
+}
+
+long ct_node_pid(struct clitest *t, const char *hosts_rel, const char *host)
+{
+	char rel[200], *s; /* fits ct_read's path beside t->dir */
+	long pid;
+
+	snprintf(rel, sizeof(rel), "%s/%s/fabric/node.pid", hosts_rel, host);
+	s = ct_read(t, rel);
+	if (!s)
+		return 0;
+	pid = strtol(s, NULL, 10);
+	free(s);
+	return pid;
+}

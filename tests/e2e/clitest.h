@@ -34,5 +34,10 @@ unsigned int ct_mode(struct clitest *t, const char *rel);
 size_t ct_count(struct clitest *t, const char *rel);
 /* wait until file REL exists and contains needle (or timeout) */
 bool ct_wait_for(struct clitest *t, const char *rel, const char *needle, int ms);
+/* is process pid there (a zombie or a dead one counts as gone)? */
+bool ct_pid_alive(long pid);
+/* the pid a started node recorded under HOSTS_REL/HOST/fabric/node.pid
+ * (HOSTS_REL: ".ledgerform/NAME/hosts"); 0 when none */
+long ct_node_pid(struct clitest *t, const char *hosts_rel, const char *host);
 
 #endif

@@ -574,25 +574,6 @@ static void test_e2e_channel_update(void **state)
 	ct_done(&t);
 }
 
-/* is the process alive (a zombie counts as gone)? */
-static bool alive(long pid)
-{
-	char path[64], buf[256] = "";
-	bool up;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return false;
-	if (!fgets(buf, sizeof(buf), f))
-		buf[0] = '\0';
-	fclose(f);
-	/* "PID (comm) STATE ..." */
-	up = strstr(buf, ") Z") == NULL && strstr(buf, ") X") == NULL;
-	return up;
-}
-
 /* Stand-in peer/orderer binaries: they read their own rendered config
  * (FABRIC_CFG_PATH), say who they are, and serve what a node counts as
  * healthy by: /healthz on the operations address and a listening service
@@ -662,7 +643,7 @@ static void test_e2e_nodes_started(void **state)
 	assert_non_null(pidtxt);
 	pid0 = strtol(pidtxt, NULL, 10);
 	free(pidtxt);
-	assert_true(alive(pid0));
+	assert_true(ct_pid_alive(pid0));
 	/* the stand-ins print once they run: a loaded machine may take a
 	 * while (a bounded poll, no clock asserted) */
 	assert_true(ct_wait_for(&t, HOSTS "/peer0-bank/fabric/node.log",
@@ -675,11 +656,11 @@ static void test_e2e_nodes_started(void **state)
 	pidtxt = ct_read(&t, HOSTS "/peer1-bank/fabric/node.pid");
 	pid1 = strtol(pidtxt, NULL, 10);
 	free(pidtxt);
-	assert_true(alive(pid1));
+	assert_true(ct_pid_alive(pid1));
 	write_spec_opt(&t, 1, false);
 	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 0);
-	assert_false(alive(pid1)); /* the stop waited for it */
-	assert_true(alive(pid0));
+	assert_false(ct_pid_alive(pid1)); /* the stop waited for it */
+	assert_true(ct_pid_alive(pid0));
 	/* binaries missing: the new node fails to start, saying why; the
 	 * running one is untouched */
 	setenv("FABRIC_BIN", "/nonexistent/fabric/bin", 1);
@@ -687,10 +668,10 @@ static void test_e2e_nodes_started(void **state)
 	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 1);
 	assert_non_null(strstr(t.err, "node.bank.peer1"));
 	assert_non_null(strstr(t.err, "the node cannot start"));
-	assert_true(alive(pid0));
+	assert_true(ct_pid_alive(pid0));
 	setenv("FABRIC_BIN", bin, 1);
 	assert_int_equal(ct_run(&t, "destroy -f spec.yaml --auto-approve"), 0);
-	assert_false(alive(pid0)); /* the stop waited for it */
+	assert_false(ct_pid_alive(pid0)); /* the stop waited for it */
 	unsetenv("FABRIC_BIN");
 	ct_done(&t);
 }

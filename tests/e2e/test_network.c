@@ -40,35 +40,6 @@ static const char *const nodes[] = {
 };
 #define NNODES (sizeof(nodes) / sizeof(nodes[0]))
 
-static bool alive(long pid)
-{
-	char path[64], buf[256] = "";
-	FILE *f;
-	bool up;
-
-	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return false;
-	up = fgets(buf, sizeof(buf), f) && !strstr(buf, ") Z ");
-	fclose(f);
-	return up;
-}
-
-static long node_pid(struct clitest *t, const char *node)
-{
-	char rel[256], *s;
-	long pid;
-
-	snprintf(rel, sizeof(rel), HOSTS "/%s/fabric/node.pid", node);
-	s = ct_read(t, rel);
-	if (!s)
-		return 0;
-	pid = strtol(s, NULL, 10);
-	free(s);
-	return pid;
-}
-
 /* is something listening on 127.0.0.1:port? */
 static bool listening(int port)
 {
@@ -170,7 +141,7 @@ static size_t check_status(struct clitest *t, int want_exit)
 		if (!json_is_true(json_object_get(n, "running")))
 			continue;
 		assert_true(json_integer_value(json_object_get(n, "pid")) > 0);
-		assert_true(alive((long)json_integer_value(json_object_get(n, "pid"))));
+		assert_true(ct_pid_alive((long)json_integer_value(json_object_get(n, "pid"))));
 		assert_true(json_integer_value(json_object_get(n, "rss_kb")) > 1024);
 		assert_true(json_is_number(json_object_get(n, "cpu_percent")));
 		if (strcmp(json_string_value(json_object_get(n, "health")), "OK") != 0)
@@ -192,9 +163,9 @@ static int stop_nodes(void **state)
 	if (!t.dir[0])
 		return 0;
 	for (size_t i = 0; i < NNODES; i++) {
-		long pid = node_pid(&t, nodes[i]);
+		long pid = ct_node_pid(&t, HOSTS, nodes[i]);
 
-		if (pid > 0 && alive(pid))
+		if (pid > 0 && ct_pid_alive(pid))
 			kill((pid_t)pid, SIGKILL);
 	}
 	return 0;
@@ -230,9 +201,9 @@ static void test_e2e_network_up_and_down(void **state)
 	assert_int_equal(ct_run(&t, "apply -f quickstart.yaml --auto-approve"), 0);
 	/* every node runs, is healthy, and says it serves */
 	for (i = 0; i < NNODES; i++) {
-		pid = node_pid(&t, nodes[i]);
+		pid = ct_node_pid(&t, HOSTS, nodes[i]);
 		assert_true(pid > 0);
-		assert_true(alive(pid));
+		assert_true(ct_pid_alive(pid));
 		snprintf(rel, sizeof(rel), HOSTS "/%s/fabric/node.log", nodes[i]);
 		assert_true(ct_wait_for(&t, rel, strncmp(nodes[i], "peer", 4) == 0
 					 ? "Started peer with ID" : "Beginning to serve requests",
@@ -258,14 +229,14 @@ static void test_e2e_network_up_and_down(void **state)
 	}
 	assert_int_equal(ct_run(&t, "plan -f quickstart.yaml --detailed-exitcode"), 0);
 	/* a node killed by hand is drift; apply starts it again */
-	pid = node_pid(&t, "peer1-org2");
+	pid = ct_node_pid(&t, HOSTS, "peer1-org2");
 	assert_int_equal(kill((pid_t)pid, SIGKILL), 0);
 	assert_int_equal(ct_run(&t, "plan -f quickstart.yaml --detailed-exitcode --no-color"), 2);
 	assert_non_null(strstr(t.out, "node.org2.peer1: drift: the node's process is not running"));
 	assert_int_equal(check_status(&t, 2), NNODES - 1);
 	assert_int_equal(ct_run(&t, "apply -f quickstart.yaml --auto-approve"), 0);
-	assert_true(node_pid(&t, "peer1-org2") != pid);
-	assert_true(alive(node_pid(&t, "peer1-org2")));
+	assert_true(ct_node_pid(&t, HOSTS, "peer1-org2") != pid);
+	assert_true(ct_pid_alive(ct_node_pid(&t, HOSTS, "peer1-org2")));
 	assert_true(healthz_ok(node_attr_int(&t, "node.org2.peer1", "operations_port")));
 	assert_int_equal(check_status(&t, 0), NNODES);
 	assert_int_equal(ct_run(&t, "plan -f quickstart.yaml --detailed-exitcode"), 0);
@@ -274,10 +245,10 @@ static void test_e2e_network_up_and_down(void **state)
 		long pids[NNODES];
 
 		for (i = 0; i < NNODES; i++)
-			pids[i] = node_pid(&t, nodes[i]);
+			pids[i] = ct_node_pid(&t, HOSTS, nodes[i]);
 		assert_int_equal(ct_run(&t, "destroy -f quickstart.yaml --auto-approve"), 0);
 		for (i = 0; i < NNODES; i++)
-			assert_false(alive(pids[i]));
+			assert_false(ct_pid_alive(pids[i]));
 		for (i = 0; i < np; i++)
 			assert_false(listening(ports[i]));
 	}
@@ -344,7 +315,7 @@ static int stop_fakes(void **state)
 	for (size_t i = 0; tf.dir[0] && i < NNODES; i++) {
 		long pid = fake_peer_pid(&tf, nodes[i]);
 
-		if (pid > 0 && alive(pid))
+		if (pid > 0 && ct_pid_alive(pid))
 			kill((pid_t)pid, SIGKILL);
 	}
 	return 0;
@@ -385,7 +356,7 @@ static void test_e2e_network_unhealthy_nodes_fail(void **state)
 		long pid = fake_peer_pid(&tf, nodes[i]);
 
 		assert_true(pid > 0);
-		assert_false(alive(pid));
+		assert_false(ct_pid_alive(pid));
 	}
 	assert_int_equal(ct_run(&tf, "state list -f quickstart.yaml"), 0);
 	assert_null(strstr(tf.out, "node.org1.peer0"));

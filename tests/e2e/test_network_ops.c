@@ -113,43 +113,13 @@ static long peer_height(struct clitest *t, const char *bin, const char *org, con
 	return h;
 }
 
-static long node_pid(struct clitest *t, const char *host)
-{
-	char rel[256], *s;
-	long pid;
-
-	snprintf(rel, sizeof(rel), W "/hosts/%s/fabric/node.pid", host);
-	s = ct_read(t, rel);
-	if (!s)
-		return 0;
-	pid = strtol(s, NULL, 10);
-	free(s);
-	return pid;
-}
-
-/* is the process there (a zombie counts as gone)? */
-static bool alive(long pid)
-{
-	char path[64], buf[256] = "";
-	FILE *f;
-	bool up;
-
-	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return false;
-	up = fgets(buf, sizeof(buf), f) && !strstr(buf, ") Z ");
-	fclose(f);
-	return up;
-}
-
 static void kill_node(struct clitest *t, const char *host)
 {
-	long pid = node_pid(t, host);
+	long pid = ct_node_pid(t, W "/hosts", host);
 
 	assert_true(pid > 0);
 	kill((pid_t)pid, SIGKILL);
-	while (alive(pid)) /* the kernel takes it down; no clock involved */
+	while (ct_pid_alive(pid)) /* the kernel takes it down; no clock involved */
 		usleep(10000);
 }
 
@@ -163,9 +133,9 @@ static int stop_nodes(void **state)
 {
 	(void)state;
 	for (size_t i = 0; t.dir[0] && i < NHOSTS; i++) {
-		long pid = node_pid(&t, all_hosts[i]);
+		long pid = ct_node_pid(&t, W "/hosts", all_hosts[i]);
 
-		if (pid > 0 && alive(pid))
+		if (pid > 0 && ct_pid_alive(pid))
 			kill((pid_t)pid, SIGKILL);
 	}
 	return 0;
@@ -296,10 +266,10 @@ static void test_e2e_network_ops(void **state)
 		long pids[NHOSTS];
 
 		for (size_t i = 0; i < NHOSTS; i++)
-			pids[i] = node_pid(&t, all_hosts[i]);
+			pids[i] = ct_node_pid(&t, W "/hosts", all_hosts[i]);
 		assert_int_equal(ct_run(&t, "destroy -f spec.yaml --auto-approve"), 0);
 		for (size_t i = 0; i < NHOSTS; i++)
-			assert_false(pids[i] > 0 && alive(pids[i]));
+			assert_false(pids[i] > 0 && ct_pid_alive(pids[i]));
 	}
 	ct_done(&t);
 }
