@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "core/cli/cli.h"
+#include "core/net/join.h"
 #include "core/util/ctx.h"
 #include "core/util/util.h"
 
@@ -43,20 +44,6 @@ static const char *js(const json_t *o, const char *k)
 	return json_string_value(json_object_get(o, k));
 }
 
-/* where a node is reached: its host's machine address, its listen port */
-static void node_endpoint(json_t *res, const json_t *attrs, char *out, size_t n)
-{
-	json_t *host = json_object_get(res, js(attrs, "host") ? js(attrs, "host") : "");
-	const char *ma = js(json_object_get(host, "outputs"), "machine_address");
-
-	if (!ma)
-		ma = js(json_object_get(host, "attrs"), "address");
-	if (!ma)
-		ma = js(attrs, "address");
-	snprintf(out, n, ma && strchr(ma, ':') ? "[%s]:%lld" : "%s:%lld", ma ? ma : "?",
-		 (long long)json_integer_value(json_object_get(attrs, "port")));
-}
-
 static int cmp_node(const void *a, const void *b)
 {
 	const struct outnode *x = a, *y = b;
@@ -65,9 +52,12 @@ static int cmp_node(const void *a, const void *b)
 	return c ? c : strcmp(x->name, y->name);
 }
 
-/* the peers and orderers the state records, sorted by org and name */
-static void collect(json_t *res, struct outset *s)
+/* the peers and orderers the state records, sorted by org and name; each
+ * reached where its host's machine is, on its listen port */
+static void collect(struct lf_ws *ws, struct outset *s)
 {
+	json_t *res = ws->doc.resources;
+	struct lf_err err = LF_ERR_INIT;
 	const char *addr;
 	json_t *rec;
 
@@ -76,6 +66,7 @@ static void collect(json_t *res, struct outset *s)
 	json_object_foreach(res, addr, rec) {
 		const json_t *a = json_object_get(rec, "attrs");
 		const char *kind = js(a, "kind"), *dot = strrchr(addr, '.');
+		const struct lf_resource *nr;
 		struct outnode *o;
 
 		if (strncmp(addr, "node.", 5) != 0 || !dot ||
@@ -88,9 +79,13 @@ static void collect(json_t *res, struct outset *s)
 		o->hostname = js(a, "hostname");
 		o->mspid = js(a, "mspid");
 		o->domain = js(a, "domain");
-		node_endpoint(res, a, o->endpoint, sizeof(o->endpoint));
-		if (!o->org || !o->hostname || !o->mspid || !o->domain)
+		nr = ws->current ? lf_rset_get(ws->current, addr) : NULL;
+		if (!o->org || !o->hostname || !o->mspid || !o->domain || !nr ||
+		    lf_net_node_endpoint(&ws->env, nr, "port", o->endpoint,
+					 sizeof(o->endpoint), &err) != 0) {
+			lf_err_clear(&err);
 			s->n--;
+		}
 	}
 	qsort(s->v, s->n, sizeof(*s->v), cmp_node);
 }
@@ -319,7 +314,7 @@ int lf_cmd_output(int argc, char **argv)
 	}
 	rc = lf_ws_open(&ws, &o, LF_WS_SPEC, "output");
 	if (rc == 0) {
-		collect(ws.doc.resources, &s);
+		collect(&ws, &s);
 		if (!find_org(&s, org)) {
 			lf_cli_error("output %s: org '%s' has no nodes in the state (is it in the "
 				     "spec, and applied?)", what, org);

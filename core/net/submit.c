@@ -67,8 +67,8 @@ static int consenter_open(const struct lf_apply_env *env, const json_t *cons,
 	return rc;
 }
 
-static int submit_to(const struct lf_apply_env *env, const struct lf_resource *chan,
-		     struct consenter *c, const uint8_t *sig_env, size_t len,
+static int submit_to(const struct lf_resource *chan, struct consenter *c,
+		     const uint8_t *sig_env, size_t len,
 		     uint64_t expected_seq, uint8_t **block, size_t *blen,
 		     struct lf_err *err)
 {
@@ -94,7 +94,6 @@ static int submit_to(const struct lf_apply_env *env, const struct lf_resource *c
 		rc = lf_ab_submit_config_update(ab, channel, &signer, envb, envlen,
 						expected_seq, SUBMIT_WAIT_MS, block, blen, err);
 done:
-	(void)env;
 	free(envb);
 	lf_ab_free(ab);
 	return rc;
@@ -117,7 +116,7 @@ static int submit_once(const struct lf_apply_env *env, const struct lf_resource 
 		rc = consenter_open(env, cons, &c, err);
 		if (rc == 0) {
 			*submitted = true;
-			rc = submit_to(env, chan, &c, sig_env, len, expected_seq, block, blen, err);
+			rc = submit_to(chan, &c, sig_env, len, expected_seq, block, blen, err);
 		}
 		consenter_free(&c);
 		/* one that is down or not started: the next one */
