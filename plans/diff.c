@@ -374,6 +374,7 @@ void lf_plan_free(struct lf_plan *p)
 	free(p->targets);
 	free(p->spec_file);
 	free(p->refusal);
+	json_decref(p->cost);
 	free(p->v);
 	free(p);
 }

@@ -73,6 +73,7 @@ struct lf_plan {
 	char **targets;          /* --target addresses, NULL-terminated */
 	char *refusal;           /* why the plan cannot be made (internal) */
 	char actions_sha256[65]; /* saved plans: lf_plan_digest when saved */
+	json_t *cost;            /* lf_cost_estimate (plans/cost.h) or NULL */
 };
 
 struct lf_plan_opts {

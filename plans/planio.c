@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/util/util.h"
+#include "plans/cost.h"
 
 #define PLAN_FORMAT "ledgerform-plan"
 #define PLAN_FORMAT_VERSION 1
@@ -178,6 +179,7 @@ void lf_plan_print(const struct lf_plan *p, FILE *f, bool color)
 			print_action(&p->v[i], f, color);
 	fprintf(f, "\nPlan: %zu to add, %zu to change, %zu to destroy.\n",
 		p->nadd, p->nchange, p->ndestroy);
+	lf_cost_print(p->cost, f);
 }
 
 /* sha256 of the action's canonical attributes (the recorded one for an
@@ -294,6 +296,8 @@ json_t *lf_plan_to_json(const struct lf_plan *p)
 	json_object_set_new(o, "summary", sum);
 	lf_plan_digest(p, h);
 	json_object_set_new(o, "actions_sha256", json_string(h));
+	if (p->cost)
+		json_object_set(o, "cost", p->cost);
 	return o;
 }
 

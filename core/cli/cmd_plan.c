@@ -7,6 +7,7 @@
 #include "core/cli/cli.h"
 #include "core/util/ctx.h"
 #include "core/util/util.h"
+#include "plans/cost.h"
 
 static const char USAGE_VALIDATE[] =
 	"Usage: ledgerform validate -f SPEC\n\n"
@@ -160,6 +161,7 @@ static int make_plan(struct lf_ws *ws, const struct lf_cli_opts *o, bool destroy
 	(*out)->serial = ws->doc.serial;
 	memcpy((*out)->spec_sha256, ws->spec_sha256, sizeof((*out)->spec_sha256));
 	(*out)->spec_file = lf_xstrdup(o->file);
+	(*out)->cost = lf_cost_estimate(*out, ws->spec, ws->current);
 	if (lf_ctx_current()->timing)
 		fprintf(stderr, "timing: %-12s %.3fs\n", "diff", lf_now_s() - t0);
 	return 0;

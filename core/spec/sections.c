@@ -90,7 +90,7 @@ void lf_spec__fabric(struct lf_sctx *c, const struct lf_ynode *n)
 #define LF_NDEFAULT_SIZES 3
 
 static const char *const size_keys[] = { "vcpus", "memory", "disk", "image",
-					  "drivers", NULL };
+					  "drivers", "price", NULL };
 
 void lf_spec__default_sizes(struct lf_spec *s)
 {

@@ -19,7 +19,7 @@
 
 static const char *const top_keys[] = {
 	"name", "fabric", "sizes", "providers", "defaults", "orgs", "kafka",
-	"channels", "state", NULL
+	"channels", "state", "currency", NULL
 };
 
 static void build_name(struct lf_sctx *c)
@@ -51,6 +51,7 @@ static void build(struct lf_sctx *c)
 	lf_spec__fabric(c, lf_map_get(r, "fabric"));
 	lf_spec__sizes(c, lf_map_get(r, "sizes"));
 	lf_spec__providers(c, lf_map_get(r, "providers"));
+	lf_spec__prices(c, lf_map_get(r, "sizes"), lf_map_get(r, "currency"));
 	lf_spec__defaults(c, lf_map_get(r, "defaults"));
 	lf_spec__orgs(c, lf_map_get(r, "orgs"));
 	lf_spec__kafka(c, lf_map_key(r, "kafka"), lf_map_get(r, "kafka"));
@@ -280,8 +281,10 @@ void lf_spec_free(struct lf_spec *s)
 		free(s->sizes[i].name);
 		free(s->sizes[i].image);
 		json_decref(s->sizes[i].extra);
+		json_decref(s->sizes[i].price);
 	}
 	free(s->sizes);
+	free(s->currency);
 	for (i = 0; i < s->nproviders; i++) {
 		free(s->providers[i].name);
 		free(s->providers[i].driver);

@@ -67,6 +67,8 @@ struct lf_size {
 	json_t *extra;       /* per-driver fields: driver name -> object
 				(sizes.NAME.drivers.aws.instance_type);
 				NULL when none */
+	json_t *price;       /* provider or driver name -> price per hour
+				(real, in lf_spec.currency); NULL: none */
 	struct lf_pos pos;
 };
 
@@ -210,6 +212,7 @@ struct lf_spec {
 	struct lf_channel *channels;
 	size_t nchannels;
 	struct lf_state_cfg state;
+	char *currency;              /* of the sizes' prices: "USD" default */
 	json_t *raw;                 /* whole spec as JSON (for tools) */
 	json_t *positions;           /* key path -> [line, col] of provider
 					config keys and per-driver size

@@ -156,6 +156,9 @@ void lf_spec__kafka(struct lf_sctx *c, const struct lf_ynode *key,
 		    const struct lf_ynode *n);
 void lf_spec__channels(struct lf_sctx *c, const struct lf_ynode *n);
 void lf_spec__state(struct lf_sctx *c, const struct lf_ynode *n);
+/* sizes.*.price and currency, after the providers (core/spec/prices.c) */
+void lf_spec__prices(struct lf_sctx *c, const struct lf_ynode *sizes,
+		     const struct lf_ynode *currency);
 /* references: report (with a suggestion) and return false when v does not
  * name a defined size / provider */
 bool lf_spec__size_ref(struct lf_sctx *c, const struct lf_ynode *v);
