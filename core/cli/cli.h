@@ -17,6 +17,7 @@ struct lf_cli_opts {
 	bool json;
 	bool detailed_exitcode;
 	bool no_color;
+	bool keep_crypto;             /* destroy --keep-crypto */
 	int refresh;                  /* LF_REFRESH_*: which recorded
 					 resources plan asks the drivers
 					 about first */
@@ -72,5 +73,9 @@ int lf_cmd_output(int argc, char **argv);
 int lf_cmd_force_unlock(int argc, char **argv);
 int lf_cmd_status(int argc, char **argv);
 int lf_cmd_graph(int argc, char **argv);
+/* destroy --keep-crypto: leave the crypto resources out (destroy_crypto.c) */
+void lf_cli_keep_crypto(struct lf_plan *p, const struct lf_ws *ws);
+/* destroy: warn, naming the orgs, of the CA private keys the plan deletes */
+void lf_cli_warn_ca_keys(const struct lf_plan *p, const struct lf_ws *ws);
 
 #endif

@@ -54,7 +54,9 @@ static const char USAGE_DESTROY[] =
 	"Usage: ledgerform destroy -f SPEC [options]\n\n"
 	"Delete everything the state records, dependents first.\n\n"
 	"Options: --auto-approve, --parallelism N, --target ADDR, --lock-timeout DUR,\n"
-	"         --state FILE, --no-color\n";
+	"         --state FILE, --no-color\n"
+	"  --keep-crypto           keep the crypto tree (CA keys included) on disk and\n"
+	"                          its records in the state: the next apply reuses them\n";
 
 int lf_cmd_validate(int argc, char **argv)
 {
@@ -453,12 +455,16 @@ static int apply_common(int argc, char **argv, bool destroy)
 			LF_WS_DRIVERS, destroy ? "destroy" : "apply");
 	if (rc == 0)
 		rc = make_plan(&ws, &o, destroy, true, &p);
+	if (rc == 0 && destroy && o.keep_crypto)
+		lf_cli_keep_crypto(p, &ws);
 	if (rc == 0 && saved)
 		rc = check_saved(&ws, saved, p, planfile);
 	if (rc == 0 && lf_plan_has_changes(p))
 		rc = state_ready(&ws);
 	if (rc == 0 && !saved)
 		print_plan(p, &o);
+	if (rc == 0 && destroy)
+		lf_cli_warn_ca_keys(p, &ws);
 	if (rc == 0 && !lf_plan_has_changes(p)) {
 		if (saved)
 			printf("No changes. The infrastructure matches the spec.\n");

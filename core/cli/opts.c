@@ -52,7 +52,7 @@ static int parse_uint(const char *s, unsigned int *out)
 }
 
 enum { O_AUTO = 256, O_PAR, O_JSON, O_TARGET, O_OUT, O_DETAILED, O_LOCKTO,
-       O_NOCOLOR, O_STATE, O_REFRESH };
+       O_NOCOLOR, O_STATE, O_REFRESH, O_KEEP_CRYPTO };
 
 static const struct option longopts[] = {
 	{ "file", required_argument, NULL, 'f' },
@@ -67,6 +67,7 @@ static const struct option longopts[] = {
 	{ "no-color", no_argument, NULL, O_NOCOLOR },
 	{ "state", required_argument, NULL, O_STATE },
 	{ "refresh", optional_argument, NULL, O_REFRESH },
+	{ "keep-crypto", no_argument, NULL, O_KEEP_CRYPTO },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -82,6 +83,7 @@ static int parse_one(struct lf_cli_opts *o, int c, const char *usage,
 	case O_DETAILED: o->detailed_exitcode = true; return 0;
 	case O_NOCOLOR: o->no_color = true; return 0;
 	case O_STATE: o->state_path = optarg; return 0;
+	case O_KEEP_CRYPTO: o->keep_crypto = true; return 0;
 	case O_REFRESH:
 		if (!optarg || strcmp(optarg, "true") == 0) {
 			o->refresh = LF_REFRESH_ALL;
