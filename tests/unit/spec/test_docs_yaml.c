@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <stdbool.h>
 
 #include "core/spec/spec.h"
 #include "core/util/util.h"
@@ -100,10 +101,50 @@ static void test_docs_yaml_blocks(void **state)
 	assert_int_equal(t.failed, 0);
 }
 
+/* validate reports reference errors (unknown size, provider, org) in the
+ * same run as structural ones (unknown keys, bad values) */
+static void test_errors_in_one_run(void **state)
+{
+	static const char text[] =
+		"name: n\n"
+		"bogus: 1\n"
+		"fabric: {version: \"9.9\"}\n"
+		"orgs:\n"
+		"  - name: o\n"
+		"    peers: {count: 1, size: huge, provider: nowhere}\n"
+		"  - name: p\n"
+		"    peerz: 1\n"
+		"channels:\n"
+		"  - name: c\n"
+		"    orgs: [o, zz]\n";
+	static const char *const want[] = {
+		"unknown key 'bogus'", "fabric.version", "size 'huge' is not defined",
+		"provider 'nowhere' is not defined", "unknown key 'peerz'",
+		"org 'zz' is not defined",
+	};
+	struct lf_diags d;
+	struct lf_spec *spec = NULL;
+
+	(void)state;
+	memset(&d, 0, sizeof(d));
+	assert_int_not_equal(lf_spec_load_buffer(&spec, "r.yaml", text, strlen(text), &d), 0);
+	assert_int_equal(d.nerrors, LF_ARRAY_LEN(want));
+	for (size_t i = 0; i < LF_ARRAY_LEN(want); i++) {
+		bool found = false;
+
+		for (size_t k = 0; k < d.n; k++)
+			found = found || strstr(d.v[k].msg, want[i]) != NULL;
+		if (!found)
+			fail_msg("no error '%s'", want[i]);
+	}
+	lf_diags_free(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_docs_yaml_blocks),
+		cmocka_unit_test(test_errors_in_one_run),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
