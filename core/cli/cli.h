@@ -73,6 +73,7 @@ int lf_cmd_output(int argc, char **argv);
 int lf_cmd_force_unlock(int argc, char **argv);
 int lf_cmd_status(int argc, char **argv);
 int lf_cmd_graph(int argc, char **argv);
+int lf_cmd_completion(int argc, char **argv);
 /* destroy --keep-crypto: leave the crypto resources out (destroy_crypto.c) */
 void lf_cli_keep_crypto(struct lf_plan *p, const struct lf_ws *ws);
 /* destroy: warn, naming the orgs, of the CA private keys the plan deletes */

@@ -29,6 +29,7 @@ static const char USAGE[] =
 	"  output     connection profile or peer CLI variables for an org\n"
 	"  status     show how each node runs: health, process, ports\n"
 	"  graph      draw the network (DOT or SVG), coloured by plan with --plan\n"
+	"  completion print a bash or zsh completion script\n"
 	LF_EXTRA_COMMANDS_USAGE
 	"  version    print the version\n\n"
 	"Run `ledgerform COMMAND --help` for a command's options.\n";
@@ -61,6 +62,7 @@ static const struct command commands[] = {
 	{ "force-unlock", lf_cmd_force_unlock },
 	{ "status", lf_cmd_status },
 	{ "graph", lf_cmd_graph },
+	{ "completion", lf_cmd_completion },
 	{ "version", cmd_version },
 	LF_EXTRA_COMMANDS
 };
