@@ -56,8 +56,12 @@ static int graph_parse(struct graph_opts *g, int argc, char **argv)
 		case G_PLAN: g->plan = true; break;
 		case G_STATE: g->o.state_path = optarg; break;
 		case G_REFRESH:
-			g->o.refresh = !optarg || strcmp(optarg, "true") == 0 ? LF_REFRESH_ALL
-				: strcmp(optarg, "false") == 0 ? LF_REFRESH_NONE : LF_REFRESH_CHEAP;
+			if (optarg && strcmp(optarg, "true") != 0 && strcmp(optarg, "false") != 0) {
+				lf_cli_error("graph: --refresh takes true or false, not '%s'", optarg);
+				return 2;
+			}
+			g->o.refresh = optarg && strcmp(optarg, "false") == 0 ? LF_REFRESH_NONE
+									  : LF_REFRESH_ALL;
 			break;
 		case G_FORMAT:
 			if (strcmp(optarg, "dot") != 0 && strcmp(optarg, "svg") != 0) {
