@@ -562,4 +562,414 @@ int lf_lc_commit_proposal(struct lf_lc_proposal *out, const char *channel,
 			    err);
 }
 
-/* ---- not yet: endorsement, transactions (next slice) ---- */
+void lf_lc_endorsed_clear(struct lf_lc_endorsed *e)
+{
+	if (!e)
+		return;
+	for (size_t i = 0; i < e->n; i++)
+		free(e->responses[i]);
+	free(e->responses);
+	free(e->lens);
+	memset(e, 0, sizeof(*e));
+}
+
+/* a ProposalResponse's payload (ProposalResponsePayload) with status 200
+ * and an endorsement; *pr to free by the caller */
+static int response_check(const uint8_t *buf, size_t len, size_t i,
+			  Lfpb__ProposalResponse **pr, struct lf_err *err)
+{
+	struct lf_proposal_reply r;
+	int rc = lf_proposal_reply_decode(buf, len, &r, err);
+
+	lf_proposal_reply_clear(&r);
+	*pr = NULL;
+	if (rc)
+		return rc;
+	*pr = lf_pb_unpack(&lfpb__proposal_response__descriptor, len, buf, NULL);
+	if (!*pr || !(*pr)->payload.len || !(*pr)->endorsement ||
+	    !(*pr)->endorsement->signature.len)
+		return lf_err_set(err, LF_EINVALID, "peer %zu: the response "
+				  "carries no endorsement", i + 1);
+	return 0;
+}
+
+/* the ProposalResponse of peer i to sp (raw bytes, 200, endorsed) */
+static int endorse_one(const struct lf_peer *p, size_t i, const uint8_t *sp,
+		       size_t sp_len, uint8_t **resp, size_t *resp_len,
+		       Lfpb__ProposalResponse **pr, struct lf_err *err)
+{
+	unsigned int deadline = p->deadline_ms ? p->deadline_ms
+					       : LF_PEER_DEADLINE_DEFAULT_MS;
+	int rc = lf_grpc_unary(p->ch, LF_PEER_METHOD, sp, sp_len, resp,
+			       resp_len, deadline, NULL, err);
+
+	*pr = NULL;
+	if (rc == 0)
+		rc = response_check(*resp, *resp_len, i, pr, err);
+	return rc;
+}
+
+static bool bin_equal(const ProtobufCBinaryData *a,
+		      const ProtobufCBinaryData *b)
+{
+	return a->len == b->len && memcmp(a->data, b->data, a->len) == 0;
+}
+
+int lf_lc_endorse(const struct lf_peer *peers, size_t npeers,
+		  const uint8_t *signed_proposal, size_t sp_len,
+		  struct lf_lc_endorsed *out, struct lf_err *err)
+{
+	Lfpb__ProposalResponse *first = NULL;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!npeers)
+		return lf_err_set(err, LF_EINVALID, "no endorsing peer given");
+	out->responses = lf_xcalloc(npeers, sizeof(*out->responses));
+	out->lens = lf_xcalloc(npeers, sizeof(*out->lens));
+	for (size_t i = 0; rc == 0 && i < npeers; i++) {
+		Lfpb__ProposalResponse *pr = NULL;
+
+		rc = endorse_one(&peers[i], i, signed_proposal, sp_len,
+				 &out->responses[i], &out->lens[i], &pr, err);
+		out->n = i + 1;
+		if (rc == 0 && first && !bin_equal(&first->payload, &pr->payload))
+			rc = lf_err_set(err, LF_ECONFLICT, "endorsing peer %zu "
+					"answered differently from peer 1 (their "
+					"states differ)", i + 1);
+		if (!first)
+			first = pr;
+		else if (pr)
+			lfpb__proposal_response__free_unpacked(pr, NULL);
+	}
+	if (first)
+		lfpb__proposal_response__free_unpacked(first, NULL);
+	if (rc)
+		lf_lc_endorsed_clear(out);
+	return rc;
+}
+
+/* ChaincodeProposalPayload without its transient map (what Fabric puts in
+ * the transaction) */
+static int payload_for_tx(const ProtobufCBinaryData *in,
+			  ProtobufCBinaryData *out, struct lf_err *err)
+{
+	Lfpb__ChaincodeProposalPayload *pp =
+		lf_pb_unpack(&lfpb__chaincode_proposal_payload__descriptor,
+			     in->len, in->data, NULL);
+	Lfpb__ChaincodeProposalPayload tx = LFPB__CHAINCODE_PROPOSAL_PAYLOAD__INIT;
+
+	if (!pp)
+		return lf_err_set(err, LF_EINVALID, "the proposal's payload is "
+				  "malformed");
+	tx.input = pp->input;
+	*out = lf_pb_bin(&tx.base);
+	lfpb__chaincode_proposal_payload__free_unpacked(pp, NULL);
+	return 0;
+}
+
+/* ChaincodeActionPayload bytes of the endorsed responses */
+static int action_payload(const ProtobufCBinaryData *prop_payload,
+			  const struct lf_lc_endorsed *e,
+			  ProtobufCBinaryData *out, struct lf_err *err)
+{
+	Lfpb__ChaincodeActionPayload cap = LFPB__CHAINCODE_ACTION_PAYLOAD__INIT;
+	Lfpb__ChaincodeEndorsedAction cea = LFPB__CHAINCODE_ENDORSED_ACTION__INIT;
+	Lfpb__ProposalResponse **pr = lf_xcalloc(e->n + 1, sizeof(*pr));
+	Lfpb__TxEndorsement *en = lf_xcalloc(e->n + 1, sizeof(*en));
+	Lfpb__TxEndorsement **enp = lf_xcalloc(e->n + 1, sizeof(*enp));
+	int rc = e->n ? 0 : lf_err_set(err, LF_EINVALID, "no endorsement");
+
+	for (size_t i = 0; rc == 0 && i < e->n; i++) {
+		rc = response_check(e->responses[i], e->lens[i], i, &pr[i], err);
+		if (rc == 0 && !bin_equal(&pr[0]->payload, &pr[i]->payload))
+			rc = lf_err_set(err, LF_ECONFLICT, "endorsement %zu "
+					"differs from the first", i + 1);
+		if (rc)
+			break;
+		lfpb__tx_endorsement__init(&en[i]);
+		en[i].endorser = pr[i]->endorsement->endorser;
+		en[i].signature = pr[i]->endorsement->signature;
+		enp[i] = &en[i];
+	}
+	if (rc == 0)
+		rc = payload_for_tx(prop_payload, &cap.chaincode_proposal_payload,
+				    err);
+	if (rc == 0) {
+		cea.proposal_response_payload = pr[0]->payload;
+		cea.endorsements = enp;
+		cea.n_endorsements = e->n;
+		cap.action = &cea;
+		*out = lf_pb_bin(&cap.base);
+	}
+	free(cap.chaincode_proposal_payload.data);
+	for (size_t i = 0; i < e->n; i++)
+		if (pr[i])
+			lfpb__proposal_response__free_unpacked(pr[i], NULL);
+	free(pr);
+	free(en);
+	free(enp);
+	return rc;
+}
+
+int lf_lc_tx_payload(const uint8_t *proposal_bytes, size_t proposal_len,
+		     const struct lf_lc_endorsed *e, uint8_t **out,
+		     size_t *len, struct lf_err *err)
+{
+	Lfpb__Proposal *prop = lf_pb_unpack(&lfpb__proposal__descriptor,
+					    proposal_len, proposal_bytes, NULL);
+	Lfpb__Header *h = NULL;
+	Lfpb__TransactionAction ta = LFPB__TRANSACTION_ACTION__INIT;
+	Lfpb__TransactionAction *tap = &ta;
+	Lfpb__Transaction tx = LFPB__TRANSACTION__INIT;
+	Lfpb__Payload pl = LFPB__PAYLOAD__INIT;
+	int rc = 0;
+
+	*out = NULL;
+	*len = 0;
+	if (prop)
+		h = lf_pb_unpack(&lfpb__header__descriptor, prop->header.len,
+				 prop->header.data, NULL);
+	if (!h)
+		rc = lf_err_set(err, LF_EINVALID, "the proposal is malformed");
+	if (rc == 0)
+		rc = action_payload(&prop->payload, e, &ta.payload, err);
+	if (rc == 0) {
+		ta.header = h->signature_header;
+		tx.actions = &tap;
+		tx.n_actions = 1;
+		pl.header = h;
+		pl.data = lf_pb_bin(&tx.base);
+		*out = lf_pb_pack(&pl.base, len);
+		free(pl.data.data);
+	}
+	free(ta.payload.data);
+	if (h)
+		lfpb__header__free_unpacked(h, NULL);
+	if (prop)
+		lfpb__proposal__free_unpacked(prop, NULL);
+	return rc;
+}
+
+int lf_lc_tx_envelope(const uint8_t *payload, size_t payload_len,
+		      const uint8_t *sig, size_t sig_len, uint8_t **out,
+		      size_t *len, struct lf_err *err)
+{
+	Lfpb__Envelope env = LFPB__ENVELOPE__INIT;
+
+	*out = NULL;
+	*len = 0;
+	if (!payload || !payload_len || !sig || !sig_len)
+		return lf_err_set(err, LF_EINVALID, "an envelope needs the "
+				  "payload and its signature");
+	env.payload.data = (uint8_t *)payload;
+	env.payload.len = payload_len;
+	env.signature.data = (uint8_t *)sig;
+	env.signature.len = sig_len;
+	*out = lf_pb_pack(&env.base, len);
+	return 0;
+}
+
+/* ---- waiting for the commit ---- */
+
+const char *lf_lc_tx_code_name(int code)
+{
+	static const char *const names[] = {
+		"VALID", "NIL_ENVELOPE", "BAD_PAYLOAD", "BAD_COMMON_HEADER",
+		"BAD_CREATOR_SIGNATURE", "INVALID_ENDORSER_TRANSACTION",
+		"INVALID_CONFIG_TRANSACTION", "UNSUPPORTED_TX_PAYLOAD",
+		"BAD_PROPOSAL_TXID", "DUPLICATE_TXID",
+		"ENDORSEMENT_POLICY_FAILURE", "MVCC_READ_CONFLICT",
+		"PHANTOM_READ_CONFLICT", "UNKNOWN_TX_TYPE",
+		"TARGET_CHAIN_NOT_FOUND", "MARSHAL_TX_ERROR", "NIL_TXACTION",
+		"EXPIRED_CHAINCODE", "CHAINCODE_VERSION_CONFLICT",
+		"BAD_HEADER_EXTENSION", "BAD_CHANNEL_HEADER",
+		"BAD_RESPONSE_PAYLOAD", "BAD_RWSET", "ILLEGAL_WRITESET",
+		"INVALID_WRITESET", "INVALID_CHAINCODEV4_OPERATION",
+	};
+
+	if (code >= 0 && (size_t)code < LF_ARRAY_LEN(names))
+		return names[code];
+	if (code == 254)
+		return "NOT_VALIDATED";
+	if (code == 255)
+		return "INVALID_OTHER_REASON";
+	return "UNKNOWN";
+}
+
+static int tx_code_to_lf(int code)
+{
+	if (code == LF_LC_TX_VALID)
+		return 0;
+	if (code == 11 || code == 12)
+		return LF_ECONFLICT;
+	if (code == 10)
+		return LF_EAUTH;
+	return LF_EINVALID;
+}
+
+/* qscc GetTransactionByID once: 0 with *code when the peer has the tx;
+ * LF_ENOTFOUND while it has not */
+static int tx_lookup(const struct lf_peer *p, const char *channel,
+		     const char *tx_id, int *code, struct lf_err *err)
+{
+	struct lf_bytes a[3] = { { "GetTransactionByID", 18 },
+				 { channel, strlen(channel) },
+				 { tx_id, strlen(tx_id) } };
+	struct lf_proposal_reply r;
+	Lfpb__ProcessedTransaction *pt = NULL;
+	int rc = lf_peer_invoke(p, channel, "qscc", a, 3, &r, NULL, err);
+
+	/* Fabric 2.5: status 500 "Failed to get transaction with id X, error
+	 * no such transaction ID [X] in index" */
+	if (rc && r.message && strstr(r.message, "no such transaction")) {
+		lf_err_clear(err);
+		rc = lf_err_set(err, LF_ENOTFOUND, "tx %s is not committed yet",
+				tx_id);
+	}
+	if (rc == 0 &&
+	    !(pt = lc_unpack(&lfpb__processed_transaction__descriptor, &r,
+			     "GetTransactionByID", err)))
+		rc = LF_EINVALID;
+	if (rc == 0)
+		*code = pt->validationcode;
+	if (pt)
+		lfpb__processed_transaction__free_unpacked(pt, NULL);
+	lf_proposal_reply_clear(&r);
+	return rc;
+}
+
+/* poll p until it has tx_id or the deadline (monotonic ms) passes */
+static int tx_wait(const struct lf_peer *p, size_t i, const char *channel,
+		   const char *tx_id, uint64_t deadline, int *code,
+		   struct lf_err *err)
+{
+	unsigned int pause = 100;
+	int rc;
+
+	for (;;) {
+		struct lf_err e = LF_ERR_INIT;
+
+		rc = tx_lookup(p, channel, tx_id, code, &e);
+		if (rc == 0 || rc == LF_EAUTH || rc == LF_EINVALID ||
+		    lf_now_ms() + pause > deadline) {
+			if (rc)
+				lf_err_set(err, rc == LF_ENOTFOUND ? LF_ETIMEOUT
+					   : rc, "peer %zu: waiting for tx %s: "
+					   "%s", i + 1, tx_id, e.msg);
+			lf_err_clear(&e);
+			return rc == LF_ENOTFOUND ? LF_ETIMEOUT : rc;
+		}
+		lf_err_clear(&e);
+		lf_sleep_ms(pause);
+		if (pause < 1000)
+			pause *= 2;
+	}
+}
+
+int lf_lc_submit(lf_ab *ab, const char *channel, const uint8_t *env,
+		 size_t env_len, const char *tx_id,
+		 const struct lf_peer *peers, size_t npeers,
+		 unsigned int wait_ms, int *code, struct lf_err *err)
+{
+	uint64_t deadline = lf_now_ms() + (wait_ms ? wait_ms
+					   : LF_LC_COMMIT_WAIT_MS);
+	int c = LF_LC_TX_VALID;
+	int rc = lf_ab_broadcast(ab, env, env_len, err);
+
+	for (size_t i = 0; rc == 0 && i < npeers; i++) {
+		rc = tx_wait(&peers[i], i, channel, tx_id, deadline, &c, err);
+		if (rc == 0 && c != LF_LC_TX_VALID)
+			rc = lf_err_set(err, tx_code_to_lf(c), "tx %s is "
+					"invalid: %s", tx_id,
+					lf_lc_tx_code_name(c));
+	}
+	if (code)
+		*code = c;
+	return rc;
+}
+
+/* ---- the whole transaction with a local key ---- */
+
+static int tx_run(const struct lf_peer *peers, size_t npeers, lf_ab *ab,
+		  const char *channel, const struct lf_lc_proposal *prop,
+		  const struct lf_identity *id, unsigned int wait_ms,
+		  struct lf_err *err)
+{
+	struct lf_lc_endorsed e = { 0 };
+	uint8_t *sig = NULL, *sp = NULL, *pl = NULL, *env = NULL;
+	size_t sig_len = 0, sp_len = 0, pl_len = 0, env_len = 0;
+	int rc = lf_blk_sign_pem(id->key_pem, id->key_len, prop->proposal_bytes,
+				 prop->proposal_len, &sig, &sig_len, err);
+
+	if (rc == 0)
+		rc = lf_lc_signed_proposal(prop->proposal_bytes,
+					   prop->proposal_len, sig, sig_len,
+					   &sp, &sp_len, err);
+	if (rc == 0)
+		rc = lf_lc_endorse(peers, npeers, sp, sp_len, &e, err);
+	if (rc == 0)
+		rc = lf_lc_tx_payload(prop->proposal_bytes, prop->proposal_len,
+				      &e, &pl, &pl_len, err);
+	free(sig);
+	sig = NULL;
+	if (rc == 0)
+		rc = lf_blk_sign_pem(id->key_pem, id->key_len, pl, pl_len, &sig,
+				     &sig_len, err);
+	if (rc == 0)
+		rc = lf_lc_tx_envelope(pl, pl_len, sig, sig_len, &env, &env_len,
+				       err);
+	if (rc == 0)
+		rc = lf_lc_submit(ab, channel, env, env_len, prop->tx_id, peers,
+				  npeers, wait_ms, NULL, err);
+	lf_lc_endorsed_clear(&e);
+	free(sig);
+	free(sp);
+	free(pl);
+	free(env);
+	return rc;
+}
+
+static int id_check(const struct lf_identity *id, struct lf_err *err)
+{
+	if (!id || !id->mspid || !id->cert_pem || !id->key_pem)
+		return lf_err_set(err, LF_EINVALID, "a signing identity with "
+				  "its key is required");
+	return 0;
+}
+
+int lf_lc_approve(const struct lf_peer *peers, size_t npeers, lf_ab *ab,
+		  const char *channel, const struct lf_lc_def *d,
+		  const struct lf_identity *id, unsigned int wait_ms,
+		  struct lf_err *err)
+{
+	struct lf_lc_proposal prop;
+	int rc = id_check(id, err);
+
+	if (rc)
+		return rc;
+	rc = lf_lc_approve_proposal(&prop, channel, d, id->mspid, id->cert_pem,
+				    id->cert_len, err);
+	if (rc == 0)
+		rc = tx_run(peers, npeers, ab, channel, &prop, id, wait_ms, err);
+	lf_lc_proposal_clear(&prop);
+	return rc;
+}
+
+int lf_lc_commit(const struct lf_peer *peers, size_t npeers, lf_ab *ab,
+		 const char *channel, const struct lf_lc_def *d,
+		 const struct lf_identity *id, unsigned int wait_ms,
+		 struct lf_err *err)
+{
+	struct lf_lc_proposal prop;
+	int rc = id_check(id, err);
+
+	if (rc)
+		return rc;
+	rc = lf_lc_commit_proposal(&prop, channel, d, id->mspid, id->cert_pem,
+				   id->cert_len, err);
+	if (rc == 0)
+		rc = tx_run(peers, npeers, ab, channel, &prop, id, wait_ms, err);
+	lf_lc_proposal_clear(&prop);
+	return rc;
+}
