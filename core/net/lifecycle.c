@@ -213,8 +213,9 @@ int lf_lc_query_installed_one(const struct lf_peer *p, const char *package_id,
 
 	a.package_id = (char *)package_id;
 	rc = lc_call(p, "", "QueryInstalledChaincode", &a.base, &r, err);
-	/* Fabric 2.5: status 500 "... could not load ... not found" */
-	if (rc && r.message && strstr(r.message, "not found")) {
+	/* Fabric 2.5: status 500 "... could not find chaincode with package
+	 * id 'X'" */
+	if (rc && r.message && strstr(r.message, "could not find chaincode")) {
 		lf_err_clear(err);
 		rc = lf_err_set(err, LF_ENOTFOUND, "package '%s' is not "
 				"installed on the peer", package_id);
