@@ -65,6 +65,23 @@ static const char *or_default(const char *s, const char *dflt)
 	return s && *s ? s : dflt;
 }
 
+/* fields 1-8, the same in the approve, commit and readiness arguments
+ * (two generated struct types, hence a macro) */
+#define DEF_FIELDS(a, d) do { \
+	(a).sequence = (d)->sequence; \
+	(a).name = (char *)(d)->name; \
+	(a).version = (char *)(d)->version; \
+	(a).endorsement_plugin = \
+		(char *)or_default((d)->endorsement_plugin, "escc"); \
+	(a).validation_plugin = \
+		(char *)or_default((d)->validation_plugin, "vscc"); \
+	(a).validation_parameter.data = (uint8_t *)(d)->validation_parameter; \
+	(a).validation_parameter.len = (d)->validation_parameter_len; \
+	(a).collections.data = (uint8_t *)(d)->collections; \
+	(a).collections.len = (d)->collections_len; \
+	(a).init_required = (d)->init_required; \
+} while (0)
+
 int lf_lc_commit_args(const struct lf_lc_def *d, uint8_t **out, size_t *len,
 		      struct lf_err *err)
 {
@@ -76,16 +93,7 @@ int lf_lc_commit_args(const struct lf_lc_def *d, uint8_t **out, size_t *len,
 	*len = 0;
 	if (rc)
 		return rc;
-	a.sequence = d->sequence;
-	a.name = (char *)d->name;
-	a.version = (char *)d->version;
-	a.endorsement_plugin = (char *)or_default(d->endorsement_plugin, "escc");
-	a.validation_plugin = (char *)or_default(d->validation_plugin, "vscc");
-	a.validation_parameter.data = (uint8_t *)d->validation_parameter;
-	a.validation_parameter.len = d->validation_parameter_len;
-	a.collections.data = (uint8_t *)d->collections;
-	a.collections.len = d->collections_len;
-	a.init_required = d->init_required;
+	DEF_FIELDS(a, d);
 	*out = lf_pb_pack(&a.base, len);
 	return 0;
 }
@@ -105,16 +113,7 @@ int lf_lc_approve_args(const struct lf_lc_def *d, uint8_t **out,
 	*len = 0;
 	if (rc)
 		return rc;
-	a.sequence = d->sequence;
-	a.name = (char *)d->name;
-	a.version = (char *)d->version;
-	a.endorsement_plugin = (char *)or_default(d->endorsement_plugin, "escc");
-	a.validation_plugin = (char *)or_default(d->validation_plugin, "vscc");
-	a.validation_parameter.data = (uint8_t *)d->validation_parameter;
-	a.validation_parameter.len = d->validation_parameter_len;
-	a.collections.data = (uint8_t *)d->collections;
-	a.collections.len = d->collections_len;
-	a.init_required = d->init_required;
+	DEF_FIELDS(a, d);
 	if (d->package_id && *d->package_id) {
 		loc.package_id = (char *)d->package_id;
 		src.type_case = LFPB__CHAINCODE_SOURCE__TYPE_LOCAL_PACKAGE;
