@@ -958,22 +958,36 @@ static int id_check(const struct lf_identity *id, struct lf_err *err)
 	return 0;
 }
 
-int lf_lc_approve(const struct lf_peer *peers, size_t npeers, lf_ab *ab,
+typedef int (*proposal_fn)(struct lf_lc_proposal *, const char *,
+			   const struct lf_lc_def *, const char *,
+			   const char *, size_t, struct lf_err *);
+
+/* the proposal make() builds for id, run as a transaction */
+static int def_tx(const struct lf_peer *peers, size_t npeers, lf_ab *ab,
 		  const char *channel, const struct lf_lc_def *d,
 		  const struct lf_identity *id, unsigned int wait_ms,
-		  struct lf_err *err)
+		  proposal_fn make, struct lf_err *err)
 {
 	struct lf_lc_proposal prop;
 	int rc = id_check(id, err);
 
 	if (rc)
 		return rc;
-	rc = lf_lc_approve_proposal(&prop, channel, d, id->mspid, id->cert_pem,
-				    id->cert_len, err);
+	rc = make(&prop, channel, d, id->mspid, id->cert_pem, id->cert_len,
+		  err);
 	if (rc == 0)
 		rc = tx_run(peers, npeers, ab, channel, &prop, id, wait_ms, err);
 	lf_lc_proposal_clear(&prop);
 	return rc;
+}
+
+int lf_lc_approve(const struct lf_peer *peers, size_t npeers, lf_ab *ab,
+		  const char *channel, const struct lf_lc_def *d,
+		  const struct lf_identity *id, unsigned int wait_ms,
+		  struct lf_err *err)
+{
+	return def_tx(peers, npeers, ab, channel, d, id, wait_ms,
+		      lf_lc_approve_proposal, err);
 }
 
 int lf_lc_commit(const struct lf_peer *peers, size_t npeers, lf_ab *ab,
@@ -981,15 +995,6 @@ int lf_lc_commit(const struct lf_peer *peers, size_t npeers, lf_ab *ab,
 		 const struct lf_identity *id, unsigned int wait_ms,
 		 struct lf_err *err)
 {
-	struct lf_lc_proposal prop;
-	int rc = id_check(id, err);
-
-	if (rc)
-		return rc;
-	rc = lf_lc_commit_proposal(&prop, channel, d, id->mspid, id->cert_pem,
-				   id->cert_len, err);
-	if (rc == 0)
-		rc = tx_run(peers, npeers, ab, channel, &prop, id, wait_ms, err);
-	lf_lc_proposal_clear(&prop);
-	return rc;
+	return def_tx(peers, npeers, ab, channel, d, id, wait_ms,
+		      lf_lc_commit_proposal, err);
 }
