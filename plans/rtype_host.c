@@ -837,13 +837,14 @@ static bool node_startable(const struct lf_resource *r)
 {
 	const char *kind = attr_s(r->attrs, "kind");
 
-	return lf_streq(kind, "peer") || lf_streq(kind, "orderer");
+	return lf_streq(kind, "peer") || lf_streq(kind, "orderer") || lf_streq(kind, "ca");
 }
 
 static int node_create(const struct lf_apply_env *env, const struct lf_resource *des,
 		       json_t **outputs, struct lf_err *err)
 {
-	const char *bin = fabric_bin();
+	const char *bin = lf_streq(attr_s(des->attrs, "kind"), "ca")
+			  ? lf_ctx_current()->fabric_ca_bin : fabric_bin();
 	long long pid = 0;
 	int rc = node_put_all(env, des, err);
 
