@@ -175,7 +175,10 @@ static void peer_vars(const json_t *a, struct node_vars *nv)
 	vars_add(nv, "address", lf_xasprintf("%s:%lld", n.addr, n.port));
 	vars_add(nv, "chaincode_listen_address", lf_xasprintf("%s:%lld", n.listen, n.chaincode));
 	vars_add(nv, "chaincode_address", lf_xasprintf("%s:%lld", n.addr, n.chaincode));
-	vars_add(nv, "gossip_bootstrap", lf_xasprintf("%s:%lld", n.addr, n.port));
+	/* the org's other peer (expand.c); itself in attributes older than it */
+	vars_add(nv, "gossip_bootstrap", json_object_get(a, "gossip_bootstrap")
+		 ? lf_xstrdup(lf_node_attr_str(a, "gossip_bootstrap"))
+		 : lf_xasprintf("%s:%lld", n.addr, n.port));
 	vars_add(nv, "gossip_endpoint", lf_xasprintf("%s:%lld", n.addr, n.port));
 	vars_add(nv, "gossip_external_endpoint", lf_xasprintf("%s:%lld", n.addr, n.port));
 	vars_add(nv, "operations_listen_address",
