@@ -43,32 +43,16 @@ static const char SPEC[] =
 
 static struct clitest t;
 
+static const char *const ca_host[] = { "fabric-ca-bank" };
+
 static int stop_ca(void **state)
 {
-	long pid;
-
 	(void)state;
-	pid = t.dir[0] ? ct_node_pid(&t, W "/hosts", "fabric-ca-bank") : 0;
-	if (pid > 0 && ct_pid_alive(pid))
-		kill((pid_t)pid, SIGKILL);
+	ct_kill_nodes(&t, W "/hosts", ca_host, 1);
 	return 0;
 }
 
 /* run a shell command in the test's directory; its output in sh.out */
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	int n = snprintf(cmd, sizeof(cmd), "cd '%s' && { ", t.dir);
-	va_list ap;
-
-	va_start(ap, fmt);
-	n += vsnprintf(cmd + n, sizeof(cmd) - (size_t)n, fmt, ap);
-	va_end(ap);
-	snprintf(cmd + n, sizeof(cmd) - (size_t)n, "; } > sh.out 2>&1");
-	return system(cmd);
-}
-
 static void show_sh(void)
 {
 	char *o = ct_read(&t, "sh.out");
@@ -86,16 +70,17 @@ static void enroll_and_register(const char *cabin, const char *pass)
 	char who[128];
 
 	snprintf(who, sizeof(who), "admin:%s@", pass);
-	if (sh(CLIENT, cabin, "enroll", who, "cl/admin") != 0)
+	if (ct_sh(&t, CLIENT, cabin, "enroll", who, "cl/admin") != 0) {
 		show_sh();
-	assert_int_equal(sh(CLIENT, cabin, "enroll", who, "cl/admin"), 0);
-	assert_int_equal(sh(CLIENT " --id.name alice --id.secret alicepw --id.type client",
+		fail();
+	}
+	assert_int_equal(ct_sh(&t, CLIENT " --id.name alice --id.secret alicepw --id.type client",
 			    cabin, "register", "", "cl/admin"), 0);
-	assert_int_equal(sh(CLIENT, cabin, "enroll", "alice:alicepw@", "cl/alice"), 0);
+	assert_int_equal(ct_sh(&t, CLIENT, cabin, "enroll", "alice:alicepw@", "cl/alice"), 0);
 	/* alice's certificate chains to the org's CA in the crypto tree */
-	assert_int_equal(sh("openssl verify -CAfile " SIGNCA " cl/alice/msp/signcerts/cert.pem"), 0);
+	assert_int_equal(ct_sh(&t, "openssl verify -CAfile " SIGNCA " cl/alice/msp/signcerts/cert.pem"), 0);
 	/* a wrong password is refused */
-	assert_int_not_equal(sh(CLIENT, cabin, "enroll", "admin:wrong@", "cl/bad"), 0);
+	assert_int_not_equal(ct_sh(&t, CLIENT, cabin, "enroll", "admin:wrong@", "cl/bad"), 0);
 }
 
 /* the password is in its own file and the server's config, nowhere else
@@ -105,7 +90,7 @@ static void password_kept(const char *pass)
 	assert_int_equal(ct_mode(&t, PASSFILE), 0600);
 	assert_int_equal(ct_mode(&t, W "/hosts/fabric-ca-bank/fabric/config/fabric-ca-server-config.yaml"),
 			 0600);
-	assert_int_equal(sh("grep -rl -- '%s' . | grep -v '^./cl/' | sort", pass), 0);
+	assert_int_equal(ct_sh(&t, "grep -rl -- '%s' . | grep -v '^./cl/' | sort", pass), 0);
 	{
 		char *o = ct_read(&t, "sh.out");
 
@@ -123,7 +108,7 @@ static void sdk_enroll(void)
 
 	assert_int_equal(ct_run(&t, "output connection-profile -f spec.yaml --org bank"), 0);
 	ct_write(&t, "ccp.json", t.out);
-	if (sh("node '%s/tests/node/ccp-ca.js' ccp.json bank alice alicepw sdk.pem", LF_SOURCE_DIR) != 0) {
+	if (ct_sh(&t, "node '%s/tests/node/ccp-ca.js' ccp.json bank alice alicepw sdk.pem", LF_SOURCE_DIR) != 0) {
 		show_sh();
 		fail();
 	}
@@ -132,12 +117,13 @@ static void sdk_enroll(void)
 	assert_string_equal(out, "{\"ca\":\"fabric-ca.bank.example.com\",\"caName\":\"ca-bank\","
 			    "\"url\":\"https://" CA_URL "\"}\n");
 	free(out);
-	assert_int_equal(sh("openssl verify -CAfile " SIGNCA " sdk.pem"), 0);
+	assert_int_equal(ct_sh(&t, "openssl verify -CAfile " SIGNCA " sdk.pem"), 0);
 }
 
 static void test_e2e_fabric_ca(void **state)
 {
 	const char *cabin = getenv("FABRIC_CA_BIN");
+	size_t alive;
 	char *pass;
 	long pid;
 
@@ -164,7 +150,8 @@ static void test_e2e_fabric_ca(void **state)
 	sdk_enroll();
 	assert_int_equal(ct_run(&t, "plan -f spec.yaml --detailed-exitcode"), 0);
 
-	assert_int_equal(ct_run(&t, "destroy -f spec.yaml --auto-approve"), 0);
+	assert_int_equal(ct_destroy_nodes(&t, W "/hosts", ca_host, 1, &alive), 0);
+	assert_int_equal(alive, 0);
 	assert_false(ct_pid_alive(pid));
 	free(pass);
 	ct_done(&t);

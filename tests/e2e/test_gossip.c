@@ -58,27 +58,8 @@ static const char *const all_hosts[] = { "orderer0-ordering", "peer0-org1", "pee
 static int stop_nodes(void **state)
 {
 	(void)state;
-	for (size_t i = 0; t.dir[0] && i < NHOSTS; i++) {
-		long pid = ct_node_pid(&t, W "/hosts", all_hosts[i]);
-
-		if (pid > 0 && ct_pid_alive(pid))
-			kill((pid_t)pid, SIGKILL);
-	}
+	ct_kill_nodes(&t, W "/hosts", all_hosts, NHOSTS);
 	return 0;
-}
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	int n = snprintf(cmd, sizeof(cmd), "cd '%s' && { ", t.dir);
-	va_list ap;
-
-	va_start(ap, fmt);
-	n += vsnprintf(cmd + n, sizeof(cmd) - (size_t)n, fmt, ap);
-	va_end(ap);
-	snprintf(cmd + n, sizeof(cmd) - (size_t)n, "; } > sh.out 2>&1");
-	return system(cmd);
 }
 
 /* how many peers a peer knows in the channel, from its own metrics; -1
@@ -88,7 +69,7 @@ static long peers_known(unsigned int ops_port)
 	char *out, *p;
 	long v = -1;
 
-	if (sh("curl -s --max-time 2 http://127.0.0.1:%u/metrics", ops_port) != 0)
+	if (ct_sh(&t, "curl -s --max-time 2 http://127.0.0.1:%u/metrics", ops_port) != 0)
 		return -1;
 	out = ct_read(&t, "sh.out");
 	p = out ? strstr(out, "gossip_membership_total_peers_known{channel=\"gsp\"}") : NULL;
@@ -129,7 +110,7 @@ static char *orderer_anchors(const char *bin)
 	json_t *cfg, *x;
 	size_t i;
 
-	if (sh("'%s/ledgerform' output peer-env -f spec.yaml --org org1 --peer peer0 > env.sh && . ./env.sh && "
+	if (ct_sh(&t, "'%s/ledgerform' output peer-env -f spec.yaml --org org1 --peer peer0 > env.sh && . ./env.sh && "
 	       "'%s/peer' channel fetch config cfg.block -c gsp -o 127.0.0.1:31850 --tls "
 	       "--cafile \"$PWD/" ORD_TLSCA "\" && '%s/configtxlator' proto_decode --type common.Block "
 	       "--input cfg.block --output cfg.json", LF_BINARY_DIR, bin, bin) != 0) {
@@ -154,6 +135,7 @@ static char *orderer_anchors(const char *bin)
 static void test_e2e_gossip(void **state)
 {
 	const char *bin = ct_fabric_bin();
+	size_t alive;
 	char *a;
 
 	(void)state;
@@ -190,15 +172,8 @@ static void test_e2e_gossip(void **state)
 	free(a);
 	assert_int_equal(ct_run(&t, "plan -f spec.yaml --detailed-exitcode"), 0);
 
-	{
-		long pids[NHOSTS];
-
-		for (size_t i = 0; i < NHOSTS; i++)
-			pids[i] = ct_node_pid(&t, W "/hosts", all_hosts[i]);
-		assert_int_equal(ct_run(&t, "destroy -f spec.yaml --auto-approve"), 0);
-		for (size_t i = 0; i < NHOSTS; i++)
-			assert_false(pids[i] > 0 && ct_pid_alive(pids[i]));
-	}
+	assert_int_equal(ct_destroy_nodes(&t, W "/hosts", all_hosts, NHOSTS, &alive), 0);
+	assert_int_equal(alive, 0);
 	ct_done(&t);
 }
 
