@@ -49,6 +49,21 @@ static json_t *host_attrs(const struct lf_spec *spec, const struct lf_node *n)
 	return a;
 }
 
+/* where a peer's gossip starts: the org's first peer, or for the first
+ * peer the org's second one (itself when it is alone) */
+static void gossip_bootstrap(json_t *a, const struct lf_org *org, const struct lf_node *n)
+{
+	const struct lf_node *b = n;
+	char *v;
+
+	for (size_t i = 0; org && i < org->nnodes && b == n; i++)
+		if (org->nodes[i].kind == LF_NODE_PEER && &org->nodes[i] != n)
+			b = &org->nodes[i];
+	v = lf_xasprintf("%s:%u", b->address ? b->address : b->hostname, b->port);
+	json_object_set_new(a, "gossip_bootstrap", json_string(v));
+	free(v);
+}
+
 static json_t *node_attrs(const struct lf_spec *spec, const struct lf_org *org,
 			  const struct lf_node *n)
 {
@@ -74,6 +89,8 @@ static json_t *node_attrs(const struct lf_spec *spec, const struct lf_org *org,
 	json_object_set_new(a, "listen_host",
 			    json_string(n->listen_host ? n->listen_host : "0.0.0.0"));
 	json_object_set_new(a, "fabric_version", json_string(spec->fabric_version));
+	if (n->kind == LF_NODE_PEER)
+		gossip_bootstrap(a, org, n);
 	return a;
 }
 

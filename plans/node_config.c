@@ -16,6 +16,7 @@
 
 extern const char lf_tmpl_core_yaml[];
 extern const char lf_tmpl_orderer_yaml[];
+extern const char lf_tmpl_ca_yaml[];
 
 const char *lf_node_attr_str(const json_t *a, const char *k)
 {
@@ -137,6 +138,8 @@ const char *lf_node_config_name(const json_t *attrs)
 		return "core.yaml";
 	if (strcmp(kind, "orderer") == 0)
 		return "orderer.yaml";
+	if (strcmp(kind, "ca") == 0)
+		return "fabric-ca-server-config.yaml";
 	return NULL;
 }
 
@@ -172,7 +175,10 @@ static void peer_vars(const json_t *a, struct node_vars *nv)
 	vars_add(nv, "address", lf_xasprintf("%s:%lld", n.addr, n.port));
 	vars_add(nv, "chaincode_listen_address", lf_xasprintf("%s:%lld", n.listen, n.chaincode));
 	vars_add(nv, "chaincode_address", lf_xasprintf("%s:%lld", n.addr, n.chaincode));
-	vars_add(nv, "gossip_bootstrap", lf_xasprintf("%s:%lld", n.addr, n.port));
+	/* the org's other peer (expand.c); itself in attributes older than it */
+	vars_add(nv, "gossip_bootstrap", json_object_get(a, "gossip_bootstrap")
+		 ? lf_xstrdup(lf_node_attr_str(a, "gossip_bootstrap"))
+		 : lf_xasprintf("%s:%lld", n.addr, n.port));
 	vars_add(nv, "gossip_endpoint", lf_xasprintf("%s:%lld", n.addr, n.port));
 	vars_add(nv, "gossip_external_endpoint", lf_xasprintf("%s:%lld", n.addr, n.port));
 	vars_add(nv, "operations_listen_address",
@@ -191,6 +197,20 @@ static void orderer_vars(const json_t *a, struct node_vars *nv)
 	vars_add(nv, "admin_listen_address", lf_xasprintf("%s:%lld", n.listen, n.admin));
 }
 
+/* a fabric-ca-server: where it listens, its CA's name (as the
+ * connection profile gives it: ca-ORG), the org's affiliation */
+static void ca_vars(const json_t *a, struct node_vars *nv)
+{
+	struct lf_node_net n = lf_node_net(a);
+
+	vars_add(nv, "listen_host", lf_xstrdup(n.listen));
+	vars_add(nv, "listen_port", lf_xasprintf("%lld", n.port));
+	vars_add(nv, "ca_name", lf_xasprintf("ca-%s", lf_node_attr_str(a, "org")));
+	vars_add(nv, "org", lf_xstrdup(lf_node_attr_str(a, "org")));
+	vars_add(nv, "operations_listen_address",
+		 lf_xasprintf("%s:%lld", n.listen, n.operations));
+}
+
 int lf_node_config_render(const json_t *attrs, char **out, struct lf_err *err)
 {
 	struct node_vars nv = { 0 };
@@ -204,6 +224,9 @@ int lf_node_config_render(const json_t *attrs, char **out, struct lf_err *err)
 	} else if (strcmp(lf_node_attr_str(attrs, "kind"), "orderer") == 0) {
 		orderer_vars(attrs, &nv);
 		tmpl = lf_tmpl_orderer_yaml;
+	} else if (strcmp(lf_node_attr_str(attrs, "kind"), "ca") == 0) {
+		ca_vars(attrs, &nv);
+		tmpl = lf_tmpl_ca_yaml;
 	} else {
 		return lf_err_set(err, LF_EINVALID, "no Fabric config for '%s' nodes",
 				  lf_node_attr_str(attrs, "kind"));

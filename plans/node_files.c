@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <openssl/crypto.h>
 
 #include "core/util/util.h"
 #include "plans/node_config.h"
@@ -210,6 +211,8 @@ static const char RUN_SH[] =
 	"case \"$kind\" in\n"
 	"  peer) cfg=core.yaml; set -- peer node start ;;\n"
 	"  orderer) cfg=orderer.yaml; set -- orderer ;;\n"
+	"  fabric-ca-server) cfg=fabric-ca-server-config.yaml; umask 077\n"
+	"    set -- fabric-ca-server start -H \"$LF_ROOT/fabric/config\" ;;\n"
 	"  *) echo \"no start command for $kind nodes\" >&2; exit 1 ;;\n"
 	"esac\n"
 	"mkdir -p data fabric/config\n"
@@ -272,6 +275,109 @@ static char *with_machine(char *env_text, const json_t *host_outputs)
 	return out;
 }
 
+/* ---- a CA server node ---- */
+
+#define CA_PASS_TOKEN "@LF_CA_ADMIN_PASS@"
+
+/* the org's CA server's bootstrap admin password: generated once, kept
+ * 0600 on the controller under the workspace
+ * (<workdir>/fabric-ca/ORG.admin-password), never in state */
+char *lf_ca_admin_password_path(const char *workdir, const char *org)
+{
+	return lf_xasprintf("%s/fabric-ca/%s.admin-password", workdir, org);
+}
+
+static int ca_admin_password(const struct lf_apply_env *env, const char *org,
+			     char **out, struct lf_err *err)
+{
+	char *path = lf_ca_admin_password_path(env->workdir, org), *dir = NULL;
+	unsigned char raw[18];
+	char hex[sizeof(raw) * 2 + 1];
+	size_t len = 0;
+	int rc = 0;
+
+	*out = NULL;
+	if (lf_path_exists(path)) {
+		rc = lf_read_file(path, out, &len, err);
+		if (rc == 0 && (len < 16 || strspn(*out, "0123456789abcdef") != len))
+			rc = lf_err_set(err, LF_EINVALID, "'%s' is not a password ledgerform "
+					"made (expected lower-case hex); remove it to get a new one",
+					path);
+	} else if ((rc = lf_random(raw, sizeof(raw))) != 0) {
+		lf_err_set(err, LF_ERROR, "no random bytes for the CA admin password");
+	} else {
+		for (size_t i = 0; i < sizeof(raw); i++)
+			snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+		dir = lf_path_dirname(path);
+		rc = lf_mkdirs(dir, 0700, err);
+		if (rc == 0)
+			rc = lf_write_file_atomic(path, hex, strlen(hex), 0600, err);
+		if (rc == 0)
+			*out = lf_xstrdup(hex);
+		OPENSSL_cleanse(hex, sizeof(hex));
+		OPENSSL_cleanse(raw, sizeof(raw));
+	}
+	if (rc != 0 && *out) {
+		lf_free_secret(*out, strlen(*out));
+		*out = NULL;
+	}
+	free(dir);
+	free(path);
+	return rc;
+}
+
+/* the rendered server config with the password in it: a secret (0600) */
+static int ca_config(const struct lf_apply_env *env, const json_t *a,
+		     struct lf_node_files *out, struct lf_err *err)
+{
+	char *cfg = NULL, *pass = NULL, *at = NULL;
+	struct lf_buf b = LF_BUF_INIT;
+	int rc = lf_node_config_render(a, &cfg, err);
+
+	if (rc == 0)
+		rc = ca_admin_password(env, lf_node_attr_str(a, "org"), &pass, err);
+	if (rc == 0 && !(at = strstr(cfg, CA_PASS_TOKEN)))
+		rc = lf_err_set(err, LF_EINVALID, "the CA server template has no %s",
+				CA_PASS_TOKEN);
+	if (rc == 0) {
+		lf_buf_append(&b, cfg, (size_t)(at - cfg));
+		lf_buf_append(&b, pass, strlen(pass));
+		lf_buf_append(&b, at + strlen(CA_PASS_TOKEN),
+			      strlen(at + strlen(CA_PASS_TOKEN)) + 1);
+		add_file(out, "fabric/fabric-ca-server-config.yaml.in", b.data, b.len - 1,
+			 0600, true);
+	}
+	if (pass)
+		lf_free_secret(pass, strlen(pass));
+	free(cfg);
+	return rc;
+}
+
+/* the org's signing CA (cert and key) from the crypto tree, for a CA
+ * server node whose identity is at dir (ORGDIR/peers/HOST) */
+static int ca_signer(const char *root, const char *dir, const char *domain,
+		     struct lf_node_files *out, struct lf_err *err)
+{
+	char *org = lf_path_dirname(dir), *orgdir = lf_path_dirname(org);
+	char *cert = lf_xasprintf("%s/ca/ca.%s-cert.pem", orgdir, domain);
+	char *key = lf_xasprintf("%s/ca/priv_sk", orgdir);
+	char *data = NULL;
+	size_t len = 0;
+	int rc = check_inside(root, cert, err);
+
+	if (rc == 0)
+		rc = check_inside(root, key, err);
+	if (rc == 0 && (rc = read_regular(cert, &data, &len, err)) == 0)
+		add_file(out, "fabric/ca/ca-cert.pem", data, len, 0644, false);
+	if (rc == 0 && (rc = read_regular(key, &data, &len, err)) == 0)
+		add_file(out, "fabric/ca/priv_sk", data, len, 0600, true);
+	free(cert);
+	free(key);
+	free(org);
+	free(orgdir);
+	return rc;
+}
+
 int lf_node_files_collect(const struct lf_apply_env *env,
 			  const struct lf_resource *node,
 			  const json_t *host_outputs,
@@ -279,11 +385,20 @@ int lf_node_files_collect(const struct lf_apply_env *env,
 {
 	const json_t *a = node->attrs;
 	const char *kind = lf_node_attr_str(a, "kind");
+	bool ca = strcmp(kind, "ca") == 0;
 	char *env_text, *dir = NULL, *sub, *root = NULL;
 	int rc = 0;
 
+	/* fabric/kind names the binary that runs the node */
+	if (ca)
+		kind = "fabric-ca-server";
+
 	env_text = facts_env(a);
-	if (lf_node_config_name(a)) {
+	if (ca && (rc = ca_config(env, a, out, err)) != 0) {
+		free(env_text);
+		return rc;
+	}
+	if (!ca && lf_node_config_name(a)) {
 		char *cfg = NULL, *name = lf_xasprintf("fabric/%s.in", lf_node_config_name(a));
 
 		rc = lf_node_config_render(a, &cfg, err);
@@ -319,6 +434,8 @@ int lf_node_files_collect(const struct lf_apply_env *env,
 		if (rc == 0 && (rc = check_inside(root, sub, err)) == 0)
 			rc = add_tree(out, root, sub, "fabric/tls", err);
 		free(sub);
+		if (rc == 0 && ca)
+			rc = ca_signer(root, dir, lf_node_attr_str(a, "domain"), out, err);
 		free(root);
 		free(dir);
 	}

@@ -31,4 +31,8 @@ int lf_node_files_collect(const struct lf_apply_env *env,
 			  struct lf_node_files *out, struct lf_err *err);
 void lf_node_files_free(struct lf_node_files *f);
 
+/* where the bootstrap admin password of ORG's CA server is kept on the
+ * controller (0600, made at the CA node's first delivery); malloc'd */
+char *lf_ca_admin_password_path(const char *workdir, const char *org);
+
 #endif

@@ -741,8 +741,8 @@ static int node_sh(const struct lf_apply_env *env, const struct lf_resource *nod
 #define NODE_ALIVE \
 	"kill -0 \"$p\" 2>/dev/null && [ \"$(cut -d' ' -f3 /proc/$p/stat 2>/dev/null)\" != Z ]"
 
-/* start the node from its bundle and poll its /healthz (every 0.2 s, at
- * most LF_POLLS times) until it answers OK and its service port takes
+/* start the node from its bundle and poll its /healthz (every 0.05 s at
+ * first, then every 0.2 s, at most LF_POLLS times) until it answers OK and its service port takes
  * connections (a peer's operations endpoint answers before the rest of it
  * has started); when it exits or the wait ends, the last lines of its log
  * go to stderr (and a node that never got healthy is stopped, so a failed
@@ -766,7 +766,7 @@ static int node_sh(const struct lf_apply_env *env, const struct lf_resource *nod
 	"echo \"not healthy after ${LF_WAIT}s (http://$LF_OPS/healthz answered: ${h:-nothing}); " \
 	"the last lines of fabric/node.log:\" >&2; tail -n 12 fabric/node.log >&2; " \
 	"kill -9 \"$p\" 2>/dev/null; rm -f fabric/node.pid; exit 1; fi; " \
-	"sleep 0.2; done; echo \"$p\""
+	"if [ \"$n\" -le 8 ]; then sleep 0.05; else sleep 0.2; fi; done; echo \"$p\""
 
 /* where the node's operations endpoint (or service port) is reached
  * from its own machine */
@@ -808,7 +808,7 @@ static int node_start(const struct lf_apply_env *env, const struct lf_resource *
 	char *listen = node_ops_addr(node->attrs, true);
 	char *vars[5] = {
 		lf_xasprintf("FABRIC_BIN=%s", bin), lf_xasprintf("LF_OPS=%s", ops),
-		lf_xasprintf("LF_WAIT=%u", wait), lf_xasprintf("LF_POLLS=%u", wait * 5),
+		lf_xasprintf("LF_WAIT=%u", wait), lf_xasprintf("LF_POLLS=%u", wait * 5 + 6),
 		lf_xasprintf("LF_LISTEN=%s", listen),
 	};
 	const char *envp[] = { vars[0], vars[1], vars[2], vars[3], vars[4], NULL };
@@ -837,13 +837,14 @@ static bool node_startable(const struct lf_resource *r)
 {
 	const char *kind = attr_s(r->attrs, "kind");
 
-	return lf_streq(kind, "peer") || lf_streq(kind, "orderer");
+	return lf_streq(kind, "peer") || lf_streq(kind, "orderer") || lf_streq(kind, "ca");
 }
 
 static int node_create(const struct lf_apply_env *env, const struct lf_resource *des,
 		       json_t **outputs, struct lf_err *err)
 {
-	const char *bin = fabric_bin();
+	const char *bin = lf_streq(attr_s(des->attrs, "kind"), "ca")
+			  ? lf_ctx_current()->fabric_ca_bin : fabric_bin();
 	long long pid = 0;
 	int rc = node_put_all(env, des, err);
 

@@ -70,7 +70,7 @@ static void collect(struct lf_ws *ws, struct outset *s)
 		struct outnode *o;
 
 		if (strncmp(addr, "node.", 5) != 0 || !dot ||
-		    !(lf_streq(kind, "peer") || lf_streq(kind, "orderer")))
+		    !(lf_streq(kind, "peer") || lf_streq(kind, "orderer") || lf_streq(kind, "ca")))
 			continue;
 		o = &s->v[s->n++];
 		o->name = dot + 1;
@@ -113,7 +113,17 @@ static json_t *tls_ca_pem(const char *crypto_dir, const struct outnode *n)
 	size_t len;
 	json_t *v = NULL;
 
-	if (lf_read_file(path, &pem, &len, &err) == 0)
+	int rc = lf_read_file(path, &pem, &len, &err);
+
+	if (rc != 0 && strcmp(n->kind, "ca") == 0) {
+		/* a CA server of an org of orderers only */
+		lf_err_clear(&err);
+		free(path);
+		path = lf_xasprintf("%s/ordererOrganizations/%s/tlsca/tlsca.%s-cert.pem",
+				    crypto_dir, n->domain, n->domain);
+		rc = lf_read_file(path, &pem, &len, &err);
+	}
+	if (rc == 0)
 		v = json_pack("{s:s%}", "pem", pem, len);
 	free(pem);
 	free(path);
@@ -129,6 +139,22 @@ static json_t *endpoint_json(const char *crypto_dir, const struct outnode *n)
 			      "hostnameOverride", n->hostname);
 
 	free(url);
+	return o;
+}
+
+/* a fabric-ca-server node as the SDKs' certificateAuthorities entry: its
+ * URL, its CA's name (ca-ORG, as its config names it) and the org's TLS
+ * CA, which issued its TLS certificate */
+static json_t *ca_json(const char *crypto_dir, const struct outnode *n)
+{
+	char *url = lf_xasprintf("https://%s", n->endpoint);
+	char *name = lf_xasprintf("ca-%s", n->org);
+	json_t *o = json_pack("{s:s, s:s, s:o, s:{s:b}}", "url", url, "caName", name,
+			      "tlsCACerts", tls_ca_pem(crypto_dir, n), "httpOptions",
+			      "verify", 1);
+
+	free(url);
+	free(name);
 	return o;
 }
 
@@ -180,6 +206,7 @@ static json_t *channels_json(json_t *res, const struct outset *s, const char *or
 static json_t *profile(struct lf_ws *ws, const struct outset *s, const char *org)
 {
 	json_t *orgs = json_object(), *peers = json_object(), *ords = json_object();
+	json_t *cas = json_object();
 	char *name = lf_xasprintf("%s-%s", ws->spec->name, org);
 	json_t *p;
 
@@ -194,6 +221,12 @@ static json_t *profile(struct lf_ws *ws, const struct outset *s, const char *org
 		if (strcmp(n->kind, "peer") == 0) {
 			json_array_append_new(json_object_get(o, "peers"), json_string(n->hostname));
 			json_object_set_new(peers, n->hostname, endpoint_json(ws->crypto_dir, n));
+		} else if (strcmp(n->kind, "ca") == 0) {
+			if (!json_object_get(o, "certificateAuthorities"))
+				json_object_set_new(o, "certificateAuthorities", json_array());
+			json_array_append_new(json_object_get(o, "certificateAuthorities"),
+					      json_string(n->hostname));
+			json_object_set_new(cas, n->hostname, ca_json(ws->crypto_dir, n));
 		} else {
 			json_object_set_new(ords, n->hostname, endpoint_json(ws->crypto_dir, n));
 		}
@@ -203,6 +236,10 @@ static json_t *profile(struct lf_ws *ws, const struct outset *s, const char *org
 		      "connection", "timeout", "peer", "endorser", "300",
 		      "organizations", orgs, "peers", peers, "orderers", ords,
 		      "channels", channels_json(ws->doc.resources, s, org));
+	if (json_object_size(cas))
+		json_object_set_new(p, "certificateAuthorities", cas);
+	else
+		json_decref(cas);
 	free(name);
 	return p;
 }

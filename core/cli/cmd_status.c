@@ -59,7 +59,7 @@ static json_t *node_ports(const json_t *attrs)
 
 	if (orderer)
 		json_object_set_new(p, "admin", json_integer(n.admin));
-	else
+	else if (!lf_streq(json_string_value(json_object_get(attrs, "kind")), "ca"))
 		json_object_set_new(p, "chaincode", json_integer(n.chaincode));
 	return p;
 }

@@ -38,6 +38,7 @@
 /* how long a join waits for a just-started orderer's admin endpoint */
 #define JOIN_WAIT_MS 120000
 #define JOIN_POLL_MS 250
+#define JOIN_POLL_FIRST_MS 25    /* while less than JOIN_POLL_MS has passed */
 
 static const char *attr_s(const json_t *o, const char *key)
 {
@@ -345,13 +346,17 @@ static int peerconn_open(const struct lf_apply_env *env, const struct joinctx *j
 	return rc;
 }
 
-/* poll while the peer is still starting (connection refused), bounded */
+/* poll while the peer is still starting (connection refused), bounded;
+ * the first polls come quickly (a node that just became healthy, a ledger
+ * that is opening, take tens of milliseconds), then every JOIN_POLL_MS */
 static bool keep_polling(const struct lf_apply_env *env, int rc, unsigned int *waited)
 {
+	unsigned int ms = *waited < JOIN_POLL_MS ? JOIN_POLL_FIRST_MS : JOIN_POLL_MS;
+
 	if (rc != LF_ERETRY || *waited >= JOIN_WAIT_MS || (env->cancel && atomic_load(env->cancel)))
 		return false;
-	sleep_ms(JOIN_POLL_MS);
-	*waited += JOIN_POLL_MS;
+	sleep_ms(ms);
+	*waited += ms;
 	return true;
 }
 

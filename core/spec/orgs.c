@@ -21,7 +21,7 @@ static const char *const role_keys[] = {
 static const char *const host_keys[] = { "name", "address", "port", "ports",
 					 NULL };
 static const char *const ca_keys[] = { "cert", "key", "tls_cert", "tls_key",
-				       NULL };
+				       "server", "port", "ports", NULL };
 
 /* what a role (orderers:, peers:) gives every node it makes */
 struct role {
@@ -301,6 +301,46 @@ static void ca_file(struct lf_sctx *c, const struct lf_ynode *m,
 	free(path);
 }
 
+/* ca.server: true asks for a fabric-ca-server node of the org, named
+ * LF_CA_SERVER_NODE, on a host of its own (defaults.size/provider), with
+ * ca.port / ca.ports {listen, operations} as a role's */
+static void ca_server(struct lf_sctx *c, struct lf_org *o,
+		      const struct lf_ynode *m)
+{
+	const struct lf_ynode *v = lf_map_get(m, "server");
+
+	if (!v)
+		return;
+	if (v->type != LF_Y_SCALAR || !v->str ||
+	    (strcmp(v->str, "true") != 0 && strcmp(v->str, "false") != 0)) {
+		lf_sc_err(c, v, "ca.server: expected true or false");
+		return;
+	}
+	o->ca_server = strcmp(v->str, "true") == 0;
+	if (!o->ca_server && (lf_map_get(m, "port") || lf_map_get(m, "ports")))
+		lf_sc_err(c, lf_map_get(m, "port") ? lf_map_key(m, "port")
+			  : lf_map_key(m, "ports"), "ca: ports are for a CA "
+			  "server: set 'server: true' or leave them out");
+	o->ca_pos = v->pos;
+}
+
+/* the CA server node, after the org's peers (nothing indexes past them) */
+static void ca_server_node(struct lf_sctx *c, struct lf_org *o,
+			   const struct lf_ynode *m)
+{
+	struct role r = { o, LF_NODE_CA, "ca", c->def_size, c->def_provider,
+			  { { 0 }, 0, { { 0, 0 } } }, NULL, 0 };
+	struct lf_node *nd;
+
+	if (!o->ca_server || m->type != LF_Y_MAP)
+		return;
+	lf_spec__ports(c, m, LF_NODE_CA, &r.ports);
+	reserve_nodes(o, 1);
+	nd = node_add(&o->nodes, &o->nnodes, &r, lf_xstrdup(LF_CA_SERVER_NODE),
+		      o->domain, o->ca_pos);
+	nd->address = lf_xstrdup(nd->hostname);
+}
+
 static void build_ca(struct lf_sctx *c, struct lf_org *o,
 		     const struct lf_ynode *m)
 {
@@ -309,6 +349,11 @@ static void build_ca(struct lf_sctx *c, struct lf_org *o,
 	if (!lf_sc_want(c, m, LF_Y_MAP, "ca"))
 		return;
 	lf_sc_check_keys(c, m, ca_keys, "ca");
+	ca_server(c, o, m);
+	/* {server: true} alone runs a CA server on the generated CA */
+	if (o->ca_server && !lf_map_get(m, "cert") && !lf_map_get(m, "key") &&
+	    !lf_map_get(m, "tls_cert") && !lf_map_get(m, "tls_key"))
+		return;
 	ca = lf_xcalloc(1, sizeof(*ca));
 	ca->pos = m->pos;
 	o->ca = ca;
@@ -463,6 +508,8 @@ static void build_org(struct lf_sctx *c, struct lf_org *o,
 		build_role(c, o, v, LF_NODE_ORDERER);
 	if ((v = lf_map_get(m, "peers")) != NULL)
 		build_role(c, o, v, LF_NODE_PEER);
+	if ((v = lf_map_get(m, "ca")) != NULL)
+		ca_server_node(c, o, v);
 	index_nodes(c, o, &names);
 	build_anchors(c, o, m, &names);
 	lf_sset_free(&names);

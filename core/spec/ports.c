@@ -45,7 +45,9 @@ static const struct {
 			   { 0, 0 } },
 	[LF_NODE_ORDERER] = { { 7050, 11000 }, { 0, 0 }, { 8443, 13000 },
 			      { 7053, 12000 } },
-	[LF_NODE_CA] = { { 7054, 19000 }, { 0, 0 }, { 0, 0 }, { 0, 0 } },
+	/* fabric-ca-server: its operations endpoint's default (9443) is the
+	 * peer's, so it has one of its own */
+	[LF_NODE_CA] = { { 7054, 19000 }, { 0, 0 }, { 9054, 20000 }, { 0, 0 } },
 	[LF_NODE_KAFKA] = { { 9092, 17000 }, { 0, 0 }, { 0, 0 }, { 0, 0 } },
 	[LF_NODE_ZOOKEEPER] = { { 2181, 18000 }, { 0, 0 }, { 0, 0 },
 				{ 0, 0 } },

@@ -129,6 +129,10 @@ struct lf_node {
 	struct lf_pos pos;
 };
 
+/* the name of an org's CA server node (ca.server: true); "ca" names the
+ * crypto tree's CA */
+#define LF_CA_SERVER_NODE "fabric-ca"
+
 struct lf_external_ca {
 	char *cert;          /* path to PEM cert of the signing CA */
 	char *key;           /* path to PEM private key */
@@ -146,6 +150,9 @@ struct lf_org {
 	size_t nnodes;
 	size_t norderers, npeers;
 	unsigned int users;          /* UserN@domain count (Admin always) */
+	bool ca_server;              /* ca.server: a fabric-ca-server node
+					(LF_CA_SERVER_NODE, after the peers) */
+	struct lf_pos ca_pos;
 	char **anchor_peers;         /* node names; default: peer0 if any */
 	size_t nanchor_peers;
 	struct lf_pos pos;

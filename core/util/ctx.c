@@ -44,6 +44,13 @@ int lf_ctx_from_env(struct lf_ctx *c, struct lf_err *err)
 					  bin);
 		c->fabric_bin = lf_xstrdup(bin);
 	}
+	if (getenv("FABRIC_CA_BIN") && *getenv("FABRIC_CA_BIN")) {
+		if (!plain_path(getenv("FABRIC_CA_BIN")))
+			return lf_err_set(err, LF_EINVALID,
+					  "FABRIC_CA_BIN '%s' has characters other than letters, digits and /._-+",
+					  getenv("FABRIC_CA_BIN"));
+		c->fabric_ca_bin = lf_xstrdup(getenv("FABRIC_CA_BIN"));
+	}
 	if (dp)
 		c->driver_path = lf_xstrdup(dp);
 	c->log_debug = lf_streq(log, "debug");
@@ -80,8 +87,10 @@ void lf_ctx_clear(struct lf_ctx *c)
 	if (atomic_load(&lf_ctx_installed) == c)
 		atomic_store(&lf_ctx_installed, NULL);
 	free(c->fabric_bin);
+	free(c->fabric_ca_bin);
 	free(c->driver_path);
 	c->fabric_bin = NULL;
+	c->fabric_ca_bin = NULL;
 	c->driver_path = NULL;
 }
 

@@ -28,6 +28,8 @@
 
 struct lf_ctx {
 	char *fabric_bin;       /* Fabric binaries for nodes; NULL: not started */
+	char *fabric_ca_bin;    /* fabric-ca-server's directory (FABRIC_CA_BIN);
+				   NULL: CA server nodes are not started */
 	unsigned int node_health_wait_s; /* a started node must be healthy
 					    within (LEDGERFORM_NODE_HEALTH_WAIT) */
 	char *driver_path;      /* extra plugin directories (colon-separated) */

@@ -256,3 +256,43 @@ long ct_node_pid(struct clitest *t, const char *hosts_rel, const char *host)
 	free(s);
 	return pid;
 }
+
+int ct_sh(struct clitest *t, const char *fmt, ...)
+{
+	char cmd[4096];
+	int n = snprintf(cmd, sizeof(cmd), "cd '%s' && { ", t->dir);
+	va_list ap;
+
+	va_start(ap, fmt);
+	n += vsnprintf(cmd + n, sizeof(cmd) - (size_t)n, fmt, ap);
+	va_end(ap);
+	snprintf(cmd + n, sizeof(cmd) - (size_t)n, "; } > sh.out 2>&1");
+	return system(cmd);
+}
+
+void ct_kill_nodes(struct clitest *t, const char *hosts_rel, const char *const *hosts,
+		   size_t n)
+{
+	for (size_t i = 0; t->dir[0] && i < n; i++) {
+		long pid = ct_node_pid(t, hosts_rel, hosts[i]);
+
+		if (pid > 0 && ct_pid_alive(pid))
+			kill((pid_t)pid, SIGKILL);
+	}
+}
+
+int ct_destroy_nodes(struct clitest *t, const char *hosts_rel, const char *const *hosts,
+		     size_t n, size_t *alive)
+{
+	long *pids = calloc(n ? n : 1, sizeof(*pids));
+	int rc;
+
+	for (size_t i = 0; pids && i < n; i++)
+		pids[i] = ct_node_pid(t, hosts_rel, hosts[i]);
+	rc = ct_run(t, "destroy -f spec.yaml --auto-approve");
+	*alive = 0;
+	for (size_t i = 0; pids && i < n; i++)
+		*alive += pids[i] > 0 && ct_pid_alive(pids[i]);
+	free(pids);
+	return rc;
+}

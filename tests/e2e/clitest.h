@@ -39,5 +39,15 @@ bool ct_pid_alive(long pid);
 /* the pid a started node recorded under HOSTS_REL/HOST/fabric/node.pid
  * (HOSTS_REL: ".ledgerform/NAME/hosts"); 0 when none */
 long ct_node_pid(struct clitest *t, const char *hosts_rel, const char *host);
+/* run a shell command (ARGS: shell text) in t->dir, its stdout and
+ * stderr into t->dir/sh.out; returns system()'s status */
+int ct_sh(struct clitest *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* SIGKILL the started nodes of HOSTS still alive (a teardown) */
+void ct_kill_nodes(struct clitest *t, const char *hosts_rel, const char *const *hosts,
+		   size_t n);
+/* `destroy -f spec.yaml --auto-approve`; returns its exit status, and in
+ * *alive how many of the nodes of HOSTS that had a pid before still run */
+int ct_destroy_nodes(struct clitest *t, const char *hosts_rel, const char *const *hosts,
+		     size_t n, size_t *alive);
 
 #endif

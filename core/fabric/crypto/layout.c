@@ -214,7 +214,7 @@ int lfc_layout_from_spec(struct lfc_layout **out, const struct lf_spec *spec,
 		for (j = 0; rc == 0 && j < so->nnodes; j++) {
 			enum lf_node_kind k = so->nodes[j].kind;
 
-			if (k == LF_NODE_PEER || k == LF_NODE_ORDERER)
+			if (k == LF_NODE_PEER || k == LF_NODE_ORDERER || k == LF_NODE_CA)
 				node_ident(&l->ids[l->nids++], &l->orgs[i], i, &so->nodes[j]);
 		}
 		for (u = 0; rc == 0 && u <= so->users; u++)

@@ -826,6 +826,47 @@ static void test_spec_no_quadratic(void **state)
 	lf_buf_free(&b);
 }
 
+/* ca: {server: true}: a fabric-ca-server node after the org's peers, with
+ * its ports planned; bad forms are refused at their position */
+static void test_spec_ca_server(void **state)
+{
+	static const char ok[] =
+		"name: n\nfabric: {version: \"2.5\"}\norgs:\n"
+		"  - name: bank\n    ca: {server: true}\n    peers: {count: 1}\n"
+		"  - name: shop\n    ca: {server: true, ports: {listen: 8054, operations: 8055}}\n";
+	struct lf_diags d = { 0 };
+	struct lf_spec *s = NULL;
+	const struct lf_node *n;
+
+	(void)state;
+	assert_int_equal(lf_spec_load_buffer(&s, "ca.yaml", ok, sizeof(ok) - 1, &d), 0);
+	assert_int_equal(s->orgs[0].nnodes, 2);
+	assert_int_equal(s->orgs[0].npeers, 1);
+	assert_null(s->orgs[0].ca);
+	n = lf_spec_node(s, "bank", LF_CA_SERVER_NODE);
+	assert_non_null(n);
+	assert_ptr_equal(n, &s->orgs[0].nodes[1]);
+	assert_int_equal(n->kind, LF_NODE_CA);
+	assert_string_equal(n->hostname, "fabric-ca.bank.example.com");
+	assert_int_equal(n->port, 7054);
+	assert_int_equal(n->operations_port, 9054);
+	assert_int_equal(n->chaincode_port, 0);
+	assert_string_equal(s->orgs[0].anchor_peers[0], "peer0");
+	n = lf_spec_node(s, "shop", LF_CA_SERVER_NODE);
+	assert_int_equal(n->port, 8054);
+	assert_int_equal(n->operations_port, 8055);
+	lf_spec_free(s);
+	lf_diags_free(&d);
+	EXPECT_AT("name: n\nfabric: {version: \"2.5\"}\norgs:\n  - name: b\n    ca: {server: yes}\n",
+		  5, 18, "ca.server: expected true or false");
+	EXPECT_AT("name: n\nfabric: {version: \"2.5\"}\norgs:\n  - name: b\n"
+		  "    ca: {server: false, port: 9, cert: a, key: b}\n", 5, 25, "ports are for a CA server");
+	EXPECT("name: n\nfabric: {version: \"2.5\"}\norgs:\n  - name: b\n"
+	       "    ca: {server: true, ports: {chaincode: 9}}\n", "ca nodes have no chaincode port");
+	EXPECT("name: n\nfabric: {version: \"2.5\"}\norgs:\n  - name: b\n"
+	       "    ca: {server: true, cert: a.pem}\n", "needs both 'cert' and 'key'");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -844,6 +885,7 @@ int main(void)
 		cmocka_unit_test(test_spec_mutations),
 		cmocka_unit_test(test_spec_big),
 		cmocka_unit_test(test_spec_no_quadratic),
+		cmocka_unit_test(test_spec_ca_server),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
