@@ -78,6 +78,10 @@ struct lf_plan {
 struct lf_plan_opts {
 	bool destroy;                 /* plan to delete everything */
 	const char *const *targets;   /* NULL or NULL-terminated addresses */
+	/* addresses to replace although unchanged (NULL-terminated, or
+	 * NULL): --replace ADDR, and the tainted records (`state taint`) */
+	const char *const *replace;
+	const char *const *tainted;
 };
 
 /* Compute the plan. env is needed for the types' in_place/note hooks. */
@@ -105,6 +109,8 @@ void lf_plan_digest(const struct lf_plan *plan, char out[65]);
 
 /* ---- executor ---- */
 
+enum lf_action_phase { LF_ACTION_START, LF_ACTION_DONE, LF_ACTION_FAILED };
+
 struct lf_apply_opts {
 	unsigned int parallelism;     /* default 10 */
 	unsigned int retry_max;       /* attempts for LF_ERETRY, default 5 */
@@ -115,9 +121,14 @@ struct lf_apply_opts {
 	/* called (on the scheduler thread) after state is committed; tests */
 	void (*on_commit)(void *payload, unsigned long long serial);
 	void *payload;
+	/* called when an action starts (on its worker thread, no lock held)
+	 * and when it is done or failed (on the scheduler thread): the CLI's
+	 * machine-readable events; NULL: none */
+	void (*on_action)(void *payload, const struct lf_action *a,
+			  enum lf_action_phase phase, double secs, const char *error);
 };
 
-#define LF_APPLY_OPTS_INIT { 10, 5, 200, 10000, NULL, false, NULL, NULL }
+#define LF_APPLY_OPTS_INIT { 10, 5, 200, 10000, NULL, false, NULL, NULL, NULL }
 
 struct lf_apply_result {
 	size_t done, failed, skipped, not_started;

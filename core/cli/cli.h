@@ -25,6 +25,11 @@ struct lf_cli_opts {
 	const char *out;              /* --out */
 	const char **targets;         /* NULL-terminated */
 	size_t ntargets;
+	const char **replace;         /* --replace ADDR..., NULL-terminated */
+	size_t nreplace;
+	bool destroy;                 /* plan --destroy */
+	char **aliased;               /* -name spellings rewritten as --name */
+	size_t naliased;
 	int nargs;                    /* positional arguments */
 	char **args;
 };
@@ -59,6 +64,21 @@ int lf_cli_parse(struct lf_cli_opts *o, int argc, char **argv,
 		 const char *usage, const char *cmd);
 void lf_cli_opts_free(struct lf_cli_opts *o);
 void lf_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- machine-readable output (jsonui.c) ---- */
+/* one JSON document on stdout (takes doc's reference) */
+void lf_cli_print_json(json_t *doc);
+/* one line of Terraform's machine-readable UI on stdout (takes msg) */
+void lf_ui_emit(const char *level, const char *type, json_t *msg, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void lf_ui_version(void);
+void lf_ui_diagnostic(const char *severity, const char *summary, const char *detail);
+json_t *lf_ui_resource(const char *addr);
+void lf_ui_planned(const struct lf_plan *p);
+void lf_ui_summary(const struct lf_plan *p, const char *operation, const char *text);
+void lf_ui_on_action(void *payload, const struct lf_action *a, enum lf_action_phase ph,
+		     double secs, const char *error);
+void lf_ui_on_progress(void *payload, const char *resource, const char *line);
 
 int lf_cmd_validate(int argc, char **argv);
 int lf_cmd_plan(int argc, char **argv);

@@ -307,6 +307,27 @@ int lf_cmd_state(int argc, char **argv)
 	return rc ? 1 : 0;
 }
 
+static json_t *drivers_json(struct lf_registry *reg, const struct lf_plugin_info *v,
+			    size_t n)
+{
+	json_t *drv = json_array(), *path = json_array();
+	const char *const *p;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		json_t *d = json_pack("{s:s?, s:b, s:s?, s:i, s:s?}", "name", v[i].name, "ok",
+				      v[i].ok, "version", v[i].version, "abi_version",
+				      (int)v[i].abi_version, "path", v[i].path);
+
+		if (!v[i].ok && v[i].error)
+			json_object_set_new(d, "error", json_string(v[i].error));
+		json_array_append_new(drv, d);
+	}
+	for (p = lf_registry_path(reg); p && *p; p++)
+		json_array_append_new(path, json_string(*p));
+	return json_pack("{s:o, s:o}", "drivers", drv, "search_path", path);
+}
+
 int lf_cmd_drivers(int argc, char **argv)
 {
 	struct lf_cli_opts o;
@@ -321,7 +342,9 @@ int lf_cmd_drivers(int argc, char **argv)
 		return rc == 1 ? 0 : 1;
 	lf_registry_new(&reg);
 	lf_registry_list(reg, &v, &n);
-	for (i = 0; i < n; i++) {
+	if (o.json)
+		lf_cli_print_json(drivers_json(reg, v, n));
+	for (i = 0; i < n && !o.json; i++) {
 		if (v[i].ok)
 			printf("%-10s %-8s abi %u  %s\n", v[i].name, v[i].version ? v[i].version : "",
 			       v[i].abi_version, v[i].path);
@@ -329,7 +352,7 @@ int lf_cmd_drivers(int argc, char **argv)
 			printf("%-10s REFUSED  %s: %s\n", v[i].name ? v[i].name : "?", v[i].path,
 			       v[i].error ? v[i].error : "");
 	}
-	if (n == 0) {
+	if (n == 0 && !o.json) {
 		printf("No drivers found. Searched:\n");
 		for (path = lf_registry_path(reg); path && *path; path++)
 			printf("  %s\n", *path);
