@@ -93,7 +93,16 @@ bool lf_plan_has_changes(const struct lf_plan *plan);
 
 /* Terraform-like text (colour when color is true) */
 void lf_plan_print(const struct lf_plan *plan, FILE *f, bool color);
+/* The plan as JSON (also the saved plan file's body, format_version 1;
+ * the loader reads only the addresses, actions and hashes, so the
+ * display fields may grow). Each action has "after" (create, update,
+ * replace: the desired attributes) or "before" (delete), and per changed
+ * key a "diff" list of {path, before, after} leaves ("size.disk_gb",
+ * "orgs[1]"). */
 json_t *lf_plan_to_json(const struct lf_plan *plan);
+/* Hook for a cost estimate: when set, lf_plan_to_json adds what it
+ * returns (a new reference, or NULL for none) as the plan's "cost". */
+extern json_t *(*lf_plan_cost_json)(const struct lf_plan *plan);
 /* saved plans */
 int lf_plan_save(const struct lf_plan *plan, const char *path,
 		 struct lf_err *err);

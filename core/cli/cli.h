@@ -45,6 +45,7 @@ struct lf_ws {
 	struct lf_rset *desired, *current;
 	struct lf_apply_env env;
 	char spec_sha256[65];
+	char **tainted;      /* records `state taint` marked, NULL-terminated */
 };
 
 enum lf_ws_flags {

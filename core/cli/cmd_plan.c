@@ -157,20 +157,6 @@ static bool use_color(const struct lf_cli_opts *o)
 	return !o->no_color && isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
 }
 
-/* the records `state taint` marked (NULL-terminated; caller frees) */
-static const char **tainted_addrs(const struct lf_ws *ws)
-{
-	const char **v = lf_xcalloc(json_object_size(ws->doc.resources) + 1, sizeof(char *));
-	const char *addr;
-	json_t *rec;
-	size_t n = 0;
-
-	json_object_foreach(ws->doc.resources, addr, rec)
-		if (json_is_true(json_object_get(rec, "tainted")))
-			v[n++] = addr;
-	return v;
-}
-
 #define TARGETING_SUMMARY "Resource targeting is in effect"
 #define TARGETING_DETAIL \
 	"The plan covers only the --target addresses and what they depend on, so it " \
@@ -188,9 +174,9 @@ static void warn_targeting(const struct lf_cli_opts *o, bool applying)
 static int make_plan(struct lf_ws *ws, const struct lf_cli_opts *o, bool destroy, bool applying,
 		     struct lf_plan **out)
 {
-	struct lf_plan_opts po = { destroy, o->targets, o->replace, NULL };
+	struct lf_plan_opts po = { destroy, o->targets, o->replace,
+				   (const char *const *)ws->tainted };
 	struct lf_err err = LF_ERR_INIT;
-	const char **tainted;
 	int rc;
 
 	double t0 = lf_now_s();
@@ -220,9 +206,7 @@ static int make_plan(struct lf_ws *ws, const struct lf_cli_opts *o, bool destroy
 		}
 		ws->env.current = ws->current;
 	}
-	po.tainted = tainted = tainted_addrs(ws);
 	rc = lf_plan_make(out, &ws->env, ws->desired, ws->current, &po, &err);
-	free(tainted);
 	if (rc != 0) {
 		lf_cli_error("%s", err.msg);
 		return 1;
@@ -241,11 +225,7 @@ static int make_plan(struct lf_ws *ws, const struct lf_cli_opts *o, bool destroy
 static void print_plan(const struct lf_plan *p, const struct lf_cli_opts *o)
 {
 	if (o->json) {
-		json_t *j = lf_plan_to_json(p);
-
-		json_dumpf(j, stdout, JSON_INDENT(2));
-		fputc('\n', stdout);
-		json_decref(j);
+		lf_cli_print_json(lf_plan_to_json(p));
 	} else {
 		lf_plan_print(p, stdout, use_color(o));
 	}

@@ -40,7 +40,12 @@ struct command {
 static int cmd_version(int argc, char **argv)
 {
 	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		printf("Usage: ledgerform version\n\nPrint the version and the driver ABI it speaks.\n");
+		printf("Usage: ledgerform version [--json]\n\nPrint the version and the driver ABI it speaks.\n");
+		return 0;
+	}
+	if (argc > 1 && (strcmp(argv[1], "--json") == 0 || strcmp(argv[1], "-json") == 0)) {
+		lf_cli_print_json(json_pack("{s:s, s:i}", "ledgerform_version", LF_VERSION,
+					    "driver_abi", LF_DRIVER_ABI_VERSION));
 		return 0;
 	}
 	printf("ledgerform %s (driver ABI %u)\n", LF_VERSION, LF_DRIVER_ABI_VERSION);
