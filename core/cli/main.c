@@ -28,6 +28,7 @@ static const char USAGE[] =
 	"  import     adopt an existing machine as a host of the spec\n"
 	"  output     connection profile or peer CLI variables for an org\n"
 	"  status     show how each node runs: health, process, ports\n"
+	"  fmt        rewrite a spec in the canonical layout (-check, -diff)\n"
 	LF_EXTRA_COMMANDS_USAGE
 	"  version    print the version\n\n"
 	"Run `ledgerform COMMAND --help` for a command's options.\n";
@@ -64,6 +65,7 @@ static const struct command commands[] = {
 	{ "output", lf_cmd_output },
 	{ "force-unlock", lf_cmd_force_unlock },
 	{ "status", lf_cmd_status },
+	{ "fmt", lf_cmd_fmt },
 	{ "version", cmd_version },
 	LF_EXTRA_COMMANDS
 };

@@ -3,7 +3,7 @@
  * spellings (-out=FILE, -json, -target=ADDR, ...) as aliases and unknown
  * ones refused with the double-dash hint; plan -destroy; apply -replace;
  * state taint/untaint; show PLANFILE; state list PATTERN; state mv; the
- * targeting warning; `apply SPEC` pointing at -f; `plan SPEC`.
+ * targeting warning; `apply SPEC` pointing at -f; `plan SPEC`; fmt.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -213,6 +213,101 @@ static void test_tf_state_list_mv(void **state)
 	ct_done(&t);
 }
 
+static const char MESSY[] =
+	"channels:\n"
+	"    - orgs: [bank]\n"
+	"      name: trade\n"
+	"      batch: {max_message_count: 20, timeout: 2s}\n"
+	"orgs:\n"
+	"    -   peers: {count: 2}\n"
+	"        domain: bank.example.com\n"
+	"        name: bank\n"
+	"    - name: ordering\n"
+	"      orderers:\n"
+	"          count: 1\n"
+	"      domain: example.com\n"
+	"fabric: {consensus: etcdraft, version: \"2.5\"}\n"
+	"name: demo\n";
+
+static const char CANONICAL[] =
+	"name: demo\n"
+	"fabric: {version: \"2.5\", consensus: etcdraft}\n"
+	"orgs:\n"
+	"- name: bank\n"
+	"  domain: bank.example.com\n"
+	"  peers: {count: 2}\n"
+	"- name: ordering\n"
+	"  domain: example.com\n"
+	"  orderers:\n"
+	"    count: 1\n"
+	"channels:\n"
+	"- name: trade\n"
+	"  orgs: [bank]\n"
+	"  batch: {timeout: 2s, max_message_count: 20}\n";
+
+/* the actions digest of `plan FILE --json` */
+static char *actions_digest(struct clitest *t, const char *file)
+{
+	json_t *doc;
+	char *d;
+
+	assert_int_equal(ct_run(t, "plan %s --json", file), 0);
+	doc = json_loads(t->out, 0, NULL);
+	assert_non_null(doc);
+	d = strdup(json_string_value(json_object_get(doc, "actions_sha256")));
+	json_decref(doc);
+	return d;
+}
+
+static void test_tf_fmt(void **state)
+{
+	struct clitest t;
+	char *s, *before, *after;
+
+	(void)state;
+	ct_init(&t, "tf-fmt");
+	ct_write(&t, "a.yaml", MESSY);
+	ct_write(&t, "b.yaml", MESSY);
+	assert_int_equal(ct_run(&t, "fmt -check a.yaml"), 3);
+	assert_string_equal(t.out, "a.yaml\n");
+	s = ct_read(&t, "a.yaml");
+	assert_string_equal(s, MESSY); /* -check changes nothing */
+	free(s);
+	assert_int_equal(ct_run(&t, "fmt -diff b.yaml"), 0);
+	assert_non_null(strstr(t.out, "+  batch: {timeout: 2s, max_message_count: 20}"));
+	s = ct_read(&t, "b.yaml");
+	assert_string_equal(s, CANONICAL);
+	free(s);
+	/* idempotent */
+	assert_int_equal(ct_run(&t, "fmt -check b.yaml"), 0);
+	assert_int_equal(ct_run(&t, "fmt b.yaml"), 0);
+	assert_string_equal(t.out, "");
+	s = ct_read(&t, "b.yaml");
+	assert_string_equal(s, CANONICAL);
+	free(s);
+	/* the formatted spec plans the same actions */
+	before = actions_digest(&t, "a.yaml");
+	after = actions_digest(&t, "b.yaml");
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+
+	/* comments: never rewritten; -check compares without them */
+	ct_write(&t, "c.yaml", "# demo\nfabric: {version: \"2.5\"}  # pinned\nname: demo\n"
+		 "orgs:\n- name: bank\n  domain: \"bank#1.example.com\"\n");
+	assert_int_equal(ct_run(&t, "fmt c.yaml"), 1);
+	assert_non_null(strstr(t.err, "has comments"));
+	assert_int_equal(ct_run(&t, "fmt -check c.yaml"), 3);
+	ct_write(&t, "d.yaml", "# demo\nname: demo  # its name\nfabric: {version: \"2.5\"}\n"
+		 "orgs:\n- name: bank\n  domain: \"bank#1.example.com\"\n");
+	assert_int_equal(ct_run(&t, "fmt -check d.yaml"), 0);
+	assert_int_equal(ct_run(&t, "fmt d.yaml"), 0);
+	ct_write(&t, "e.yaml", "name: [unclosed\n");
+	assert_int_equal(ct_run(&t, "fmt e.yaml"), 1);
+	assert_non_null(strstr(t.err, "e.yaml:"));
+	ct_done(&t);
+}
+
 static void test_tf_help(void **state)
 {
 	struct clitest t;
@@ -231,6 +326,8 @@ static void test_tf_help(void **state)
 	assert_non_null(strstr(t.out, "state list [PATTERN]"));
 	assert_int_equal(ct_run(&t, "show --help"), 0);
 	assert_non_null(strstr(t.out, "show PLANFILE"));
+	assert_int_equal(ct_run(&t, "fmt --help"), 0);
+	assert_non_null(strstr(t.out, "-check"));
 	ct_done(&t);
 }
 
@@ -242,6 +339,7 @@ int main(void)
 		cmocka_unit_test(test_tf_taint_replace),
 		cmocka_unit_test(test_tf_show_planfile),
 		cmocka_unit_test(test_tf_state_list_mv),
+		cmocka_unit_test(test_tf_fmt),
 		cmocka_unit_test(test_tf_help),
 	};
 
