@@ -72,7 +72,10 @@ void lf_cli_print_json(json_t *doc);
 /* one line of Terraform's machine-readable UI on stdout (takes msg) */
 void lf_ui_emit(const char *level, const char *type, json_t *msg, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* the stream's first message; from then on lf_cli_error also emits an
+ * error diagnostic */
 void lf_ui_version(void);
+bool lf_ui_streaming(void);
 void lf_ui_diagnostic(const char *severity, const char *summary, const char *detail);
 json_t *lf_ui_resource(const char *addr);
 void lf_ui_planned(const struct lf_plan *p);

@@ -20,6 +20,12 @@
 #define UI_VERSION "1.0"
 
 static pthread_mutex_t ui_mu = PTHREAD_MUTEX_INITIALIZER;
+static bool streaming; /* the version message went out */
+
+bool lf_ui_streaming(void)
+{
+	return streaming;
+}
 
 void lf_cli_print_json(json_t *doc)
 {
@@ -69,6 +75,7 @@ void lf_ui_version(void)
 	lf_ui_emit("info", "version", json_pack("{s:s, s:s}", "ledgerform", LF_VERSION,
 						"ui", UI_VERSION),
 		   "ledgerform %s", LF_VERSION);
+	streaming = true;
 }
 
 void lf_ui_diagnostic(const char *severity, const char *summary, const char *detail)

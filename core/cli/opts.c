@@ -10,13 +10,15 @@
 
 void lf_cli_error(const char *fmt, ...)
 {
+	char msg[LF_ERR_MSG_MAX + 256];
 	va_list ap;
 
-	fputs("ledgerform: error: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "ledgerform: error: %s\n", msg);
+	if (lf_ui_streaming()) /* apply --json: also an error diagnostic */
+		lf_ui_diagnostic("error", msg, NULL);
 }
 
 /* "30", "30s", "2m", "500ms" -> seconds; -1 when malformed */

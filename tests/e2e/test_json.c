@@ -295,6 +295,14 @@ static void test_json_apply_errored(void **state)
 	(void)state;
 	ct_init(&t, "json-errored");
 	write_sim_spec(&t, ", fail_match: peer1");
+	/* an error before any action: the version line, then a diagnostic */
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml -auto-approve -json "
+				"-target=host.bank.nope"), 1);
+	ev = event_lines(&t);
+	assert_int_equal(json_array_size(ev), 2);
+	e = json_object_get(last_of(ev, "diagnostic"), "diagnostic");
+	assert_non_null(strstr(json_string_value(json_object_get(e, "summary")), "host.bank.nope"));
+	json_decref(ev);
 	assert_int_equal(ct_run(&t, "apply -f spec.yaml -auto-approve -json"), 1);
 	ev = event_lines(&t);
 	e = last_of(ev, "apply_errored");
