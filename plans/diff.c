@@ -199,9 +199,33 @@ static void action_init(struct lf_action *a, enum lf_action_kind k,
 	a->attrs = r->attrs;
 }
 
+static bool in_list(const char *const *v, const char *addr)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		if (strcmp(v[i], addr) == 0)
+			return true;
+	return false;
+}
+
+/* --replace ADDR or a tainted record: replaced although unchanged */
+static void forced_replace(struct lf_action *a, const struct lf_plan_opts *opts)
+{
+	const char *why = in_list(opts ? opts->tainted : NULL, a->addr)
+		? "tainted (ledgerform state taint), so it must be replaced"
+		: in_list(opts ? opts->replace : NULL, a->addr)
+		? "replacement requested with --replace" : NULL;
+
+	if (!why)
+		return;
+	a->kind = LF_ACT_REPLACE;
+	free(a->reason);
+	a->reason = lf_xstrdup(why);
+}
+
 static void plan_desired(struct lf_plan *p, const struct lf_apply_env *env,
 			 const struct lf_rset *desired,
-			 const struct lf_rset *current, json_t *scope)
+			 const struct lf_rset *current, json_t *scope,
+			 const struct lf_plan_opts *opts)
 {
 	unsigned char *mark = lf_xcalloc(desired->n, 1);
 	size_t *order = lf_xcalloc(desired->n, sizeof(*order));
@@ -243,6 +267,7 @@ static void plan_desired(struct lf_plan *p, const struct lf_apply_env *env,
 			a->reason = lf_xasprintf("dependency %s is (re)created",
 						 des->deps[k]);
 		}
+		forced_replace(a, opts);
 		if (a->kind == LF_ACT_REPLACE)
 			json_object_set_new(replaced, des->addr, json_true());
 		if (a->kind != LF_ACT_NOOP && rt && rt->refuse && !p->refusal)
@@ -307,6 +332,14 @@ int lf_plan_make(struct lf_plan **out, const struct lf_apply_env *env,
 	p = lf_xcalloc(1, sizeof(*p));
 	p->v = lf_xcalloc(desired->n + current->n + 1, sizeof(*p->v));
 	p->destroy = opts && opts->destroy;
+	for (i = 0; opts && opts->replace && opts->replace[i]; i++)
+		if (!lf_rset_get(current, opts->replace[i]) ||
+		    !lf_rset_get(desired, opts->replace[i])) {
+			lf_plan_free(p);
+			return lf_err_set(err, LF_EINVALID, "--replace '%s': no such resource "
+					  "in both the spec and the state (only an existing "
+					  "resource of the spec can be replaced)", opts->replace[i]);
+		}
 	if (opts && opts->targets && opts->targets[0]) {
 		for (i = 0; opts->targets[i]; i++) {
 			if (!lf_rset_get(desired, opts->targets[i]) &&
@@ -326,7 +359,7 @@ int lf_plan_make(struct lf_plan **out, const struct lf_apply_env *env,
 	if (p->destroy) {
 		plan_deletes(p, env, NULL, current, tset);
 	} else {
-		plan_desired(p, env, desired, current, scope);
+		plan_desired(p, env, desired, current, scope, opts);
 		plan_deletes(p, env, desired, current, tset);
 	}
 	plan_count(p);

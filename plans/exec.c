@@ -318,6 +318,8 @@ static void *worker(void *arg)
 		if (s->running > s->max_running)
 			s->max_running = s->running;
 		pthread_mutex_unlock(&s->mu);
+		if (s->opts->on_action)
+			s->opts->on_action(s->opts->payload, s->jobs[i].act, LF_ACTION_START, 0, NULL);
 		rc = run_job(s, &s->jobs[i]);
 		pthread_mutex_lock(&s->mu);
 		if (l >= 0) {
@@ -386,6 +388,9 @@ static void progress(struct sched *s, struct job *j)
 {
 	FILE *f = s->opts->progress;
 
+	if (s->opts->on_action)
+		s->opts->on_action(s->opts->payload, j->act, j->st == J_DONE ? LF_ACTION_DONE
+				   : LF_ACTION_FAILED, j->secs, j->err.msg);
 	if (!f)
 		return;
 	if (s->opts->tty)

@@ -79,6 +79,10 @@ struct lf_plan {
 struct lf_plan_opts {
 	bool destroy;                 /* plan to delete everything */
 	const char *const *targets;   /* NULL or NULL-terminated addresses */
+	/* addresses to replace although unchanged (NULL-terminated, or
+	 * NULL): --replace ADDR, and the tainted records (`state taint`) */
+	const char *const *replace;
+	const char *const *tainted;
 };
 
 /* Compute the plan. env is needed for the types' in_place/note hooks. */
@@ -90,6 +94,12 @@ bool lf_plan_has_changes(const struct lf_plan *plan);
 
 /* Terraform-like text (colour when color is true) */
 void lf_plan_print(const struct lf_plan *plan, FILE *f, bool color);
+/* The plan as JSON (also the saved plan file's body, format_version 1;
+ * the loader reads only the addresses, actions and hashes, so the
+ * display fields may grow). Each action has "after" (create, update,
+ * replace: the desired attributes) or "before" (delete), and per changed
+ * key a "diff" list of {path, before, after} leaves ("size.disk_gb",
+ * "orgs[1]"). */
 json_t *lf_plan_to_json(const struct lf_plan *plan);
 /* saved plans */
 int lf_plan_save(const struct lf_plan *plan, const char *path,
@@ -106,6 +116,8 @@ void lf_plan_digest(const struct lf_plan *plan, char out[65]);
 
 /* ---- executor ---- */
 
+enum lf_action_phase { LF_ACTION_START, LF_ACTION_DONE, LF_ACTION_FAILED };
+
 struct lf_apply_opts {
 	unsigned int parallelism;     /* default 10 */
 	unsigned int retry_max;       /* attempts for LF_ERETRY, default 5 */
@@ -116,9 +128,14 @@ struct lf_apply_opts {
 	/* called (on the scheduler thread) after state is committed; tests */
 	void (*on_commit)(void *payload, unsigned long long serial);
 	void *payload;
+	/* called when an action starts (on its worker thread, no lock held)
+	 * and when it is done or failed (on the scheduler thread): the CLI's
+	 * machine-readable events; NULL: none */
+	void (*on_action)(void *payload, const struct lf_action *a,
+			  enum lf_action_phase phase, double secs, const char *error);
 };
 
-#define LF_APPLY_OPTS_INIT { 10, 5, 200, 10000, NULL, false, NULL, NULL }
+#define LF_APPLY_OPTS_INIT { 10, 5, 200, 10000, NULL, false, NULL, NULL, NULL }
 
 struct lf_apply_result {
 	size_t done, failed, skipped, not_started;

@@ -232,6 +232,68 @@ void lf_plan_digest(const struct lf_plan *p, char out[65])
 	free(v);
 }
 
+
+static void diff_value(json_t *out, const char *path, const json_t *b, const json_t *a);
+
+static void diff_object(json_t *out, const char *path, const json_t *b, const json_t *a)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach((json_t *)b, k, v) {
+		char *sub = lf_xasprintf("%s.%s", path, k);
+
+		diff_value(out, sub, v, json_object_get(a, k));
+		free(sub);
+	}
+	json_object_foreach((json_t *)a, k, v) {
+		char *sub;
+
+		if (json_object_get(b, k))
+			continue;
+		sub = lf_xasprintf("%s.%s", path, k);
+		diff_value(out, sub, NULL, v);
+		free(sub);
+	}
+}
+
+/* one {path, before, after} per leaf that differs (absent: null);
+ * objects and arrays on both sides are followed key by key, index by
+ * index, so a diff shows what changed, never two whole objects */
+static void diff_value(json_t *out, const char *path, const json_t *b, const json_t *a)
+{
+	size_t i, n;
+
+	if (b && a && json_equal(b, a))
+		return;
+	if (json_is_object(b) && json_is_object(a)) {
+		diff_object(out, path, b, a);
+		return;
+	}
+	if (json_is_array(b) && json_is_array(a)) {
+		n = json_array_size(b) > json_array_size(a) ? json_array_size(b)
+							      : json_array_size(a);
+		for (i = 0; i < n; i++) {
+			char *sub = lf_xasprintf("%s[%zu]", path, i);
+
+			diff_value(out, sub, json_array_get(b, i), json_array_get(a, i));
+			free(sub);
+		}
+		return;
+	}
+	json_array_append_new(out, json_pack("{s:s, s:O, s:O}", "path", path, "before",
+					     b ? b : json_null(), "after", a ? a : json_null()));
+}
+
+/* Terraform's before/after: a create's attributes after, a delete's
+ * before (none for a plan loaded from a file, which records hashes) */
+static void action_values(json_t *o, const struct lf_action *a)
+{
+	if (!a->attrs)
+		return;
+	json_object_set(o, a->kind == LF_ACT_DELETE ? "before" : "after", (json_t *)a->attrs);
+}
+
 static json_t *action_json(const struct lf_action *a)
 {
 	json_t *o = json_object(), *ch = json_array();
@@ -243,13 +305,14 @@ static json_t *action_json(const struct lf_action *a)
 	json_object_set_new(o, "address", json_string(a->addr));
 	json_object_set_new(o, "type", json_string(a->type));
 	json_object_set_new(o, "action", json_string(lf_action_name(a->kind)));
+	action_values(o, a);
 	for (i = 0; i < a->nchanges; i++) {
 		const struct lf_change *c = &a->changes[i];
-		json_t *cj = json_object();
+		json_t *cj = json_object(), *d = json_array();
 
 		json_object_set_new(cj, "key", json_string(c->key));
-		json_object_set(cj, "old", c->old_val ? c->old_val : json_null());
-		json_object_set(cj, "new", c->new_val ? c->new_val : json_null());
+		diff_value(d, c->key, c->old_val, c->new_val);
+		json_object_set_new(cj, "diff", d);
 		json_object_set_new(cj, "forces_replacement",
 				    json_boolean(c->forces_replace));
 		json_object_set_new(cj, "how", json_string(c->kind == LF_CHANGE_RESTART ? "restart"

@@ -26,6 +26,11 @@ struct lf_cli_opts {
 	const char *out;              /* --out */
 	const char **targets;         /* NULL-terminated */
 	size_t ntargets;
+	const char **replace;         /* --replace ADDR..., NULL-terminated */
+	size_t nreplace;
+	bool destroy;                 /* plan --destroy */
+	char **aliased;               /* -name spellings rewritten as --name */
+	size_t naliased;
 	int nargs;                    /* positional arguments */
 	char **args;
 };
@@ -41,6 +46,7 @@ struct lf_ws {
 	struct lf_rset *desired, *current;
 	struct lf_apply_env env;
 	char spec_sha256[65];
+	char **tainted;      /* records `state taint` marked, NULL-terminated */
 };
 
 enum lf_ws_flags {
@@ -61,6 +67,24 @@ int lf_cli_parse(struct lf_cli_opts *o, int argc, char **argv,
 void lf_cli_opts_free(struct lf_cli_opts *o);
 void lf_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* ---- machine-readable output (jsonui.c) ---- */
+/* one JSON document on stdout (takes doc's reference) */
+void lf_cli_print_json(json_t *doc);
+/* one line of Terraform's machine-readable UI on stdout (takes msg) */
+void lf_ui_emit(const char *level, const char *type, json_t *msg, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* the stream's first message; from then on lf_cli_error also emits an
+ * error diagnostic */
+void lf_ui_version(void);
+bool lf_ui_streaming(void);
+void lf_ui_diagnostic(const char *severity, const char *summary, const char *detail);
+json_t *lf_ui_resource(const char *addr);
+void lf_ui_planned(const struct lf_plan *p);
+void lf_ui_summary(const struct lf_plan *p, const char *operation, const char *text);
+void lf_ui_on_action(void *payload, const struct lf_action *a, enum lf_action_phase ph,
+		     double secs, const char *error);
+void lf_ui_on_progress(void *payload, const char *resource, const char *line);
+
 int lf_cmd_validate(int argc, char **argv);
 int lf_cmd_plan(int argc, char **argv);
 int lf_cmd_apply(int argc, char **argv);
@@ -78,5 +102,6 @@ int lf_cmd_completion(int argc, char **argv);
 void lf_cli_keep_crypto(struct lf_plan *p, const struct lf_ws *ws);
 /* destroy: warn, naming the orgs, of the CA private keys the plan deletes */
 void lf_cli_warn_ca_keys(const struct lf_plan *p, const struct lf_ws *ws);
+int lf_cmd_fmt(int argc, char **argv);
 
 #endif

@@ -15,9 +15,10 @@ static const char USAGE_IMPORT[] =
 	"Options:\n"
 	"  -f, --file SPEC         the chain spec (ADDR must be one of its hosts)\n"
 	"  --lock-timeout DUR      wait this long for the state lock (default 0)\n"
-	"  --state FILE            use this state file instead of the spec's\n";
+	"  --state FILE            use this state file instead of the spec's\n"
+	"  --json                  print {address, id, lineage, serial} as JSON\n";
 
-static int do_import(struct lf_ws *ws, const char *addr, const char *id)
+static int do_import(struct lf_ws *ws, const char *addr, const char *id, bool as_json)
 {
 	const struct lf_resource *des = lf_rset_get(ws->desired, addr);
 	const struct lf_rtype *rt = des ? lf_rtype_find(des->type) : NULL;
@@ -57,7 +58,12 @@ static int do_import(struct lf_ws *ws, const char *addr, const char *id)
 		lf_cli_error("%s", err.msg);
 		return 1;
 	}
-	printf("Imported %s as %s.\n", id, addr);
+	if (as_json)
+		lf_cli_print_json(json_pack("{s:s, s:s, s:s, s:I}", "address", addr, "id", id,
+					    "lineage", ws->doc.lineage, "serial",
+					    (json_int_t)ws->doc.serial));
+	else
+		printf("Imported %s as %s.\n", id, addr);
 	return 0;
 }
 
@@ -78,7 +84,7 @@ int lf_cmd_import(int argc, char **argv)
 	}
 	rc = lf_ws_open(&ws, &o, LF_WS_SPEC | LF_WS_LOCK | LF_WS_EXPAND | LF_WS_DRIVERS, "import");
 	if (rc == 0)
-		rc = do_import(&ws, o.args[0], o.args[1]);
+		rc = do_import(&ws, o.args[0], o.args[1], o.json);
 	lf_ws_close(&ws);
 	lf_cli_opts_free(&o);
 	return rc ? 1 : 0;

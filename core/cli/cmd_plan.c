@@ -10,18 +10,25 @@
 #include "plans/cost.h"
 
 static const char USAGE_VALIDATE[] =
-	"Usage: ledgerform validate -f SPEC\n\n"
+	"Usage: ledgerform validate [--json] -f SPEC | SPEC\n\n"
 	"Check a chain spec: YAML syntax, keys, types, names, references,\n"
 	"consensus rules. Every problem is reported as FILE:LINE:COL.\n"
+	"--json prints one document: valid, error_count, warning_count and the\n"
+	"diagnostics with their ranges (as `terraform validate -json`).\n"
 	"Exit status: 0 valid (warnings allowed), 1 invalid.\n";
 
 static const char USAGE_PLAN[] =
-	"Usage: ledgerform plan -f SPEC [options]\n\n"
+	"Usage: ledgerform plan -f SPEC [options]\n"
+	"       ledgerform plan SPEC [options]\n\n"
 	"Show what apply would change, touching nothing.\n\n"
-	"Options:\n"
+	"Options (Terraform's single-dash spellings, -out=FILE, -json, ..., work too):\n"
 	"  -f, --file SPEC         the chain spec\n"
 	"  --out FILE              save the plan; `ledgerform apply FILE` runs exactly it\n"
-	"  --json                  print the plan as JSON\n"
+	"  --json                  print the plan as one JSON document: each action with\n"
+	"                          its attributes (before/after) and, for an update, a\n"
+	"                          diff per nested key path\n"
+	"  --destroy               plan to delete everything the state records\n"
+	"  --replace ADDR          replace ADDR although it is unchanged (repeatable)\n"
 	"  --target ADDR           limit to ADDR and what it depends on (repeatable)\n"
 	"  --detailed-exitcode     exit 0: no changes, 2: changes, 1: error\n"
 	"  --lock-timeout DUR      wait this long for the state lock (default 0)\n"
@@ -46,7 +53,16 @@ static const char USAGE_APPLY[] =
 	"  --target ADDR           limit to ADDR and what it depends on (repeatable)\n"
 	"  --lock-timeout DUR      wait this long for the state lock (default 0)\n"
 	"  --state FILE            use this state file instead of the spec's\n"
-	"  --json                  print the plan as JSON before applying\n"
+	"  --json                  machine-readable: one JSON event per line on stdout\n"
+	"                          (Terraform's -json UI: version, planned_change,\n"
+	"                          change_summary, apply_start, apply_progress,\n"
+	"                          apply_complete, apply_errored, diagnostic); human\n"
+	"                          text on stderr; needs --auto-approve or a plan file\n"
+	"  --destroy               as `ledgerform destroy`\n"
+	"  --replace ADDR          replace ADDR although it is unchanged (repeatable);\n"
+	"                          `state taint ADDR` marks one for the next apply\n"
+	"Terraform's single-dash spellings (-auto-approve, -target=ADDR, ...) work too.\n"
+	"Given a spec instead of a plan file, apply says to use -f SPEC.\n"
 	"  --refresh[=true|false]  as for plan (default: where cheap)\n"
 	"  --no-color              plain output\n";
 
@@ -54,9 +70,29 @@ static const char USAGE_DESTROY[] =
 	"Usage: ledgerform destroy -f SPEC [options]\n\n"
 	"Delete everything the state records, dependents first.\n\n"
 	"Options: --auto-approve, --parallelism N, --target ADDR, --lock-timeout DUR,\n"
-	"         --state FILE, --no-color\n"
+	"         --state FILE, --no-color, --json (events as for apply)\n"
 	"  --keep-crypto           keep the crypto tree (CA keys included) on disk and\n"
 	"                          its records in the state: the next apply reuses them\n";
+
+/* `validate --json`: as `terraform validate -json` */
+static json_t *validate_json(const struct lf_diags *d, const char *file, bool valid)
+{
+	json_t *v = json_array();
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		json_t *pos = json_pack("{s:i, s:i}", "line", d->v[i].pos.line, "column",
+					d->v[i].pos.col);
+
+		json_array_append_new(v, json_pack("{s:s, s:s, s:s, s:{s:s, s:O, s:o}}",
+			"severity", d->v[i].severity ? "error" : "warning", "summary",
+			d->v[i].msg, "detail", "", "range", "filename", d->file ? d->file : file,
+			"start", pos, "end", pos));
+	}
+	return json_pack("{s:s, s:b, s:I, s:I, s:o}", "format_version", "1.0", "valid", valid,
+			 "error_count", (json_int_t)d->nerrors, "warning_count",
+			 (json_int_t)(d->n - d->nerrors), "diagnostics", v);
+}
 
 int lf_cmd_validate(int argc, char **argv)
 {
@@ -78,7 +114,9 @@ int lf_cmd_validate(int argc, char **argv)
 	memset(&diags, 0, sizeof(diags));
 	rc = lf_spec_load(&spec, o.file, &diags);
 	lf_diags_print(&diags, stderr);
-	if (rc == 0)
+	if (o.json)
+		lf_cli_print_json(validate_json(&diags, o.file, rc == 0));
+	else if (rc == 0)
 		printf("%s: valid (%zu orgs, %zu channels)\n", o.file, spec->norgs,
 		       spec->nchannels);
 	else if (diags.nerrors)
@@ -122,11 +160,27 @@ static bool use_color(const struct lf_cli_opts *o)
 	return !o->no_color && isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
 }
 
+#define TARGETING_SUMMARY "Resource targeting is in effect"
+#define TARGETING_DETAIL \
+	"The plan covers only the --target addresses and what they depend on, so it " \
+	"may not show every change the spec asks for. Targeting is for exceptional " \
+	"cases such as recovering from an error, not for routine use."
+
+/* as Terraform warns: on stderr, and in apply's JSON stream */
+static void warn_targeting(const struct lf_cli_opts *o, bool applying)
+{
+	fprintf(stderr, "\nWarning: " TARGETING_SUMMARY "\n\n" TARGETING_DETAIL "\n\n");
+	if (o->json && applying)
+		lf_ui_diagnostic("warning", TARGETING_SUMMARY, TARGETING_DETAIL);
+}
+
 static int make_plan(struct lf_ws *ws, const struct lf_cli_opts *o, bool destroy, bool applying,
 		     struct lf_plan **out)
 {
-	struct lf_plan_opts po = { destroy, o->targets };
+	struct lf_plan_opts po = { destroy, o->targets, o->replace,
+				   (const char *const *)ws->tainted };
 	struct lf_err err = LF_ERR_INIT;
+	int rc;
 
 	double t0 = lf_now_s();
 
@@ -149,13 +203,14 @@ static int make_plan(struct lf_ws *ws, const struct lf_cli_opts *o, bool destroy
 	    !(destroy && o->refresh == LF_REFRESH_CHEAP)) {
 		if (lf_refresh(&ws->env, &ws->current, ws->doc.resources,
 			       (enum lf_refresh_mode)o->refresh, o->parallelism,
-			       stdout, &err) != 0) {
+			       o->json ? stderr : stdout, &err) != 0) {
 			lf_cli_error("%s", err.msg);
 			return 1;
 		}
 		ws->env.current = ws->current;
 	}
-	if (lf_plan_make(out, &ws->env, ws->desired, ws->current, &po, &err) != 0) {
+	rc = lf_plan_make(out, &ws->env, ws->desired, ws->current, &po, &err);
+	if (rc != 0) {
 		lf_cli_error("%s", err.msg);
 		return 1;
 	}
@@ -164,6 +219,8 @@ static int make_plan(struct lf_ws *ws, const struct lf_cli_opts *o, bool destroy
 	memcpy((*out)->spec_sha256, ws->spec_sha256, sizeof((*out)->spec_sha256));
 	(*out)->spec_file = lf_xstrdup(o->file);
 	(*out)->cost = lf_cost_estimate(*out, ws->spec, ws->current);
+	if (o->targets && o->targets[0])
+		warn_targeting(o, applying);
 	if (lf_ctx_current()->timing)
 		fprintf(stderr, "timing: %-12s %.3fs\n", "diff", lf_now_s() - t0);
 	return 0;
@@ -172,11 +229,7 @@ static int make_plan(struct lf_ws *ws, const struct lf_cli_opts *o, bool destroy
 static void print_plan(const struct lf_plan *p, const struct lf_cli_opts *o)
 {
 	if (o->json) {
-		json_t *j = lf_plan_to_json(p);
-
-		json_dumpf(j, stdout, JSON_INDENT(2));
-		fputc('\n', stdout);
-		json_decref(j);
+		lf_cli_print_json(lf_plan_to_json(p));
 	} else {
 		lf_plan_print(p, stdout, use_color(o));
 	}
@@ -244,12 +297,19 @@ int lf_cmd_plan(int argc, char **argv)
 	rc = lf_cli_parse(&o, argc, argv, USAGE_PLAN, "plan");
 	if (rc)
 		return rc == 1 ? 0 : 1;
+	if (o.nargs > 1 || (o.nargs == 1 && o.file)) {
+		lf_cli_error("plan: expected one spec (plan SPEC or plan -f SPEC)");
+		lf_cli_opts_free(&o);
+		return 1;
+	}
+	if (o.nargs == 1)
+		o.file = o.args[0]; /* as validate SPEC */
 	rc = lf_ws_open(&ws, &o, LF_WS_SPEC | LF_WS_LOCK | LF_WS_EXPAND | LF_WS_DRIVERS |
 			LF_WS_READONLY, "plan");
 	if (rc == 0 && o.out)
 		rc = check_out(&ws, o.out);
 	if (rc == 0)
-		rc = make_plan(&ws, &o, false, false, &p);
+		rc = make_plan(&ws, &o, o.destroy, false, &p);
 	if (rc == 0) {
 		print_plan(p, &o);
 		if (o.out && lf_plan_save(p, o.out, &err) != 0) {
@@ -344,19 +404,31 @@ static int run_plan(struct lf_ws *ws, const struct lf_plan *p,
 		}
 	}
 	ao.parallelism = o->parallelism;
-	ao.progress = stdout;
-	ao.tty = isatty(STDOUT_FILENO);
+	ao.progress = o->json ? stderr : stdout;
+	ao.tty = !o->json && isatty(STDOUT_FILENO);
 	/* drivers' progress ("waiting for i-0abc to be running (12 s)") on
 	 * the status line of a terminal; logs stay free of it */
 	if (ao.tty)
 		ws->env.progress = show_progress;
+	if (o->json) { /* Terraform's apply_* events on stdout */
+		ao.on_action = lf_ui_on_action;
+		ws->env.progress = lf_ui_on_progress;
+		ws->env.progress_payload = (void *)p;
+	}
 	lf_exec_install_signals();
 	rc = lf_plan_apply(p, &ws->env, ws->desired, ws->state, &ws->doc, &ao, &res, &err);
 	if (rc == 0) {
-		printf("\n%s complete! Resources: %zu added, %zu changed, %zu destroyed (%.2fs).\n",
-		       destroy ? "Destroy" : "Apply", p->nadd, p->nchange, p->ndestroy,
-		       lf_now_s() - t0);
+		char *msg = lf_xasprintf("%s complete! Resources: %zu added, %zu changed, %zu destroyed",
+					 destroy ? "Destroy" : "Apply", p->nadd, p->nchange,
+					 p->ndestroy);
+
+		if (o->json)
+			lf_ui_summary(p, destroy ? "destroy" : "apply", msg);
+		fprintf(o->json ? stderr : stdout, "\n%s (%.2fs).\n", msg, lf_now_s() - t0);
+		free(msg);
 	} else {
+		if (o->json)
+			lf_ui_diagnostic("error", err.msg, res.summary);
 		fprintf(stderr, "\nledgerform: error: %s%s (%zu done, %zu failed, %zu skipped, %zu not started)\n",
 			err.msg, res.interrupted ? " (interrupted)" : "", res.done,
 			res.failed, res.skipped, res.not_started);
@@ -416,12 +488,92 @@ static int state_ready(const struct lf_ws *ws)
 	return 0;
 }
 
+/* `apply FILE`: a saved plan; a spec there gets the -f hint */
+static int load_saved(struct lf_cli_opts *o, const char *planfile, struct lf_plan **saved)
+{
+	struct lf_err err = LF_ERR_INIT;
+	json_t *j = json_load_file(planfile, 0, NULL);
+	size_t n;
+
+	if (!j && access(planfile, R_OK) == 0) {
+		lf_cli_error("'%s' is not a saved plan (it is not JSON; a chain spec?): "
+			     "use `ledgerform apply -f %s` to apply a spec", planfile, planfile);
+		return 1;
+	}
+	json_decref(j);
+	if (lf_plan_load(saved, planfile, &err) != 0) {
+		lf_cli_error("%s", err.msg);
+		return 1;
+	}
+	if (!o->file)
+		o->file = (*saved)->spec_file;
+	free(o->targets);
+	o->targets = NULL;
+	if ((*saved)->targets) {
+		for (n = 0; (*saved)->targets[n]; n++)
+			;
+		o->targets = lf_xcalloc(n + 1, sizeof(char *));
+		memcpy(o->targets, (*saved)->targets, n * sizeof(char *));
+	}
+	o->auto_approve = true; /* the plan was reviewed when saved */
+	return 0;
+}
+
+/* the plan shown before applying: text, or apply's JSON events */
+static void show_apply_plan(const struct lf_plan *p, const struct lf_cli_opts *o)
+{
+	char *msg;
+
+	if (!o->json) {
+		print_plan(p, o);
+		return;
+	}
+	lf_ui_planned(p);
+	msg = lf_xasprintf("Plan: %zu to add, %zu to change, %zu to destroy", p->nadd,
+			   p->nchange, p->ndestroy);
+	lf_ui_summary(p, "plan", msg);
+	free(msg);
+}
+
+static int apply_run(struct lf_cli_opts *o, bool destroy, struct lf_plan *saved,
+		     const char *planfile)
+{
+	struct lf_ws ws;
+	struct lf_plan *p = NULL;
+	int rc;
+
+	rc = lf_ws_open(&ws, o, LF_WS_SPEC | LF_WS_LOCK | (destroy ? 0 : LF_WS_EXPAND) |
+			LF_WS_DRIVERS, destroy ? "destroy" : "apply");
+	if (rc == 0)
+		rc = make_plan(&ws, o, destroy, true, &p);
+	if (rc == 0 && destroy && o->keep_crypto)
+		lf_cli_keep_crypto(p, &ws);
+	if (rc == 0 && saved)
+		rc = check_saved(&ws, saved, p, planfile);
+	if (rc == 0 && lf_plan_has_changes(p))
+		rc = state_ready(&ws);
+	if (rc == 0 && (!saved || o->json))
+		show_apply_plan(p, o);
+	if (rc == 0 && destroy)
+		lf_cli_warn_ca_keys(p, &ws);
+	if (rc == 0 && !lf_plan_has_changes(p)) {
+		if (saved)
+			fprintf(o->json ? stderr : stdout,
+				"No changes. The infrastructure matches the spec.\n");
+	} else if (rc == 0 && !confirm(destroy ? "destroy" : "apply", o)) {
+		rc = 1;
+	} else if (rc == 0) {
+		rc = run_plan(&ws, p, o, destroy);
+	}
+	lf_plan_free(p);
+	lf_ws_close(&ws);
+	return rc;
+}
+
 static int apply_common(int argc, char **argv, bool destroy)
 {
 	struct lf_cli_opts o;
-	struct lf_ws ws;
-	struct lf_plan *p = NULL, *saved = NULL;
-	struct lf_err err = LF_ERR_INIT;
+	struct lf_plan *saved = NULL;
 	const char *planfile = NULL;
 	int rc;
 
@@ -429,53 +581,27 @@ static int apply_common(int argc, char **argv, bool destroy)
 			  destroy ? "destroy" : "apply");
 	if (rc)
 		return rc == 1 ? 0 : 1;
+	destroy = destroy || o.destroy;
 	if (!destroy && o.nargs == 1) {
 		planfile = o.args[0];
-		if (lf_plan_load(&saved, planfile, &err) != 0) {
-			lf_cli_error("%s", err.msg);
-			lf_cli_opts_free(&o);
-			return 1;
-		}
-		if (!o.file)
-			o.file = saved->spec_file;
-		free(o.targets);
-		o.targets = NULL;
-		if (saved->targets) {
-			size_t n;
-
-			for (n = 0; saved->targets[n]; n++)
-				;
-			o.targets = lf_xcalloc(n + 1, sizeof(char *));
-			memcpy(o.targets, saved->targets, n * sizeof(char *));
-		}
-		o.auto_approve = true; /* the plan was reviewed when saved */
-		destroy = saved->destroy;
-	}
-	rc = lf_ws_open(&ws, &o, LF_WS_SPEC | LF_WS_LOCK | (destroy ? 0 : LF_WS_EXPAND) |
-			LF_WS_DRIVERS, destroy ? "destroy" : "apply");
-	if (rc == 0)
-		rc = make_plan(&ws, &o, destroy, true, &p);
-	if (rc == 0 && destroy && o.keep_crypto)
-		lf_cli_keep_crypto(p, &ws);
-	if (rc == 0 && saved)
-		rc = check_saved(&ws, saved, p, planfile);
-	if (rc == 0 && lf_plan_has_changes(p))
-		rc = state_ready(&ws);
-	if (rc == 0 && !saved)
-		print_plan(p, &o);
-	if (rc == 0 && destroy)
-		lf_cli_warn_ca_keys(p, &ws);
-	if (rc == 0 && !lf_plan_has_changes(p)) {
-		if (saved)
-			printf("No changes. The infrastructure matches the spec.\n");
-	} else if (rc == 0 && !confirm(destroy ? "destroy" : "apply", &o)) {
+		rc = load_saved(&o, planfile, &saved);
+		if (rc == 0)
+			destroy = saved->destroy;
+	} else if (o.nargs > 0) {
+		lf_cli_error("%s: unexpected argument '%s'%s", destroy ? "destroy" : "apply",
+			     o.args[0], destroy ? "; pass the spec with -f SPEC" : "");
 		rc = 1;
-	} else if (rc == 0) {
-		rc = run_plan(&ws, p, &o, destroy);
 	}
-	lf_plan_free(p);
+	if (rc == 0 && o.json && !o.auto_approve) {
+		lf_cli_error("%s --json needs --auto-approve (or a saved plan): there is no "
+			     "prompt in machine-readable mode", destroy ? "destroy" : "apply");
+		rc = 1;
+	}
+	if (rc == 0 && o.json)
+		lf_ui_version();
+	if (rc == 0)
+		rc = apply_run(&o, destroy, saved, planfile);
 	lf_plan_free(saved);
-	lf_ws_close(&ws);
 	lf_cli_opts_free(&o);
 	return rc ? 1 : 0;
 }

@@ -30,6 +30,7 @@ static const char USAGE[] =
 	"  status     show how each node runs: health, process, ports\n"
 	"  graph      draw the network (DOT or SVG), coloured by plan with --plan\n"
 	"  completion print a bash or zsh completion script\n"
+	"  fmt        rewrite a spec in the canonical layout (-check, -diff)\n"
 	LF_EXTRA_COMMANDS_USAGE
 	"  version    print the version\n\n"
 	"Run `ledgerform COMMAND --help` for a command's options.\n";
@@ -42,7 +43,12 @@ struct command {
 static int cmd_version(int argc, char **argv)
 {
 	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		printf("Usage: ledgerform version\n\nPrint the version and the driver ABI it speaks.\n");
+		printf("Usage: ledgerform version [--json]\n\nPrint the version and the driver ABI it speaks.\n");
+		return 0;
+	}
+	if (argc > 1 && (strcmp(argv[1], "--json") == 0 || strcmp(argv[1], "-json") == 0)) {
+		lf_cli_print_json(json_pack("{s:s, s:i}", "ledgerform_version", LF_VERSION,
+					    "driver_abi", LF_DRIVER_ABI_VERSION));
 		return 0;
 	}
 	printf("ledgerform %s (driver ABI %u)\n", LF_VERSION, LF_DRIVER_ABI_VERSION);
@@ -63,6 +69,7 @@ static const struct command commands[] = {
 	{ "status", lf_cmd_status },
 	{ "graph", lf_cmd_graph },
 	{ "completion", lf_cmd_completion },
+	{ "fmt", lf_cmd_fmt },
 	{ "version", cmd_version },
 	LF_EXTRA_COMMANDS
 };

@@ -10,13 +10,15 @@
 
 void lf_cli_error(const char *fmt, ...)
 {
+	char msg[LF_ERR_MSG_MAX + 256];
 	va_list ap;
 
-	fputs("ledgerform: error: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "ledgerform: error: %s\n", msg);
+	if (lf_ui_streaming()) /* apply --json: also an error diagnostic */
+		lf_ui_diagnostic("error", msg, NULL);
 }
 
 /* "30", "30s", "2m", "500ms" -> seconds; -1 when malformed */
@@ -52,7 +54,7 @@ static int parse_uint(const char *s, unsigned int *out)
 }
 
 enum { O_AUTO = 256, O_PAR, O_JSON, O_TARGET, O_OUT, O_DETAILED, O_LOCKTO,
-       O_NOCOLOR, O_STATE, O_REFRESH, O_KEEP_CRYPTO };
+       O_NOCOLOR, O_STATE, O_REFRESH, O_DESTROY, O_REPLACE, O_KEEP_CRYPTO };
 
 static const struct option longopts[] = {
 	{ "file", required_argument, NULL, 'f' },
@@ -68,8 +70,60 @@ static const struct option longopts[] = {
 	{ "state", required_argument, NULL, O_STATE },
 	{ "refresh", optional_argument, NULL, O_REFRESH },
 	{ "keep-crypto", no_argument, NULL, O_KEEP_CRYPTO },
+	{ "destroy", no_argument, NULL, O_DESTROY },
+	{ "replace", required_argument, NULL, O_REPLACE },
 	{ NULL, 0, NULL, 0 }
 };
+
+static void push_addr(const char ***v, size_t *n, const char *addr)
+{
+	*v = lf_xrealloc(*v, (*n + 2) * sizeof(char *));
+	(*v)[(*n)++] = addr;
+	(*v)[*n] = NULL;
+}
+
+/* the long option named by s (up to '=' or its end), or NULL */
+static const struct option *long_named(const char *s)
+{
+	size_t n = strcspn(s, "=");
+	const struct option *lo;
+
+	for (lo = longopts; lo->name; lo++)
+		if (strlen(lo->name) == n && strncmp(lo->name, s, n) == 0)
+			return lo;
+	return NULL;
+}
+
+/* Terraform's single-dash spellings (-out=FILE, -json, -auto-approve...)
+ * are aliases of the double-dash ones: argv is rewritten before getopt
+ * sees it. -fSPEC stays getopt's; any other -word is refused with the
+ * double-dash hint (getopt would read it as a cluster of letters). */
+static int alias_single_dash(struct lf_cli_opts *o, int argc, char **argv,
+			     const char *cmd)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "--") == 0)
+			break;
+		if (a[0] != '-' || a[1] == '-' || a[1] == '\0' || a[2] == '\0')
+			continue;
+		if (long_named(a + 1)) {
+			o->aliased = lf_xrealloc(o->aliased, (o->naliased + 1) * sizeof(char *));
+			argv[i] = o->aliased[o->naliased++] = lf_xasprintf("-%s", a);
+			continue;
+		}
+		if (a[1] == 'f')
+			continue; /* -fSPEC */
+		lf_cli_error("%s: unknown option '%s'; long options take two dashes "
+			     "(did you mean '-%s'?)", cmd, a, a);
+		fprintf(stderr, "Try 'ledgerform %s --help'.\n", cmd);
+		return 2;
+	}
+	return 0;
+}
 
 static int parse_one(struct lf_cli_opts *o, int c, const char *usage,
 		     const char *cmd)
@@ -94,10 +148,12 @@ static int parse_one(struct lf_cli_opts *o, int c, const char *usage,
 			return 2;
 		}
 		return 0;
+	case O_DESTROY: o->destroy = true; return 0;
 	case O_TARGET:
-		o->targets = lf_xrealloc(o->targets, (o->ntargets + 2) * sizeof(char *));
-		o->targets[o->ntargets++] = optarg;
-		o->targets[o->ntargets] = NULL;
+		push_addr(&o->targets, &o->ntargets, optarg);
+		return 0;
+	case O_REPLACE:
+		push_addr(&o->replace, &o->nreplace, optarg);
 		return 0;
 	case O_PAR:
 		if (parse_uint(optarg, &o->parallelism) != 0) {
@@ -128,12 +184,12 @@ int lf_cli_parse(struct lf_cli_opts *o, int argc, char **argv,
 	o->parallelism = 10;
 	optind = 1;
 	opterr = 1;
-	while ((c = getopt_long(argc, argv, "f:h", longopts, NULL)) != -1) {
+	rc = alias_single_dash(o, argc, argv, cmd);
+	while (rc == 0 && (c = getopt_long(argc, argv, "f:h", longopts, NULL)) != -1)
 		rc = parse_one(o, c, usage, cmd);
-		if (rc == 1)
-			return 1; /* help: exit 0 */
-		if (rc != 0)
-			return 2; /* exit 1 */
+	if (rc != 0) {
+		lf_cli_opts_free(o); /* the caller returns at once */
+		return rc == 1 ? 1 : 2; /* help: exit 0; else exit 1 */
 	}
 	o->nargs = argc - optind;
 	o->args = argv + optind;
@@ -142,6 +198,15 @@ int lf_cli_parse(struct lf_cli_opts *o, int argc, char **argv,
 
 void lf_cli_opts_free(struct lf_cli_opts *o)
 {
+	size_t i;
+
 	free(o->targets);
 	o->targets = NULL;
+	free(o->replace);
+	o->replace = NULL;
+	for (i = 0; i < o->naliased; i++)
+		free(o->aliased[i]);
+	free(o->aliased);
+	o->aliased = NULL;
+	o->naliased = 0;
 }

@@ -102,6 +102,37 @@ struct reader {
 	bool drop_doc;
 };
 
+static void add_tainted(struct lf_ws *ws, size_t *n, size_t max, const char *addr)
+{
+	if (!ws->tainted)
+		ws->tainted = lf_xcalloc(max + 1, sizeof(char *));
+	ws->tainted[(*n)++] = lf_xstrdup(addr);
+}
+
+/* the records `state taint` marked, noted before the document is
+ * dropped; the raw index's records that mention "tainted" are parsed */
+static void note_tainted(struct lf_ws *ws)
+{
+	const struct lf_state_raw *raw = ws->doc.raw;
+	const char *addr;
+	json_t *rec;
+	size_t i, n = 0, max = json_object_size(ws->doc.resources) + (raw ? raw->n : 0);
+
+	json_object_foreach(ws->doc.resources, addr, rec)
+		if (json_is_true(json_object_get(rec, "tainted")))
+			add_tainted(ws, &n, max, addr);
+	for (i = 0; raw && i < raw->n; i++) {
+		const struct lf_state_rec *r = &raw->v[i];
+
+		if (!memmem(raw->text + r->off, r->len, "\"tainted\"", 9))
+			continue;
+		rec = json_loadb(raw->text + r->off, r->len, 0, NULL);
+		if (json_is_true(json_object_get(rec, "tainted")))
+			add_tainted(ws, &n, max, lf_state_rec_addr(raw, r));
+		json_decref(rec);
+	}
+}
+
 /* read and index the state (runs beside the expansion) */
 static void *read_state(void *arg)
 {
@@ -109,6 +140,8 @@ static void *read_state(void *arg)
 
 	r->rc = r->drop_doc ? lf_state_read_raw(r->ws->state, &r->ws->doc, &r->err)
 			    : lf_state_read(r->ws->state, &r->ws->doc, &r->err);
+	if (r->rc == 0)
+		note_tainted(r->ws);
 	if (r->rc == 0 && r->ws->doc.raw)
 		return NULL; /* indexed only: built against the desired set */
 	if (r->rc == 0)
@@ -231,6 +264,9 @@ void lf_ws_close(struct lf_ws *ws)
 	free(ws->workdir);
 	free(ws->crypto_dir);
 	free(ws->channels_dir);
+	for (size_t i = 0; ws->tainted && ws->tainted[i]; i++)
+		free(ws->tainted[i]);
+	free(ws->tainted);
 	memset(ws, 0, sizeof(*ws));
 	phase("teardown", &t);
 }

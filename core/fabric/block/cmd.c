@@ -25,7 +25,7 @@ static const char render_usage[] =
 	"  SOURCE_DATE_EPOCH fixes timestamp, nonce and tx id (reproducible).\n";
 
 static const char inspect_usage[] =
-	"usage: ledgerform inspect FILE\n"
+	"usage: ledgerform inspect FILE [--json]\n"
 	"  Prints a block, envelope, config update or config as JSON (the shape\n"
 	"  of configtxlator proto_decode / configtxgen -inspectBlock).\n";
 
@@ -156,6 +156,13 @@ int lf_cmd_inspect(int argc, char **argv)
 			  strcmp(argv[1], "-h") == 0)) {
 		fputs(inspect_usage, stdout);
 		return 0;
+	}
+	/* its output is one JSON document already: --json is accepted */
+	if (argc == 3 && (strcmp(argv[1], "--json") == 0 || strcmp(argv[1], "-json") == 0)) {
+		argv++;
+		argc = 2;
+	} else if (argc == 3 && (strcmp(argv[2], "--json") == 0 || strcmp(argv[2], "-json") == 0)) {
+		argc = 2;
 	}
 	if (argc != 2) {
 		fputs(inspect_usage, stderr);
