@@ -49,16 +49,19 @@ static json_t *host_attrs(const struct lf_spec *spec, const struct lf_node *n)
 	return a;
 }
 
-/* where a peer's gossip starts: the org's first peer, or for the first
- * peer the org's second one (itself when it is alone) */
+/* where a peer's gossip starts: the org's first peer (the first peer
+ * itself: the others reach it, and membership spreads both ways; so
+ * scaling the org up or down never restarts the first peer) */
 static void gossip_bootstrap(json_t *a, const struct lf_org *org, const struct lf_node *n)
 {
 	const struct lf_node *b = n;
 	char *v;
 
-	for (size_t i = 0; org && i < org->nnodes && b == n; i++)
-		if (org->nodes[i].kind == LF_NODE_PEER && &org->nodes[i] != n)
+	for (size_t i = 0; org && i < org->nnodes; i++)
+		if (org->nodes[i].kind == LF_NODE_PEER) {
 			b = &org->nodes[i];
+			break;
+		}
 	v = lf_xasprintf("%s:%u", b->address ? b->address : b->hostname, b->port);
 	json_object_set_new(a, "gossip_bootstrap", json_string(v));
 	free(v);

@@ -385,13 +385,13 @@ static void test_ports_config(void **state)
 			    "127.0.0.1:12001");
 	assert_string_equal(cfg_get(orderer, "Operations.ListenAddress", buf, sizeof(buf)),
 			    "127.0.0.1:13001");
-	/* gossip starts at the org's other peer, the first one's at the second */
+	/* gossip starts at the org's first peer, the first one's at itself */
 	assert_string_equal(cfg_get(peer, "peer.gossip.bootstrap", buf, sizeof(buf)),
 			    "127.0.0.1:7051");
 	free(peer);
 	peer = render_config(lf_rset_get(rs, "node.bank.peer0"));
 	assert_string_equal(cfg_get(peer, "peer.gossip.bootstrap", buf, sizeof(buf)),
-			    "127.0.0.1:14101");
+			    "127.0.0.1:7051");
 	free(peer);
 	free(orderer);
 	lf_rset_free(rs);
