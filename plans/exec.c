@@ -364,6 +364,16 @@ static void record(struct sched *s, struct lf_state_doc *doc, struct job *j)
 			json_decref(j->des->outputs);
 			j->des->outputs = json_incref(j->outputs);
 		}
+	} else if (j->st == J_FAILED && j->err.code == LF_EPENDING && j->cur &&
+		   j->outputs) {
+		/* waiting for signatures: the prior record, outputs saying so */
+		struct lf_resource tmp = *j->cur;
+		json_t *rec;
+
+		tmp.outputs = j->outputs;
+		rec = lf_resource_to_json(&tmp);
+		lf_state_batch_put(&s->batch, j->act->addr, rec);
+		json_object_set_new(res, j->act->addr, rec);
 	} else if (j->st == J_DONE || (j->st == J_FAILED && j->deleted)) {
 		/* deleted, or a replace whose delete half finished */
 		lf_state_batch_delete(&s->batch, j->act->addr);
@@ -393,6 +403,9 @@ static void progress(struct sched *s, struct job *j)
 	if (j->st == J_DONE)
 		fprintf(f, "%s: %s complete after %.2fs [%zu/%zu]\n", j->act->addr,
 			done_word(j->act->kind), j->secs, s->finished, s->total_work);
+	else if (j->err.code == LF_EPENDING)
+		fprintf(f, "%s: %s waiting for signatures [%zu/%zu]\n", j->act->addr,
+			lf_action_name(j->act->kind), s->finished, s->total_work);
 	else
 		fprintf(f, "%s: %s FAILED after %.2fs [%zu/%zu]: %s\n", j->act->addr,
 			lf_action_name(j->act->kind), j->secs, s->finished,
@@ -619,6 +632,11 @@ static char *summarize(struct sched *s, struct lf_apply_result *res)
 			}
 			break;
 		case J_FAILED:
+			if (j->err.code == LF_EPENDING) {
+				res->waiting++;
+				lf_buf_printf(&b, "  %s: %s\n", j->act->addr, j->err.msg);
+				break;
+			}
 			res->failed++;
 			lf_buf_printf(&b, "  %s: %s failed: %s\n", j->act->addr,
 				      lf_action_name(j->act->kind), j->err.msg);
@@ -722,6 +740,9 @@ int lf_plan_apply(const struct lf_plan *plan, const struct lf_apply_env *env,
 		rc = lf_err_set(err, LF_ECONFLICT, "%s; %zu of %zu actions did not start",
 				s.lock_lost, res->failed + res->skipped + res->not_started,
 				s.total_work);
+	if (rc == 0 && res->waiting && !res->failed && !res->skipped && !res->not_started)
+		rc = lf_err_set(err, LF_EPENDING, "%zu config update%s waiting for signatures",
+				res->waiting, res->waiting == 1 ? "" : "s");
 	if (rc == 0 && (res->failed || res->skipped || res->not_started))
 		rc = lf_err_set(err, res->interrupted ? LF_ECANCELED : LF_ERROR,
 				"%zu of %zu actions did not complete",

@@ -8,6 +8,9 @@
 #include "core/util/ctx.h"
 #include "core/util/util.h"
 
+/* apply: everything done but config updates waiting for signatures */
+#define LF_EXIT_WAITING 3
+
 static const char USAGE_VALIDATE[] =
 	"Usage: ledgerform validate -f SPEC\n\n"
 	"Check a chain spec: YAML syntax, keys, types, names, references,\n"
@@ -47,7 +50,9 @@ static const char USAGE_APPLY[] =
 	"  --state FILE            use this state file instead of the spec's\n"
 	"  --json                  print the plan as JSON before applying\n"
 	"  --refresh[=true|false]  as for plan (default: where cheap)\n"
-	"  --no-color              plain output\n";
+	"  --no-color              plain output\n\n"
+	"Exit status: 0 done, 1 error, 3 done except config updates waiting for\n"
+	"signatures (listed with who must sign and the next commands).\n";
 
 static const char USAGE_DESTROY[] =
 	"Usage: ledgerform destroy -f SPEC [options]\n\n"
@@ -352,6 +357,9 @@ static int run_plan(struct lf_ws *ws, const struct lf_plan *p,
 		printf("\n%s complete! Resources: %zu added, %zu changed, %zu destroyed (%.2fs).\n",
 		       destroy ? "Destroy" : "Apply", p->nadd, p->nchange, p->ndestroy,
 		       lf_now_s() - t0);
+	} else if (rc == LF_EPENDING) {
+		printf("\nApply waiting for signatures: %zu done; %s:\n%s", res.done, err.msg,
+		       res.summary ? res.summary : "");
 	} else {
 		fprintf(stderr, "\nledgerform: error: %s%s (%zu done, %zu failed, %zu skipped, %zu not started)\n",
 			err.msg, res.interrupted ? " (interrupted)" : "", res.done,
@@ -367,7 +375,7 @@ static int run_plan(struct lf_ws *ws, const struct lf_plan *p,
 				(unsigned long long)ws->doc.serial);
 	}
 	free(res.summary);
-	return rc == 0 ? 0 : 1;
+	return rc == 0 ? 0 : rc == LF_EPENDING ? LF_EXIT_WAITING : 1;
 }
 
 /* `apply PLANFILE`: the state and the spec must be as when it was saved */
@@ -469,7 +477,7 @@ static int apply_common(int argc, char **argv, bool destroy)
 	lf_plan_free(saved);
 	lf_ws_close(&ws);
 	lf_cli_opts_free(&o);
-	return rc ? 1 : 0;
+	return rc == LF_EXIT_WAITING ? rc : rc ? 1 : 0;
 }
 
 int lf_cmd_apply(int argc, char **argv)
