@@ -95,7 +95,7 @@ struct lf_signer {
 	uint8_t *cert;        /* PEM text (id_bytes) */
 	size_t cert_len;
 	unsigned roles;       /* bit (1 << LF_ROLE_*) */
-	char fp[65];          /* sha256 of the certificate PEM, dedup key */
+	char fp[65];          /* sha256 of the certificate DER, dedup key */
 	char *subject;        /* one-line subject */
 	char *problem;        /* NULL when valid, else why not */
 };

@@ -218,6 +218,17 @@ static char *subject_line(X509 *x)
 	return lf_xstrdup(buf);
 }
 
+/* sha256 of the certificate's DER: the same signer whatever the PEM
+ * text around it (Fabric's CLI re-encodes it) */
+static void cert_fp(X509 *x, char fp[65])
+{
+	unsigned char *der = NULL;
+	int n = i2d_X509(x, &der);
+
+	lf_sha256_hex(der, n > 0 ? (size_t)n : 0, fp);
+	OPENSSL_free(der);
+}
+
 /* one signature: identity, roles, validity; LF_EINVALID when the
  * signature does not verify (tampered update or other bytes signed) */
 static int check_one(const Lfpb__ConfigGroup *cfg, const Lfpb__ConfigSignature *cs,
@@ -243,7 +254,7 @@ static int check_one(const Lfpb__ConfigGroup *cfg, const Lfpb__ConfigSignature *
 	memcpy(s->cert, si->id_bytes.data, si->id_bytes.len);
 	s->cert_len = si->id_bytes.len;
 	s->subject = subject_line(x);
-	lf_sha256_hex(s->cert, s->cert_len, s->fp);
+	cert_fp(x, s->fp);
 	v = verify_sig(x, cs->signature_header, upd, cs->signature);
 	if (v == 1) {
 		rc = lf_err_set(err, LF_EINVALID, "signature %zu (%s, %s) does not "
