@@ -143,16 +143,36 @@ static bool has_ou(X509 *x, const char *ou)
 	return false;
 }
 
+/* sha256 of the certificate's signed part (TBSCertificate): the same
+ * signer whatever PEM text or CA signature encoding carries it (Fabric's
+ * MSP re-encodes a CA signature with a high S as low-S: other bytes,
+ * same identity) */
+static void cert_fp(X509 *x, char fp[65])
+{
+	unsigned char *der = NULL;
+	int n = i2d_re_X509_tbs(x, &der);
+
+	lf_sha256_hex(der, n > 0 ? (size_t)n : 0, fp);
+	OPENSSL_free(der);
+}
+
 static unsigned roles_of(X509 *x, const struct lf_signer *s,
 			 const Lfpb__FabricMSPConfig *fc)
 {
 	const Lfpb__FabricNodeOUs *no = fc->fabric_node_ous;
 	unsigned r = 1u << LF_ROLE_MEMBER;
 
-	for (size_t i = 0; i < fc->n_admins; i++)
-		if (fc->admins[i].len == s->cert_len &&
-		    memcmp(fc->admins[i].data, s->cert, s->cert_len) == 0)
-			r |= 1u << LF_ROLE_ADMIN;
+	for (size_t i = 0; i < fc->n_admins; i++) {
+		X509 *a = pem_cert(fc->admins[i].data, fc->admins[i].len);
+		char fp[65];
+
+		if (a) {
+			cert_fp(a, fp);
+			if (strcmp(fp, s->fp) == 0)
+				r |= 1u << LF_ROLE_ADMIN;
+		}
+		X509_free(a);
+	}
 	if (!no || !no->enable)
 		return r;
 	if (no->admin_ou_identifier &&
@@ -216,17 +236,6 @@ static char *subject_line(X509 *x)
 
 	X509_NAME_oneline(X509_get_subject_name(x), buf, sizeof(buf));
 	return lf_xstrdup(buf);
-}
-
-/* sha256 of the certificate's DER: the same signer whatever the PEM
- * text around it (Fabric's CLI re-encodes it) */
-static void cert_fp(X509 *x, char fp[65])
-{
-	unsigned char *der = NULL;
-	int n = i2d_X509(x, &der);
-
-	lf_sha256_hex(der, n > 0 ? (size_t)n : 0, fp);
-	OPENSSL_free(der);
 }
 
 /* one signature: identity, roles, validity; LF_EINVALID when the

@@ -1,8 +1,9 @@
 /*
  * The update file and Fabric's own CLI: `peer channel signconfigtx -f`
  * (the real binary, FABRIC_BIN) adds a signature to a file `ledgerform
- * sign` signed; ledgerform counts it, and the config carried in the file
- * survives Fabric's rewrite. Skips without FABRIC_BIN.
+ * sign` signed; ledgerform counts it, the config carried in the file
+ * survives Fabric's rewrite, and a second signature by the same admin is
+ * refused. Skips without FABRIC_BIN.
  */
 #include <fcntl.h>
 #include <stdarg.h>
@@ -83,7 +84,7 @@ static void test_peer_signconfigtx_counts(void **state)
 	struct lf_spec *s2 = NULL, *s3 = NULL;
 	uint8_t *cfg = NULL, *upd = NULL, *file = NULL, *env = NULL, *cfg2 = NULL;
 	size_t clen = 0, ulen = 0, flen = 0, elen = 0, c2len = 0;
-	char *updp = lf_xasprintf("%s/mychannel.update.pb", dir), *data = NULL;
+	char *updp = lf_xasprintf("%s/mychannel.update.pb", dir), *text, *data = NULL;
 	char *adm1 = lf_xasprintf("%s/peerOrganizations/org1.example.com/users/"
 				  "Admin@org1.example.com/msp", crypto);
 	char *adm2 = lf_xasprintf("%s/peerOrganizations/org2.example.com/users/"
@@ -119,6 +120,16 @@ static void test_peer_signconfigtx_counts(void **state)
 	lfpb__config_update_envelope__free_unpacked(e, NULL);
 	if (lf_update_check(cfg, clen, env, elen, &err) != 0)
 		fail_msg("peer's signature not counted: %s", err.msg);
+	/* the org2 admin through ledgerform too: the same signer (Fabric
+	 * re-encodes a high-S CA signature in the certificate: other bytes,
+	 * same identity), refused */
+	if (lf_sign(updp, adm2) != 1) {
+		text = fx_slurp(outp);
+		fail_msg("not refused: %s", text);
+	}
+	text = fx_slurp(outp);
+	assert_non_null(strstr(text, "(Org2MSP) has signed this update already (signature 2)"));
+	free(text);
 	lf_spec_free(s2);
 	lf_spec_free(s3);
 	free(cfg); free(upd); free(file); free(env); free(cfg2); free(data);
