@@ -73,6 +73,7 @@ struct sched {
 	struct lane *lanes;
 	size_t nlanes;
 	char lock_lost[LF_ERR_MSG_MAX]; /* why the apply stopped, or "" */
+	size_t skipped_waiting;    /* skipped behind an update waiting for signatures */
 	struct lf_state_batch batch;     /* changes since the last commit */
 };
 
@@ -438,7 +439,9 @@ static void skip_dependents(struct sched *s, size_t i, const char *why)
 			continue;
 		d->st = J_SKIPPED;
 		d->skip_reason = lf_xasprintf("not started: %s %s", why, j->act->addr);
-		skip_dependents(s, j->next[k], "dependency failed or skipped:");
+		s->skipped_waiting += strncmp(why, "waiting", 7) == 0;
+		skip_dependents(s, j->next[k], strncmp(why, "waiting", 7) == 0 ? why :
+				"dependency failed or skipped:");
 	}
 }
 
@@ -451,7 +454,8 @@ static void finish_job(struct sched *s, struct lf_state_doc *doc, size_t i)
 	record(s, doc, j);
 	progress(s, j);
 	if (j->st != J_DONE) {
-		skip_dependents(s, i, "dependency failed:");
+		skip_dependents(s, i, j->err.code == LF_EPENDING ?
+				"waiting for signatures on" : "dependency failed:");
 		return;
 	}
 	for (k = 0; k < j->nnext; k++) {
@@ -740,7 +744,8 @@ int lf_plan_apply(const struct lf_plan *plan, const struct lf_apply_env *env,
 		rc = lf_err_set(err, LF_ECONFLICT, "%s; %zu of %zu actions did not start",
 				s.lock_lost, res->failed + res->skipped + res->not_started,
 				s.total_work);
-	if (rc == 0 && res->waiting && !res->failed && !res->skipped && !res->not_started)
+	if (rc == 0 && res->waiting && !res->failed && res->skipped == s.skipped_waiting &&
+	    !res->not_started)
 		rc = lf_err_set(err, LF_EPENDING, "%zu config update%s waiting for signatures",
 				res->waiting, res->waiting == 1 ? "" : "s");
 	if (rc == 0 && (res->failed || res->skipped || res->not_started))

@@ -788,6 +788,17 @@ static char *note_estimate(const struct lf_apply_env *env, const char *name,
 	return b.data;
 }
 
+/* an earlier apply left the update waiting for signatures */
+static void note_waiting(struct lf_buf *b, const struct lf_resource *prior)
+{
+	const json_t *p = json_object_get(prior->outputs, "pending_update");
+	const char *file = json_string_value(json_object_get(p, "file"));
+
+	if (file)
+		lf_buf_printf(b, "; waiting for signatures on %s (in the workspace)",
+			      file);
+}
+
 static char *channel_note(const struct lf_apply_env *env,
 			  const struct lf_resource *prior,
 			  const struct lf_resource *desired)
@@ -824,6 +835,7 @@ static char *channel_note(const struct lf_apply_env *env,
 	if (needs && *needs)
 		lf_buf_printf(&b, ": needs %s", needs);
 	free(needs);
+	note_waiting(&b, prior);
 	json_decref(anchors);
 	return b.data;
 }
