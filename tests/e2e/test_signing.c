@@ -145,6 +145,10 @@ static void pending_then_fabric_signature(const char *bin)
 	assert_int_equal(t.status, 0);
 	assert_int_equal(config_sequence(&t), 1);
 	assert_false(ct_exists(&t, UPD));
+	r = state_record(&t, "channel.sg");   /* no longer pending */
+	assert_null(json_object_get(json_object_get(r, "outputs"), "pending_update"));
+	json_decref(r);
+	assert_int_equal(ct_run(&t, "plan -f spec.yaml --detailed-exitcode"), 0);
 }
 
 static void ledgerform_signs_peer_submits(const char *bin)

@@ -480,6 +480,17 @@ static int keep_config_block(const struct lf_apply_env *env, const char *name,
 	return rc;
 }
 
+/* the prior outputs, without a pending update (a new object) */
+static json_t *prior_outputs(const struct lf_resource *prior)
+{
+	json_t *o = prior->outputs ? json_deep_copy(prior->outputs) : NULL;
+
+	if (!o)
+		o = json_object();
+	json_object_del(o, "pending_update");
+	return o;
+}
+
 /* signatures satisfy the policies: the update goes to a running orderer
  * and counts as made only once its config block is delivered; then the
  * new config is recorded and the signed update file retired. A refused
@@ -512,10 +523,7 @@ static int finish_update(const struct lf_apply_env *env, const char *name,
 		rc = lf_net_submit_update(env, desired, (uint8_t *)f->sig, f->siglen,
 					  c->sequence, &blk, &blen, &submitted, err);
 	if (rc == 0) {
-		*outputs = json_deep_copy(prior->outputs ? prior->outputs
-					  : json_object());
-		if (!*outputs)
-			*outputs = json_object();
+		*outputs = prior_outputs(prior);
 		json_object_set_new(*outputs, "config_sequence",
 				    json_integer((json_int_t)c->sequence));
 		json_object_set_new(*outputs, "submitted", json_boolean(submitted));
@@ -556,9 +564,7 @@ static int waiting(const struct lf_apply_env *env, const struct lf_resource *pri
 			       "it", err->msg, f->upd, f->upd);
 	json_t *p = json_pack("{s:s, s:s}", "file", rel, "needs", err->msg);
 
-	*outputs = json_deep_copy(prior->outputs ? prior->outputs : json_object());
-	if (!*outputs)
-		*outputs = json_object();
+	*outputs = prior_outputs(prior);
 	json_object_set_new(*outputs, "pending_update", p);
 	lf_err_clear(err);
 	lf_err_set(err, LF_EPENDING, "%s", m);
@@ -602,8 +608,7 @@ static int channel_update(const struct lf_apply_env *env,
 				       env->crypto_dir, &upd, &ulen, NULL, err);
 	if (rc == LF_ENOTFOUND) {        /* config already as desired */
 		lf_err_clear(err);
-		*outputs = json_deep_copy(prior->outputs ? prior->outputs
-					  : json_object());
+		*outputs = prior_outputs(prior);
 		rc = 0;
 		goto cleanup;
 	}
