@@ -256,3 +256,18 @@ long ct_node_pid(struct clitest *t, const char *hosts_rel, const char *host)
 	free(s);
 	return pid;
 }
+
+bool ct_destroy_stops(struct clitest *t, const char *hosts_rel, const char *const *hosts,
+		      size_t n)
+{
+	long *pids = calloc(n + 1, sizeof(long));
+	bool ok;
+
+	for (size_t i = 0; i < n; i++)
+		pids[i] = ct_node_pid(t, hosts_rel, hosts[i]);
+	ok = ct_run(t, "destroy -f spec.yaml --auto-approve") == 0;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = !(pids[i] > 0 && ct_pid_alive(pids[i]));
+	free(pids);
+	return ok;
+}

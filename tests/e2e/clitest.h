@@ -40,4 +40,9 @@ bool ct_pid_alive(long pid);
  * (HOSTS_REL: ".ledgerform/NAME/hosts"); 0 when none */
 long ct_node_pid(struct clitest *t, const char *hosts_rel, const char *host);
 
+/* `destroy -f spec.yaml --auto-approve` in t->dir; true when it exits 0
+ * and none of the nodes of HOSTS (n names under HOSTS_REL) is left running */
+bool ct_destroy_stops(struct clitest *t, const char *hosts_rel, const char *const *hosts,
+		      size_t n);
+
 #endif

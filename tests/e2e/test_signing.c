@@ -193,15 +193,7 @@ static void test_e2e_signing(void **state)
 	assert_int_equal(t.status, 0);
 	pending_then_fabric_signature(bin);
 	ledgerform_signs_peer_submits(bin);
-	{
-		long pids[2];
-
-		for (size_t i = 0; i < 2; i++)
-			pids[i] = ct_node_pid(&t, W "/hosts", all_hosts[i]);
-		assert_int_equal(ct_run(&t, "destroy -f spec.yaml --auto-approve"), 0);
-		for (size_t i = 0; i < 2; i++)
-			assert_false(pids[i] > 0 && ct_pid_alive(pids[i]));
-	}
+	assert_true(ct_destroy_stops(&t, W "/hosts", all_hosts, 2));
 	ct_done(&t);
 }
 
