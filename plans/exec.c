@@ -73,6 +73,7 @@ struct sched {
 	struct lane *lanes;
 	size_t nlanes;
 	char lock_lost[LF_ERR_MSG_MAX]; /* why the apply stopped, or "" */
+	size_t skipped_waiting;    /* skipped behind an update waiting for signatures */
 	struct lf_state_batch batch;     /* changes since the last commit */
 };
 
@@ -366,6 +367,16 @@ static void record(struct sched *s, struct lf_state_doc *doc, struct job *j)
 			json_decref(j->des->outputs);
 			j->des->outputs = json_incref(j->outputs);
 		}
+	} else if (j->st == J_FAILED && j->err.code == LF_EPENDING && j->cur &&
+		   j->outputs) {
+		/* waiting for signatures: the prior record, outputs saying so */
+		struct lf_resource tmp = *j->cur;
+		json_t *rec;
+
+		tmp.outputs = j->outputs;
+		rec = lf_resource_to_json(&tmp);
+		lf_state_batch_put(&s->batch, j->act->addr, rec);
+		json_object_set_new(res, j->act->addr, rec);
 	} else if (j->st == J_DONE || (j->st == J_FAILED && j->deleted)) {
 		/* deleted, or a replace whose delete half finished */
 		lf_state_batch_delete(&s->batch, j->act->addr);
@@ -398,6 +409,9 @@ static void progress(struct sched *s, struct job *j)
 	if (j->st == J_DONE)
 		fprintf(f, "%s: %s complete after %.2fs [%zu/%zu]\n", j->act->addr,
 			done_word(j->act->kind), j->secs, s->finished, s->total_work);
+	else if (j->err.code == LF_EPENDING)
+		fprintf(f, "%s: %s waiting for signatures [%zu/%zu]\n", j->act->addr,
+			lf_action_name(j->act->kind), s->finished, s->total_work);
 	else
 		fprintf(f, "%s: %s FAILED after %.2fs [%zu/%zu]: %s\n", j->act->addr,
 			lf_action_name(j->act->kind), j->secs, s->finished,
@@ -430,7 +444,9 @@ static void skip_dependents(struct sched *s, size_t i, const char *why)
 			continue;
 		d->st = J_SKIPPED;
 		d->skip_reason = lf_xasprintf("not started: %s %s", why, j->act->addr);
-		skip_dependents(s, j->next[k], "dependency failed or skipped:");
+		s->skipped_waiting += strncmp(why, "waiting", 7) == 0;
+		skip_dependents(s, j->next[k], strncmp(why, "waiting", 7) == 0 ? why :
+				"dependency failed or skipped:");
 	}
 }
 
@@ -443,7 +459,8 @@ static void finish_job(struct sched *s, struct lf_state_doc *doc, size_t i)
 	record(s, doc, j);
 	progress(s, j);
 	if (j->st != J_DONE) {
-		skip_dependents(s, i, "dependency failed:");
+		skip_dependents(s, i, j->err.code == LF_EPENDING ?
+				"waiting for signatures on" : "dependency failed:");
 		return;
 	}
 	for (k = 0; k < j->nnext; k++) {
@@ -624,6 +641,11 @@ static char *summarize(struct sched *s, struct lf_apply_result *res)
 			}
 			break;
 		case J_FAILED:
+			if (j->err.code == LF_EPENDING) {
+				res->waiting++;
+				lf_buf_printf(&b, "  %s: %s\n", j->act->addr, j->err.msg);
+				break;
+			}
 			res->failed++;
 			lf_buf_printf(&b, "  %s: %s failed: %s\n", j->act->addr,
 				      lf_action_name(j->act->kind), j->err.msg);
@@ -727,6 +749,10 @@ int lf_plan_apply(const struct lf_plan *plan, const struct lf_apply_env *env,
 		rc = lf_err_set(err, LF_ECONFLICT, "%s; %zu of %zu actions did not start",
 				s.lock_lost, res->failed + res->skipped + res->not_started,
 				s.total_work);
+	if (rc == 0 && res->waiting && !res->failed && res->skipped == s.skipped_waiting &&
+	    !res->not_started)
+		rc = lf_err_set(err, LF_EPENDING, "%zu config update%s waiting for signatures",
+				res->waiting, res->waiting == 1 ? "" : "s");
 	if (rc == 0 && (res->failed || res->skipped || res->not_started))
 		rc = lf_err_set(err, res->interrupted ? LF_ECANCELED : LF_ERROR,
 				"%zu of %zu actions did not complete",

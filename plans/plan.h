@@ -139,6 +139,7 @@ struct lf_apply_opts {
 
 struct lf_apply_result {
 	size_t done, failed, skipped, not_started;
+	size_t waiting;        /* updates waiting for signatures (LF_EPENDING) */
 	size_t max_running;   /* most actions seen running at once */
 	size_t max_lane_running; /* most at once on one limited provider */
 	size_t commits;       /* state writes made */

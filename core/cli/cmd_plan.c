@@ -9,6 +9,9 @@
 #include "core/util/util.h"
 #include "plans/cost.h"
 
+/* apply: everything done but config updates waiting for signatures */
+#define LF_EXIT_WAITING 3
+
 static const char USAGE_VALIDATE[] =
 	"Usage: ledgerform validate [--json] -f SPEC | SPEC\n\n"
 	"Check a chain spec: YAML syntax, keys, types, names, references,\n"
@@ -64,7 +67,9 @@ static const char USAGE_APPLY[] =
 	"Terraform's single-dash spellings (-auto-approve, -target=ADDR, ...) work too.\n"
 	"Given a spec instead of a plan file, apply says to use -f SPEC.\n"
 	"  --refresh[=true|false]  as for plan (default: where cheap)\n"
-	"  --no-color              plain output\n";
+	"  --no-color              plain output\n\n"
+	"Exit status: 0 done, 1 error, 3 done except config updates waiting for\n"
+	"signatures (listed with who must sign and the next commands).\n";
 
 static const char USAGE_DESTROY[] =
 	"Usage: ledgerform destroy -f SPEC [options]\n\n"
@@ -426,6 +431,11 @@ static int run_plan(struct lf_ws *ws, const struct lf_plan *p,
 			lf_ui_summary(p, destroy ? "destroy" : "apply", msg);
 		fprintf(o->json ? stderr : stdout, "\n%s (%.2fs).\n", msg, lf_now_s() - t0);
 		free(msg);
+	} else if (rc == LF_EPENDING) {
+		if (o->json)
+			lf_ui_diagnostic("warning", err.msg, res.summary);
+		fprintf(o->json ? stderr : stdout, "\nApply waiting for signatures: %zu done; %s:\n%s",
+			res.done, err.msg, res.summary ? res.summary : "");
 	} else {
 		if (o->json)
 			lf_ui_diagnostic("error", err.msg, res.summary);
@@ -443,7 +453,7 @@ static int run_plan(struct lf_ws *ws, const struct lf_plan *p,
 				(unsigned long long)ws->doc.serial);
 	}
 	free(res.summary);
-	return rc == 0 ? 0 : 1;
+	return rc == 0 ? 0 : rc == LF_EPENDING ? LF_EXIT_WAITING : 1;
 }
 
 /* `apply PLANFILE`: the state and the spec must be as when it was saved */
@@ -603,7 +613,7 @@ static int apply_common(int argc, char **argv, bool destroy)
 		rc = apply_run(&o, destroy, saved, planfile);
 	lf_plan_free(saved);
 	lf_cli_opts_free(&o);
-	return rc ? 1 : 0;
+	return rc == LF_EXIT_WAITING ? rc : rc ? 1 : 0;
 }
 
 int lf_cmd_apply(int argc, char **argv)

@@ -33,6 +33,7 @@ const char *lf_errcode_name(int code)
 	case LF_ETIMEOUT: return "timeout";
 	case LF_ECANCELED: return "canceled";
 	case LF_EXISTS: return "exists";
+	case LF_EPENDING: return "waiting for signatures";
 	default: return "internal";
 	}
 }

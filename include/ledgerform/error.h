@@ -25,7 +25,8 @@ enum lf_errcode {
 	LF_ETIMEOUT = -8,     /* gave up waiting */
 	LF_ECANCELED = -9,    /* interrupted by the user */
 	LF_EXISTS = -10,      /* already exists */
-	LF_ECODE_LAST = -11
+	LF_EPENDING = -11,    /* waiting on others (config update signatures) */
+	LF_ECODE_LAST = -12
 };
 
 #define LF_ERR_MSG_MAX 512

@@ -296,3 +296,12 @@ int ct_destroy_nodes(struct clitest *t, const char *hosts_rel, const char *const
 	free(pids);
 	return rc;
 }
+
+/* destroy succeeds and none of the hosts' node processes is left */
+bool ct_destroy_stops(struct clitest *t, const char *hosts_rel, const char *const *hosts,
+		      size_t n)
+{
+	size_t alive;
+
+	return ct_destroy_nodes(t, hosts_rel, hosts, n, &alive) == 0 && alive == 0;
+}

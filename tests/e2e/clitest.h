@@ -50,4 +50,9 @@ void ct_kill_nodes(struct clitest *t, const char *hosts_rel, const char *const *
 int ct_destroy_nodes(struct clitest *t, const char *hosts_rel, const char *const *hosts,
 		     size_t n, size_t *alive);
 
+/* `destroy -f spec.yaml --auto-approve` in t->dir; true when it exits 0
+ * and none of the nodes of HOSTS (n names under HOSTS_REL) is left running */
+bool ct_destroy_stops(struct clitest *t, const char *hosts_rel, const char *const *hosts,
+		      size_t n);
+
 #endif

@@ -527,7 +527,7 @@ static void test_e2e_refusals(void **state)
 }
 
 /* adding an org to a live channel: the plan names who must sign, apply
- * refuses until they have, `sign` with the admin's own MSP, then apply
+ * waits (exit 3) until they have, `sign` with the admin's own MSP, then apply
  * writes the envelope and the channel matches the spec */
 static void test_e2e_channel_update(void **state)
 {
@@ -555,16 +555,17 @@ static void test_e2e_channel_update(void **state)
 	assert_non_null(strstr(t.out, "~   channel.trade"));
 	assert_non_null(strstr(t.out, "+ {\"name\":\"shop\""));
 	assert_non_null(strstr(t.out, "needs 1 of 1 admin signature (BankMSP)"));
-	/* not signed yet: refused, naming who is missing; the rest applied */
-	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 1);
-	assert_non_null(strstr(t.err, "missing"));
-	assert_non_null(strstr(t.err, "BankMSP"));
+	/* not signed yet: waiting (exit 3), naming who is missing; the rest applied */
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 3);
+	assert_non_null(strstr(t.out, "missing"));
+	assert_non_null(strstr(t.out, "BankMSP"));
 	assert_true(ct_exists(&t, upd));
 	assert_true(ct_exists(&t, HOSTS "/peer0-shop/fabric/node.env"));
-	/* a client of the org does not count; its admin does */
+	/* a client of the org would not count: refused; its admin counts */
 	assert_int_equal(ct_run(&t, "sign %s --msp .ledgerform/demo/crypto/peerOrganizations/"
-			 "bank.example.com/users/User1@bank.example.com/msp", upd), 0);
-	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 1);
+			 "bank.example.com/users/User1@bank.example.com/msp", upd), 1);
+	assert_non_null(strstr(t.err, "is not an admin of BankMSP"));
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 3);
 	assert_int_equal(ct_run(&t, "sign %s --msp .ledgerform/demo/crypto/peerOrganizations/"
 			 "bank.example.com/users/Admin@bank.example.com/msp", upd), 0);
 	assert_non_null(strstr(t.out, "ShopMSP")); /* the summary of what is signed */

@@ -95,7 +95,7 @@ struct lf_signer {
 	uint8_t *cert;        /* PEM text (id_bytes) */
 	size_t cert_len;
 	unsigned roles;       /* bit (1 << LF_ROLE_*) */
-	char fp[65];          /* sha256 of the certificate PEM, dedup key */
+	char fp[65];          /* sha256 of the certificate DER, dedup key */
 	char *subject;        /* one-line subject */
 	char *problem;        /* NULL when valid, else why not */
 };
@@ -122,11 +122,13 @@ int lf_blk_sign_pem(const char *key_pem, size_t key_len, const void *data,
 int lf_blk_signer_info(const char *mspdir, const uint8_t *cfg, size_t cfglen,
 		       char **mspid, char **subject, struct lf_err *err);
 
-/* "this signature counts as an admin of X" / "warning: ..." for the last
- * signature of a ConfigUpdateEnvelope, judged against Config cfg; NULL
- * when it cannot tell */
-char *lf_blk_last_signature_status(const uint8_t *cfg, size_t cfglen,
-				   const uint8_t *env, size_t envlen);
+/* does the last signature of a ConfigUpdateEnvelope count, judged
+ * against Config cfg (NULL: only a repeated signer is found)? 0 with
+ * *why "this signature counts as an admin of X"; 1 with *why saying why
+ * not (a signer that signed already, not an admin, not valid for its
+ * MSP); caller frees *why */
+int lf_blk_last_signature_vet(const uint8_t *cfg, size_t cfglen,
+			      const uint8_t *env, size_t envlen, char **why);
 
 /* policy evaluation (policy.c): group is where `name` lives; result
  * summary in *why (caller frees): "MAJORITY Admins: 2 of 3 orgs ..." */

@@ -121,6 +121,19 @@ int lf_update_envelope_signed(const uint8_t *env, size_t len,
 			      const char *channel, const char *mspdir,
 			      const char *mspid, uint8_t **out,
 			      size_t *outlen, struct lf_err *err);
+/* The update file (NAME.update.pb): a Fabric Envelope of type
+ * CONFIG_UPDATE (unsigned, as `peer channel signconfigtx` reads and
+ * rewrites it) whose data is the ConfigUpdateEnvelope `env`, carrying
+ * the channel Config `cfg` it was computed from in its lf_config field
+ * (NULL: none) so signers elsewhere can evaluate the policies. */
+int lf_update_file_wrap(const uint8_t *env, size_t len, const uint8_t *cfg,
+			size_t cfglen, uint8_t **out, size_t *outlen,
+			struct lf_err *err);
+/* The ConfigUpdateEnvelope of an update file (also a bare one), and the
+ * Config it carries (*cfg NULL when none); callers free both */
+int lf_update_file_open(const uint8_t *file, size_t len, uint8_t **env,
+			size_t *envlen, uint8_t **cfg, size_t *cfglen,
+			struct lf_err *err);
 /* Config that results from applying a ConfigUpdateEnvelope to `cur`
  * (sequence + 1); the update must come from lf_update_compute on cur */
 int lf_update_apply(const uint8_t *cur, size_t curlen, const uint8_t *env,

@@ -2,11 +2,12 @@
  * The `channel` resource type. create renders the genesis block
  * (channels_dir/NAME.block) and records the channel config
  * (NAME.config.pb). update computes the config update from the recorded
- * config to the desired one (NAME.update.pb, a ConfigUpdateEnvelope that
- * org admins sign with `ledgerform sign`); once the collected signatures
- * satisfy the mod policies it writes the envelope to submit
- * (NAME.update.envelope.pb) and records the new config, otherwise it fails
- * with LF_EAUTH naming who is missing. Callbacks keep no state and touch
+ * config to the desired one (NAME.update.pb, a Fabric CONFIG_UPDATE
+ * Envelope carrying the config it applies to, that org admins sign with
+ * `ledgerform sign` or `peer channel signconfigtx`); once the collected
+ * signatures satisfy the mod policies it submits it, writes the envelope
+ * (NAME.update.envelope.pb) and records the new config, otherwise it
+ * returns LF_EPENDING naming who must sign. Callbacks keep no state and touch
  * only their channel's files: safe on concurrent worker threads.
  */
 #include <stdio.h>
@@ -365,28 +366,46 @@ static int channel_create(const struct lf_apply_env *env,
 	return rc;
 }
 
+/* the ConfigUpdateEnvelope of an update file (NULL when absent) */
+static int read_update_file(const char *path, char **env, size_t *len,
+			    struct lf_err *err)
+{
+	char *data = NULL;
+	size_t dlen = 0;
+	uint8_t *cfg = NULL;
+	size_t cfglen = 0;
+	int rc = lf_read_file(path, &data, &dlen, err);
+
+	if (rc == 0)
+		rc = lf_update_file_open((uint8_t *)data, dlen, (uint8_t **)env,
+					 len, &cfg, &cfglen, err);
+	free(cfg);
+	free(data);
+	return rc;
+}
+
 /* how a pending update file compares with a freshly computed update:
- * -1 absent, 0 same config_update (keep it and its signatures), else the
- * number of signatures it carries + 1 (a different or damaged update) */
+ * -1 absent or unsigned (replace it), 0 same config_update (keep it and
+ * its signatures), else the number of signatures it carries (a file
+ * that does not decode counts as signed: it is not ours to drop) */
 static long pending_update(const char *path, const uint8_t *env, size_t len)
 {
 	char *data = NULL;
 	size_t dlen = 0;
 	Lfpb__ConfigUpdateEnvelope *a = NULL, *b = NULL;
-	Lfpb__ConfigUpdate *ua, *ub;
+	Lfpb__ConfigUpdate *ua = NULL, *ub;
 	long r = 1;
 
 	if (!lf_path_exists(path))
 		return -1;
-	if (lf_read_file(path, &data, &dlen, NULL) != 0)
-		return 1;
-	ua = lf_update__unpack((uint8_t *)data, dlen, &a, NULL);
+	if (read_update_file(path, &data, &dlen, NULL) == 0)
+		ua = lf_update__unpack((uint8_t *)data, dlen, &a, NULL);
 	ub = lf_update__unpack(env, len, &b, NULL);
 	if (ua && ub && same_bytes(a->config_update.data, a->config_update.len,
 				   b->config_update.data, b->config_update.len))
 		r = 0;
 	else if (ua)
-		r = (long)a->n_signatures + 1;
+		r = a->n_signatures ? (long)a->n_signatures : -1;
 	if (ua)
 		lfpb__config_update__free_unpacked(ua, NULL);
 	if (ub)
@@ -399,31 +418,32 @@ static long pending_update(const char *path, const uint8_t *env, size_t len)
 	return r;
 }
 
-/* write the freshly computed update; a pending one for another change is
- * kept aside as NAME.update.pb.replaced and *note says so */
+/* write the freshly computed update (with the config it applies to, for
+ * signers elsewhere); a signed, unsubmitted update for another change is
+ * never overwritten: refused, naming it */
 static int put_update(const char *path, const uint8_t *upd, size_t ulen,
-		      char **note, struct lf_err *err)
+		      const char *cur, size_t curlen, struct lf_err *err)
 {
 	long p = pending_update(path, upd, ulen);
-	char *aside;
+	uint8_t *file = NULL;
+	size_t flen = 0;
+	int rc;
 
 	if (p == 0)
 		return 0;
-	if (p > 0) {
-		aside = lf_xasprintf("%s.replaced", path);
-		if (rename(path, aside) != 0) {
-			int rc = lf_err_sys(err, LF_ERROR, "cannot move '%s' aside",
-					    path);
-
-			free(aside);
-			return rc;
-		}
-		*note = lf_xasprintf("the pending update was for another change "
-				     "(%ld signature%s, kept as '%s'); ", p - 1,
-				     p == 2 ? "" : "s", aside);
-		free(aside);
-	}
-	return lf_write_file_atomic(path, upd, ulen, 0644, err);
+	if (p > 0)
+		return lf_err_set(err, LF_ECONFLICT, "'%s' holds %ld signature%s "
+				  "for an earlier change that was not submitted, "
+				  "and the spec now asks for another one; submit "
+				  "it first (apply the spec it was made for), or "
+				  "delete the file to discard its signatures, then "
+				  "apply again", path, p, p == 1 ? "" : "s");
+	rc = lf_update_file_wrap(upd, ulen, (const uint8_t *)cur, curlen, &file,
+				 &flen, err);
+	if (rc == 0)
+		rc = lf_write_file_atomic(path, file, flen, 0644, err);
+	free(file);
+	return rc;
 }
 
 struct upd_files {
@@ -460,6 +480,17 @@ static int keep_config_block(const struct lf_apply_env *env, const char *name,
 	return rc;
 }
 
+/* the prior outputs, without a pending update (a new object) */
+static json_t *prior_outputs(const struct lf_resource *prior)
+{
+	json_t *o = prior->outputs ? json_deep_copy(prior->outputs) : NULL;
+
+	if (!o)
+		o = json_object();
+	json_object_del(o, "pending_update");
+	return o;
+}
+
 /* signatures satisfy the policies: the update goes to a running orderer
  * and counts as made only once its config block is delivered; then the
  * new config is recorded and the signed update file retired. A refused
@@ -492,10 +523,7 @@ static int finish_update(const struct lf_apply_env *env, const char *name,
 		rc = lf_net_submit_update(env, desired, (uint8_t *)f->sig, f->siglen,
 					  c->sequence, &blk, &blen, &submitted, err);
 	if (rc == 0) {
-		*outputs = json_deep_copy(prior->outputs ? prior->outputs
-					  : json_object());
-		if (!*outputs)
-			*outputs = json_object();
+		*outputs = prior_outputs(prior);
 		json_object_set_new(*outputs, "config_sequence",
 				    json_integer((json_int_t)c->sequence));
 		json_object_set_new(*outputs, "submitted", json_boolean(submitted));
@@ -523,6 +551,28 @@ static int finish_update(const struct lf_apply_env *env, const char *name,
 	return rc;
 }
 
+/* the signatures do not satisfy the policies yet: not a failure but a
+ * wait (LF_EPENDING); the record keeps the prior config with outputs
+ * naming the update file and who must sign, err the next steps */
+static int waiting(const struct lf_apply_env *env, const struct lf_resource *prior,
+		   const struct upd_files *f, json_t **outputs, struct lf_err *err)
+{
+	char *rel = rel_path(env, f->upd);
+	char *m = lf_xasprintf("%s; next: each admin still needed runs `ledgerform "
+			       "sign %s --msp <admin msp dir>` (or `peer channel "
+			       "signconfigtx -f %s`), then `ledgerform apply` submits "
+			       "it", err->msg, f->upd, f->upd);
+	json_t *p = json_pack("{s:s, s:s}", "file", rel, "needs", err->msg);
+
+	*outputs = prior_outputs(prior);
+	json_object_set_new(*outputs, "pending_update", p);
+	lf_err_clear(err);
+	lf_err_set(err, LF_EPENDING, "%s", m);
+	free(m);
+	free(rel);
+	return LF_EPENDING;
+}
+
 static int channel_update(const struct lf_apply_env *env,
 			  const struct lf_resource *prior,
 			  const struct lf_resource *desired, json_t **outputs,
@@ -532,7 +582,6 @@ static int channel_update(const struct lf_apply_env *env,
 	struct upd_files f;
 	uint8_t *upd = NULL;
 	size_t ulen = 0;
-	char *replaced = NULL;
 	int rc;
 
 	memset(&f, 0, sizeof(f));
@@ -559,31 +608,22 @@ static int channel_update(const struct lf_apply_env *env,
 				       env->crypto_dir, &upd, &ulen, NULL, err);
 	if (rc == LF_ENOTFOUND) {        /* config already as desired */
 		lf_err_clear(err);
-		*outputs = json_deep_copy(prior->outputs ? prior->outputs
-					  : json_object());
+		*outputs = prior_outputs(prior);
 		rc = 0;
 		goto cleanup;
 	}
 	if (rc == 0)
-		rc = put_update(f.upd, upd, ulen, &replaced, err);
+		rc = put_update(f.upd, upd, ulen, f.cur, f.curlen, err);
 	if (rc == 0)
-		rc = lf_read_file(f.upd, &f.sig, &f.siglen, err);
+		rc = read_update_file(f.upd, &f.sig, &f.siglen, err);
 	if (rc == 0)
 		rc = lf_update_check((uint8_t *)f.cur, f.curlen, (uint8_t *)f.sig,
 				     f.siglen, err);
-	if (rc == LF_EAUTH) {
-		char *m = lf_xasprintf("%s; %srun `ledgerform sign %s --msp <admin "
-				       "msp dir>`", err->msg, replaced ? replaced : "",
-				       f.upd);
-
-		lf_err_clear(err);
-		lf_err_set(err, LF_EAUTH, "%s", m);
-		free(m);
-	}
+	if (rc == LF_EAUTH)
+		rc = waiting(env, prior, &f, outputs, err);
 	if (rc == 0)
 		rc = finish_update(env, name, &f, prior, desired, outputs, err);
 cleanup:
-	free(replaced);
 	free(upd);
 	files_free(&f);
 	return rc;
@@ -753,6 +793,17 @@ static char *note_estimate(const struct lf_apply_env *env, const char *name,
 	return b.data;
 }
 
+/* an earlier apply left the update waiting for signatures */
+static void note_waiting(struct lf_buf *b, const struct lf_resource *prior)
+{
+	const json_t *p = json_object_get(prior->outputs, "pending_update");
+	const char *file = json_string_value(json_object_get(p, "file"));
+
+	if (file)
+		lf_buf_printf(b, "; waiting for signatures on %s (in the workspace)",
+			      file);
+}
+
 static char *channel_note(const struct lf_apply_env *env,
 			  const struct lf_resource *prior,
 			  const struct lf_resource *desired)
@@ -789,6 +840,7 @@ static char *channel_note(const struct lf_apply_env *env,
 	if (needs && *needs)
 		lf_buf_printf(&b, ": needs %s", needs);
 	free(needs);
+	note_waiting(&b, prior);
 	json_decref(anchors);
 	return b.data;
 }

@@ -30,11 +30,15 @@ static const char inspect_usage[] =
 	"  of configtxlator proto_decode / configtxgen -inspectBlock).\n";
 
 static const char sign_usage[] =
-	"usage: ledgerform sign UPDATE_FILE --msp DIR [--mspid ID]\n"
-	"  Shows what the config update changes, who signs, then adds a\n"
+	"usage: ledgerform sign UPDATE_FILE --msp DIR [--mspid ID] [--force]\n"
+	"  Shows what the config update changes, the policy it needs, who\n"
+	"  signs and how many signatures are still needed, then adds a\n"
 	"  signature made with DIR/keystore (the org admin's own key) to\n"
-	"  UPDATE_FILE. The MSP id is found from the channel config next to\n"
-	"  the update (NAME.config.pb) unless --mspid is given.\n";
+	"  UPDATE_FILE. The file is a Fabric CONFIG_UPDATE envelope carrying\n"
+	"  the channel config it applies to: nothing else is needed. The MSP\n"
+	"  id is the org whose CA issued DIR's certificate (--mspid overrides).\n"
+	"  A second signature by the same identity, or one that does not count\n"
+	"  as an admin of its org, is refused unless --force.\n";
 
 static int write_out(const char *path, const uint8_t *b, size_t len)
 {
@@ -183,6 +187,7 @@ int lf_cmd_inspect(int argc, char **argv)
 
 struct sign_opts {
 	const char *file, *msp, *mspid;
+	int force;
 };
 
 static int sign_parse(int argc, char **argv, struct sign_opts *o)
@@ -190,6 +195,7 @@ static int sign_parse(int argc, char **argv, struct sign_opts *o)
 	static const struct option lo[] = {
 		{ "msp", required_argument, NULL, 'm' },
 		{ "mspid", required_argument, NULL, 'i' },
+		{ "force", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -200,6 +206,7 @@ static int sign_parse(int argc, char **argv, struct sign_opts *o)
 		switch (c) {
 		case 'm': o->msp = optarg; break;
 		case 'i': o->mspid = optarg; break;
+		case 'F': o->force = 1; break;
 		case 'h': fputs(sign_usage, stdout); return 0;
 		default: fputs(sign_usage, stderr); return 2;
 		}
@@ -213,7 +220,13 @@ static int sign_parse(int argc, char **argv, struct sign_opts *o)
 	return -1;
 }
 
-/* the channel config recorded next to NAME.update.pb, if any */
+/* the update file, its ConfigUpdateEnvelope and the config it applies to
+ * (carried in the file; a NAME.config.pb beside it for older files) */
+struct sign_in {
+	uint8_t *env, *cfg;
+	size_t envlen, cfglen;
+};
+
 static char *sidecar_config(const char *file, size_t *len)
 {
 	size_t n = strlen(file), sl = strlen(".update.pb");
@@ -228,65 +241,126 @@ static char *sidecar_config(const char *file, size_t *len)
 	return data;
 }
 
-/* with the channel config at hand: does the new signature count, and
- * is the policy satisfied now */
-static void sign_report(const char *cfg, size_t cfglen, const uint8_t *env,
-			size_t envlen)
+static int sign_open(const char *file, struct sign_in *in, struct lf_err *err)
 {
-	struct lf_err err = LF_ERR_INIT;
-	char *st;
-	int rc;
+	char *data = NULL;
+	size_t len = 0;
+	int rc = lf_read_file(file, &data, &len, err);
 
-	if (!cfg)
-		return;
-	st = lf_blk_last_signature_status((const uint8_t *)cfg, cfglen, env,
-					  envlen);
-	if (st)
-		printf("%s\n", st);
-	free(st);
-	rc = lf_update_check((const uint8_t *)cfg, cfglen, env, envlen, &err);
 	if (rc == 0)
-		printf("the collected signatures satisfy the channel's policies: "
-		       "run `ledgerform apply`\n");
-	else if (rc == LF_EAUTH)
-		printf("still needed: %s\n", err.msg);
+		rc = lf_update_file_open((uint8_t *)data, len, &in->env, &in->envlen,
+					 &in->cfg, &in->cfglen, err);
+	if (rc == 0 && !in->cfg)
+		in->cfg = (uint8_t *)sidecar_config(file, &in->cfglen);
+	free(data);
+	return rc;
 }
 
-static int sign_run(const struct sign_opts *o, const char *upd, size_t ulen,
+/* the policy and what is still needed, with the signatures in env */
+static void sign_status(const struct sign_in *in, const uint8_t *env,
+			size_t envlen, bool before)
+{
+	struct lf_err err = LF_ERR_INIT;
+	char *needs = NULL;
+	int rc;
+
+	if (!in->cfg) {
+		printf("(no channel config in or beside the file: the policy "
+		       "cannot be evaluated here)\n");
+		return;
+	}
+	if (before && lf_update_needs(in->cfg, in->cfglen, env, envlen, &needs,
+				      NULL) == 0)
+		printf("Policy: %s\n", needs);
+	free(needs);
+	rc = lf_update_check(in->cfg, in->cfglen, env, envlen, &err);
+	if (rc == 0)
+		printf("the collected signatures satisfy the channel's policies: "
+		       "run `ledgerform apply` (or `peer channel update -f FILE`)\n");
+	else if (rc == LF_EAUTH)
+		printf("still needed: %s\n", err.msg);
+	else
+		printf("the signatures cannot be evaluated: %s\n", err.msg);
+}
+
+/* the new (last) signature must count: refused (nothing written) when
+ * it repeats an earlier signer or is no admin of its org, unless force */
+static int sign_vet(const struct sign_in *in, const uint8_t *out,
+		    size_t olen, int force, struct lf_err *err)
+{
+	char *why = NULL;
+	int bad = lf_blk_last_signature_vet(in->cfg, in->cfglen, out, olen, &why);
+
+	if (bad && !force) {
+		lf_err_set(err, LF_ECONFLICT, "refused: %s; nothing was written "
+			   "(--force adds it anyway)", why);
+		free(why);
+		return LF_ECONFLICT;
+	}
+	printf("%s%s\n", bad ? "warning (--force): " : "", why);
+	free(why);
+	return 0;
+}
+
+static int sign_write(const char *file, const struct sign_in *in,
+		      const uint8_t *env, size_t envlen, struct lf_err *err)
+{
+	uint8_t *f = NULL;
+	size_t flen = 0;
+	int rc = lf_update_file_wrap(env, envlen, in->cfg, in->cfglen, &f,
+				     &flen, err);
+
+	if (rc == 0)
+		rc = lf_write_file_atomic(file, f, flen, 0644, err);
+	free(f);
+	return rc;
+}
+
+static int sign_who(const struct sign_opts *o, const struct sign_in *in,
+		    char **mspid, char **subject, struct lf_err *err)
+{
+	int rc = lf_blk_signer_info(o->msp, in->cfg, in->cfglen, mspid, subject,
+				    err);
+
+	if (rc == 0 && o->mspid) {
+		free(*mspid);
+		*mspid = lf_xstrdup(o->mspid);
+	}
+	if (rc == 0 && !*mspid)
+		rc = lf_err_set(err, LF_EINVALID, "cannot tell the MSP id of '%s': "
+				"no org of the channel config %s issued its "
+				"certificate; pass --mspid", o->msp,
+				in->cfg ? "carried by the update" : "(none found)");
+	return rc;
+}
+
+static int sign_run(const struct sign_opts *o, const struct sign_in *in,
 		    struct lf_err *err)
 {
-	char *summary = NULL, *mspid = NULL, *subject = NULL, *cfg;
-	size_t cfglen = 0, olen = 0;
+	char *summary = NULL, *mspid = NULL, *subject = NULL;
+	size_t olen = 0;
 	uint8_t *out = NULL;
-	int rc = lf_update_describe((const uint8_t *)upd, ulen, &summary, err);
+	int rc = lf_update_describe(in->env, in->envlen, &summary, err);
 
-	cfg = o->mspid ? NULL : sidecar_config(o->file, &cfglen);
 	if (rc == 0)
-		rc = lf_blk_signer_info(o->msp, (uint8_t *)cfg, cfglen, &mspid,
-					&subject, err);
-	if (rc == 0 && o->mspid) {
-		free(mspid);
-		mspid = lf_xstrdup(o->mspid);
-	}
-	if (rc == 0 && !mspid)
-		rc = lf_err_set(err, LF_EINVALID, "cannot tell the MSP id of '%s' "
-				"(no channel config next to '%s' issued its "
-				"certificate): pass --mspid", o->msp, o->file);
+		rc = sign_who(o, in, &mspid, &subject, err);
 	if (rc == 0) {
 		printf("You are signing:\n%s", summary);
+		sign_status(in, in->env, in->envlen, true);
 		printf("Signer: %s (MSP %s)\n", subject, mspid);
 		fflush(stdout);
-		rc = lf_update_sign((const uint8_t *)upd, ulen, o->msp, mspid, &out,
-				    &olen, err);
+		rc = lf_update_sign(in->env, in->envlen, o->msp, mspid, &out, &olen,
+				    err);
 	}
 	if (rc == 0)
-		rc = lf_write_file_atomic(o->file, out, olen, 0644, err);
+		rc = sign_vet(in, out, olen, o->force, err);
+	if (rc == 0)
+		rc = sign_write(o->file, in, out, olen, err);
 	if (rc == 0) {
 		printf("signature added to %s\n", o->file);
-		sign_report(cfg, cfglen, out, olen);
+		sign_status(in, out, olen, false);
 	}
 	free(out);
-	free(cfg);
 	free(summary);
 	free(mspid);
 	free(subject);
@@ -295,18 +369,18 @@ static int sign_run(const struct sign_opts *o, const char *upd, size_t ulen,
 
 int lf_cmd_sign(int argc, char **argv)
 {
-	struct sign_opts o = { NULL, NULL, NULL };
+	struct sign_opts o = { NULL, NULL, NULL, 0 };
+	struct sign_in in = { NULL, NULL, 0, 0 };
 	struct lf_err err = LF_ERR_INIT;
-	char *upd = NULL;
-	size_t ulen = 0;
 	int rc = sign_parse(argc, argv, &o);
 
 	if (rc >= 0)
 		return rc;
-	rc = lf_read_file(o.file, &upd, &ulen, &err);
+	rc = sign_open(o.file, &in, &err);
 	if (rc == 0)
-		rc = sign_run(&o, upd, ulen, &err);
-	free(upd);
+		rc = sign_run(&o, &in, &err);
+	free(in.env);
+	free(in.cfg);
 	if (rc) {
 		fprintf(stderr, "ledgerform sign: %s\n", err.msg);
 		return 1;

@@ -143,16 +143,36 @@ static bool has_ou(X509 *x, const char *ou)
 	return false;
 }
 
+/* sha256 of the certificate's signed part (TBSCertificate): the same
+ * signer whatever PEM text or CA signature encoding carries it (Fabric's
+ * MSP re-encodes a CA signature with a high S as low-S: other bytes,
+ * same identity) */
+static void cert_fp(X509 *x, char fp[65])
+{
+	unsigned char *der = NULL;
+	int n = i2d_re_X509_tbs(x, &der);
+
+	lf_sha256_hex(der, n > 0 ? (size_t)n : 0, fp);
+	OPENSSL_free(der);
+}
+
 static unsigned roles_of(X509 *x, const struct lf_signer *s,
 			 const Lfpb__FabricMSPConfig *fc)
 {
 	const Lfpb__FabricNodeOUs *no = fc->fabric_node_ous;
 	unsigned r = 1u << LF_ROLE_MEMBER;
 
-	for (size_t i = 0; i < fc->n_admins; i++)
-		if (fc->admins[i].len == s->cert_len &&
-		    memcmp(fc->admins[i].data, s->cert, s->cert_len) == 0)
-			r |= 1u << LF_ROLE_ADMIN;
+	for (size_t i = 0; i < fc->n_admins; i++) {
+		X509 *a = pem_cert(fc->admins[i].data, fc->admins[i].len);
+		char fp[65];
+
+		if (a) {
+			cert_fp(a, fp);
+			if (strcmp(fp, s->fp) == 0)
+				r |= 1u << LF_ROLE_ADMIN;
+		}
+		X509_free(a);
+	}
 	if (!no || !no->enable)
 		return r;
 	if (no->admin_ou_identifier &&
@@ -243,7 +263,7 @@ static int check_one(const Lfpb__ConfigGroup *cfg, const Lfpb__ConfigSignature *
 	memcpy(s->cert, si->id_bytes.data, si->id_bytes.len);
 	s->cert_len = si->id_bytes.len;
 	s->subject = subject_line(x);
-	lf_sha256_hex(s->cert, s->cert_len, s->fp);
+	cert_fp(x, s->fp);
 	v = verify_sig(x, cs->signature_header, upd, cs->signature);
 	if (v == 1) {
 		rc = lf_err_set(err, LF_EINVALID, "signature %zu (%s, %s) does not "
@@ -746,38 +766,81 @@ int lf_blk_signer_info(const char *mspdir, const uint8_t *cfg, size_t cfglen,
 	return rc;
 }
 
-/* one line about the last signature of env: who it counts as */
-char *lf_blk_last_signature_status(const uint8_t *cfg, size_t cfglen,
-				   const uint8_t *env, size_t envlen)
+/* without the channel config: is the last signature's creator one of
+ * the earlier ones (same certificate) */
+static char *dup_without_config(const Lfpb__ConfigUpdateEnvelope *e)
 {
-	Lfpb__Config *c = lf_pb_unpack(&lfpb__config__descriptor, cfglen, cfg, NULL);
+	const Lfpb__ConfigSignature *l = e->signatures[e->n_signatures - 1];
+	char *why = NULL;
+
+	for (size_t i = 0; i + 1 < e->n_signatures && !why; i++) {
+		struct lf_signer a, b;
+
+		memset(&a, 0, sizeof(a));
+		memset(&b, 0, sizeof(b));
+		if (check_one(NULL, e->signatures[i], e->config_update, i, &a,
+			      NULL) == 0 &&
+		    check_one(NULL, l, e->config_update, i, &b, NULL) == 0 &&
+		    strcmp(a.fp, b.fp) == 0)
+			why = lf_xasprintf("%s has signed this update already "
+					   "(signature %zu)", b.subject, i + 1);
+		lf_signer_clear(&a);
+		lf_signer_clear(&b);
+	}
+	return why ? why : lf_xstrdup("(no channel config at hand: whether "
+				      "this signature counts is not checked)");
+}
+
+static char *vet_last(const struct lf_signer *s, size_t n, bool *bad)
+{
+	const struct lf_signer *l = &s[n - 1];
+
+	*bad = true;
+	for (size_t i = 0; i + 1 < n; i++)
+		if (strcmp(s[i].fp, l->fp) == 0)
+			return lf_xasprintf("%s (%s) has signed this update already "
+					    "(signature %zu)", l->subject, l->mspid,
+					    i + 1);
+	if (l->problem)
+		return lf_xasprintf("this signature would not count: %s",
+				    l->problem);
+	if (!(l->roles & (1u << LF_ROLE_ADMIN)))
+		return lf_xasprintf("%s is not an admin of %s: its signature "
+				    "would not count for the Admins policies",
+				    l->subject, l->mspid);
+	*bad = false;
+	return lf_xasprintf("this signature counts as an admin of %s", l->mspid);
+}
+
+int lf_blk_last_signature_vet(const uint8_t *cfg, size_t cfglen,
+			      const uint8_t *env, size_t envlen, char **why)
+{
+	Lfpb__Config *c = cfg ? lf_pb_unpack(&lfpb__config__descriptor, cfglen,
+					     cfg, NULL) : NULL;
 	Lfpb__ConfigUpdateEnvelope *e = lf_pb_unpack(
 		&lfpb__config_update_envelope__descriptor, envlen, env, NULL);
 	struct lf_signer *s = NULL;
 	size_t n = 0;
-	char *out = NULL;
+	bool bad = false;
 
-	if (c && c->channel_group && e && e->n_signatures &&
-	    lf_signers_check(c->channel_group, e, &s, &n, NULL) == 0) {
-		const struct lf_signer *l = &s[n - 1];
-
-		if (l->problem)
-			out = lf_xasprintf("warning: this signature will not count: %s",
-					   l->problem);
-		else if (!(l->roles & (1u << LF_ROLE_ADMIN)))
-			out = lf_xasprintf("warning: this identity is not an admin of "
-					   "%s: its signature will not count for "
-					   "Admins policies", l->mspid);
-		else
-			out = lf_xasprintf("this signature counts as an admin of %s",
-					   l->mspid);
+	*why = NULL;
+	if (e && e->n_signatures && c && c->channel_group &&
+	    lf_signers_check(c->channel_group, e, &s, &n, NULL) == 0)
+		*why = vet_last(s, n, &bad);
+	else if (e && e->n_signatures && !c) {
+		*why = dup_without_config(e);
+		bad = strstr(*why, "already") != NULL;
+	}
+	if (!*why) {
+		*why = lf_xstrdup("the signatures do not decode");
+		bad = true;
 	}
 	lf_signers_free(s, n);
 	if (e)
 		lfpb__config_update_envelope__free_unpacked(e, NULL);
 	if (c)
 		lfpb__config__free_unpacked(c, NULL);
-	return out;
+	return bad ? 1 : 0;
 }
 
 /* ---- signing for other modules (proposals to peers) ---- */

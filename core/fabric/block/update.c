@@ -662,28 +662,135 @@ int lf_update_apply(const uint8_t *cur, size_t curlen, const uint8_t *env,
 	return rc;
 }
 
-int lf_update_envelope(const uint8_t *env, size_t len, const char *channel,
-		       uint8_t **out, size_t *outlen, struct lf_err *err)
+/* ---- the update file: a Fabric CONFIG_UPDATE Envelope ---- */
+/* env with lf_config replaced by cfg (NULL: removed) */
+static int set_context(const uint8_t *env, size_t len, const uint8_t *cfg,
+		       size_t cfglen, uint8_t **out, size_t *outlen,
+		       Lfpb__ConfigUpdate **u, struct lf_err *err)
 {
 	Lfpb__ConfigUpdateEnvelope *e = NULL;
-	Lfpb__ConfigUpdate *u = update_unpack(env, len, &e, err);
-	ProtobufCBinaryData data = { len, (uint8_t *)env }, res;
 
-	if (!u)
+	*u = update_unpack(env, len, &e, err);
+	if (!*u)
 		return LF_EINVALID;
-	if (channel && !lf_streq(u->channel_id, channel)) {
-		lf_err_set(err, LF_EINVALID, "config update is for channel '%s', "
-			   "not '%s'", u->channel_id, channel);
-		lfpb__config_update__free_unpacked(u, NULL);
-		lfpb__config_update_envelope__free_unpacked(e, NULL);
-		return LF_EINVALID;
-	}
+	free(e->lf_config.data);
+	e->lf_config.data = cfg ? lf_xmalloc(cfglen ? cfglen : 1) : NULL;
+	e->lf_config.len = cfg ? cfglen : 0;
+	if (cfg && cfglen)
+		memcpy(e->lf_config.data, cfg, cfglen);
+	*out = lf_pb_pack(&e->base, outlen);
+	lfpb__config_update_envelope__free_unpacked(e, NULL);
+	return 0;
+}
+
+int lf_update_file_wrap(const uint8_t *env, size_t len, const uint8_t *cfg,
+			size_t cfglen, uint8_t **out, size_t *outlen,
+			struct lf_err *err)
+{
+	Lfpb__ConfigUpdate *u = NULL;
+	ProtobufCBinaryData data = { 0, NULL }, res;
+	int rc = set_context(env, len, cfg, cfglen, &data.data, &data.len, &u,
+			     err);
+
+	if (rc)
+		return rc;
 	lf_gen_envelope(LF_HDR_CONFIG_UPDATE, 0, u->channel_id, data, &res);
 	*out = res.data;
 	*outlen = res.len;
+	free(data.data);
 	lfpb__config_update__free_unpacked(u, NULL);
-	lfpb__config_update_envelope__free_unpacked(e, NULL);
 	return 0;
+}
+
+/* the ConfigUpdateEnvelope inside a CONFIG_UPDATE Envelope (borrowed
+ * from *p); NULL when file is not one */
+static const ProtobufCBinaryData *envelope_data(const uint8_t *file, size_t len,
+						Lfpb__Envelope **e,
+						Lfpb__Payload **p)
+{
+	Lfpb__ChannelHeader *ch = NULL;
+	bool ok = false;
+
+	*p = NULL;
+	*e = lf_pb_unpack(&lfpb__envelope__descriptor, len, file, NULL);
+	if (*e && (*e)->payload.len)
+		*p = lf_pb_unpack(&lfpb__payload__descriptor, (*e)->payload.len,
+				  (*e)->payload.data, NULL);
+	if (*p && (*p)->header && (*p)->header->channel_header.len)
+		ch = lf_pb_unpack(&lfpb__channel_header__descriptor,
+				  (*p)->header->channel_header.len,
+				  (*p)->header->channel_header.data, NULL);
+	ok = ch && ch->type == LF_HDR_CONFIG_UPDATE;
+	if (ch)
+		lfpb__channel_header__free_unpacked(ch, NULL);
+	return ok ? &(*p)->data : NULL;
+}
+
+int lf_update_file_open(const uint8_t *file, size_t len, uint8_t **env,
+			size_t *envlen, uint8_t **cfg, size_t *cfglen,
+			struct lf_err *err)
+{
+	Lfpb__Envelope *e = NULL;
+	Lfpb__Payload *p = NULL;
+	const ProtobufCBinaryData *d = envelope_data(file, len, &e, &p);
+	Lfpb__ConfigUpdateEnvelope *cue = NULL;
+	Lfpb__ConfigUpdate *u;
+	int rc = 0;
+
+	/* or a bare ConfigUpdateEnvelope (what older ledgerform wrote) */
+	u = update_unpack(d ? d->data : file, d ? d->len : len, &cue, err);
+	if (!u) {
+		rc = LF_EINVALID;
+		goto cleanup;
+	}
+	*env = lf_pb_pack(&cue->base, envlen);
+	*cfg = NULL;
+	*cfglen = 0;
+	if (cue->lf_config.len) {
+		*cfg = lf_xmalloc(cue->lf_config.len);
+		memcpy(*cfg, cue->lf_config.data, cue->lf_config.len);
+		*cfglen = cue->lf_config.len;
+	}
+	lfpb__config_update__free_unpacked(u, NULL);
+	lfpb__config_update_envelope__free_unpacked(cue, NULL);
+cleanup:
+	if (p)
+		lfpb__payload__free_unpacked(p, NULL);
+	if (e)
+		lfpb__envelope__free_unpacked(e, NULL);
+	return rc;
+}
+
+/* the update as submitted: without lf_config, for channel */
+static int submitted_form(const uint8_t *env, size_t len, const char *channel,
+			  ProtobufCBinaryData *data, struct lf_err *err)
+{
+	Lfpb__ConfigUpdate *u = NULL;
+	int rc = set_context(env, len, NULL, 0, &data->data, &data->len, &u, err);
+
+	if (rc == 0 && channel && !lf_streq(u->channel_id, channel))
+		rc = lf_err_set(err, LF_EINVALID, "config update is for channel "
+				"'%s', not '%s'", u->channel_id, channel);
+	if (u)
+		lfpb__config_update__free_unpacked(u, NULL);
+	if (rc) {
+		free(data->data);
+		data->data = NULL;
+	}
+	return rc;
+}
+
+int lf_update_envelope(const uint8_t *env, size_t len, const char *channel,
+		       uint8_t **out, size_t *outlen, struct lf_err *err)
+{
+	ProtobufCBinaryData data = { 0, NULL };
+	int rc = submitted_form(env, len, channel, &data, err);
+
+	if (rc == 0)
+		rc = lf_update_file_wrap(data.data, data.len, NULL, 0, out, outlen,
+					 err);
+	free(data.data);
+	return rc;
 }
 
 int lf_update_envelope_signed(const uint8_t *env, size_t len,
@@ -691,23 +798,18 @@ int lf_update_envelope_signed(const uint8_t *env, size_t len,
 			      const char *mspid, uint8_t **out,
 			      size_t *outlen, struct lf_err *err)
 {
-	struct lf_envelope_req r = { LF_HDR_CONFIG_UPDATE, channel, env, len,
+	ProtobufCBinaryData data = { 0, NULL };
+	struct lf_envelope_req r = { LF_HDR_CONFIG_UPDATE, channel, NULL, 0,
 				     mspdir, mspid, NULL };
-	Lfpb__ConfigUpdateEnvelope *e = NULL;
-	Lfpb__ConfigUpdate *u = update_unpack(env, len, &e, err);
-	int rc = 0;
+	int rc = submitted_form(env, len, channel, &data, err);
 
 	*out = NULL;
 	*outlen = 0;
-	if (!u)
-		return LF_EINVALID;
-	if (!lf_streq(u->channel_id, channel))
-		rc = lf_err_set(err, LF_EINVALID, "config update is for channel "
-				"'%s', not '%s'", u->channel_id, channel);
-	lfpb__config_update__free_unpacked(u, NULL);
-	lfpb__config_update_envelope__free_unpacked(e, NULL);
+	r.data = data.data;
+	r.len = data.len;
 	if (rc == 0)
 		rc = lf_envelope_sign(&r, out, outlen, err);
+	free(data.data);
 	return rc;
 }
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "core/fabric/block/block.h"
@@ -74,19 +75,41 @@ static void sign_file(struct cx *c, const char *path, int org)
 {
 	struct lf_err err = LF_ERR_INIT;
 	char rel[200], *msp, *data = NULL;
-	size_t len = 0, olen = 0;
-	uint8_t *out = NULL;
+	size_t len = 0, olen = 0, elen = 0, clen = 0;
+	uint8_t *out = NULL, *env = NULL, *cfg = NULL;
 
 	snprintf(rel, sizeof(rel), "users/Admin@%s/msp", c->f.orgs[org].domain);
 	msp = fx_org_file(&c->f, org, rel);
 	assert_int_equal(lf_read_file(path, &data, &len, &err), 0);
-	if (lf_update_sign((uint8_t *)data, len, msp, c->f.orgs[org].mspid, &out,
-			   &olen, &err) != 0)
+	assert_int_equal(lf_update_file_open((uint8_t *)data, len, &env, &elen, &cfg,
+					     &clen, &err), 0);
+	if (lf_update_sign(env, elen, msp, c->f.orgs[org].mspid, &out, &olen,
+			   &err) != 0)
 		fail_msg("sign: %s", err.msg);
-	assert_int_equal(lf_write_file_atomic(path, out, olen, 0644, &err), 0);
+	free(data);
+	assert_int_equal(lf_update_file_wrap(out, olen, cfg, clen, (uint8_t **)&data,
+					     &len, &err), 0);
+	assert_int_equal(lf_write_file_atomic(path, data, len, 0644, &err), 0);
 	free(out);
+	free(env);
+	free(cfg);
 	free(data);
 	free(msp);
+}
+
+/* update in place, expecting it to wait for signatures */
+static void expect_pending(struct cx *c, struct lf_resource *r,
+			   struct lf_resource *d, struct lf_err *err)
+{
+	json_t *out = NULL;
+
+	lf_err_clear(err);
+	assert_int_equal(lf_rtype_channel.update(&c->env, r, d, &out, err), LF_EPENDING);
+	assert_string_equal(fx_str(out, "pending_update/file"), "channels/trade.update.pb");
+	assert_non_null(strstr(fx_str(out, "pending_update/needs"), "config update needs"));
+	assert_non_null(strstr(err->msg, "`ledgerform sign "));
+	assert_non_null(strstr(err->msg, "`peer channel signconfigtx -f "));
+	json_decref(out);
 }
 
 static void test_channel_create_and_add_org(void **state)
@@ -137,35 +160,55 @@ static void test_channel_create_and_add_org(void **state)
 				    "(AirlineMSP, BankMSP, TelecomMSP)");
 		free(note);
 	}
-	assert_int_equal(lf_rtype_channel.update(&c->env, r, d, &out2, &err), LF_EAUTH);
+	expect_pending(c, r, d, &err);
 	assert_non_null(strstr(err.msg, "channel 'trade': config update needs MAJORITY Admins: 2 of 3 orgs"));
 	assert_non_null(strstr(err.msg, "have 0"));
-	assert_non_null(strstr(err.msg, "ledgerform sign"));
 	assert_true(lf_path_exists(upd));
 	assert_false(lf_path_exists(envp));
-	lf_err_clear(&err);
-	/* the spec changes again before anyone signed: the pending update is
-	 * replaced, and kept aside */
+	/* the spec changes again before anyone signed: the unsigned pending
+	 * update is replaced */
 	c->f.ch.batch.max_message_count = 100;
-	assert_int_equal(lf_rtype_channel.update(&c->env, r, d, &out2, &err), LF_EAUTH);
-	c->f.ch.batch.max_message_count = 0;
+	expect_pending(c, r, d, &err);
 	assert_non_null(strstr(err.msg, "MAJORITY Admins: 1 of 1 orgs (OrdererMSP)"));
-	assert_non_null(strstr(err.msg, "the pending update was for another change (0 signatures"));
-	lf_err_clear(&err);
+	/* ... once signed, it is never overwritten by another change */
 	sign_file(c, upd, 1);
-	assert_int_equal(lf_rtype_channel.update(&c->env, r, d, &out2, &err), LF_EAUTH);
-	assert_non_null(strstr(err.msg, "(1 signature, kept as"));
+	c->f.ch.batch.max_message_count = 0;
+	assert_int_equal(lf_read_file(upd, &data, &len, &err), 0);
+	lf_err_clear(&err);
+	assert_int_equal(lf_rtype_channel.update(&c->env, r, d, &out2, &err), LF_ECONFLICT);
+	assert_non_null(strstr(err.msg, upd));
+	assert_non_null(strstr(err.msg, "holds 1 signature for an earlier change that was not "
+			       "submitted"));
+	assert_null(out2);
+	{
+		char *now = NULL;
+		size_t nlen = 0;
+
+		assert_int_equal(lf_read_file(upd, &now, &nlen, &err), 0);
+		assert_int_equal(nlen, len);
+		assert_memory_equal(now, data, len);
+		free(now);
+	}
+	free(data);
+	data = NULL;
+	/* the operator discards it: the new change is written */
+	assert_int_equal(unlink(upd), 0);
+	expect_pending(c, r, d, &err);
 	assert_non_null(strstr(err.msg, "have 0"));
-	lf_err_clear(&err);
-	assert_int_equal(lf_rtype_channel.update(&c->env, r, d, &out2, &err), LF_EAUTH);
-	assert_null(strstr(err.msg, "pending update was for another change"));
-	lf_err_clear(&err);
 	sign_file(c, upd, 1);
 	/* recomputing keeps the collected signatures (same update bytes) */
-	assert_int_equal(lf_rtype_channel.update(&c->env, r, d, &out2, &err), LF_EAUTH);
+	expect_pending(c, r, d, &err);
 	assert_non_null(strstr(err.msg, "have 1 (AirlineMSP)"));
 	assert_non_null(strstr(err.msg, "missing 1 of BankMSP, TelecomMSP"));
 	lf_err_clear(&err);
+	if (fx_have_node()) {   /* the pending file is a Fabric CONFIG_UPDATE envelope */
+		j = fx_node_decode(upd, "envelope");
+		assert_non_null(j);
+		assert_int_equal(json_integer_value(fx_get(j, "channel_header/type")), 2);
+		assert_string_equal(fx_str(j, "channel_header/channel_id"), "trade");
+		assert_int_equal(json_array_size(fx_get(j, "config_update_envelope/signatures")), 1);
+		json_decref(j);
+	}
 	sign_file(c, upd, 3);
 	if (lf_rtype_channel.update(&c->env, r, d, &out2, &err) != 0)
 		fail_msg("update: %s", err.msg);

@@ -63,6 +63,34 @@ static int run(int (*fn)(int, char **), const char *out, int argc, ...)
 	return rc;
 }
 
+/* the same, stderr into `out` too */
+static int run_err(int (*fn)(int, char **), const char *out, int argc, char *a1,
+		   char *a2, char *a3, char *a4)
+{
+	int saved = dup(2), fd, rc;
+
+	fflush(stderr);
+	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	dup2(fd, 2);
+	close(fd);
+	rc = run(fn, "/dev/null", argc, a1, a2, a3, a4);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	return rc;
+}
+
+static void assert_file_same(const char *path, const char *data, size_t len)
+{
+	char *now = NULL;
+	size_t nlen = 0;
+
+	assert_int_equal(lf_read_file(path, &now, &nlen, NULL), 0);
+	assert_int_equal(nlen, len);
+	assert_memory_equal(now, data, len);
+	free(now);
+}
+
 static void write_spec(const char *path, const char *orgs)
 {
 	char buf[1024];
@@ -127,14 +155,20 @@ static void test_cmd_sign(void **state)
 	assert_int_equal(lf_block_config_for(s2, "mychannel", t->crypto, &cfg, &clen, &err), 0);
 	assert_int_equal(lf_update_compute(cfg, clen, s3, "mychannel", t->crypto, &upd,
 					   &ulen, NULL, &err), 0);
-	assert_int_equal(lf_write_file_atomic(cfgp, cfg, clen, 0644, &err), 0);
-	assert_int_equal(lf_write_file_atomic(updp, upd, ulen, 0644, &err), 0);
+	/* the update file alone: no config beside it, no --mspid */
+	assert_int_equal(lf_update_file_wrap(upd, ulen, cfg, clen, (uint8_t **)&data, &dlen,
+					     &err), 0);
+	assert_int_equal(lf_write_file_atomic(updp, data, dlen, 0644, &err), 0);
+	free(data);
+	assert_false(lf_path_exists(cfgp));
 	assert_int_equal(run(lf_cmd_sign, out, 2, "sign", updp), 2);
 	assert_int_equal(run(lf_cmd_sign, out, 4, "sign", updp, "--msp", "/nonexistent"), 1);
 	assert_int_equal(run(lf_cmd_sign, out, 4, "sign", updp, "--msp", msp), 0);
 	text = fx_slurp(out);
 	assert_non_null(strstr(text, "You are signing:"));
+	assert_non_null(strstr(text, "config update for channel 'mychannel'"));
 	assert_non_null(strstr(text, "+ add Channel/Application/Org3MSP"));
+	assert_non_null(strstr(text, "Policy: MAJORITY Admins: 2 of 2 orgs (Org1MSP, Org2MSP)"));
 	assert_non_null(strstr(text, "Signer: "));
 	assert_non_null(strstr(text, "CN=Admin@org1.example.com (MSP Org1MSP)"));
 	assert_null(strstr(text, "PRIVATE KEY"));
@@ -144,17 +178,55 @@ static void test_cmd_sign(void **state)
 	assert_true(strstr(text, "You are signing:") < strstr(text, "Signer: "));
 	free(text);
 	assert_int_equal(lf_read_file(updp, &data, &dlen, &err), 0);
-	assert_int_equal(lf_update_check(cfg, clen, (uint8_t *)data, dlen, &err), LF_EAUTH);
-	assert_non_null(strstr(err.msg, "have 1 (Org1MSP)"));
-	assert_non_null(strstr(err.msg, "missing 1 of Org2MSP"));
+	{
+		uint8_t *e = NULL, *c2 = NULL;
+		size_t elen = 0, c2len = 0;
+
+		assert_int_equal(lf_update_file_open((uint8_t *)data, dlen, &e, &elen, &c2,
+						     &c2len, &err), 0);
+		assert_int_equal(c2len, clen);       /* the config travels with it */
+		assert_memory_equal(c2, cfg, clen);
+		assert_int_equal(lf_update_check(cfg, clen, e, elen, &err), LF_EAUTH);
+		assert_non_null(strstr(err.msg, "have 1 (Org1MSP)"));
+		assert_non_null(strstr(err.msg, "missing 1 of Org2MSP"));
+		free(e);
+		free(c2);
+	}
 	free(data);
-	/* a client of org2 signs: told it will not count */
+	/* the same admin again: refused, the file untouched */
+	assert_int_equal(lf_read_file(updp, &data, &dlen, &err), 0);
+	assert_int_equal(run_err(lf_cmd_sign, out, 4, "sign", updp, "--msp", msp), 1);
+	text = fx_slurp(out);
+	assert_non_null(strstr(text, "ledgerform sign: refused: "));
+	assert_non_null(strstr(text, "CN=Admin@org1.example.com (Org1MSP) has signed this "
+			       "update already (signature 1)"));
+	free(text);
+	assert_file_same(updp, data, dlen);
+	/* a client of org2 (not an admin): refused; --force adds it */
 	free(msp);
 	msp = lf_xasprintf("%s/peerOrganizations/org2.example.com/users/"
 			   "User1@org2.example.com/msp", t->crypto);
+	assert_int_equal(run_err(lf_cmd_sign, out, 4, "sign", updp, "--msp", msp), 1);
+	text = fx_slurp(out);
+	assert_non_null(strstr(text, "ledgerform sign: refused: "));
+	assert_non_null(strstr(text, "CN=User1@org2.example.com is not an admin of Org2MSP"));
+	assert_non_null(strstr(text, "--force"));
+	free(text);
+	assert_file_same(updp, data, dlen);
+	free(data);
+	assert_int_equal(run(lf_cmd_sign, out, 5, "sign", updp, "--msp", msp, "--force"), 0);
+	text = fx_slurp(out);
+	assert_non_null(strstr(text, "warning (--force): "));
+	assert_non_null(strstr(text, "CN=User1@org2.example.com is not an admin"));
+	assert_non_null(strstr(text, "have 1 (Org1MSP)"));
+	free(text);
+	/* the org2 admin completes it */
+	free(msp);
+	msp = lf_xasprintf("%s/peerOrganizations/org2.example.com/users/"
+			   "Admin@org2.example.com/msp", t->crypto);
 	assert_int_equal(run(lf_cmd_sign, out, 4, "sign", updp, "--msp", msp), 0);
 	text = fx_slurp(out);
-	assert_non_null(strstr(text, "warning: this identity is not an admin of Org2MSP"));
+	assert_non_null(strstr(text, "the collected signatures satisfy the channel's policies"));
 	free(text);
 	lf_spec_free(s2);
 	lf_spec_free(s3);

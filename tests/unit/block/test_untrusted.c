@@ -183,7 +183,8 @@ static int poke(struct ux *u, const uint8_t *b, size_t len, bool is_cfg)
 	out = NULL;
 	if (lf_update_envelope(b, len, NULL, &out, &olen, &err) == 0)
 		free(out);
-	free(lf_blk_last_signature_status(u->cur, u->curlen, b, len));
+	(void)lf_blk_last_signature_vet(u->cur, u->curlen, b, len, &s);
+	free(s);
 	return refused;
 }
 
