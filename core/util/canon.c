@@ -181,6 +181,24 @@ static int ckey_cmp(const void *a, const void *b)
 	return r ? r : (x->n > y->n) - (x->n < y->n);
 }
 
+/* attrs have a dozen keys, often in order already: insertion sort */
+static void ckey_sort(struct ckey *k, size_t n)
+{
+	size_t i, j;
+
+	if (n > 32) {
+		qsort(k, n, sizeof(*k), ckey_cmp);
+		return;
+	}
+	for (i = 1; i < n; i++) {
+		struct ckey t = k[i];
+
+		for (j = i; j > 0 && ckey_cmp(&k[j - 1], &t) > 0; j--)
+			k[j] = k[j - 1];
+		k[j] = t;
+	}
+}
+
 static void put_object(struct lf_hasher *h, const json_t *o, unsigned depth)
 {
 	struct ckey small[32], *keys = small;
@@ -195,7 +213,7 @@ static void put_object(struct lf_hasher *h, const json_t *o, unsigned depth)
 		keys[i].n = json_object_iter_key_len(it);
 		keys[i].v = json_object_iter_value(it);
 	}
-	qsort(keys, i, sizeof(*keys), ckey_cmp);
+	ckey_sort(keys, i);
 	put_c(h, '{');
 	for (n = 0; n < i; n++) {
 		if (n)
