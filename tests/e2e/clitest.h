@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <jansson.h>
 
 struct clitest {
 	char dir[256];      /* scratch directory (cwd of every command) */
@@ -39,5 +40,10 @@ bool ct_pid_alive(long pid);
 /* the pid a started node recorded under HOSTS_REL/HOST/fabric/node.pid
  * (HOSTS_REL: ".ledgerform/NAME/hosts"); 0 when none */
 long ct_node_pid(struct clitest *t, const char *hosts_rel, const char *host);
+/* the state document REL (e.g. "net.state.json"), parsed; NULL when absent
+ * or not JSON */
+json_t *ct_state_doc(struct clitest *t, const char *rel);
+/* resources.ADDR.outputs.KEY of a state document, as a string (or NULL) */
+const char *ct_output_of(json_t *doc, const char *addr, const char *key);
 
 #endif
