@@ -79,28 +79,21 @@ static json_t *node_attrs(const struct lf_spec *spec, const struct lf_org *org,
 
 /* host.ORG.NODE and node.ORG.NODE. The node follows its identity: it
  * depends on crypto.ORG.NODE and carries its hash, so that a re-issued
- * certificate re-delivers that node's files (crypto is expanded first).
- * The identity depends on the host: a (re)made machine's address goes
- * into the node's TLS certificate in the same apply. */
+ * certificate re-delivers that node's files (crypto is expanded first). */
 static int add_node(const struct lf_spec *spec, const struct lf_org *org,
 		    const struct lf_node *n, struct lf_rset *rs, struct lf_err *err)
 {
 	char *haddr = lf_xasprintf("host.%s.%s", n->org, n->name);
 	char *naddr = lf_xasprintf("node.%s.%s", n->org, n->name);
 	char *caddr = lf_xasprintf("crypto.%s.%s", n->org, n->name);
-	struct lf_resource *c = lf_rset_get(rs, caddr);
+	const struct lf_resource *c = lf_rset_get(rs, caddr);
 	struct lf_resource *h, *r = NULL;
 	json_t *na = node_attrs(spec, org, n);
 	int rc = 0;
 
 	json_object_set_new(na, "host", json_string(haddr));
-	if (c) {
+	if (c)
 		json_object_set_new(na, "crypto", json_string(c->hash));
-		/* its TLS certificate names the machine's address, known
-		 * once the host exists (core/fabric/crypto/rtype.c); c moves
-		 * when rs grows below */
-		lf_resource_add_dep(c, haddr);
-	}
 	h = lf_rset_add(rs, haddr, host_attrs(spec, n));
 	if (h)
 		r = lf_rset_add(rs, naddr, na);

@@ -152,65 +152,21 @@ static int apply_org(const struct lf_apply_env *env, const struct lfc_org *o,
 	return rc;
 }
 
-/* the machine address host.ORG.NODE reported for the node identity
- * crypto.ORG.NODE: this apply's outputs (the host was just made), else
- * the recorded ones; NULL when none, or not a plain address */
-static const char *host_address(const struct lf_apply_env *env, const char *caddr)
-{
-	char *haddr = lf_str_has_prefix(caddr, "crypto.") ? lf_xasprintf("host.%s", caddr + 7) : NULL;
-	const struct lf_resource *h = haddr && env->desired ? lf_rset_get(env->desired, haddr) : NULL;
-	const char *a = h ? json_string_value(json_object_get(h->outputs, "machine_address")) : NULL;
-
-	if (!a && haddr && env->current) {
-		h = lf_rset_get(env->current, haddr);
-		a = h ? json_string_value(json_object_get(h->outputs, "machine_address")) : NULL;
-	}
-	free(haddr);
-	if (!a || !a[0] || strlen(a) > 253 || strspn(a, "0123456789abcdefABCDEF.:-"
-					     "ghijklmnopqrstuvwxyzGHIJKLMNOPQRSTUVWXYZ") != strlen(a))
-		return NULL;
-	return a;
-}
-
-/* a node's TLS certificate names the address its machine was given (the
- * provider's output, known only once the host exists) besides the spec's
- * names: the host is a dependency, so the address is there when this runs */
-static void add_machine_san(const struct lf_apply_env *env, const char *caddr,
-			    struct lfc_ident *id, const char **added)
-{
-	const char *a = id->role == LFC_ROLE_PEER || id->role == LFC_ROLE_ORDERER
-			? host_address(env, caddr) : NULL;
-	size_t i;
-
-	*added = a;
-	for (i = 0; a && i < id->nsans; i++)
-		if (strcmp(id->sans[i], a) == 0)
-			return;
-	if (!a)
-		return;
-	id->sans = lf_xrealloc(id->sans, (id->nsans + 1) * sizeof(*id->sans));
-	id->sans[id->nsans++] = lf_xstrdup(a);
-}
-
 static int apply_ident(const struct lf_apply_env *env, const struct lfc_org *o,
-		       const struct lf_resource *des, struct lfc_worker *w,
+		       const json_t *attrs, struct lfc_worker *w,
 		       json_t **outputs, struct lf_err *err)
 {
 	struct lfc_ident id;
 	struct lfc_ca *ca = NULL, *tlsca = NULL;
-	const char *ma = NULL;
-	int rc = lfc_ident_from_attrs(&id, des->attrs, err);
+	int rc = lfc_ident_from_attrs(&id, attrs, err);
 
 	if (rc != 0)
 		return rc;
-	add_machine_san(env, des->addr, &id, &ma);
 	rc = lfc_ca_ensure(&ca, env->crypto_dir, o, false, false, w, err);
 	if (rc == 0)
 		rc = lfc_ca_ensure(&tlsca, env->crypto_dir, o, true, false, w, err);
 	if (rc == 0)
 		rc = lfc_ident_ensure(env->crypto_dir, o, &id, ca, tlsca, w, outputs, err);
-	if (rc == 0 && ma && *outputs)
-		json_object_set_new(*outputs, "machine_address", json_string(ma));
 	lfc_ca_free(ca);
 	lfc_ca_free(tlsca);
 	lfc_ident_clear(&id);
@@ -238,7 +194,7 @@ static int crypto_apply(const struct lf_apply_env *env,
 	if (rc == 0 && (!strcmp(kind, "ca") || !strcmp(kind, "tlsca") || !strcmp(kind, "msp")))
 		rc = apply_org(env, &o, kind, &w, outputs, err);
 	else if (rc == 0 && (!strcmp(kind, "node") || !strcmp(kind, "user")))
-		rc = apply_ident(env, &o, desired, &w, outputs, err);
+		rc = apply_ident(env, &o, desired->attrs, &w, outputs, err);
 	else if (rc == 0)
 		rc = lf_err_set(err, LF_EINVALID, "%s: unknown crypto kind '%s'",
 				desired->addr, kind);
