@@ -248,6 +248,8 @@ static void plan_desired(struct lf_plan *p, const struct lf_apply_env *env,
 			if (cur)
 				a->reason = lf_xstrdup("its creation did not finish; resumed with what the driver made");
 			json_object_set_new(replaced, des->addr, json_true());
+			if (rt && rt->refuse && !p->refusal)
+				p->refusal = rt->refuse(env, NULL, des);
 			continue;
 		}
 		action_init(a, LF_ACT_NOOP, des);

@@ -80,7 +80,8 @@ struct lf_rtype {
 		      const struct lf_resource *prior,
 		      const struct lf_resource *desired);
 	/* optional: a change that must not be planned at all (a replace
-	 * would destroy something live); returns why (caller frees) or NULL */
+	 * would destroy something live); returns why (caller frees) or NULL.
+	 * Checked for every change; prior is NULL for a create. */
 	char *(*refuse)(const struct lf_apply_env *env,
 			const struct lf_resource *prior,
 			const struct lf_resource *desired);

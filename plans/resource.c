@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/util/canon.h"
 #include "core/util/util.h"
 #include "state/state.h"
 
@@ -111,43 +112,14 @@ char *lf_addr_type(const char *addr)
 	return dot ? lf_xstrndup(addr, (size_t)(dot - addr)) : lf_xstrdup(addr);
 }
 
-/* the canonical text of attrs, built on the stack while it fits */
-struct canon {
-	char small[4096];
-	char *p;
-	size_t len, cap;
-};
-
-static int canon_put(const char *buf, size_t n, void *arg)
-{
-	struct canon *c = arg;
-
-	if (c->len + n > c->cap) {
-		size_t cap = (c->len + n) * 2;
-
-		c->p = c->p == c->small ? memcpy(lf_xmalloc(cap), c->small, c->len)
-					: lf_xrealloc(c->p, cap);
-		c->cap = cap;
-	}
-	memcpy(c->p + c->len, buf, n);
-	c->len += n;
-	return 0;
-}
-
-/* sha256 of the attributes' compact, key-sorted JSON (the same bytes
- * json_dumps gives, without its per-call buffer growth) */
+/* sha256 of the attributes' compact, key-sorted JSON (the bytes
+ * json_dumps gives), hashed as it is written (core/util/canon.h) */
 void lf_resource_rehash(struct lf_resource *r)
 {
-	struct canon c;
+	struct lf_hasher *h = lf_hasher_new();
 
-	c.p = c.small;
-	c.len = 0;
-	c.cap = sizeof(c.small);
-	if (json_dump_callback(r->attrs, canon_put, &c, JSON_COMPACT | JSON_SORT_KEYS) != 0)
-		c.len = 0;
-	lf_sha256_hex(c.p, c.len, r->hash);
-	if (c.p != c.small)
-		free(c.p);
+	lf_json_canon_sha256_hex(h, r->attrs, r->hash);
+	lf_hasher_free(h);
 }
 
 struct hash_job {
@@ -158,18 +130,18 @@ struct hash_job {
 static void *hash_range(void *arg)
 {
 	struct hash_job *j = arg;
+	struct lf_hasher *h = lf_hasher_new();
 	size_t i;
 
 	for (i = j->from; i < j->to; i++)
 		if (!j->rs->v[i].hash[0])
-			lf_resource_rehash(&j->rs->v[i]);
+			lf_json_canon_sha256_hex(h, j->rs->v[i].attrs, j->rs->v[i].hash);
+	lf_hasher_free(h);
 	return NULL;
 }
 
-/* Two threads dump attrs at once: jansson 2.14 (Debian 12) checks for
- * loops with a table local to each dump call and changes nothing in the
- * values it dumps, and the interned strings two resources share are only
- * read. */
+/* Two threads hash attrs at once, each with its own hasher: the values
+ * (and the interned strings two resources share) are only read. */
 void lf_rset_hash_pending(struct lf_rset *rs, size_t from)
 {
 	struct hash_job a = { rs, from, from + (rs->n - from) / 2 };

@@ -16,6 +16,12 @@
  * are limited to 1.5 MiB) is written in slices, each under the same
  * compares, with the header last: readers never see a half-written commit
  * because they read at the header's revision. Large slices need the lock.
+ * Every commit's first slice also puts P"pending" {"base": the header's
+ * mod revision it builds on}. A writer that died between slices leaves
+ * resource keys the header never committed, and a pending whose base is
+ * still the header's revision: the next writer then puts back, in its
+ * own commit, what the header's revision holds for each key changed
+ * since (orphan puts deleted or restored, orphan deletes put back).
  */
 #include "state/state.h"
 
@@ -392,6 +398,71 @@ static int changes_of(struct etcd_state *es, const struct lf_state_batch *b,
 	return rc;
 }
 
+/* the base revision of the newest commit's first slice (0: none) */
+static int read_pending(struct etcd_state *es, int64_t *base, struct lf_err *err)
+{
+	char *key = key_of(es, "pending"), *txt;
+	json_t *ans = NULL, *kv, *doc;
+	size_t n;
+	int rc = range(es, key, NULL, 0, &ans, err);
+
+	*base = -1;
+	kv = json_array_get(json_object_get(ans, "kvs"), 0);
+	if (rc == 0 && kv) {
+		txt = kv_value(kv, &n);
+		doc = json_loadb(txt, n, 0, NULL);
+		*base = json_is_integer(json_object_get(doc, "base"))
+			? (int64_t)json_integer_value(json_object_get(doc, "base")) : -1;
+		json_decref(doc);
+		free(txt);
+	}
+	json_decref(ans);
+	free(key);
+	return rc;
+}
+
+/* put back, in ch (where the batch has not set the key), what the
+ * header's revision holds for every key an unfinished commit changed */
+static int undo_orphans(struct etcd_state *es, const struct header *h, json_t *ch,
+			struct lf_err *err)
+{
+	json_t *then = json_object(), *now = json_object(), *v;
+	const char *k;
+	int rc = h->mod ? read_resources(es, h->mod, then, err) : 0;
+
+	if (rc == 0)
+		rc = read_resources(es, 0, now, err);
+	json_object_foreach(now, k, v)
+		if (rc == 0 && !json_object_get(ch, k) && !json_equal(v, json_object_get(then, k)))
+			json_object_set(ch, k, json_object_get(then, k) ? json_object_get(then, k)
+								: json_null());
+	json_object_foreach(then, k, v)
+		if (rc == 0 && !json_object_get(ch, k) && !json_object_get(now, k))
+			json_object_set(ch, k, v);
+	json_decref(then);
+	json_decref(now);
+	return rc;
+}
+
+/* the batch's changes, plus the undo of a writer that died between the
+ * slices of a commit on this same header */
+static int changes_and_undo(struct etcd_state *es, const struct lf_state_batch *b,
+			    const struct header *h, json_t **out, struct lf_err *err)
+{
+	int64_t base = -1;
+	int rc = changes_of(es, b, out, err);
+
+	if (rc == 0 && !b->all)
+		rc = read_pending(es, &base, err);
+	if (rc == 0 && base == h->mod)
+		rc = undo_orphans(es, h, *out, err);
+	if (rc != 0 && *out) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
 /* the txn ops of the changes; *bytes: their rough size */
 static json_t *ops_of(struct etcd_state *es, json_t *ch)
 {
@@ -516,14 +587,14 @@ static int etcd_commit(struct lf_state *st, const struct lf_state_batch *batch,
 	struct lf_state_version next;
 	struct header h;
 	json_t *ch = NULL, *ops = NULL, *hdr = NULL;
-	char *hk = key_of(es, "header"), *txt = NULL, cid[33];
+	char *hk = key_of(es, "header"), *pk = key_of(es, "pending"), *txt = NULL, cid[33];
 	int rc;
 
 	rc = read_header(es, &h, err);
 	if (rc == 0)
 		rc = check_version(es, &h, ver, err);
 	if (rc == 0)
-		rc = changes_of(es, batch, &ch, err);
+		rc = changes_and_undo(es, batch, &h, &ch, err);
 	if (rc != 0)
 		goto cleanup;
 	snprintf(next.lineage, sizeof(next.lineage), "%s", h.mod ? h.lineage : ver->lineage);
@@ -533,6 +604,9 @@ static int etcd_commit(struct lf_state *st, const struct lf_state_batch *batch,
 	}
 	next.serial = (h.mod ? h.serial : ver->serial) + 1;
 	ops = ops_of(es, ch);
+	txt = lf_xasprintf("{\"base\":%" PRId64 "}", h.mod);
+	json_array_insert_new(ops, 0, op_put(pk, txt, strlen(txt), 0));
+	free(txt);
 	commit_id(cid);
 	hdr = header_json(&next, cid);
 	txt = json_dumps(hdr, JSON_COMPACT | JSON_SORT_KEYS);
@@ -549,6 +623,7 @@ cleanup:
 	json_decref(hdr);
 	free(txt);
 	free(hk);
+	free(pk);
 	return rc;
 }
 

@@ -3,6 +3,7 @@
  * writes, hashing and time. See util.h.
  */
 #include "core/util/util.h"
+#include "core/util/canon.h"
 #include "core/util/crashpoint.h"
 
 #include <dirent.h>
@@ -18,7 +19,6 @@
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 
 const char *lf_errcode_name(int code)
 {
@@ -493,7 +493,8 @@ char *lf_path_dirname(const char *path)
 
 void lf_sha256(const void *data, size_t len, uint8_t out[32])
 {
-	SHA256(data, len, out);
+	if (EVP_Digest(data, len, out, NULL, lf_sha256_md(), NULL) != 1)
+		abort(); /* out of memory: the digest itself cannot fail */
 }
 
 void lf_sha256_hex(const void *data, size_t len, char out[65])

@@ -305,3 +305,19 @@ bool ct_destroy_stops(struct clitest *t, const char *hosts_rel, const char *cons
 
 	return ct_destroy_nodes(t, hosts_rel, hosts, n, &alive) == 0 && alive == 0;
 }
+
+json_t *ct_state_doc(struct clitest *t, const char *rel)
+{
+	char *s = ct_read(t, rel);
+	json_t *doc = s ? json_loads(s, 0, NULL) : NULL;
+
+	free(s);
+	return doc;
+}
+
+const char *ct_output_of(json_t *doc, const char *addr, const char *key)
+{
+	json_t *r = json_object_get(json_object_get(doc, "resources"), addr);
+
+	return json_string_value(json_object_get(json_object_get(r, "outputs"), key));
+}

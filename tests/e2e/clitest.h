@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <jansson.h>
 
 struct clitest {
 	char dir[256];      /* scratch directory (cwd of every command) */
@@ -54,5 +55,10 @@ int ct_destroy_nodes(struct clitest *t, const char *hosts_rel, const char *const
  * and none of the nodes of HOSTS (n names under HOSTS_REL) is left running */
 bool ct_destroy_stops(struct clitest *t, const char *hosts_rel, const char *const *hosts,
 		      size_t n);
+/* the state document REL (e.g. "net.state.json"), parsed; NULL when absent
+ * or not JSON */
+json_t *ct_state_doc(struct clitest *t, const char *rel);
+/* resources.ADDR.outputs.KEY of a state document, as a string (or NULL) */
+const char *ct_output_of(json_t *doc, const char *addr, const char *key);
 
 #endif

@@ -20,23 +20,13 @@
 /* the state document of spec NAME.yaml (NAME.state.json) */
 static json_t *state_of(struct clitest *t, const char *name)
 {
-	char rel[128], *s;
+	char rel[128];
 	json_t *doc;
 
 	snprintf(rel, sizeof(rel), "%s.state.json", name);
-	s = ct_read(t, rel);
-	assert_non_null(s);
-	doc = json_loads(s, 0, NULL);
-	free(s);
+	doc = ct_state_doc(t, rel);
 	assert_non_null(doc);
 	return doc;
-}
-
-static const char *output_of(json_t *doc, const char *addr, const char *key)
-{
-	json_t *r = json_object_get(json_object_get(doc, "resources"), addr);
-
-	return json_string_value(json_object_get(json_object_get(r, "outputs"), key));
 }
 
 static void write_net_cpus(struct clitest *t, const char *file, const char *name,
@@ -80,7 +70,7 @@ static void test_e2e_outputs_reach_node_files(void **state)
 	write_net(&t, "net.yaml", "net", "", "20GiB");
 	assert_int_equal(ct_run(&t, "apply -f net.yaml --auto-approve"), 0);
 	doc = state_of(&t, "net");
-	ma = output_of(doc, "host.bank.peer0", "machine_address");
+	ma = ct_output_of(doc, "host.bank.peer0", "machine_address");
 	assert_non_null(ma);
 	assert_true(strncmp(ma, "10.", 3) == 0);
 	snprintf(rel, sizeof(rel), "disks/peer0-bank-%.8s/fabric/node.env",
@@ -131,8 +121,8 @@ static void test_e2e_two_networks_one_db(void **state)
 	assert_int_equal(sim_hosts(&t), 4);
 	a = state_of(&t, "one");
 	b = state_of(&t, "two");
-	assert_string_not_equal(output_of(a, "host.bank.peer0", "id"),
-				output_of(b, "host.bank.peer0", "id"));
+	assert_string_not_equal(ct_output_of(a, "host.bank.peer0", "id"),
+				ct_output_of(b, "host.bank.peer0", "id"));
 	json_decref(a);
 	json_decref(b);
 	assert_int_equal(ct_run(&t, "destroy -f one.yaml --auto-approve --state one.state.json"), 0);
@@ -269,7 +259,7 @@ static void test_e2e_import(void **state)
 	assert_int_equal(ct_run(&t, "import -f net.yaml host.bank.peer0 sim-0000beef"), 1);
 	assert_non_null(strstr(t.err, "already in the state"));
 	doc = state_of(&t, "net");
-	assert_string_equal(output_of(doc, "host.bank.peer0", "machine_address"), "10.9.9.9");
+	assert_string_equal(ct_output_of(doc, "host.bank.peer0", "machine_address"), "10.9.9.9");
 	json_decref(doc);
 	assert_int_equal(ct_run(&t, "plan -f net.yaml --no-color"), 0);
 	assert_null(strstr(t.out, "+   host.bank.peer0"));

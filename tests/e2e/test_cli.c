@@ -678,34 +678,49 @@ static void test_e2e_nodes_started(void **state)
 }
 
 /* An org's CA key that is not on this machine (kept by the org, or a
- * shared state read elsewhere) is never replaced by a new CA: the plan
- * leaves the CA alone, and what needs the key fails naming the org, with
- * the CA certificate untouched. */
+ * shared state read elsewhere) is never replaced by a new CA. The state
+ * records where each CA key lives and which key it is (its public key's
+ * sha256), never the key; a plan that needs a missing key fails at plan,
+ * naming the org and the recorded path, with the CA certificate
+ * untouched. */
 static void test_e2e_ca_key_elsewhere(void **state)
 {
 	struct clitest t;
-	char *cert0, *cert1;
+	char *cert0, *cert1, *st, path[512];
+	json_t *res, *out;
 
 	(void)state;
 	ct_init(&t, "cakey");
 	write_spec(&t, 1);
 	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 0);
 #define BANK_CA ".ledgerform/demo/crypto/peerOrganizations/bank.example.com/ca"
+	res = state_resources(&t);
+	out = json_object_get(json_object_get(res, "crypto.bank.ca"), "outputs");
+	assert_string_equal(json_string_value(json_object_get(out, "key_path")),
+			    "peerOrganizations/bank.example.com/ca/priv_sk");
+	assert_int_equal(strlen(json_string_value(json_object_get(out, "key_pub_sha256"))), 64);
+	out = json_object_get(json_object_get(res, "crypto.bank.tlsca"), "outputs");
+	assert_string_equal(json_string_value(json_object_get(out, "key_path")),
+			    "peerOrganizations/bank.example.com/tlsca/priv_sk");
+	json_decref(res);
+	st = ct_read(&t, "spec.state.json");
+	assert_null(strstr(st, "PRIVATE KEY"));
+	free(st);
 	cert0 = ct_read(&t, BANK_CA "/ca.bank.example.com-cert.pem");
 	assert_non_null(cert0);
-	{
-		char path[512];
-
-		snprintf(path, sizeof(path), "%s/" BANK_CA "/priv_sk", t.dir);
-		assert_int_equal(unlink(path), 0);
-	}
+	snprintf(path, sizeof(path), "%s/" BANK_CA "/priv_sk", t.dir);
+	assert_int_equal(unlink(path), 0);
+	/* nothing needs the key: the plan is empty */
 	assert_int_equal(ct_run(&t, "plan -f spec.yaml --detailed-exitcode"), 0);
+	/* a new peer needs it: refused at plan, naming the org and the path */
 	write_spec(&t, 2);
-	assert_int_equal(ct_run(&t, "plan -f spec.yaml --no-color"), 0);
-	assert_null(strstr(t.out, "crypto.bank.ca"));
+	assert_int_equal(ct_run(&t, "plan -f spec.yaml --no-color"), 1);
+	assert_non_null(strstr(t.err, "org 'bank'"));
+	assert_non_null(strstr(t.err, BANK_CA "/priv_sk' and is not on this machine"));
 	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 1);
 	assert_non_null(strstr(t.err, "org 'bank'"));
-	assert_non_null(strstr(t.err, "refusing to make a new CA key"));
+	assert_non_null(strstr(t.err, BANK_CA "/priv_sk' and is not on this machine"));
+	assert_null(strstr(t.out, "Apply complete"));
 	cert1 = ct_read(&t, BANK_CA "/ca.bank.example.com-cert.pem");
 	assert_string_equal(cert0, cert1);
 	assert_false(ct_exists(&t, BANK_CA "/priv_sk"));

@@ -666,13 +666,16 @@ static char *channel_refuse(const struct lf_apply_env *env,
 			    const struct lf_resource *prior,
 			    const struct lf_resource *desired)
 {
-	const char *was = json_string_value(json_object_get(prior->attrs, "consensus"));
+	const char *was;
 	const char *now = json_string_value(json_object_get(desired->attrs, "consensus"));
 	const char *name = attr_name(desired);
 	struct lf_err err = LF_ERR_INIT;
 	char *cfgp, *cur = NULL, *why = NULL;
 	size_t len = 0;
 
+	if (!prior) /* a create: nothing live to protect */
+		return NULL;
+	was = json_string_value(json_object_get(prior->attrs, "consensus"));
 	if (was && now && !lf_streq(was, now))
 		return lf_xasprintf("%s: the consensus type of a live channel cannot change "
 				    "(%s -> %s); use Fabric's consensus migration, or a new channel",

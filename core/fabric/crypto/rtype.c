@@ -78,14 +78,46 @@ int lf_crypto_expand(const struct lf_spec *spec, struct lf_rset *rs,
 
 /* ---- callbacks ------------------------------------------------------ */
 
+/* where an org's CA key lives: relative to the crypto dir for our own
+ * CA, the spec's path for an imported one (caller frees) */
+static char *ca_key_where(const struct lfc_org *o, const char *kind)
+{
+	const char *ext = strcmp(kind, "tlsca") == 0 ? o->ext_tls_key : o->ext_key;
+
+	if (ext)
+		return lf_xstrdup(ext);
+	return lf_xasprintf("%s/%s/priv_sk", o->dir, kind);
+}
+
+/* sha256 of the CA's public key (SubjectPublicKeyInfo DER): which key,
+ * never the key */
+static void ca_pub_sha256(const struct lfc_ca *ca, char out[65])
+{
+	unsigned char *der = NULL;
+	int n = ca->key ? i2d_PUBKEY(ca->key, &der) : -1;
+
+	if (n > 0)
+		lf_sha256_hex(der, (size_t)n, out);
+	else
+		out[0] = '\0';
+	OPENSSL_free(der);
+}
+
+/* a CA's outputs record where its key lives and which key it is (the
+ * state is shared; the key stays with its org), never the key */
 static json_t *ca_outputs(const struct lfc_org *o, const char *kind,
 			  const struct lfc_ca *ca)
 {
-	char *dir = lf_xasprintf("%s/%s", o->dir, kind);
-	json_t *j = json_pack("{s:s, s:s, s:s}", "dir", dir, "cert_sha256",
-			      ca->sha256, "not_after", ca->not_after);
+	char *dir = lf_xasprintf("%s/%s", o->dir, kind), *key = ca_key_where(o, kind);
+	char pub[65];
+	json_t *j;
 
+	ca_pub_sha256(ca, pub);
+	j = json_pack("{s:s, s:s, s:s, s:s, s:s}", "dir", dir, "cert_sha256",
+		      ca->sha256, "not_after", ca->not_after, "key_path", key,
+		      "key_pub_sha256", pub);
 	free(dir);
+	free(key);
 	return j;
 }
 
@@ -313,6 +345,63 @@ static int crypto_read(const struct lf_apply_env *env, const struct lf_resource 
 	return 0;
 }
 
+/* where the recorded CA crypto.ORG.KIND keeps its key, absolute; NULL
+ * when this plan makes that CA (not recorded, or replaced at a new
+ * directory) and so needs no key from elsewhere */
+static char *ca_key_path(const struct lf_apply_env *env, const char *org, const char *kind)
+{
+	char *addr = lf_xasprintf("crypto.%s.%s", org, kind), *rel = NULL, *abs = NULL;
+	const struct lf_resource *cur = env->current ? lf_rset_get(env->current, addr) : NULL;
+	const struct lf_resource *des = env->desired ? lf_rset_get(env->desired, addr) : NULL;
+	const json_t *imp = des ? json_object_get(des->attrs, strcmp(kind, "ca") == 0
+					       ? "ca_import" : "tlsca_import") : NULL;
+	const char *od = cur ? json_string_value(json_object_get(cur->attrs, "org_dir")) : NULL;
+	const char *key = json_string_value(json_object_get(imp, "key"));
+
+	free(addr);
+	if (!cur || cur->partial || !od || !env->crypto_dir ||
+	    (des && !lf_streq(od, json_string_value(json_object_get(des->attrs, "org_dir")))))
+		return NULL;
+	if (!key)
+		key = json_string_value(json_object_get(cur->outputs, "key_path"));
+	rel = key ? lf_xstrdup(key) : lf_xasprintf("%s/%s/priv_sk", od, kind);
+	abs = rel[0] == '/' ? lf_xstrdup(rel) : lf_path_join(env->crypto_dir, rel);
+	free(rel);
+	return abs;
+}
+
+/* plan: a change that needs an org's recorded CA key, when the key is not
+ * on this machine (it lives with its org, or the state is shared), is
+ * refused naming the org and where the state says the key is */
+static char *crypto_refuse(const struct lf_apply_env *env, const struct lf_resource *prior,
+			   const struct lf_resource *desired)
+{
+	static const char *const kinds[] = { "ca", "tlsca" };
+	const char *kind = json_string_value(json_object_get(desired->attrs, "kind"));
+	const char *org = json_string_value(json_object_get(desired->attrs, "org"));
+	char *why = NULL;
+	size_t i;
+
+	(void)prior;
+	if (!kind || !org)
+		return NULL;
+	for (i = 0; !why && i < LF_ARRAY_LEN(kinds); i++) {
+		char *path;
+
+		if ((!strcmp(kind, "ca") || !strcmp(kind, "tlsca")) && strcmp(kind, kinds[i]))
+			continue;
+		path = ca_key_path(env, org, kinds[i]);
+		if (path && !lf_path_exists(path))
+			why = lf_xasprintf("org '%s': %s needs the org's %s key, which the state "
+					   "records at '%s' and is not on this machine (the key "
+					   "stays with its org: plan and apply this change where "
+					   "it is)", org, desired->addr,
+					   i == 0 ? "CA" : "TLS CA", path);
+		free(path);
+	}
+	return why;
+}
+
 static bool crypto_read_cheap(const struct lf_apply_env *env, const struct lf_resource *r)
 {
 	(void)env;
@@ -342,6 +431,7 @@ const struct lf_rtype lf_rtype_crypto = {
 	.delete = crypto_delete,
 	.in_place = crypto_in_place,
 	.note = NULL,
+	.refuse = crypto_refuse,
 	.read = crypto_read,
 	.read_cheap = crypto_read_cheap,
 };
