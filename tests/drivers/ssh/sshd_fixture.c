@@ -22,6 +22,8 @@
 
 #define SSHD_BIN "/usr/sbin/sshd"
 
+const char *sshd_log_level = "ERROR";
+
 int sshd_sh(const char *fmt, ...)
 {
 	char cmd[4096];
@@ -86,12 +88,12 @@ static int write_config(struct sshd *s)
 		"PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
 		"PermitRootLogin prohibit-password\nPidFile %s/sshd.pid\n"
 		"Subsystem sftp internal-sftp\nMaxSessions 64\nMaxStartups 64\n"
-		"LogLevel ERROR\nUseDNS no\n"
+		"LogLevel %s\nUseDNS no\n"
 		/* bash reads ~/.bashrc for a command sshd starts only at
 		 * SHLVL < 2; this machine's root .bashrc takes seconds (pyenv),
 		 * which would be in every exec the tests time */
 		"SetEnv SHLVL=2\n",
-		s->port, s->dir, s->dir, s->dir);
+		s->port, s->dir, s->dir, s->dir, sshd_log_level);
 	return fclose(f);
 }
 

@@ -18,6 +18,8 @@ struct sshd {
 	char *user;            /* who logs in (this process's user) */
 };
 
+/* sshd's LogLevel for servers started next ("ERROR" unless set) */
+extern const char *sshd_log_level;
 /* 0 started on the first free port of [base, base+50) (each test
  * executable its own half of 22200-22299); otherwise why not in why (the
  * test skips; see SSHD_SKIP) */
