@@ -27,7 +27,7 @@ static int flags_check(unsigned int flags, unsigned int known, const char *fn,
 
 static const char *const cfg_keys[] = {
 	"user", "port", "identity", "agent", "known_hosts", "host_key_checking",
-	"host_key", "connect_timeout", "exec_timeout", "root", "bin_root", "jump", NULL
+	"host_key", "connect_timeout", "exec_timeout", "root", "bin_root", "jump", "path", "supervisor", "unit_dir", NULL
 };
 
 static const char *const hop_keys[] = {
@@ -69,6 +69,9 @@ static void cfg_free(struct ssh_cfg *cfg)
 		free(cfg->jump[i].fingerprint);
 	}
 	free(cfg->jump);
+	free(cfg->path);
+	free(cfg->supervisor);
+	free(cfg->unit_dir);
 	free(cfg->user);
 	free(cfg->identity);
 	free(cfg->known_hosts);
@@ -133,7 +136,13 @@ static int cfg_read(const struct lf_kv *kv, struct ssh_cfg *cfg)
 	cfg->root = dup_or_null(ssh_host->kv_get_str(kv, "root"));
 	cfg->bin_root = strdup(ssh_host->kv_get_str(kv, "bin_root") ? ssh_host->kv_get_str(kv, "bin_root")
 				: ".ledgerform/fabric");
-	if (cfg_read_jump(kv, cfg) != 0)
+	cfg->path = strdup(ssh_host->kv_get_str(kv, "path") ? ssh_host->kv_get_str(kv, "path")
+			   : SSH_DEFAULT_PATH);
+	cfg->supervisor = strdup(ssh_host->kv_get_str(kv, "supervisor")
+				 ? ssh_host->kv_get_str(kv, "supervisor") : "auto");
+	cfg->unit_dir = strdup(ssh_host->kv_get_str(kv, "unit_dir")
+			       ? ssh_host->kv_get_str(kv, "unit_dir") : "/etc/systemd/system");
+	if (!cfg->path || !cfg->supervisor || !cfg->unit_dir || cfg_read_jump(kv, cfg) != 0)
 		return -1;
 	return cfg->user && cfg->known_hosts && cfg->bin_root ? 0 : -1;
 }
@@ -242,10 +251,28 @@ static int check_values(const struct lf_kv *kv, struct lf_call *call)
 	const char *pin = ssh_host->kv_get_str(kv, "host_key");
 	const char *root = ssh_host->kv_get_str(kv, "root");
 	const char *bin_root = ssh_host->kv_get_str(kv, "bin_root");
+	const char *sup = ssh_host->kv_get_str(kv, "supervisor");
+	const char *udir = ssh_host->kv_get_str(kv, "unit_dir");
+	const char *rpath = ssh_host->kv_get_str(kv, "path");
 	long long port = ssh_host->kv_get_int(kv, "port", 22);
 	long long ct = ssh_host->kv_get_int(kv, "connect_timeout", 10);
 	int bad = 0;
 
+	if (sup && strcmp(sup, "auto") != 0 && strcmp(sup, "systemd") != 0 &&
+	    strcmp(sup, "nohup") != 0) {
+		ssh_host->call_diag(call, "config.supervisor",
+				    "ssh: supervisor is 'auto', 'systemd' or 'nohup', not '%s'", sup);
+		bad = 1;
+	}
+	if (udir && (udir[0] != '/' || strstr(udir, "..") || strpbrk(udir, "'\"\\$`"))) {
+		ssh_host->call_diag(call, "config.unit_dir",
+				    "ssh: unit_dir is an absolute path without '..' or quotes");
+		bad = 1;
+	}
+	if (rpath && (!*rpath || strlen(rpath) > 500)) {
+		ssh_host->call_diag(call, "config.path", "ssh: path is a PATH value (at most 500 bytes)");
+		bad = 1;
+	}
 	if (chk && strcmp(chk, "yes") != 0 && strcmp(chk, "accept-new") != 0) {
 		ssh_host->call_diag(call, "config.host_key_checking",
 				    "ssh: host_key_checking is 'yes' or 'accept-new', not '%s'", chk);
@@ -513,7 +540,7 @@ static const struct lf_driver ssh_driver = {
 	.name = "ssh",
 	.version = "0.1.0",
 	.roles = LF_ROLE_TRANSPORT,
-	.caps = LF_CAP_READ_CHEAP | LF_CAP_CONN_SHARED,
+	.caps = LF_CAP_READ_CHEAP | LF_CAP_CONN_SHARED | LF_CAP_SYSTEMD,
 	.open = ssh_open,
 	.close = ssh_close,
 	.validate = ssh_validate,
@@ -525,6 +552,7 @@ static const struct lf_driver ssh_driver = {
 	.mkdir = ssh_mkdir,
 	.remove = ssh_remove,
 	.exec = ssh_exec,
+	.service = ssh_service,
 };
 
 LF_DRIVER_EXPORT const struct lf_driver *lf_driver_entry(const struct lf_host_api *host)

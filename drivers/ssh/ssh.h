@@ -39,6 +39,9 @@ struct ssh_cfg {
 	long exec_timeout;     /* seconds, 0: none */
 	char *root;            /* remote base, relative to home or absolute */
 	char *bin_root;        /* where Fabric's binaries go (same rules) */
+	char *path;            /* PATH of remote commands */
+	char *supervisor;      /* "auto", "systemd" or "nohup" */
+	char *unit_dir;        /* where systemd units go */
 	struct ssh_hop_cfg *jump;  /* jump hosts, first reached first */
 	size_t njump;
 };
@@ -80,6 +83,8 @@ struct ssh_machine {
 	LIBSSH2_SFTP *sftp;
 	char fp[SSH_FP_MAX];    /* the verified host key's fingerprint */
 	char *bin_sent;         /* manifest hash of Fabric binaries known there */
+	int sup;                /* what runs nodes: 's' systemd, 'n' nohup, 0 not
+				   known yet */
 	struct ssh_hop *hops;   /* jump hosts' sessions (cfg.njump of them) */
 	size_t nhops;           /* how many are open */
 };
@@ -185,6 +190,11 @@ int ssh_root_of(struct lf_driver_conn *c, const struct lf_target *t, char **out,
 int ssh_root_op(struct lf_driver_conn *c, struct ssh_machine *m,
 		const struct lf_target *t, int which, struct lf_kv_builder *out,
 		struct lf_call *call, struct lf_err *err);
+
+/* ssh_service.c: nodes as systemd units (the `service` callback) */
+int ssh_service(struct lf_driver_conn *c, const struct lf_target *t,
+		const struct lf_service *svc, int op, struct lf_service_status *st,
+		struct lf_call *call, unsigned int flags, struct lf_err *err);
 
 /* ssh_bin.c: Fabric's binaries delivered once per machine */
 /* When envp names FABRIC_BIN=<local dir>, make sure that folder (and its

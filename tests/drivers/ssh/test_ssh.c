@@ -1055,7 +1055,7 @@ static void test_ssh_systemd_unit_renders(void **state)
 	unit = lf_xasprintf("%s/lf-peer0-bank.service", dir);
 	assert_int_equal(sshd_sh("mkdir -p %s/root/fabric && sed -e 's|@NAME@|peer0-bank|; "
 				 "s|@RESOURCE@|host.bank.peer0|; s|@USER@|root|; s|@ROOT@|%s/root|g; "
-				 "s|@FABRIC_BIN@|/opt/fabric/bin|' %s/templates/systemd/ledgerform-node.service.in > %s",
+				 "s|@EXEC@|fabric/run.sh|' %s/templates/systemd/ledgerform-node.service.in > %s",
 				 dir, dir, LF_SOURCE_DIR, unit), 0);
 	assert_int_equal(lf_read_file(unit, &text, NULL, NULL), 0);
 	assert_non_null(strstr(text, "\nRestart=on-failure\n"));
