@@ -179,7 +179,19 @@ struct lf_host_spec {
 	unsigned long long memory_mb;
 	unsigned long long disk_gb;
 	const char *image;
-	const struct lf_kv *attrs;   /* every desired attribute */
+	const struct lf_kv *attrs;   /* every desired attribute, plus (hosts
+					of a spec with nodes; added within ABI
+					2, absent from older hosts) the list
+					"node_ports": one object per port of
+					each peer and orderer on a host of this
+					provider: {node, host (resource
+					address), kind, name: listen |
+					operations | chaincode | admin, port,
+					from: network | controller | machine},
+					"from" saying who must reach it (the
+					network's machines and clients, the
+					controller only, nothing off the
+					machine); see docs/drivers.md */
 	const struct lf_kv *size;    /* the size template, with its
 					per-provider fields (instance_type,
 					cpu_mode, ...) */
