@@ -301,6 +301,25 @@ static void outputs_add_machine(json_t *outputs, json_t *facts)
 	json_decref(facts);
 }
 
+/* the transport's half of a new host: its root on the machine, facts to
+ * out (after the provider made or adopted the machine) */
+static int host_prepare_machine(const struct lf_apply_env *env, const struct lf_resource *des,
+				struct hostsides *s, json_t *out, struct lf_err *err)
+{
+	struct lf_kv_builder *b;
+	struct hostviews v;
+	struct lf_target t;
+	int rc;
+
+	hostviews_make(env, des, NULL, out, &v);
+	target_fill(&t, env, des, out, &v);
+	b = lf_kv_builder_new();
+	rc = s->tr.drv->machine_prepare(s->tr.conn, &t, &s->tr.call, b, 0, err);
+	outputs_add_machine(out, lf_kv_builder_finish(b));
+	hostviews_free(&v);
+	return rc;
+}
+
 static int host_make(const struct lf_apply_env *env, const struct lf_resource *des,
 		     struct hostsides *s, json_t *out, struct lf_err *err)
 {
@@ -308,7 +327,6 @@ static int host_make(const struct lf_apply_env *env, const struct lf_resource *d
 	struct lf_kv_builder *b;
 	struct hostviews v;
 	struct lf_host_spec hs;
-	struct lf_target t;
 	json_t *built;
 	int rc = 0;
 
@@ -324,13 +342,7 @@ static int host_make(const struct lf_apply_env *env, const struct lf_resource *d
 		if (rc != 0 || s->same || !s->has_tr)
 			return rc;
 	}
-	hostviews_make(env, des, NULL, out, &v);
-	target_fill(&t, env, des, out, &v);
-	b = lf_kv_builder_new();
-	rc = s->tr.drv->machine_prepare(s->tr.conn, &t, &s->tr.call, b, 0, err);
-	outputs_add_machine(out, lf_kv_builder_finish(b));
-	hostviews_free(&v);
-	return rc;
+	return host_prepare_machine(env, des, s, out, err);
 }
 
 static int host_create(const struct lf_apply_env *env, const struct lf_resource *des,
@@ -452,6 +464,9 @@ static int host_import(const struct lf_apply_env *env, const struct lf_resource 
 	rc = s.prov.drv->host_import(s.prov.conn, id, &hs, &s.prov.call, b, 0, err);
 	*outputs = lf_kv_builder_finish(b);
 	hostviews_free(&v);
+	/* as after a create: the transport makes the host's root there */
+	if (rc == 0 && !s.same && s.has_tr)
+		rc = host_prepare_machine(env, des, &s, *outputs, err);
 	hostsides_done(&s);
 	if (rc != 0) {
 		json_decref(*outputs);

@@ -342,6 +342,18 @@ function control(body, res) {
       if (c.state) i.state = c.state;
       if (c.type) i.type = c.type;
       break;
+    case 'run': { // an instance made outside ledgerform (the console), running
+      st.seq++;
+      const id = 'i-' + st.seq.toString(16).padStart(17, '0');
+      st.instances.set(id, {
+        id, rid: 'r-' + st.seq.toString(16).padStart(17, '0'), image: c.image || 'ami-0console',
+        type: c.type || 't3.small', state: 'running', ip: `10.9.${(st.seq >> 8) & 255}.${st.seq & 255}`,
+        token: '', tags: new Map(Object.entries(c.tags || {})), keyName: '', subnet: '', groups: [],
+        userData: '', hiddenFor: 0,
+      });
+      st.order.push(id);
+      break;
+    }
     case 'sg_revoke': { // a rule removed behind ledgerform's back
       const g = st.groups.get(c.group);
       if (!g) { res.writeHead(404); return res.end('{}'); }
