@@ -184,6 +184,11 @@ struct aws_instance {
 #define AWS_TAG_LINEAGE  "ledgerform:lineage"
 #define AWS_TAG_RESOURCE "ledgerform:resource"
 
+/* the first child element of n named name, or NULL (n may be NULL) */
+xmlNodePtr aws_xml_child(xmlNodePtr n, const char *name);
+/* n's text into buf ("" when n is NULL) */
+void aws_xml_text(xmlNodePtr n, char *buf, size_t cap);
+
 /* instances of resp (RunInstances, DescribeInstances): cb per instance */
 typedef int (*aws_inst_fn)(const struct aws_instance *in, void *payload);
 int aws_resp_instances(struct aws_resp *r, aws_inst_fn cb, void *payload);

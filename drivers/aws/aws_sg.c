@@ -125,39 +125,23 @@ static void sg_desired(const struct lf_driver_conn *c, const struct lf_host_spec
 
 /* ---- the group's XML ------------------------------------------------------ */
 
-static xmlNodePtr child(xmlNodePtr n, const char *name)
-{
-	for (n = n ? n->children : NULL; n; n = n->next)
-		if (n->type == XML_ELEMENT_NODE && xmlStrcmp(n->name, (const xmlChar *)name) == 0)
-			return n;
-	return NULL;
-}
-
-static void text_to(xmlNodePtr n, char *buf, size_t cap)
-{
-	xmlChar *t = n ? xmlNodeGetContent(n) : NULL;
-
-	snprintf(buf, cap, "%s", t ? (const char *)t : "");
-	xmlFree(t);
-}
-
 /* one ipPermissions item: a rule per source */
 static void perm_parse(xmlNodePtr perm, struct sg_set *s)
 {
 	char proto[8], from[16], to[16], src[64];
 	xmlNodePtr it;
 
-	text_to(child(perm, "ipProtocol"), proto, sizeof(proto));
-	text_to(child(perm, "fromPort"), from, sizeof(from));
-	text_to(child(perm, "toPort"), to, sizeof(to));
-	for (it = child(child(perm, "groups"), "item"); it; it = it->next)
+	aws_xml_text(aws_xml_child(perm, "ipProtocol"), proto, sizeof(proto));
+	aws_xml_text(aws_xml_child(perm, "fromPort"), from, sizeof(from));
+	aws_xml_text(aws_xml_child(perm, "toPort"), to, sizeof(to));
+	for (it = aws_xml_child(aws_xml_child(perm, "groups"), "item"); it; it = it->next)
 		if (it->type == XML_ELEMENT_NODE) {
-			text_to(child(it, "groupId"), src, sizeof(src));
+			aws_xml_text(aws_xml_child(it, "groupId"), src, sizeof(src));
 			set_add(s, proto, strtol(from, NULL, 10), strtol(to, NULL, 10), src);
 		}
-	for (it = child(child(perm, "ipRanges"), "item"); it; it = it->next)
+	for (it = aws_xml_child(aws_xml_child(perm, "ipRanges"), "item"); it; it = it->next)
 		if (it->type == XML_ELEMENT_NODE) {
-			text_to(child(it, "cidrIp"), src, sizeof(src));
+			aws_xml_text(aws_xml_child(it, "cidrIp"), src, sizeof(src));
 			set_add(s, proto, strtol(from, NULL, 10), strtol(to, NULL, 10), src);
 		}
 }
@@ -166,16 +150,16 @@ static void perm_parse(xmlNodePtr perm, struct sg_set *s)
 static int group_parse(struct aws_resp *r, char id[32], struct sg_set *s)
 {
 	xmlNodePtr root = xmlDocGetRootElement(r->doc);
-	xmlNodePtr g = child(child(root, "securityGroupInfo"), "item"), p;
+	xmlNodePtr g = aws_xml_child(aws_xml_child(root, "securityGroupInfo"), "item"), p;
 
 	while (g && g->type != XML_ELEMENT_NODE)
 		g = g->next;
 	if (!g)
 		return LF_ENOTFOUND;
-	text_to(child(g, "groupId"), id, 32);
+	aws_xml_text(aws_xml_child(g, "groupId"), id, 32);
 	if (s) {
 		s->n = 0;
-		for (p = child(child(g, "ipPermissions"), "item"); p; p = p->next)
+		for (p = aws_xml_child(aws_xml_child(g, "ipPermissions"), "item"); p; p = p->next)
 			if (p->type == XML_ELEMENT_NODE)
 				perm_parse(p, s);
 	}

@@ -69,15 +69,7 @@ static json_t *jump_cfg(const char *pin)
 
 static struct lf_driver_conn *open_cfg(json_t *cfg, int *rc, struct lf_err *err)
 {
-	struct lf_kv *kv = lf_kv_wrap(cfg);
-	struct lf_driver_conn *c = NULL;
-	struct lf_call call;
-
-	lf_call_init(&call, "ssh", "dc1", NULL);
-	*rc = g_drv->open(&c, kv, &call, 0, err);
-	lf_kv_unwrap(kv);
-	json_decref(cfg);
-	return c;
+	return sshd_driver_open(g_drv, cfg, rc, err);
 }
 
 static struct lf_target target(void)
@@ -401,12 +393,8 @@ static void test_jump_validate(void **state)
 
 static int group_setup(void **state)
 {
-	struct lf_err err = LF_ERR_INIT;
-
 	(void)state;
-	assert_int_equal(lf_registry_new(&g_reg), 0);
-	if (lf_registry_get(g_reg, "ssh", &g_drv, &err) != 0)
-		fail_msg("loading the ssh driver: %s", err.msg);
+	g_drv = sshd_ssh_driver(&g_reg);
 	sshd_log_level = "INFO"; /* T logs "Accepted publickey ... port N" */
 	if (sshd_start(&g_jump, 33500, g_skip, sizeof(g_skip)) == 0)
 		(void)sshd_start(&g_tgt, 33550, g_skip, sizeof(g_skip));
@@ -433,8 +421,5 @@ int main(void)
 		cmocka_unit_test(test_jump_host_killed),
 	};
 
-	signal(SIGPIPE, SIG_IGN);
-	if (getenv("LF_TEST_FILTER"))
-		cmocka_set_test_filter(getenv("LF_TEST_FILTER"));
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return sshd_run_group(tests, sizeof(tests) / sizeof(tests[0]), group_setup, group_teardown);
 }

@@ -64,15 +64,11 @@ static json_t *cfg_of(const char *supervisor)
 
 static struct lf_driver_conn *open_cfg(json_t *cfg)
 {
-	struct lf_kv *kv = lf_kv_wrap(cfg);
-	struct lf_driver_conn *c = NULL;
 	struct lf_err err = LF_ERR_INIT;
-	struct lf_call call;
+	int rc;
+	struct lf_driver_conn *c = sshd_driver_open(g_drv, cfg, &rc, &err);
 
-	lf_call_init(&call, "ssh", "dc1", NULL);
-	assert_int_equal(g_drv->open(&c, kv, &call, 0, &err), 0);
-	lf_kv_unwrap(kv);
-	json_decref(cfg);
+	assert_int_equal(rc, 0);
 	return c;
 }
 
@@ -259,12 +255,8 @@ static void test_service_bad_name(void **state)
 
 static int group_setup(void **state)
 {
-	struct lf_err err = LF_ERR_INIT;
-
 	(void)state;
-	assert_int_equal(lf_registry_new(&g_reg), 0);
-	if (lf_registry_get(g_reg, "ssh", &g_drv, &err) != 0)
-		fail_msg("loading the ssh driver: %s", err.msg);
+	g_drv = sshd_ssh_driver(&g_reg);
 	if (sshd_start(&g_sshd, 33600, g_skip, sizeof(g_skip)) != 0)
 		return 0;
 	/* the recording stand-in for systemctl (see the top of this file) */
@@ -294,8 +286,5 @@ int main(void)
 		cmocka_unit_test(test_service_bad_name),
 	};
 
-	signal(SIGPIPE, SIG_IGN);
-	if (getenv("LF_TEST_FILTER"))
-		cmocka_set_test_filter(getenv("LF_TEST_FILTER"));
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return sshd_run_group(tests, sizeof(tests) / sizeof(tests[0]), group_setup, group_teardown);
 }
