@@ -870,11 +870,14 @@ static void host_ports(struct host *h, bool orderer)
 				  "node", "node.bank.peer0", "host", "host.bank.p0", "kind", "peer",
 				  "name", "chaincode", "port", 7052, "from", "machine");
 
+	json_t *ord = json_pack("[{s:s,s:i,s:s},{s:s,s:i,s:s},{s:s,s:i,s:s}]",
+				"name", "listen", "port", 7050, "from", "network",
+				"name", "admin", "port", 7053, "from", "controller",
+				"name", "operations", "port", 8443, "from", "controller");
+
 	if (orderer)
-		json_array_extend(ports, json_pack("[{s:s,s:i,s:s},{s:s,s:i,s:s},{s:s,s:i,s:s}]",
-						   "name", "listen", "port", 7050, "from", "network",
-						   "name", "admin", "port", 7053, "from", "controller",
-						   "name", "operations", "port", 8443, "from", "controller"));
+		json_array_extend(ports, ord);
+	json_decref(ord);
 	lf_kv_unwrap(h->attrs_kv);
 	json_decref(h->attrs);
 	h->attrs = json_pack("{s:s,s:o}", "name", h->s.name, "node_ports", ports);
