@@ -187,12 +187,12 @@ static void hostviews_make(const struct lf_apply_env *env, const struct lf_resou
 
 static void hostviews_free(struct hostviews *v)
 {
-	json_decref(v->attrs_obj);
 	lf_kv_unwrap(v->attrs);
 	lf_kv_unwrap(v->size);
 	lf_kv_unwrap(v->prior);
 	lf_kv_unwrap(v->outputs);
 	json_decref(v->size_obj);
+	json_decref(v->attrs_obj); /* after the view of it */
 }
 
 /* the ports of one node and where they are reached from: listen from the
