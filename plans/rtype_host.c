@@ -153,6 +153,7 @@ static unsigned long long attr_u(const json_t *a, const char *k)
 struct hostviews {
 	struct lf_kv *attrs, *size, *prior, *outputs;
 	json_t *size_obj;
+	json_t *attrs_obj;   /* attrs plus node_ports, for a provider call */
 };
 
 /* the size template with its per-provider fields, as the driver sees it */
@@ -191,12 +192,62 @@ static void hostviews_free(struct hostviews *v)
 	lf_kv_unwrap(v->prior);
 	lf_kv_unwrap(v->outputs);
 	json_decref(v->size_obj);
+	json_decref(v->attrs_obj); /* after the view of it */
+}
+
+/* the ports of one node and where they are reached from: listen from the
+ * whole network, operations and an orderer's admin from the controller,
+ * a peer's chaincode port on its machine only (see docs/drivers.md) */
+static void node_ports_add(json_t *arr, const struct lf_resource *node, const char *host)
+{
+	const char *kind = attr_s(node->attrs, "kind");
+	struct lf_node_net n = lf_node_net(node->attrs);
+	bool orderer = lf_streq(kind, "orderer");
+	const char *name[] = { "listen", "operations", orderer ? "admin" : "chaincode" };
+	long long port[] = { n.port, n.operations, orderer ? n.admin : n.chaincode };
+	const char *from[] = { "network", "controller", orderer ? "controller" : "machine" };
+
+	for (size_t i = 0; i < 3; i++)
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "node",
+						     node->addr, "host", host, "kind", kind,
+						     "name", name[i], "port", (json_int_t)port[i],
+						     "from", from[i]));
+}
+
+/* node_ports of the provider call context: every peer's and orderer's
+ * ports on the hosts of r's provider (the desired set) */
+static json_t *node_ports(const struct lf_apply_env *env, const struct lf_resource *r)
+{
+	const char *prov = attr_s(r->attrs, "provider");
+	json_t *arr = json_array();
+
+	for (size_t i = 0; env->desired && prov && i < env->desired->n; i++) {
+		const struct lf_resource *nd = &env->desired->v[i];
+		const char *kind = attr_s(nd->attrs, "kind");
+		const char *h = attr_s(nd->attrs, "host");
+		const struct lf_resource *hr;
+
+		if (!lf_streq(nd->type, "node") || !h ||
+		    !(lf_streq(kind, "peer") || lf_streq(kind, "orderer")))
+			continue;
+		hr = lf_rset_get(env->desired, h);
+		if (hr && lf_streq(attr_s(hr->attrs, "provider"), prov))
+			node_ports_add(arr, nd, h);
+	}
+	return arr;
 }
 
 static void host_spec_fill(struct lf_host_spec *hs, const struct lf_apply_env *env,
-			   const struct lf_resource *r, const struct hostviews *v)
+			   const struct lf_resource *r, struct hostviews *v)
 {
 	const json_t *a = r->attrs;
+
+	/* a provider learns its nodes' ports through the attrs view only
+	 * (never in the resource's attributes, so plans do not change) */
+	v->attrs_obj = json_deep_copy(r->attrs);
+	json_object_set_new(v->attrs_obj, "node_ports", node_ports(env, r));
+	lf_kv_unwrap(v->attrs);
+	v->attrs = lf_kv_wrap(v->attrs_obj);
 
 	memset(hs, 0, sizeof(*hs));
 	hs->resource = r->addr;
@@ -250,6 +301,25 @@ static void outputs_add_machine(json_t *outputs, json_t *facts)
 	json_decref(facts);
 }
 
+/* the transport's half of a new host: its root on the machine, facts to
+ * out (after the provider made or adopted the machine) */
+static int host_prepare_machine(const struct lf_apply_env *env, const struct lf_resource *des,
+				struct hostsides *s, json_t *out, struct lf_err *err)
+{
+	struct lf_kv_builder *b;
+	struct hostviews v;
+	struct lf_target t;
+	int rc;
+
+	hostviews_make(env, des, NULL, out, &v);
+	target_fill(&t, env, des, out, &v);
+	b = lf_kv_builder_new();
+	rc = s->tr.drv->machine_prepare(s->tr.conn, &t, &s->tr.call, b, 0, err);
+	outputs_add_machine(out, lf_kv_builder_finish(b));
+	hostviews_free(&v);
+	return rc;
+}
+
 static int host_make(const struct lf_apply_env *env, const struct lf_resource *des,
 		     struct hostsides *s, json_t *out, struct lf_err *err)
 {
@@ -257,7 +327,6 @@ static int host_make(const struct lf_apply_env *env, const struct lf_resource *d
 	struct lf_kv_builder *b;
 	struct hostviews v;
 	struct lf_host_spec hs;
-	struct lf_target t;
 	json_t *built;
 	int rc = 0;
 
@@ -273,13 +342,7 @@ static int host_make(const struct lf_apply_env *env, const struct lf_resource *d
 		if (rc != 0 || s->same || !s->has_tr)
 			return rc;
 	}
-	hostviews_make(env, des, NULL, out, &v);
-	target_fill(&t, env, des, out, &v);
-	b = lf_kv_builder_new();
-	rc = s->tr.drv->machine_prepare(s->tr.conn, &t, &s->tr.call, b, 0, err);
-	outputs_add_machine(out, lf_kv_builder_finish(b));
-	hostviews_free(&v);
-	return rc;
+	return host_prepare_machine(env, des, s, out, err);
 }
 
 static int host_create(const struct lf_apply_env *env, const struct lf_resource *des,
@@ -401,6 +464,9 @@ static int host_import(const struct lf_apply_env *env, const struct lf_resource 
 	rc = s.prov.drv->host_import(s.prov.conn, id, &hs, &s.prov.call, b, 0, err);
 	*outputs = lf_kv_builder_finish(b);
 	hostviews_free(&v);
+	/* as after a create: the transport makes the host's root there */
+	if (rc == 0 && !s.same && s.has_tr)
+		rc = host_prepare_machine(env, des, &s, *outputs, err);
 	hostsides_done(&s);
 	if (rc != 0) {
 		json_decref(*outputs);

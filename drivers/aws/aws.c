@@ -20,7 +20,8 @@ const struct lf_host_api *aws_host;
 static const char *const aws_keys[] = {
 	"region", "endpoint", "ca_bundle", "subnet_id", "security_group_ids", "key_name",
 	"ssh_authorized_key", "images", "wait_timeout_s", "poll_ms", "retry_max",
-	"retry_base_ms", "http_timeout_s", NULL,
+	"retry_base_ms", "http_timeout_s", "manage_security_group", "controller_cidr",
+	"network_cidrs", "vpc_id", "ssh_port", NULL,
 };
 
 struct num_key {
@@ -85,6 +86,36 @@ static int list_cb(const char *key, const char *val, void *payload)
 	return 0;
 }
 
+static int cidr_cb(const char *key, const char *val, void *payload)
+{
+	struct lf_driver_conn *c = payload;
+
+	(void)key;
+	if (c->nnet < AWS_MAX_GROUPS && val && val[0])
+		c->network_cidrs[c->nnet++] = strdup(val);
+	return 0;
+}
+
+/* manage_security_group and its settings */
+static int sg_config(struct lf_driver_conn *c, const struct lf_kv *kv, struct lf_err *err)
+{
+	const struct lf_kv *nets = aws_host->kv_get_kv(kv, "network_cidrs");
+	const char *m = aws_host->kv_get_str(kv, "manage_security_group");
+
+	c->sg_manage = m && strcmp(m, "true") == 0;
+	c->controller_cidr = dup_opt(kv, "controller_cidr");
+	c->vpc_id = dup_opt(kv, "vpc_id");
+	c->ssh_port = (long)aws_host->kv_get_int(kv, "ssh_port", 22);
+	if (nets)
+		aws_host->kv_each(nets, cidr_cb, c);
+	if (c->sg_manage && !c->controller_cidr)
+		return aws_host->err_set(err, LF_EINVALID,
+					 "aws: manage_security_group needs controller_cidr (where ledgerform runs, e.g. 203.0.113.4/32)");
+	if (c->ssh_port < 1 || c->ssh_port > 65535)
+		return aws_host->err_set(err, LF_EINVALID, "aws: ssh_port must be 1..65535");
+	return 0;
+}
+
 static int images_cb(const char *key, const char *val, void *payload)
 {
 	struct lf_driver_conn *c = payload;
@@ -120,7 +151,7 @@ static int config_parse(struct lf_driver_conn *c, const struct lf_kv *kv, struct
 		aws_host->kv_each(images, images_cb, c);
 	if (!c->endpoint)
 		return aws_host->err_set(err, LF_ERROR, "aws: out of memory");
-	if (parse_nums(c, kv, err) != 0)
+	if (parse_nums(c, kv, err) != 0 || sg_config(c, kv, err) != 0)
 		return err->code;
 	return endpoint_host(c, err);
 }
@@ -136,7 +167,12 @@ static void conn_free(struct lf_driver_conn *c)
 	pthread_mutex_destroy(&c->pool_mu);
 	pthread_mutex_destroy(&c->snap_mu);
 	pthread_mutex_destroy(&c->obs_mu);
+	pthread_mutex_destroy(&c->sg_mu);
 	pthread_cond_destroy(&c->obs_cv);
+	free(c->controller_cidr);
+	free(c->vpc_id);
+	for (i = 0; i < c->nnet; i++)
+		free(c->network_cidrs[i]);
 	free(c->region);
 	free(c->endpoint);
 	free(c->host_header);
@@ -169,6 +205,7 @@ static int aws_open(struct lf_driver_conn **out, const struct lf_kv *config,
 	pthread_mutex_init(&c->pool_mu, NULL);
 	pthread_mutex_init(&c->snap_mu, NULL);
 	pthread_mutex_init(&c->obs_mu, NULL);
+	pthread_mutex_init(&c->sg_mu, NULL);
 	pthread_cond_init(&c->obs_cv, NULL);
 	rc = config_parse(c, config, err);
 	if (rc != 0) {

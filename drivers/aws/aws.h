@@ -86,6 +86,17 @@ struct lf_driver_conn {
 	long retry_max;        /* throttled or 5xx attempts within one call */
 	long retry_base_ms;    /* first backoff ceiling */
 	long http_timeout_ms;
+	/* the network's security group (aws_sg.c) */
+	int sg_manage;             /* manage_security_group: true */
+	char *controller_cidr;     /* who reaches controller ports and SSH */
+	char *network_cidrs[AWS_MAX_GROUPS]; /* more sources of network ports */
+	size_t nnet;
+	char *vpc_id;
+	long ssh_port;
+	pthread_mutex_t sg_mu;
+	char sg_id[32];            /* found or made; "" not yet */
+	size_t sg_synced;          /* rules of the last sync, and their hash */
+	char sg_synced_hash[65];
 	/* idle libcurl handles: each keeps its TLS connection to the
 	 * endpoint, so a request skips the TCP and TLS handshakes */
 	pthread_mutex_t pool_mu;
@@ -173,6 +184,11 @@ struct aws_instance {
 #define AWS_TAG_LINEAGE  "ledgerform:lineage"
 #define AWS_TAG_RESOURCE "ledgerform:resource"
 
+/* the first child element of n named name, or NULL (n may be NULL) */
+xmlNodePtr aws_xml_child(xmlNodePtr n, const char *name);
+/* n's text into buf ("" when n is NULL) */
+void aws_xml_text(xmlNodePtr n, char *buf, size_t cap);
+
 /* instances of resp (RunInstances, DescribeInstances): cb per instance */
 typedef int (*aws_inst_fn)(const struct aws_instance *in, void *payload);
 int aws_resp_instances(struct aws_resp *r, aws_inst_fn cb, void *payload);
@@ -232,5 +248,16 @@ int aws_host_import(struct lf_driver_conn *c, const char *id,
 		    const struct lf_host_spec *spec, struct lf_call *call,
 		    struct lf_kv_builder *out, unsigned int flags,
 		    struct lf_err *err);
+
+/* ---- the network's security group (aws_sg.c) ---------------------------- */
+
+/* with manage_security_group: find or make the group and make its
+ * ingress rules exactly what spec's node_ports need (c->sg_id set) */
+int aws_sg_sync(struct lf_driver_conn *c, const struct lf_host_spec *spec,
+		struct lf_call *call, struct lf_err *err);
+/* read: the group and how its rules differ, as outputs security_group
+ * and security_group_drift ("" when none); changes nothing */
+int aws_sg_check(struct lf_driver_conn *c, const struct lf_host_spec *spec,
+		 struct lf_call *call, struct lf_kv_builder *out, struct lf_err *err);
 
 #endif

@@ -11,7 +11,7 @@
 #include <time.h>
 #include <libxml/tree.h>
 
-static xmlNodePtr child(xmlNodePtr n, const char *name)
+xmlNodePtr aws_xml_child(xmlNodePtr n, const char *name)
 {
 	for (n = n ? n->children : NULL; n; n = n->next)
 		if (n->type == XML_ELEMENT_NODE && xmlStrcmp(n->name, (const xmlChar *)name) == 0)
@@ -19,7 +19,7 @@ static xmlNodePtr child(xmlNodePtr n, const char *name)
 	return NULL;
 }
 
-static void text_to(xmlNodePtr n, char *buf, size_t cap)
+void aws_xml_text(xmlNodePtr n, char *buf, size_t cap)
 {
 	xmlChar *t = n ? xmlNodeGetContent(n) : NULL;
 
@@ -32,31 +32,31 @@ static void inst_tags(xmlNodePtr item, struct aws_instance *in)
 	xmlNodePtr t;
 	char key[128];
 
-	for (t = child(child(item, "tagSet"), "item"); t; t = t->next) {
+	for (t = aws_xml_child(aws_xml_child(item, "tagSet"), "item"); t; t = t->next) {
 		if (t->type != XML_ELEMENT_NODE)
 			continue;
-		text_to(child(t, "key"), key, sizeof(key));
+		aws_xml_text(aws_xml_child(t, "key"), key, sizeof(key));
 		if (strcmp(key, AWS_TAG_LINEAGE) == 0)
-			text_to(child(t, "value"), in->lineage, sizeof(in->lineage));
+			aws_xml_text(aws_xml_child(t, "value"), in->lineage, sizeof(in->lineage));
 		else if (strcmp(key, AWS_TAG_RESOURCE) == 0)
-			text_to(child(t, "value"), in->resource, sizeof(in->resource));
+			aws_xml_text(aws_xml_child(t, "value"), in->resource, sizeof(in->resource));
 	}
 }
 
 static void inst_parse(xmlNodePtr item, struct aws_instance *in)
 {
 	char cores[16], threads[16];
-	xmlNodePtr cpu = child(item, "cpuOptions");
+	xmlNodePtr cpu = aws_xml_child(item, "cpuOptions");
 
 	memset(in, 0, sizeof(*in));
-	text_to(child(item, "instanceId"), in->id, sizeof(in->id));
-	text_to(child(child(item, "instanceState"), "name"), in->state, sizeof(in->state));
-	text_to(child(item, "instanceType"), in->type, sizeof(in->type));
-	text_to(child(item, "imageId"), in->image, sizeof(in->image));
-	text_to(child(item, "privateIpAddress"), in->private_ip, sizeof(in->private_ip));
-	text_to(child(item, "ipAddress"), in->public_ip, sizeof(in->public_ip));
-	text_to(child(cpu, "coreCount"), cores, sizeof(cores));
-	text_to(child(cpu, "threadsPerCore"), threads, sizeof(threads));
+	aws_xml_text(aws_xml_child(item, "instanceId"), in->id, sizeof(in->id));
+	aws_xml_text(aws_xml_child(aws_xml_child(item, "instanceState"), "name"), in->state, sizeof(in->state));
+	aws_xml_text(aws_xml_child(item, "instanceType"), in->type, sizeof(in->type));
+	aws_xml_text(aws_xml_child(item, "imageId"), in->image, sizeof(in->image));
+	aws_xml_text(aws_xml_child(item, "privateIpAddress"), in->private_ip, sizeof(in->private_ip));
+	aws_xml_text(aws_xml_child(item, "ipAddress"), in->public_ip, sizeof(in->public_ip));
+	aws_xml_text(aws_xml_child(cpu, "coreCount"), cores, sizeof(cores));
+	aws_xml_text(aws_xml_child(cpu, "threadsPerCore"), threads, sizeof(threads));
 	in->vcpus = (unsigned int)(strtoul(cores, NULL, 10) *
 				   (threads[0] ? strtoul(threads, NULL, 10) : 1));
 	inst_tags(item, in);
@@ -73,7 +73,7 @@ static int walk(xmlNodePtr n, aws_inst_fn cb, void *payload)
 		if (n->type != XML_ELEMENT_NODE)
 			continue;
 		if (xmlStrcmp(n->name, (const xmlChar *)"instancesSet") == 0) {
-			for (it = child(n, "item"); it; it = it->next) {
+			for (it = aws_xml_child(n, "item"); it; it = it->next) {
 				if (it->type != XML_ELEMENT_NODE)
 					continue;
 				inst_parse(it, &in);

@@ -116,7 +116,7 @@ static char *user_data(const struct lf_driver_conn *c, const struct lf_host_spec
 struct run_args {
 	struct aws_pair p[40];
 	size_t n;
-	char group_keys[AWS_MAX_GROUPS][40];
+	char group_keys[AWS_MAX_GROUPS + 1][40];
 	char token[65];
 	char *user_data;
 };
@@ -141,6 +141,10 @@ static void run_params(struct run_args *a, const struct lf_driver_conn *c,
 	for (i = 0; i < c->ngroups; i++) {
 		snprintf(a->group_keys[i], sizeof(a->group_keys[i]), "SecurityGroupId.%u", (unsigned int)(i + 1));
 		P(a->group_keys[i], c->groups[i]);
+	}
+	if (c->sg_manage && c->sg_id[0]) { /* the network's own group */
+		snprintf(a->group_keys[i], sizeof(a->group_keys[i]), "SecurityGroupId.%u", (unsigned int)(i + 1));
+		P(a->group_keys[i], c->sg_id);
 	}
 	P("TagSpecification.1.ResourceType", "instance");
 	P("TagSpecification.1.Tag.1.Key", "Name");
@@ -242,6 +246,8 @@ int aws_host_create(struct lf_driver_conn *c, const struct lf_host_spec *spec,
 	long gen = prior_gen(spec);
 	int rc = flags_check(flags, 0, "host_create", err);
 
+	if (rc == 0) /* first: a new instance is launched into the group */
+		rc = aws_sg_sync(c, spec, call, err);
 	if (rc != 0)
 		return rc;
 	rc = existing(c, spec, call, &inst, err);
@@ -314,7 +320,7 @@ int aws_host_read(struct lf_driver_conn *c, const struct lf_host_spec *spec,
 	if (type && strcmp(type, inst.type) != 0)
 		aws_host->call_log(call, 2, "aws: %s is a %s, the size asks for %s", inst.id, inst.type, type);
 	emit(spec, &inst, prior_gen(spec), out);
-	return 0;
+	return aws_sg_check(c, spec, call, out, err);
 }
 
 /* a new instance type: stop, modify, start */
@@ -349,6 +355,8 @@ int aws_host_update(struct lf_driver_conn *c, const struct lf_host_spec *spec,
 
 	if (rc == 0)
 		rc = locate(c, spec, call, &inst, err);
+	if (rc == 0)
+		rc = aws_sg_sync(c, spec, call, err);
 	if (rc != 0)
 		return rc;
 	if (type && strcmp(type, inst.type) != 0) {

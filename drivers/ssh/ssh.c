@@ -27,8 +27,14 @@ static int flags_check(unsigned int flags, unsigned int known, const char *fn,
 
 static const char *const cfg_keys[] = {
 	"user", "port", "identity", "agent", "known_hosts", "host_key_checking",
-	"host_key", "connect_timeout", "exec_timeout", "root", "bin_root", NULL
+	"host_key", "connect_timeout", "exec_timeout", "root", "bin_root", "jump", "path", "supervisor", "unit_dir", NULL
 };
+
+static const char *const hop_keys[] = {
+	"address", "port", "user", "identity", "known_hosts", "host_key", NULL
+};
+
+#define SSH_MAX_HOPS 8
 
 static char *dup_or_null(const char *s)
 {
@@ -53,6 +59,19 @@ static char *expand_home(const char *p)
 
 static void cfg_free(struct ssh_cfg *cfg)
 {
+	size_t i;
+
+	for (i = 0; i < cfg->njump; i++) {
+		free(cfg->jump[i].address);
+		free(cfg->jump[i].user);
+		free(cfg->jump[i].identity);
+		free(cfg->jump[i].known_hosts);
+		free(cfg->jump[i].fingerprint);
+	}
+	free(cfg->jump);
+	free(cfg->path);
+	free(cfg->supervisor);
+	free(cfg->unit_dir);
 	free(cfg->user);
 	free(cfg->identity);
 	free(cfg->known_hosts);
@@ -60,6 +79,41 @@ static void cfg_free(struct ssh_cfg *cfg)
 	free(cfg->root);
 	free(cfg->bin_root);
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+/* the jump hosts (validated already) */
+static int cfg_read_jump(const struct lf_kv *kv, struct ssh_cfg *cfg)
+{
+	const struct lf_kv *arr = ssh_host->kv_get_kv(kv, "jump");
+	const struct lf_kv *h;
+	char idx[16];
+	size_t n;
+
+	for (n = 0; arr && n < SSH_MAX_HOPS; n++) {
+		snprintf(idx, sizeof(idx), "%zu", n);
+		if (!ssh_host->kv_get_kv(arr, idx))
+			break;
+	}
+	if (n == 0)
+		return 0;
+	cfg->jump = calloc(n, sizeof(*cfg->jump));
+	if (!cfg->jump)
+		return -1;
+	for (cfg->njump = 0; cfg->njump < n; cfg->njump++) {
+		struct ssh_hop_cfg *j = &cfg->jump[cfg->njump];
+
+		snprintf(idx, sizeof(idx), "%zu", cfg->njump);
+		h = ssh_host->kv_get_kv(arr, idx);
+		j->address = dup_or_null(ssh_host->kv_get_str(h, "address"));
+		j->port = ssh_host->kv_get_int(h, "port", 22);
+		j->user = dup_or_null(ssh_host->kv_get_str(h, "user"));
+		j->identity = expand_home(ssh_host->kv_get_str(h, "identity"));
+		j->known_hosts = expand_home(ssh_host->kv_get_str(h, "known_hosts"));
+		j->fingerprint = dup_or_null(ssh_host->kv_get_str(h, "host_key"));
+		if (!j->address)
+			return -1;
+	}
+	return 0;
 }
 
 static int cfg_read(const struct lf_kv *kv, struct ssh_cfg *cfg)
@@ -82,6 +136,14 @@ static int cfg_read(const struct lf_kv *kv, struct ssh_cfg *cfg)
 	cfg->root = dup_or_null(ssh_host->kv_get_str(kv, "root"));
 	cfg->bin_root = strdup(ssh_host->kv_get_str(kv, "bin_root") ? ssh_host->kv_get_str(kv, "bin_root")
 				: ".ledgerform/fabric");
+	cfg->path = strdup(ssh_host->kv_get_str(kv, "path") ? ssh_host->kv_get_str(kv, "path")
+			   : SSH_DEFAULT_PATH);
+	cfg->supervisor = strdup(ssh_host->kv_get_str(kv, "supervisor")
+				 ? ssh_host->kv_get_str(kv, "supervisor") : "auto");
+	cfg->unit_dir = strdup(ssh_host->kv_get_str(kv, "unit_dir")
+			       ? ssh_host->kv_get_str(kv, "unit_dir") : "/etc/systemd/system");
+	if (!cfg->path || !cfg->supervisor || !cfg->unit_dir || cfg_read_jump(kv, cfg) != 0)
+		return -1;
 	return cfg->user && cfg->known_hosts && cfg->bin_root ? 0 : -1;
 }
 
@@ -101,12 +163,85 @@ static int check_key(const char *key, const char *val, void *payload)
 		if (strcmp(key, cfg_keys[i]) == 0)
 			return 0;
 	snprintf(path, sizeof(path), "config.%s", key);
-	if (strcmp(key, "jump") == 0)
-		ssh_host->call_diag(u->call, path, "ssh: jump hosts are not supported yet");
-	else
-		ssh_host->call_diag(u->call, path, "ssh: unknown config key '%s'", key);
+	ssh_host->call_diag(u->call, path, "ssh: unknown config key '%s'", key);
 	u->bad = 1;
 	return 0;
+}
+
+struct hop_check {
+	struct lf_call *call;
+	const char *path;      /* "config.jump.N" */
+	int bad;
+};
+
+static int check_hop_key(const char *key, const char *val, void *payload)
+{
+	struct hop_check *hc = payload;
+	size_t i;
+
+	(void)val;
+	for (i = 0; hop_keys[i]; i++)
+		if (strcmp(key, hop_keys[i]) == 0)
+			return 0;
+	ssh_host->call_diag(hc->call, hc->path, "ssh: unknown jump host key '%s' (address, port, user, identity, known_hosts, host_key)",
+			    key);
+	hc->bad = 1;
+	return 0;
+}
+
+/* one jump host: an object with an address; 1 when bad */
+static int check_hop(const struct lf_kv *h, const char *path, struct lf_call *call)
+{
+	struct hop_check hc = { call, path, 0 };
+	const char *pin = h ? ssh_host->kv_get_str(h, "host_key") : NULL;
+	long long port = h ? ssh_host->kv_get_int(h, "port", 22) : 22;
+
+	if (!h || !ssh_host->kv_get_str(h, "address")) {
+		ssh_host->call_diag(call, path, "ssh: a jump host is {address: ..., port, user, identity, known_hosts, host_key}");
+		return 1;
+	}
+	ssh_host->kv_each(h, check_hop_key, &hc);
+	if (pin && (strncmp(pin, "SHA256:", 7) != 0 || strlen(pin) != 50)) {
+		ssh_host->call_diag(call, path,
+				    "ssh: a jump host's host_key is a fingerprint as OpenSSH prints it (SHA256:<43 characters>)");
+		hc.bad = 1;
+	}
+	if (port < 1 || port > 65535) {
+		ssh_host->call_diag(call, path, "ssh: jump host port out of range");
+		hc.bad = 1;
+	}
+	return hc.bad;
+}
+
+/* config.jump: a list of at most SSH_MAX_HOPS jump hosts; 1 when bad */
+static int check_jump(const struct lf_kv *kv, struct lf_call *call)
+{
+	const struct lf_kv *arr = ssh_host->kv_get_kv(kv, "jump");
+	const char *raw = ssh_host->kv_get_str(kv, "jump");
+	char idx[16], path[48];
+	size_t n;
+	int bad = 0;
+
+	if (!raw)
+		return 0;
+	if (!arr || raw[0] != '[' || !ssh_host->kv_get_kv(arr, "0")) {
+		ssh_host->call_diag(call, "config.jump",
+				    "ssh: jump is a list of jump hosts, first reached first");
+		return 1;
+	}
+	for (n = 0; n <= SSH_MAX_HOPS; n++) {
+		snprintf(idx, sizeof(idx), "%zu", n);
+		if (!ssh_host->kv_get_str(arr, idx))
+			break;
+		if (n == SSH_MAX_HOPS) {
+			ssh_host->call_diag(call, "config.jump", "ssh: at most %d jump hosts",
+					    SSH_MAX_HOPS);
+			return 1;
+		}
+		snprintf(path, sizeof(path), "config.jump.%zu", n);
+		bad |= check_hop(ssh_host->kv_get_kv(arr, idx), path, call);
+	}
+	return bad;
 }
 
 /* the values of config keys; 0 when all good */
@@ -116,10 +251,28 @@ static int check_values(const struct lf_kv *kv, struct lf_call *call)
 	const char *pin = ssh_host->kv_get_str(kv, "host_key");
 	const char *root = ssh_host->kv_get_str(kv, "root");
 	const char *bin_root = ssh_host->kv_get_str(kv, "bin_root");
+	const char *sup = ssh_host->kv_get_str(kv, "supervisor");
+	const char *udir = ssh_host->kv_get_str(kv, "unit_dir");
+	const char *rpath = ssh_host->kv_get_str(kv, "path");
 	long long port = ssh_host->kv_get_int(kv, "port", 22);
 	long long ct = ssh_host->kv_get_int(kv, "connect_timeout", 10);
 	int bad = 0;
 
+	if (sup && strcmp(sup, "auto") != 0 && strcmp(sup, "systemd") != 0 &&
+	    strcmp(sup, "nohup") != 0) {
+		ssh_host->call_diag(call, "config.supervisor",
+				    "ssh: supervisor is 'auto', 'systemd' or 'nohup', not '%s'", sup);
+		bad = 1;
+	}
+	if (udir && (udir[0] != '/' || strstr(udir, "..") || strpbrk(udir, "'\"\\$`"))) {
+		ssh_host->call_diag(call, "config.unit_dir",
+				    "ssh: unit_dir is an absolute path without '..' or quotes");
+		bad = 1;
+	}
+	if (rpath && (!*rpath || strlen(rpath) > 500)) {
+		ssh_host->call_diag(call, "config.path", "ssh: path is a PATH value (at most 500 bytes)");
+		bad = 1;
+	}
 	if (chk && strcmp(chk, "yes") != 0 && strcmp(chk, "accept-new") != 0) {
 		ssh_host->call_diag(call, "config.host_key_checking",
 				    "ssh: host_key_checking is 'yes' or 'accept-new', not '%s'", chk);
@@ -158,7 +311,7 @@ static int ssh_validate(const struct lf_kv *config, const struct lf_kv *sizes,
 	if ((rc = flags_check(flags, 0, "validate", err)) != 0)
 		return rc;
 	ssh_host->kv_each(config, check_key, &u);
-	if (check_values(config, call) || u.bad)
+	if (check_values(config, call) | check_jump(config, call) || u.bad)
 		return ssh_host->err_set(err, LF_EINVALID, "ssh: the provider's config has problems");
 	return 0;
 }
@@ -387,7 +540,7 @@ static const struct lf_driver ssh_driver = {
 	.name = "ssh",
 	.version = "0.1.0",
 	.roles = LF_ROLE_TRANSPORT,
-	.caps = LF_CAP_READ_CHEAP | LF_CAP_CONN_SHARED,
+	.caps = LF_CAP_READ_CHEAP | LF_CAP_CONN_SHARED | LF_CAP_SYSTEMD,
 	.open = ssh_open,
 	.close = ssh_close,
 	.validate = ssh_validate,
@@ -399,6 +552,7 @@ static const struct lf_driver ssh_driver = {
 	.mkdir = ssh_mkdir,
 	.remove = ssh_remove,
 	.exec = ssh_exec,
+	.service = ssh_service,
 };
 
 LF_DRIVER_EXPORT const struct lf_driver *lf_driver_entry(const struct lf_host_api *host)

@@ -16,6 +16,16 @@
 #define SSH_FP_MAX 80        /* "SHA256:" + 43 base64 characters */
 #define SSH_DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
 
+/* one jump host (config `jump:`, in order from the controller) */
+struct ssh_hop_cfg {
+	char *address;
+	long port;
+	char *user;            /* default: the provider's user */
+	char *identity;        /* default: the provider's identity */
+	char *known_hosts;     /* default: the provider's known_hosts */
+	char *fingerprint;     /* pinned "SHA256:..." or NULL */
+};
+
 /* what the provider's config says (strings owned here) */
 struct ssh_cfg {
 	char *user;
@@ -29,6 +39,37 @@ struct ssh_cfg {
 	long exec_timeout;     /* seconds, 0: none */
 	char *root;            /* remote base, relative to home or absolute */
 	char *bin_root;        /* where Fabric's binaries go (same rules) */
+	char *path;            /* PATH of remote commands */
+	char *supervisor;      /* "auto", "systemd" or "nohup" */
+	char *unit_dir;        /* where systemd units go */
+	struct ssh_hop_cfg *jump;  /* jump hosts, first reached first */
+	size_t njump;
+};
+
+/* one SSH endpoint as a session sees it: the machine or a jump host */
+struct ssh_peer {
+	const char *address;
+	long port;
+	const char *user;
+	const char *identity;   /* NULL: ssh-agent */
+	int agent;
+	const char *known_hosts;
+	int accept_new;
+	const char *pin;        /* "SHA256:..." or NULL */
+	const char *role;       /* "host" or "jump host" (messages) */
+};
+
+/* one jump host's live session: its pump thread owns s and ch after the
+ * tunnel to the next hop is made, and moves bytes between ch and pump_fd
+ * (one end of a socketpair; the next session talks on the other end) */
+struct ssh_hop {
+	LIBSSH2_SESSION *s;
+	LIBSSH2_CHANNEL *ch;
+	int sock;               /* what s talks on (TCP, or the previous pair) */
+	int pump_fd;
+	pthread_t th;
+	int started;
+	char fp[SSH_FP_MAX];
 };
 
 /* one SSH connection to one machine, reused; mu serialises its use */
@@ -42,6 +83,10 @@ struct ssh_machine {
 	LIBSSH2_SFTP *sftp;
 	char fp[SSH_FP_MAX];    /* the verified host key's fingerprint */
 	char *bin_sent;         /* manifest hash of Fabric binaries known there */
+	int sup;                /* what runs nodes: 's' systemd, 'n' nohup, 0 not
+				   known yet */
+	struct ssh_hop *hops;   /* jump hosts' sessions (cfg.njump of them) */
+	size_t nhops;           /* how many are open */
 };
 
 struct lf_driver_conn {
@@ -73,9 +118,26 @@ int ssh_sftp(struct ssh_machine *m, struct lf_err *err);
  * connection is dropped and reported as LF_ERETRY */
 int ssh_fail(struct ssh_machine *m, int rc, const char *what,
 	     struct lf_err *err);
+int ssh_tcp_connect(const char *addr, long port, long timeout_s, int *out,
+		    struct lf_err *err);
+/* a session on sock: handshake, host key check (known_hosts, pin,
+ * accept-new) and public key authentication, as p says; fp gets the
+ * verified key's fingerprint */
+int ssh_session_start(LIBSSH2_SESSION **out, int sock, const struct ssh_peer *p,
+		      long timeout_s, char *fp, size_t fpcap, struct lf_call *call,
+		      struct lf_err *err);
 /* "SHA256:<unpadded base64>" of a key blob */
 void ssh_fingerprint(const unsigned char *blob, size_t len, char *out,
 		     size_t cap);
+
+/* ssh_jump.c: the jump host chain of a machine */
+/* open cfg.jump in order, each hop's session verified and authenticated
+ * like the machine's, and leave in m->sock a socket tunnelled to the
+ * machine's address and port (through the last hop) */
+int ssh_jump_open(struct lf_driver_conn *c, struct ssh_machine *m,
+		  struct lf_call *call, struct lf_err *err);
+/* end the chain (after m->sock is closed): last hop first */
+void ssh_jump_close(struct ssh_machine *m);
 
 /* ssh_exec.c */
 /* how a remote command is run */
@@ -128,6 +190,11 @@ int ssh_root_of(struct lf_driver_conn *c, const struct lf_target *t, char **out,
 int ssh_root_op(struct lf_driver_conn *c, struct ssh_machine *m,
 		const struct lf_target *t, int which, struct lf_kv_builder *out,
 		struct lf_call *call, struct lf_err *err);
+
+/* ssh_service.c: nodes as systemd units (the `service` callback) */
+int ssh_service(struct lf_driver_conn *c, const struct lf_target *t,
+		const struct lf_service *svc, int op, struct lf_service_status *st,
+		struct lf_call *call, unsigned int flags, struct lf_err *err);
 
 /* ssh_bin.c: Fabric's binaries delivered once per machine */
 /* When envp names FABRIC_BIN=<local dir>, make sure that folder (and its

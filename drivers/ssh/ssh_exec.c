@@ -98,7 +98,8 @@ static int env_ok(const char *kv)
 	return i > 0 && kv[i] == '=';
 }
 
-static int build_command(const struct ssh_run *r, char **out, struct lf_err *err)
+static int build_command(const struct ssh_run *r, const char *rpath, char **out,
+			 struct lf_err *err)
 {
 	struct cmdline cl = { 0 };
 	char path[600];
@@ -111,7 +112,7 @@ static int build_command(const struct ssh_run *r, char **out, struct lf_err *err
 		cl_add(&cl, "&&");
 	}
 	cl_add(&cl, "exec env -i");
-	snprintf(path, sizeof(path), "PATH=%s", SSH_DEFAULT_PATH);
+	snprintf(path, sizeof(path), "PATH=%s", rpath ? rpath : SSH_DEFAULT_PATH);
 	cl_addq(&cl, path);
 	cl_add(&cl, "HOME=\"$HOME\" LANG=C");
 	for (i = 0; r->envp && r->envp[i]; i++) {
@@ -372,7 +373,7 @@ static int run_core(struct lf_driver_conn *c, struct ssh_machine *m, const struc
 	x->out.max = x->err.max = r->out_max ? r->out_max : SSH_OUT_DEFAULT;
 	x->in = r->stdin_data;
 	x->in_left = r->stdin_data ? r->stdin_len : 0;
-	rc = build_command(r, &cmd, err);
+	rc = build_command(r, c->cfg.path, &cmd, err);
 	if (rc == 0 && !(x->ch = libssh2_channel_open_session(m->s)))
 		rc = ssh_fail(m, libssh2_session_last_errno(m->s), "cannot open a channel", err);
 	if (rc == 0 && libssh2_channel_exec(x->ch, cmd) != 0)

@@ -6,8 +6,9 @@
  * removes what ledgerform made for this network. Scripts exit 0 (ours),
  * 2 (absent), 3 (not made by ledgerform: no marker, or a symlink) or 4
  * (another network's); 0 prints the machine's facts as KEY=VALUE lines.
- * supervisor is what runs nodes there: the core starts them with nohup
- * (as on the local driver) whether or not the machine has systemd.
+ * supervisor is what runs nodes there: systemd where it is PID 1 (or
+ * config supervisor: systemd), else the core's nohup supervisor (config
+ * supervisor: nohup forces that); see ssh_service.c.
  */
 #include "ssh.h"
 
@@ -30,8 +31,9 @@
 	"echo \"cpus=$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN)\"; " \
 	"echo \"memory_mb=$(awk '/^MemTotal:/{print int($2/1024)}' /proc/meminfo)\"; " \
 	"echo \"disk_free_mb=$(df -Pk \"$d\" | awk 'NR==2{print int($4/1024)}')\"; " \
-	"if [ -d /run/systemd/system ]; then echo systemd=true; else echo systemd=false; fi; " \
-	"echo supervisor=nohup"
+	"if [ -d /run/systemd/system ]; then echo systemd=true; s=systemd; " \
+	"else echo systemd=false; s=nohup; fi; " \
+	"case \"$4\" in systemd|nohup) s=$4 ;; esac; echo supervisor=$s"
 
 /* make the root as one rename (marker first), or adopt ours */
 static const char SH_PREPARE[] =
@@ -122,7 +124,8 @@ int ssh_root_op(struct lf_driver_conn *c, struct ssh_machine *m, const struct lf
 {
 	const char *script = which == 'p' ? SH_PREPARE : which == 'r' ? SH_READ : SH_RELEASE;
 	char *root = NULL, *text = NULL, *errout = NULL;
-	const char *argv[] = { script, NULL, t->lineage ? t->lineage : "", t->resource, NULL };
+	const char *argv[] = { script, NULL, t->lineage ? t->lineage : "", t->resource,
+			       c->cfg.supervisor, NULL };
 	struct ssh_run r = { argv, NULL, NULL, 0, 0, 16384, 1, NULL };
 	int status = 0;
 	int rc = ssh_root_of(c, t, &root, err);

@@ -56,8 +56,8 @@ static int connect_wait(int fd, long timeout_s)
 	return soerr == 0 ? 0 : -1;
 }
 
-static int tcp_connect(const char *addr, long port, long timeout_s, int *out,
-		       struct lf_err *err)
+int ssh_tcp_connect(const char *addr, long port, long timeout_s, int *out,
+		    struct lf_err *err)
 {
 	struct addrinfo hints, *res = NULL, *ai;
 	char ps[16];
@@ -109,18 +109,17 @@ static int knownhost_keybit(int type)
 }
 
 /* the name known_hosts uses: "addr", or "[addr]:port" off port 22 */
-static void kh_name(const struct ssh_machine *m, char *buf, size_t cap)
+static void kh_name(const struct ssh_peer *p, char *buf, size_t cap)
 {
-	if (m->port == 22)
-		snprintf(buf, cap, "%s", m->address);
+	if (p->port == 22)
+		snprintf(buf, cap, "%s", p->address);
 	else
-		snprintf(buf, cap, "[%s]:%ld", m->address, m->port);
+		snprintf(buf, cap, "[%s]:%ld", p->address, p->port);
 }
 
 /* append one line for the key to the known_hosts file (accept-new) */
-static int kh_record(struct lf_driver_conn *c, LIBSSH2_KNOWNHOSTS *kh,
-		     const struct ssh_machine *m, const char *key, size_t klen,
-		     int type, struct lf_err *err)
+static int kh_record(const struct ssh_peer *p, LIBSSH2_KNOWNHOSTS *kh,
+		     const char *key, size_t klen, int type, struct lf_err *err)
 {
 	struct libssh2_knownhost *entry = NULL;
 	char name[300], line[8192];
@@ -128,7 +127,7 @@ static int kh_record(struct lf_driver_conn *c, LIBSSH2_KNOWNHOSTS *kh,
 	FILE *f;
 	int rc;
 
-	kh_name(m, name, sizeof(name));
+	kh_name(p, name, sizeof(name));
 	rc = libssh2_knownhost_addc(kh, name, NULL, key, klen, "added by ledgerform", 19,
 				    LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW |
 				    knownhost_keybit(type), &entry);
@@ -137,77 +136,77 @@ static int kh_record(struct lf_driver_conn *c, LIBSSH2_KNOWNHOSTS *kh,
 						 LIBSSH2_KNOWNHOST_FILE_OPENSSH);
 	if (rc != 0)
 		return ssh_host->err_set(err, LF_ERROR, "ssh: cannot record the host key of %s", name);
-	f = fopen(c->cfg.known_hosts, "a");
+	f = fopen(p->known_hosts, "a");
 	if (!f || fwrite(line, 1, ll, f) != ll || fclose(f) != 0) {
 		if (f)
 			fclose(f);
 		return ssh_host->err_set(err, LF_ERROR, "ssh: cannot append to '%s': %s",
-					 c->cfg.known_hosts, strerror(errno));
+					 p->known_hosts, strerror(errno));
 	}
 	return 0;
 }
 
-static int kh_check(struct lf_driver_conn *c, const struct ssh_machine *m,
-		    LIBSSH2_KNOWNHOSTS *kh, const char *key, size_t klen, int type)
+static int kh_check(const struct ssh_peer *p, LIBSSH2_KNOWNHOSTS *kh,
+		    const char *key, size_t klen, int type)
 {
 	struct libssh2_knownhost *found = NULL;
 
-	if (access(c->cfg.known_hosts, F_OK) == 0 &&
-	    libssh2_knownhost_readfile(kh, c->cfg.known_hosts,
+	if (access(p->known_hosts, F_OK) == 0 &&
+	    libssh2_knownhost_readfile(kh, p->known_hosts,
 				       LIBSSH2_KNOWNHOST_FILE_OPENSSH) < 0)
 		return LIBSSH2_KNOWNHOST_CHECK_FAILURE;
-	return libssh2_knownhost_checkp(kh, m->address, (int)m->port, key, klen,
+	return libssh2_knownhost_checkp(kh, p->address, (int)p->port, key, klen,
 					LIBSSH2_KNOWNHOST_TYPE_PLAIN |
 					LIBSSH2_KNOWNHOST_KEYENC_RAW | knownhost_keybit(type),
 					&found);
 }
 
-/* is the key the machine presented one we trust? */
-static int hostkey_verify(struct lf_driver_conn *c, struct ssh_machine *m,
-			  const char *pin, struct lf_err *err)
+/* is the key the peer presented one we trust? its fingerprint into fp */
+static int hostkey_verify(LIBSSH2_SESSION *s, const struct ssh_peer *p, char *fp,
+			  size_t fpcap, struct lf_err *err)
 {
 	size_t klen = 0;
 	int type = 0, check, rc = 0;
-	const char *key = libssh2_session_hostkey(m->s, &klen, &type);
+	const char *key = libssh2_session_hostkey(s, &klen, &type);
 	LIBSSH2_KNOWNHOSTS *kh;
 
 	if (!key)
-		return ssh_host->err_set(err, LF_ERROR, "ssh: %s sent no host key", m->address);
-	ssh_fingerprint((const unsigned char *)key, klen, m->fp, sizeof(m->fp));
-	kh = libssh2_knownhost_init(m->s);
+		return ssh_host->err_set(err, LF_ERROR, "ssh: %s sent no host key", p->address);
+	ssh_fingerprint((const unsigned char *)key, klen, fp, fpcap);
+	kh = libssh2_knownhost_init(s);
 	if (!kh)
 		return ssh_host->err_set(err, LF_ERROR, "ssh: out of memory");
-	check = kh_check(c, m, kh, key, klen, type);
-	if (pin && strcmp(pin, m->fp) == 0)
+	check = kh_check(p, kh, key, klen, type);
+	if (p->pin && strcmp(p->pin, fp) == 0)
 		rc = 0; /* pinned in the spec (or by the provider): trusted */
-	else if (pin)
+	else if (p->pin)
 		rc = ssh_host->err_set(err, LF_EAUTH,
-				       "ssh: host key of %s port %ld is %s, not the pinned %s: refused",
-				       m->address, m->port, m->fp, pin);
+				       "ssh: %s key of %s port %ld is %s, not the pinned %s: refused",
+				       p->role, p->address, p->port, fp, p->pin);
 	else if (check == LIBSSH2_KNOWNHOST_CHECK_MATCH)
 		rc = 0;
 	else if (check == LIBSSH2_KNOWNHOST_CHECK_MISMATCH)
 		rc = ssh_host->err_set(err, LF_EAUTH,
-				       "ssh: host key of %s port %ld CHANGED: it is now %s, which '%s' does not hold: refused (remove the old entry if the change is expected)",
-				       m->address, m->port, m->fp, c->cfg.known_hosts);
+				       "ssh: %s key of %s port %ld CHANGED: it is now %s, which '%s' does not hold: refused (remove the old entry if the change is expected)",
+				       p->role, p->address, p->port, fp, p->known_hosts);
 	else if (check == LIBSSH2_KNOWNHOST_CHECK_FAILURE)
 		rc = ssh_host->err_set(err, LF_EAUTH, "ssh: cannot read known hosts file '%s'",
-				       c->cfg.known_hosts);
-	else if (c->cfg.accept_new)
-		rc = kh_record(c, kh, m, key, klen, type, err);
+				       p->known_hosts);
+	else if (p->accept_new)
+		rc = kh_record(p, kh, key, klen, type, err);
 	else
 		rc = ssh_host->err_set(err, LF_EAUTH,
-				       "ssh: host key of %s port %ld is unknown (%s, not in '%s'): refused; pin it (host_key: %s) or set host_key_checking: accept-new",
-				       m->address, m->port, m->fp, c->cfg.known_hosts, m->fp);
+				       "ssh: %s key of %s port %ld is unknown (%s, not in '%s'): refused; pin it (host_key: %s) or set host_key_checking: accept-new",
+				       p->role, p->address, p->port, fp, p->known_hosts, fp);
 	libssh2_knownhost_free(kh);
 	return rc;
 }
 
 /* ---- authentication ---------------------------------------------------- */
 
-static int auth_agent(struct lf_driver_conn *c, struct ssh_machine *m)
+static int auth_agent(LIBSSH2_SESSION *s, const struct ssh_peer *p)
 {
-	LIBSSH2_AGENT *ag = libssh2_agent_init(m->s);
+	LIBSSH2_AGENT *ag = libssh2_agent_init(s);
 	struct libssh2_agent_publickey *id = NULL, *prev = NULL;
 	int rc = -1;
 
@@ -215,7 +214,7 @@ static int auth_agent(struct lf_driver_conn *c, struct ssh_machine *m)
 		return -1;
 	if (libssh2_agent_connect(ag) == 0 && libssh2_agent_list_identities(ag) == 0) {
 		while (rc != 0 && libssh2_agent_get_identity(ag, &id, prev) == 0) {
-			rc = libssh2_agent_userauth(ag, c->cfg.user, id);
+			rc = libssh2_agent_userauth(ag, p->user, id);
 			prev = id;
 		}
 		libssh2_agent_disconnect(ag);
@@ -224,38 +223,65 @@ static int auth_agent(struct lf_driver_conn *c, struct ssh_machine *m)
 	return rc;
 }
 
-static int auth_identity(struct lf_driver_conn *c, struct ssh_machine *m,
-			 struct lf_call *call)
+static int auth_identity(LIBSSH2_SESSION *s, const struct ssh_peer *p, struct lf_call *call)
 {
 	char pass[512];
 	size_t plen = 0;
 	int have = ssh_host->call_secret(call, "secret", pass, sizeof(pass), &plen) == 0;
 	int rc;
 
-	rc = libssh2_userauth_publickey_fromfile(m->s, c->cfg.user, NULL, c->cfg.identity,
+	rc = libssh2_userauth_publickey_fromfile(s, p->user, NULL, p->identity,
 						 have ? pass : NULL);
 	explicit_bzero(pass, sizeof(pass));
 	return rc;
 }
 
-static int authenticate(struct lf_driver_conn *c, struct ssh_machine *m,
-			struct lf_call *call, struct lf_err *err)
+static int authenticate(LIBSSH2_SESSION *s, const struct ssh_peer *p, struct lf_call *call,
+			struct lf_err *err)
 {
 	int rc = -1;
 
-	if (c->cfg.identity)
-		rc = auth_identity(c, m, call);
-	if (rc != 0 && (c->cfg.agent || !c->cfg.identity))
-		rc = auth_agent(c, m);
+	if (p->identity)
+		rc = auth_identity(s, p, call);
+	if (rc != 0 && (p->agent || !p->identity))
+		rc = auth_agent(s, p);
 	if (rc == 0)
 		return 0;
 	return ssh_host->err_set(err, LF_EAUTH,
-				 "ssh: %s@%s port %ld refused our key (%s): authentication failed",
-				 c->cfg.user, m->address, m->port,
-				 c->cfg.identity ? c->cfg.identity : "ssh-agent");
+				 "ssh: %s %s@%s port %ld refused our key (%s): authentication failed",
+				 p->role, p->user, p->address, p->port,
+				 p->identity ? p->identity : "ssh-agent");
 }
 
 /* ---- sessions ----------------------------------------------------------- */
+
+int ssh_session_start(LIBSSH2_SESSION **out, int sock, const struct ssh_peer *p,
+		      long timeout_s, char *fp, size_t fpcap, struct lf_call *call,
+		      struct lf_err *err)
+{
+	LIBSSH2_SESSION *s = libssh2_session_init();
+	int rc = 0;
+
+	if (!s)
+		return ssh_host->err_set(err, LF_ERROR, "ssh: out of memory");
+	libssh2_session_set_timeout(s, timeout_s * 1000);
+	if (libssh2_session_handshake(s, sock) != 0)
+		rc = ssh_host->err_set_retry(err, LF_ERETRY, 0,
+					     "ssh: SSH handshake with %s %s port %ld failed",
+					     p->role, p->address, p->port);
+	if (rc == 0)
+		rc = hostkey_verify(s, p, fp, fpcap, err);
+	if (rc == 0)
+		rc = authenticate(s, p, call, err);
+	if (rc != 0) {
+		libssh2_session_disconnect(s, "bye");
+		libssh2_session_free(s);
+		return rc;
+	}
+	libssh2_keepalive_config(s, 1, 15);
+	*out = s;
+	return 0;
+}
 
 void ssh_machine_drop(struct ssh_machine *m)
 {
@@ -270,31 +296,23 @@ void ssh_machine_drop(struct ssh_machine *m)
 	m->sftp = NULL;
 	m->s = NULL;
 	m->sock = -1;
+	ssh_jump_close(m); /* after the target's end of the tunnel is closed */
 }
 
 static int session_open(struct lf_driver_conn *c, struct ssh_machine *m,
 			const char *pin, struct lf_call *call, struct lf_err *err)
 {
-	int rc = tcp_connect(m->address, m->port, c->cfg.connect_timeout, &m->sock, err);
+	struct ssh_peer p = { m->address, m->port, c->cfg.user, c->cfg.identity,
+			      c->cfg.agent, c->cfg.known_hosts, c->cfg.accept_new, pin, "host" };
+	int rc;
 
-	if (rc != 0)
-		return rc;
-	m->s = libssh2_session_init();
-	if (!m->s)
-		rc = ssh_host->err_set(err, LF_ERROR, "ssh: out of memory");
-	if (rc == 0) {
-		libssh2_session_set_timeout(m->s, c->cfg.connect_timeout * 1000);
-		if (libssh2_session_handshake(m->s, m->sock) != 0)
-			rc = ssh_host->err_set_retry(err, LF_ERETRY, 0,
-						     "ssh: SSH handshake with %s port %ld failed",
-						     m->address, m->port);
-	}
+	if (c->cfg.njump)
+		rc = ssh_jump_open(c, m, call, err);
+	else
+		rc = ssh_tcp_connect(m->address, m->port, c->cfg.connect_timeout, &m->sock, err);
 	if (rc == 0)
-		rc = hostkey_verify(c, m, pin, err);
-	if (rc == 0)
-		rc = authenticate(c, m, call, err);
-	if (rc == 0)
-		libssh2_keepalive_config(m->s, 1, 15);
+		rc = ssh_session_start(&m->s, m->sock, &p, c->cfg.connect_timeout, m->fp,
+				       sizeof(m->fp), call, err);
 	if (rc != 0)
 		ssh_machine_drop(m);
 	return rc;

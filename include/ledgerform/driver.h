@@ -179,7 +179,19 @@ struct lf_host_spec {
 	unsigned long long memory_mb;
 	unsigned long long disk_gb;
 	const char *image;
-	const struct lf_kv *attrs;   /* every desired attribute */
+	const struct lf_kv *attrs;   /* every desired attribute, plus (hosts
+					of a spec with nodes; added within ABI
+					2, absent from older hosts) the list
+					"node_ports": one object per port of
+					each peer and orderer on a host of this
+					provider: {node, host (resource
+					address), kind, name: listen |
+					operations | chaincode | admin, port,
+					from: network | controller | machine},
+					"from" saying who must reach it (the
+					network's machines and clients, the
+					controller only, nothing off the
+					machine); see docs/drivers.md */
 	const struct lf_kv *size;    /* the size template, with its
 					per-provider fields (instance_type,
 					cpu_mode, ...) */
@@ -244,6 +256,40 @@ struct lf_exec_result {
 	int exit_status;             /* 0..255, or 128+signal */
 	struct lf_blob *out;         /* stdout, host-owned */
 	struct lf_blob *err;         /* stderr, host-owned */
+};
+
+/*
+ * Node services (optional transport callback `service`, LF_CAP_SYSTEMD;
+ * added within ABI 2: present only when the driver's struct_size covers
+ * it). A node runs as a service of the machine's own init system where
+ * the transport finds one (systemd as PID 1: a unit
+ * ledgerform-NAME.service with Restart=on-failure, enabled at boot, logs
+ * in the journal); where it finds none, service returns LF_EUNSUPPORTED
+ * and the caller runs the node under its own supervisor.
+ */
+struct lf_service {
+	const char *name;            /* [A-Za-z0-9_.-]+, unique per machine:
+					the unit is ledgerform-NAME.service */
+	const char *resource;        /* the node's resource address (text) */
+	const char *exec;            /* the start script, relative to the root
+					("fabric/run.sh"), run by /bin/sh */
+	const char *const *envp;     /* the node's environment, KEY=VALUE,
+					NULL-terminated; kept in a 0600 file
+					in the root (never in the unit) */
+};
+
+#define LF_SVC_START  1  /* install or refresh the service, enable it, and
+			    (re)start it */
+#define LF_SVC_STOP   2  /* stop it, disable it and remove it; a missing
+			    service is success */
+#define LF_SVC_STATUS 3  /* only report */
+
+struct lf_service_status {
+	int active;                  /* running (systemd: ActiveState=active) */
+	long long main_pid;          /* 0 when none */
+	char state[32];              /* the init system's word ("active",
+					"failed", "inactive") */
+	char manager[16];            /* "systemd" */
 };
 
 /* How a change of one attribute can be made (change_kind). */
@@ -373,8 +419,26 @@ struct lf_driver {
 		    struct lf_call *call, unsigned int flags,
 		    struct lf_err *err);
 
+	/* -- added within ABI 2 (check struct_size before use) -- */
+
+	/* optional (transport, LF_CAP_SYSTEMD): run, stop or look at a node
+	 * as a service of the machine (struct lf_service above); status
+	 * (may be NULL for START and STOP) gets what the init system says
+	 * after the operation. LF_EUNSUPPORTED: the machine has no init
+	 * system the transport runs services with (use a supervisor). */
+	int (*service)(struct lf_driver_conn *conn, const struct lf_target *t,
+		       const struct lf_service *svc, int op,
+		       struct lf_service_status *status, struct lf_call *call,
+		       unsigned int flags, struct lf_err *err);
+
 	/* struct grows only here, with struct_size telling what exists */
 };
+
+/* does driver d (a loaded table) have the callback `field`, added within
+ * ABI 2 after the first version? (its struct_size covers it, and set) */
+#define LF_DRIVER_HAS(d, field) \
+	((d)->struct_size >= offsetof(struct lf_driver, field) + sizeof((d)->field) && \
+	 (d)->field != NULL)
 
 /* The one exported symbol. */
 typedef const struct lf_driver *(*lf_driver_entry_fn)(

@@ -7,6 +7,14 @@
 // verifies every request's Signature Version 4 on its own, with the keys it
 // was given. /_control (unsigned JSON, 127.0.0.1 only) drives it from tests.
 //
+// Security groups: CreateSecurityGroup (InvalidGroup.Duplicate by name),
+// DescribeSecurityGroups (GroupId.N, GroupName.N, Filter.N: group-id,
+// group-name, vpc-id, tag:KEY; InvalidGroup.NotFound), and
+// Authorize/RevokeSecurityGroupIngress with IpPermissions.N (IpProtocol,
+// FromPort, ToPort, IpRanges.M.CidrIp, Groups.M.GroupId): an authorize that
+// holds an existing rule fails whole with InvalidPermission.Duplicate, a
+// revoke of a rule not there fails whole with InvalidPermission.NotFound.
+//
 //   node ec2-fake.js --port P --cert C --key K --creds FILE [--region R]
 //   FILE: JSON {"AKID": {"secret": "...", "token": "..."|null}, ...}
 'use strict';
@@ -24,6 +32,7 @@ const st = {
   instances: new Map(), order: [], tokens: new Map(), seq: 0,
   throttle: 0, throttle503: 0, throttleRate: 0, retryAfter: null, latencyMs: 0,
   pageSize: 1000, lag: 0, calls: {}, signed: 0, expired: new Set(),
+  groups: new Map(), gseq: 0,
 };
 
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -204,7 +213,106 @@ function createTags(p, res) {
   ok(res, 'CreateTags', '<return>true</return>');
 }
 
+// ---- security groups ----
+function tagsOf(p, type) {
+  const tags = new Map();
+  for (let t = 1; p.has(`TagSpecification.${t}.ResourceType`); t++) {
+    if (p.get(`TagSpecification.${t}.ResourceType`) !== type) continue;
+    for (let k = 1; p.has(`TagSpecification.${t}.Tag.${k}.Key`); k++)
+      tags.set(p.get(`TagSpecification.${t}.Tag.${k}.Key`), p.get(`TagSpecification.${t}.Tag.${k}.Value`) || '');
+  }
+  return tags;
+}
+const ruleKey = (r) => `${r.proto}/${r.from}/${r.to}/${r.src}`;
+function permsOf(p) { // one rule per source
+  const rules = [];
+  for (let n = 1; p.has(`IpPermissions.${n}.IpProtocol`); n++) {
+    const proto = p.get(`IpPermissions.${n}.IpProtocol`);
+    const from = parseInt(p.get(`IpPermissions.${n}.FromPort`) || '-1', 10);
+    const to = parseInt(p.get(`IpPermissions.${n}.ToPort`) || '-1', 10);
+    for (let m = 1; p.has(`IpPermissions.${n}.IpRanges.${m}.CidrIp`); m++)
+      rules.push({ proto, from, to, src: p.get(`IpPermissions.${n}.IpRanges.${m}.CidrIp`) });
+    for (let m = 1; p.has(`IpPermissions.${n}.Groups.${m}.GroupId`); m++)
+      rules.push({ proto, from, to, src: p.get(`IpPermissions.${n}.Groups.${m}.GroupId`) });
+  }
+  return rules;
+}
+function groupXml(g) {
+  const perms = [...g.rules.values()].map((r) => `<item><ipProtocol>${esc(r.proto)}</ipProtocol>` +
+    `<fromPort>${r.from}</fromPort><toPort>${r.to}</toPort>` +
+    (r.src.startsWith('sg-') ? `<groups><item><userId>123456789012</userId><groupId>${esc(r.src)}</groupId></item></groups><ipRanges/>`
+      : `<groups/><ipRanges><item><cidrIp>${esc(r.src)}</cidrIp></item></ipRanges>`) +
+    '<ipv6Ranges/><prefixListIds/></item>').join('');
+  const tags = [...g.tags].map(([k, v]) => `<item><key>${esc(k)}</key><value>${esc(v)}</value></item>`).join('');
+  return `<item><ownerId>123456789012</ownerId><groupId>${g.id}</groupId><groupName>${esc(g.name)}</groupName>` +
+    `<groupDescription>${esc(g.desc)}</groupDescription><vpcId>${esc(g.vpc)}</vpcId>` +
+    `<ipPermissions>${perms}</ipPermissions><ipPermissionsEgress><item><ipProtocol>-1</ipProtocol><groups/>` +
+    `<ipRanges><item><cidrIp>0.0.0.0/0</cidrIp></item></ipRanges><ipv6Ranges/><prefixListIds/></item></ipPermissionsEgress>` +
+    `<tagSet>${tags}</tagSet></item>`;
+}
+function createSecurityGroup(p, res) {
+  const name = p.get('GroupName');
+  const vpc = p.get('VpcId') || 'vpc-0default';
+  if (!name) return errorXml(res, 400, 'MissingParameter', 'The request must contain the parameter groupName');
+  if (!p.get('GroupDescription')) return errorXml(res, 400, 'MissingParameter', 'The request must contain the parameter groupDescription');
+  for (const g of st.groups.values())
+    if (g.name === name && g.vpc === vpc) return errorXml(res, 400, 'InvalidGroup.Duplicate', `The security group '${name}' already exists for VPC '${vpc}'`);
+  st.gseq++;
+  const id = 'sg-' + st.gseq.toString(16).padStart(17, '0');
+  const g = { id, name, desc: p.get('GroupDescription'), vpc, tags: tagsOf(p, 'security-group'), rules: new Map() };
+  st.groups.set(id, g);
+  const tags = [...g.tags].map(([k, v]) => `<item><key>${esc(k)}</key><value>${esc(v)}</value></item>`).join('');
+  ok(res, 'CreateSecurityGroup', `<return>true</return><groupId>${id}</groupId><tagSet>${tags}</tagSet>`);
+}
+function describeSecurityGroups(p, res) {
+  const ids = list(p, 'GroupId');
+  const names = list(p, 'GroupName');
+  const filters = [];
+  for (let f = 1; p.has(`Filter.${f}.Name`); f++) filters.push([p.get(`Filter.${f}.Name`), list(p, `Filter.${f}.Value`)]);
+  for (const id of ids) if (!st.groups.has(id))
+    return errorXml(res, 400, 'InvalidGroup.NotFound', `The security group '${id}' does not exist`);
+  const out = [...st.groups.values()].filter((g) => {
+    if (ids.length && !ids.includes(g.id)) return false;
+    if (names.length && !names.includes(g.name)) return false;
+    for (const [name, vals] of filters) {
+      let v;
+      if (name.startsWith('tag:')) v = g.tags.get(name.slice(4));
+      else if (name === 'group-id') v = g.id;
+      else if (name === 'group-name') v = g.name;
+      else if (name === 'vpc-id') v = g.vpc;
+      else return false;
+      if (v === undefined || !vals.includes(v)) return false;
+    }
+    return true;
+  });
+  ok(res, 'DescribeSecurityGroups', `<securityGroupInfo>${out.map(groupXml).join('')}</securityGroupInfo>`);
+}
+function ingress(p, res, action) {
+  const g = st.groups.get(p.get('GroupId') || '');
+  if (!g) return errorXml(res, 400, 'InvalidGroup.NotFound', `The security group '${p.get('GroupId')}' does not exist`);
+  const rules = permsOf(p);
+  if (!rules.length) return errorXml(res, 400, 'MissingParameter', 'No IpPermissions given');
+  for (const r of rules) {
+    if (r.src.startsWith('sg-') && !st.groups.has(r.src))
+      return errorXml(res, 400, 'InvalidGroup.NotFound', `The security group '${r.src}' does not exist`);
+    const have = g.rules.has(ruleKey(r));
+    if (action === 'AuthorizeSecurityGroupIngress' && have)
+      return errorXml(res, 400, 'InvalidPermission.Duplicate', `the specified rule "peer: ${r.src}, ${r.proto.toUpperCase()}, from port: ${r.from}, to port: ${r.to}, ALLOW" already exists`);
+    if (action === 'RevokeSecurityGroupIngress' && !have)
+      return errorXml(res, 400, 'InvalidPermission.NotFound', 'The specified rule does not exist in this security group.');
+  }
+  for (const r of rules) {
+    if (action === 'AuthorizeSecurityGroupIngress') g.rules.set(ruleKey(r), r);
+    else g.rules.delete(ruleKey(r));
+  }
+  ok(res, action, '<return>true</return>');
+}
+
 const ACTIONS = {
+  CreateSecurityGroup: createSecurityGroup,
+  DescribeSecurityGroups: describeSecurityGroups,
+  AuthorizeSecurityGroupIngress: (p, r) => ingress(p, r, 'AuthorizeSecurityGroupIngress'),
+  RevokeSecurityGroupIngress: (p, r) => ingress(p, r, 'RevokeSecurityGroupIngress'),
   RunInstances: runInstances,
   DescribeInstances: describeInstances,
   TerminateInstances: (p, r) => stateChange(p, r, 'TerminateInstances', null, ['shutting-down', 'terminated']),
@@ -234,6 +342,30 @@ function control(body, res) {
       if (c.state) i.state = c.state;
       if (c.type) i.type = c.type;
       break;
+    case 'run': { // an instance made outside ledgerform (the console), running
+      st.seq++;
+      const id = 'i-' + st.seq.toString(16).padStart(17, '0');
+      st.instances.set(id, {
+        id, rid: 'r-' + st.seq.toString(16).padStart(17, '0'), image: c.image || 'ami-0console',
+        type: c.type || 't3.small', state: 'running', ip: `10.9.${(st.seq >> 8) & 255}.${st.seq & 255}`,
+        token: '', tags: new Map(Object.entries(c.tags || {})), keyName: '', subnet: '', groups: [],
+        userData: '', hiddenFor: 0,
+      });
+      st.order.push(id);
+      break;
+    }
+    case 'sg_revoke': { // a rule removed behind ledgerform's back
+      const g = st.groups.get(c.group);
+      if (!g) { res.writeHead(404); return res.end('{}'); }
+      g.rules.delete(ruleKey(c.rule));
+      break;
+    }
+    case 'sg_add': { // a rule added behind ledgerform's back
+      const g = st.groups.get(c.group);
+      if (!g) { res.writeHead(404); return res.end('{}'); }
+      g.rules.set(ruleKey(c.rule), c.rule);
+      break;
+    }
     case 'stats': break;
     default: res.writeHead(400); return res.end('{"error":"unknown op"}');
   }
@@ -242,7 +374,10 @@ function control(body, res) {
     image: x.image, key_name: x.keyName, subnet: x.subnet, groups: x.groups, user_data: x.userData,
   }));
   res.writeHead(200, { 'Content-Type': 'application/json' });
-  res.end(JSON.stringify({ calls: st.calls, signed: st.signed, instances: inst }));
+  const groups = [...st.groups.values()].map((g) => ({
+    id: g.id, name: g.name, vpc: g.vpc, tags: Object.fromEntries(g.tags), rules: [...g.rules.keys()].sort(),
+  }));
+  res.end(JSON.stringify({ calls: st.calls, signed: st.signed, instances: inst, groups }));
 }
 
 function handle(req, res, body) {

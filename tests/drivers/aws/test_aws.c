@@ -156,6 +156,8 @@ static void call_of(struct lf_call *call, const char *resource)
 	call->credentials = creds_cur ? creds_cur : creds_ref;
 }
 
+static json_t *open_extra; /* more config keys for the next open */
+
 static int open_with(const char *ca, int retry_max, struct lf_driver_conn **c, struct lf_err *err)
 {
 	char ep[64];
@@ -172,6 +174,8 @@ static int open_with(const char *ca, int retry_max, struct lf_driver_conn **c, s
 			"security_group_ids", "sg-1", "sg-2", "key_name", "ops",
 			"ssh_authorized_key", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAItest ops",
 			"poll_ms", 5, "retry_base_ms", 5, "retry_max", retry_max, "wait_timeout_s", 30);
+	if (open_extra)
+		json_object_update(cfg, open_extra);
 	kv = lf_kv_wrap(cfg);
 	call_of(&call, NULL);
 	rc = aws->open(c, kv, &call, 0, err);
@@ -195,8 +199,8 @@ static struct lf_driver_conn *must_open(void)
 struct host {
 	struct lf_host_spec s;
 	char res[128];
-	json_t *size, *prior;
-	struct lf_kv *size_kv, *prior_kv;
+	json_t *size, *prior, *attrs;
+	struct lf_kv *size_kv, *prior_kv, *attrs_kv;
 };
 
 static void host_size(struct host *h, const char *type, unsigned int vcpus)
@@ -236,6 +240,8 @@ static void host_prior(struct host *h, json_t *outputs)
 
 static void host_done(struct host *h)
 {
+	lf_kv_unwrap(h->attrs_kv);
+	json_decref(h->attrs);
 	host_prior(h, NULL);
 	lf_kv_unwrap(h->size_kv);
 	json_decref(h->size);
@@ -844,6 +850,222 @@ static void test_aws_no_secret_in_logs(void **state)
 	free(p);
 }
 
+/* ---- the network's security group from the nodes' ports ---------------------- */
+
+#define CTRL "198.51.100.7/32"
+#define NETS "192.0.2.0/24"
+
+/* attrs with node_ports as the host puts them in the view: a peer (listen
+ * 7051 from the network, operations 9443 from the controller, chaincode
+ * 7052 on its machine) and, with orderer, an orderer (7050, admin 7053,
+ * operations 8443) */
+static void host_ports(struct host *h, bool orderer)
+{
+	json_t *ports = json_pack("[{s:s,s:s,s:s,s:s,s:i,s:s},{s:s,s:s,s:s,s:s,s:i,s:s},"
+				  "{s:s,s:s,s:s,s:s,s:i,s:s}]",
+				  "node", "node.bank.peer0", "host", "host.bank.p0", "kind", "peer",
+				  "name", "listen", "port", 7051, "from", "network",
+				  "node", "node.bank.peer0", "host", "host.bank.p0", "kind", "peer",
+				  "name", "operations", "port", 9443, "from", "controller",
+				  "node", "node.bank.peer0", "host", "host.bank.p0", "kind", "peer",
+				  "name", "chaincode", "port", 7052, "from", "machine");
+
+	json_t *ord = json_pack("[{s:s,s:i,s:s},{s:s,s:i,s:s},{s:s,s:i,s:s}]",
+				"name", "listen", "port", 7050, "from", "network",
+				"name", "admin", "port", 7053, "from", "controller",
+				"name", "operations", "port", 8443, "from", "controller");
+
+	if (orderer)
+		json_array_extend(ports, ord);
+	json_decref(ord);
+	lf_kv_unwrap(h->attrs_kv);
+	json_decref(h->attrs);
+	h->attrs = json_pack("{s:s,s:o}", "name", h->s.name, "node_ports", ports);
+	h->attrs_kv = lf_kv_wrap(h->attrs);
+	h->s.attrs = h->attrs_kv;
+}
+
+/* the fake's one group tagged with LIN: its id and sorted rules */
+static json_t *the_group(char id[32])
+{
+	json_t *s = ec2fake_control(&fake, "{\"op\":\"stats\"}"), *g, *hit = NULL;
+	size_t i, n = 0;
+
+	json_array_foreach(json_object_get(s, "groups"), i, g)
+		if (strcmp(attr(json_object_get(g, "tags"), "ledgerform:lineage"), LIN) == 0) {
+			hit = json_incref(json_object_get(g, "rules"));
+			snprintf(id, 32, "%s", attr(g, "id"));
+			assert_string_equal(attr(g, "name"), "ledgerform-" LIN);
+			n++;
+		}
+	json_decref(s);
+	assert_int_equal(n, 1); /* exactly one group for the network */
+	return hit;
+}
+
+/* the rules as one text, "tcp/22/22/198.51.100.7/32 ..." with sg-self as
+ * "SELF" */
+static char *rules_text(const json_t *rules, const char *self)
+{
+	struct lf_buf b = LF_BUF_INIT;
+	const char *r;
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(rules, i, v) {
+		r = json_string_value(v);
+		if (strstr(r, self))
+			lf_buf_printf(&b, "%s%.*sSELF", b.len ? " " : "", (int)(strstr(r, self) - r), r);
+		else
+			lf_buf_printf(&b, "%s%s", b.len ? " " : "", r);
+	}
+	return b.data ? b.data : lf_xstrdup("");
+}
+
+static void assert_rules(const char *want)
+{
+	char id[32];
+	json_t *rules = the_group(id);
+	char *text = rules_text(rules, id);
+
+	print_message("  rules: %s\n", text);
+	assert_string_equal(text, want);
+	free(text);
+	json_decref(rules);
+}
+
+#define RULES_PEER "tcp/22/22/" CTRL " tcp/7051/7051/" NETS " tcp/7051/7051/SELF tcp/9443/9443/" CTRL
+#define RULES_BOTH "tcp/22/22/" CTRL " tcp/7050/7050/" NETS " tcp/7050/7050/SELF " \
+	"tcp/7051/7051/" NETS " tcp/7051/7051/SELF tcp/7053/7053/" CTRL " tcp/8443/8443/" CTRL \
+	" tcp/9443/9443/" CTRL
+
+static struct lf_driver_conn *open_sg(void)
+{
+	struct lf_driver_conn *c;
+
+	open_extra = json_pack("{s:b,s:s,s:[s]}", "manage_security_group", 1, "controller_cidr",
+			       CTRL, "network_cidrs", NETS);
+	c = must_open();
+	json_decref(open_extra);
+	open_extra = NULL;
+	return c;
+}
+
+/* create makes the group (tagged, named by the lineage) with exactly the
+ * rules the ports need, launches the instance into it; a second host of
+ * the same connection costs no group call; another connection finds the
+ * group by its tag instead of making a second */
+static void test_aws_security_group_from_ports(void **state)
+{
+	struct lf_driver_conn *c;
+	struct lf_err err = LF_ERR_INIT;
+	struct host h1, h2, h3;
+	json_t *o = NULL, *rec;
+	long long desc, auth;
+	char id[32];
+
+	(void)state;
+	need_server();
+	c = open_sg();
+	host_init(&h1, "sg-p0");
+	host_ports(&h1, true);
+	must(op(c, 'c', &h1, &o, &err), &err);
+	assert_rules(RULES_BOTH);
+	json_decref(the_group(id));
+	rec = ec2fake_instance(&fake, attr(o, "id"));
+	assert_int_equal(json_array_size(json_object_get(rec, "groups")), 3);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(rec, "groups"), 2)), id);
+	json_decref(rec);
+	json_decref(o);
+	assert_int_equal(ec2fake_calls(&fake, "CreateSecurityGroup"), 1);
+	assert_int_equal(ec2fake_calls(&fake, "AuthorizeSecurityGroupIngress"), 1);
+	/* the same network's next host: nothing to do, nothing asked */
+	desc = ec2fake_calls(&fake, "DescribeSecurityGroups");
+	host_init(&h2, "sg-p1");
+	host_ports(&h2, true);
+	must(op(c, 'c', &h2, NULL, &err), &err);
+	assert_int_equal(ec2fake_calls(&fake, "DescribeSecurityGroups"), desc);
+	aws->close(c);
+	/* a new connection (the next apply) finds the group by its tag */
+	c = open_sg();
+	host_init(&h3, "sg-p2");
+	host_ports(&h3, true);
+	auth = ec2fake_calls(&fake, "AuthorizeSecurityGroupIngress");
+	must(op(c, 'c', &h3, NULL, &err), &err);
+	assert_int_equal(ec2fake_calls(&fake, "CreateSecurityGroup"), 1);
+	assert_int_equal(ec2fake_calls(&fake, "AuthorizeSecurityGroupIngress"), auth);
+	assert_rules(RULES_BOTH);
+	aws->close(c);
+	host_done(&h1);
+	host_done(&h2);
+	host_done(&h3);
+}
+
+/* read reports rules changed behind ledgerform's back and changes
+ * nothing; update repairs them; ports no longer used are revoked */
+static void test_aws_security_group_drift(void **state)
+{
+	struct lf_driver_conn *c;
+	struct lf_err err = LF_ERR_INIT;
+	struct host h;
+	json_t *o = NULL, *r;
+	char id[32];
+
+	(void)state;
+	need_server();
+	c = open_sg();
+	host_init(&h, "sg-drift");
+	host_ports(&h, true);
+	must(op(c, 'c', &h, NULL, &err), &err);
+	aws->close(c);
+	json_decref(the_group(id));
+	r = ec2fake_control(&fake, "{\"op\":\"sg_revoke\",\"group\":\"%s\",\"rule\":"
+			    "{\"proto\":\"tcp\",\"from\":7051,\"to\":7051,\"src\":\"%s\"}}", id, id);
+	json_decref(r);
+	r = ec2fake_control(&fake, "{\"op\":\"sg_add\",\"group\":\"%s\",\"rule\":"
+			    "{\"proto\":\"tcp\",\"from\":3306,\"to\":3306,\"src\":\"0.0.0.0/0\"}}", id);
+	json_decref(r);
+	c = open_sg();
+	must(op(c, 'r', &h, &o, &err), &err);
+	print_message("  drift: %s\n", attr(o, "security_group_drift"));
+	assert_string_equal(attr(o, "security_group"), id);
+	assert_non_null(strstr(attr(o, "security_group_drift"), "missing tcp/7051 from sg-"));
+	assert_non_null(strstr(attr(o, "security_group_drift"), "extra tcp/3306-3306 from 0.0.0.0/0"));
+	json_decref(o);
+	/* read changed nothing */
+	assert_rules("tcp/22/22/" CTRL " tcp/3306/3306/0.0.0.0/0 tcp/7050/7050/" NETS
+		     " tcp/7050/7050/SELF tcp/7051/7051/" NETS " tcp/7053/7053/" CTRL
+		     " tcp/8443/8443/" CTRL " tcp/9443/9443/" CTRL);
+	must(op(c, 'u', &h, NULL, &err), &err);
+	assert_rules(RULES_BOTH);
+	must(op(c, 'r', &h, &o, &err), &err);
+	assert_string_equal(attr(o, "security_group_drift"), "");
+	json_decref(o);
+	aws->close(c);
+	/* the orderer is gone from the network: its ports close */
+	c = open_sg();
+	host_ports(&h, false);
+	must(op(c, 'u', &h, NULL, &err), &err);
+	assert_rules(RULES_PEER);
+	aws->close(c);
+	host_done(&h);
+}
+
+/* manage_security_group without controller_cidr is refused at open */
+static void test_aws_security_group_config(void **state)
+{
+	struct lf_driver_conn *c = NULL;
+	struct lf_err err = LF_ERR_INIT;
+
+	(void)state;
+	need_server();
+	open_extra = json_pack("{s:b}", "manage_security_group", 1);
+	assert_int_equal(open_with("ca.pem", 6, &c, &err), LF_EINVALID);
+	assert_non_null(strstr(err.msg, "controller_cidr"));
+	json_decref(open_extra);
+	open_extra = NULL;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -861,6 +1083,9 @@ int main(void)
 		cmocka_unit_test(test_aws_session_expired_reread),
 		cmocka_unit_test(test_aws_tls_verified),
 		cmocka_unit_test(test_aws_credentials_chain),
+		cmocka_unit_test(test_aws_security_group_from_ports),
+		cmocka_unit_test(test_aws_security_group_drift),
+		cmocka_unit_test(test_aws_security_group_config),
 		cmocka_unit_test(test_aws_no_secret_in_logs),
 	};
 

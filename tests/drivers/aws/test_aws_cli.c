@@ -9,6 +9,10 @@
  * that the next apply finishes with one instance, destroy; no secret in
  * the state, the plan or any output; a credentials file readable by
  * others warns. Hosts reach their nodes through the local transport.
+ * Import: an instance made outside ledgerform adopted by id (tagged, its
+ * machine prepared by the transport, not launched again by apply), one of
+ * another network refused; manage_security_group gets exactly the rules
+ * of the nodes' ports that the core passes to the provider.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,6 +33,7 @@
 #include <curl/curl.h>
 
 #include "../../e2e/clitest.h"
+#include "core/util/util.h"
 #include "ec2fake.h"
 
 #define SECRET "cliSECRETkeyNEVERinSTATEorLOGS0123456789"
@@ -37,6 +42,7 @@
 static struct clitest t;
 static struct ec2fake fake = { -1, 0, "" };
 static const char *skip_reason;
+static const char *spec_extra = ""; /* more provider config lines */
 
 static int group_setup(void **state)
 {
@@ -83,7 +89,7 @@ static void write_spec(int peers, const char *size)
 		 "      ca_bundle: %s/ca.pem\n"
 		 "      images: {debian-12: ami-0fakedebian}\n"
 		 "      poll_ms: 5\n"
-		 "      retry_base_ms: 5\n"
+		 "      retry_base_ms: 5\n%s"
 		 "    credentials: {file: %s/credentials, profile: ci}\n"
 		 "    transport: local\n"
 		 "defaults: {size: small, provider: cloud}\n"
@@ -92,7 +98,7 @@ static void write_spec(int peers, const char *size)
 		 "    orderers: {count: 1}\n"
 		 "  - name: org1\n"
 		 "    peers: {count: %d, size: %s}\n",
-		 fake.port, t.dir, t.dir, peers, size);
+		 fake.port, t.dir, spec_extra, t.dir, peers, size);
 	ct_write(&t, "spec.yaml", spec);
 }
 
@@ -318,6 +324,131 @@ static void test_e2e_aws_no_secret(void **state)
 	}
 }
 
+/* an instance made outside ledgerform (tags as JSON); its id (malloc'd) */
+static char *console_instance(const char *tags_json)
+{
+	json_t *s = ec2fake_control(&fake, "{\"op\":\"run\",\"tags\":%s}", tags_json);
+	json_t *all = json_object_get(s, "instances");
+	char *id = strdup(json_string_value(json_object_get(json_array_get(all,
+		json_array_size(all) - 1), "id")));
+
+	json_decref(s);
+	return id;
+}
+
+static json_t *state_doc(void)
+{
+	char *text = ct_read(&t, "spec.state.json");
+	json_t *st = text ? json_loads(text, 0, NULL) : NULL;
+
+	free(text);
+	assert_non_null(st);
+	return st;
+}
+
+/* the one group of the state's lineage: its rules, sg-self as SELF */
+static char *group_rules(const char *lineage)
+{
+	json_t *s = ec2fake_control(&fake, "{\"op\":\"stats\"}"), *g, *r;
+	struct lf_buf b = LF_BUF_INIT;
+	const char *id = NULL, *rule;
+	size_t i, k, n = 0;
+
+	json_array_foreach(json_object_get(s, "groups"), i, g) {
+		if (!lf_streq(json_string_value(json_object_get(json_object_get(g, "tags"),
+								   "ledgerform:lineage")), lineage))
+			continue;
+		n++;
+		id = json_string_value(json_object_get(g, "id"));
+		json_array_foreach(json_object_get(g, "rules"), k, r) {
+			rule = json_string_value(r);
+			if (strstr(rule, id))
+				lf_buf_printf(&b, "%s%.*sSELF", b.len ? " " : "",
+					      (int)(strstr(rule, id) - rule), rule);
+			else
+				lf_buf_printf(&b, "%s%s", b.len ? " " : "", rule);
+		}
+	}
+	json_decref(s);
+	assert_int_equal(n, 1);
+	return b.data ? b.data : strdup("");
+}
+
+/* import adopts an instance made elsewhere (tagging it with the state's
+ * lineage and the address), refuses one carrying another lineage, and the
+ * next apply makes only the other hosts; the network's security group
+ * holds exactly the rules of the nodes' ports the core passed */
+static void test_e2e_aws_import_and_group(void **state)
+{
+	char cmd[256], *mine, *other, *id, *rules;
+	json_t *st, *rec;
+	const char *lineage;
+	long long runs;
+
+	(void)state;
+	need_server();
+	spec_extra = "      manage_security_group: true\n      controller_cidr: 198.51.100.7/32\n";
+	write_spec(1, "small");
+	mine = console_instance("{\"Name\":\"made-in-console\"}");
+	other = console_instance("{\"ledgerform:lineage\":\"99999999-0000-4000-8000-000000000099\","
+				 "\"ledgerform:resource\":\"host.org1.peer0\"}");
+	/* another network's instance: refused, untouched, not in the state */
+	snprintf(cmd, sizeof(cmd), "import -f spec.yaml host.org1.peer0 %s", other);
+	assert_int_not_equal(ct_run(&t, "%s", cmd), 0);
+	print_message("  refused: %s", t.err);
+	assert_non_null(strstr(t.err, "another lineage"));
+	rec = ec2fake_instance(&fake, other);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(rec, "tags"),
+							      "ledgerform:lineage")),
+			    "99999999-0000-4000-8000-000000000099");
+	json_decref(rec);
+	st = state_doc();
+	assert_null(json_object_get(json_object_get(st, "resources"), "host.org1.peer0"));
+	json_decref(st);
+	/* ours to take: tagged and recorded */
+	snprintf(cmd, sizeof(cmd), "import -f spec.yaml host.org1.peer0 %s", mine);
+	run_ok(cmd);
+	assert_non_null(strstr(t.out, "Imported"));
+	st = state_doc();
+	lineage = json_string_value(json_object_get(st, "lineage"));
+	rec = ec2fake_instance(&fake, mine);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(rec, "tags"),
+							      "ledgerform:lineage")), lineage);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(rec, "tags"),
+							      "ledgerform:resource")), "host.org1.peer0");
+	json_decref(rec);
+	id = state_id("host.org1.peer0");
+	assert_string_equal(id, mine);
+	free(id);
+	/* apply makes the orderer's machine only */
+	runs = ec2fake_calls(&fake, "RunInstances");
+	if (ct_run(&t, "apply -f spec.yaml --auto-approve") != 0)
+		fail_msg("apply: %s", t.err + (strlen(t.err) > 900 ? strlen(t.err) - 900 : 0));
+	/* (RunInstances may be called more than once for the orderer: its
+	 * earlier generations' client tokens name terminated instances) */
+	assert_true(ec2fake_calls(&fake, "RunInstances") > runs);
+	assert_int_equal(ec2fake_live(&fake, "host.ordering.orderer0"), 1);
+	/* the imported one and the other network's (untouched): no new one */
+	assert_int_equal(ec2fake_live(&fake, "host.org1.peer0"), 2);
+	id = state_id("host.org1.peer0");
+	assert_string_equal(id, mine);
+	free(id);
+	rules = group_rules(lineage);
+	print_message("  group: %s\n", rules);
+	/* the peer's listen 7051 and the orderer's 7050 from the network,
+	 * operations 9443/8443 and the orderer's admin 7053 from the
+	 * controller, SSH from the controller; no chaincode port */
+	assert_string_equal(rules, "tcp/22/22/198.51.100.7/32 tcp/7050/7050/SELF tcp/7051/7051/SELF "
+			    "tcp/7053/7053/198.51.100.7/32 tcp/8443/8443/198.51.100.7/32 "
+			    "tcp/9443/9443/198.51.100.7/32");
+	free(rules);
+	json_decref(st);
+	run_ok("destroy -f spec.yaml --auto-approve");
+	spec_extra = "";
+	free(mine);
+	free(other);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -328,6 +459,7 @@ int main(void)
 		cmocka_unit_test(test_e2e_aws_crash_after_run),
 		cmocka_unit_test(test_e2e_aws_destroy),
 		cmocka_unit_test(test_e2e_aws_no_secret),
+		cmocka_unit_test(test_e2e_aws_import_and_group),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

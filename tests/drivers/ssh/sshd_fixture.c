@@ -1,7 +1,15 @@
 /*
  * The sshd the ssh driver's tests talk to (see sshd_fixture.h).
  */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
 #include "sshd_fixture.h"
+#include "core/plugin/call.h"
+#include "core/plugin/plugin.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -21,6 +29,8 @@
 #include <unistd.h>
 
 #define SSHD_BIN "/usr/sbin/sshd"
+
+const char *sshd_log_level = "ERROR";
 
 int sshd_sh(const char *fmt, ...)
 {
@@ -86,12 +96,12 @@ static int write_config(struct sshd *s)
 		"PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
 		"PermitRootLogin prohibit-password\nPidFile %s/sshd.pid\n"
 		"Subsystem sftp internal-sftp\nMaxSessions 64\nMaxStartups 64\n"
-		"LogLevel ERROR\nUseDNS no\n"
+		"LogLevel %s\nUseDNS no\n"
 		/* bash reads ~/.bashrc for a command sshd starts only at
 		 * SHLVL < 2; this machine's root .bashrc takes seconds (pyenv),
 		 * which would be in every exec the tests time */
 		"SetEnv SHLVL=2\n",
-		s->port, s->dir, s->dir, s->dir);
+		s->port, s->dir, s->dir, s->dir, sshd_log_level);
 	return fclose(f);
 }
 
@@ -250,4 +260,38 @@ void sshd_stop(struct sshd *s)
 		sshd_sh("rm -rf %s", s->dir);
 	free(s->user);
 	s->user = NULL;
+}
+
+const struct lf_driver *sshd_ssh_driver(struct lf_registry **reg)
+{
+	const struct lf_driver *drv = NULL;
+	struct lf_err err = LF_ERR_INIT;
+
+	assert_int_equal(lf_registry_new(reg), 0);
+	if (lf_registry_get(*reg, "ssh", &drv, &err) != 0)
+		fail_msg("loading the ssh driver: %s", err.msg);
+	return drv;
+}
+
+struct lf_driver_conn *sshd_driver_open(const struct lf_driver *drv, json_t *cfg, int *rc,
+					struct lf_err *err)
+{
+	struct lf_kv *kv = lf_kv_wrap(cfg);
+	struct lf_driver_conn *c = NULL;
+	struct lf_call call;
+
+	lf_call_init(&call, "ssh", "dc1", NULL);
+	*rc = drv->open(&c, kv, &call, 0, err);
+	lf_kv_unwrap(kv);
+	json_decref(cfg);
+	return c;
+}
+
+int sshd_run_group(const struct CMUnitTest *tests, size_t n, int (*setup)(void **),
+		   int (*teardown)(void **))
+{
+	signal(SIGPIPE, SIG_IGN);
+	if (getenv("LF_TEST_FILTER"))
+		cmocka_set_test_filter(getenv("LF_TEST_FILTER"));
+	return _cmocka_run_group_tests("tests", tests, n, setup, teardown);
 }

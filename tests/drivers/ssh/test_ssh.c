@@ -71,15 +71,7 @@ static json_t *base_cfg(const char *known_hosts)
 
 static struct lf_driver_conn *open_cfg(json_t *cfg, int *rc, struct lf_err *err)
 {
-	struct lf_kv *kv = lf_kv_wrap(cfg);
-	struct lf_driver_conn *c = NULL;
-	struct lf_call call;
-
-	lf_call_init(&call, "ssh", "dc1", NULL);
-	*rc = g_drv->open(&c, kv, &call, 0, err);
-	lf_kv_unwrap(kv);
-	json_decref(cfg);
-	return c;
+	return sshd_driver_open(g_drv, cfg, rc, err);
 }
 
 static struct lf_target target(const char *name, const char *lineage, char *res, size_t cap)
@@ -1055,7 +1047,7 @@ static void test_ssh_systemd_unit_renders(void **state)
 	unit = lf_xasprintf("%s/lf-peer0-bank.service", dir);
 	assert_int_equal(sshd_sh("mkdir -p %s/root/fabric && sed -e 's|@NAME@|peer0-bank|; "
 				 "s|@RESOURCE@|host.bank.peer0|; s|@USER@|root|; s|@ROOT@|%s/root|g; "
-				 "s|@FABRIC_BIN@|/opt/fabric/bin|' %s/templates/systemd/ledgerform-node.service.in > %s",
+				 "s|@EXEC@|fabric/run.sh|' %s/templates/systemd/ledgerform-node.service.in > %s",
 				 dir, dir, LF_SOURCE_DIR, unit), 0);
 	assert_int_equal(lf_read_file(unit, &text, NULL, NULL), 0);
 	assert_non_null(strstr(text, "\nRestart=on-failure\n"));
@@ -1072,12 +1064,8 @@ static void test_ssh_systemd_unit_renders(void **state)
 
 static int group_setup(void **state)
 {
-	struct lf_err err = LF_ERR_INIT;
-
 	(void)state;
-	assert_int_equal(lf_registry_new(&g_reg), 0);
-	if (lf_registry_get(g_reg, "ssh", &g_drv, &err) != 0)
-		fail_msg("loading the ssh driver: %s", err.msg);
+	g_drv = sshd_ssh_driver(&g_reg);
 	(void)sshd_start(&g_sshd, 22200, g_skip, sizeof(g_skip));
 	return 0;
 }
@@ -1131,8 +1119,5 @@ int main(int argc, char **argv)
 		return child_main(argv[2]);
 	if (!realpath("/proc/self/exe", g_self))
 		return 1;
-	signal(SIGPIPE, SIG_IGN);
-	if (getenv("LF_TEST_FILTER"))
-		cmocka_set_test_filter(getenv("LF_TEST_FILTER"));
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return sshd_run_group(tests, sizeof(tests) / sizeof(tests[0]), group_setup, group_teardown);
 }
