@@ -71,5 +71,6 @@ int lf_cmd_import(int argc, char **argv);
 int lf_cmd_output(int argc, char **argv);
 int lf_cmd_force_unlock(int argc, char **argv);
 int lf_cmd_status(int argc, char **argv);
+int lf_cmd_package(int argc, char **argv);
 
 #endif

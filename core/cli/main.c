@@ -28,6 +28,7 @@ static const char USAGE[] =
 	"  import     adopt an existing machine as a host of the spec\n"
 	"  output     connection profile or peer CLI variables for an org\n"
 	"  status     show how each node runs: health, process, ports\n"
+	"  package    write a chaincode's package and print its package ID\n"
 	LF_EXTRA_COMMANDS_USAGE
 	"  version    print the version\n\n"
 	"Run `ledgerform COMMAND --help` for a command's options.\n";
@@ -59,6 +60,7 @@ static const struct command commands[] = {
 	{ "output", lf_cmd_output },
 	{ "force-unlock", lf_cmd_force_unlock },
 	{ "status", lf_cmd_status },
+	{ "package", lf_cmd_package },
 	{ "version", cmd_version },
 	LF_EXTRA_COMMANDS
 };

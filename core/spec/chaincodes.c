@@ -87,7 +87,8 @@ static int sc_bool(struct lf_sctx *c, const struct lf_ynode *m,
 /* a path key of m resolved against the spec's dir; when files are
  * checked, it must be readable (a directory when dir) */
 static void sc_path(struct lf_sctx *c, const struct lf_ynode *m,
-		    const char *key, const char *what, bool dir, char **out)
+		    const char *key, const char *what, bool dir, char **out,
+		    char **given_out)
 {
 	const struct lf_ynode *v = lf_map_get(m, key);
 	char *given = NULL, buf[LF_SHOW_MAX];
@@ -97,7 +98,10 @@ static void sc_path(struct lf_sctx *c, const struct lf_ynode *m,
 		return;
 	*out = given[0] == '/' ? lf_xstrdup(given)
 			       : lf_path_join(c->spec->dir, given);
-	free(given);
+	if (given_out)
+		*given_out = given;
+	else
+		free(given);
 	if (!c->check_files)
 		return;
 	if (access(*out, R_OK) != 0 || stat(*out, &st) != 0)
@@ -153,8 +157,9 @@ static void cc_package(struct lf_sctx *c, struct lf_chaincode *cc,
 	if (!lf_sc_want(c, p, LF_Y_MAP, "package"))
 		return;
 	lf_sc_check_keys(c, p, package_keys, "package");
-	sc_path(c, p, "path", "package.path", true, &cc->path);
-	sc_path(c, p, "file", "package.file", false, &cc->file);
+	sc_path(c, p, "path", "package.path", true, &cc->path,
+		&cc->path_given);
+	sc_path(c, p, "file", "package.file", false, &cc->file, NULL);
 	lf_sc_str(c, p, "sha256", NULL, &cc->sha256);
 	if (lf_map_get(p, "path") && lf_map_get(p, "file"))
 		lf_sc_err(c, p, "chaincode '%s': package: give path or file, "
@@ -412,7 +417,8 @@ static void one_chaincode(struct lf_sctx *c, struct lf_chaincode *cc,
 	cc_channels(c, cc, m);
 	cc_orgs(c, cc, m);
 	cc_policy(c, cc, m);
-	sc_path(c, m, "collections", "collections", false, &cc->collections);
+	sc_path(c, m, "collections", "collections", false, &cc->collections,
+		NULL);
 	sc_bool(c, m, "init_required", &cc->init_required);
 	cc_server(c, cc, m);
 }

@@ -267,6 +267,7 @@ void lf_chaincode_clear(struct lf_chaincode *cc)
 	free(cc->version);
 	free(cc->label);
 	free(cc->path);
+	free(cc->path_given);
 	free(cc->file);
 	free(cc->sha256);
 	free_strv(cc->channels, cc->nchannels);

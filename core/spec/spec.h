@@ -213,6 +213,9 @@ struct lf_chaincode {
 	enum lf_cc_type type;
 	char *path;          /* source dir to package (resolved against the
 				spec's dir); NULL when none */
+	char *path_given;    /* package.path as written (metadata.json's
+				"path", as `peer lifecycle chaincode package
+				--path` writes it) */
 	char *file;          /* ready package (resolved); NULL when none */
 	char *sha256;        /* lower-case hex; set with file */
 	char **channels;     /* channels it is deployed to */
