@@ -48,8 +48,8 @@ void lf_proposal_clear(struct lf_proposal *p)
 /* Header bytes: channel header (with the chaincode extension) and
  * signature header; tx_id set from nonce and creator */
 static ProtobufCBinaryData header_bytes(const char *channel, const char *cc,
-					const struct lf_identity *id,
-					char tx_id[65])
+					const char *mspid, const char *cert,
+					size_t cert_len, char tx_id[65])
 {
 	Lfpb__SerializedIdentity si = LFPB__SERIALIZED_IDENTITY__INIT;
 	Lfpb__SignatureHeader sh = LFPB__SIGNATURE_HEADER__INIT;
@@ -64,9 +64,9 @@ static ProtobufCBinaryData header_bytes(const char *channel, const char *cc,
 	ProtobufCBinaryData out;
 
 	lf_random(nonce, sizeof(nonce));
-	si.mspid = (char *)id->mspid;
-	si.id_bytes.data = (uint8_t *)id->cert_pem;
-	si.id_bytes.len = id->cert_len;
+	si.mspid = (char *)mspid;
+	si.id_bytes.data = (uint8_t *)cert;
+	si.id_bytes.len = cert_len;
 	sh.creator = lf_pb_bin(&si.base);
 	sh.nonce.data = nonce;
 	sh.nonce.len = sizeof(nonce);
@@ -126,30 +126,53 @@ static ProtobufCBinaryData payload_bytes(const char *cc,
 	return out;
 }
 
+int lf_proposal_bytes(const char *channel, const char *cc,
+		      const struct lf_bytes *args, size_t nargs,
+		      const char *mspid, const char *cert_pem, size_t cert_len,
+		      uint8_t **out, size_t *len, char tx_id[65],
+		      struct lf_err *err)
+{
+	Lfpb__Proposal prop = LFPB__PROPOSAL__INIT;
+
+	*out = NULL;
+	*len = 0;
+	if (!cc || !*cc || !mspid || !*mspid || !cert_pem || !cert_len)
+		return lf_err_set(err, LF_EINVALID, "proposal: a chaincode name "
+				  "and a creator (MSP id, certificate) are "
+				  "required");
+	prop.header = header_bytes(channel, cc, mspid, cert_pem, cert_len,
+				   tx_id);
+	prop.payload = payload_bytes(cc, args, nargs);
+	*out = lf_pb_pack(&prop.base, len);
+	free(prop.header.data);
+	free(prop.payload.data);
+	return 0;
+}
+
 int lf_proposal_new(struct lf_proposal *out, const char *channel,
 		    const char *cc, const struct lf_bytes *args, size_t nargs,
 		    const struct lf_identity *id, struct lf_err *err)
 {
-	Lfpb__Proposal prop = LFPB__PROPOSAL__INIT;
 	Lfpb__SignedProposal sp = LFPB__SIGNED_PROPOSAL__INIT;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (!cc || !*cc || !id || !id->mspid || !id->cert_pem || !id->key_pem)
+	if (!id || !id->key_pem)
 		return lf_err_set(err, LF_EINVALID, "proposal: a chaincode name "
 				  "and a signing identity are required");
-	prop.header = header_bytes(channel, cc, id, out->tx_id);
-	prop.payload = payload_bytes(cc, args, nargs);
-	sp.proposal_bytes = lf_pb_bin(&prop.base);
-	rc = lf_blk_sign_pem(id->key_pem, id->key_len, sp.proposal_bytes.data,
-			     sp.proposal_bytes.len, &sp.signature.data,
-			     &sp.signature.len, err);
+	rc = lf_proposal_bytes(channel, cc, args, nargs, id->mspid,
+			       id->cert_pem, id->cert_len,
+			       &sp.proposal_bytes.data, &sp.proposal_bytes.len,
+			       out->tx_id, err);
+	if (rc == 0)
+		rc = lf_blk_sign_pem(id->key_pem, id->key_len,
+				     sp.proposal_bytes.data,
+				     sp.proposal_bytes.len, &sp.signature.data,
+				     &sp.signature.len, err);
 	if (rc == 0)
 		out->signed_bytes = lf_pb_pack(&sp.base, &out->signed_len);
 	free(sp.signature.data);
 	free(sp.proposal_bytes.data);
-	free(prop.header.data);
-	free(prop.payload.data);
 	if (rc)
 		memset(out, 0, sizeof(*out));
 	return rc;

@@ -71,6 +71,15 @@ int lf_proposal_new(struct lf_proposal *out, const char *channel,
 		    const struct lf_identity *id, struct lf_err *err);
 void lf_proposal_clear(struct lf_proposal *p);
 
+/* The unsigned Proposal bytes that lf_proposal_new signs, for a creator
+ * given by MSP id and certificate only (offline signing: the key is
+ * elsewhere); *out malloc'd, tx_id (65 bytes) its tx id. */
+int lf_proposal_bytes(const char *channel, const char *cc,
+		      const struct lf_bytes *args, size_t nargs,
+		      const char *mspid, const char *cert_pem, size_t cert_len,
+		      uint8_t **out, size_t *len, char tx_id[65],
+		      struct lf_err *err);
+
 /* What the peer answered. */
 struct lf_proposal_reply {
 	int status;             /* Response.status (200: OK) */
