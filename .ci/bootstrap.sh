@@ -50,7 +50,9 @@ if [ "$with_tests" = 1 ]; then
   # Fabric's own protobuf bindings, used by tests to decode rendered blocks.
   here="$(cd "$(dirname "$0")/.." && pwd)"
   if { [ ! -d "$here/tests/node/node_modules/@hyperledger/fabric-protos" ] ||
-       [ ! -d "$here/tests/node/node_modules/fabric-network" ]; } && [ -f "$here/tests/node/package.json" ]; then
+       [ ! -d "$here/tests/node/node_modules/fabric-network" ] ||
+       [ ! -d "$here/tests/node/node_modules/fabric-shim" ] ||
+       [ ! -d "$here/tests/node/node_modules/@hyperledger/fabric-gateway" ]; } && [ -f "$here/tests/node/package.json" ]; then
     echo "bootstrap: npm install in tests/node"
     # trust the system's CA bundle too (it holds any local/proxy CA the
     # machine trusts; npm otherwise only knows its own bundled list)

@@ -7,6 +7,8 @@
  *   fabric/node.env                  facts for scripts (kind, address)
  *   fabric/run.sh                    puts the host root into the config
  *                                    and starts the node on it alone
+ *   fabric/builders/ccaas/bin/...    a peer's external builder for
+ *                                    chaincode-as-a-service (0755)
  */
 #include "plans/node_files.h"
 
@@ -217,6 +219,24 @@ static const char RUN_SH[] =
 	"exec env -i PATH=\"$PATH\" HOME=\"${HOME:-/}\" FABRIC_CFG_PATH=\"$LF_ROOT/fabric/config\" \\\n"
 	"  \"${FABRIC_BIN:+$FABRIC_BIN/}$cmd\" \"$@\"\n";
 
+/* a peer's external builder for ccaas packages (templates/fabric/builders,
+ * compiled in): core.yaml points externalBuilders at fabric/builders/ccaas */
+extern const char lf_tmpl_ccaas_detect[], lf_tmpl_ccaas_build[],
+	lf_tmpl_ccaas_release[];
+
+static void add_builders(struct lf_node_files *out)
+{
+	static const struct { const char *name; const char *text; } b[] = {
+		{ "fabric/builders/ccaas/bin/detect", lf_tmpl_ccaas_detect },
+		{ "fabric/builders/ccaas/bin/build", lf_tmpl_ccaas_build },
+		{ "fabric/builders/ccaas/bin/release", lf_tmpl_ccaas_release },
+	};
+
+	for (size_t i = 0; i < LF_ARRAY_LEN(b); i++)
+		add_file(out, b[i].name, lf_xstrdup(b[i].text),
+			 strlen(b[i].text), 0755, false);
+}
+
 static char *crypto_node_dir(const struct lf_apply_env *env, const json_t *a)
 {
 	const char *kind = lf_node_attr_str(a, "kind");
@@ -280,6 +300,8 @@ int lf_node_files_collect(const struct lf_apply_env *env,
 	add_file(out, "fabric/kind", lf_xasprintf("%s\n", kind), strlen(kind) + 1, 0644,
 		 false);
 	add_file(out, "fabric/run.sh", lf_xstrdup(RUN_SH), sizeof(RUN_SH) - 1, 0755, false);
+	if (strcmp(kind, "peer") == 0)
+		add_builders(out);
 	if (json_object_get(a, "crypto"))
 		dir = crypto_node_dir(env, a);
 	if (json_object_get(a, "crypto") && !dir)
