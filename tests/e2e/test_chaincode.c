@@ -1,0 +1,241 @@
+/*
+ * The chaincode lifecycle through the CLI (ports 30000-30499):
+ *  - `ledgerform package` prints the package ID the real peer CLI computes
+ *    for the file it wrote; a ready package with another SHA-256 is
+ *    refused, naming both hashes, before anything runs (plan too);
+ *  - with the real Fabric 2.5.5 binaries (FABRIC_BIN): a network of two
+ *    orgs on a channel; apply installs a ccaas chaincode on each org's
+ *    peer, approves it as each org and commits it (the real peer CLI's
+ *    querycommitted sees both approvals); a second plan is empty;
+ *  - version 2 + sequence 2 in the spec is an upgrade: a new package
+ *    installed, approved and committed at sequence 2;
+ *  - sequence going down and removing the chaincode are refused at plan,
+ *    with Fabric's reasons;
+ *  - destroy leaves no process.
+ * The Fabric part is skipped, saying so, without FABRIC_BIN.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "clitest.h"
+
+#define W ".ledgerform/ccr"
+
+static struct clitest t;
+static const char *const all_hosts[] = { "orderer0-ordering", "peer0-org1",
+					 "peer0-org2" };
+#define NHOSTS (sizeof(all_hosts) / sizeof(all_hosts[0]))
+
+static const char NETWORK[] =
+	"name: ccr\n"
+	"fabric: {version: \"2.5\", consensus: etcdraft}\n"
+	"orgs:\n"
+	"  - name: ordering\n"
+	"    orderers:\n"
+	"      hosts:\n"
+	"        - {name: orderer0, address: 127.0.0.1, ports: {listen: 30050, admin: 30053, operations: 30043}}\n"
+	"  - name: org1\n"
+	"    peers:\n"
+	"      hosts:\n"
+	"        - {name: peer0, address: 127.0.0.1, ports: {listen: 30151, chaincode: 30152, operations: 30153}}\n"
+	"  - name: org2\n"
+	"    peers:\n"
+	"      hosts:\n"
+	"        - {name: peer0, address: 127.0.0.1, ports: {listen: 30251, chaincode: 30252, operations: 30253}}\n"
+	"channels:\n"
+	"  - {name: ccch, orgs: [org1, org2]}\n";
+
+/* the spec with chaincode basic at version/sequence (NULL: none) */
+static void write_spec(const char *version, int sequence)
+{
+	char buf[4096];
+
+	snprintf(buf, sizeof(buf), "%s%s", NETWORK, version ? "chaincodes:\n" : "");
+	if (version)
+		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf),
+			 "  - name: basic\n"
+			 "    version: \"%s\"\n"
+			 "    sequence: %d\n"
+			 "    type: ccaas\n"
+			 "    channels: [ccch]\n"
+			 "    address: 127.0.0.1:30300\n", version, sequence);
+	ct_write(&t, "spec.yaml", buf);
+}
+
+static int stop_nodes(void **state)
+{
+	(void)state;
+	for (size_t i = 0; t.dir[0] && i < NHOSTS; i++) {
+		long pid = ct_node_pid(&t, W "/hosts", all_hosts[i]);
+
+		if (pid > 0 && ct_pid_alive(pid))
+			kill((pid_t)pid, SIGKILL);
+	}
+	return 0;
+}
+
+/* the outputs of a recorded resource */
+static json_t *outputs(const char *addr)
+{
+	json_t *r, *o;
+
+	assert_int_equal(ct_run(&t, "state show %s -f spec.yaml", addr), 0);
+	r = json_loads(t.out, 0, NULL);
+	assert_non_null(r);
+	o = json_incref(json_object_get(r, "outputs"));
+	json_decref(r);
+	return o;
+}
+
+/* the real peer CLI's querycommitted (or queryinstalled with args NULL)
+ * on org's peer0 as its admin, with `output peer-env`'s variables */
+static char *peer_cli(const char *bin, const char *org, const char *args)
+{
+	char cmd[2048];
+
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s' && '%s/ledgerform' output peer-env -f spec.yaml --org %s "
+		 "--peer peer0 > env.sh && . ./env.sh && FABRIC_CFG_PATH='%s/../config' "
+		 "'%s/peer' lifecycle chaincode %s > cli.txt 2>&1; true", t.dir,
+		 LF_BINARY_DIR, org, bin, bin, args);
+	assert_int_equal(system(cmd), 0);
+	return ct_read(&t, "cli.txt");
+}
+
+static void apply_ok(void)
+{
+	if (ct_run(&t, "apply -f spec.yaml --auto-approve") != 0)
+		print_message("%s\n%s\n", t.out, t.err);
+	assert_int_equal(t.status, 0);
+}
+
+/* package and the refused hash: no Fabric node needed */
+static void test_cc_package_cli(void **state)
+{
+	const char *bin = ct_fabric_bin();
+	char buf[4096], *id, *p;
+
+	(void)state;
+	ct_init(&t, "ccpkg");
+	write_spec("1.0", 1);
+	assert_int_equal(ct_run(&t, "package -f spec.yaml basic -o basic.tgz"), 0);
+	assert_true(ct_exists(&t, "basic.tgz"));
+	assert_non_null(strstr(t.out, "basic_1.0:"));
+	id = strdup(t.out);
+	/* the same spec, the same bytes */
+	assert_int_equal(ct_run(&t, "package -f spec.yaml basic -o again.tgz"), 0);
+	assert_string_equal(t.out, id);
+	if (bin) {
+		snprintf(buf, sizeof(buf), "cd '%s' && FABRIC_CFG_PATH='%s/../config' "
+			 "'%s/peer' lifecycle chaincode calculatepackageid basic.tgz "
+			 "> calc.txt 2>&1", t.dir, bin, bin);
+		assert_int_equal(system(buf), 0);
+		p = ct_read(&t, "calc.txt");
+		assert_string_equal(p, id);
+		free(p);
+	} else {
+		print_message("FABRIC_BIN is not set: calculatepackageid not compared\n");
+	}
+	/* a ready package whose SHA-256 is not the spec's */
+	snprintf(buf, sizeof(buf), "%schaincodes:\n"
+		 "  - {name: ready, version: \"1\", sequence: 1, type: ccaas, channels: [ccch],\n"
+		 "     package: {file: basic.tgz, sha256: %064d}}\n", NETWORK, 0);
+	ct_write(&t, "spec.yaml", buf);
+	assert_int_equal(ct_run(&t, "package -f spec.yaml ready -o out.tgz"), 1);
+	assert_non_null(strstr(t.err, "but the spec expects 0000"));
+	assert_non_null(strstr(t.err, "has SHA-256 "));
+	assert_false(ct_exists(&t, "out.tgz"));
+	assert_int_not_equal(ct_run(&t, "plan -f spec.yaml"), 0);
+	assert_non_null(strstr(t.err, "but the spec expects 0000"));
+	assert_false(ct_exists(&t, W "/crypto"));
+	assert_int_equal(ct_run(&t, "package -f spec.yaml nope"), 1);
+	assert_non_null(strstr(t.err, "no chaincode 'nope'"));
+	free(id);
+	ct_done(&t);
+}
+
+static void test_cc_lifecycle(void **state)
+{
+	const char *bin = ct_fabric_bin();
+	json_t *o;
+	char *p;
+
+	(void)state;
+	if (!bin) {
+		print_message("FABRIC_BIN is not set: skipping the chaincode lifecycle on real nodes\n");
+		skip();
+	}
+	ct_init(&t, "ccr");
+	setenv("FABRIC_BIN", bin, 1);
+	write_spec("1.0", 1);
+	assert_int_equal(ct_run(&t, "plan -f spec.yaml"), 0);
+	assert_non_null(strstr(t.out, "cc_commit.basic.ccch"));
+	apply_ok();
+	o = outputs("cc_commit.basic.ccch");
+	assert_true(json_is_true(json_object_get(o, "done")));
+	json_decref(o);
+	o = outputs("cc_install.basic.org2.peer0");
+	assert_true(json_is_true(json_object_get(o, "done")));
+	assert_non_null(strstr(json_string_value(json_object_get(o, "package_id")), "basic_1.0:"));
+	json_decref(o);
+	p = peer_cli(bin, "org2", "querycommitted -C ccch -n basic");
+	assert_non_null(strstr(p, "Version: 1.0, Sequence: 1"));
+	assert_non_null(strstr(p, "Org1MSP: true, Org2MSP: true"));
+	free(p);
+	assert_int_equal(ct_run(&t, "plan -f spec.yaml --detailed-exitcode"), 0);
+
+	/* upgrade */
+	write_spec("2.0", 2);
+	assert_int_equal(ct_run(&t, "plan -f spec.yaml"), 0);
+	assert_non_null(strstr(t.out, "commits sequence 2 once approved by: org1, org2"));
+	apply_ok();
+	p = peer_cli(bin, "org1", "querycommitted -C ccch -n basic");
+	assert_non_null(strstr(p, "Version: 2.0, Sequence: 2"));
+	free(p);
+	p = peer_cli(bin, "org1", "queryinstalled");
+	assert_non_null(strstr(p, "Label: basic_2.0"));
+	assert_non_null(strstr(p, "Label: basic_1.0"));
+	free(p);
+	assert_int_equal(ct_run(&t, "plan -f spec.yaml --detailed-exitcode"), 0);
+
+	/* Fabric's rules, at plan */
+	write_spec("2.0", 1);
+	assert_int_not_equal(ct_run(&t, "plan -f spec.yaml"), 0);
+	assert_non_null(strstr(t.err, "sequence 1 is lower than the 2 already on channel 'ccch'"));
+	write_spec("3.0", 2);
+	assert_int_not_equal(ct_run(&t, "plan -f spec.yaml"), 0);
+	assert_non_null(strstr(t.err, "an upgrade needs sequence: 3"));
+	write_spec(NULL, 0);
+	assert_int_not_equal(ct_run(&t, "plan -f spec.yaml"), 0);
+	assert_non_null(strstr(t.err, "Fabric has no undeploy"));
+	assert_int_not_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 0);
+	o = outputs("cc_commit.basic.ccch");     /* still recorded */
+	assert_int_equal(json_integer_value(json_object_get(o, "sequence")), 2);
+	json_decref(o);
+
+	write_spec("2.0", 2);
+	assert_int_equal(ct_run(&t, "destroy -f spec.yaml --auto-approve"), 0);
+	for (size_t i = 0; i < NHOSTS; i++)
+		assert_false(ct_node_pid(&t, W "/hosts", all_hosts[i]) > 0 &&
+			     ct_pid_alive(ct_node_pid(&t, W "/hosts", all_hosts[i])));
+	ct_done(&t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cc_package_cli),
+		cmocka_unit_test_teardown(test_cc_lifecycle, stop_nodes),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
