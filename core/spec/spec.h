@@ -146,6 +146,10 @@ struct lf_org {
 	unsigned int users;          /* UserN@domain count (Admin always) */
 	char **anchor_peers;         /* node names; default: peer0 if any */
 	size_t nanchor_peers;
+	bool admin_offline;          /* admin: offline: the org's admin signs
+					elsewhere (chaincode approvals are
+					written to files for `ledgerform
+					sign`); admin: local (default) */
 	struct lf_pos pos;
 };
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fabric/cc/offline.h"
 #include "core/fabric/block/blk.h"
 #include "core/fabric/block/block.h"
 #include "core/spec/spec.h"
@@ -297,7 +298,9 @@ int lf_cmd_sign(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	rc = lf_read_file(o.file, &upd, &ulen, &err);
-	if (rc == 0)
+	if (rc == 0 && lf_cc_sign_handles(upd, ulen)) /* chaincode approvals */
+		rc = lf_cc_sign_file(o.file, o.msp, upd, ulen, &err);
+	else if (rc == 0)
 		rc = sign_run(&o, upd, ulen, &err);
 	free(upd);
 	if (rc) {

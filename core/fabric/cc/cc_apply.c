@@ -10,20 +10,20 @@
 #include <string.h>
 
 #include "core/fabric/cc/cc.h"
+#include "core/fabric/cc/cc_int.h"
 #include "core/net/join.h"
 #include "core/net/lifecycle.h"
 #include "core/spec/spec.h"
 #include "core/util/util.h"
 
-#define NOT_STARTED "the node is not started (FABRIC_BIN is not set)"
 
-static const char *attr_s(const json_t *o, const char *key)
+const char *lf_cc__attr(const json_t *o, const char *key)
 {
 	return json_string_value(json_object_get(o, key));
 }
 
 /* "ADDR: WHAT: " before err's message */
-static int wrap(struct lf_err *err, int rc, const char *addr, const char *what)
+int lf_cc__wrap(struct lf_err *err, int rc, const char *addr, const char *what)
 {
 	char msg[sizeof(err->msg)];
 
@@ -31,29 +31,21 @@ static int wrap(struct lf_err *err, int rc, const char *addr, const char *what)
 	return lf_err_set(err, rc, "%s: %s: %s", addr, what, msg);
 }
 
-/* a peer reached over TLS (its org's TLS CA, its host name) */
-struct ccpeer {
-	const struct lf_resource *node;
-	lf_grpc_channel *ch;
-	struct lf_peer p;
-	char endpoint[300];
-};
-
-static char *org_dir(const struct lf_apply_env *env, const char *kind,
+char *lf_cc__org_dir(const struct lf_apply_env *env, const char *kind,
 		     const struct lf_resource *node)
 {
 	return lf_xasprintf("%s/%s/%s", env->crypto_dir, kind,
-			    attr_s(node->attrs, "domain"));
+			    lf_cc__attr(node->attrs, "domain"));
 }
 
-static int peer_open(const struct lf_apply_env *env, const struct lf_resource *node,
+int lf_cc__peer_open(const struct lf_apply_env *env, const struct lf_resource *node,
 		     const struct lf_identity *id, struct ccpeer *cp,
 		     struct lf_err *err)
 {
-	const char *domain = attr_s(node->attrs, "domain");
-	char *dir = org_dir(env, "peerOrganizations", node), *ca = NULL, *path;
+	const char *domain = lf_cc__attr(node->attrs, "domain");
+	char *dir = lf_cc__org_dir(env, "peerOrganizations", node), *ca = NULL, *path;
 	struct lf_grpc_tls tls = { NULL, NULL, NULL,
-				   attr_s(node->attrs, "hostname") };
+				   lf_cc__attr(node->attrs, "hostname") };
 	size_t n;
 	int rc;
 
@@ -75,7 +67,7 @@ static int peer_open(const struct lf_apply_env *env, const struct lf_resource *n
 	return rc;
 }
 
-static void peer_close(struct ccpeer *cp)
+void lf_cc__peer_close(struct ccpeer *cp)
 {
 	lf_grpc_channel_free(cp->ch);
 	memset(cp, 0, sizeof(*cp));
@@ -83,27 +75,27 @@ static void peer_close(struct ccpeer *cp)
 
 /* the org admin of a peer node, from the crypto tree; LF_EAUTH when its
  * key is not here (an org that keeps its keys elsewhere) */
-static int admin_load(const struct lf_apply_env *env,
+int lf_cc__admin_load(const struct lf_apply_env *env,
 		      const struct lf_resource *node, struct lf_identity *id,
 		      struct lf_err *err)
 {
-	const char *domain = attr_s(node->attrs, "domain");
-	char *dir = org_dir(env, "peerOrganizations", node);
+	const char *domain = lf_cc__attr(node->attrs, "domain");
+	char *dir = lf_cc__org_dir(env, "peerOrganizations", node);
 	char *msp = lf_xasprintf("%s/users/Admin@%s/msp", dir, domain);
 	struct lf_err e = LF_ERR_INIT;
-	int rc = lf_identity_load(id, msp, attr_s(node->attrs, "mspid"), &e);
+	int rc = lf_identity_load(id, msp, lf_cc__attr(node->attrs, "mspid"), &e);
 
 	if (rc != 0)
 		rc = lf_err_set(err, LF_EAUTH, "the admin of org '%s' (%s) cannot "
-				"sign here: %s", attr_s(node->attrs, "org"),
-				attr_s(node->attrs, "mspid"), e.msg);
+				"sign here: %s", lf_cc__attr(node->attrs, "org"),
+				lf_cc__attr(node->attrs, "mspid"), e.msg);
 	free(msp);
 	free(dir);
 	return rc;
 }
 
 /* a started peer of org (the first in the spec's order); NULL when none */
-static const struct lf_resource *org_peer(const struct lf_apply_env *env,
+const struct lf_resource *lf_cc__org_peer(const struct lf_apply_env *env,
 					  const char *org)
 {
 	const struct lf_org *o = lf_spec_org(env->spec, org);
@@ -123,6 +115,33 @@ static const struct lf_resource *org_peer(const struct lf_apply_env *env,
 	return NULL;
 }
 
+static bool org_offline(const struct lf_apply_env *env, const char *org)
+{
+	const struct lf_org *o = lf_spec_org(env->spec, org);
+
+	return o && o->admin_offline;
+}
+
+int lf_cc__local_admin(const struct lf_apply_env *env, const char *channel,
+		       struct lf_identity *id, struct lf_err *err)
+{
+	const struct lf_channel *ch = NULL;
+	struct lf_err e = LF_ERR_INIT;
+
+	for (size_t i = 0; i < env->spec->nchannels; i++)
+		if (lf_streq(env->spec->channels[i].name, channel))
+			ch = &env->spec->channels[i];
+	for (size_t i = 0; ch && i < ch->norgs; i++) {
+		const struct lf_resource *n = lf_cc__org_peer(env, ch->orgs[i]);
+
+		if (n && !org_offline(env, ch->orgs[i]) &&
+		    lf_cc__admin_load(env, n, id, &e) == 0)
+			return 0;
+	}
+	return lf_err_set(err, LF_EAUTH, "channel '%s': no member org's admin "
+			  "signs here%s%s", channel, e.msg[0] ? ": " : "", e.msg);
+}
+
 /* ---- install ---- */
 
 static int read_package(const struct lf_apply_env *env, const char *name,
@@ -130,7 +149,7 @@ static int read_package(const struct lf_apply_env *env, const char *name,
 {
 	char *addr = lf_xasprintf("chaincode.%s", name);
 	const struct lf_resource *c = lf_net_lookup(env, addr);
-	const char *file = c ? attr_s(c->outputs, "file") : NULL;
+	const char *file = c ? lf_cc__attr(c->outputs, "file") : NULL;
 	int rc = file ? lf_read_file(file, data, len, err)
 		      : lf_err_set(err, LF_EINVALID, "%s has no package file "
 				   "recorded", addr);
@@ -142,7 +161,7 @@ static int read_package(const struct lf_apply_env *env, const char *name,
 int lf_cc_install(const struct lf_apply_env *env, const struct lf_resource *r,
 		  json_t **outputs, struct lf_err *err)
 {
-	const struct lf_resource *node = lf_net_lookup(env, attr_s(r->attrs, "node"));
+	const struct lf_resource *node = lf_net_lookup(env, lf_cc__attr(r->attrs, "node"));
 	char id[LF_LC_PACKAGE_ID_MAX], *pkg = NULL;
 	struct lf_identity admin = { 0 };
 	struct ccpeer cp = { 0 };
@@ -151,25 +170,31 @@ int lf_cc_install(const struct lf_apply_env *env, const struct lf_resource *r,
 	int rc;
 
 	if (!lf_net_node_started(node)) {
-		*outputs = lf_cc_not_done(NOT_STARTED);
+		*outputs = lf_cc_not_done(LF_CC_NOT_STARTED);
 		return 0;
 	}
-	rc = read_package(env, attr_s(r->attrs, "chaincode"), &pkg, &len, err);
+	if (json_is_true(json_object_get(r->attrs, "offline"))) {
+		*outputs = lf_cc_not_done("the org's admin signs offline: install "
+			"the package on this peer as that admin (`peer lifecycle "
+			"chaincode install`, the file `ledgerform package` writes)");
+		return 0;
+	}
+	rc = read_package(env, lf_cc__attr(r->attrs, "chaincode"), &pkg, &len, err);
 	if (rc == 0)
-		rc = admin_load(env, node, &admin, err);
+		rc = lf_cc__admin_load(env, node, &admin, err);
 	if (rc == 0)
-		rc = peer_open(env, node, &admin, &cp, err);
+		rc = lf_cc__peer_open(env, node, &admin, &cp, err);
 	if (rc == 0)
 		rc = lf_lc_install(&cp.p, pkg, len, id, &already, err);
-	if (rc == 0 && !lf_streq(id, attr_s(r->attrs, "package_id")))
+	if (rc == 0 && !lf_streq(id, lf_cc__attr(r->attrs, "package_id")))
 		rc = lf_err_set(err, LF_ECONFLICT, "the peer calls the package "
-				"%s, the plan %s", id, attr_s(r->attrs, "package_id"));
+				"%s, the plan %s", id, lf_cc__attr(r->attrs, "package_id"));
 	if (rc == 0)
 		*outputs = json_pack("{s:b, s:s, s:b}", "done", 1, "package_id",
 				     id, "already", already);
 	else
-		wrap(err, rc, r->addr, "install");
-	peer_close(&cp);
+		lf_cc__wrap(err, rc, r->addr, "install");
+	lf_cc__peer_close(&cp);
 	lf_identity_clear(&admin);
 	free(pkg);
 	return rc;
@@ -177,30 +202,24 @@ int lf_cc_install(const struct lf_apply_env *env, const struct lf_resource *r,
 
 /* ---- the definition ---- */
 
-struct ccdef {
-	struct lf_lc_def d;
-	uint8_t *policy;
-	size_t policy_len;
-};
-
-static int def_of(const struct lf_resource *r, bool with_package,
+int lf_cc__def_of(const struct lf_resource *r, bool with_package,
 		  struct ccdef *cd, struct lf_err *err)
 {
 	const json_t *a = r->attrs;
-	const char *kind = attr_s(a, "policy_kind"), *pol = attr_s(a, "policy");
+	const char *kind = lf_cc__attr(a, "policy_kind"), *pol = lf_cc__attr(a, "policy");
 	int rc = 0;
 
 	memset(cd, 0, sizeof(*cd));
-	cd->d.name = attr_s(a, "name");
-	cd->d.version = attr_s(a, "version");
+	cd->d.name = lf_cc__attr(a, "name");
+	cd->d.version = lf_cc__attr(a, "version");
 	cd->d.sequence = (int64_t)json_integer_value(json_object_get(a, "sequence"));
 	cd->d.init_required = json_is_true(json_object_get(a, "init_required"));
 	if (with_package)
-		cd->d.package_id = attr_s(a, "package_id");
-	if (attr_s(a, "collections"))
+		cd->d.package_id = lf_cc__attr(a, "package_id");
+	if (lf_cc__attr(a, "collections"))
 		return lf_err_set(err, LF_EUNSUPPORTED, "%s: collections are "
 				  "not applied by this ledgerform yet (%s)",
-				  r->addr, attr_s(a, "collections"));
+				  r->addr, lf_cc__attr(a, "collections"));
 	if (lf_streq(kind, "signature"))
 		rc = lf_lc_policy_signature(pol, &cd->policy, &cd->policy_len, err);
 	else if (lf_streq(kind, "reference"))
@@ -211,7 +230,7 @@ static int def_of(const struct lf_resource *r, bool with_package,
 }
 
 /* a client of a started consenter of the channel */
-static int orderer_open(const struct lf_apply_env *env, const char *channel,
+int lf_cc__orderer_open(const struct lf_apply_env *env, const char *channel,
 			lf_ab **ab, struct lf_err *err)
 {
 	char *addr = lf_xasprintf("channel.%s", channel);
@@ -223,10 +242,10 @@ static int orderer_open(const struct lf_apply_env *env, const char *channel,
 	free(addr);
 	json_array_foreach(ch ? json_object_get(ch->attrs, "consenters") : NULL,
 			   i, c) {
-		char *na = lf_xasprintf("node.%s.%s", attr_s(c, "org"),
-					attr_s(c, "node"));
+		char *na = lf_xasprintf("node.%s.%s", lf_cc__attr(c, "org"),
+					lf_cc__attr(c, "node"));
 		const struct lf_resource *n = lf_net_lookup(env, na);
-		const char *domain = n ? attr_s(n->attrs, "domain") : NULL;
+		const char *domain = n ? lf_cc__attr(n->attrs, "domain") : NULL;
 		struct lf_grpc_tls tls = { NULL, NULL, NULL, NULL };
 		char ep[300], *dir, *ca = NULL, *path;
 		size_t len;
@@ -235,11 +254,11 @@ static int orderer_open(const struct lf_apply_env *env, const char *channel,
 		if (!lf_net_node_started(n) ||
 		    lf_net_node_endpoint(env, n, "port", ep, sizeof(ep), err) != 0)
 			continue;
-		dir = org_dir(env, "ordererOrganizations", n);
+		dir = lf_cc__org_dir(env, "ordererOrganizations", n);
 		path = lf_xasprintf("%s/tlsca/tlsca.%s-cert.pem", dir, domain);
 		rc = lf_read_file(path, &ca, &len, err);
 		tls.ca_pem = ca;
-		tls.server_name = attr_s(n->attrs, "hostname");
+		tls.server_name = lf_cc__attr(n->attrs, "hostname");
 		if (rc == 0)
 			rc = lf_ab_new(ab, ep, &tls, err);
 		free(ca);
@@ -275,8 +294,8 @@ static bool approved(const struct ccpeer *cp, const char *channel,
 int lf_cc_approve(const struct lf_apply_env *env, const struct lf_resource *r,
 		  json_t **outputs, struct lf_err *err)
 {
-	const char *channel = attr_s(r->attrs, "channel");
-	const struct lf_resource *node = org_peer(env, attr_s(r->attrs, "org"));
+	const char *channel = lf_cc__attr(r->attrs, "channel");
+	const struct lf_resource *node = lf_cc__org_peer(env, lf_cc__attr(r->attrs, "org"));
 	struct lf_identity admin = { 0 };
 	struct ccpeer cp = { 0 };
 	struct ccdef cd;
@@ -285,27 +304,29 @@ int lf_cc_approve(const struct lf_apply_env *env, const struct lf_resource *r,
 	int rc;
 
 	if (!node) {
-		*outputs = lf_cc_not_done(NOT_STARTED);
+		*outputs = lf_cc_not_done(LF_CC_NOT_STARTED);
 		return 0;
 	}
-	rc = def_of(r, true, &cd, err);
+	if (json_is_true(json_object_get(r->attrs, "offline")))
+		return lf_cc__approve_offline(env, r, node, outputs, err);
+	rc = lf_cc__def_of(r, true, &cd, err);
 	if (rc == 0)
-		rc = admin_load(env, node, &admin, err);
+		rc = lf_cc__admin_load(env, node, &admin, err);
 	if (rc == 0)
-		rc = peer_open(env, node, &admin, &cp, err);
+		rc = lf_cc__peer_open(env, node, &admin, &cp, err);
 	if (rc == 0)
 		already = approved(&cp, channel, &cd);
 	if (rc == 0 && !already)
-		rc = orderer_open(env, channel, &ab, err);
+		rc = lf_cc__orderer_open(env, channel, &ab, err);
 	if (rc == 0 && !already)
 		rc = lf_lc_approve(&cp.p, 1, ab, channel, &cd.d, &admin, 0, err);
 	if (rc == 0)
 		*outputs = json_pack("{s:b, s:I, s:b}", "done", 1, "sequence",
 				     (json_int_t)cd.d.sequence, "already", already);
 	else
-		wrap(err, rc, r->addr, "approve");
+		lf_cc__wrap(err, rc, r->addr, "approve");
 	lf_ab_free(ab);
-	peer_close(&cp);
+	lf_cc__peer_close(&cp);
 	lf_identity_clear(&admin);
 	free(cd.policy);
 	return rc;
@@ -323,7 +344,7 @@ struct committers {
 static void committers_free(struct committers *c)
 {
 	for (size_t i = 0; c->v && i < c->n; i++)
-		peer_close(&c->v[i]);
+		lf_cc__peer_close(&c->v[i]);
 	free(c->v);
 	free(c->pv);
 	lf_identity_clear(&c->admin);
@@ -343,12 +364,12 @@ static int committers_open(const struct lf_apply_env *env,
 	memset(c, 0, sizeof(*c));
 	c->v = lf_xcalloc(json_array_size(orgs) + 1, sizeof(*c->v));
 	json_array_foreach(orgs, i, o) {
-		const struct lf_resource *n = org_peer(env, json_string_value(o));
+		const struct lf_resource *n = lf_cc__org_peer(env, json_string_value(o));
 
 		if (!n)
 			return 1;
-		if (!c->admin.mspid)
-			admin_load(env, n, &c->admin, &e);
+		if (!c->admin.mspid && !org_offline(env, json_string_value(o)))
+			lf_cc__admin_load(env, n, &c->admin, &e);
 		c->v[c->n++].node = n;
 	}
 	if (!c->admin.mspid)
@@ -356,7 +377,7 @@ static int committers_open(const struct lf_apply_env *env,
 				  "the commit here: %s", e.msg);
 	c->pv = lf_xcalloc(c->n + 1, sizeof(*c->pv));
 	for (i = 0; rc == 0 && i < c->n; i++) {
-		rc = peer_open(env, c->v[i].node, &c->admin, &c->v[i], err);
+		rc = lf_cc__peer_open(env, c->v[i].node, &c->admin, &c->v[i], err);
 		c->pv[i] = c->v[i].p;
 	}
 	return rc;
@@ -397,7 +418,7 @@ static bool committed(const struct ccpeer *cp, const char *channel,
 int lf_cc_commit(const struct lf_apply_env *env, const struct lf_resource *r,
 		 json_t **outputs, struct lf_err *err)
 {
-	const char *channel = attr_s(r->attrs, "channel");
+	const char *channel = lf_cc__attr(r->attrs, "channel");
 	struct committers c;
 	struct ccdef cd = { 0 };
 	char why[512];
@@ -407,12 +428,12 @@ int lf_cc_commit(const struct lf_apply_env *env, const struct lf_resource *r,
 	int rc = committers_open(env, r, &c, err);
 
 	if (rc == 1) {
-		*outputs = lf_cc_not_done(NOT_STARTED);
+		*outputs = lf_cc_not_done(LF_CC_NOT_STARTED);
 		committers_free(&c);
 		return 0;
 	}
 	if (rc == 0)
-		rc = def_of(r, false, &cd, err);
+		rc = lf_cc__def_of(r, false, &cd, err);
 	if (rc == 0)
 		already = committed(&c.v[0], channel, &cd);
 	if (rc == 0 && !already && (k = missing(&c.v[0], channel, &cd, why,
@@ -421,7 +442,7 @@ int lf_cc_commit(const struct lf_apply_env *env, const struct lf_resource *r,
 			"sequence %lld is not approved by %s yet",
 			(long long)cd.d.sequence, why);
 	if (rc == 0 && !already)
-		rc = orderer_open(env, channel, &ab, err);
+		rc = lf_cc__orderer_open(env, channel, &ab, err);
 	if (rc == 0 && !already)
 		rc = lf_lc_commit(c.pv, c.n, ab, channel, &cd.d, &c.admin, 0,
 				  err);
@@ -429,7 +450,7 @@ int lf_cc_commit(const struct lf_apply_env *env, const struct lf_resource *r,
 		*outputs = json_pack("{s:b, s:I, s:b}", "done", 1, "sequence",
 				     (json_int_t)cd.d.sequence, "already", already);
 	else
-		wrap(err, rc, r->addr, "commit");
+		lf_cc__wrap(err, rc, r->addr, "commit");
 	lf_ab_free(ab);
 	committers_free(&c);
 	free(cd.policy);

@@ -98,6 +98,10 @@ static struct lf_resource *add_install(const struct lf_chaincode *cc,
 		"node", node, "kind", cc->label), err);
 
 	free(node);
+	if (r && o->admin_offline)
+		json_object_set_new(r->attrs, "offline", json_true());
+	if (r && o->admin_offline)
+		lf_resource_rehash(r);
 	return r;
 }
 
@@ -146,6 +150,8 @@ static int add_approve(const struct lf_chaincode *cc, const char *channel,
 	json_object_set_new(a, "org", json_string(o->name));
 	json_object_set_new(a, "mspid", json_string(o->mspid));
 	json_object_set_new(a, "package_id", json_string(package_id));
+	if (o->admin_offline)
+		json_object_set_new(a, "offline", json_true());
 	if (!add(rs, lf_xstrdup(addr), a, err))
 		rc = err->code;
 	for (size_t i = 0; rc == 0 && i < o->nnodes; i++)
