@@ -3,6 +3,7 @@
  * calls, and endorser transactions built, endorsed, signed, broadcast and
  * awaited step by step.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -213,8 +214,9 @@ int lf_lc_query_installed_one(const struct lf_peer *p, const char *package_id,
 
 	a.package_id = (char *)package_id;
 	rc = lc_call(p, "", "QueryInstalledChaincode", &a.base, &r, err);
-	/* Fabric 2.5: status 500 "... could not load ... not found" */
-	if (rc && r.message && strstr(r.message, "not found")) {
+	/* Fabric 2.5: status 500 "... could not find chaincode with package
+	 * id 'X'" */
+	if (rc && r.message && strstr(r.message, "could not find chaincode")) {
 		lf_err_clear(err);
 		rc = lf_err_set(err, LF_ENOTFOUND, "package '%s' is not "
 				"installed on the peer", package_id);
@@ -254,20 +256,15 @@ static int find_installed(const struct lf_peer *p, const char *hex,
 	return rc;
 }
 
-int lf_lc_install(const struct lf_peer *p, const void *pkg, size_t len,
-		  char *package_id, bool *already, struct lf_err *err)
+/* InstallChaincode of pkg; the peer's package ID into package_id */
+static int install_send(const struct lf_peer *p, const void *pkg, size_t len,
+			char *package_id, struct lf_err *err)
 {
 	Lfpb__InstallChaincodeArgs a = LFPB__INSTALL_CHAINCODE_ARGS__INIT;
 	Lfpb__InstallChaincodeResult *res = NULL;
-	struct lf_proposal_reply r = { 0 };
-	char hex[65];
+	struct lf_proposal_reply r;
 	int rc;
 
-	package_id[0] = '\0';
-	lf_sha256_hex(pkg, len, hex);
-	rc = find_installed(p, hex, package_id, already, err);
-	if (rc || *already)
-		return rc;
 	a.chaincode_install_package.data = (uint8_t *)pkg;
 	a.chaincode_install_package.len = len;
 	rc = lc_call(p, "", "InstallChaincode", &a.base, &r, err);
@@ -284,6 +281,30 @@ int lf_lc_install(const struct lf_peer *p, const void *pkg, size_t len,
 	if (res)
 		lfpb__install_chaincode_result__free_unpacked(res, NULL);
 	lf_proposal_reply_clear(&r);
+	return rc;
+}
+
+int lf_lc_install(const struct lf_peer *p, const void *pkg, size_t len,
+		  char *package_id, bool *already, struct lf_err *err)
+{
+	struct lf_err e2 = LF_ERR_INIT;
+	char hex[65];
+	int rc;
+
+	package_id[0] = '\0';
+	lf_sha256_hex(pkg, len, hex);
+	rc = find_installed(p, hex, package_id, already, err);
+	if (rc || *already)
+		return rc;
+	rc = install_send(p, pkg, len, package_id, err);
+	/* installed meanwhile (another apply)? the list says so, whatever
+	 * the peer's refusal reads */
+	if (rc && find_installed(p, hex, package_id, already, &e2) == 0 &&
+	    *already) {
+		lf_err_clear(err);
+		rc = 0;
+	}
+	lf_err_clear(&e2);
 	return rc;
 }
 
