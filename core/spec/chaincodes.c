@@ -340,7 +340,13 @@ static void cc_server(struct lf_sctx *c, struct lf_chaincode *cc,
 					  "type ccaas only", cc->name, keys[i]);
 		return;
 	}
-	sc_bool(c, m, "tls_required", &cc->tls_required);
+	if (sc_bool(c, m, "tls_required", &cc->tls_required) == 0 &&
+	    cc->tls_required && !cc->file)
+		lf_sc_err(c, lf_map_get(m, "tls_required"), "chaincode '%s': "
+			  "tls_required: true needs TLS material in "
+			  "connection.json (the server's CA, a client key), which "
+			  "ledgerform does not make yet: give a ready package.file",
+			  cc->name);
 	if (lf_sc_duration(c, m, "dial_timeout", 3600000, &ms) == 0)
 		cc->dial_timeout_ms = (unsigned)ms;
 	if (cc->file && !v)

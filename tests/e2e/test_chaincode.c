@@ -9,10 +9,19 @@
  *    querycommitted sees both approvals); a second plan is empty;
  *  - version 2 + sequence 2 in the spec is an upgrade: a new package
  *    installed, approved and committed at sequence 2;
+ *  - the test chaincode (tests/node/cc, fabric-shim) runs as the
+ *    chaincode server; a transaction is submitted and evaluated through
+ *    @hyperledger/fabric-gateway as org1's User1; after the upgrade the
+ *    version 2 server answers with its changed function;
  *  - sequence going down and removing the chaincode are refused at plan,
  *    with Fabric's reasons;
+ *  - consortium: org2 becomes `admin: offline`; a second chaincode's
+ *    approval by org2 is written to a file, signed with `ledgerform sign`
+ *    in two rounds (the proposal, then the endorsed transaction) by the
+ *    org2 admin's msp folder copied elsewhere, and committed;
  *  - destroy leaves no process.
- * The Fabric part is skipped, saying so, without FABRIC_BIN.
+ * The Fabric part is skipped, saying so, without FABRIC_BIN; the gateway
+ * part without tests/node/node_modules (bootstrap --with-tests).
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -30,7 +39,12 @@
 
 #define W ".ledgerform/ccr"
 
+#define ORG1 W "/crypto/peerOrganizations/org1.example.com"
+#define ORG2 W "/crypto/peerOrganizations/org2.example.com"
+
 static struct clitest t;
+static pid_t cc_server = -1;     /* the chaincode server; the teardown
+				    stops it too */
 static const char *const all_hosts[] = { "orderer0-ordering", "peer0-org1",
 					 "peer0-org2" };
 #define NHOSTS (sizeof(all_hosts) / sizeof(all_hosts[0]))
@@ -54,12 +68,27 @@ static const char NETWORK[] =
 	"channels:\n"
 	"  - {name: ccch, orgs: [org1, org2]}\n";
 
-/* the spec with chaincode basic at version/sequence (NULL: none) */
-static void write_spec(const char *version, int sequence)
+static const char CONS[] =
+	"  - {name: cons, version: \"1\", sequence: 1, type: ccaas, channels: [ccch],\n"
+	"     address: \"127.0.0.1:30301\"}\n";
+
+/* the spec with chaincode basic at version/sequence (NULL: none); extra
+ * (NULL: none) is added to chaincodes:, org2_offline makes org2's admin
+ * offline */
+static void write_spec2(const char *version, int sequence, const char *extra,
+			bool org2_offline)
 {
-	char buf[4096];
+	char buf[4096], *o2;
 
 	snprintf(buf, sizeof(buf), "%s%s", NETWORK, version ? "chaincodes:\n" : "");
+	if (org2_offline && (o2 = strstr(buf, "  - name: org2\n")) != NULL) {
+		char tail[4096];
+
+		o2 += strlen("  - name: org2\n");
+		snprintf(tail, sizeof(tail), "%s", o2);
+		snprintf(o2, sizeof(buf) - (size_t)(o2 - buf), "    admin: offline\n%s",
+			 tail);
+	}
 	if (version)
 		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf),
 			 "  - name: basic\n"
@@ -68,12 +97,29 @@ static void write_spec(const char *version, int sequence)
 			 "    type: ccaas\n"
 			 "    channels: [ccch]\n"
 			 "    address: 127.0.0.1:30300\n", version, sequence);
+	if (extra)
+		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s", extra);
 	ct_write(&t, "spec.yaml", buf);
+}
+
+static void write_spec(const char *version, int sequence)
+{
+	write_spec2(version, sequence, NULL, false);
+}
+
+static void stop_cc(void)
+{
+	if (cc_server > 0) {
+		kill(cc_server, SIGKILL);
+		ct_wait(cc_server);
+	}
+	cc_server = -1;
 }
 
 static int stop_nodes(void **state)
 {
 	(void)state;
+	stop_cc();
 	for (size_t i = 0; t.dir[0] && i < NHOSTS; i++) {
 		long pid = ct_node_pid(&t, W "/hosts", all_hosts[i]);
 
@@ -109,6 +155,55 @@ static char *peer_cli(const char *bin, const char *org, const char *args)
 		 LF_BINARY_DIR, org, bin, bin, args);
 	assert_int_equal(system(cmd), 0);
 	return ct_read(&t, "cli.txt");
+}
+
+static bool have_node_modules(void)
+{
+	return access(LF_SOURCE_DIR "/tests/node/node_modules/fabric-shim", F_OK) == 0 &&
+	       access(LF_SOURCE_DIR "/tests/node/node_modules/@hyperledger/fabric-gateway",
+		      F_OK) == 0;
+}
+
+/* the test chaincode as a service for the recorded package of basic */
+static void start_cc(int version)
+{
+	json_t *o = outputs("chaincode.basic");
+	const char *id = json_string_value(json_object_get(o, "package_id"));
+	char cmd[2048];
+
+	assert_non_null(id);
+	snprintf(cmd, sizeof(cmd), "cd '%s' && CHAINCODE_ID='%s' "
+		 "CHAINCODE_ADDRESS=127.0.0.1:30300 CC_VERSION=%d exec node "
+		 "'%s/tests/node/cc/index.js' > cc%d.log 2>&1", t.dir, id, version,
+		 LF_SOURCE_DIR, version);
+	json_decref(o);
+	cc_server = fork();
+	assert_true(cc_server >= 0);
+	if (cc_server == 0) {
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	assert_true(ct_wait_for(&t, version == 2 ? "cc2.log" : "cc1.log",
+				"listening on", 30000));
+}
+
+/* a transaction through the Fabric Gateway client as org1's User1 */
+static char *gateway(const char *mode, const char *args)
+{
+	char cmd[2048];
+
+	snprintf(cmd, sizeof(cmd), "cd '%s' && node '%s/tests/node/cc-gateway.js' "
+		 "%s 127.0.0.1:30151 '" ORG1 "/tlsca/tlsca.org1.example.com-cert.pem' "
+		 "'" ORG1 "/users/User1@org1.example.com/msp' Org1MSP ccch basic %s "
+		 "> gw.out 2> gw.err", t.dir, LF_SOURCE_DIR, mode, args);
+	if (system(cmd) != 0) {
+		char *e = ct_read(&t, "gw.err");
+
+		print_message("gateway %s failed: %s\n", mode, e ? e : "");
+		free(e);
+		fail();
+	}
+	return ct_read(&t, "gw.out");
 }
 
 static void apply_ok(void)
@@ -163,6 +258,56 @@ static void test_cc_package_cli(void **state)
 	ct_done(&t);
 }
 
+/* sign the approval file as org2's admin, from a copy of its msp folder
+ * outside the controller's tree; the round the file is at */
+static void sign_as_org2(int round)
+{
+	char want[64];
+
+	assert_int_equal(ct_run(&t, "sign " W "/chaincodes/cc_approve.cons.ccch.org2.json "
+				"--msp org2home/msp"), 0);
+	snprintf(want, sizeof(want), "round %d of 2", round);
+	assert_non_null(strstr(t.out, want));
+}
+
+/* org2 approves chaincode cons offline, in two rounds */
+static void consortium(const char *bin)
+{
+	char cmd[1024], *p;
+	json_t *o;
+
+	snprintf(cmd, sizeof(cmd), "cd '%s' && mkdir -p org2home && cp -r '" ORG2
+		 "/users/Admin@org2.example.com/msp' org2home/", t.dir);
+	assert_int_equal(system(cmd), 0);
+	write_spec2("2.0", 2, CONS, true);
+	assert_int_equal(ct_run(&t, "plan -f spec.yaml"), 0);
+	assert_int_not_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 0);
+	assert_non_null(strstr(t.err, "waiting for signatures: Org2MSP's admin signs "
+			       "offline, round 1 of 2 (the approval proposal)"));
+	o = outputs("cc_approve.cons.ccch.org1");
+	assert_true(json_is_true(json_object_get(o, "done")));
+	json_decref(o);
+	/* org1's admin cannot sign for org2 */
+	assert_int_equal(ct_run(&t, "sign " W "/chaincodes/cc_approve.cons.ccch.org2.json "
+				"--msp " ORG1 "/users/Admin@org1.example.com/msp"), 1);
+	assert_non_null(strstr(t.err, "is not the admin the approval was made for"));
+	sign_as_org2(1);
+	assert_int_not_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 0);
+	assert_non_null(strstr(t.err, "round 2 of 2 (the endorsed approval transaction)"));
+	sign_as_org2(2);
+	apply_ok();
+	assert_false(ct_exists(&t, W "/chaincodes/cc_approve.cons.ccch.org2.json"));
+	p = peer_cli(bin, "org1", "querycommitted -C ccch -n cons");
+	assert_non_null(strstr(p, "Version: 1, Sequence: 1"));
+	assert_non_null(strstr(p, "Org1MSP: true, Org2MSP: true"));
+	free(p);
+	/* org2's install is its admin's to make */
+	o = outputs("cc_install.cons.org2.peer0");
+	assert_false(json_is_true(json_object_get(o, "done")));
+	json_decref(o);
+	assert_int_equal(ct_run(&t, "plan -f spec.yaml --detailed-exitcode"), 0);
+}
+
 static void test_cc_lifecycle(void **state)
 {
 	const char *bin = ct_fabric_bin();
@@ -192,6 +337,19 @@ static void test_cc_lifecycle(void **state)
 	assert_non_null(strstr(p, "Org1MSP: true, Org2MSP: true"));
 	free(p);
 	assert_int_equal(ct_run(&t, "plan -f spec.yaml --detailed-exitcode"), 0);
+	if (have_node_modules()) {
+		start_cc(1);
+		p = gateway("submit", "put k1 hello");
+		assert_string_equal(p, "{\"result\":\"hello\"}\n");
+		free(p);
+		p = gateway("evaluate", "get k1");
+		assert_string_equal(p, "{\"result\":\"hello\"}\n");
+		free(p);
+		stop_cc();
+	} else {
+		print_message("tests/node/node_modules missing: no transaction through "
+			      "the gateway (run .ci/bootstrap.sh --with-tests)\n");
+	}
 
 	/* upgrade */
 	write_spec("2.0", 2);
@@ -206,6 +364,13 @@ static void test_cc_lifecycle(void **state)
 	assert_non_null(strstr(p, "Label: basic_1.0"));
 	free(p);
 	assert_int_equal(ct_run(&t, "plan -f spec.yaml --detailed-exitcode"), 0);
+	if (have_node_modules()) {
+		start_cc(2);
+		p = gateway("evaluate", "get k1");   /* the state stays, v2 answers */
+		assert_string_equal(p, "{\"result\":\"v2:hello\"}\n");
+		free(p);
+		stop_cc();
+	}
 
 	/* Fabric's rules, at plan */
 	write_spec("2.0", 1);
@@ -223,6 +388,7 @@ static void test_cc_lifecycle(void **state)
 	json_decref(o);
 
 	write_spec("2.0", 2);
+	consortium(bin);
 	assert_int_equal(ct_run(&t, "destroy -f spec.yaml --auto-approve"), 0);
 	for (size_t i = 0; i < NHOSTS; i++)
 		assert_false(ct_node_pid(&t, W "/hosts", all_hosts[i]) > 0 &&

@@ -173,7 +173,7 @@ int lf_cc_install(const struct lf_apply_env *env, const struct lf_resource *r,
 		*outputs = lf_cc_not_done(LF_CC_NOT_STARTED);
 		return 0;
 	}
-	if (json_is_true(json_object_get(r->attrs, "offline"))) {
+	if (org_offline(env, lf_cc__attr(r->attrs, "org"))) {
 		*outputs = lf_cc_not_done("the org's admin signs offline: install "
 			"the package on this peer as that admin (`peer lifecycle "
 			"chaincode install`, the file `ledgerform package` writes)");
@@ -307,7 +307,7 @@ int lf_cc_approve(const struct lf_apply_env *env, const struct lf_resource *r,
 		*outputs = lf_cc_not_done(LF_CC_NOT_STARTED);
 		return 0;
 	}
-	if (json_is_true(json_object_get(r->attrs, "offline")))
+	if (org_offline(env, lf_cc__attr(r->attrs, "org")))
 		return lf_cc__approve_offline(env, r, node, outputs, err);
 	rc = lf_cc__def_of(r, true, &cd, err);
 	if (rc == 0)

@@ -98,10 +98,6 @@ static struct lf_resource *add_install(const struct lf_chaincode *cc,
 		"node", node, "kind", cc->label), err);
 
 	free(node);
-	if (r && o->admin_offline)
-		json_object_set_new(r->attrs, "offline", json_true());
-	if (r && o->admin_offline)
-		lf_resource_rehash(r);
 	return r;
 }
 
@@ -150,8 +146,6 @@ static int add_approve(const struct lf_chaincode *cc, const char *channel,
 	json_object_set_new(a, "org", json_string(o->name));
 	json_object_set_new(a, "mspid", json_string(o->mspid));
 	json_object_set_new(a, "package_id", json_string(package_id));
-	if (o->admin_offline)
-		json_object_set_new(a, "offline", json_true());
 	if (!add(rs, lf_xstrdup(addr), a, err))
 		rc = err->code;
 	for (size_t i = 0; rc == 0 && i < o->nnodes; i++)
@@ -357,6 +351,21 @@ static char *commit_note(const struct lf_apply_env *env,
 	return out;
 }
 
+/* an org whose admin signs elsewhere approves through files */
+static char *approve_note(const struct lf_apply_env *env,
+			  const struct lf_resource *prior,
+			  const struct lf_resource *desired)
+{
+	const struct lf_org *o = env->spec ?
+		lf_spec_org(env->spec, attr_s(desired->attrs, "org")) : NULL;
+
+	(void)prior;
+	if (!o || !o->admin_offline)
+		return NULL;
+	return lf_xasprintf("%s's admin signs offline: apply writes the approval "
+			    "for `ledgerform sign` (two rounds)", o->mspid);
+}
+
 /* ---- actions ---- */
 
 json_t *lf_cc_not_done(const char *why)
@@ -463,6 +472,7 @@ const struct lf_rtype lf_rtype_cc_approve = {
 	.update = def_update,
 	.delete = forget,
 	.in_place = any_in_place,
+	.note = approve_note,
 	.refuse = def_refuse,
 	.refuse_delete = def_refuse_delete,
 };

@@ -30,6 +30,20 @@
 	"channels:\n" \
 	"  - {name: ch1, orgs: [org1, org2]}\n"
 
+/* BASE with org2's admin offline (the same line numbers but one) */
+#define BASE_OFFLINE \
+	"name: net\n" \
+	"orgs:\n" \
+	"  - name: ord\n" \
+	"    orderers: {count: 1}\n" \
+	"  - name: org1\n" \
+	"    peers: {count: 2}\n" \
+	"  - name: org2\n" \
+	"    admin: offline\n" \
+	"    peers: {count: 1}\n" \
+	"channels:\n" \
+	"  - {name: ch1, orgs: [org1, org2]}\n"
+
 static int load(const char *text, struct lf_spec **s, struct lf_diags *d)
 {
 	memset(d, 0, sizeof(*d));
@@ -64,7 +78,7 @@ static void test_cc_ccaas_model(void **state)
 		"    type: ccaas\n"
 		"    channels: [ch1]\n"
 		"    address: cc.example.com:9999\n"
-		"    tls_required: true\n"
+		"    tls_required: false\n"
 		"    dial_timeout: 30s\n"
 		"    init_required: true\n"
 		"    endorsement_policy: \"OR('Org1MSP.peer', 'Org2MSP.peer')\"\n";
@@ -87,7 +101,7 @@ static void test_cc_ccaas_model(void **state)
 	assert_null(cc->path);
 	assert_null(cc->file);
 	assert_string_equal(cc->address, "cc.example.com:9999");
-	assert_true(cc->tls_required);
+	assert_false(cc->tls_required);
 	assert_true(cc->init_required);
 	assert_int_equal(cc->dial_timeout_ms, 30000);
 	assert_int_equal(cc->policy_kind, LF_CC_POLICY_SIGNATURE);
@@ -97,13 +111,14 @@ static void test_cc_ccaas_model(void **state)
 	assert_true(lf_chaincode_has_org(cc, &s->channels[0], "org2"));
 	assert_false(lf_chaincode_has_org(cc, &s->channels[0], "ord"));
 	assert_null(lf_spec_chaincode(s, "other"));
+	assert_false(lf_spec_org(s, "org1")->admin_offline);
 	lf_spec_free(s);
 	lf_diags_free(&d);
 }
 
 static void test_cc_source_and_file(void **state)
 {
-	static const char text[] = BASE
+	static const char text[] = BASE_OFFLINE
 		"chaincodes:\n"
 		"  - name: src-cc\n"
 		"    version: v2\n"
@@ -131,6 +146,8 @@ static void test_cc_source_and_file(void **state)
 	if (load(text, &s, &d) != 0)
 		lf_diags_print(&d, stdout);
 	assert_non_null(s);
+	assert_true(lf_spec_org(s, "org2")->admin_offline);
+	assert_false(lf_spec_org(s, "org1")->admin_offline);
 	cc = lf_spec_chaincode(s, "src-cc");
 	assert_int_equal(cc->type, LF_CC_NODE);
 	assert_string_equal(cc->path, "/specs/cc/node");
@@ -214,6 +231,12 @@ static void test_cc_errors(void **state)
 	expect_err(CC(OKHEAD "    type: ccaas\n    channels: [ch1]\n"
 		      "    address: a:1\n    colections: x\n"), 18, 5,
 		   "collections");
+	expect_err(CC(OKHEAD "    type: ccaas\n    channels: [ch1]\n"
+		      "    address: a:1\n    tls_required: true\n"), 18, 19,
+		   "tls_required: true needs TLS material");
+	/* orgs[].admin */
+	expect_err("name: n\norgs:\n  - {name: o, peers: {count: 1}, admin: remote}\n",
+		   3, 41, "admin: expected local or offline");
 	expect_err(BASE "chaincodes:\n"
 		   "  - {name: a, version: \"1\", sequence: 1, type: ccaas, "
 		   "channels: [ch1], address: \"h:1\"}\n"
