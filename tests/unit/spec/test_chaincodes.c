@@ -68,6 +68,19 @@ static void expect_err(const char *text, int line, int col, const char *sub)
 	lf_diags_free(&d);
 }
 
+/* a spec that must load */
+static struct lf_spec *load_ok(const char *text)
+{
+	struct lf_spec *s;
+	struct lf_diags d;
+
+	if (load(text, &s, &d) != 0)
+		lf_diags_print(&d, stdout);
+	assert_non_null(s);
+	lf_diags_free(&d);
+	return s;
+}
+
 static void test_cc_ccaas_model(void **state)
 {
 	static const char text[] = BASE
@@ -82,14 +95,10 @@ static void test_cc_ccaas_model(void **state)
 		"    dial_timeout: 30s\n"
 		"    init_required: true\n"
 		"    endorsement_policy: \"OR('Org1MSP.peer', 'Org2MSP.peer')\"\n";
-	struct lf_spec *s;
-	struct lf_diags d;
+	struct lf_spec *s = load_ok(text);
 	const struct lf_chaincode *cc;
 
 	(void)state;
-	if (load(text, &s, &d) != 0)
-		lf_diags_print(&d, stdout);
-	assert_non_null(s);
 	assert_int_equal(s->nchaincodes, 1);
 	cc = lf_spec_chaincode(s, "basic");
 	assert_non_null(cc);
@@ -113,7 +122,6 @@ static void test_cc_ccaas_model(void **state)
 	assert_null(lf_spec_chaincode(s, "other"));
 	assert_false(lf_spec_org(s, "org1")->admin_offline);
 	lf_spec_free(s);
-	lf_diags_free(&d);
 }
 
 static void test_cc_source_and_file(void **state)
@@ -138,14 +146,10 @@ static void test_cc_source_and_file(void **state)
 		"      sha256: " "0123456789abcdef0123456789abcdef"
 			"0123456789abcdef0123456789abcdef\n"
 		"    channels: [ch1]\n";
-	struct lf_spec *s;
-	struct lf_diags d;
+	struct lf_spec *s = load_ok(text);
 	const struct lf_chaincode *cc;
 
 	(void)state;
-	if (load(text, &s, &d) != 0)
-		lf_diags_print(&d, stdout);
-	assert_non_null(s);
 	assert_true(lf_spec_org(s, "org2")->admin_offline);
 	assert_false(lf_spec_org(s, "org1")->admin_offline);
 	cc = lf_spec_chaincode(s, "src-cc");
@@ -164,7 +168,6 @@ static void test_cc_source_and_file(void **state)
 	assert_int_equal(cc->policy_kind, LF_CC_POLICY_DEFAULT);
 	assert_null(cc->policy);
 	lf_spec_free(s);
-	lf_diags_free(&d);
 }
 
 #define CC(body) BASE "chaincodes:\n  - name: basic\n" body
