@@ -158,7 +158,7 @@ static char *entry(const void *data, size_t len, const char *name,
 #define CCAAS \
 	"  - {name: svc, version: \"1.0\", sequence: 1, type: ccaas, " \
 	"channels: [ch1], address: \"cc.example.com:30100\", " \
-	"dial_timeout: 1500ms, tls_required: true}\n"
+	"dial_timeout: 1500ms, tls_required: false}\n"
 #define NODE \
 	"  - {name: mycc, version: \"2\", sequence: 1, type: node, " \
 	"channels: [ch1], package: {path: node}}\n"
@@ -188,7 +188,7 @@ static void test_package_ccaas(void **state)
 	code = entry(p1.bytes.data, p1.bytes.len, "code.tar.gz", &cn);
 	conn = entry(code, cn, "connection.json", &kn);
 	assert_string_equal(conn, "{\"address\":\"cc.example.com:30100\","
-			    "\"dial_timeout\":\"1500ms\",\"tls_required\":true}");
+			    "\"dial_timeout\":\"1500ms\",\"tls_required\":false}");
 	list = listing(p1.bytes.data, p1.bytes.len, false);
 	assert_string_equal(list, "metadata.json 100644 0/0 0\n"
 			    "code.tar.gz 100644 0/0 0\n");
