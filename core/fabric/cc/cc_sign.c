@@ -57,6 +57,14 @@ static const char *js(const json_t *o, const char *k)
 	return json_string_value(json_object_get(o, k));
 }
 
+/* for messages: "?" for a missing field */
+static const char *shown(const json_t *o, const char *k)
+{
+	const char *s = js(o, k);
+
+	return s ? s : "?";
+}
+
 /* the certificates match, whitespace aside */
 static bool same_cert(const char *a, const char *b)
 {
@@ -113,15 +121,15 @@ int lf_cc_sign_file(const char *file, const char *mspdir, const char *data,
 		rc = lf_err_set(err, LF_EAUTH, "'%s' is not the admin the approval "
 				"was made for (%s's admin certificate in the "
 				"file): sign with that admin's msp folder",
-				mspdir, js(j, "mspid"));
+				mspdir, shown(j, "mspid"));
 	if (rc == 0) {
 		printf("You are signing round %lld of 2 (%s):\n"
 		       "  chaincode %s version %s sequence %lld on channel %s,\n"
 		       "  approved by %s (tx %s)\n",
 		       (long long)json_integer_value(json_object_get(j, "round")),
-		       js(j, "what"), js(j, "chaincode"), js(j, "version"),
+		       shown(j, "what"), shown(j, "chaincode"), shown(j, "version"),
 		       (long long)json_integer_value(json_object_get(j, "sequence")),
-		       js(j, "channel"), js(j, "mspid"), js(j, "tx_id"));
+		       shown(j, "channel"), shown(j, "mspid"), shown(j, "tx_id"));
 		rc = sign_round(j, &id, err);
 	}
 	if (rc == 0) {
