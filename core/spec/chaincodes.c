@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "core/fabric/block/polrule.h"
+#include "core/fabric/cc/collections.h"
 #include "core/spec/spec_int.h"
 #include "core/util/util.h"
 
@@ -412,6 +413,23 @@ static void cc_version(struct lf_sctx *c, struct lf_chaincode *cc,
 	lf_sc_uint(c, m, "sequence", 1, 1ULL << 62, &cc->sequence);
 }
 
+/* the collections file converts (checked when files are) */
+static void cc_collections(struct lf_sctx *c, struct lf_chaincode *cc,
+			   const struct lf_ynode *m)
+{
+	struct lf_err err = LF_ERR_INIT;
+	uint8_t *pkg = NULL;
+	size_t len = 0;
+
+	if (!c->check_files || !cc->collections ||
+	    access(cc->collections, R_OK) != 0)
+		return;
+	if (lf_cc_collections(cc->collections, &pkg, &len, &err) != 0)
+		lf_sc_err(c, lf_map_get(m, "collections"), "chaincode '%s': %s",
+			  cc->name, err.msg);
+	free(pkg);
+}
+
 static void one_chaincode(struct lf_sctx *c, struct lf_chaincode *cc,
 			  const struct lf_ynode *m)
 {
@@ -425,6 +443,7 @@ static void one_chaincode(struct lf_sctx *c, struct lf_chaincode *cc,
 	cc_policy(c, cc, m);
 	sc_path(c, m, "collections", "collections", false, &cc->collections,
 		NULL);
+	cc_collections(c, cc, m);
 	sc_bool(c, m, "init_required", &cc->init_required);
 	cc_server(c, cc, m);
 }

@@ -18,7 +18,8 @@
  *  - consortium: org2 becomes `admin: offline`; a second chaincode's
  *    approval by org2 is written to a file, signed with `ledgerform sign`
  *    in two rounds (the proposal, then the endorsed transaction) by the
- *    org2 admin's msp folder copied elsewhere, and committed;
+ *    org2 admin's msp folder copied elsewhere, and committed with a
+ *    private data collection;
  *  - destroy leaves no process.
  * The Fabric part is skipped, saying so, without FABRIC_BIN; the gateway
  * part without tests/node/node_modules (bootstrap --with-tests).
@@ -70,7 +71,11 @@ static const char NETWORK[] =
 
 static const char CONS[] =
 	"  - {name: cons, version: \"1\", sequence: 1, type: ccaas, channels: [ccch],\n"
-	"     address: \"127.0.0.1:30301\"}\n";
+	"     address: \"127.0.0.1:30301\", collections: coll.json}\n";
+static const char COLL[] =
+	"[{\"name\": \"shared\", \"policy\": \"OR('Org1MSP.member', 'Org2MSP.member')\",\n"
+	"  \"requiredPeerCount\": 0, \"maxPeerCount\": 1, \"blockToLive\": 0,\n"
+	"  \"memberOnlyRead\": true, \"memberOnlyWrite\": true}]\n";
 
 /* the spec with chaincode basic at version/sequence (NULL: none); extra
  * (NULL: none) is added to chaincodes:, org2_offline makes org2's admin
@@ -288,6 +293,7 @@ static void consortium(const char *bin)
 	snprintf(cmd, sizeof(cmd), "cd '%s' && mkdir -p org2home && cp -r '" ORG2
 		 "/users/Admin@org2.example.com/msp' org2home/", t.dir);
 	assert_int_equal(system(cmd), 0);
+	ct_write(&t, "coll.json", COLL);
 	write_spec2("2.0", 2, CONS, true);
 	assert_int_equal(ct_run(&t, "plan -f spec.yaml"), 0);
 	assert_int_not_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 0);
@@ -306,9 +312,9 @@ static void consortium(const char *bin)
 	sign_as_org2(2);
 	apply_ok();
 	assert_false(ct_exists(&t, W "/chaincodes/cc_approve.cons.ccch.org2.json"));
-	p = peer_cli(bin, "org1", "querycommitted -C ccch -n cons");
-	assert_non_null(strstr(p, "Version: 1, Sequence: 1"));
-	assert_non_null(strstr(p, "Org1MSP: true, Org2MSP: true"));
+	p = peer_cli(bin, "org1", "querycommitted -C ccch -n cons -O json");
+	assert_non_null(strstr(p, "\"name\": \"shared\""));
+	assert_non_null(strstr(p, "\"Org2MSP\": true"));
 	free(p);
 	/* org2's install is its admin's to make */
 	o = outputs("cc_install.cons.org2.peer0");

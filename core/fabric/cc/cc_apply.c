@@ -11,6 +11,7 @@
 
 #include "core/fabric/cc/cc.h"
 #include "core/fabric/cc/cc_int.h"
+#include "core/fabric/cc/collections.h"
 #include "core/net/join.h"
 #include "core/net/lifecycle.h"
 #include "core/spec/spec.h"
@@ -202,6 +203,29 @@ int lf_cc_install(const struct lf_apply_env *env, const struct lf_resource *r,
 
 /* ---- the definition ---- */
 
+/* the collections as plan saw them (the file's hash), encoded */
+static int collections_of(const struct lf_resource *r, struct ccdef *cd,
+			  struct lf_err *err)
+{
+	const char *file = lf_cc__attr(r->attrs, "collections");
+	char *data = NULL, hex[65];
+	size_t len = 0;
+	int rc = lf_read_file(file, &data, &len, err);
+
+	if (rc == 0) {
+		lf_sha256_hex(data, len, hex);
+		if (!lf_streq(hex, lf_cc__attr(r->attrs, "collections_sha256")))
+			rc = lf_err_set(err, LF_ECONFLICT, "%s: '%s' changed since "
+					"plan: plan again", r->addr, file);
+	}
+	if (rc == 0)
+		rc = lf_cc_collections(file, &cd->collections, &cd->d.collections_len,
+				       err);
+	cd->d.collections = cd->collections;
+	free(data);
+	return rc;
+}
+
 int lf_cc__def_of(const struct lf_resource *r, bool with_package,
 		  struct ccdef *cd, struct lf_err *err)
 {
@@ -217,12 +241,10 @@ int lf_cc__def_of(const struct lf_resource *r, bool with_package,
 	if (with_package)
 		cd->d.package_id = lf_cc__attr(a, "package_id");
 	if (lf_cc__attr(a, "collections"))
-		return lf_err_set(err, LF_EUNSUPPORTED, "%s: collections are "
-				  "not applied by this ledgerform yet (%s)",
-				  r->addr, lf_cc__attr(a, "collections"));
-	if (lf_streq(kind, "signature"))
+		rc = collections_of(r, cd, err);
+	if (rc == 0 && lf_streq(kind, "signature"))
 		rc = lf_lc_policy_signature(pol, &cd->policy, &cd->policy_len, err);
-	else if (lf_streq(kind, "reference"))
+	else if (rc == 0 && lf_streq(kind, "reference"))
 		rc = lf_lc_policy_ref(pol, &cd->policy, &cd->policy_len, err);
 	cd->d.validation_parameter = cd->policy;
 	cd->d.validation_parameter_len = cd->policy_len;
@@ -329,6 +351,7 @@ int lf_cc_approve(const struct lf_apply_env *env, const struct lf_resource *r,
 	lf_cc__peer_close(&cp);
 	lf_identity_clear(&admin);
 	free(cd.policy);
+	free(cd.collections);
 	return rc;
 }
 
@@ -454,5 +477,6 @@ int lf_cc_commit(const struct lf_apply_env *env, const struct lf_resource *r,
 	lf_ab_free(ab);
 	committers_free(&c);
 	free(cd.policy);
+	free(cd.collections);
 	return rc;
 }

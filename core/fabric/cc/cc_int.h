@@ -27,6 +27,7 @@ struct ccdef {
 	struct lf_lc_def d;
 	uint8_t *policy;
 	size_t policy_len;
+	uint8_t *collections;
 };
 
 const char *lf_cc__attr(const json_t *o, const char *key);

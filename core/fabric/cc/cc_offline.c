@@ -210,6 +210,7 @@ static void approval_free(struct approval *ap)
 	json_decref(ap->j);
 	free(ap->path);
 	free(ap->cd.policy);
+	free(ap->cd.collections);
 }
 
 int lf_cc__approve_offline(const struct lf_apply_env *env,
@@ -217,7 +218,7 @@ int lf_cc__approve_offline(const struct lf_apply_env *env,
 			   const struct lf_resource *node, json_t **outputs,
 			   struct lf_err *err)
 {
-	struct approval ap = { env, r, node, NULL, NULL, { { 0 }, NULL, 0 } };
+	struct approval ap = { env, r, node, NULL, NULL, { { 0 }, NULL, 0, NULL } };
 	char *dir = lf_path_join(env->workdir, "chaincodes");
 	int rc = lf_mkdirs(dir, 0755, err), round;
 
