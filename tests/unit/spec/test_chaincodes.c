@@ -18,31 +18,21 @@
 
 /* two orgs with a peer each, one orderer, channel ch1 with both orgs;
  * chaincodes: starts at line 11 */
-#define BASE \
+#define BASE_HEAD \
 	"name: net\n" \
 	"orgs:\n" \
 	"  - name: ord\n" \
 	"    orderers: {count: 1}\n" \
 	"  - name: org1\n" \
 	"    peers: {count: 2}\n" \
-	"  - name: org2\n" \
+	"  - name: org2\n"
+#define BASE_TAIL \
 	"    peers: {count: 1}\n" \
 	"channels:\n" \
 	"  - {name: ch1, orgs: [org1, org2]}\n"
-
-/* BASE with org2's admin offline (the same line numbers but one) */
-#define BASE_OFFLINE \
-	"name: net\n" \
-	"orgs:\n" \
-	"  - name: ord\n" \
-	"    orderers: {count: 1}\n" \
-	"  - name: org1\n" \
-	"    peers: {count: 2}\n" \
-	"  - name: org2\n" \
-	"    admin: offline\n" \
-	"    peers: {count: 1}\n" \
-	"channels:\n" \
-	"  - {name: ch1, orgs: [org1, org2]}\n"
+#define BASE BASE_HEAD BASE_TAIL
+/* org2's admin offline (one line more) */
+#define BASE_OFFLINE BASE_HEAD "    admin: offline\n" BASE_TAIL
 
 static int load(const char *text, struct lf_spec **s, struct lf_diags *d)
 {
