@@ -7,7 +7,7 @@ set -euo pipefail
 
 BUILD_PKGS=(build-essential cmake pkg-config
   libyaml-dev libjansson-dev libyajl-dev libcurl4-openssl-dev libssl-dev libssh2-1-dev
-  libvirt-dev libcmocka-dev libprotobuf-c-dev protobuf-c-compiler libxml2-dev)
+  libvirt-dev libcmocka-dev libprotobuf-c-dev protobuf-c-compiler libxml2-dev libarchive-dev)
 TEST_PKGS=(openssl openssh-server openssh-client etcd-server etcd-client graphviz man-db zsh
   nodejs npm procps util-linux ca-certificates bc time systemd curl
   libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils genisoimage)

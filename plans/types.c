@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/fabric/block/block.h"
+#include "core/fabric/cc/cc.h"
 #include "core/fabric/crypto/crypto.h"
 #include "core/net/join.h"
 #include "plans/expand_hooks.h"
@@ -18,6 +19,7 @@ static const struct lf_rtype *const types[] = {
 	&lf_rtype_crypto,
 	&lf_rtype_channel,
 	&lf_rtype_join,
+	&lf_rtype_chaincode, &lf_rtype_cc_install, &lf_rtype_cc_approve, &lf_rtype_cc_commit,
 };
 
 const struct lf_rtype *lf_rtype_find(const char *type)
@@ -39,5 +41,7 @@ int lf_expand_hooks(const struct lf_spec *spec, struct lf_rset *rs,
 		rc = lf_channel_expand(spec, rs, err);
 	if (rc == 0)
 		rc = lf_join_expand(spec, rs, err);
+	if (rc == 0)
+		rc = lf_cc_expand(spec, rs, err);
 	return rc;
 }

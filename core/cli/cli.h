@@ -103,5 +103,6 @@ void lf_cli_keep_crypto(struct lf_plan *p, const struct lf_ws *ws);
 /* destroy: warn, naming the orgs, of the CA private keys the plan deletes */
 void lf_cli_warn_ca_keys(const struct lf_plan *p, const struct lf_ws *ws);
 int lf_cmd_fmt(int argc, char **argv);
+int lf_cmd_package(int argc, char **argv);
 
 #endif

@@ -31,6 +31,7 @@ static const char USAGE[] =
 	"  graph      draw the network (DOT or SVG), coloured by plan with --plan\n"
 	"  completion print a bash or zsh completion script\n"
 	"  fmt        rewrite a spec in the canonical layout (-check, -diff)\n"
+	"  package    write a chaincode's package and print its package ID\n"
 	LF_EXTRA_COMMANDS_USAGE
 	"  version    print the version\n\n"
 	"Run `ledgerform COMMAND --help` for a command's options.\n";
@@ -70,6 +71,7 @@ static const struct command commands[] = {
 	{ "graph", lf_cmd_graph },
 	{ "completion", lf_cmd_completion },
 	{ "fmt", lf_cmd_fmt },
+	{ "package", lf_cmd_package },
 	{ "version", cmd_version },
 	LF_EXTRA_COMMANDS
 };

@@ -304,8 +304,8 @@ static bool why_set(char *why, size_t size, const char *fmt, ...)
 
 /* principals of a signature rule (already parsed by the encoder's
  * parser) must name an mspid of the spec; the problem is written to why */
-static bool signature_ok(const struct lf_spec *s, const char *r, char *why,
-			 size_t size)
+bool lf_spec__signature_ok(const struct lf_spec *s, const char *r, char *why,
+			   size_t size)
 {
 	for (const char *p = r; *p; p++) {
 		const char *end, *dot;
@@ -375,7 +375,7 @@ static void one_policy(struct lf_sctx *c, struct lf_channel *ch,
 		lf_sc_err_pos(c, rule_pos(rule, at), "policy rule '%s': %s",
 			      lf_sc_show(p->rule, buf, sizeof(buf)), sig);
 	else if (strcmp(p->type, "Signature") == 0 &&
-		 !signature_ok(c->spec, p->rule, sig, sizeof(sig)))
+		 !lf_spec__signature_ok(c->spec, p->rule, sig, sizeof(sig)))
 		lf_sc_err(c, rule, "policy rule '%s': %s",
 			  lf_sc_show(p->rule, buf, sizeof(buf)), sig);
 }

@@ -13,7 +13,7 @@
 
 static const char *const org_keys[] = {
 	"name", "domain", "mspid", "ca", "orderers", "peers", "users",
-	"anchor_peers", NULL
+	"anchor_peers", "admin", NULL
 };
 static const char *const role_keys[] = {
 	"count", "hosts", "size", "provider", "port", "ports", "sans", NULL

@@ -19,7 +19,7 @@
 
 static const char *const top_keys[] = {
 	"name", "fabric", "sizes", "providers", "defaults", "orgs", "kafka",
-	"channels", "state", "currency", NULL
+	"channels", "chaincodes", "state", "currency", NULL
 };
 
 static void build_name(struct lf_sctx *c)
@@ -56,6 +56,7 @@ static void build(struct lf_sctx *c)
 	lf_spec__orgs(c, lf_map_get(r, "orgs"));
 	lf_spec__kafka(c, lf_map_key(r, "kafka"), lf_map_get(r, "kafka"));
 	lf_spec__channels(c, lf_map_get(r, "channels"));
+	lf_spec__chaincodes(c, lf_map_get(r, "chaincodes"));
 	lf_spec__state(c, lf_map_get(r, "state"));
 	lf_spec__check_ports(c);
 	if (c->d->nerrors == before)
@@ -259,6 +260,25 @@ void lf_channel_clear(struct lf_channel *ch)
 	memset(ch, 0, sizeof(*ch));
 }
 
+void lf_chaincode_clear(struct lf_chaincode *cc)
+{
+	if (!cc)
+		return;
+	free(cc->name);
+	free(cc->version);
+	free(cc->label);
+	free(cc->path);
+	free(cc->path_given);
+	free(cc->file);
+	free(cc->sha256);
+	free_strv(cc->channels, cc->nchannels);
+	free_strv(cc->orgs, cc->norgs);
+	free(cc->policy);
+	free(cc->collections);
+	free(cc->address);
+	memset(cc, 0, sizeof(*cc));
+}
+
 static void free_kafka(struct lf_kafka *k)
 {
 	if (!k)
@@ -301,6 +321,9 @@ void lf_spec_free(struct lf_spec *s)
 	for (i = 0; i < s->nchannels; i++)
 		lf_channel_clear(&s->channels[i]);
 	free(s->channels);
+	for (i = 0; i < s->nchaincodes; i++)
+		lf_chaincode_clear(&s->chaincodes[i]);
+	free(s->chaincodes);
 	free(s->state.backend);
 	json_decref(s->state.settings);
 	json_decref(s->raw);

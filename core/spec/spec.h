@@ -155,6 +155,10 @@ struct lf_org {
 	struct lf_pos ca_pos;
 	char **anchor_peers;         /* node names; default: peer0 if any */
 	size_t nanchor_peers;
+	bool admin_offline;          /* admin: offline: the org's admin signs
+					elsewhere (chaincode approvals are
+					written to files for `ledgerform
+					sign`); admin: local (default) */
 	struct lf_pos pos;
 };
 
@@ -196,6 +200,53 @@ struct lf_channel {
 	struct lf_pos pos;
 };
 
+/* chaincode package types; language types need a builder on the peers */
+enum lf_cc_type {
+	LF_CC_CCAAS = 0,     /* chaincode as a service: connection.json */
+	LF_CC_EXTERNAL,      /* an external builder's own code layout */
+	LF_CC_NODE,          /* Node.js source, under src/ as Fabric's */
+	LF_CC_GOLANG,        /* only as a ready package (package.file) */
+	LF_CC_JAVA,          /* only as a ready package (package.file) */
+	LF_CC_TYPE_LAST
+};
+
+/* the endorsement policy of a chaincode definition */
+enum lf_cc_policy {
+	LF_CC_POLICY_DEFAULT = 0,  /* none given: the channel's
+				      /Channel/Application/Endorsement */
+	LF_CC_POLICY_SIGNATURE,    /* a Signature rule */
+	LF_CC_POLICY_REFERENCE     /* a channel policy path */
+};
+
+struct lf_chaincode {
+	char *name;          /* Fabric chaincode name */
+	char *version;
+	unsigned long long sequence;  /* >= 1 */
+	char *label;         /* package label: NAME_VERSION */
+	enum lf_cc_type type;
+	char *path;          /* source dir to package (resolved against the
+				spec's dir); NULL when none */
+	char *path_given;    /* package.path as written (metadata.json's
+				"path", as `peer lifecycle chaincode package
+				--path` writes it) */
+	char *file;          /* ready package (resolved); NULL when none */
+	char *sha256;        /* lower-case hex; set with file */
+	char **channels;     /* channels it is deployed to */
+	size_t nchannels;
+	char **orgs;         /* orgs that install and approve; NULL: each
+				channel's member orgs */
+	size_t norgs;
+	enum lf_cc_policy policy_kind;
+	char *policy;        /* rule or channel policy path; NULL: default */
+	char *collections;   /* collections JSON (resolved); NULL: none */
+	bool init_required;
+	/* ccaas: where the chaincode server listens (host:port) */
+	char *address;
+	unsigned int dial_timeout_ms;   /* default 10 s */
+	bool tls_required;
+	struct lf_pos pos;
+};
+
 struct lf_state_cfg {
 	char *backend;       /* "file" (default) or "etcd" */
 	json_t *settings;    /* backend settings object (path, endpoints...) */
@@ -218,6 +269,8 @@ struct lf_spec {
 	struct lf_kafka *kafka;      /* NULL unless kafka: given */
 	struct lf_channel *channels;
 	size_t nchannels;
+	struct lf_chaincode *chaincodes;
+	size_t nchaincodes;
 	struct lf_state_cfg state;
 	char *currency;              /* of the sizes' prices: "USD" default */
 	json_t *raw;                 /* whole spec as JSON (for tools) */
@@ -254,6 +307,14 @@ const struct lf_node *lf_spec_node(const struct lf_spec *s, const char *org,
 const struct lf_size *lf_spec_size(const struct lf_spec *s, const char *name);
 const struct lf_provider *lf_spec_provider(const struct lf_spec *s,
 					   const char *name);
+const struct lf_chaincode *lf_spec_chaincode(const struct lf_spec *s,
+					     const char *name);
+/* does chaincode cc install and approve as org on channel ch? (orgs: given
+ * restricts each channel's member orgs) */
+bool lf_chaincode_has_org(const struct lf_chaincode *cc,
+			  const struct lf_channel *ch, const char *org);
+const char *lf_cc_type_name(enum lf_cc_type t);  /* ccaas|external|node|
+						     golang|java */
 /* position of a key path (see positions), else of its longest known
  * prefix; {0, 0} when none */
 struct lf_pos lf_spec_position(const struct lf_spec *s, const char *path);

@@ -159,6 +159,11 @@ void lf_spec__state(struct lf_sctx *c, const struct lf_ynode *n);
 /* sizes.*.price and currency, after the providers (core/spec/prices.c) */
 void lf_spec__prices(struct lf_sctx *c, const struct lf_ynode *sizes,
 		     const struct lf_ynode *currency);
+void lf_spec__chaincodes(struct lf_sctx *c, const struct lf_ynode *n);
+/* principals of a Signature rule name mspids of the spec; the problem is
+ * written to why (channels.c) */
+bool lf_spec__signature_ok(const struct lf_spec *s, const char *r,
+			   char *why, size_t size);
 /* references: report (with a suggestion) and return false when v does not
  * name a defined size / provider */
 bool lf_spec__size_ref(struct lf_sctx *c, const struct lf_ynode *v);
@@ -192,5 +197,6 @@ void lf_spec__default_sizes(struct lf_spec *s);
 void lf_node_clear(struct lf_node *n);
 void lf_org_clear(struct lf_org *o);
 void lf_channel_clear(struct lf_channel *ch);
+void lf_chaincode_clear(struct lf_chaincode *cc);
 
 #endif

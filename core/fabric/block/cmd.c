@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fabric/cc/offline.h"
 #include "core/fabric/block/blk.h"
 #include "core/fabric/block/block.h"
 #include "core/spec/spec.h"
@@ -372,13 +373,21 @@ int lf_cmd_sign(int argc, char **argv)
 	struct sign_opts o = { NULL, NULL, NULL, 0 };
 	struct sign_in in = { NULL, NULL, 0, 0 };
 	struct lf_err err = LF_ERR_INIT;
+	char *raw = NULL;
+	size_t rawlen = 0;
 	int rc = sign_parse(argc, argv, &o);
 
 	if (rc >= 0)
 		return rc;
-	rc = sign_open(o.file, &in, &err);
-	if (rc == 0)
-		rc = sign_run(&o, &in, &err);
+	rc = lf_read_file(o.file, &raw, &rawlen, &err);
+	if (rc == 0 && lf_cc_sign_handles(raw, rawlen)) /* chaincode approvals */
+		rc = lf_cc_sign_file(o.file, o.msp, raw, rawlen, &err);
+	else if (rc == 0) {
+		rc = sign_open(o.file, &in, &err);
+		if (rc == 0)
+			rc = sign_run(&o, &in, &err);
+	}
+	free(raw);
 	free(in.env);
 	free(in.cfg);
 	if (rc) {
