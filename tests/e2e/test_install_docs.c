@@ -48,8 +48,8 @@ static int teardown(void **state)
 static char *sh_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *sh_out(const char *fmt, ...)
 {
-	char *cmd = NULL, buf[4096];
-	size_t n;
+	char *cmd = NULL, *out = NULL;
+	size_t n, len = 0;
 	va_list ap;
 	FILE *p;
 
@@ -61,9 +61,20 @@ static char *sh_out(const char *fmt, ...)
 	free(cmd);
 	if (!p)
 		return NULL;
-	n = fread(buf, 1, sizeof(buf) - 1, p);
-	buf[n] = '\0';
-	return pclose(p) == 0 ? strdup(buf) : NULL;
+	/* all of it: the man page outgrows any fixed buffer */
+	do {
+		out = realloc(out, len + 4097);
+		if (!out)
+			abort();
+		n = fread(out + len, 1, 4096, p);
+		len += n;
+	} while (n > 0);
+	out[len] = '\0';
+	if (pclose(p) != 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
 }
 
 static void test_installed_files(void **state)

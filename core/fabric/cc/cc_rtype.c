@@ -260,9 +260,14 @@ static char *def_refuse(const struct lf_apply_env *env,
 			const struct lf_resource *prior,
 			const struct lf_resource *desired)
 {
-	long long ps = attr_i(prior->attrs, "sequence");
-	long long ds = attr_i(desired->attrs, "sequence");
-	const char *name = attr_s(desired->attrs, "name");
+	long long ps, ds;
+	const char *name;
+
+	if (!prior) /* a first deployment: any sequence Fabric accepts */
+		return NULL;
+	ps = attr_i(prior->attrs, "sequence");
+	ds = attr_i(desired->attrs, "sequence");
+	name = attr_s(desired->attrs, "name");
 
 	(void)env;
 	if (!done(prior))
