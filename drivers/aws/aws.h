@@ -226,6 +226,10 @@ int aws_instance_action(struct lf_driver_conn *c, struct lf_call *call,
  * lineage with one paginated DescribeInstances; LF_ENOTFOUND */
 int aws_snap_lookup(struct lf_driver_conn *c, struct lf_call *call, const char *lineage,
 		    const char *resource, char id[32], struct lf_err *err);
+/* how many of the lineage's instances the snapshot holds live (not
+ * shutting down), loading it when not loaded */
+int aws_snap_live(struct lf_driver_conn *c, struct lf_call *call, const char *lineage,
+		  size_t *n, struct lf_err *err);
 /* this connection made (id given) or terminated (id NULL) resource's
  * instance */
 void aws_snap_note(struct lf_driver_conn *c, const char *resource, const char *id);

@@ -496,8 +496,13 @@ int aws_sg_release(struct lf_driver_conn *c, const struct lf_host_spec *spec,
 
 	if (!c->sg_manage)
 		return 0;
+	/* the connection's snapshot first (no call while other hosts of the
+	 * network live), then EC2 itself (other processes, instances still
+	 * shutting down) */
+	rc = aws_snap_live(c, call, spec->lineage, &live, err);
 	pthread_mutex_lock(&c->sg_mu);
-	rc = aws_describe(c, call, NULL, spec->lineage, NULL, count_live, &live, err);
+	if (rc == 0 && live == 0)
+		rc = aws_describe(c, call, NULL, spec->lineage, NULL, count_live, &live, err);
 	if (rc == 0 && live == 0) /* by the lineage tag: never another's group */
 		rc = sg_describe(c, call, spec->lineage, id, NULL, err);
 	if (rc == 0 && live == 0)
