@@ -1001,6 +1001,20 @@ static void test_aws_security_group_from_ports(void **state)
 	host_done(&h3);
 }
 
+/* a host of the network made by its own connection (the group with it);
+ * the group's id */
+static void sg_host_made(struct host *h, const char *name, bool orderer, char id[32])
+{
+	struct lf_driver_conn *c = open_sg();
+	struct lf_err err = LF_ERR_INIT;
+
+	host_init(h, name);
+	host_ports(h, orderer);
+	must(op(c, 'c', h, NULL, &err), &err);
+	aws->close(c);
+	json_decref(the_group(id));
+}
+
 /* read reports rules changed behind ledgerform's back and changes
  * nothing; update repairs them; ports no longer used are revoked */
 static void test_aws_security_group_drift(void **state)
@@ -1013,12 +1027,7 @@ static void test_aws_security_group_drift(void **state)
 
 	(void)state;
 	need_server();
-	c = open_sg();
-	host_init(&h, "sg-drift");
-	host_ports(&h, true);
-	must(op(c, 'c', &h, NULL, &err), &err);
-	aws->close(c);
-	json_decref(the_group(id));
+	sg_host_made(&h, "sg-drift", true, id);
 	r = ec2fake_control(&fake, "{\"op\":\"sg_revoke\",\"group\":\"%s\",\"rule\":"
 			    "{\"proto\":\"tcp\",\"from\":7051,\"to\":7051,\"src\":\"%s\"}}", id, id);
 	json_decref(r);
@@ -1066,13 +1075,8 @@ static void test_aws_security_group_race(void **state)
 
 	(void)state;
 	need_server();
-	c = open_sg();
-	host_init(&h, "sg-race");
-	host_ports(&h, false);
-	must(op(c, 'c', &h, NULL, &err), &err);
-	aws->close(c);
+	sg_host_made(&h, "sg-race", false, id);
 	assert_rules(RULES_PEER);
-	json_decref(the_group(id));
 	/* the orderer joins; right after the describe that precedes our
 	 * authorize (a new connection first finds the group by its tag:
 	 * skip that one) another writer adds one of the rules it needs */
