@@ -76,7 +76,8 @@ static void *refresh_worker(void *arg)
 
 /* the record as it lives: attributes the driver reports differently take
  * the live value (copied: the state document shares the record's), and
- * the differences are noted as drift for the plan */
+ * the differences are noted as drift for the plan, as is a non-empty live
+ * "drift" text (what the driver found wrong that no attribute shows) */
 static void apply_live(struct lf_resource *k, const json_t *live)
 {
 	struct lf_buf why = LF_BUF_INIT;
@@ -89,6 +90,11 @@ static void apply_live(struct lf_resource *k, const json_t *live)
 
 		if (strcmp(key, "running") == 0 && json_is_false(lv)) {
 			lf_buf_printf(&why, "%sthe node's process is not running", why.len ? "; " : "");
+			continue;
+		}
+		/* drift no attribute shows (e.g. a provider's firewall rules) */
+		if (strcmp(key, "drift") == 0 && json_string_length(lv) > 0) {
+			lf_buf_printf(&why, "%s%s", why.len ? "; " : "", json_string_value(lv));
 			continue;
 		}
 		if (!ov || json_equal(ov, lv))

@@ -179,6 +179,8 @@ struct aws_instance {
 	char lineage[80];      /* tag ledgerform:lineage */
 	char resource[256];    /* tag ledgerform:resource */
 	unsigned int vcpus;    /* cpuOptions coreCount x threadsPerCore */
+	char groups[16][32];   /* groupSet: its security groups' ids */
+	unsigned int ngroups;
 };
 
 #define AWS_TAG_LINEAGE  "ledgerform:lineage"
@@ -224,6 +226,10 @@ int aws_instance_action(struct lf_driver_conn *c, struct lf_call *call,
  * lineage with one paginated DescribeInstances; LF_ENOTFOUND */
 int aws_snap_lookup(struct lf_driver_conn *c, struct lf_call *call, const char *lineage,
 		    const char *resource, char id[32], struct lf_err *err);
+/* how many of the lineage's instances the snapshot holds live (not
+ * shutting down), loading it when not loaded */
+int aws_snap_live(struct lf_driver_conn *c, struct lf_call *call, const char *lineage,
+		  size_t *n, struct lf_err *err);
 /* this connection made (id given) or terminated (id NULL) resource's
  * instance */
 void aws_snap_note(struct lf_driver_conn *c, const char *resource, const char *id);
@@ -257,6 +263,15 @@ int aws_sg_sync(struct lf_driver_conn *c, const struct lf_host_spec *spec,
 		struct lf_call *call, struct lf_err *err);
 /* read: the group and how its rules differ, as outputs security_group
  * and security_group_drift ("" when none); changes nothing */
+/* an instance adopted or imported: the network's group added to its
+ * groups (ModifyInstanceAttribute GroupId.N), keeping the ones it has */
+int aws_sg_join(struct lf_driver_conn *c, const struct lf_host_spec *spec,
+		struct lf_call *call, const struct aws_instance *inst, struct lf_err *err);
+/* after a delete: when no instance of the lineage is left (terminated
+ * ones aside), DeleteSecurityGroup of the lineage's group
+ * (DependencyViolation retried, bounded); another lineage's never */
+int aws_sg_release(struct lf_driver_conn *c, const struct lf_host_spec *spec,
+		   struct lf_call *call, struct lf_err *err);
 int aws_sg_check(struct lf_driver_conn *c, const struct lf_host_spec *spec,
 		 struct lf_call *call, struct lf_kv_builder *out, struct lf_err *err);
 

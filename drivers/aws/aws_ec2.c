@@ -46,7 +46,7 @@ static void inst_tags(xmlNodePtr item, struct aws_instance *in)
 static void inst_parse(xmlNodePtr item, struct aws_instance *in)
 {
 	char cores[16], threads[16];
-	xmlNodePtr cpu = aws_xml_child(item, "cpuOptions");
+	xmlNodePtr cpu = aws_xml_child(item, "cpuOptions"), g;
 
 	memset(in, 0, sizeof(*in));
 	aws_xml_text(aws_xml_child(item, "instanceId"), in->id, sizeof(in->id));
@@ -60,6 +60,10 @@ static void inst_parse(xmlNodePtr item, struct aws_instance *in)
 	in->vcpus = (unsigned int)(strtoul(cores, NULL, 10) *
 				   (threads[0] ? strtoul(threads, NULL, 10) : 1));
 	inst_tags(item, in);
+	for (g = aws_xml_child(aws_xml_child(item, "groupSet"), "item"); g; g = g->next)
+		if (g->type == XML_ELEMENT_NODE && in->ngroups < 16)
+			aws_xml_text(aws_xml_child(g, "groupId"), in->groups[in->ngroups++],
+				     sizeof(in->groups[0]));
 }
 
 /* every instancesSet/item below n, depth first */

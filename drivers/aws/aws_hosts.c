@@ -254,6 +254,7 @@ int aws_host_create(struct lf_driver_conn *c, const struct lf_host_spec *spec,
 	if (rc == 0) {
 		aws_host->call_log(call, 1, "aws: adopting %s (it carries this lineage and address)",
 				   inst.id);
+		rc = aws_sg_join(c, spec, call, &inst, err);
 	} else if (rc == LF_ENOTFOUND) {
 		rc = run_instance(c, spec, call, &gen, &inst, err);
 		if (rc == 0)
@@ -386,7 +387,7 @@ int aws_host_delete(struct lf_driver_conn *c, const struct lf_host_spec *spec,
 	if (rc == LF_ENOTFOUND) {
 		aws_err_clear(err);
 		aws_snap_note(c, spec->resource, NULL);
-		return 0;
+		return aws_sg_release(c, spec, call, err);
 	}
 	if (rc == 0)
 		rc = aws_instance_action(c, call, "TerminateInstances", inst.id, err);
@@ -394,6 +395,8 @@ int aws_host_delete(struct lf_driver_conn *c, const struct lf_host_spec *spec,
 		aws_snap_note(c, spec->resource, NULL);
 	if (rc == 0)
 		rc = aws_wait_state(c, call, inst.id, "terminated", &inst, err);
+	if (rc == 0) /* the network's last host gone: its group goes too */
+		rc = aws_sg_release(c, spec, call, err);
 	return rc;
 }
 
@@ -418,6 +421,10 @@ int aws_host_import(struct lf_driver_conn *c, const char *id,
 	if (rc == 0)
 		rc = aws_request(c, call, "CreateTags", p, 5, &r, err);
 	aws_resp_free(r);
+	if (rc == 0)
+		rc = aws_sg_sync(c, spec, call, err);
+	if (rc == 0)
+		rc = aws_sg_join(c, spec, call, &inst, err);
 	if (rc == 0)
 		emit(spec, &inst, 0, out);
 	return rc;

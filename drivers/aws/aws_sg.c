@@ -355,6 +355,15 @@ int aws_sg_sync(struct lf_driver_conn *c, const struct lf_host_spec *spec,
 	return rc;
 }
 
+/* the live "drift" text the core turns into an update of the host */
+static void sg_note_drift(struct lf_kv_builder *out, const char *id, const char *what)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text), "security group%s%s: %s", id ? " " : "", id ? id : "", what);
+	aws_host->kv_set(out, "drift", text);
+}
+
 int aws_sg_check(struct lf_driver_conn *c, const struct lf_host_spec *spec,
 		 struct lf_call *call, struct lf_kv_builder *out, struct lf_err *err)
 {
@@ -376,6 +385,7 @@ int aws_sg_check(struct lf_driver_conn *c, const struct lf_host_spec *spec,
 		aws_err_clear(err);
 		c->sg_id[0] = '\0';
 		aws_host->kv_set(out, "security_group_drift", "the security group is gone");
+		sg_note_drift(out, NULL, "the security group is gone");
 		aws_host->call_log(call, 2, "aws: the network's security group is gone");
 	} else if (rc == 0) {
 		sg_desired(c, spec, want);
@@ -389,6 +399,8 @@ int aws_sg_check(struct lf_driver_conn *c, const struct lf_host_spec *spec,
 				       diff[i]->proto, diff[i]->from, diff[i]->to, diff[i]->src);
 		aws_host->kv_set(out, "security_group", c->sg_id);
 		aws_host->kv_set(out, "security_group_drift", b.data ? b.data : "");
+		if (b.data) /* the core plans an update of the host: it repairs */
+			sg_note_drift(out, c->sg_id, b.data);
 		if (b.data)
 			aws_host->call_log(call, 2, "aws: security group %s drifted: %s", c->sg_id,
 					   b.data);
@@ -398,4 +410,120 @@ int aws_sg_check(struct lf_driver_conn *c, const struct lf_host_spec *spec,
 	free(want);
 	free(have);
 	return rc == LF_ENOTFOUND ? 0 : rc;
+}
+
+/* ---- instances joining, the group leaving ------------------------------------ */
+
+int aws_sg_join(struct lf_driver_conn *c, const struct lf_host_spec *spec,
+		struct lf_call *call, const struct aws_instance *inst, struct lf_err *err)
+{
+	struct aws_pair p[1 + 16 + 1];
+	char keys[17][24];
+	struct aws_resp *r = NULL;
+	unsigned int i;
+	int rc;
+
+	if (!c->sg_manage)
+		return 0;
+	pthread_mutex_lock(&c->sg_mu);
+	rc = sg_ensure(c, spec, call, err);
+	pthread_mutex_unlock(&c->sg_mu);
+	for (i = 0; rc == 0 && i < inst->ngroups; i++)
+		if (strcmp(inst->groups[i], c->sg_id) == 0)
+			return 0; /* already in it */
+	if (rc == 0 && inst->ngroups >= 16)
+		return aws_host->err_set(err, LF_EINVALID,
+					 "aws: instance %s is in 16 security groups; cannot add %s",
+					 inst->id, c->sg_id);
+	if (rc != 0)
+		return rc;
+	p[0] = (struct aws_pair){ "InstanceId", inst->id };
+	for (i = 0; i <= inst->ngroups; i++) {
+		snprintf(keys[i], sizeof(keys[i]), "GroupId.%u", i + 1);
+		p[i + 1] = (struct aws_pair){ keys[i], i < inst->ngroups ? inst->groups[i] : c->sg_id };
+	}
+	rc = aws_request(c, call, "ModifyInstanceAttribute", p, inst->ngroups + 2, &r, err);
+	aws_resp_free(r);
+	if (rc == 0)
+		aws_host->call_log(call, 1, "aws: %s joins the network's security group %s",
+				   inst->id, c->sg_id);
+	return rc;
+}
+
+static int count_live(const struct aws_instance *in, void *payload)
+{
+	if (strcmp(in->state, "terminated") != 0)
+		(*(size_t *)payload)++;
+	return 0;
+}
+
+/* DeleteSecurityGroup of id: DependencyViolation (an instance still
+ * terminating holds it) waited out for at most wait_timeout_s; gone is
+ * fine (another process deleted it) */
+static int sg_delete(struct lf_driver_conn *c, struct lf_call *call, const char *id,
+		     struct lf_err *err)
+{
+	struct aws_pair p[1] = { { "GroupId", id } };
+	struct aws_resp *r = NULL;
+	long waited = 0;
+	int rc;
+
+	for (;;) {
+		rc = aws_request(c, call, "DeleteSecurityGroup", p, 1, &r, err);
+		aws_resp_free(r);
+		r = NULL;
+		if (rc == LF_ENOTFOUND) {
+			aws_err_clear(err);
+			return 0;
+		}
+		if (rc == 0 || !strstr(err->msg, "DependencyViolation") ||
+		    waited + c->poll_ms > c->wait_timeout_ms)
+			return rc;
+		aws_err_clear(err);
+		aws_host->call_progress(call, "security group %s still in use; waiting", id);
+		if ((rc = aws_sleep(call, c->poll_ms, err)) != 0)
+			return rc;
+		waited += c->poll_ms;
+	}
+}
+
+int aws_sg_release(struct lf_driver_conn *c, const struct lf_host_spec *spec,
+		   struct lf_call *call, struct lf_err *err)
+{
+	char id[32] = "";
+	size_t live = 0;
+	int rc;
+
+	if (!c->sg_manage)
+		return 0;
+	/* the connection's snapshot first (no call while other hosts of the
+	 * network live), then EC2 itself (other processes, instances still
+	 * shutting down) */
+	rc = aws_snap_live(c, call, spec->lineage, &live, err);
+	pthread_mutex_lock(&c->sg_mu);
+	if (rc == 0 && live == 0)
+		rc = aws_describe(c, call, NULL, spec->lineage, NULL, count_live, &live, err);
+	if (rc == 0 && live == 0) /* by the lineage tag: never another's group */
+		rc = sg_describe(c, call, spec->lineage, id, NULL, err);
+	if (rc == 0 && live == 0)
+		rc = sg_delete(c, call, id, err);
+	if (rc == 0 && live == 0) {
+		aws_host->call_log(call, 1, "aws: deleted security group %s (no host of the network left)",
+				   id);
+		c->sg_id[0] = '\0';
+		c->sg_synced = 0;
+		c->sg_synced_hash[0] = '\0';
+	}
+	if (rc == LF_ENOTFOUND) { /* no group (any more): nothing to do */
+		aws_err_clear(err);
+		rc = 0;
+	}
+	if (rc != 0 && strstr(err->msg, "DependencyViolation")) {
+		aws_host->call_log(call, 2, "aws: security group of %s left in place: %s",
+				   spec->lineage, err->msg);
+		aws_err_clear(err);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&c->sg_mu);
+	return rc;
 }

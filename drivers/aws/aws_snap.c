@@ -98,6 +98,21 @@ int aws_snap_lookup(struct lf_driver_conn *c, struct lf_call *call, const char *
 	return e && e->id[0] ? 0 : LF_ENOTFOUND;
 }
 
+int aws_snap_live(struct lf_driver_conn *c, struct lf_call *call, const char *lineage,
+		  size_t *n, struct lf_err *err)
+{
+	size_t i;
+	int rc;
+
+	*n = 0;
+	pthread_mutex_lock(&c->snap_mu);
+	rc = snap_load(c, call, lineage, err);
+	for (i = 0; rc == 0 && i < c->nsnap; i++)
+		*n += c->snap[i].id[0] != '\0';
+	pthread_mutex_unlock(&c->snap_mu);
+	return rc;
+}
+
 void aws_snap_note(struct lf_driver_conn *c, const char *resource, const char *id)
 {
 	pthread_mutex_lock(&c->snap_mu);

@@ -14,6 +14,10 @@
 // FromPort, ToPort, IpRanges.M.CidrIp, Groups.M.GroupId): an authorize that
 // holds an existing rule fails whole with InvalidPermission.Duplicate, a
 // revoke of a rule not there fails whole with InvalidPermission.NotFound.
+// DeleteSecurityGroup fails with DependencyViolation while an instance not
+// terminated is in the group or another group's rule names it.
+// ModifyInstanceAttribute GroupId.N replaces an instance's groups (its
+// groupSet in DescribeInstances); a group id of the fake's own form must exist.
 //
 //   node ec2-fake.js --port P --cert C --key K --creds FILE [--region R]
 //   FILE: JSON {"AKID": {"secret": "...", "token": "..."|null}, ...}
@@ -32,7 +36,7 @@ const st = {
   instances: new Map(), order: [], tokens: new Map(), seq: 0,
   throttle: 0, throttle503: 0, throttleRate: 0, retryAfter: null, latencyMs: 0,
   pageSize: 1000, lag: 0, calls: {}, signed: 0, expired: new Set(),
-  groups: new Map(), gseq: 0,
+  groups: new Map(), gseq: 0, sgRace: null, sgBusy: 0,
 };
 
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -103,6 +107,7 @@ function instXml(i) {
     (i.state === 'running' ? `<privateIpAddress>${i.ip}</privateIpAddress>` : `<privateIpAddress>${i.ip}</privateIpAddress>`) +
     `<keyName>${esc(i.keyName)}</keyName><instanceType>${esc(i.type)}</instanceType>` +
     `<subnetId>${esc(i.subnet)}</subnetId><clientToken>${esc(i.token)}</clientToken>` +
+    `<groupSet>${i.groups.map((g) => `<item><groupId>${esc(g)}</groupId></item>`).join('')}</groupSet>` +
     `<tagSet>${tags}</tagSet><cpuOptions><coreCount>${cpu[0]}</coreCount><threadsPerCore>${cpu[1]}</threadsPerCore></cpuOptions></item>`;
 }
 
@@ -200,6 +205,13 @@ function modifyAttr(p, res) {
     if (!TYPES[t]) return errorXml(res, 400, 'InvalidParameterValue', `Invalid value '${t}' for InstanceType.`);
     i.type = t;
   }
+  const groups = list(p, 'GroupId'); // replaces the instance's groups (VPC)
+  if (groups.length) {
+    for (const g of groups)
+      if (!/^sg-[0-9a-f]+$/.test(g) || (g.length === 20 && !st.groups.has(g)))
+        return errorXml(res, 400, 'InvalidGroup.NotFound', `The security group '${g}' does not exist`);
+    i.groups = groups;
+  }
   ok(res, 'ModifyInstanceAttribute', '<return>true</return>');
 }
 
@@ -286,6 +298,24 @@ function describeSecurityGroups(p, res) {
     return true;
   });
   ok(res, 'DescribeSecurityGroups', `<securityGroupInfo>${out.map(groupXml).join('')}</securityGroupInfo>`);
+  if (st.sgRace && out.some((g) => g.id === st.sgRace.group) && st.sgRace.skip-- <= 0) { // a concurrent writer
+    const g = st.groups.get(st.sgRace.group);
+    if (st.sgRace.add) g.rules.set(ruleKey(st.sgRace.add), st.sgRace.add);
+    if (st.sgRace.revoke) g.rules.delete(ruleKey(st.sgRace.revoke));
+    st.sgRace = null;
+  }
+}
+function deleteSecurityGroup(p, res) {
+  const g = st.groups.get(p.get('GroupId') || '');
+  if (!g) return errorXml(res, 400, 'InvalidGroup.NotFound', `The security group '${p.get('GroupId')}' does not exist`);
+  const users = [...st.instances.values()].filter((i) => i.state !== 'terminated' && i.groups.includes(g.id));
+  const refs = [...st.groups.values()].filter((o) => o !== g && [...o.rules.values()].some((r) => r.src === g.id));
+  if (users.length || refs.length || st.sgBusy > 0) {
+    if (st.sgBusy > 0) st.sgBusy--;
+    return errorXml(res, 400, 'DependencyViolation', `resource ${g.id} has a dependent object`);
+  }
+  st.groups.delete(g.id);
+  ok(res, 'DeleteSecurityGroup', '<return>true</return>');
 }
 function ingress(p, res, action) {
   const g = st.groups.get(p.get('GroupId') || '');
@@ -311,6 +341,7 @@ function ingress(p, res, action) {
 const ACTIONS = {
   CreateSecurityGroup: createSecurityGroup,
   DescribeSecurityGroups: describeSecurityGroups,
+  DeleteSecurityGroup: deleteSecurityGroup,
   AuthorizeSecurityGroupIngress: (p, r) => ingress(p, r, 'AuthorizeSecurityGroupIngress'),
   RevokeSecurityGroupIngress: (p, r) => ingress(p, r, 'RevokeSecurityGroupIngress'),
   RunInstances: runInstances,
@@ -348,7 +379,7 @@ function control(body, res) {
       st.instances.set(id, {
         id, rid: 'r-' + st.seq.toString(16).padStart(17, '0'), image: c.image || 'ami-0console',
         type: c.type || 't3.small', state: 'running', ip: `10.9.${(st.seq >> 8) & 255}.${st.seq & 255}`,
-        token: '', tags: new Map(Object.entries(c.tags || {})), keyName: '', subnet: '', groups: [],
+        token: '', tags: new Map(Object.entries(c.tags || {})), keyName: '', subnet: '', groups: c.groups || [],
         userData: '', hiddenFor: 0,
       });
       st.order.push(id);
@@ -366,6 +397,12 @@ function control(body, res) {
       g.rules.set(ruleKey(c.rule), c.rule);
       break;
     }
+    case 'sg_race': // right after the group's next describe (past `skip` ones), another writer adds or revokes a rule
+      st.sgRace = { group: c.group, add: c.add || null, revoke: c.revoke || null, skip: c.skip || 0 };
+      break;
+    case 'sg_busy': // the next N DeleteSecurityGroup fail with DependencyViolation (EC2's lag)
+      st.sgBusy = c.count || 0;
+      break;
     case 'stats': break;
     default: res.writeHead(400); return res.end('{"error":"unknown op"}');
   }

@@ -1001,6 +1001,20 @@ static void test_aws_security_group_from_ports(void **state)
 	host_done(&h3);
 }
 
+/* a host of the network made by its own connection (the group with it);
+ * the group's id */
+static void sg_host_made(struct host *h, const char *name, bool orderer, char id[32])
+{
+	struct lf_driver_conn *c = open_sg();
+	struct lf_err err = LF_ERR_INIT;
+
+	host_init(h, name);
+	host_ports(h, orderer);
+	must(op(c, 'c', h, NULL, &err), &err);
+	aws->close(c);
+	json_decref(the_group(id));
+}
+
 /* read reports rules changed behind ledgerform's back and changes
  * nothing; update repairs them; ports no longer used are revoked */
 static void test_aws_security_group_drift(void **state)
@@ -1013,12 +1027,7 @@ static void test_aws_security_group_drift(void **state)
 
 	(void)state;
 	need_server();
-	c = open_sg();
-	host_init(&h, "sg-drift");
-	host_ports(&h, true);
-	must(op(c, 'c', &h, NULL, &err), &err);
-	aws->close(c);
-	json_decref(the_group(id));
+	sg_host_made(&h, "sg-drift", true, id);
 	r = ec2fake_control(&fake, "{\"op\":\"sg_revoke\",\"group\":\"%s\",\"rule\":"
 			    "{\"proto\":\"tcp\",\"from\":7051,\"to\":7051,\"src\":\"%s\"}}", id, id);
 	json_decref(r);
@@ -1049,6 +1058,105 @@ static void test_aws_security_group_drift(void **state)
 	assert_rules(RULES_PEER);
 	aws->close(c);
 	host_done(&h);
+}
+
+/* another process changes the group between the driver's describe and
+ * its change: an authorize holding a rule just added fails whole with
+ * InvalidPermission.Duplicate, a revoke of a rule just removed with
+ * InvalidPermission.NotFound; each is settled by one more describe and
+ * pass, and the rules end exact */
+static void test_aws_security_group_race(void **state)
+{
+	struct lf_driver_conn *c;
+	struct lf_err err = LF_ERR_INIT;
+	struct host h;
+	long long auth, rev, desc;
+	char id[32];
+
+	(void)state;
+	need_server();
+	sg_host_made(&h, "sg-race", false, id);
+	assert_rules(RULES_PEER);
+	/* the orderer joins; right after the describe that precedes our
+	 * authorize (a new connection first finds the group by its tag:
+	 * skip that one) another writer adds one of the rules it needs */
+	json_decref(ec2fake_control(&fake, "{\"op\":\"sg_race\",\"group\":\"%s\",\"skip\":1,\"add\":"
+				    "{\"proto\":\"tcp\",\"from\":7050,\"to\":7050,\"src\":\"%s\"}}", id, id));
+	auth = ec2fake_calls(&fake, "AuthorizeSecurityGroupIngress");
+	desc = ec2fake_calls(&fake, "DescribeSecurityGroups");
+	c = open_sg();
+	host_ports(&h, true);
+	must(op(c, 'u', &h, NULL, &err), &err);
+	assert_int_equal(ec2fake_calls(&fake, "AuthorizeSecurityGroupIngress"), auth + 2);
+	assert_int_equal(ec2fake_calls(&fake, "DescribeSecurityGroups"), desc + 3);
+	aws->close(c);
+	assert_rules(RULES_BOTH);
+	/* an extra rule to revoke, which another writer revokes first */
+	json_decref(ec2fake_control(&fake, "{\"op\":\"sg_add\",\"group\":\"%s\",\"rule\":"
+				    "{\"proto\":\"tcp\",\"from\":3306,\"to\":3306,\"src\":\"0.0.0.0/0\"}}", id));
+	json_decref(ec2fake_control(&fake, "{\"op\":\"sg_race\",\"group\":\"%s\",\"skip\":1,\"revoke\":"
+				    "{\"proto\":\"tcp\",\"from\":3306,\"to\":3306,\"src\":\"0.0.0.0/0\"}}", id));
+	rev = ec2fake_calls(&fake, "RevokeSecurityGroupIngress");
+	c = open_sg();
+	must(op(c, 'u', &h, NULL, &err), &err);
+	assert_int_equal(ec2fake_calls(&fake, "RevokeSecurityGroupIngress"), rev + 1);
+	aws->close(c);
+	assert_rules(RULES_BOTH);
+	host_done(&h);
+}
+
+/* how many of the fake's groups carry lineage */
+static size_t groups_of(const char *lineage)
+{
+	json_t *s = ec2fake_control(&fake, "{\"op\":\"stats\"}"), *g;
+	size_t i, n = 0;
+
+	json_array_foreach(json_object_get(s, "groups"), i, g)
+		n += strcmp(attr(json_object_get(g, "tags"), "ledgerform:lineage"), lineage) == 0;
+	json_decref(s);
+	return n;
+}
+
+#define LIN2 "bbbb2222-0000-4000-8000-0000000000bb"
+
+/* the group goes with the network's last host (DependencyViolation while
+ * EC2 still holds it waited out), not before; another network's group
+ * stays */
+static void test_aws_security_group_release(void **state)
+{
+	struct lf_driver_conn *c;
+	struct lf_err err = LF_ERR_INIT;
+	struct host h1, h2;
+	long long dels;
+	char id[32];
+
+	(void)state;
+	need_server();
+	json_decref(the_group(id)); /* LIN's, from the tests before */
+	c = open_sg();
+	host_init(&h1, "rel-0");
+	host_init(&h2, "rel-1");
+	h1.s.lineage = h2.s.lineage = LIN2;
+	host_ports(&h1, false);
+	host_ports(&h2, false);
+	must(op(c, 'c', &h1, NULL, &err), &err);
+	must(op(c, 'c', &h2, NULL, &err), &err);
+	assert_int_equal(groups_of(LIN2), 1);
+	dels = ec2fake_calls(&fake, "DeleteSecurityGroup");
+	must(op(c, 'd', &h1, NULL, &err), &err);
+	assert_int_equal(groups_of(LIN2), 1); /* rel-1 still uses it */
+	assert_int_equal(ec2fake_calls(&fake, "DeleteSecurityGroup"), dels);
+	json_decref(ec2fake_control(&fake, "{\"op\":\"sg_busy\",\"count\":2}"));
+	must(op(c, 'd', &h2, NULL, &err), &err);
+	assert_int_equal(ec2fake_calls(&fake, "DeleteSecurityGroup"), dels + 3);
+	assert_int_equal(groups_of(LIN2), 0);
+	assert_int_equal(groups_of(LIN), 1);
+	/* deleting again (already gone) asks nothing more of the group */
+	must(op(c, 'd', &h2, NULL, &err), &err);
+	assert_int_equal(ec2fake_calls(&fake, "DeleteSecurityGroup"), dels + 3);
+	aws->close(c);
+	host_done(&h1);
+	host_done(&h2);
 }
 
 /* manage_security_group without controller_cidr is refused at open */
@@ -1086,6 +1194,8 @@ int main(void)
 		cmocka_unit_test(test_aws_security_group_from_ports),
 		cmocka_unit_test(test_aws_security_group_drift),
 		cmocka_unit_test(test_aws_security_group_config),
+		cmocka_unit_test(test_aws_security_group_race),
+		cmocka_unit_test(test_aws_security_group_release),
 		cmocka_unit_test(test_aws_no_secret_in_logs),
 	};
 

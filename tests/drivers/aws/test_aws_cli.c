@@ -324,7 +324,8 @@ static void test_e2e_aws_no_secret(void **state)
 	}
 }
 
-/* an instance made outside ledgerform (tags as JSON); its id (malloc'd) */
+/* an instance made outside ledgerform (tags as JSON, more fields of the
+ * fake's run op may follow: ,"groups":[...]); its id (malloc'd) */
 static char *console_instance(const char *tags_json)
 {
 	json_t *s = ec2fake_control(&fake, "{\"op\":\"run\",\"tags\":%s}", tags_json);
@@ -374,13 +375,55 @@ static char *group_rules(const char *lineage)
 	return b.data ? b.data : strdup("");
 }
 
+/* the id of lineage's group (malloc'd), NULL when it has none */
+static char *group_id(const char *lineage)
+{
+	json_t *s = ec2fake_control(&fake, "{\"op\":\"stats\"}"), *g;
+	char *id = NULL;
+	size_t i;
+
+	json_array_foreach(json_object_get(s, "groups"), i, g)
+		if (lf_streq(json_string_value(json_object_get(json_object_get(g, "tags"),
+								"ledgerform:lineage")), lineage))
+			id = strdup(json_string_value(json_object_get(g, "id")));
+	json_decref(s);
+	return id;
+}
+
+/* a rule revoked behind ledgerform's back: plan --refresh shows the hosts
+ * updated for the drift, apply --refresh puts it back, the next plan is
+ * empty */
+static void sg_drift_repaired(const char *lineage)
+{
+	char *gid = group_id(lineage), *rules;
+
+	assert_non_null(gid);
+	json_decref(ec2fake_control(&fake, "{\"op\":\"sg_revoke\",\"group\":\"%s\",\"rule\":"
+				    "{\"proto\":\"tcp\",\"from\":7051,\"to\":7051,\"src\":\"%s\"}}",
+				    gid, gid));
+	run_ok("plan -f spec.yaml --refresh");
+	print_message("  plan: %s", t.out);
+	assert_non_null(strstr(t.out, "drift: security group"));
+	assert_non_null(strstr(t.out, "missing tcp/7051 from sg-"));
+	assert_null(strstr(t.out, "No changes"));
+	run_ok("apply -f spec.yaml --refresh --auto-approve");
+	rules = group_rules(lineage);
+	assert_string_equal(rules, "tcp/22/22/198.51.100.7/32 tcp/7050/7050/SELF tcp/7051/7051/SELF "
+			    "tcp/7053/7053/198.51.100.7/32 tcp/8443/8443/198.51.100.7/32 "
+			    "tcp/9443/9443/198.51.100.7/32");
+	free(rules);
+	run_ok("plan -f spec.yaml --refresh");
+	assert_non_null(strstr(t.out, "No changes"));
+	free(gid);
+}
+
 /* import adopts an instance made elsewhere (tagging it with the state's
  * lineage and the address), refuses one carrying another lineage, and the
  * next apply makes only the other hosts; the network's security group
  * holds exactly the rules of the nodes' ports the core passed */
 static void test_e2e_aws_import_and_group(void **state)
 {
-	char cmd[256], *mine, *other, *id, *rules;
+	char cmd[256], *mine, *other, *id, *rules, *gid;
 	json_t *st, *rec;
 	const char *lineage;
 	long long runs;
@@ -389,7 +432,7 @@ static void test_e2e_aws_import_and_group(void **state)
 	need_server();
 	spec_extra = "      manage_security_group: true\n      controller_cidr: 198.51.100.7/32\n";
 	write_spec(1, "small");
-	mine = console_instance("{\"Name\":\"made-in-console\"}");
+	mine = console_instance("{\"Name\":\"made-in-console\"},\"groups\":[\"sg-0c0ffee\"]");
 	other = console_instance("{\"ledgerform:lineage\":\"99999999-0000-4000-8000-000000000099\","
 				 "\"ledgerform:resource\":\"host.org1.peer0\"}");
 	/* another network's instance: refused, untouched, not in the state */
@@ -442,8 +485,21 @@ static void test_e2e_aws_import_and_group(void **state)
 			    "tcp/7053/7053/198.51.100.7/32 tcp/8443/8443/198.51.100.7/32 "
 			    "tcp/9443/9443/198.51.100.7/32");
 	free(rules);
-	json_decref(st);
+	/* the imported instance joined the group, keeping its own */
+	rec = ec2fake_instance(&fake, mine);
+	gid = group_id(lineage);
+	assert_int_equal(json_array_size(json_object_get(rec, "groups")), 2);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(rec, "groups"), 0)),
+			    "sg-0c0ffee");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(rec, "groups"), 1)), gid);
+	json_decref(rec);
+	free(gid);
+	sg_drift_repaired(lineage);
+	/* the group goes with the network's last host */
 	run_ok("destroy -f spec.yaml --auto-approve");
+	gid = group_id(lineage);
+	assert_null(gid);
+	json_decref(st);
 	spec_extra = "";
 	free(mine);
 	free(other);
