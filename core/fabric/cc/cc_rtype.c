@@ -260,13 +260,14 @@ static char *def_refuse(const struct lf_apply_env *env,
 			const struct lf_resource *prior,
 			const struct lf_resource *desired)
 {
-	long long ps = attr_i(prior->attrs, "sequence");
-	long long ds = attr_i(desired->attrs, "sequence");
+	long long ps, ds;
 	const char *name = attr_s(desired->attrs, "name");
 
 	(void)env;
-	if (!done(prior))
+	if (!done(prior))               /* a create (prior NULL) too */
 		return NULL;
+	ps = attr_i(prior->attrs, "sequence");
+	ds = attr_i(desired->attrs, "sequence");
 	if (ds < ps)
 		return lf_xasprintf("chaincode '%s': sequence %lld is lower than "
 				    "the %lld already on channel '%s' (Fabric's "
@@ -319,34 +320,48 @@ static bool any_in_place(const struct lf_apply_env *env,
 	return true;
 }
 
-/* which orgs' approvals of the desired sequence are not recorded yet */
+static bool offline(const struct lf_apply_env *env, const char *org)
+{
+	const struct lf_org *o = env->spec ? lf_spec_org(env->spec, org) : NULL;
+
+	return o && o->admin_offline;
+}
+
+/* which orgs' approvals of the desired sequence are not recorded yet (a
+ * first deployment: every org), and which of them sign offline */
 static char *commit_note(const struct lf_apply_env *env,
 			 const struct lf_resource *prior,
 			 const struct lf_resource *desired)
 {
 	const json_t *orgs = json_object_get(desired->attrs, "orgs"), *o;
-	struct lf_buf b = LF_BUF_INIT;
+	struct lf_buf b = LF_BUF_INIT, off = LF_BUF_INIT;
 	long long seq = attr_i(desired->attrs, "sequence");
 	char *out = NULL;
 	size_t i;
 
 	(void)prior;
 	json_array_foreach(orgs, i, o) {
+		const char *org = json_string_value(o);
 		char *addr = lf_xasprintf("cc_approve.%s.%s.%s",
 					  attr_s(desired->attrs, "name"),
-					  attr_s(desired->attrs, "channel"),
-					  json_string_value(o));
+					  attr_s(desired->attrs, "channel"), org);
 		const struct lf_resource *a = env->current ?
 			lf_rset_get(env->current, addr) : NULL;
 
-		if (!done(a) || attr_i(a->attrs, "sequence") != seq)
-			lf_buf_printf(&b, "%s%s", b.len ? ", " : "",
-				      json_string_value(o));
+		if (!done(a) || attr_i(a->attrs, "sequence") != seq) {
+			lf_buf_printf(&b, "%s%s", b.len ? ", " : "", org);
+			if (offline(env, org))
+				lf_buf_printf(&off, "%s%s", off.len ? ", " : "",
+					      org);
+		}
 		free(addr);
 	}
 	if (b.len)
-		out = lf_xasprintf("commits sequence %lld once approved by: %s",
-				   seq, b.data);
+		out = lf_xasprintf("commits sequence %lld once approved by: %s%s%s",
+				   seq, b.data, off.len ? "; offline (apply stops "
+				   "and waits for their `ledgerform sign` files): "
+				   : "", off.len ? off.data : "");
+	lf_buf_free(&off);
 	lf_buf_free(&b);
 	return out;
 }
@@ -356,14 +371,25 @@ static char *approve_note(const struct lf_apply_env *env,
 			  const struct lf_resource *prior,
 			  const struct lf_resource *desired)
 {
-	const struct lf_org *o = env->spec ?
-		lf_spec_org(env->spec, attr_s(desired->attrs, "org")) : NULL;
-
 	(void)prior;
-	if (!o || !o->admin_offline)
+	if (!offline(env, attr_s(desired->attrs, "org")))
 		return NULL;
 	return lf_xasprintf("%s's admin signs offline: apply writes the approval "
-			    "for `ledgerform sign` (two rounds)", o->mspid);
+			    "for `ledgerform sign` (two rounds)",
+			    attr_s(desired->attrs, "mspid"));
+}
+
+/* and installs through a file too (one round, one for all its peers) */
+static char *install_note(const struct lf_apply_env *env,
+			  const struct lf_resource *prior,
+			  const struct lf_resource *desired)
+{
+	(void)prior;
+	if (!offline(env, attr_s(desired->attrs, "org")))
+		return NULL;
+	return lf_xasprintf("%s's admin signs offline: apply writes the install "
+			    "proposal for `ledgerform sign` (one round)",
+			    attr_s(desired->attrs, "mspid"));
 }
 
 /* ---- actions ---- */
@@ -464,6 +490,7 @@ const struct lf_rtype lf_rtype_cc_install = {
 	.type = "cc_install",
 	.create = lf_cc_install,
 	.delete = forget,
+	.note = install_note,
 };
 
 const struct lf_rtype lf_rtype_cc_approve = {
