@@ -101,11 +101,15 @@ static struct lf_resource *add_install(const struct lf_chaincode *cc,
 	return r;
 }
 
-/* cc_install.NAME.ORG.PEER for each peer of org (once per org) */
+/* cc_install.NAME.ORG.PEER for each peer of org (once per org); an
+ * offline org's installs go one after the other, first peer first (they
+ * share one signed proposal file, which the last one removes) */
 static int add_installs(const struct lf_chaincode *cc, const struct lf_org *o,
 			const char *package_id, struct lf_rset *rs,
 			struct lf_err *err)
 {
+	const char *prev = NULL;
+
 	for (size_t i = 0; i < o->nnodes; i++) {
 		const struct lf_node *n = &o->nodes[i];
 		char *addr;
@@ -122,6 +126,10 @@ static int add_installs(const struct lf_chaincode *cc, const struct lf_org *o,
 			free(addr);
 			return err->code;
 		}
+		if (o->admin_offline && prev)
+			dep_if(rs, addr, lf_xasprintf("cc_install.%s.%s.%s",
+						      cc->name, o->name, prev));
+		prev = n->name;
 		dep_if(rs, addr, lf_xasprintf("chaincode.%s", cc->name));
 		dep_if(rs, addr, lf_xasprintf("crypto.%s.admin", o->name));
 		for (size_t c = 0; c < cc->nchannels; c++)

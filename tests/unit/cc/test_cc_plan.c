@@ -34,7 +34,7 @@
 	"orgs:\n" \
 	"  - {name: ord, orderers: {count: 1}}\n" \
 	"  - {name: org1, peers: {count: 2}}\n" \
-	"  - {name: org2, peers: {count: 1}, admin: offline}\n" \
+	"  - {name: org2, peers: {count: 2}, admin: offline}\n" \
 	"channels:\n" \
 	"  - {name: ch1, orgs: [org1, org2]}\n"
 
@@ -223,6 +223,25 @@ static void test_cc_plan_first_notes(void **state)
 	lf_plan_free(p);
 }
 
+/* an offline org's installs share one signed file: one after the other */
+static void test_cc_expand_offline_installs(void **state)
+{
+	struct lf_spec *s;
+	struct lf_rset *rs;
+
+	(void)state;
+	net = NET_OFFLINE;
+	s = spec_of(BASIC("1", 1));
+	net = NET;
+	rs = expand(s);
+	assert_true(has_dep(rs, "cc_install.basic.org2.peer1", "cc_install.basic.org2.peer0"));
+	assert_false(has_dep(rs, "cc_install.basic.org2.peer0", "cc_install.basic.org2.peer1"));
+	assert_false(has_dep(rs, "cc_install.basic.org1.peer1", "cc_install.basic.org1.peer0"));
+	assert_true(has_dep(rs, "cc_approve.basic.ch1.org2", "cc_install.basic.org2.peer1"));
+	lf_rset_free(rs);
+	lf_spec_free(s);
+}
+
 static void expect_refusal(const char *from, bool done, const char *to,
 			   const char *sub)
 {
@@ -289,6 +308,7 @@ int main(void)
 		cmocka_unit_test(test_cc_expand_deps),
 		cmocka_unit_test(test_cc_plan_upgrade),
 		cmocka_unit_test(test_cc_plan_first_notes),
+		cmocka_unit_test(test_cc_expand_offline_installs),
 		cmocka_unit_test(test_cc_plan_refusals),
 		cmocka_unit_test(test_cc_expand_bad_hash),
 	};
