@@ -15,7 +15,6 @@
  *  - a second plan is empty; destroy leaves no process.
  */
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -69,25 +68,8 @@ static const char SPEC[] =
 static int stop_nodes(void **state)
 {
 	(void)state;
-	for (size_t i = 0; t.dir[0] && i < NHOSTS; i++) {
-		long pid = ct_node_pid(&t, W "/hosts", all_hosts[i]);
-
-		if (pid > 0 && ct_pid_alive(pid))
-			kill((pid_t)pid, SIGKILL);
-	}
+	ct_kill_nodes(&t, W "/hosts", all_hosts, NHOSTS);
 	return 0;
-}
-
-static json_t *outputs(const char *addr)
-{
-	json_t *r, *o;
-
-	assert_int_equal(ct_run(&t, "state show %s -f spec.yaml", addr), 0);
-	r = json_loads(t.out, 0, NULL);
-	assert_non_null(r);
-	o = json_incref(json_object_get(r, "outputs"));
-	json_decref(r);
-	return o;
 }
 
 /* `peer lifecycle chaincode ARGS` on org's peer as its admin (the tree's
@@ -106,21 +88,12 @@ static char *peer_cli(const char *bin, const char *org, const char *peer,
 	return ct_read(&t, "cli.txt");
 }
 
-static json_t *action_of(json_t *plan, const char *addr)
-{
-	json_t *a;
-	size_t i;
-
-	json_array_foreach(json_object_get(plan, "actions"), i, a)
-		if (strcmp(json_string_value(json_object_get(a, "address")), addr) == 0)
-			return a;
-	fail_msg("no action for %s", addr);
-	return NULL;
-}
-
 static const char *note_of(json_t *plan, const char *addr)
 {
-	return json_string_value(json_object_get(action_of(plan, addr), "note"));
+	json_t *a = ct_plan_action(plan, addr);
+
+	assert_non_null(a);
+	return json_string_value(json_object_get(a, "note"));
 }
 
 /* the first plan says who approves and who signs offline */
@@ -161,8 +134,9 @@ static void apply_waits(const char *says)
 
 static void check_install(const char *addr, bool already)
 {
-	json_t *o = outputs(addr);
+	json_t *o = ct_outputs(&t, addr);
 
+	assert_non_null(o);
 	assert_true(json_is_true(json_object_get(o, "done")));
 	assert_int_equal(json_is_true(json_object_get(o, "already")), already);
 	assert_non_null(strstr(json_string_value(json_object_get(o, "package_id")),
@@ -222,10 +196,7 @@ static void test_cc_offline_lifecycle(void **state)
 	assert_non_null(strstr(p, "Org1MSP: true, Org2MSP: true"));
 	free(p);
 	assert_int_equal(ct_run(&t, "plan -f spec.yaml --detailed-exitcode"), 0);
-	assert_int_equal(ct_run(&t, "destroy -f spec.yaml --auto-approve"), 0);
-	for (size_t i = 0; i < NHOSTS; i++)
-		assert_false(ct_node_pid(&t, W "/hosts", all_hosts[i]) > 0 &&
-			     ct_pid_alive(ct_node_pid(&t, W "/hosts", all_hosts[i])));
+	assert_true(ct_destroy_stops(&t, W "/hosts", all_hosts, NHOSTS));
 	ct_done(&t);
 }
 

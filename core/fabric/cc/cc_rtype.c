@@ -374,30 +374,21 @@ static char *commit_note(const struct lf_apply_env *env,
 	return out;
 }
 
-/* an org whose admin signs elsewhere approves through files */
-static char *approve_note(const struct lf_apply_env *env,
+/* an org whose admin signs elsewhere installs (one round, one file for
+ * all its peers) and approves (two rounds) through files */
+static char *offline_note(const struct lf_apply_env *env,
 			  const struct lf_resource *prior,
 			  const struct lf_resource *desired)
 {
-	(void)prior;
-	if (!offline(env, attr_s(desired->attrs, "org")))
-		return NULL;
-	return lf_xasprintf("%s's admin signs offline: apply writes the approval "
-			    "for `ledgerform sign` (two rounds)",
-			    attr_s(desired->attrs, "mspid"));
-}
+	bool install = lf_streq(desired->type, "cc_install");
 
-/* and installs through a file too (one round, one for all its peers) */
-static char *install_note(const struct lf_apply_env *env,
-			  const struct lf_resource *prior,
-			  const struct lf_resource *desired)
-{
 	(void)prior;
 	if (!offline(env, attr_s(desired->attrs, "org")))
 		return NULL;
-	return lf_xasprintf("%s's admin signs offline: apply writes the install "
-			    "proposal for `ledgerform sign` (one round)",
-			    attr_s(desired->attrs, "mspid"));
+	return lf_xasprintf("%s's admin signs offline: apply writes the %s for "
+			    "`ledgerform sign` (%s)", attr_s(desired->attrs, "mspid"),
+			    install ? "install proposal" : "approval",
+			    install ? "one round" : "two rounds");
 }
 
 /* ---- actions ---- */
@@ -498,7 +489,7 @@ const struct lf_rtype lf_rtype_cc_install = {
 	.type = "cc_install",
 	.create = lf_cc_install,
 	.delete = forget,
-	.note = install_note,
+	.note = offline_note,
 };
 
 const struct lf_rtype lf_rtype_cc_approve = {
@@ -507,7 +498,7 @@ const struct lf_rtype lf_rtype_cc_approve = {
 	.update = def_update,
 	.delete = forget,
 	.in_place = any_in_place,
-	.note = approve_note,
+	.note = offline_note,
 	.refuse = def_refuse,
 	.refuse_delete = def_refuse_delete,
 };
