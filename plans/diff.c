@@ -250,6 +250,8 @@ static void plan_desired(struct lf_plan *p, const struct lf_apply_env *env,
 			json_object_set_new(replaced, des->addr, json_true());
 			if (rt && rt->refuse && !p->refusal)
 				p->refusal = rt->refuse(env, NULL, des);
+			if (rt && rt->note)
+				a->note = rt->note(env, NULL, des);
 			continue;
 		}
 		action_init(a, LF_ACT_NOOP, des);

@@ -321,3 +321,26 @@ const char *ct_output_of(json_t *doc, const char *addr, const char *key)
 
 	return json_string_value(json_object_get(json_object_get(r, "outputs"), key));
 }
+
+json_t *ct_outputs(struct clitest *t, const char *addr)
+{
+	json_t *r, *o;
+
+	if (ct_run(t, "state show %s -f spec.yaml", addr) != 0)
+		return NULL;
+	r = json_loads(t->out, 0, NULL);
+	o = json_incref(json_object_get(r, "outputs"));
+	json_decref(r);
+	return o;
+}
+
+json_t *ct_plan_action(json_t *plan, const char *addr)
+{
+	json_t *a;
+	size_t i;
+
+	json_array_foreach(json_object_get(plan, "actions"), i, a)
+		if (strcmp(json_string_value(json_object_get(a, "address")), addr) == 0)
+			return a;
+	return NULL;
+}

@@ -60,5 +60,11 @@ bool ct_destroy_stops(struct clitest *t, const char *hosts_rel, const char *cons
 json_t *ct_state_doc(struct clitest *t, const char *rel);
 /* resources.ADDR.outputs.KEY of a state document, as a string (or NULL) */
 const char *ct_output_of(json_t *doc, const char *addr, const char *key);
+/* the outputs of ADDR through `state show ADDR -f spec.yaml` (the caller
+ * decrefs); NULL when the command fails */
+json_t *ct_outputs(struct clitest *t, const char *addr);
+/* the action of ADDR in a `plan --json` document (borrowed); NULL when
+ * there is none */
+json_t *ct_plan_action(json_t *plan, const char *addr);
 
 #endif

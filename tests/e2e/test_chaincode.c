@@ -16,7 +16,8 @@
  *  - sequence going down and removing the chaincode are refused at plan,
  *    with Fabric's reasons;
  *  - consortium: org2 becomes `admin: offline`; a second chaincode's
- *    approval by org2 is written to a file, signed with `ledgerform sign`
+ *    install on org2's peer (one round) and approval by org2 are written
+ *    to files, signed with `ledgerform sign`
  *    in two rounds (the proposal, then the endorsed transaction) by the
  *    org2 admin's msp folder copied elsewhere, and committed with a
  *    private data collection;
@@ -296,6 +297,11 @@ static void consortium(const char *bin)
 	ct_write(&t, "coll.json", COLL);
 	write_spec2("2.0", 2, CONS, true);
 	assert_int_equal(ct_run(&t, "plan -f spec.yaml"), 0);
+	/* org2's install first: one signed proposal */
+	assert_int_not_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 0);
+	assert_non_null(strstr(t.err, "the install proposal of cons_1:"));
+	assert_int_equal(ct_run(&t, "sign " W "/chaincodes/cc_install.cons.org2.json "
+				"--msp org2home/msp"), 0);
 	assert_int_not_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 0);
 	assert_non_null(strstr(t.err, "waiting for signatures: Org2MSP's admin signs "
 			       "offline, round 1 of 2 (the approval proposal)"));
@@ -305,7 +311,7 @@ static void consortium(const char *bin)
 	/* org1's admin cannot sign for org2 */
 	assert_int_equal(ct_run(&t, "sign " W "/chaincodes/cc_approve.cons.ccch.org2.json "
 				"--msp " ORG1 "/users/Admin@org1.example.com/msp"), 1);
-	assert_non_null(strstr(t.err, "is not the admin the approval was made for"));
+	assert_non_null(strstr(t.err, "is not the admin the file was made for"));
 	sign_as_org2(1);
 	assert_int_not_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 0);
 	assert_non_null(strstr(t.err, "round 2 of 2 (the endorsed approval transaction)"));
@@ -316,9 +322,9 @@ static void consortium(const char *bin)
 	assert_non_null(strstr(p, "\"name\": \"shared\""));
 	assert_non_null(strstr(p, "\"Org2MSP\": true"));
 	free(p);
-	/* org2's install is its admin's to make */
+	/* org2's install was made with its admin's signature */
 	o = outputs("cc_install.cons.org2.peer0");
-	assert_false(json_is_true(json_object_get(o, "done")));
+	assert_true(json_is_true(json_object_get(o, "done")));
 	json_decref(o);
 	assert_int_equal(ct_run(&t, "plan -f spec.yaml --detailed-exitcode"), 0);
 }

@@ -145,7 +145,7 @@ int lf_cc__local_admin(const struct lf_apply_env *env, const char *channel,
 
 /* ---- install ---- */
 
-static int read_package(const struct lf_apply_env *env, const char *name,
+int lf_cc__read_package(const struct lf_apply_env *env, const char *name,
 			char **data, size_t *len, struct lf_err *err)
 {
 	char *addr = lf_xasprintf("chaincode.%s", name);
@@ -174,13 +174,9 @@ int lf_cc_install(const struct lf_apply_env *env, const struct lf_resource *r,
 		*outputs = lf_cc_not_done(LF_CC_NOT_STARTED);
 		return 0;
 	}
-	if (org_offline(env, lf_cc__attr(r->attrs, "org"))) {
-		*outputs = lf_cc_not_done("the org's admin signs offline: install "
-			"the package on this peer as that admin (`peer lifecycle "
-			"chaincode install`, the file `ledgerform package` writes)");
-		return 0;
-	}
-	rc = read_package(env, lf_cc__attr(r->attrs, "chaincode"), &pkg, &len, err);
+	if (org_offline(env, lf_cc__attr(r->attrs, "org")))
+		return lf_cc__install_offline(env, r, node, outputs, err);
+	rc = lf_cc__read_package(env, lf_cc__attr(r->attrs, "chaincode"), &pkg, &len, err);
 	if (rc == 0)
 		rc = lf_cc__admin_load(env, node, &admin, err);
 	if (rc == 0)

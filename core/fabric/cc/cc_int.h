@@ -59,6 +59,20 @@ int lf_cc__orderer_open(const struct lf_apply_env *env, const char *channel,
 int lf_cc__local_admin(const struct lf_apply_env *env, const char *channel,
 		       struct lf_identity *id, struct lf_err *err);
 
+/* the package file chaincode.NAME recorded */
+int lf_cc__read_package(const struct lf_apply_env *env, const char *name,
+			char **data, size_t *len, struct lf_err *err);
+/* the org admin's certificate (public) of the node's org, from the tree */
+int lf_cc__admin_cert(const struct lf_apply_env *env,
+		      const struct lf_resource *node, char **pem, size_t *len,
+		      struct lf_err *err);
+
+/* the install of an org whose admin signs offline (cc_install_offline.c) */
+int lf_cc__install_offline(const struct lf_apply_env *env,
+			   const struct lf_resource *r,
+			   const struct lf_resource *node, json_t **outputs,
+			   struct lf_err *err);
+
 /* the approval of an org whose admin signs offline (cc_offline.c) */
 int lf_cc__approve_offline(const struct lf_apply_env *env,
 			   const struct lf_resource *r,

@@ -30,11 +30,12 @@ static const char *A(const struct approval *ap, const char *k)
 }
 
 /* the admin's public certificate, from the crypto tree */
-static int admin_cert(const struct approval *ap, char **pem, size_t *len,
+int lf_cc__admin_cert(const struct lf_apply_env *env,
+		      const struct lf_resource *node, char **pem, size_t *len,
 		      struct lf_err *err)
 {
-	const char *domain = lf_cc__attr(ap->node->attrs, "domain");
-	char *dir = lf_cc__org_dir(ap->env, "peerOrganizations", ap->node);
+	const char *domain = lf_cc__attr(node->attrs, "domain");
+	char *dir = lf_cc__org_dir(env, "peerOrganizations", node);
 	char *p = lf_xasprintf("%s/users/Admin@%s/msp/signcerts/Admin@%s-cert.pem",
 			       dir, domain, domain);
 	int rc = lf_read_file(p, pem, len, err);
@@ -82,7 +83,7 @@ static int start(struct approval *ap, struct lf_err *err)
 	struct lf_lc_proposal prop = { 0 };
 	char *cert = NULL, *b;
 	size_t clen = 0;
-	int rc = admin_cert(ap, &cert, &clen, err);
+	int rc = lf_cc__admin_cert(ap->env, ap->node, &cert, &clen, err);
 
 	if (rc == 0)
 		rc = lf_lc_approve_proposal(&prop, A(ap, "channel"), &ap->cd.d,

@@ -101,11 +101,15 @@ static struct lf_resource *add_install(const struct lf_chaincode *cc,
 	return r;
 }
 
-/* cc_install.NAME.ORG.PEER for each peer of org (once per org) */
+/* cc_install.NAME.ORG.PEER for each peer of org (once per org); an
+ * offline org's installs go one after the other, first peer first (they
+ * share one signed proposal file, which the last one removes) */
 static int add_installs(const struct lf_chaincode *cc, const struct lf_org *o,
 			const char *package_id, struct lf_rset *rs,
 			struct lf_err *err)
 {
+	const char *prev = NULL;
+
 	for (size_t i = 0; i < o->nnodes; i++) {
 		const struct lf_node *n = &o->nodes[i];
 		char *addr;
@@ -122,6 +126,10 @@ static int add_installs(const struct lf_chaincode *cc, const struct lf_org *o,
 			free(addr);
 			return err->code;
 		}
+		if (o->admin_offline && prev)
+			dep_if(rs, addr, lf_xasprintf("cc_install.%s.%s.%s",
+						      cc->name, o->name, prev));
+		prev = n->name;
 		dep_if(rs, addr, lf_xasprintf("chaincode.%s", cc->name));
 		dep_if(rs, addr, lf_xasprintf("crypto.%s.admin", o->name));
 		for (size_t c = 0; c < cc->nchannels; c++)
@@ -261,17 +269,13 @@ static char *def_refuse(const struct lf_apply_env *env,
 			const struct lf_resource *desired)
 {
 	long long ps, ds;
-	const char *name;
+	const char *name = attr_s(desired->attrs, "name");
 
-	if (!prior) /* a first deployment: any sequence Fabric accepts */
+	(void)env;
+	if (!done(prior))               /* a create (prior NULL) too */
 		return NULL;
 	ps = attr_i(prior->attrs, "sequence");
 	ds = attr_i(desired->attrs, "sequence");
-	name = attr_s(desired->attrs, "name");
-
-	(void)env;
-	if (!done(prior))
-		return NULL;
 	if (ds < ps)
 		return lf_xasprintf("chaincode '%s': sequence %lld is lower than "
 				    "the %lld already on channel '%s' (Fabric's "
@@ -324,51 +328,67 @@ static bool any_in_place(const struct lf_apply_env *env,
 	return true;
 }
 
-/* which orgs' approvals of the desired sequence are not recorded yet */
+static bool offline(const struct lf_apply_env *env, const char *org)
+{
+	const struct lf_org *o = env->spec ? lf_spec_org(env->spec, org) : NULL;
+
+	return o && o->admin_offline;
+}
+
+/* which orgs' approvals of the desired sequence are not recorded yet (a
+ * first deployment: every org), and which of them sign offline */
 static char *commit_note(const struct lf_apply_env *env,
 			 const struct lf_resource *prior,
 			 const struct lf_resource *desired)
 {
 	const json_t *orgs = json_object_get(desired->attrs, "orgs"), *o;
-	struct lf_buf b = LF_BUF_INIT;
+	struct lf_buf b = LF_BUF_INIT, off = LF_BUF_INIT;
 	long long seq = attr_i(desired->attrs, "sequence");
 	char *out = NULL;
 	size_t i;
 
 	(void)prior;
 	json_array_foreach(orgs, i, o) {
+		const char *org = json_string_value(o);
 		char *addr = lf_xasprintf("cc_approve.%s.%s.%s",
 					  attr_s(desired->attrs, "name"),
-					  attr_s(desired->attrs, "channel"),
-					  json_string_value(o));
+					  attr_s(desired->attrs, "channel"), org);
 		const struct lf_resource *a = env->current ?
 			lf_rset_get(env->current, addr) : NULL;
 
-		if (!done(a) || attr_i(a->attrs, "sequence") != seq)
-			lf_buf_printf(&b, "%s%s", b.len ? ", " : "",
-				      json_string_value(o));
+		if (!done(a) || attr_i(a->attrs, "sequence") != seq) {
+			lf_buf_printf(&b, "%s%s", b.len ? ", " : "", org);
+			if (offline(env, org))
+				lf_buf_printf(&off, "%s%s", off.len ? ", " : "",
+					      org);
+		}
 		free(addr);
 	}
 	if (b.len)
-		out = lf_xasprintf("commits sequence %lld once approved by: %s",
-				   seq, b.data);
+		out = lf_xasprintf("commits sequence %lld once approved by: %s%s%s",
+				   seq, b.data, off.len ? "; offline (apply stops "
+				   "and waits for their `ledgerform sign` files): "
+				   : "", off.len ? off.data : "");
+	lf_buf_free(&off);
 	lf_buf_free(&b);
 	return out;
 }
 
-/* an org whose admin signs elsewhere approves through files */
-static char *approve_note(const struct lf_apply_env *env,
+/* an org whose admin signs elsewhere installs (one round, one file for
+ * all its peers) and approves (two rounds) through files */
+static char *offline_note(const struct lf_apply_env *env,
 			  const struct lf_resource *prior,
 			  const struct lf_resource *desired)
 {
-	const struct lf_org *o = env->spec ?
-		lf_spec_org(env->spec, attr_s(desired->attrs, "org")) : NULL;
+	bool install = lf_streq(desired->type, "cc_install");
 
 	(void)prior;
-	if (!o || !o->admin_offline)
+	if (!offline(env, attr_s(desired->attrs, "org")))
 		return NULL;
-	return lf_xasprintf("%s's admin signs offline: apply writes the approval "
-			    "for `ledgerform sign` (two rounds)", o->mspid);
+	return lf_xasprintf("%s's admin signs offline: apply writes the %s for "
+			    "`ledgerform sign` (%s)", attr_s(desired->attrs, "mspid"),
+			    install ? "install proposal" : "approval",
+			    install ? "one round" : "two rounds");
 }
 
 /* ---- actions ---- */
@@ -469,6 +489,7 @@ const struct lf_rtype lf_rtype_cc_install = {
 	.type = "cc_install",
 	.create = lf_cc_install,
 	.delete = forget,
+	.note = offline_note,
 };
 
 const struct lf_rtype lf_rtype_cc_approve = {
@@ -477,7 +498,7 @@ const struct lf_rtype lf_rtype_cc_approve = {
 	.update = def_update,
 	.delete = forget,
 	.in_place = any_in_place,
-	.note = approve_note,
+	.note = offline_note,
 	.refuse = def_refuse,
 	.refuse_delete = def_refuse_delete,
 };

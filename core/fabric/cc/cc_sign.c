@@ -108,6 +108,25 @@ static int sign_round(json_t *j, const struct lf_identity *id,
 	return rc;
 }
 
+/* what the admin is about to sign */
+static void show(const json_t *j)
+{
+	if (lf_streq(js(j, "step"), "install")) {
+		printf("You are signing the install proposal (one round, for "
+		       "every peer of %s):\n  package %s of chaincode %s (tx %s)\n",
+		       shown(j, "mspid"), shown(j, "package_id"),
+		       shown(j, "chaincode"), shown(j, "tx_id"));
+		return;
+	}
+	printf("You are signing round %lld of 2 (%s):\n"
+	       "  chaincode %s version %s sequence %lld on channel %s,\n"
+	       "  approved by %s (tx %s)\n",
+	       (long long)json_integer_value(json_object_get(j, "round")),
+	       shown(j, "what"), shown(j, "chaincode"), shown(j, "version"),
+	       (long long)json_integer_value(json_object_get(j, "sequence")),
+	       shown(j, "channel"), shown(j, "mspid"), shown(j, "tx_id"));
+}
+
 int lf_cc_sign_file(const char *file, const char *mspdir, const char *data,
 		    size_t len, struct lf_err *err)
 {
@@ -118,18 +137,12 @@ int lf_cc_sign_file(const char *file, const char *mspdir, const char *data,
 		   : lf_err_set(err, LF_EINVALID, "'%s' is not JSON", file);
 
 	if (rc == 0 && !same_cert(id.cert_pem, js(j, "creator")))
-		rc = lf_err_set(err, LF_EAUTH, "'%s' is not the admin the approval "
+		rc = lf_err_set(err, LF_EAUTH, "'%s' is not the admin the file "
 				"was made for (%s's admin certificate in the "
 				"file): sign with that admin's msp folder",
 				mspdir, shown(j, "mspid"));
 	if (rc == 0) {
-		printf("You are signing round %lld of 2 (%s):\n"
-		       "  chaincode %s version %s sequence %lld on channel %s,\n"
-		       "  approved by %s (tx %s)\n",
-		       (long long)json_integer_value(json_object_get(j, "round")),
-		       shown(j, "what"), shown(j, "chaincode"), shown(j, "version"),
-		       (long long)json_integer_value(json_object_get(j, "sequence")),
-		       shown(j, "channel"), shown(j, "mspid"), shown(j, "tx_id"));
+		show(j);
 		rc = sign_round(j, &id, err);
 	}
 	if (rc == 0) {
@@ -138,7 +151,8 @@ int lf_cc_sign_file(const char *file, const char *mspdir, const char *data,
 	}
 	if (rc == 0)
 		printf("signature added to %s: run `ledgerform apply`%s\n", file,
-		       json_integer_value(json_object_get(j, "round")) == 1 ?
+		       json_integer_value(json_object_get(j, "round")) == 1 &&
+		       !lf_streq(js(j, "step"), "install") ?
 		       " (it asks for round 2 next)" : "");
 	free(out);
 	lf_identity_clear(&id);

@@ -16,6 +16,8 @@
  *    "proposal": B64, "sign": B64 (the bytes to sign),
  *    "signature": B64 (once signed)}
  * A file made for another definition (the spec changed) is replaced.
+ * An install (cc_install_offline.c) is one round of the same format with
+ * "step": "install", "rounds": 1, "package_id", and "sign" the proposal.
  */
 #ifndef LF_CC_OFFLINE_H
 #define LF_CC_OFFLINE_H

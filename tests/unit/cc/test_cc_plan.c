@@ -28,9 +28,21 @@
 	"channels:\n" \
 	"  - {name: ch1, orgs: [org1, org2]}\n"
 
+/* org2's admin signs offline */
+#define NET_OFFLINE \
+	"name: net\n" \
+	"orgs:\n" \
+	"  - {name: ord, orderers: {count: 1}}\n" \
+	"  - {name: org1, peers: {count: 2}}\n" \
+	"  - {name: org2, peers: {count: 2}, admin: offline}\n" \
+	"channels:\n" \
+	"  - {name: ch1, orgs: [org1, org2]}\n"
+
+static const char *net = NET;   /* the network spec_of uses */
+
 static struct lf_spec *spec_of(const char *ccs)
 {
-	char *text = lf_xasprintf(NET "%s", ccs);
+	char *text = lf_xasprintf("%s%s", net, ccs);
 	struct lf_diags d = { 0 };
 	struct lf_spec *s = NULL;
 
@@ -179,6 +191,57 @@ static void test_cc_plan_upgrade(void **state)
 	lf_plan_free(p);
 }
 
+/* a first deployment: the commit names every org that must approve,
+ * and those whose admin signs offline; their approvals and installs say
+ * they go through files */
+static void test_cc_plan_first_notes(void **state)
+{
+	struct lf_plan *p = NULL;
+	char *why = plan("", true, BASIC("1", 1), &p);
+
+	(void)state;
+	assert_null(why);
+	assert_int_equal(action(p, "cc_commit.basic.ch1")->kind, LF_ACT_CREATE);
+	assert_string_equal(action(p, "cc_commit.basic.ch1")->note,
+			    "commits sequence 1 once approved by: org1, org2");
+	assert_null(action(p, "cc_approve.basic.ch1.org2")->note);
+	lf_plan_free(p);
+	net = NET_OFFLINE;
+	why = plan("", true, BASIC("1", 1), &p);
+	net = NET;
+	assert_null(why);
+	assert_string_equal(action(p, "cc_commit.basic.ch1")->note,
+			    "commits sequence 1 once approved by: org1, org2; "
+			    "offline (apply stops and waits for their `ledgerform "
+			    "sign` files): org2");
+	assert_string_equal(action(p, "cc_approve.basic.ch1.org2")->note,
+			    "Org2MSP's admin signs offline: apply writes the "
+			    "approval for `ledgerform sign` (two rounds)");
+	assert_non_null(strstr(action(p, "cc_install.basic.org2.peer0")->note,
+			       "writes the install proposal"));
+	assert_null(action(p, "cc_install.basic.org1.peer0")->note);
+	lf_plan_free(p);
+}
+
+/* an offline org's installs share one signed file: one after the other */
+static void test_cc_expand_offline_installs(void **state)
+{
+	struct lf_spec *s;
+	struct lf_rset *rs;
+
+	(void)state;
+	net = NET_OFFLINE;
+	s = spec_of(BASIC("1", 1));
+	net = NET;
+	rs = expand(s);
+	assert_true(has_dep(rs, "cc_install.basic.org2.peer1", "cc_install.basic.org2.peer0"));
+	assert_false(has_dep(rs, "cc_install.basic.org2.peer0", "cc_install.basic.org2.peer1"));
+	assert_false(has_dep(rs, "cc_install.basic.org1.peer1", "cc_install.basic.org1.peer0"));
+	assert_true(has_dep(rs, "cc_approve.basic.ch1.org2", "cc_install.basic.org2.peer1"));
+	lf_rset_free(rs);
+	lf_spec_free(s);
+}
+
 static void expect_refusal(const char *from, bool done, const char *to,
 			   const char *sub)
 {
@@ -244,6 +307,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cc_expand_deps),
 		cmocka_unit_test(test_cc_plan_upgrade),
+		cmocka_unit_test(test_cc_plan_first_notes),
+		cmocka_unit_test(test_cc_expand_offline_installs),
 		cmocka_unit_test(test_cc_plan_refusals),
 		cmocka_unit_test(test_cc_expand_bad_hash),
 	};

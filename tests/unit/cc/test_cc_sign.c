@@ -107,7 +107,7 @@ static void test_cc_sign_file(void **state)
 	/* another admin: refused, file untouched */
 	msp = lf_path_join(dir, "b");
 	assert_int_equal(lf_cc_sign_file(file, msp, text, strlen(text), &err), LF_EAUTH);
-	assert_non_null(strstr(err.msg, "is not the admin the approval was made for"));
+	assert_non_null(strstr(err.msg, "is not the admin the file was made for"));
 	free(msp);
 	after = readf("approval.json");
 	assert_string_equal(after, text);
