@@ -91,6 +91,10 @@ static void apply_live(struct lf_resource *k, const json_t *live)
 			lf_buf_printf(&why, "%sthe node's process is not running", why.len ? "; " : "");
 			continue;
 		}
+		if (strcmp(key, "drift") == 0 && json_is_string(lv)) { /* said as is */
+			lf_buf_printf(&why, "%s%s", why.len ? "; " : "", json_string_value(lv));
+			continue;
+		}
 		if (!ov || json_equal(ov, lv))
 			continue;
 		if (!attrs)
