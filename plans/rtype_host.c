@@ -828,12 +828,14 @@ static int node_sh(const struct lf_apply_env *env, const struct lf_resource *nod
 	"o=$(portpids \"$n\"); echo \"port $n answers, but another process holds it " \
 	"(pid ${o:-not visible to $(id -un)}), not the node (pid $p)\"; return 1; done; }; "
 
-/* the node's log: the journal of its unit ($LF_UNIT), else fabric/node.log */
+/* the node's log: the journal of its unit ($LF_UNIT) when it has lines,
+ * else fabric/node.log */
 #define NODE_LOG_FN \
-	"logtail() { if [ -n \"$LF_UNIT\" ] && command -v journalctl >/dev/null 2>&1 && " \
-	"journalctl -q -n 12 --no-pager -u \"$LF_UNIT\" 2>/dev/null; then :; " \
+	"injournal() { [ -n \"$LF_UNIT\" ] && command -v journalctl >/dev/null 2>&1 && " \
+	"[ -n \"$(journalctl -q -n 1 --no-pager -u \"$LF_UNIT\" 2>/dev/null)\" ]; }; " \
+	"logtail() { if injournal; then journalctl -q -n 12 --no-pager -u \"$LF_UNIT\"; " \
 	"else tail -n 12 fabric/node.log 2>/dev/null; fi; }; " \
-	"logname() { if [ -n \"$LF_UNIT\" ]; then echo \"the journal of $LF_UNIT\"; " \
+	"logname() { if injournal; then echo \"the journal of $LF_UNIT\"; " \
 	"else echo fabric/node.log; fi; }; "
 
 /* the checks before a start */
