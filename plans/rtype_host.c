@@ -970,30 +970,23 @@ static char *node_unit_name(const struct lf_apply_env *env, const struct lf_reso
 	return name;
 }
 
-/* what should run the node: systemd where its host's transport has the
- * service callback and the machine's facts say supervisor: systemd,
- * else the nohup supervisor */
-static const char *node_sup_choice(const struct lf_apply_env *env, const struct lf_resource *node)
+/* has the transport of the node's host the service callback? (its
+ * driver, without a connection) */
+static bool node_tr_has_service(const struct lf_apply_env *env, const struct lf_resource *node)
 {
 	const json_t *outputs;
 	const struct lf_resource *h = node_host(env, node->attrs, &outputs);
-	const json_t *m = outputs ? json_object_get(outputs, "machine") : NULL;
-	const struct lf_provider *p = NULL;
-	const struct lf_driver *drv;
-	const char *tr;
+	const char *tr = h ? attr_s(h->attrs, "transport") : NULL;
+	const struct lf_provider *p;
+	const struct lf_driver *drv = NULL;
+	struct lf_err e = LF_ERR_INIT;
 
-	if (!h || !lf_streq(attr_s(m, "supervisor"), SUP_SYSTEMD))
-		return SUP_NOHUP;
-	tr = attr_s(h->attrs, "transport") ? attr_s(h->attrs, "transport")
-					   : attr_s(h->attrs, "provider");
+	if (h && !tr)
+		tr = attr_s(h->attrs, "provider");
 	p = env->spec && tr ? lf_spec_provider(env->spec, tr) : NULL;
-	drv = NULL;
-	if (p && env->registry) {
-		struct lf_err e = LF_ERR_INIT;
-
-		(void)lf_registry_get(env->registry, p->driver, &drv, &e);
-	}
-	return drv && LF_DRIVER_HAS(drv, service) ? SUP_SYSTEMD : SUP_NOHUP;
+	if (!p || !env->registry || lf_registry_get(env->registry, p->driver, &drv, &e) != 0)
+		return false;
+	return LF_DRIVER_HAS(drv, service);
 }
 
 /* what ran a started node (state outputs; nohup before it was recorded) */
@@ -1052,20 +1045,25 @@ static int node_start_unit(const struct lf_apply_env *env, const struct lf_resou
 	return rc;
 }
 
-/* start the node under sup (systemd falls back to nohup where the
- * machine runs no services); *used gets the one that runs it */
+/* start the node: as a unit where its transport runs services, else
+ * (LF_EUNSUPPORTED) under the nohup supervisor, after the unit that ran it
+ * before (was: the recorded supervisor, NULL for none) is stopped and
+ * removed; *used gets what runs it now */
 static int node_start(const struct lf_apply_env *env, const struct lf_resource *node,
-		      const char *bin, const char *sup, long long *pid, const char **used,
+		      const char *bin, const char *was, long long *pid, const char **used,
 		      struct lf_err *err)
 {
-	int rc = LF_EUNSUPPORTED;
+	struct lf_service_status st;
+	int rc = node_start_unit(env, node, bin, pid, err);
 
+	*used = SUP_SYSTEMD;
+	if (rc != LF_EUNSUPPORTED)
+		return rc;
+	lf_err_clear(err);
 	*used = SUP_NOHUP;
-	if (lf_streq(sup, SUP_SYSTEMD)) {
-		rc = node_start_unit(env, node, bin, pid, err);
-		if (rc == 0)
-			*used = SUP_SYSTEMD;
-		if (rc != LF_EUNSUPPORTED)
+	if (lf_streq(was, SUP_SYSTEMD)) {
+		rc = node_svc(env, node, LF_SVC_STOP, NULL, &st, err);
+		if (rc != 0 && rc != LF_EUNSUPPORTED)
 			return rc;
 		lf_err_clear(err);
 	}
@@ -1098,8 +1096,10 @@ static bool node_startable(const struct lf_resource *r)
 	return lf_streq(kind, "peer") || lf_streq(kind, "orderer") || lf_streq(kind, "ca");
 }
 
-static int node_create(const struct lf_apply_env *env, const struct lf_resource *des,
-		       json_t **outputs, struct lf_err *err)
+/* deliver the node's files and (where Fabric binaries are) start it;
+ * was: what ran it before (NULL for a new node) */
+static int node_deliver_start(const struct lf_apply_env *env, const struct lf_resource *des,
+			      const char *was, json_t **outputs, struct lf_err *err)
 {
 	const char *bin = lf_streq(attr_s(des->attrs, "kind"), "ca")
 			  ? lf_ctx_current()->fabric_ca_bin : fabric_bin();
@@ -1108,7 +1108,7 @@ static int node_create(const struct lf_apply_env *env, const struct lf_resource 
 	int rc = node_put_all(env, des, err);
 
 	if (rc == 0 && bin && node_startable(des))
-		rc = node_start(env, des, bin, node_sup_choice(env, des), &pid, &used, err);
+		rc = node_start(env, des, bin, was, &pid, &used, err);
 	if (rc == 0) {
 		*outputs = json_object();
 		json_object_set_new(*outputs, "bundle", json_string("fabric/"));
@@ -1128,21 +1128,29 @@ static int node_create(const struct lf_apply_env *env, const struct lf_resource 
 	return rc;
 }
 
+static int node_create(const struct lf_apply_env *env, const struct lf_resource *des,
+		       json_t **outputs, struct lf_err *err)
+{
+	return node_deliver_start(env, des, NULL, outputs, err);
+}
+
 static int node_update(const struct lf_apply_env *env, const struct lf_resource *prior,
 		       const struct lf_resource *des, json_t **outputs,
 		       struct lf_err *err)
 {
+	const char *was = json_is_true(json_object_get(prior->outputs, "started"))
+			  ? node_sup_recorded(prior) : NULL;
 	int rc;
 
-	/* a change of supervisor: what ran it stops it first */
-	if (json_is_true(json_object_get(prior->outputs, "started")) &&
-	    !lf_streq(node_sup_recorded(prior), node_sup_choice(env, des))) {
+	/* a node nohup ran stops first where a unit may start now: it would
+	 * find its ports taken (a nohup start stops it anyway) */
+	if (lf_streq(was, SUP_NOHUP) && node_tr_has_service(env, des)) {
 		rc = node_stop(env, prior, err);
 		if (rc != 0)
 			return rc;
 	}
 	/* files re-delivered; a started node is restarted on them */
-	return node_create(env, des, outputs, err);
+	return node_deliver_start(env, des, was, outputs, err);
 }
 
 static int node_delete(const struct lf_apply_env *env, const struct lf_resource *prior,
@@ -1168,29 +1176,31 @@ static enum lf_change_kind node_change_kind(const struct lf_apply_env *env,
 								    : LF_CHANGE_REPLACE;
 }
 
-/* is the started node's process there? (through what runs it) 1 yes,
- * 0 no, or a negative code when that cannot be told */
+/* is the started node's process there (through what runs it)? 1 yes,
+ * 0 no, or a negative code when that cannot be told; *now gets what its
+ * machine runs nodes under today (the transport decides) */
 static int node_alive(const struct lf_apply_env *env, const struct lf_resource *prior,
-		      struct lf_err *err)
+		      const char **now, struct lf_err *err)
 {
+	bool unit = lf_streq(node_sup_recorded(prior), SUP_SYSTEMD);
 	struct lf_service_status st;
 	struct lf_err e = LF_ERR_INIT;
-	int rc;
+	int rc, alive = 1;
 
-	if (lf_streq(node_sup_recorded(prior), SUP_SYSTEMD)) {
-		rc = node_svc(env, prior, LF_SVC_STATUS, NULL, &st, &e);
-		if (rc == LF_EUNSUPPORTED) /* no longer runs services: not there */
-			return 0;
-		if (rc != 0)
-			return lf_err_set(err, rc, "%s", e.msg);
-		return st.active && st.main_pid > 0;
-	}
+	/* a unit's status; for a nohup node, whether a unit could run it */
+	rc = node_svc(env, prior, LF_SVC_STATUS, NULL, &st, &e);
+	*now = rc == LF_EUNSUPPORTED ? SUP_NOHUP : SUP_SYSTEMD;
+	if (rc != 0 && rc != LF_EUNSUPPORTED)
+		return lf_err_set(err, rc, "%s", e.msg);
+	if (unit)
+		return rc == 0 && st.active && st.main_pid > 0;
+	lf_err_clear(&e);
 	rc = node_sh(env, prior, "p=$(cat fabric/node.pid) && " NODE_ALIVE, NULL, NULL, &e);
 	if (rc == LF_ERROR) /* the check ran: the process is not there */
-		return 0;
-	if (rc != 0)
+		alive = 0;
+	else if (rc != 0)
 		return lf_err_set(err, rc, "%s", e.msg);
-	return 1;
+	return alive;
 }
 
 /* refresh: a started node whose process is gone has drifted, and so has
@@ -1198,16 +1208,15 @@ static int node_alive(const struct lf_apply_env *env, const struct lf_resource *
 static int node_read(const struct lf_apply_env *env, const struct lf_resource *prior,
 		     json_t **live, struct lf_err *err)
 {
-	const char *was = node_sup_recorded(prior), *now;
+	const char *was = node_sup_recorded(prior), *now = NULL;
 	int alive;
 
 	*live = NULL;
 	if (!json_is_true(json_object_get(prior->outputs, "started")))
 		return 0;
-	alive = node_alive(env, prior, err);
+	alive = node_alive(env, prior, &now, err);
 	if (alive < 0)
 		return alive;
-	now = node_sup_choice(env, prior);
 	if (!alive || !lf_streq(was, now))
 		*live = json_pack("{sb}", "running", alive);
 	if (!lf_streq(was, now))

@@ -24,7 +24,10 @@
  * apply -> unit installed, started through systemctl, the node healthy,
  * supervisor: systemd and the unit recorded; plan empty; the node's
  * process killed -> plan shows drift, apply restarts it through
- * systemctl; destroy -> disable --now, the unit file gone, no process.
+ * systemctl; the provider's supervisor set to nohup -> drift, apply
+ * stops the unit (disable --now) and runs the node under nohup, and back
+ * to systemd the other way; destroy -> disable --now, the unit file gone,
+ * no process.
  * Skipped, saying so, without sshd or FABRIC_BIN.
  */
 #include <setjmp.h>
@@ -59,7 +62,7 @@ static const char SPEC[] =
 	"    driver: ssh\n"
 	"    config: {user: %s, port: %d, identity: %s/user_key, known_hosts: %s/known_hosts,\n"
 	"             root: %s/remote, bin_root: %s/bin-remote, connect_timeout: 2,\n"
-	"             supervisor: systemd, unit_dir: %s/units,\n"
+	"             supervisor: %s, unit_dir: %s/units,\n"
 	"             path: \"%s/fakebin:/usr/local/bin:/usr/bin:/bin\"}\n"
 	"orgs:\n"
 	"  - name: ordering\n"
@@ -104,17 +107,25 @@ static const char STAND_IN[] =
 	"esac\n"
 	"exit 0\n";
 
+static void write_spec(struct clitest *t, const char *supervisor)
+{
+	const char *d = g_sshd.dir;
+	size_t n = sizeof(SPEC) + 8 * strlen(d) + 64;
+	char *spec = malloc(n);
+
+	assert_non_null(spec);
+	snprintf(spec, n, SPEC, g_sshd.user, g_sshd.port, d, d, d, d, supervisor, d, d);
+	ct_write(t, "spec.yaml", spec);
+	free(spec);
+}
+
 static void write_files(struct clitest *t)
 {
 	const char *d = g_sshd.dir;
-	char *spec = NULL, *stand_in, *p;
-	size_t n = sizeof(SPEC) + 8 * strlen(d) + 64;
+	char *stand_in, *p;
+	size_t n;
 
-	spec = malloc(n);
-	assert_non_null(spec);
-	snprintf(spec, n, SPEC, g_sshd.user, g_sshd.port, d, d, d, d, d, d);
-	ct_write(t, "spec.yaml", spec);
-	free(spec);
+	write_spec(t, "systemd");
 	assert_int_equal(sshd_sh("printf '[127.0.0.1]:%d ' > %s/known_hosts && cut -d' ' -f1,2 %s/host_key.pub >> %s/known_hosts",
 				 g_sshd.port, d, d, d), 0);
 	n = sizeof(STAND_IN) + 2 * strlen(d);
@@ -155,6 +166,15 @@ static size_t count_of(const char *hay, const char *needle)
 	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
 		k++;
 	return k;
+}
+
+/* "PREFIX UNIT\n" (a static buffer) */
+static const char *want2(const char *unit, const char *prefix)
+{
+	static char buf[640];
+
+	snprintf(buf, sizeof(buf), "%s%s\n", prefix, unit);
+	return buf;
 }
 
 static bool unit_installed(const char *unit)
@@ -231,6 +251,35 @@ static void test_svc_systemd_units_end_to_end(void **state)
 	pid2 = node_outputs(sup, sizeof(sup), unit, sizeof(unit));
 	assert_true(pid2 > 1 && pid2 != pid && ct_pid_alive(pid2));
 	assert_string_equal(sup, "systemd");
+	assert_int_equal(ct_run(&g_t, "plan -f spec.yaml --detailed-exitcode"), 0);
+
+	/* a change of supervisor (the setting to nohup) is drift, and apply
+	 * restarts the node: the unit stopped and removed, nohup runs it */
+	write_spec(&g_t, "nohup");
+	assert_int_equal(ct_run(&g_t, "plan -f spec.yaml --detailed-exitcode"), 2);
+	assert_non_null(strstr(g_t.out, "the node runs under systemd, its machine now under nohup"));
+	if (ct_run(&g_t, "apply -f spec.yaml --auto-approve") != 0)
+		fail_msg("apply: %s", g_t.err);
+	c = calls();
+	assert_int_equal(count_of(c, want2(unit, "disable --now ")), 1);
+	free(c);
+	assert_false(unit_installed(unit));
+	assert_false(ct_pid_alive(pid2));
+	pid = node_outputs(sup, sizeof(sup), want, sizeof(want));
+	assert_string_equal(sup, "nohup");
+	assert_true(pid > 1 && ct_pid_alive(pid));
+	assert_int_equal(ct_run(&g_t, "plan -f spec.yaml --detailed-exitcode"), 0);
+	/* and back: the nohup process stopped, the unit started again */
+	write_spec(&g_t, "systemd");
+	assert_int_equal(ct_run(&g_t, "plan -f spec.yaml --detailed-exitcode"), 2);
+	assert_non_null(strstr(g_t.out, "the node runs under nohup, its machine now under systemd"));
+	if (ct_run(&g_t, "apply -f spec.yaml --auto-approve") != 0)
+		fail_msg("apply: %s", g_t.err);
+	assert_false(ct_pid_alive(pid));
+	pid2 = node_outputs(sup, sizeof(sup), unit, sizeof(unit));
+	assert_string_equal(sup, "systemd");
+	assert_true(unit_installed(unit));
+	assert_true(pid2 > 1 && pid2 != pid && ct_pid_alive(pid2));
 	assert_int_equal(ct_run(&g_t, "plan -f spec.yaml --detailed-exitcode"), 0);
 
 	/* destroy: disable --now, the unit gone, no process */
