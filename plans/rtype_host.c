@@ -1229,7 +1229,7 @@ static int node_read(const struct lf_apply_env *env, const struct lf_resource *p
 /* what the probe prints: key=value lines (ps from procps) */
 #define NODE_PROBE \
 	NODE_HEALTH_FN \
-	"p=$(cat fabric/node.pid 2>/dev/null || true); " \
+	"p=${LF_PID:-$(cat fabric/node.pid 2>/dev/null || true)}; " \
 	"if [ -n \"$p\" ] && " NODE_ALIVE "; then echo running=1; echo pid=$p; " \
 	"set -- $(ps -o %cpu=,rss=,etimes= -p \"$p\" 2>/dev/null); " \
 	"[ $# -eq 3 ] && { echo cpu=$1; echo rss_kb=$2; echo uptime_s=$3; }; " \
@@ -1267,13 +1267,22 @@ int lf_node_probe(const struct lf_apply_env *env, const struct lf_resource *node
 		  json_t **out, struct lf_err *err)
 {
 	char *ops = node_ops_addr(node->attrs, false);
-	char *var = lf_xasprintf("LF_OPS=%s", ops);
-	const char *envp[] = { var, NULL };
+	char *var = lf_xasprintf("LF_OPS=%s", ops), *pidvar = NULL;
+	const char *envp[] = { var, NULL, NULL };
+	struct lf_service_status st;
 	char *text = NULL, *line, *nl;
-	int rc;
+	int rc = 0;
 
 	*out = NULL;
-	rc = node_sh_full(env, node, NODE_PROBE, envp, &text, NULL, 30000, err);
+	/* a unit's process is its MainPID (no pid file) */
+	if (lf_streq(node_sup_recorded(node), SUP_SYSTEMD)) {
+		rc = node_svc(env, node, LF_SVC_STATUS, NULL, &st, err);
+		envp[1] = pidvar = rc == 0 && st.main_pid > 0
+					   ? lf_xasprintf("LF_PID=%lld", st.main_pid)
+					   : lf_xstrdup("LF_PID=none");
+	}
+	if (rc == 0)
+		rc = node_sh_full(env, node, NODE_PROBE, envp, &text, NULL, 30000, err);
 	if (rc == 0) {
 		*out = json_pack("{sb}", "running", 0);
 		for (line = text; line && *line; line = nl ? nl + 1 : NULL) {
@@ -1285,6 +1294,7 @@ int lf_node_probe(const struct lf_apply_env *env, const struct lf_resource *node
 	}
 	free(text);
 	free(var);
+	free(pidvar);
 	free(ops);
 	return rc;
 }

@@ -203,6 +203,26 @@ static long node_outputs(char *sup, size_t sup_len, char *unit, size_t unit_len)
 	return pid;
 }
 
+/* the pid `status --json` reports for the node while running (0 when
+ * not running) */
+static long status_pid(void)
+{
+	json_t *doc, *n;
+	size_t i;
+	long pid = -1;
+
+	assert_int_equal(ct_run(&g_t, "status -f spec.yaml --json"), 0);
+	doc = json_loads(g_t.out, 0, NULL);
+	assert_non_null(doc);
+	json_array_foreach(json_object_get(doc, "nodes"), i, n) {
+		if (strcmp(json_string_value(json_object_get(n, "address")), NODE) == 0)
+			pid = json_is_true(json_object_get(n, "running"))
+				      ? (long)json_integer_value(json_object_get(n, "pid")) : 0;
+	}
+	json_decref(doc);
+	return pid;
+}
+
 static void test_svc_systemd_units_end_to_end(void **state)
 {
 	const char *bin = ct_fabric_bin();
@@ -233,8 +253,9 @@ static void test_svc_systemd_units_end_to_end(void **state)
 	assert_non_null(strstr(c, "daemon-reload\n"));
 	assert_non_null(strstr(c, want));
 	free(c);
-	/* the orderer on the local driver still runs under nohup */
 	assert_int_equal(ct_run(&g_t, "plan -f spec.yaml --detailed-exitcode"), 0);
+	/* status finds the unit's process (its MainPID) */
+	assert_int_equal(status_pid(), pid);
 
 	/* the node's process dies: drift, and apply restarts it via systemctl */
 	kill((pid_t)pid, SIGKILL);
