@@ -807,32 +807,80 @@ static int node_sh(const struct lf_apply_env *env, const struct lf_resource *nod
 #define NODE_ALIVE \
 	"kill -0 \"$p\" 2>/dev/null && [ \"$(cut -d' ' -f3 /proc/$p/stat 2>/dev/null)\" != Z ]"
 
-/* start the node from its bundle and poll its /healthz (every 0.05 s at
- * first, then every 0.2 s, at most LF_POLLS times) until it answers OK and its service port takes
- * connections (a peer's operations endpoint answers before the rest of it
- * has started); when it exits or the wait ends, the last lines of its log
- * go to stderr (and a node that never got healthy is stopped, so a failed
- * create leaves no process behind) */
-#define NODE_START_AND_WAIT \
-	NODE_STOP NODE_HEALTH_FN \
+/* which processes hold a listening TCP socket on a port (Linux /proc):
+ * portino N prints the sockets' inodes, ownsport N says whether $p holds
+ * one of them (yes when none is seen: /proc tells nothing there),
+ * portpids N lists the holders' pids (those this user may look at) */
+#define NODE_PORT_FN \
+	"portino() { hx=$(printf ':%04X' \"$1\"); awk -v p=\"$hx\" " \
+	"'FNR>1 && $4==\"0A\" && substr($2, length($2)-4)==p {print $10}' " \
+	"/proc/net/tcp /proc/net/tcp6 2>/dev/null; }; " \
+	"ownsport() { ino=$(portino \"$1\"); [ -z \"$ino\" ] && return 0; " \
+	"fds=$(ls -l /proc/$p/fd 2>/dev/null); for i in $ino; do " \
+	"case \"$fds\" in *\"socket:[$i]\"*) return 0 ;; esac; done; return 1; }; " \
+	"portpids() { for i in $(portino \"$1\"); do for d in /proc/[0-9]*; do " \
+	"case \"$(ls -l \"$d/fd\" 2>/dev/null)\" in *\"socket:[$i]\"*) echo \"${d#/proc/}\" ;; esac; " \
+	"done; done | sort -u | paste -sd, -; }; " \
+	"portothers() { for a in \"$LF_OPS\" \"$LF_LISTEN\"; do n=${a##*:}; o=$(portpids \"$n\"); " \
+	"[ -n \"$o\" ] && printf 'port %s is held by another process (pid %s); ' \"$n\" \"$o\"; " \
+	"done; }; " \
+	"portsours() { for a in \"$LF_OPS\" \"$LF_LISTEN\"; do n=${a##*:}; ownsport \"$n\" && continue; " \
+	"o=$(portpids \"$n\"); echo \"port $n answers, but another process holds it " \
+	"(pid ${o:-not visible to $(id -un)}), not the node (pid $p)\"; return 1; done; }; "
+
+/* the node's log: the journal of its unit ($LF_UNIT) when it has lines,
+ * else fabric/node.log */
+#define NODE_LOG_FN \
+	"injournal() { [ -n \"$LF_UNIT\" ] && command -v journalctl >/dev/null 2>&1 && " \
+	"[ -n \"$(journalctl -q -n 1 --no-pager -u \"$LF_UNIT\" 2>/dev/null)\" ]; }; " \
+	"logtail() { if injournal; then journalctl -q -n 12 --no-pager -u \"$LF_UNIT\"; " \
+	"else tail -n 12 fabric/node.log 2>/dev/null; fi; }; " \
+	"logname() { if injournal; then echo \"the journal of $LF_UNIT\"; " \
+	"else echo fabric/node.log; fi; }; "
+
+/* the checks before a start */
+#define NODE_PRECHECK \
 	"if ! command -v curl >/dev/null 2>&1 && ! command -v wget >/dev/null 2>&1; then " \
 	"echo \"the node's health cannot be checked: neither curl nor wget is on the machine\" >&2; " \
 	"exit 1; fi; " \
 	"k=$(cat fabric/kind); if [ ! -x \"$FABRIC_BIN/$k\" ] || [ -d \"$FABRIC_BIN/$k\" ]; then " \
-	"echo \"the node cannot start: $FABRIC_BIN/$k is not an executable file\" >&2; exit 1; fi; " \
-	"nohup sh fabric/run.sh >fabric/node.log 2>&1 </dev/null & echo $! >fabric/node.pid; " \
-	"p=$(cat fabric/node.pid); n=0; " \
+	"echo \"the node cannot start: $FABRIC_BIN/$k is not an executable file\" >&2; exit 1; fi; "
+
+/* poll the /healthz of the started process $p (every 0.05 s at first,
+ * then every 0.2 s, at most LF_POLLS times) until it answers OK, its
+ * service port takes connections (a peer's operations endpoint answers
+ * before the rest of it has started) and both ports are held by $p
+ * itself (a node that failed to bind, with another process answering on
+ * its port, is not healthy); when it exits or the wait ends, the last
+ * lines of its log go to stderr, and the process is killed unless a unit
+ * runs it ($LF_UNIT: the caller stops that), so a failed create leaves no
+ * process behind */
+#define NODE_WAIT \
+	NODE_HEALTH_FN NODE_PORT_FN NODE_LOG_FN \
+	"n=0; " \
 	"while :; do " \
 	"if ! { " NODE_ALIVE "; }; then " \
-	"echo \"the node exited before it was healthy; the last lines of fabric/node.log:\" >&2; " \
-	"tail -n 12 fabric/node.log >&2; rm -f fabric/node.pid; exit 1; fi; " \
+	"echo \"the node exited before it was healthy: $(portothers)the last lines of $(logname):\" >&2; " \
+	"logtail >&2; rm -f fabric/node.pid; exit 1; fi; " \
 	"h=$(health 2>/dev/null || true); " \
-	"case \"$h\" in *'\"status\":\"OK\"'*) if listening; then break; fi ;; esac; " \
+	"case \"$h\" in *'\"status\":\"OK\"'*) if listening; then " \
+	"if m=$(portsours); then break; fi; " \
+	"echo \"not healthy: $m\" >&2; " \
+	"[ -n \"$LF_UNIT\" ] || kill -9 \"$p\" 2>/dev/null; rm -f fabric/node.pid; exit 1; fi ;; esac; " \
 	"n=$((n+1)); if [ \"$n\" -ge \"$LF_POLLS\" ]; then " \
 	"echo \"not healthy after ${LF_WAIT}s (http://$LF_OPS/healthz answered: ${h:-nothing}); " \
-	"the last lines of fabric/node.log:\" >&2; tail -n 12 fabric/node.log >&2; " \
-	"kill -9 \"$p\" 2>/dev/null; rm -f fabric/node.pid; exit 1; fi; " \
+	"the last lines of $(logname):\" >&2; logtail >&2; " \
+	"[ -n \"$LF_UNIT\" ] || kill -9 \"$p\" 2>/dev/null; rm -f fabric/node.pid; exit 1; fi; " \
 	"if [ \"$n\" -le 8 ]; then sleep 0.05; else sleep 0.2; fi; done; echo \"$p\""
+
+/* start the node from its bundle under the nohup supervisor and wait */
+#define NODE_START_AND_WAIT \
+	NODE_STOP NODE_PRECHECK \
+	"nohup sh fabric/run.sh >fabric/node.log 2>&1 </dev/null & echo $! >fabric/node.pid; " \
+	"p=$(cat fabric/node.pid); " NODE_WAIT
+
+/* wait for the node a unit started ($LF_PID, its MainPID) */
+#define NODE_UNIT_WAIT "p=$LF_PID; " NODE_WAIT
 
 /* where the node's operations endpoint (or service port) is reached
  * from its own machine */
@@ -865,23 +913,27 @@ static void one_line_tail(const char *s, char *out, size_t max)
 	lf_buf_free(&b);
 }
 
-/* start the node from its bundle; it counts as created only once healthy */
-static int node_start(const struct lf_apply_env *env, const struct lf_resource *node,
-		      const char *bin, long long *pid, struct lf_err *err)
+/* run a start script (NODE_START_AND_WAIT, or NODE_UNIT_WAIT for the
+ * process unit runs: its MainPID and unit name given) and wait until the
+ * node is healthy; *pid gets the process that is */
+static int node_run_wait(const struct lf_apply_env *env, const struct lf_resource *node,
+			 const char *bin, const char *script, long long main_pid,
+			 const char *unit, long long *pid, struct lf_err *err)
 {
 	unsigned int wait = lf_ctx_current()->node_health_wait_s;
 	char *ops = node_ops_addr(node->attrs, false);
 	char *listen = node_ops_addr(node->attrs, true);
-	char *vars[5] = {
+	char *vars[7] = {
 		lf_xasprintf("FABRIC_BIN=%s", bin), lf_xasprintf("LF_OPS=%s", ops),
 		lf_xasprintf("LF_WAIT=%u", wait), lf_xasprintf("LF_POLLS=%u", wait * 5 + 6),
-		lf_xasprintf("LF_LISTEN=%s", listen),
+		lf_xasprintf("LF_LISTEN=%s", listen), lf_xasprintf("LF_PID=%lld", main_pid),
+		lf_xasprintf("LF_UNIT=%s", unit ? unit : ""),
 	};
-	const char *envp[] = { vars[0], vars[1], vars[2], vars[3], vars[4], NULL };
+	const char *envp[] = { vars[0], vars[1], vars[2], vars[3], vars[4], vars[5], vars[6],
+			       NULL };
 	struct lf_err e = LF_ERR_INIT;
 	char *out = NULL, *errtext = NULL, msg[LF_ERR_MSG_MAX];
-	int rc = node_sh_full(env, node, NODE_START_AND_WAIT, envp, &out, &errtext,
-			      (wait + 60) * 1000u, &e);
+	int rc = node_sh_full(env, node, script, envp, &out, &errtext, (wait + 60) * 1000u, &e);
 
 	*pid = rc == 0 && out ? strtoll(out, NULL, 10) : 0;
 	if (rc == LF_ERROR && errtext && *errtext) {
@@ -894,8 +946,146 @@ static int node_start(const struct lf_apply_env *env, const struct lf_resource *
 	free(errtext);
 	free(ops);
 	free(listen);
-	for (size_t i = 0; i < 5; i++)
+	for (size_t i = 0; i < LF_ARRAY_LEN(vars); i++)
 		free(vars[i]);
+	return rc;
+}
+
+/* ---- nodes as services of the machine's init system (systemd) ---- */
+
+#define SUP_SYSTEMD "systemd"
+#define SUP_NOHUP   "nohup"
+
+/* the node's service name, unique per machine: the state's lineage (its
+ * first 8 characters) and the node's address (malloc'd) */
+static char *node_unit_name(const struct lf_apply_env *env, const struct lf_resource *node)
+{
+	const char *lin = env->lineage && *env->lineage ? env->lineage : "nolineage";
+	char *name = lf_xasprintf("%.8s-%s", lin, node->addr);
+
+	for (char *c = name; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		      (*c >= '0' && *c <= '9') || *c == '.' || *c == '-' || *c == '_'))
+			*c = '_';
+	return name;
+}
+
+/* has the transport of the node's host the service callback? (its
+ * driver, without a connection) */
+static bool node_tr_has_service(const struct lf_apply_env *env, const struct lf_resource *node)
+{
+	const json_t *outputs;
+	const struct lf_resource *h = node_host(env, node->attrs, &outputs);
+	const char *tr = h ? attr_s(h->attrs, "transport") : NULL;
+	const struct lf_provider *p;
+	const struct lf_driver *drv = NULL;
+	struct lf_err e = LF_ERR_INIT;
+
+	if (h && !tr)
+		tr = attr_s(h->attrs, "provider");
+	p = env->spec && tr ? lf_spec_provider(env->spec, tr) : NULL;
+	if (!p || !env->registry || lf_registry_get(env->registry, p->driver, &drv, &e) != 0)
+		return false;
+	return LF_DRIVER_HAS(drv, service);
+}
+
+/* what ran a started node (state outputs; nohup before it was recorded) */
+static const char *node_sup_recorded(const struct lf_resource *prior)
+{
+	const char *s = attr_s(prior->outputs, "supervisor");
+
+	return s ? s : SUP_NOHUP;
+}
+
+/* op on the node's unit through its transport's service callback;
+ * LF_EUNSUPPORTED when the transport has none or the machine no systemd */
+static int node_svc(const struct lf_apply_env *env, const struct lf_resource *node, int op,
+		    const char *bin, struct lf_service_status *st, struct lf_err *err)
+{
+	char *fb = bin ? lf_xasprintf("FABRIC_BIN=%s", bin) : NULL;
+	const char *envp[] = { fb, NULL };
+	char *name = node_unit_name(env, node);
+	struct lf_service svc = { name, node->addr, "fabric/run.sh", envp };
+	struct nodeconn nc;
+	int rc = nodeconn_open(env, node, &nc, err);
+
+	memset(st, 0, sizeof(*st));
+	if (rc == 0 && !LF_DRIVER_HAS(nc.s.tr.drv, service))
+		rc = lf_err_set(err, LF_EUNSUPPORTED, "%s: transport '%s' runs no services",
+				node->addr, nc.s.tr.drv->name);
+	if (rc == 0)
+		rc = nc.s.tr.drv->service(nc.s.tr.conn, &nc.t, &svc, op, st, &nc.s.tr.call, 0, err);
+	nodeconn_done(&nc);
+	free(name);
+	free(fb);
+	return rc;
+}
+
+/* start the node as a unit and wait until its MainPID is healthy; a unit
+ * that does not get healthy is stopped and removed again */
+static int node_start_unit(const struct lf_apply_env *env, const struct lf_resource *node,
+			   const char *bin, long long *pid, struct lf_err *err)
+{
+	struct lf_service_status st;
+	struct lf_err scratch = LF_ERR_INIT;
+	char *name = node_unit_name(env, node), *unit = lf_xasprintf("ledgerform-%s.service", name);
+	int rc = node_svc(env, node, LF_SVC_START, bin, &st, err);
+
+	*pid = 0;
+	if (rc == 0 && (!st.active || st.main_pid <= 0))
+		rc = lf_err_set(err, LF_ERROR, "%s: %s is not running after its start (ActiveState=%s, MainPID=%lld)",
+				node->addr, unit, st.state, st.main_pid);
+	else if (rc == 0)
+		rc = node_run_wait(env, node, bin, NODE_PRECHECK NODE_UNIT_WAIT, st.main_pid, unit,
+				   pid, err);
+	if (rc != 0 && rc != LF_EUNSUPPORTED)
+		(void)node_svc(env, node, LF_SVC_STOP, NULL, &st, &scratch);
+	free(unit);
+	free(name);
+	return rc;
+}
+
+/* start the node: as a unit where its transport runs services, else
+ * (LF_EUNSUPPORTED) under the nohup supervisor, after the unit that ran it
+ * before (was: the recorded supervisor, NULL for none) is stopped and
+ * removed; *used gets what runs it now */
+static int node_start(const struct lf_apply_env *env, const struct lf_resource *node,
+		      const char *bin, const char *was, long long *pid, const char **used,
+		      struct lf_err *err)
+{
+	struct lf_service_status st;
+	int rc = node_start_unit(env, node, bin, pid, err);
+
+	*used = SUP_SYSTEMD;
+	if (rc != LF_EUNSUPPORTED)
+		return rc;
+	lf_err_clear(err);
+	*used = SUP_NOHUP;
+	if (lf_streq(was, SUP_SYSTEMD)) {
+		rc = node_svc(env, node, LF_SVC_STOP, NULL, &st, err);
+		if (rc != 0 && rc != LF_EUNSUPPORTED)
+			return rc;
+		lf_err_clear(err);
+	}
+	return node_run_wait(env, node, bin, NODE_START_AND_WAIT, 0, NULL, pid, err);
+}
+
+/* stop a started node through what runs it (recorded in its outputs) and
+ * wait until its process is gone; a unit is disabled and removed */
+static int node_stop(const struct lf_apply_env *env, const struct lf_resource *prior,
+		     struct lf_err *err)
+{
+	struct lf_service_status st;
+	int rc;
+
+	if (lf_streq(node_sup_recorded(prior), SUP_SYSTEMD))
+		rc = node_svc(env, prior, LF_SVC_STOP, NULL, &st, err);
+	else
+		rc = node_sh(env, prior, NODE_STOP "true", NULL, NULL, err);
+	if (rc == LF_ENOTFOUND) { /* its host is gone already */
+		lf_err_clear(err);
+		rc = 0;
+	}
 	return rc;
 }
 
@@ -906,49 +1096,70 @@ static bool node_startable(const struct lf_resource *r)
 	return lf_streq(kind, "peer") || lf_streq(kind, "orderer") || lf_streq(kind, "ca");
 }
 
-static int node_create(const struct lf_apply_env *env, const struct lf_resource *des,
-		       json_t **outputs, struct lf_err *err)
+/* deliver the node's files and (where Fabric binaries are) start it;
+ * was: what ran it before (NULL for a new node) */
+static int node_deliver_start(const struct lf_apply_env *env, const struct lf_resource *des,
+			      const char *was, json_t **outputs, struct lf_err *err)
 {
 	const char *bin = lf_streq(attr_s(des->attrs, "kind"), "ca")
 			  ? lf_ctx_current()->fabric_ca_bin : fabric_bin();
+	const char *used = NULL;
 	long long pid = 0;
 	int rc = node_put_all(env, des, err);
 
 	if (rc == 0 && bin && node_startable(des))
-		rc = node_start(env, des, bin, &pid, err);
+		rc = node_start(env, des, bin, was, &pid, &used, err);
 	if (rc == 0) {
 		*outputs = json_object();
 		json_object_set_new(*outputs, "bundle", json_string("fabric/"));
 		json_object_set_new(*outputs, "started", json_boolean(pid > 0));
-		if (pid > 0)
+		if (pid > 0) {
 			json_object_set_new(*outputs, "pid", json_integer(pid));
+			json_object_set_new(*outputs, "supervisor", json_string(used));
+		}
+		if (pid > 0 && lf_streq(used, SUP_SYSTEMD)) {
+			char *name = node_unit_name(env, des);
+
+			json_object_set_new(*outputs, "unit",
+					    json_sprintf("ledgerform-%s.service", name));
+			free(name);
+		}
 	}
 	return rc;
+}
+
+static int node_create(const struct lf_apply_env *env, const struct lf_resource *des,
+		       json_t **outputs, struct lf_err *err)
+{
+	return node_deliver_start(env, des, NULL, outputs, err);
 }
 
 static int node_update(const struct lf_apply_env *env, const struct lf_resource *prior,
 		       const struct lf_resource *des, json_t **outputs,
 		       struct lf_err *err)
 {
-	(void)prior;
+	const char *was = json_is_true(json_object_get(prior->outputs, "started"))
+			  ? node_sup_recorded(prior) : NULL;
+	int rc;
+
+	/* a node nohup ran stops first where a unit may start now: it would
+	 * find its ports taken (a nohup start stops it anyway) */
+	if (lf_streq(was, SUP_NOHUP) && node_tr_has_service(env, des)) {
+		rc = node_stop(env, prior, err);
+		if (rc != 0)
+			return rc;
+	}
 	/* files re-delivered; a started node is restarted on them */
-	return node_create(env, des, outputs, err);
+	return node_deliver_start(env, des, was, outputs, err);
 }
 
 static int node_delete(const struct lf_apply_env *env, const struct lf_resource *prior,
 		       struct lf_err *err)
 {
-	int rc;
-
 	/* the files live on the host and go with it; a started node stops */
 	if (!json_is_true(json_object_get(prior->outputs, "started")))
 		return 0;
-	rc = node_sh(env, prior, NODE_STOP "true", NULL, NULL, err);
-	if (rc == LF_ENOTFOUND) { /* its host is gone already */
-		lf_err_clear(err);
-		rc = 0;
-	}
-	return rc;
+	return node_stop(env, prior, err);
 }
 
 static enum lf_change_kind node_change_kind(const struct lf_apply_env *env,
@@ -965,32 +1176,60 @@ static enum lf_change_kind node_change_kind(const struct lf_apply_env *env,
 								    : LF_CHANGE_REPLACE;
 }
 
-/* refresh: a started node whose process is gone has drifted */
+/* is the started node's process there (through what runs it)? 1 yes,
+ * 0 no, or a negative code when that cannot be told; *now gets what its
+ * machine runs nodes under today (the transport decides) */
+static int node_alive(const struct lf_apply_env *env, const struct lf_resource *prior,
+		      const char **now, struct lf_err *err)
+{
+	bool unit = lf_streq(node_sup_recorded(prior), SUP_SYSTEMD);
+	struct lf_service_status st;
+	struct lf_err e = LF_ERR_INIT;
+	int rc, alive = 1;
+
+	/* a unit's status; for a nohup node, whether a unit could run it */
+	rc = node_svc(env, prior, LF_SVC_STATUS, NULL, &st, &e);
+	*now = rc == LF_EUNSUPPORTED ? SUP_NOHUP : SUP_SYSTEMD;
+	if (rc != 0 && rc != LF_EUNSUPPORTED)
+		return lf_err_set(err, rc, "%s", e.msg);
+	if (unit)
+		return rc == 0 && st.active && st.main_pid > 0;
+	lf_err_clear(&e);
+	rc = node_sh(env, prior, "p=$(cat fabric/node.pid) && " NODE_ALIVE, NULL, NULL, &e);
+	if (rc == LF_ERROR) /* the check ran: the process is not there */
+		alive = 0;
+	else if (rc != 0)
+		return lf_err_set(err, rc, "%s", e.msg);
+	return alive;
+}
+
+/* refresh: a started node whose process is gone has drifted, and so has
+ * one whose machine now runs nodes under another supervisor */
 static int node_read(const struct lf_apply_env *env, const struct lf_resource *prior,
 		     json_t **live, struct lf_err *err)
 {
-	struct lf_err e = LF_ERR_INIT;
-	int rc;
+	const char *was = node_sup_recorded(prior), *now = NULL;
+	int alive;
 
 	*live = NULL;
 	if (!json_is_true(json_object_get(prior->outputs, "started")))
 		return 0;
-	rc = node_sh(env, prior,
-		     "p=$(cat fabric/node.pid) && kill -0 \"$p\" 2>/dev/null && "
-		     "[ \"$(cut -d' ' -f3 /proc/$p/stat 2>/dev/null)\" != Z ]", NULL, NULL, &e);
-	if (rc == LF_ERROR) { /* the check ran: the process is not there */
-		*live = json_pack("{sb}", "running", 0);
-		return 0;
-	}
-	if (rc != 0)
-		lf_err_set(err, rc, "%s", e.msg);
-	return rc;
+	alive = node_alive(env, prior, &now, err);
+	if (alive < 0)
+		return alive;
+	if (!alive || !lf_streq(was, now))
+		*live = json_pack("{sb}", "running", alive);
+	if (!lf_streq(was, now))
+		json_object_set_new(*live, "drift",
+				    json_sprintf("the node runs under %s, its machine now under %s",
+						 was, now));
+	return 0;
 }
 
 /* what the probe prints: key=value lines (ps from procps) */
 #define NODE_PROBE \
 	NODE_HEALTH_FN \
-	"p=$(cat fabric/node.pid 2>/dev/null || true); " \
+	"p=${LF_PID:-$(cat fabric/node.pid 2>/dev/null || true)}; " \
 	"if [ -n \"$p\" ] && " NODE_ALIVE "; then echo running=1; echo pid=$p; " \
 	"set -- $(ps -o %cpu=,rss=,etimes= -p \"$p\" 2>/dev/null); " \
 	"[ $# -eq 3 ] && { echo cpu=$1; echo rss_kb=$2; echo uptime_s=$3; }; " \
@@ -1028,13 +1267,22 @@ int lf_node_probe(const struct lf_apply_env *env, const struct lf_resource *node
 		  json_t **out, struct lf_err *err)
 {
 	char *ops = node_ops_addr(node->attrs, false);
-	char *var = lf_xasprintf("LF_OPS=%s", ops);
-	const char *envp[] = { var, NULL };
+	char *var = lf_xasprintf("LF_OPS=%s", ops), *pidvar = NULL;
+	const char *envp[] = { var, NULL, NULL };
+	struct lf_service_status st;
 	char *text = NULL, *line, *nl;
-	int rc;
+	int rc = 0;
 
 	*out = NULL;
-	rc = node_sh_full(env, node, NODE_PROBE, envp, &text, NULL, 30000, err);
+	/* a unit's process is its MainPID (no pid file) */
+	if (lf_streq(node_sup_recorded(node), SUP_SYSTEMD)) {
+		rc = node_svc(env, node, LF_SVC_STATUS, NULL, &st, err);
+		envp[1] = pidvar = rc == 0 && st.main_pid > 0
+					   ? lf_xasprintf("LF_PID=%lld", st.main_pid)
+					   : lf_xstrdup("LF_PID=none");
+	}
+	if (rc == 0)
+		rc = node_sh_full(env, node, NODE_PROBE, envp, &text, NULL, 30000, err);
 	if (rc == 0) {
 		*out = json_pack("{sb}", "running", 0);
 		for (line = text; line && *line; line = nl ? nl + 1 : NULL) {
@@ -1046,6 +1294,7 @@ int lf_node_probe(const struct lf_apply_env *env, const struct lf_resource *node
 	}
 	free(text);
 	free(var);
+	free(pidvar);
 	free(ops);
 	return rc;
 }

@@ -261,7 +261,9 @@ int ssh_service(struct lf_driver_conn *c, const struct lf_target *t,
 		return rc;
 	}
 	rc = supervisor_decide(c, m, call, err);
-	if (rc == 0 && m->sup != 's')
+	/* a unit installed before (the supervisor setting changed since) is
+	 * still stopped and removed */
+	if (rc == 0 && m->sup != 's' && op != LF_SVC_STOP)
 		rc = ssh_host->err_set(err, LF_EUNSUPPORTED,
 				       "ssh: %s has no systemd as PID 1: its nodes run under the supervisor (nohup)",
 				       t->machine_address);

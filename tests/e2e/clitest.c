@@ -306,6 +306,15 @@ bool ct_destroy_stops(struct clitest *t, const char *hosts_rel, const char *cons
 	return ct_destroy_nodes(t, hosts_rel, hosts, n, &alive) == 0 && alive == 0;
 }
 
+void ct_destroy_left(struct clitest *t)
+{
+	if (ct_fabric_bin())
+		setenv("FABRIC_BIN", ct_fabric_bin(), 1);
+	(void)ct_run(t, "destroy -f spec.yaml --auto-approve");
+	unsetenv("FABRIC_BIN");
+	ct_done(t);
+}
+
 json_t *ct_state_doc(struct clitest *t, const char *rel)
 {
 	char *s = ct_read(t, rel);

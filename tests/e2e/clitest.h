@@ -55,6 +55,10 @@ int ct_destroy_nodes(struct clitest *t, const char *hosts_rel, const char *const
  * and none of the nodes of HOSTS (n names under HOSTS_REL) is left running */
 bool ct_destroy_stops(struct clitest *t, const char *hosts_rel, const char *const *hosts,
 		      size_t n);
+/* a teardown: `destroy -f spec.yaml --auto-approve` in t->dir (with
+ * FABRIC_BIN set when the test got it, so started nodes stop), then
+ * ct_done */
+void ct_destroy_left(struct clitest *t);
 /* the state document REL (e.g. "net.state.json"), parsed; NULL when absent
  * or not JSON */
 json_t *ct_state_doc(struct clitest *t, const char *rel);
