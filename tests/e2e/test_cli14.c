@@ -14,25 +14,51 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "../unit/state/etcd_fixture.h"
 #include "clitest.h"
+
+static struct etcd_fx fx;
+
+static int group_setup(void **state)
+{
+	(void)state;
+	memset(&fx, 0, sizeof(fx));
+	return etcd_fx_start_one(&fx, "c14", 37000, 37001);
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	etcd_fx_stop(&fx);
+	return 0;
+}
 
 #define ORG ".ledgerform/demo/crypto/peerOrganizations/bank.example.com"
 #define PEER0 ORG "/peers/peer0.bank.example.com"
 #define CA_CERT ORG "/ca/ca.bank.example.com-cert.pem"
 #define CA_KEY ORG "/ca/priv_sk"
 
-static void write_spec(struct clitest *t)
+static void write_spec_state(struct clitest *t, const char *state)
 {
-	ct_write(t, "spec.yaml",
+	char buf[1024];
+
+	snprintf(buf, sizeof(buf),
 		 "name: demo\n"
 		 "fabric: {version: \"2.5\", consensus: etcdraft}\n"
+		 "%s"
 		 "orgs:\n"
 		 "  - name: ordering\n"
 		 "    domain: example.com\n"
 		 "    orderers: {count: 1}\n"
 		 "  - name: bank\n"
 		 "    domain: bank.example.com\n"
-		 "    peers: {count: 1}\n");
+		 "    peers: {count: 1}\n", state);
+	ct_write(t, "spec.yaml", buf);
+}
+
+static void write_spec(struct clitest *t)
+{
+	write_spec_state(t, "");
 }
 
 /* a deleted leaf private key is drift: the plan says which file is
@@ -109,12 +135,60 @@ static void test_cli14_ca_cert_changed(void **state)
 	ct_done(&t);
 }
 
+/* etcd state: `state taint` is kept (plan replaces, apply clears it);
+ * `state mv` keeps the previous state as a state file document */
+static void test_cli14_etcd_taint_mv(void **state)
+{
+	struct clitest t;
+	char buf[256], *bak;
+	json_t *doc;
+
+	(void)state;
+	etcd_need(&fx);
+	ct_init(&t, "cli14etcd");
+	snprintf(buf, sizeof(buf), "state: {backend: etcd, endpoints: [\"%s\"], "
+		 "prefix: \"/cli14/\", lease_ttl: 5}\n", fx.p[0].url);
+	write_spec_state(&t, buf);
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 0);
+	assert_int_equal(ct_run(&t, "state taint node.bank.peer0 -f spec.yaml"), 0);
+	assert_int_equal(ct_run(&t, "state show node.bank.peer0 -f spec.yaml"), 0);
+	doc = json_loads(t.out, 0, NULL);
+	assert_non_null(doc);
+	assert_true(json_is_true(json_object_get(doc, "tainted")));
+	json_decref(doc);
+	assert_int_equal(ct_run(&t, "plan -f spec.yaml --no-color --detailed-exitcode"), 2);
+	assert_non_null(strstr(t.out, "node.bank.peer0"));
+	assert_non_null(strstr(t.out, "tainted"));
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 0);
+	assert_int_equal(ct_run(&t, "plan -f spec.yaml --detailed-exitcode"), 0);
+	/* mv: the previous state (with node.bank.peer0) kept as a file */
+	assert_int_equal(ct_run(&t, "state mv node.bank.peer0 node.bank.peerX -f spec.yaml"), 0);
+	assert_non_null(strstr(t.out, "the previous state is kept as "));
+	assert_non_null(strstr(t.out, ".backup.json"));
+	*strstr(t.out, ".backup.json") = '\0';
+	snprintf(buf, sizeof(buf), "%s.backup.json", strstr(t.out, "kept as ") + 8);
+	bak = ct_read(&t, buf);
+	assert_non_null(bak);
+	assert_int_equal(ct_mode(&t, buf), 0600);
+	doc = json_loads(bak, 0, NULL);
+	assert_non_null(doc);
+	assert_non_null(json_object_get(json_object_get(doc, "resources"), "node.bank.peer0"));
+	assert_null(json_object_get(json_object_get(doc, "resources"), "node.bank.peerX"));
+	json_decref(doc);
+	free(bak);
+	assert_int_equal(ct_run(&t, "state list -f spec.yaml"), 0);
+	assert_non_null(strstr(t.out, "node.bank.peerX"));
+	assert_null(strstr(t.out, "node.bank.peer0\n"));
+	ct_done(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cli14_leaf_key_deleted),
 		cmocka_unit_test(test_cli14_ca_cert_changed),
+		cmocka_unit_test(test_cli14_etcd_taint_mv),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
