@@ -135,6 +135,39 @@ static void test_cli14_ca_cert_changed(void **state)
 	ct_done(&t);
 }
 
+/* inspect of a pending update file: the embedded base config (field
+ * 100) decoded as a Config (sequence, channel_group), not as an update */
+static void test_cli14_inspect_update_config(void **state)
+{
+	struct clitest t;
+	json_t *doc, *cfg;
+
+	(void)state;
+	ct_init(&t, "cli14insp");
+	write_spec_state(&t, "channels:\n  - name: trade\n    orgs: [bank]\n");
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 0);
+	ct_write(&t, "spec.yaml",
+		 "name: demo\n"
+		 "orgs:\n"
+		 "  - name: ordering\n    domain: example.com\n    orderers: {count: 1}\n"
+		 "  - name: bank\n    domain: bank.example.com\n    peers: {count: 1}\n"
+		 "  - name: shop\n    peers: {count: 1}\n"
+		 "channels:\n  - name: trade\n    orgs: [bank, shop]\n");
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 3);
+	assert_int_equal(ct_run(&t, "inspect .ledgerform/demo/channels/trade.update.pb"), 0);
+	doc = json_loads(t.out, 0, NULL);
+	assert_non_null(doc);
+	cfg = json_object_get(json_object_get(json_object_get(doc, "payload"), "data"),
+			      "lf_config");
+	assert_true(json_is_object(cfg));
+	assert_non_null(json_object_get(cfg, "sequence"));
+	assert_null(json_object_get(cfg, "read_set"));
+	assert_non_null(json_object_get(json_object_get(json_object_get(
+		cfg, "channel_group"), "groups"), "Application"));
+	json_decref(doc);
+	ct_done(&t);
+}
+
 /* etcd state: `state taint` is kept (plan replaces, apply clears it);
  * `state mv` keeps the previous state as a state file document */
 static void test_cli14_etcd_taint_mv(void **state)
@@ -187,6 +220,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cli14_leaf_key_deleted),
 		cmocka_unit_test(test_cli14_ca_cert_changed),
+		cmocka_unit_test(test_cli14_inspect_update_config),
 		cmocka_unit_test(test_cli14_etcd_taint_mv),
 	};
 
