@@ -10,14 +10,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "../drivers/aws/ec2fake.h"
 #include "../unit/state/etcd_fixture.h"
 #include "clitest.h"
+#include "core/util/util.h"
 
 static struct etcd_fx fx;
+static struct ec2fake fake = { -1, 0, "" }; /* stopped by the teardown */
 
 static int group_setup(void **state)
 {
@@ -30,6 +34,7 @@ static int group_teardown(void **state)
 {
 	(void)state;
 	etcd_fx_stop(&fx);
+	ec2fake_stop(&fake);
 	return 0;
 }
 
@@ -168,6 +173,80 @@ static void test_cli14_inspect_update_config(void **state)
 	ct_done(&t);
 }
 
+static void write_aws_spec(struct clitest *t, const char *size)
+{
+	char spec[2048];
+
+	snprintf(spec, sizeof(spec),
+		 "name: cloudnet\n"
+		 "sizes:\n  small: {drivers: {aws: {instance_type: t3.small}}}\n"
+		 "  big: {vcpus: 8, memory: 32GiB, disk: 50GiB, drivers: {aws: {instance_type: m5.2xlarge}}}\n"
+		 "providers:\n  cloud:\n    driver: aws\n    config:\n"
+		 "      region: us-east-1\n      endpoint: \"https://127.0.0.1:%d/\"\n"
+		 "      ca_bundle: %s/ca.pem\n      images: {debian-12: ami-0fakedebian}\n"
+		 "      poll_ms: 5\n      retry_base_ms: 5\n"
+		 "    credentials: {file: %s/credentials, profile: ci}\n"
+		 "    transport: local\n"
+		 "defaults: {size: small, provider: cloud}\n"
+		 "orgs:\n  - name: ordering\n    orderers: {count: 1}\n"
+		 "  - name: org1\n    peers: {count: 1, size: %s}\n", fake.port, t->dir, t->dir,
+		 size);
+	ct_write(t, "spec.yaml", spec);
+}
+
+/* the apply_progress events of an apply --json stream (every line must
+ * parse), each checked to carry a host's address and the driver's line */
+static size_t progress_events(char *out, const char *needle)
+{
+	char *line, *save = NULL;
+	size_t n = 0;
+
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		json_t *ev = json_loads(line, 0, NULL), *hook;
+
+		assert_non_null(ev);
+		hook = json_object_get(ev, "hook");
+		if (lf_streq(json_string_value(json_object_get(ev, "type")), "apply_progress")) {
+			assert_non_null(strstr(json_string_value(json_object_get(hook, "progress")),
+					       needle));
+			assert_non_null(strstr(json_string_value(json_object_get(
+				json_object_get(hook, "resource"), "addr")), "host.org1.peer0"));
+			n++;
+		}
+		json_decref(ev);
+	}
+	return n;
+}
+
+/* apply --json streams the aws driver's progress (a resize: stop,
+ * modify, start) as apply_progress events */
+static void test_cli14_apply_progress_json(void **state)
+{
+	struct clitest t;
+
+	(void)state;
+	ct_init(&t, "cli14aws");
+	ct_write(&t, "keys.json", "{\"AKIDC14\": {\"secret\": \"c14secret\", \"token\": null}}");
+	ct_write(&t, "credentials", "[ci]\naws_access_key_id = AKIDC14\n"
+		 "aws_secret_access_key = c14secret\n");
+	chmod(t.dir, 0700);
+	if (ct_run(&t, "drivers") != 0 || !strstr(t.out, "aws ") ||
+	    ct_sh(&t, "command -v node >/dev/null") != 0 || ec2fake_certs(t.dir) != 0 ||
+	    ec2fake_start(&fake, t.dir, 37450, 37499) != 0) {
+		ct_done(&t);
+		print_message("skipped: the aws driver (not built), node, the openssl CLI or "
+			      "tests/node/ec2-fake.js on 127.0.0.1:37450-37499 is not available\n");
+		skip();
+	}
+	write_aws_spec(&t, "small");
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 0);
+	write_aws_spec(&t, "big");
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve --json"), 0);
+	assert_true(progress_events(t.out, "resizing i-") > 0);
+	assert_int_equal(ct_run(&t, "destroy -f spec.yaml --auto-approve"), 0);
+	ct_done(&t);
+}
+
 /* etcd state: `state taint` is kept (plan replaces, apply clears it);
  * `state mv` keeps the previous state as a state file document */
 static void test_cli14_etcd_taint_mv(void **state)
@@ -222,6 +301,7 @@ int main(void)
 		cmocka_unit_test(test_cli14_ca_cert_changed),
 		cmocka_unit_test(test_cli14_inspect_update_config),
 		cmocka_unit_test(test_cli14_etcd_taint_mv),
+		cmocka_unit_test(test_cli14_apply_progress_json),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
