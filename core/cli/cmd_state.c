@@ -31,7 +31,7 @@ static const char USAGE_STATE[] =
 	"mv: record SRC under the address DST (same type, DST not in the state);\n"
 	"other records' dependencies on SRC follow. The file state keeps the\n"
 	"previous version as STATE.backup, the etcd state as the state file\n"
-	".ledgerform/NAME/state.SERIAL.backup.json;\n"
+	"state.SERIAL.backup.json in the workspace (.ledgerform/NAME);\n"
 	"taint: mark a resource to be replaced by the next apply (plan shows it\n"
 	"as -/+ with the reason); untaint: remove the mark;\n"
 	"pull: the whole state as a state file document; push: replace the state\n"
