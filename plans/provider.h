@@ -45,6 +45,9 @@ struct lf_apply_env {
 	void *progress_payload;
 };
 
+/* a live key (read) whose string value is drift the plan shows as is */
+#define LF_DRIFT_NOTE "drift_note"
+
 struct lf_rtype {
 	const char *type;
 	/* create: desired has attrs; set *outputs (object, owned by caller).
@@ -98,8 +101,9 @@ struct lf_rtype {
 			    const struct lf_resource *r);
 	/* optional: the live resource (refresh). 0 and *live (may be NULL)
 	 * holding the live values of attributes it can see (vcpus,
-	 * memory_mb, ...; "running": false for a node that is down);
-	 * LF_ENOTFOUND gone; else an error */
+	 * memory_mb, ...; "running": false for a node that is down;
+	 * LF_DRIFT_NOTE: a sentence on a difference no attribute holds);
+	 * LF_ENOTFOUND gone (err saying why); else an error */
 	int (*read)(const struct lf_apply_env *env,
 		    const struct lf_resource *prior, json_t **live,
 		    struct lf_err *err);

@@ -20,6 +20,7 @@ struct refresher {
 	const struct lf_rset *current;
 	size_t next;
 	unsigned char *gone;
+	char **why_gone;           /* the read's reason, when gone */
 	json_t **live;             /* what each read reported */
 	struct lf_err err;
 	int rc;
@@ -38,6 +39,19 @@ static const struct lf_rtype *reader(const struct lf_apply_env *env,
 	if (mode == LF_REFRESH_CHEAP && !(rt->read_cheap && rt->read_cheap(env, res)))
 		return NULL;
 	return rt;
+}
+
+/* why a read found res gone, without the address the plan line already
+ * names; NULL when the read said nothing */
+static char *gone_reason(const char *addr, const char *msg)
+{
+	size_t la = strlen(addr);
+
+	if (!msg || !msg[0])
+		return NULL;
+	if (strncmp(msg, addr, la) == 0 && strncmp(msg + la, ": ", 2) == 0)
+		msg += la + 2;
+	return lf_xstrdup(msg);
 }
 
 static void *refresh_worker(void *arg)
@@ -63,6 +77,7 @@ static void *refresh_worker(void *arg)
 		rc = rt->read(r->env, res, &r->live[i], &err);
 		if (rc == LF_ENOTFOUND) {
 			r->gone[i] = 1;
+			r->why_gone[i] = gone_reason(res->addr, err.msg);
 		} else if (rc != 0) {
 			pthread_mutex_lock(&r->mu);
 			if (r->rc == 0) {
@@ -88,6 +103,10 @@ static void apply_live(struct lf_resource *k, const json_t *live)
 		const json_t *ov = json_object_get(k->attrs, key);
 		char *o, *n;
 
+		if (strcmp(key, LF_DRIFT_NOTE) == 0 && json_is_string(lv)) {
+			lf_buf_printf(&why, "%s%s", why.len ? "; " : "", json_string_value(lv));
+			continue;
+		}
 		if (strcmp(key, "running") == 0 && json_is_false(lv)) {
 			lf_buf_printf(&why, "%sthe node's process is not running", why.len ? "; " : "");
 			continue;
@@ -131,6 +150,19 @@ static unsigned int readable(const struct lf_apply_env *env, enum lf_refresh_mod
 	return n;
 }
 
+static void refresher_free(struct refresher *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->current->n; i++) {
+		json_decref(r->live[i]);
+		free(r->why_gone[i]);
+	}
+	free(r->live);
+	free(r->why_gone);
+	free(r->gone);
+}
+
 int lf_refresh(const struct lf_apply_env *env, struct lf_rset **current,
 	       json_t *doc_resources, enum lf_refresh_mode mode,
 	       unsigned int parallelism, FILE *report, struct lf_err *err)
@@ -149,6 +181,7 @@ int lf_refresh(const struct lf_apply_env *env, struct lf_rset **current,
 	r.mode = mode;
 	r.current = *current;
 	r.gone = lf_xcalloc((*current)->n + 1, 1);
+	r.why_gone = lf_xcalloc((*current)->n + 1, sizeof(*r.why_gone));
 	r.live = lf_xcalloc((*current)->n + 1, sizeof(*r.live));
 	pthread_mutex_init(&r.mu, NULL);
 	th = lf_xcalloc(n + 1, sizeof(*th));
@@ -162,10 +195,7 @@ int lf_refresh(const struct lf_apply_env *env, struct lf_rset **current,
 	free(th);
 	pthread_mutex_destroy(&r.mu);
 	if (r.rc != 0) {
-		for (i = 0; i < (*current)->n; i++)
-			json_decref(r.live[i]);
-		free(r.live);
-		free(r.gone);
+		refresher_free(&r);
 		*err = r.err;
 		return r.rc;
 	}
@@ -177,8 +207,9 @@ int lf_refresh(const struct lf_apply_env *env, struct lf_rset **current,
 
 		if (r.gone[i]) {
 			if (report)
-				fprintf(report, "%s: gone from its provider; it will be created again\n",
-					res->addr);
+				fprintf(report, "%s: gone from its provider%s%s; it will be created again\n",
+					res->addr, r.why_gone[i] ? ": " : "",
+					r.why_gone[i] ? r.why_gone[i] : "");
 			json_object_del(doc_resources, res->addr);
 			continue;
 		}
@@ -192,10 +223,7 @@ int lf_refresh(const struct lf_apply_env *env, struct lf_rset **current,
 		if (k->drift && report)
 			fprintf(report, "%s: drift: %s\n", k->addr, k->drift);
 	}
-	for (i = 0; i < (*current)->n; i++)
-		json_decref(r.live[i]);
-	free(r.live);
-	free(r.gone);
+	refresher_free(&r);
 	lf_rset_free(*current);
 	*current = kept;
 	return 0;

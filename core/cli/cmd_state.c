@@ -30,7 +30,8 @@ static const char USAGE_STATE[] =
 	"rm: forget resources without destroying them (they are no longer managed);\n"
 	"mv: record SRC under the address DST (same type, DST not in the state);\n"
 	"other records' dependencies on SRC follow. The file state keeps the\n"
-	"previous version as STATE.backup;\n"
+	"previous version as STATE.backup, the etcd state as the state file\n"
+	"state.SERIAL.backup.json in the workspace (.ledgerform/NAME);\n"
 	"taint: mark a resource to be replaced by the next apply (plan shows it\n"
 	"as -/+ with the reason); untaint: remove the mark;\n"
 	"pull: the whole state as a state file document; push: replace the state\n"
@@ -226,18 +227,50 @@ static int state_rm(struct lf_ws *ws, const struct lf_cli_opts *o)
 }
 
 /* the whole state as a state file document (format version 1) */
+static json_t *state_doc_json(const struct lf_ws *ws)
+{
+	return json_pack("{s:i, s:s, s:I, s:s, s:O}", "format_version",
+			 LF_STATE_FORMAT_VERSION, "lineage", ws->doc.lineage,
+			 "serial", (json_int_t)ws->doc.serial,
+			 "ledgerform_version", LF_VERSION, "resources",
+			 ws->doc.resources);
+}
+
 static int state_pull(struct lf_ws *ws)
 {
-	json_t *doc = json_pack("{s:i, s:s, s:I, s:s, s:O}", "format_version",
-				LF_STATE_FORMAT_VERSION, "lineage", ws->doc.lineage,
-				"serial", (json_int_t)ws->doc.serial,
-				"ledgerform_version", LF_VERSION, "resources",
-				ws->doc.resources);
+	json_t *doc = state_doc_json(ws);
 	int rc = json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
 
 	fputc('\n', stdout);
 	json_decref(doc);
 	return rc == 0 ? 0 : 1;
+}
+
+/* a backend without a backup of its own (etcd): the state as it is,
+ * before a state subcommand changes it, kept as a state file document in
+ * the workspace; its path (caller frees), or
+ * NULL after an error message */
+static char *state_backup(const struct lf_ws *ws)
+{
+	struct lf_err err = LF_ERR_INIT;
+	json_t *doc = state_doc_json(ws);
+	char *txt = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+	char *name = lf_xasprintf("state.%llu.backup.json", (unsigned long long)ws->doc.serial);
+	char *path = lf_path_join(ws->workdir, name);
+	int rc = txt ? lf_mkdirs(ws->workdir, 0700, &err) : lf_err_set(&err, LF_ERROR, "cannot encode the state");
+
+	if (rc == 0)
+		rc = lf_write_file_atomic(path, txt, strlen(txt), 0600, &err);
+	if (rc != 0) {
+		lf_cli_error("cannot keep the previous state as '%s': %s; nothing changed", path,
+			     err.msg);
+		free(path);
+		path = NULL;
+	}
+	free(name);
+	free(txt);
+	json_decref(doc);
+	return path;
 }
 
 /* why a pushed document may not replace the state, or NULL */
@@ -382,7 +415,7 @@ static void retarget_deps(json_t *res, const char *src, const char *dst)
 static int state_mv(struct lf_ws *ws, const char *src, const char *dst)
 {
 	json_t *rec = state_record(ws, "mv", src);
-	char *ts = lf_addr_type(src), *td = lf_addr_type(dst);
+	char *ts = lf_addr_type(src), *td = lf_addr_type(dst), *backup = NULL;
 	int rc = 1;
 
 	if (!rec)
@@ -396,17 +429,22 @@ static int state_mv(struct lf_ws *ws, const char *src, const char *dst)
 			     "its type", src, ts ? ts : "?", dst, td ? td : "?");
 		goto cleanup;
 	}
+	if (strcmp(ws->state->ops->name, "file") != 0 && !(backup = state_backup(ws)))
+		goto cleanup;
 	json_object_set(ws->doc.resources, dst, rec);
 	json_object_del(ws->doc.resources, src);
 	retarget_deps(ws->doc.resources, src, dst);
 	if (state_save(ws) != 0)
 		goto cleanup;
 	printf("Moved %s to %s", src, dst);
-	if (strcmp(ws->state->ops->name, "file") == 0)
+	if (backup)
+		printf(" (the previous state is kept as %s)", backup);
+	else
 		printf(" (the previous state is kept as %s.backup)", lf_state_describe(ws->state));
 	printf(".\n");
 	rc = 0;
 cleanup:
+	free(backup);
 	free(ts);
 	free(td);
 	return rc;

@@ -127,6 +127,8 @@ static json_t *tx_hook(const ProtobufCMessage *m, const char *mn,
 		return nested(&lfpb__signature_header__descriptor, b, c);
 	if (strcmp(mn, "SignatureHeader") == 0 && strcmp(field, "creator") == 0)
 		return nested(&lfpb__serialized_identity__descriptor, b, c);
+	if (strcmp(mn, "ConfigUpdateEnvelope") == 0 && strcmp(field, "lf_config") == 0)
+		return nested(&lfpb__config__descriptor, b, c); /* the base config */
 	if (strcmp(mn, "ConfigUpdateEnvelope") == 0)
 		return nested(&lfpb__config_update__descriptor, b, c);
 	return NULL;

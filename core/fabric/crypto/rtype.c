@@ -8,6 +8,7 @@
 #include "core/fabric/crypto/crypto_int.h"
 
 #include <dirent.h>
+#include <openssl/err.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -247,17 +248,17 @@ static int crypto_delete(const struct lf_apply_env *env,
 	return rc;
 }
 
-/* is there a regular file in dir whose name ends with suffix (or is it,
- * when exact)? */
-static bool has_file(const char *dir, const char *suffix, bool exact)
+/* the first non-empty regular file in dir whose name ends with suffix
+ * (or is it, when exact), as a path (caller frees); NULL when none */
+static char *find_file(const char *dir, const char *suffix, bool exact)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
-	bool found = false;
+	char *found = NULL;
 	size_t ls = strlen(suffix);
 
 	if (!d)
-		return false;
+		return NULL;
 	while (!found && (e = readdir(d)) != NULL) {
 		size_t ln = strlen(e->d_name);
 		struct stat st;
@@ -267,11 +268,96 @@ static bool has_file(const char *dir, const char *suffix, bool exact)
 			  : (ln < ls || strcmp(e->d_name + ln - ls, suffix) != 0))
 			continue;
 		p = lf_path_join(dir, e->d_name);
-		found = lstat(p, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
-		free(p);
+		if (lstat(p, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+			found = p;
+		else
+			free(p);
 	}
 	closedir(d);
 	return found;
+}
+
+static bool has_file(const char *dir, const char *suffix, bool exact)
+{
+	char *p = find_file(dir, suffix, exact);
+
+	free(p);
+	return p != NULL;
+}
+
+/* the CA certificate file under the recorded CA's directory abs: its
+ * path (caller frees; NULL when none), the sha256 of its DER and of its
+ * public key (empty when it does not parse) */
+static char *ca_cert_file(const char *abs, char sha[65], char pub[65])
+{
+	char *path = find_file(abs, "-cert.pem", false), *pem = NULL;
+	struct lf_err e = LF_ERR_INIT;
+	unsigned char *der = NULL;
+	size_t len = 0;
+	X509 *x = NULL;
+	int n;
+
+	sha[0] = pub[0] = '\0';
+	if (path && lf_read_file(path, &pem, &len, &e) == 0)
+		x = lfc_cert_parse(pem, len);
+	if (x)
+		lfc_cert_sha256(x, sha);
+	n = x ? i2d_PUBKEY(X509_get0_pubkey(x), &der) : -1;
+	if (n > 0)
+		lf_sha256_hex(der, (size_t)n, pub);
+	OPENSSL_free(der);
+	X509_free(x);
+	ERR_clear_error();
+	free(pem);
+	return path;
+}
+
+/* refresh of an org's CA: its certificate file is the one the state
+ * records (sha256 of the DER), or the difference is drift the plan
+ * shows. The key is never read here, and a changed certificate never
+ * makes a new key: the update adopts a certificate for the recorded key,
+ * and the plan refuses one for another key (crypto_refuse). */
+static json_t *ca_cert_drift(const struct lf_resource *prior, const char *abs)
+{
+	const char *rec = json_string_value(json_object_get(prior->outputs, "cert_sha256"));
+	char sha[65], pub[65], *path = rec ? ca_cert_file(abs, sha, pub) : NULL, *why;
+	json_t *live;
+
+	if (!path || strcmp(sha, rec) == 0) {
+		free(path);
+		return NULL;
+	}
+	why = lf_xasprintf("the CA certificate '%s' changed on disk (sha256 %.12s, recorded "
+			   "%.12s)", path, sha[0] ? sha : "unreadable", rec);
+	live = json_pack("{s:s}", LF_DRIFT_NOTE, why);
+	free(why);
+	free(path);
+	return live;
+}
+
+/* plan: a CA certificate changed on disk for a key other than the one
+ * the state records is refused (the apply would fail on it; a new CA
+ * key is never made behind the org's back) */
+static char *ca_cert_refuse(const struct lf_apply_env *env, const struct lf_resource *prior)
+{
+	const char *kind = json_string_value(json_object_get(prior->attrs, "kind"));
+	const char *dir = json_string_value(json_object_get(prior->attrs, "dir"));
+	const char *rec = json_string_value(json_object_get(prior->outputs, "key_pub_sha256"));
+	char sha[65], pub[65], *abs, *path, *why = NULL;
+
+	if (!prior->drift || !env->crypto_dir || !dir || !rec || !rec[0] ||
+	    !(lf_streq(kind, "ca") || lf_streq(kind, "tlsca")))
+		return NULL;
+	abs = lf_path_join(env->crypto_dir, dir);
+	path = ca_cert_file(abs, sha, pub);
+	if (path && strcmp(pub, rec) != 0)
+		why = lf_xasprintf("%s: the CA certificate '%s' on disk is not for the org's CA key "
+				   "(public key sha256 %.12s, recorded %.12s): restore the "
+				   "certificate; ledgerform never makes a new CA key for it",
+				   prior->addr, path, pub[0] ? pub : "unreadable", rec);
+	free(path);
+	free(abs);
+	return why;
 }
 
 /* one required file under the resource's directory */
@@ -341,6 +427,8 @@ static int crypto_read(const struct lf_apply_env *env, const struct lf_resource 
 			return LF_ENOTFOUND;
 		}
 	}
+	if (v == need_ca || v == need_ca + 1)
+		*live = ca_cert_drift(prior, abs);
 	free(abs);
 	return 0;
 }
@@ -382,7 +470,8 @@ static char *crypto_refuse(const struct lf_apply_env *env, const struct lf_resou
 	char *why = NULL;
 	size_t i;
 
-	(void)prior;
+	if (prior && (why = ca_cert_refuse(env, prior)) != NULL)
+		return why;
 	if (!kind || !org)
 		return NULL;
 	for (i = 0; !why && i < LF_ARRAY_LEN(kinds); i++) {
