@@ -26,24 +26,24 @@ static json_t *host_attrs(const struct lf_spec *spec, const struct lf_node *n)
 	json_t *a = json_object();
 	char *label = lf_xasprintf("%s-%s", n->name, n->org);
 
-	json_object_set_new(a, "provider", json_string(n->provider ? n->provider : "local"));
-	json_object_set_new(a, "driver", json_string(p && p->driver ? p->driver : "local"));
+	json_object_set_new_nocheck(a, "provider", json_string(n->provider ? n->provider : "local"));
+	json_object_set_new_nocheck(a, "driver", json_string(p && p->driver ? p->driver : "local"));
 	if (p && p->transport) /* absent: the provider reaches its own machines */
-		json_object_set_new(a, "transport", json_string(p->transport));
-	json_object_set_new(a, "name", json_string(label));
+		json_object_set_new_nocheck(a, "transport", json_string(p->transport));
+	json_object_set_new_nocheck(a, "name", json_string(label));
 	free(label);
-	json_object_set_new(a, "hostname", json_string(n->hostname));
+	json_object_set_new_nocheck(a, "hostname", json_string(n->hostname));
 	if (n->explicit_host) {
-		json_object_set_new(a, "address", json_string(n->address));
+		json_object_set_new_nocheck(a, "address", json_string(n->address));
 	} else {
 		const struct lf_size *sz = lf_spec_size(spec, n->size);
 
-		json_object_set_new(a, "size", json_string(n->size ? n->size : ""));
+		json_object_set_new_nocheck(a, "size", json_string(n->size ? n->size : ""));
 		if (sz) {
-			json_object_set_new(a, "vcpus", json_integer(sz->vcpus));
-			json_object_set_new(a, "memory_mb", json_integer((json_int_t)sz->memory_mb));
-			json_object_set_new(a, "disk_gb", json_integer((json_int_t)sz->disk_gb));
-			json_object_set_new(a, "image", json_string(sz->image ? sz->image : ""));
+			json_object_set_new_nocheck(a, "vcpus", json_integer(sz->vcpus));
+			json_object_set_new_nocheck(a, "memory_mb", json_integer((json_int_t)sz->memory_mb));
+			json_object_set_new_nocheck(a, "disk_gb", json_integer((json_int_t)sz->disk_gb));
+			json_object_set_new_nocheck(a, "image", json_string(sz->image ? sz->image : ""));
 		}
 	}
 	return a;
@@ -63,7 +63,7 @@ static void gossip_bootstrap(json_t *a, const struct lf_org *org, const struct l
 			break;
 		}
 	v = lf_xasprintf("%s:%u", b->address ? b->address : b->hostname, b->port);
-	json_object_set_new(a, "gossip_bootstrap", json_string(v));
+	json_object_set_new_nocheck(a, "gossip_bootstrap", json_string(v));
 	free(v);
 }
 
@@ -72,26 +72,26 @@ static json_t *node_attrs(const struct lf_spec *spec, const struct lf_org *org,
 {
 	json_t *a = json_object();
 
-	json_object_set_new(a, "kind", json_string(lf_node_kind_name(n->kind)));
-	json_object_set_new(a, "org", json_string(n->org));
+	json_object_set_new_nocheck(a, "kind", json_string(lf_node_kind_name(n->kind)));
+	json_object_set_new_nocheck(a, "org", json_string(n->org));
 	if (org) {
-		json_object_set_new(a, "mspid", json_string(org->mspid));
-		json_object_set_new(a, "domain", json_string(org->domain));
+		json_object_set_new_nocheck(a, "mspid", json_string(org->mspid));
+		json_object_set_new_nocheck(a, "domain", json_string(org->domain));
 	}
-	json_object_set_new(a, "hostname", json_string(n->hostname));
-	json_object_set_new(a, "address", json_string(n->address ? n->address : n->hostname));
-	json_object_set_new(a, "port", json_integer(n->port));
+	json_object_set_new_nocheck(a, "hostname", json_string(n->hostname));
+	json_object_set_new_nocheck(a, "address", json_string(n->address ? n->address : n->hostname));
+	json_object_set_new_nocheck(a, "port", json_integer(n->port));
 	/* planned per machine by the spec (core/spec/ports.c); absent when
 	 * the node has no such port */
 	if (n->chaincode_port)
-		json_object_set_new(a, "chaincode_port", json_integer(n->chaincode_port));
+		json_object_set_new_nocheck(a, "chaincode_port", json_integer(n->chaincode_port));
 	if (n->operations_port)
-		json_object_set_new(a, "operations_port", json_integer(n->operations_port));
+		json_object_set_new_nocheck(a, "operations_port", json_integer(n->operations_port));
 	if (n->admin_port)
-		json_object_set_new(a, "admin_port", json_integer(n->admin_port));
-	json_object_set_new(a, "listen_host",
+		json_object_set_new_nocheck(a, "admin_port", json_integer(n->admin_port));
+	json_object_set_new_nocheck(a, "listen_host",
 			    json_string(n->listen_host ? n->listen_host : "0.0.0.0"));
-	json_object_set_new(a, "fabric_version", json_string(spec->fabric_version));
+	json_object_set_new_nocheck(a, "fabric_version", json_string(spec->fabric_version));
 	if (n->kind == LF_NODE_PEER)
 		gossip_bootstrap(a, org, n);
 	return a;
@@ -111,9 +111,9 @@ static int add_node(const struct lf_spec *spec, const struct lf_org *org,
 	json_t *na = node_attrs(spec, org, n);
 	int rc = 0;
 
-	json_object_set_new(na, "host", json_string(haddr));
+	json_object_set_new_nocheck(na, "host", json_string(haddr));
 	if (c)
-		json_object_set_new(na, "crypto", json_string(c->hash));
+		json_object_set_new_nocheck(na, "crypto", json_string(c->hash));
 	h = lf_rset_add(rs, haddr, host_attrs(spec, n));
 	if (h)
 		r = lf_rset_add(rs, naddr, na);

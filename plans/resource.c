@@ -13,22 +13,35 @@
 #include "core/util/util.h"
 #include "state/state.h"
 
+/* interned attribute strings: open addressing on the value's bytes */
+struct strtab {
+	json_t **slots;  /* shared json string (one reference held); NULL = empty */
+	uint64_t *hashes;
+	size_t cap, n;   /* cap: power of two, 0 until the first string */
+};
+
 struct rindex {
 	size_t *slots;   /* position + 1; 0 = empty */
 	size_t cap;      /* power of two */
-	json_t *strings; /* interned attribute strings: value -> shared json_t */
+	struct strtab strings;
 	bool defer;      /* lf_rset_add leaves hashes to lf_rset_hash_pending */
 };
 
-static uint64_t fnv1a(const char *s)
+static uint64_t fnv1a_n(const char *s, size_t n)
 {
 	uint64_t h = 1469598103934665603ull;
+	size_t i;
 
-	while (*s) {
-		h ^= (unsigned char)*s++;
+	for (i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
 		h *= 1099511628211ull;
 	}
 	return h;
+}
+
+static uint64_t fnv1a(const char *s)
+{
+	return fnv1a_n(s, strlen(s));
 }
 
 static void index_put(struct lf_rset *rs, size_t pos)
@@ -83,8 +96,13 @@ void lf_rset_free(struct lf_rset *rs)
 	}
 	free(rs->v);
 	if (rs->index) {
-		free(((struct rindex *)rs->index)->slots);
-		json_decref(((struct rindex *)rs->index)->strings);
+		struct rindex *ix = rs->index;
+
+		free(ix->slots);
+		for (i = 0; i < ix->strings.cap; i++)
+			json_decref(ix->strings.slots[i]);
+		free(ix->strings.slots);
+		free(ix->strings.hashes);
 	}
 	free(rs->index);
 	free(rs);
@@ -170,12 +188,55 @@ void lf_rset_defer_hashes(struct lf_rset *rs, bool on)
 	((struct rindex *)rs->index)->defer = on;
 }
 
+static void strtab_grow(struct strtab *t)
+{
+	size_t cap = t->cap ? t->cap * 2 : 1024, i, j;
+	json_t **slots = lf_xcalloc(cap, sizeof(*slots));
+	uint64_t *hashes = lf_xcalloc(cap, sizeof(*hashes));
+
+	for (i = 0; i < t->cap; i++) {
+		if (!t->slots[i])
+			continue;
+		for (j = (size_t)t->hashes[i] & (cap - 1); slots[j]; j = (j + 1) & (cap - 1))
+			;
+		slots[j] = t->slots[i];
+		hashes[j] = t->hashes[i];
+	}
+	free(t->slots);
+	free(t->hashes);
+	t->slots = slots;
+	t->hashes = hashes;
+	t->cap = cap;
+}
+
+/* the shared string equal to v, v itself (now shared) when it is new */
+static json_t *strtab_intern(struct strtab *t, json_t *v, const char *sv, size_t len)
+{
+	uint64_t h = fnv1a_n(sv, len);
+	size_t i;
+
+	if ((t->n + 1) * 2 > t->cap)
+		strtab_grow(t);
+	for (i = (size_t)h & (t->cap - 1); t->slots[i]; i = (i + 1) & (t->cap - 1)) {
+		json_t *s = t->slots[i];
+
+		if (t->hashes[i] == h && json_string_length(s) == len &&
+		    memcmp(json_string_value(s), sv, len) == 0)
+			return s;
+	}
+	t->slots[i] = json_incref(v);
+	t->hashes[i] = h;
+	t->n++;
+	return v;
+}
+
 /*
  * Share equal top-level string values between resources: a 10,000-node
  * spec repeats org names, domains, profiles and sizes tens of thousands of
  * times, and each jansson string costs two allocations. Attribute values
  * are never changed in place (objects are edited by replacing values), so
- * sharing is safe.
+ * sharing is safe. The value is swapped through the iterator: no key
+ * lookup.
  */
 static void intern_strings(struct lf_rset *rs, json_t *attrs)
 {
@@ -183,19 +244,20 @@ static void intern_strings(struct lf_rset *rs, json_t *attrs)
 	const char *key;
 	json_t *v;
 
-	if (!ix->strings)
-		ix->strings = json_object();
 	json_object_foreach(attrs, key, v) {
 		const char *sv = json_string_value(v);
+		size_t len;
 		json_t *shared;
 
-		if (!sv || strlen(sv) != json_string_length(v))
-			continue; /* not a string, or one with a NUL inside */
-		shared = json_object_get(ix->strings, sv);
-		if (!shared)
-			json_object_set(ix->strings, sv, v);
-		else if (shared != v)
-			json_object_set(attrs, key, shared);
+		if (!sv)
+			continue; /* not a string */
+		len = json_string_length(v);
+		if (memchr(sv, 0, len))
+			continue; /* a NUL inside */
+		shared = strtab_intern(&ix->strings, v, sv, len);
+		if (shared != v)
+			json_object_iter_set_new(attrs, json_object_key_to_iter(key),
+						 json_incref(shared));
 	}
 }
 
