@@ -149,12 +149,47 @@ static void test_strings_are_shared(void **state)
 	free(text);
 }
 
+/* strings are scanned eight bytes at a time: a byte that needs an escape
+ * (and UTF-8 next to it) at every position of strings up to 40 bytes
+ * gives jansson's text */
+static void test_string_escapes_at_every_offset(void **state)
+{
+	static const char specials[] = { '"', '\\', '\n', '\t', 0x01, 0x1f, 0x7f,
+					 (char)0xc3, '/', ' ' };
+	char s[41];
+	size_t n, pos, k;
+
+	(void)state;
+	for (n = 1; n < sizeof(s); n++)
+		for (pos = 0; pos < n; pos++)
+			for (k = 0; k < sizeof(specials); k++) {
+				json_t *o;
+				char *want, *got;
+
+				memset(s, 'a' + (int)(n % 26), n);
+				s[n] = 0;
+				s[pos] = specials[k];
+				if (specials[k] == (char)0xc3) /* a whole é */
+					s[pos + 1 < n ? pos + 1 : pos] = (char)0xa9;
+				o = json_pack("{s:s?}", "v", s);
+				if (!o)
+					continue; /* a lone 0xc3 at the end */
+				want = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+				got = lf_json_canon_text(o);
+				assert_string_equal(got, want);
+				free(want);
+				free(got);
+				json_decref(o);
+			}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_examples_keep_hashes),
 		cmocka_unit_test(test_big_network_keeps_hashes),
 		cmocka_unit_test(test_strings_are_shared),
+		cmocka_unit_test(test_string_escapes_at_every_offset),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
