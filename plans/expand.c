@@ -6,10 +6,11 @@
  *   crypto.*        identities (core/fabric/crypto)
  *   channel.NAME    genesis blocks and config updates (core/fabric/block)
  * Attributes are canonical: only what decides the resource, so that an
- * unchanged spec gives the same hash. Hashes are computed in two rounds
- * on two threads (lf_rset_hash_pending): identities and channels after
- * their expansion (a node's attributes carry its identity's hash), hosts
- * and nodes at the end; nothing reads a hash before its round.
+ * unchanged spec gives the same hash. Hashes are computed in two rounds:
+ * identities and channels on a thread of their own while hosts and nodes
+ * are built (a node's attributes carry its identity's hash, filled in
+ * after that round), hosts and nodes at the end on two threads
+ * (lf_rset_hash_pending); nothing reads a hash before its round.
  */
 #include "plans/plan.h"
 
@@ -97,11 +98,19 @@ static json_t *node_attrs(const struct lf_spec *spec, const struct lf_org *org,
 	return a;
 }
 
+/* a node whose identity's hash is filled in once it is known */
+struct crypto_fill {
+	size_t node, crypto; /* positions in the set */
+};
+
 /* host.ORG.NODE and node.ORG.NODE. The node follows its identity: it
  * depends on crypto.ORG.NODE and carries its hash, so that a re-issued
- * certificate re-delivers that node's files (crypto is expanded first). */
+ * certificate re-delivers that node's files. Identities are hashed on
+ * another thread meanwhile: the node gets a placeholder, in the same key
+ * position, and a fill entry (*fill) for fill_crypto. */
 static int add_node(const struct lf_spec *spec, const struct lf_org *org,
-		    const struct lf_node *n, struct lf_rset *rs, struct lf_err *err)
+		    const struct lf_node *n, struct lf_rset *rs,
+		    struct crypto_fill *fill, size_t *nfill, struct lf_err *err)
 {
 	char *haddr = lf_xasprintf("host.%s.%s", n->org, n->name);
 	char *naddr = lf_xasprintf("node.%s.%s", n->org, n->name);
@@ -113,7 +122,7 @@ static int add_node(const struct lf_spec *spec, const struct lf_org *org,
 
 	json_object_set_new_nocheck(na, "host", json_string(haddr));
 	if (c)
-		json_object_set_new_nocheck(na, "crypto", json_string(c->hash));
+		json_object_set_new_nocheck(na, "crypto", json_null());
 	h = lf_rset_add(rs, haddr, host_attrs(spec, n));
 	if (h)
 		r = lf_rset_add(rs, naddr, na);
@@ -125,8 +134,11 @@ static int add_node(const struct lf_spec *spec, const struct lf_org *org,
 		goto cleanup;
 	}
 	lf_resource_add_dep(r, haddr);
-	if (c)
+	if (c) {
 		lf_resource_add_dep(r, caddr);
+		fill[*nfill].node = (size_t)(r - rs->v);
+		fill[(*nfill)++].crypto = (size_t)(c - rs->v);
+	}
 cleanup:
 	free(haddr);
 	free(naddr);
@@ -134,28 +146,62 @@ cleanup:
 	return rc;
 }
 
-int lf_expand(const struct lf_spec *spec, struct lf_rset **out,
-	      struct lf_err *err)
+static void fill_crypto(struct lf_rset *rs, const struct crypto_fill *fill, size_t n)
 {
-	struct lf_rset *rs;
-	size_t i, k, first_node;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		json_object_set_new_nocheck(rs->v[fill[i].node].attrs, "crypto",
+					    json_string(rs->v[fill[i].crypto].hash));
+}
+
+static size_t count_nodes(const struct lf_spec *spec)
+{
+	size_t i, n = spec->kafka ? spec->kafka->nnodes : 0;
+
+	for (i = 0; i < spec->norgs; i++)
+		n += spec->orgs[i].nnodes;
+	return n;
+}
+
+/* every node's host and node, beside the identities' hashing */
+static int add_nodes(const struct lf_spec *spec, struct lf_rset *rs,
+		     struct lf_err *err)
+{
+	size_t i, k, nnodes = count_nodes(spec), nfill = 0;
+	struct crypto_fill *fill = lf_xcalloc(nnodes + 1, sizeof(*fill));
+	struct lf_hash_job *job = lf_rset_hash_begin(rs, 0, 2 * nnodes);
 	int rc = 0;
 
-	*out = NULL;
-	lf_rset_new(&rs);
-	/* identities and channels read no hashes: hashed together after */
-	lf_rset_defer_hashes(rs, true);
-	rc = lf_expand_hooks(spec, rs, err);
-	lf_rset_hash_pending(rs, 0); /* nodes carry their identity's hash */
-	first_node = rs->n;
 	for (i = 0; rc == 0 && i < spec->norgs; i++) {
 		const struct lf_org *org = &spec->orgs[i];
 
 		for (k = 0; rc == 0 && k < org->nnodes; k++)
-			rc = add_node(spec, org, &org->nodes[k], rs, err);
+			rc = add_node(spec, org, &org->nodes[k], rs, fill, &nfill, err);
 	}
 	for (k = 0; rc == 0 && spec->kafka && k < spec->kafka->nnodes; k++)
-		rc = add_node(spec, NULL, &spec->kafka->nodes[k], rs, err);
+		rc = add_node(spec, NULL, &spec->kafka->nodes[k], rs, fill, &nfill, err);
+	lf_rset_hash_end(job);
+	fill_crypto(rs, fill, nfill);
+	free(fill);
+	return rc;
+}
+
+int lf_expand(const struct lf_spec *spec, struct lf_rset **out,
+	      struct lf_err *err)
+{
+	struct lf_rset *rs;
+	size_t first_node;
+	int rc;
+
+	*out = NULL;
+	lf_rset_new(&rs);
+	/* identities and channels read no hashes: hashed beside the nodes */
+	lf_rset_defer_hashes(rs, true);
+	rc = lf_expand_hooks(spec, rs, err);
+	first_node = rs->n;
+	if (rc == 0)
+		rc = add_nodes(spec, rs, err);
 	lf_rset_defer_hashes(rs, false);
 	if (rc != 0) {
 		lf_rset_free(rs);

@@ -25,6 +25,7 @@ struct rindex {
 	size_t cap;      /* power of two */
 	struct strtab strings;
 	bool defer;      /* lf_rset_add leaves hashes to lf_rset_hash_pending */
+	struct lf_hash_job *job; /* hashing on a thread: the array must not move */
 };
 
 static uint64_t fnv1a_n(const char *s, size_t n)
@@ -140,20 +141,23 @@ void lf_resource_rehash(struct lf_resource *r)
 	lf_hasher_free(h);
 }
 
-struct hash_job {
+struct lf_hash_job {
 	struct lf_rset *rs;
 	size_t from, to;
+	pthread_t th;
+	bool threaded;
 };
 
 static void *hash_range(void *arg)
 {
-	struct hash_job *j = arg;
+	struct lf_hash_job *j = arg;
+	struct lf_resource *v = j->rs->v;
 	struct lf_hasher *h = lf_hasher_new();
 	size_t i;
 
 	for (i = j->from; i < j->to; i++)
-		if (!j->rs->v[i].hash[0])
-			lf_json_canon_sha256_hex(h, j->rs->v[i].attrs, j->rs->v[i].hash);
+		if (!v[i].hash[0])
+			lf_json_canon_sha256_hex(h, v[i].attrs, v[i].hash);
 	lf_hasher_free(h);
 	return NULL;
 }
@@ -162,8 +166,8 @@ static void *hash_range(void *arg)
  * (and the interned strings two resources share) are only read. */
 void lf_rset_hash_pending(struct lf_rset *rs, size_t from)
 {
-	struct hash_job a = { rs, from, from + (rs->n - from) / 2 };
-	struct hash_job b = { rs, a.to, rs->n };
+	struct lf_hash_job a = { rs, from, from + (rs->n - from) / 2, 0, false };
+	struct lf_hash_job b = { rs, a.to, rs->n, 0, false };
 	pthread_t th;
 	bool threaded = rs->n - from >= 256 &&
 			pthread_create(&th, NULL, hash_range, &b) == 0;
@@ -173,6 +177,45 @@ void lf_rset_hash_pending(struct lf_rset *rs, size_t from)
 		pthread_join(th, NULL);
 	else
 		hash_range(&b);
+}
+
+static void rset_reserve(struct lf_rset *rs, size_t cap)
+{
+	if (cap <= rs->cap)
+		return;
+	rs->cap = cap;
+	rs->v = lf_xrealloc(rs->v, rs->cap * sizeof(*rs->v));
+}
+
+/*
+ * The array is sized for `more` resources first, so that it does not move
+ * while the thread hashes [from, n): the caller may add up to that many
+ * (to be hashed later) and read anything but those hashes meanwhile;
+ * past that, lf_rset_add would move the array under the thread (abort).
+ */
+struct lf_hash_job *lf_rset_hash_begin(struct lf_rset *rs, size_t from, size_t more)
+{
+	struct lf_hash_job *j = lf_xcalloc(1, sizeof(*j));
+
+	rset_reserve(rs, rs->n + more);
+	j->rs = rs;
+	j->from = from;
+	j->to = rs->n;
+	j->threaded = pthread_create(&j->th, NULL, hash_range, j) == 0;
+	if (!j->threaded)
+		hash_range(j);
+	((struct rindex *)rs->index)->job = j;
+	return j;
+}
+
+void lf_rset_hash_end(struct lf_hash_job *j)
+{
+	if (!j)
+		return;
+	if (j->threaded)
+		pthread_join(j->th, NULL);
+	((struct rindex *)j->rs->index)->job = NULL;
+	free(j);
 }
 
 struct lf_resource *lf_rset_add(struct lf_rset *rs, const char *addr,
@@ -273,8 +316,9 @@ static struct lf_resource *rset_add(struct lf_rset *rs, const char *addr,
 		return NULL;
 	}
 	if (rs->n == rs->cap) {
-		rs->cap = rs->cap ? rs->cap * 2 : 64;
-		rs->v = lf_xrealloc(rs->v, rs->cap * sizeof(*rs->v));
+		if (((struct rindex *)rs->index)->job)
+			abort(); /* more than lf_rset_hash_begin reserved */
+		rset_reserve(rs, rs->cap ? rs->cap * 2 : 64);
 	}
 	r = &rs->v[rs->n];
 	memset(r, 0, sizeof(*r));
