@@ -17,6 +17,7 @@
 #include "core/util/canon.h"
 #include "core/util/util.h"
 #include "plans/plan.h"
+#include "state/state.h"
 
 static struct lf_rset *expand_text(const char *name, const char *text)
 {
@@ -183,6 +184,61 @@ static void test_string_escapes_at_every_offset(void **state)
 			}
 }
 
+/* whether the state scan indexes doc (0) or declines it (1) */
+static int scan(const char *doc)
+{
+	struct lf_state_raw *raw = NULL;
+	char lineage[37];
+	uint64_t serial;
+	int rc = lf_state_raw_scan(&raw, lf_xstrdup(doc), strlen(doc), lineage, &serial);
+
+	lf_state_raw_free(raw);
+	return rc;
+}
+
+/* the scan checks its bytes eight at a time: white space (tab, LF, CR)
+ * is accepted at any offset, and a byte it never accepts (other control
+ * characters, non-ASCII) is found at any offset */
+static void test_state_scan_bytes_at_every_offset(void **state)
+{
+	static const char bad[] = { 0x01, '\v', '\f', 0x1f, (char)0x80, (char)0xc3 };
+	static const char ws[] = " \t\n\r";
+	const char *head = "{\"format_version\": 1, \"lineage\": "
+			   "\"0123456789abcdef0123456789abcdef0123\", "
+			   "\"ledgerform_version\": \"0\", \"serial\": 3, "
+			   "\"resources\": {\"h.a\": {\"type\": \"host\", "
+			   "\"attrs\": {\"n\": \"";
+	char val[25], *doc;
+	size_t pos, k;
+
+	(void)state;
+	for (pos = 0; pos + 1 < sizeof(val); pos++) {
+		memset(val, 'x', sizeof(val) - 1);
+		val[sizeof(val) - 1] = 0;
+		doc = lf_xasprintf("%s%s\"}}}}", head, val);
+		assert_int_equal(scan(doc), 0);
+		free(doc);
+		for (k = 0; k < sizeof(bad); k++) {
+			val[pos] = bad[k];
+			doc = lf_xasprintf("%s%s\"}}}}", head, val);
+			assert_int_equal(scan(doc), 1);
+			free(doc);
+			/* and in white space between tokens */
+			memset(val, ' ', sizeof(val) - 1);
+			val[pos] = bad[k];
+			doc = lf_xasprintf("%sx\"}%s}}}", head, val);
+			assert_int_equal(scan(doc), 1);
+			free(doc);
+			memset(val, 'x', sizeof(val) - 1);
+		}
+		for (k = 0; k < sizeof(val) - 1; k++)
+			val[k] = ws[(k + pos) % 4];
+		doc = lf_xasprintf("%sx\"}%s}}}", head, val);
+		assert_int_equal(scan(doc), 0);
+		free(doc);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -190,6 +246,7 @@ int main(void)
 		cmocka_unit_test(test_big_network_keeps_hashes),
 		cmocka_unit_test(test_strings_are_shared),
 		cmocka_unit_test(test_string_escapes_at_every_offset),
+		cmocka_unit_test(test_state_scan_bytes_at_every_offset),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
