@@ -101,6 +101,7 @@ static void test_examples_keep_hashes(void **state)
 static char *big_spec(void)
 {
 	struct lf_buf b = LF_BUF_INIT;
+	char *text;
 	int i;
 
 	lf_buf_printf(&b, "name: big\norgs:\n"
@@ -109,7 +110,9 @@ static char *big_spec(void)
 		lf_buf_printf(&b, "  - name: org%d\n    peers: {count: 40}\n    users: 2\n", i);
 	lf_buf_printf(&b, "channels:\n  - name: one\n    orgs: [org0, org1]\n"
 		      "  - name: two\n    orgs: [org2, org3, org4]\n");
-	return lf_xstrndup(b.data, b.len);
+	text = lf_xstrndup(b.data, b.len);
+	lf_buf_free(&b);
+	return text;
 }
 
 static void test_big_network_keeps_hashes(void **state)
