@@ -28,10 +28,10 @@ fi
 if [ "${LF_SKIP_TSAN:-0}" != 1 ]; then
   # the tests that run threads: executor, crypto (parallel keygen), plugin
   # pool, drivers and the ABI checks
-  tsan_tests='^(test_plans_exec|test_crypto|test_plugin|test_driver_sim|test_driver_local|test_abi)$'
+  tsan_tests='^(test_plans_exec|test_crypto|test_plugin|test_driver_sim|test_driver_local|test_abi|test_speed_hashes)$'
   cmake -S . -B build-tsan -DLF_WERROR=ON -DLF_TSAN=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   cmake --build build-tsan -j"$jobs" --target test_plans_exec test_crypto \
-    test_plugin test_driver_sim test_driver_local test_abi \
+    test_plugin test_driver_sim test_driver_local test_abi test_speed_hashes \
     ledgerform_driver_sim ledgerform_driver_local
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
     ctest --test-dir build-tsan --output-on-failure -j"$jobs" -R "$tsan_tests"

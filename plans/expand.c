@@ -6,10 +6,11 @@
  *   crypto.*        identities (core/fabric/crypto)
  *   channel.NAME    genesis blocks and config updates (core/fabric/block)
  * Attributes are canonical: only what decides the resource, so that an
- * unchanged spec gives the same hash. Hashes are computed in two rounds
- * on two threads (lf_rset_hash_pending): identities and channels after
- * their expansion (a node's attributes carry its identity's hash), hosts
- * and nodes at the end; nothing reads a hash before its round.
+ * unchanged spec gives the same hash. Hashes are computed in two rounds:
+ * identities and channels on a thread of their own while hosts and nodes
+ * are built (a node's attributes carry its identity's hash, filled in
+ * after that round), hosts and nodes at the end on two threads
+ * (lf_rset_hash_pending); nothing reads a hash before its round.
  */
 #include "plans/plan.h"
 
@@ -26,24 +27,24 @@ static json_t *host_attrs(const struct lf_spec *spec, const struct lf_node *n)
 	json_t *a = json_object();
 	char *label = lf_xasprintf("%s-%s", n->name, n->org);
 
-	json_object_set_new(a, "provider", json_string(n->provider ? n->provider : "local"));
-	json_object_set_new(a, "driver", json_string(p && p->driver ? p->driver : "local"));
+	json_object_set_new_nocheck(a, "provider", json_string(n->provider ? n->provider : "local"));
+	json_object_set_new_nocheck(a, "driver", json_string(p && p->driver ? p->driver : "local"));
 	if (p && p->transport) /* absent: the provider reaches its own machines */
-		json_object_set_new(a, "transport", json_string(p->transport));
-	json_object_set_new(a, "name", json_string(label));
+		json_object_set_new_nocheck(a, "transport", json_string(p->transport));
+	json_object_set_new_nocheck(a, "name", json_string(label));
 	free(label);
-	json_object_set_new(a, "hostname", json_string(n->hostname));
+	json_object_set_new_nocheck(a, "hostname", json_string(n->hostname));
 	if (n->explicit_host) {
-		json_object_set_new(a, "address", json_string(n->address));
+		json_object_set_new_nocheck(a, "address", json_string(n->address));
 	} else {
 		const struct lf_size *sz = lf_spec_size(spec, n->size);
 
-		json_object_set_new(a, "size", json_string(n->size ? n->size : ""));
+		json_object_set_new_nocheck(a, "size", json_string(n->size ? n->size : ""));
 		if (sz) {
-			json_object_set_new(a, "vcpus", json_integer(sz->vcpus));
-			json_object_set_new(a, "memory_mb", json_integer((json_int_t)sz->memory_mb));
-			json_object_set_new(a, "disk_gb", json_integer((json_int_t)sz->disk_gb));
-			json_object_set_new(a, "image", json_string(sz->image ? sz->image : ""));
+			json_object_set_new_nocheck(a, "vcpus", json_integer(sz->vcpus));
+			json_object_set_new_nocheck(a, "memory_mb", json_integer((json_int_t)sz->memory_mb));
+			json_object_set_new_nocheck(a, "disk_gb", json_integer((json_int_t)sz->disk_gb));
+			json_object_set_new_nocheck(a, "image", json_string(sz->image ? sz->image : ""));
 		}
 	}
 	return a;
@@ -63,7 +64,7 @@ static void gossip_bootstrap(json_t *a, const struct lf_org *org, const struct l
 			break;
 		}
 	v = lf_xasprintf("%s:%u", b->address ? b->address : b->hostname, b->port);
-	json_object_set_new(a, "gossip_bootstrap", json_string(v));
+	json_object_set_new_nocheck(a, "gossip_bootstrap", json_string(v));
 	free(v);
 }
 
@@ -72,36 +73,44 @@ static json_t *node_attrs(const struct lf_spec *spec, const struct lf_org *org,
 {
 	json_t *a = json_object();
 
-	json_object_set_new(a, "kind", json_string(lf_node_kind_name(n->kind)));
-	json_object_set_new(a, "org", json_string(n->org));
+	json_object_set_new_nocheck(a, "kind", json_string(lf_node_kind_name(n->kind)));
+	json_object_set_new_nocheck(a, "org", json_string(n->org));
 	if (org) {
-		json_object_set_new(a, "mspid", json_string(org->mspid));
-		json_object_set_new(a, "domain", json_string(org->domain));
+		json_object_set_new_nocheck(a, "mspid", json_string(org->mspid));
+		json_object_set_new_nocheck(a, "domain", json_string(org->domain));
 	}
-	json_object_set_new(a, "hostname", json_string(n->hostname));
-	json_object_set_new(a, "address", json_string(n->address ? n->address : n->hostname));
-	json_object_set_new(a, "port", json_integer(n->port));
+	json_object_set_new_nocheck(a, "hostname", json_string(n->hostname));
+	json_object_set_new_nocheck(a, "address", json_string(n->address ? n->address : n->hostname));
+	json_object_set_new_nocheck(a, "port", json_integer(n->port));
 	/* planned per machine by the spec (core/spec/ports.c); absent when
 	 * the node has no such port */
 	if (n->chaincode_port)
-		json_object_set_new(a, "chaincode_port", json_integer(n->chaincode_port));
+		json_object_set_new_nocheck(a, "chaincode_port", json_integer(n->chaincode_port));
 	if (n->operations_port)
-		json_object_set_new(a, "operations_port", json_integer(n->operations_port));
+		json_object_set_new_nocheck(a, "operations_port", json_integer(n->operations_port));
 	if (n->admin_port)
-		json_object_set_new(a, "admin_port", json_integer(n->admin_port));
-	json_object_set_new(a, "listen_host",
+		json_object_set_new_nocheck(a, "admin_port", json_integer(n->admin_port));
+	json_object_set_new_nocheck(a, "listen_host",
 			    json_string(n->listen_host ? n->listen_host : "0.0.0.0"));
-	json_object_set_new(a, "fabric_version", json_string(spec->fabric_version));
+	json_object_set_new_nocheck(a, "fabric_version", json_string(spec->fabric_version));
 	if (n->kind == LF_NODE_PEER)
 		gossip_bootstrap(a, org, n);
 	return a;
 }
 
+/* a node whose identity's hash is filled in once it is known */
+struct crypto_fill {
+	size_t node, crypto; /* positions in the set */
+};
+
 /* host.ORG.NODE and node.ORG.NODE. The node follows its identity: it
  * depends on crypto.ORG.NODE and carries its hash, so that a re-issued
- * certificate re-delivers that node's files (crypto is expanded first). */
+ * certificate re-delivers that node's files. Identities are hashed on
+ * another thread meanwhile: the node gets a placeholder, in the same key
+ * position, and a fill entry (*fill) for fill_crypto. */
 static int add_node(const struct lf_spec *spec, const struct lf_org *org,
-		    const struct lf_node *n, struct lf_rset *rs, struct lf_err *err)
+		    const struct lf_node *n, struct lf_rset *rs,
+		    struct crypto_fill *fill, size_t *nfill, struct lf_err *err)
 {
 	char *haddr = lf_xasprintf("host.%s.%s", n->org, n->name);
 	char *naddr = lf_xasprintf("node.%s.%s", n->org, n->name);
@@ -111,9 +120,9 @@ static int add_node(const struct lf_spec *spec, const struct lf_org *org,
 	json_t *na = node_attrs(spec, org, n);
 	int rc = 0;
 
-	json_object_set_new(na, "host", json_string(haddr));
+	json_object_set_new_nocheck(na, "host", json_string(haddr));
 	if (c)
-		json_object_set_new(na, "crypto", json_string(c->hash));
+		json_object_set_new_nocheck(na, "crypto", json_null());
 	h = lf_rset_add(rs, haddr, host_attrs(spec, n));
 	if (h)
 		r = lf_rset_add(rs, naddr, na);
@@ -125,8 +134,11 @@ static int add_node(const struct lf_spec *spec, const struct lf_org *org,
 		goto cleanup;
 	}
 	lf_resource_add_dep(r, haddr);
-	if (c)
+	if (c) {
 		lf_resource_add_dep(r, caddr);
+		fill[*nfill].node = (size_t)(r - rs->v);
+		fill[(*nfill)++].crypto = (size_t)(c - rs->v);
+	}
 cleanup:
 	free(haddr);
 	free(naddr);
@@ -134,28 +146,62 @@ cleanup:
 	return rc;
 }
 
-int lf_expand(const struct lf_spec *spec, struct lf_rset **out,
-	      struct lf_err *err)
+static void fill_crypto(struct lf_rset *rs, const struct crypto_fill *fill, size_t n)
 {
-	struct lf_rset *rs;
-	size_t i, k, first_node;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		json_object_set_new_nocheck(rs->v[fill[i].node].attrs, "crypto",
+					    json_string(rs->v[fill[i].crypto].hash));
+}
+
+static size_t count_nodes(const struct lf_spec *spec)
+{
+	size_t i, n = spec->kafka ? spec->kafka->nnodes : 0;
+
+	for (i = 0; i < spec->norgs; i++)
+		n += spec->orgs[i].nnodes;
+	return n;
+}
+
+/* every node's host and node, beside the identities' hashing */
+static int add_nodes(const struct lf_spec *spec, struct lf_rset *rs,
+		     struct lf_err *err)
+{
+	size_t i, k, nnodes = count_nodes(spec), nfill = 0;
+	struct crypto_fill *fill = lf_xcalloc(nnodes + 1, sizeof(*fill));
+	struct lf_hash_job *job = lf_rset_hash_begin(rs, 0, 2 * nnodes);
 	int rc = 0;
 
-	*out = NULL;
-	lf_rset_new(&rs);
-	/* identities and channels read no hashes: hashed together after */
-	lf_rset_defer_hashes(rs, true);
-	rc = lf_expand_hooks(spec, rs, err);
-	lf_rset_hash_pending(rs, 0); /* nodes carry their identity's hash */
-	first_node = rs->n;
 	for (i = 0; rc == 0 && i < spec->norgs; i++) {
 		const struct lf_org *org = &spec->orgs[i];
 
 		for (k = 0; rc == 0 && k < org->nnodes; k++)
-			rc = add_node(spec, org, &org->nodes[k], rs, err);
+			rc = add_node(spec, org, &org->nodes[k], rs, fill, &nfill, err);
 	}
 	for (k = 0; rc == 0 && spec->kafka && k < spec->kafka->nnodes; k++)
-		rc = add_node(spec, NULL, &spec->kafka->nodes[k], rs, err);
+		rc = add_node(spec, NULL, &spec->kafka->nodes[k], rs, fill, &nfill, err);
+	lf_rset_hash_end(job);
+	fill_crypto(rs, fill, nfill);
+	free(fill);
+	return rc;
+}
+
+int lf_expand(const struct lf_spec *spec, struct lf_rset **out,
+	      struct lf_err *err)
+{
+	struct lf_rset *rs;
+	size_t first_node;
+	int rc;
+
+	*out = NULL;
+	lf_rset_new(&rs);
+	/* identities and channels read no hashes: hashed beside the nodes */
+	lf_rset_defer_hashes(rs, true);
+	rc = lf_expand_hooks(spec, rs, err);
+	first_node = rs->n;
+	if (rc == 0)
+		rc = add_nodes(spec, rs, err);
 	lf_rset_defer_hashes(rs, false);
 	if (rc != 0) {
 		lf_rset_free(rs);

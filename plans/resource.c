@@ -13,22 +13,36 @@
 #include "core/util/util.h"
 #include "state/state.h"
 
+/* interned attribute strings: open addressing on the value's bytes */
+struct strtab {
+	json_t **slots;  /* shared json string (one reference held); NULL = empty */
+	uint64_t *hashes;
+	size_t cap, n;   /* cap: power of two, 0 until the first string */
+};
+
 struct rindex {
 	size_t *slots;   /* position + 1; 0 = empty */
 	size_t cap;      /* power of two */
-	json_t *strings; /* interned attribute strings: value -> shared json_t */
+	struct strtab strings;
 	bool defer;      /* lf_rset_add leaves hashes to lf_rset_hash_pending */
+	struct lf_hash_job *job; /* hashing on a thread: the array must not move */
 };
 
-static uint64_t fnv1a(const char *s)
+static uint64_t fnv1a_n(const char *s, size_t n)
 {
 	uint64_t h = 1469598103934665603ull;
+	size_t i;
 
-	while (*s) {
-		h ^= (unsigned char)*s++;
+	for (i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
 		h *= 1099511628211ull;
 	}
 	return h;
+}
+
+static uint64_t fnv1a(const char *s)
+{
+	return fnv1a_n(s, strlen(s));
 }
 
 static void index_put(struct lf_rset *rs, size_t pos)
@@ -83,8 +97,13 @@ void lf_rset_free(struct lf_rset *rs)
 	}
 	free(rs->v);
 	if (rs->index) {
-		free(((struct rindex *)rs->index)->slots);
-		json_decref(((struct rindex *)rs->index)->strings);
+		struct rindex *ix = rs->index;
+
+		free(ix->slots);
+		for (i = 0; i < ix->strings.cap; i++)
+			json_decref(ix->strings.slots[i]);
+		free(ix->strings.slots);
+		free(ix->strings.hashes);
 	}
 	free(rs->index);
 	free(rs);
@@ -122,20 +141,23 @@ void lf_resource_rehash(struct lf_resource *r)
 	lf_hasher_free(h);
 }
 
-struct hash_job {
+struct lf_hash_job {
 	struct lf_rset *rs;
 	size_t from, to;
+	pthread_t th;
+	bool threaded;
 };
 
 static void *hash_range(void *arg)
 {
-	struct hash_job *j = arg;
+	struct lf_hash_job *j = arg;
+	struct lf_resource *v = j->rs->v;
 	struct lf_hasher *h = lf_hasher_new();
 	size_t i;
 
 	for (i = j->from; i < j->to; i++)
-		if (!j->rs->v[i].hash[0])
-			lf_json_canon_sha256_hex(h, j->rs->v[i].attrs, j->rs->v[i].hash);
+		if (!v[i].hash[0])
+			lf_json_canon_sha256_hex(h, v[i].attrs, v[i].hash);
 	lf_hasher_free(h);
 	return NULL;
 }
@@ -144,8 +166,8 @@ static void *hash_range(void *arg)
  * (and the interned strings two resources share) are only read. */
 void lf_rset_hash_pending(struct lf_rset *rs, size_t from)
 {
-	struct hash_job a = { rs, from, from + (rs->n - from) / 2 };
-	struct hash_job b = { rs, a.to, rs->n };
+	struct lf_hash_job a = { rs, from, from + (rs->n - from) / 2, 0, false };
+	struct lf_hash_job b = { rs, a.to, rs->n, 0, false };
 	pthread_t th;
 	bool threaded = rs->n - from >= 256 &&
 			pthread_create(&th, NULL, hash_range, &b) == 0;
@@ -155,6 +177,45 @@ void lf_rset_hash_pending(struct lf_rset *rs, size_t from)
 		pthread_join(th, NULL);
 	else
 		hash_range(&b);
+}
+
+static void rset_reserve(struct lf_rset *rs, size_t cap)
+{
+	if (cap <= rs->cap)
+		return;
+	rs->cap = cap;
+	rs->v = lf_xrealloc(rs->v, rs->cap * sizeof(*rs->v));
+}
+
+/*
+ * The array is sized for `more` resources first, so that it does not move
+ * while the thread hashes [from, n): the caller may add up to that many
+ * (to be hashed later) and read anything but those hashes meanwhile;
+ * past that, lf_rset_add would move the array under the thread (abort).
+ */
+struct lf_hash_job *lf_rset_hash_begin(struct lf_rset *rs, size_t from, size_t more)
+{
+	struct lf_hash_job *j = lf_xcalloc(1, sizeof(*j));
+
+	rset_reserve(rs, rs->n + more);
+	j->rs = rs;
+	j->from = from;
+	j->to = rs->n;
+	j->threaded = pthread_create(&j->th, NULL, hash_range, j) == 0;
+	if (!j->threaded)
+		hash_range(j);
+	((struct rindex *)rs->index)->job = j;
+	return j;
+}
+
+void lf_rset_hash_end(struct lf_hash_job *j)
+{
+	if (!j)
+		return;
+	if (j->threaded)
+		pthread_join(j->th, NULL);
+	((struct rindex *)j->rs->index)->job = NULL;
+	free(j);
 }
 
 struct lf_resource *lf_rset_add(struct lf_rset *rs, const char *addr,
@@ -170,12 +231,55 @@ void lf_rset_defer_hashes(struct lf_rset *rs, bool on)
 	((struct rindex *)rs->index)->defer = on;
 }
 
+static void strtab_grow(struct strtab *t)
+{
+	size_t cap = t->cap ? t->cap * 2 : 1024, i, j;
+	json_t **slots = lf_xcalloc(cap, sizeof(*slots));
+	uint64_t *hashes = lf_xcalloc(cap, sizeof(*hashes));
+
+	for (i = 0; i < t->cap; i++) {
+		if (!t->slots[i])
+			continue;
+		for (j = (size_t)t->hashes[i] & (cap - 1); slots[j]; j = (j + 1) & (cap - 1))
+			;
+		slots[j] = t->slots[i];
+		hashes[j] = t->hashes[i];
+	}
+	free(t->slots);
+	free(t->hashes);
+	t->slots = slots;
+	t->hashes = hashes;
+	t->cap = cap;
+}
+
+/* the shared string equal to v, v itself (now shared) when it is new */
+static json_t *strtab_intern(struct strtab *t, json_t *v, const char *sv, size_t len)
+{
+	uint64_t h = fnv1a_n(sv, len);
+	size_t i;
+
+	if ((t->n + 1) * 2 > t->cap)
+		strtab_grow(t);
+	for (i = (size_t)h & (t->cap - 1); t->slots[i]; i = (i + 1) & (t->cap - 1)) {
+		json_t *s = t->slots[i];
+
+		if (t->hashes[i] == h && json_string_length(s) == len &&
+		    memcmp(json_string_value(s), sv, len) == 0)
+			return s;
+	}
+	t->slots[i] = json_incref(v);
+	t->hashes[i] = h;
+	t->n++;
+	return v;
+}
+
 /*
  * Share equal top-level string values between resources: a 10,000-node
  * spec repeats org names, domains, profiles and sizes tens of thousands of
  * times, and each jansson string costs two allocations. Attribute values
  * are never changed in place (objects are edited by replacing values), so
- * sharing is safe.
+ * sharing is safe. The value is swapped through the iterator: no key
+ * lookup.
  */
 static void intern_strings(struct lf_rset *rs, json_t *attrs)
 {
@@ -183,19 +287,20 @@ static void intern_strings(struct lf_rset *rs, json_t *attrs)
 	const char *key;
 	json_t *v;
 
-	if (!ix->strings)
-		ix->strings = json_object();
 	json_object_foreach(attrs, key, v) {
 		const char *sv = json_string_value(v);
+		size_t len;
 		json_t *shared;
 
-		if (!sv || strlen(sv) != json_string_length(v))
-			continue; /* not a string, or one with a NUL inside */
-		shared = json_object_get(ix->strings, sv);
-		if (!shared)
-			json_object_set(ix->strings, sv, v);
-		else if (shared != v)
-			json_object_set(attrs, key, shared);
+		if (!sv)
+			continue; /* not a string */
+		len = json_string_length(v);
+		if (memchr(sv, 0, len))
+			continue; /* a NUL inside */
+		shared = strtab_intern(&ix->strings, v, sv, len);
+		if (shared != v)
+			json_object_iter_set_new(attrs, json_object_key_to_iter(key),
+						 json_incref(shared));
 	}
 }
 
@@ -211,8 +316,9 @@ static struct lf_resource *rset_add(struct lf_rset *rs, const char *addr,
 		return NULL;
 	}
 	if (rs->n == rs->cap) {
-		rs->cap = rs->cap ? rs->cap * 2 : 64;
-		rs->v = lf_xrealloc(rs->v, rs->cap * sizeof(*rs->v));
+		if (((struct rindex *)rs->index)->job)
+			abort(); /* more than lf_rset_hash_begin reserved */
+		rset_reserve(rs, rs->cap ? rs->cap * 2 : 64);
 	}
 	r = &rs->v[rs->n];
 	memset(r, 0, sizeof(*r));

@@ -57,6 +57,12 @@ struct lf_resource *lf_rset_add_unhashed(struct lf_rset *rs, const char *addr,
 void lf_rset_defer_hashes(struct lf_rset *rs, bool on);
 /* hash every resource from position from on whose hash is "" */
 void lf_rset_hash_pending(struct lf_rset *rs, size_t from);
+/* hash [from, n) on a thread of its own while the caller adds up to
+ * `more` resources (the array is reserved: it does not move meanwhile);
+ * lf_rset_hash_end waits for it */
+struct lf_hash_job;
+struct lf_hash_job *lf_rset_hash_begin(struct lf_rset *rs, size_t from, size_t more);
+void lf_rset_hash_end(struct lf_hash_job *j);
 /* type part of an address ("host" of "host.bank.peer0") */
 char *lf_addr_type(const char *addr);
 

@@ -14,6 +14,7 @@
  */
 #include "state/state.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yajl/yajl_parse.h>
@@ -307,18 +308,50 @@ static const yajl_callbacks callbacks = {
 /* bytes the scan never accepts: escapes \uXXXX, non-ASCII (jansson's
  * checks of code points and surrogates are the authority there) and
  * control characters but \t, \n and \r */
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+#define LOWS 0x7f7f7f7f7f7f7f7full
+
+/* 0x80 in each byte of w (all below 0x80) equal to c, exactly */
+static uint64_t bytes_eq(uint64_t w, unsigned char c)
+{
+	uint64_t x = w ^ (ONES * c);
+
+	return ~(((x & LOWS) + LOWS) | x | LOWS);
+}
+
+/* whether one of 8 bytes is not plain: 0x80 and up, or a control
+ * character but \t, \n and \r; per byte, so no borrow crosses bytes */
+static bool word_unplain(uint64_t w)
+{
+	uint64_t ctl;
+
+	if (w & HIGHS)
+		return true;
+	ctl = ~((w | HIGHS) - ONES * 0x20) & HIGHS;
+	return (ctl & ~(bytes_eq(w, '\t') | bytes_eq(w, '\n') | bytes_eq(w, '\r'))) != 0;
+}
+
+static bool byte_unplain(unsigned char c)
+{
+	/* yajl takes \v and \f for white space, jansson does not */
+	return c >= 0x80 || (c < 0x20 && c != '\t' && c != '\n' && c != '\r');
+}
+
 static bool plain_text(const char *t, size_t len)
 {
 	const char *p = t, *end = t + len;
 	size_t i;
+	uint64_t w;
 
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)t[i];
-
-		/* yajl takes \v and \f for white space, jansson does not */
-		if (c >= 0x80 || (c < 0x20 && c != '\t' && c != '\n' && c != '\r'))
+	for (i = 0; i + 8 <= len; i += 8) {
+		memcpy(&w, t + i, 8);
+		if (word_unplain(w))
 			return false;
 	}
+	for (; i < len; i++)
+		if (byte_unplain((unsigned char)t[i]))
+			return false;
 	while ((p = memchr(p, '\\', (size_t)(end - p))) != NULL) {
 		if (p + 1 < end && p[1] == 'u')
 			return false;

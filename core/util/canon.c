@@ -12,6 +12,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,38 +102,75 @@ static void put_c(struct lf_hasher *h, char c)
 	h->buf[h->len++] = (unsigned char)c;
 }
 
-static void put_string(struct lf_hasher *h, const char *s, size_t n)
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* whether one of the 8 bytes in w must be escaped: below 0x20, '"' or
+ * '\\' (bytes of 0x80 and up, UTF-8, are never flagged) */
+static bool word_special(uint64_t w)
+{
+	uint64_t q = w ^ (ONES * '"'), b = w ^ (ONES * '\\');
+
+	return (((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) | ((b - ONES) & ~b)) & HIGHS;
+}
+
+static bool byte_special(unsigned char c)
+{
+	return c < 0x20 || c == '"' || c == '\\';
+}
+
+/* the end of the run of bytes from i that need no escape: eight at a
+ * time, then one by one */
+static size_t plain_run(const char *s, size_t i, size_t n)
+{
+	uint64_t w;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, s + i, 8);
+		if (word_special(w))
+			break;
+	}
+	while (i < n && !byte_special((unsigned char)s[i]))
+		i++;
+	return i;
+}
+
+static void put_escape(struct lf_hasher *h, unsigned char c)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	size_t i, run = 0;
+	char esc[6] = { '\\', 0, '0', '0', 0, 0 };
+
+	switch (c) {
+	case '"': esc[1] = '"'; break;
+	case '\\': esc[1] = '\\'; break;
+	case '\b': esc[1] = 'b'; break;
+	case '\f': esc[1] = 'f'; break;
+	case '\n': esc[1] = 'n'; break;
+	case '\r': esc[1] = 'r'; break;
+	case '\t': esc[1] = 't'; break;
+	default:
+		esc[1] = 'u';
+		esc[4] = hex[c >> 4];
+		esc[5] = hex[c & 15];
+		put(h, esc, 6);
+		return;
+	}
+	put(h, esc, 2);
+}
+
+static void put_string(struct lf_hasher *h, const char *s, size_t n)
+{
+	size_t i = 0, j;
 
 	put_c(h, '"');
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		char esc[6] = { '\\', 0, '0', '0', 0, 0 };
-
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		put(h, s + run, i - run);
-		run = i + 1;
-		switch (c) {
-		case '"': esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\b': esc[1] = 'b'; break;
-		case '\f': esc[1] = 'f'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '\t': esc[1] = 't'; break;
-		default:
-			esc[1] = 'u';
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			put(h, esc, 6);
-			continue;
-		}
-		put(h, esc, 2);
+	for (;;) {
+		j = plain_run(s, i, n);
+		put(h, s + i, j - i);
+		if (j == n)
+			break;
+		put_escape(h, (unsigned char)s[j]);
+		i = j + 1;
 	}
-	put(h, s + run, n - run);
 	put_c(h, '"');
 }
 
