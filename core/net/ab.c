@@ -116,6 +116,7 @@ void lf_ab_free(lf_ab *ab)
 struct bcast {
 	const char *target;
 	int answers;
+	int status;
 };
 
 static int on_bcast(const uint8_t *msg, size_t len, struct lf_err *err,
@@ -130,6 +131,7 @@ static int on_bcast(const uint8_t *msg, size_t len, struct lf_err *err,
 		return lf_err_set(err, LF_EINVALID, "orderer '%s': malformed "
 				  "BroadcastResponse", b->target);
 	b->answers++;
+	b->status = r->status;
 	rc = lf_ab_status_to_lf(r->status);
 	if (rc != 0)
 		lf_err_set(err, rc, "orderer '%s' refused the envelope: %s: %s",
@@ -143,15 +145,25 @@ int lf_ab_broadcast(lf_ab *ab, const uint8_t *env, size_t len,
 		    struct lf_err *err)
 {
 	struct lf_grpc_msg req = { env, len };
-	struct bcast b = { ab->target, 0 };
+	uint64_t end = lf_now_ms() + LF_AB_LEADER_WAIT_MS;
+	unsigned int pause = 100;
 	int rc;
 
-	rc = lf_grpc_stream(ab->ch, AB_BROADCAST, &req, 1, on_bcast, &b,
-			    LF_AB_CALL_TIMEOUT_MS, NULL, err);
-	if (rc == 0 && b.answers != 1)
-		rc = lf_err_set(err, LF_ERROR, "orderer '%s': %d answers to "
-				"one Broadcast envelope", ab->target, b.answers);
-	return rc;
+	for (;;) {
+		struct bcast b = { ab->target, 0, LFPB__AB_STATUS__AB_STATUS_SUCCESS };
+
+		rc = lf_grpc_stream(ab->ch, AB_BROADCAST, &req, 1, on_bcast, &b,
+				    LF_AB_CALL_TIMEOUT_MS, NULL, err);
+		if (rc == 0 && b.answers != 1)
+			rc = lf_err_set(err, LF_ERROR, "orderer '%s': %d answers to "
+					"one Broadcast envelope", ab->target, b.answers);
+		if (rc != LF_ERETRY || b.status != LFPB__AB_STATUS__AB_STATUS_SERVICE_UNAVAILABLE ||
+		    lf_now_ms() >= end)
+			return rc;
+		lf_sleep_ms(pause);
+		if (pause < 1000)
+			pause *= 2;
+	}
 }
 
 /* ---- Deliver ----------------------------------------------------------- */

@@ -24,6 +24,9 @@
 
 /* bound of a call that does not wait for a future block (ms) */
 #define LF_AB_CALL_TIMEOUT_MS 30000u
+/* how long Broadcast keeps offering an envelope to an orderer that answers
+ * SERVICE_UNAVAILABLE (a raft channel still electing its leader) */
+#define LF_AB_LEADER_WAIT_MS 60000u
 
 typedef struct lf_ab lf_ab;
 
@@ -48,7 +51,9 @@ int lf_ab_status_to_lf(int status);
 
 /* Broadcast one envelope: 0 when the orderer answers SUCCESS, else its
  * status mapped by lf_ab_status_to_lf with "orderer 'T' refused the
- * envelope: STATUS: info" in err. */
+ * envelope: STATUS: info" in err. SERVICE_UNAVAILABLE (the orderer took
+ * nothing: no leader yet) is offered again, polled, for up to
+ * LF_AB_LEADER_WAIT_MS before it is returned as LF_ERETRY. */
 int lf_ab_broadcast(lf_ab *ab, const uint8_t *env, size_t len,
 		    struct lf_err *err);
 

@@ -281,14 +281,6 @@ static int joinctx_open(const struct lf_apply_env *env, const struct lf_resource
 	return rc;
 }
 
-static void sleep_ms(unsigned int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
 /* join, waiting (bounded, polled) for an admin endpoint that is still
  * coming up after the node's start */
 static bool keep_polling(const struct lf_apply_env *env, int rc, unsigned int *waited);
@@ -355,7 +347,7 @@ static bool keep_polling(const struct lf_apply_env *env, int rc, unsigned int *w
 
 	if (rc != LF_ERETRY || *waited >= JOIN_WAIT_MS || (env->cancel && atomic_load(env->cancel)))
 		return false;
-	sleep_ms(ms);
+	lf_sleep_ms(ms);
 	*waited += ms;
 	return true;
 }

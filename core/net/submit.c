@@ -126,14 +126,6 @@ static int submit_once(const struct lf_apply_env *env, const struct lf_resource 
 	return rc;
 }
 
-static void sleep_ms(unsigned int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
 int lf_net_submit_update(const struct lf_apply_env *env, const struct lf_resource *chan,
 			 const uint8_t *sig_env, size_t len, uint64_t expected_seq,
 			 uint8_t **block, size_t *blen, bool *submitted,
@@ -155,7 +147,7 @@ int lf_net_submit_update(const struct lf_apply_env *env, const struct lf_resourc
 		    !strstr(err->msg, "SERVICE_UNAVAILABLE") ||
 		    (env->cancel && atomic_load(env->cancel)))
 			break;
-		sleep_ms(SUBMIT_POLL_MS);
+		lf_sleep_ms(SUBMIT_POLL_MS);
 		waited += SUBMIT_POLL_MS;
 	}
 	if (!*submitted && rc == LF_ENOTFOUND) {

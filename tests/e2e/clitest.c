@@ -297,15 +297,6 @@ int ct_destroy_nodes(struct clitest *t, const char *hosts_rel, const char *const
 	return rc;
 }
 
-/* destroy succeeds and none of the hosts' node processes is left */
-bool ct_destroy_stops(struct clitest *t, const char *hosts_rel, const char *const *hosts,
-		      size_t n)
-{
-	size_t alive;
-
-	return ct_destroy_nodes(t, hosts_rel, hosts, n, &alive) == 0 && alive == 0;
-}
-
 void ct_destroy_left(struct clitest *t)
 {
 	if (ct_fabric_bin())
@@ -352,4 +343,23 @@ json_t *ct_plan_action(json_t *plan, const char *addr)
 		if (strcmp(json_string_value(json_object_get(a, "address")), addr) == 0)
 			return a;
 	return NULL;
+}
+
+void ct_write_demo(struct clitest *t, const char *head, unsigned int peers,
+		   const char *tail)
+{
+	char buf[2048];
+
+	snprintf(buf, sizeof(buf),
+		 "name: demo\n"
+		 "fabric: {version: \"2.5\", consensus: etcdraft}\n"
+		 "%s"
+		 "orgs:\n"
+		 "  - name: ordering\n"
+		 "    domain: example.com\n"
+		 "    orderers: {count: 1}\n"
+		 "  - name: bank\n"
+		 "    domain: bank.example.com\n"
+		 "    peers: {count: %u}\n%s", head, peers, tail);
+	ct_write(t, "spec.yaml", buf);
 }

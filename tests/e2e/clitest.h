@@ -51,10 +51,6 @@ void ct_kill_nodes(struct clitest *t, const char *hosts_rel, const char *const *
 int ct_destroy_nodes(struct clitest *t, const char *hosts_rel, const char *const *hosts,
 		     size_t n, size_t *alive);
 
-/* `destroy -f spec.yaml --auto-approve` in t->dir; true when it exits 0
- * and none of the nodes of HOSTS (n names under HOSTS_REL) is left running */
-bool ct_destroy_stops(struct clitest *t, const char *hosts_rel, const char *const *hosts,
-		      size_t n);
 /* a teardown: `destroy -f spec.yaml --auto-approve` in t->dir (with
  * FABRIC_BIN set when the test got it, so started nodes stop), then
  * ct_done */
@@ -62,6 +58,11 @@ void ct_destroy_left(struct clitest *t);
 /* the state document REL (e.g. "net.state.json"), parsed; NULL when absent
  * or not JSON */
 json_t *ct_state_doc(struct clitest *t, const char *rel);
+/* spec.yaml of the small "demo" network the CLI tests share: an ordering
+ * org with one orderer and org bank with PEERS peers; HEAD goes after the
+ * fabric line (sizes:, state:, ...), TAIL at the end (channels:, ...) */
+void ct_write_demo(struct clitest *t, const char *head, unsigned int peers,
+		   const char *tail);
 /* resources.ADDR.outputs.KEY of a state document, as a string (or NULL) */
 const char *ct_output_of(json_t *doc, const char *addr, const char *key);
 /* the outputs of ADDR through `state show ADDR -f spec.yaml` (the caller

@@ -171,6 +171,7 @@ static void offline_install(const char *bin)
 
 static void test_cc_offline_lifecycle(void **state)
 {
+	size_t alive;
 	const char *bin = ct_fabric_bin();
 	char *p;
 
@@ -196,7 +197,8 @@ static void test_cc_offline_lifecycle(void **state)
 	assert_non_null(strstr(p, "Org1MSP: true, Org2MSP: true"));
 	free(p);
 	assert_int_equal(ct_run(&t, "plan -f spec.yaml --detailed-exitcode"), 0);
-	assert_true(ct_destroy_stops(&t, W "/hosts", all_hosts, NHOSTS));
+	assert_int_equal(ct_destroy_nodes(&t, W "/hosts", all_hosts, NHOSTS, &alive), 0);
+	assert_int_equal(alive, 0);
 	ct_done(&t);
 }
 

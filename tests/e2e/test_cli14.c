@@ -45,20 +45,7 @@ static int group_teardown(void **state)
 
 static void write_spec_state(struct clitest *t, const char *state)
 {
-	char buf[1024];
-
-	snprintf(buf, sizeof(buf),
-		 "name: demo\n"
-		 "fabric: {version: \"2.5\", consensus: etcdraft}\n"
-		 "%s"
-		 "orgs:\n"
-		 "  - name: ordering\n"
-		 "    domain: example.com\n"
-		 "    orderers: {count: 1}\n"
-		 "  - name: bank\n"
-		 "    domain: bank.example.com\n"
-		 "    peers: {count: 1}\n", state);
-	ct_write(t, "spec.yaml", buf);
+	ct_write_demo(t, state, 1, "");
 }
 
 static void write_spec(struct clitest *t)

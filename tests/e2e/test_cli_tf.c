@@ -18,31 +18,17 @@
 
 static void write_spec(struct clitest *t, int vcpus)
 {
-	char buf[1024];
+	char head[64];
 
-	snprintf(buf, sizeof(buf),
-		 "name: demo\n"
-		 "fabric: {version: \"2.5\", consensus: etcdraft}\n"
-		 "sizes:\n  small: {vcpus: %d}\n"
-		 "orgs:\n"
-		 "  - name: ordering\n"
-		 "    domain: example.com\n"
-		 "    orderers: {count: 1}\n"
-		 "  - name: bank\n"
-		 "    domain: bank.example.com\n"
-		 "    peers: {count: 2}\n"
-		 "channels:\n  - name: trade\n    orgs: [bank]\n", vcpus);
-	ct_write(t, "spec.yaml", buf);
+	snprintf(head, sizeof(head), "sizes:\n  small: {vcpus: %d}\n", vcpus);
+	ct_write_demo(t, head, 2, "channels:\n  - name: trade\n    orgs: [bank]\n");
 }
 
+/* the state document, which must be there */
 static json_t *state_doc(struct clitest *t, const char *file)
 {
-	char *s = ct_read(t, file);
-	json_t *doc;
+	json_t *doc = ct_state_doc(t, file);
 
-	assert_non_null(s);
-	doc = json_loads(s, 0, NULL);
-	free(s);
 	assert_non_null(doc);
 	return doc;
 }

@@ -19,21 +19,10 @@
 
 static void write_spec(struct clitest *t, const char *sizes, const char *batch)
 {
-	char buf[1024];
+	char tail[512];
 
-	snprintf(buf, sizeof(buf),
-		 "name: demo\n"
-		 "fabric: {version: \"2.5\", consensus: etcdraft}\n"
-		 "%s"
-		 "orgs:\n"
-		 "  - name: ordering\n"
-		 "    domain: example.com\n"
-		 "    orderers: {count: 1}\n"
-		 "  - name: bank\n"
-		 "    domain: bank.example.com\n"
-		 "    peers: {count: 2}\n"
-		 "channels:\n  - name: trade\n    orgs: [bank]\n%s", sizes, batch);
-	ct_write(t, "spec.yaml", buf);
+	snprintf(tail, sizeof(tail), "channels:\n  - name: trade\n    orgs: [bank]\n%s", batch);
+	ct_write_demo(t, sizes, 2, tail);
 }
 
 /* stdout of the last command as one JSON document (nothing after it) */

@@ -179,6 +179,7 @@ static void ledgerform_signs_peer_submits(const char *bin)
 static void test_e2e_signing(void **state)
 {
 	const char *bin = ct_fabric_bin();
+	size_t alive;
 
 	(void)state;
 	if (!bin) {
@@ -193,7 +194,8 @@ static void test_e2e_signing(void **state)
 	assert_int_equal(t.status, 0);
 	pending_then_fabric_signature(bin);
 	ledgerform_signs_peer_submits(bin);
-	assert_true(ct_destroy_stops(&t, W "/hosts", all_hosts, 2));
+	assert_int_equal(ct_destroy_nodes(&t, W "/hosts", all_hosts, 2, &alive), 0);
+	assert_int_equal(alive, 0);
 	ct_done(&t);
 }
 
