@@ -12,6 +12,21 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash .ci/bootstrap.sh --with-tests
 
+# Some tests listen on fixed ports from 33000 up, inside Linux's default
+# ephemeral range (32768-60999): an outgoing connection of another test
+# (a health poll, a gRPC client) may take one of them just before a node
+# binds it, and the node dies with "address already in use". Reserving
+# them keeps automatic allocation off them (explicit binds still work).
+# Best effort: it needs a writable /proc/sys (root, or a container that
+# allows it); without it the tests still run.
+rp=/proc/sys/net/ipv4/ip_local_reserved_ports
+if [ -w "$rp" ]; then
+  cur=$(cat "$rp")
+  echo "${cur:+$cur,}32768-39999" > "$rp" 2>/dev/null &&
+    echo "ci: reserved ports 32768-39999 for the tests' fixed ports ($rp)" ||
+    echo "ci: could not reserve ports 32768-39999 in $rp" >&2
+fi
+
 jobs=$(nproc 2>/dev/null || echo 2)
 cmake -S . -B build -DLF_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs"

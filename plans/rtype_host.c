@@ -836,7 +836,12 @@ static int node_sh(const struct lf_apply_env *env, const struct lf_resource *nod
 	"logtail() { if injournal; then journalctl -q -n 12 --no-pager -u \"$LF_UNIT\"; " \
 	"else tail -n 12 fabric/node.log 2>/dev/null; fi; }; " \
 	"logname() { if injournal; then echo \"the journal of $LF_UNIT\"; " \
-	"else echo fabric/node.log; fi; }; "
+	"else echo fabric/node.log; fi; }; " \
+	"logall() { if injournal; then journalctl -q --no-pager -u \"$LF_UNIT\"; " \
+	"else cat fabric/node.log 2>/dev/null; fi; }; " \
+	"logcause() { c=$(logall | tr -d '\\033' | sed 's/\\[[0-9;]*m//g' | " \
+	"grep -m 1 -E 'PANI|FATA|^panic:|^Error:' | cut -c 1-240); " \
+	"[ -n \"$c\" ] && printf 'its log says: %s; ' \"$c\"; }; "
 
 /* the checks before a start */
 #define NODE_PRECHECK \
@@ -860,7 +865,7 @@ static int node_sh(const struct lf_apply_env *env, const struct lf_resource *nod
 	"n=0; " \
 	"while :; do " \
 	"if ! { " NODE_ALIVE "; }; then " \
-	"echo \"the node exited before it was healthy: $(portothers)the last lines of $(logname):\" >&2; " \
+	"echo \"the node exited before it was healthy: $(portothers)$(logcause)the last lines of $(logname):\" >&2; " \
 	"logtail >&2; rm -f fabric/node.pid; exit 1; fi; " \
 	"h=$(health 2>/dev/null || true); " \
 	"case \"$h\" in *'\"status\":\"OK\"'*) if listening; then " \
@@ -893,21 +898,25 @@ static char *node_ops_addr(const json_t *attrs, bool service)
 }
 
 /* a script's stderr on one line for an error message: its first line,
- * then the other lines joined by " | ", of which the tail is kept when
- * they are long (the last lines of a log say most) */
+ * (up to 360 bytes) then the other lines joined by " | ", of which the
+ * tail is kept when they are long (the last lines of a log say most) */
 static void one_line_tail(const char *s, char *out, size_t max)
 {
 	struct lf_buf b = LF_BUF_INIT;
 	const char *nl = strchr(s, '\n'), *p;
 	size_t head = nl ? (size_t)(nl - s) : strlen(s);
-	size_t keep = max > 260 ? max - 260 : 40;
+	size_t keep;
+
+	if (head > 360) /* the first line says why: it may be long */
+		head = 360;
+	keep = max > head + 60 ? max - head - 20 : 40;
 
 	for (p = nl ? nl + 1 : ""; *p; p++)
 		if (*p != '\n')
 			lf_buf_append(&b, p, 1);
 		else if (p[1])
 			lf_buf_append(&b, " | ", 3);
-	snprintf(out, max, "%.*s%s%s%s", (int)(head < 200 ? head : 200), s,
+	snprintf(out, max, "%.*s%s%s%s", (int)head, s,
 		 b.len ? " " : "", b.len > keep ? "..." : "",
 		 b.len > keep ? b.data + b.len - keep : b.len ? b.data : "");
 	lf_buf_free(&b);

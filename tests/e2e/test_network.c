@@ -258,7 +258,12 @@ static void test_e2e_network_up_and_down(void **state)
 
 /* fake Fabric binaries: the orderer exits at once, the peer never serves */
 static const char FAKE_ORDERER[] =
-	"#!/bin/sh\necho 'fake orderer: cannot open the ledger here' >&2\nexit 3\n";
+	"#!/bin/sh\n"
+	/* as Fabric dies: the cause, then more stack than the tail shows */
+	"printf '\\033[31m2026-12-02 11:48:39.975 UTC 0005 PANI\\033[0m [orderer.common.server] Main -> "
+	"failed to start admin server: listen tcp 127.0.0.1:7053: bind: address already in use\\n' >&2\n"
+	"i=0; while [ $i -lt 20 ]; do echo \"\tgoroutine frame $i\" >&2; i=$((i+1)); done\n"
+	"echo 'fake orderer: cannot open the ledger here' >&2\nexit 3\n";
 static const char FAKE_PEER[] =
 	"#!/bin/sh\necho $$ >\"$FABRIC_CFG_PATH/../fake.pid\"\n"
 	"echo 'fake peer: listening on nothing'\nexec sleep 600\n";
@@ -349,6 +354,10 @@ static void test_e2e_network_unhealthy_nodes_fail(void **state)
 	/* each failure says why, with the node's own last words */
 	assert_non_null(strstr(tf.err, "node.ordering.orderer0: the node exited before it was healthy"));
 	assert_non_null(strstr(tf.err, "fake orderer: cannot open the ledger here"));
+	/* the first panic line, without its colours, comes before the tail */
+	assert_non_null(strstr(tf.err, "its log says: 2026-12-02 11:48:39.975 UTC 0005 PANI "
+			       "[orderer.common.server] Main -> failed to start admin server: listen tcp "
+			       "127.0.0.1:7053: bind: address already in use; the last lines of"));
 	assert_non_null(strstr(tf.err, "node.org1.peer0: not healthy after 2s"));
 	assert_non_null(strstr(tf.err, "fake peer: listening on nothing"));
 	/* a node that never got healthy was stopped, and is not recorded */
