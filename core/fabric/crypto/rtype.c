@@ -314,9 +314,10 @@ static char *ca_cert_file(const char *abs, char sha[65], char pub[65])
 
 /* refresh of an org's CA (or of an offline admin: its certificate in
  * msp/signcerts): its certificate file is the one the state records
- * (sha256 of the DER), or the difference is drift the plan shows. The key is never read here, and a changed certificate never
- * makes a new key: the update adopts a certificate for the recorded key,
- * and the plan refuses one for another key (crypto_refuse). */
+ * (sha256 of the DER), or the difference is drift the plan shows. The
+ * key is never read here, and a changed certificate never makes a new
+ * key: the update adopts a certificate for the recorded key, and the
+ * plan refuses one for another key (crypto_refuse). */
 static json_t *cert_drift(const struct lf_resource *prior, const char *abs,
 			  const char *what)
 {

@@ -389,6 +389,24 @@ static void test_offline_plans(void **state)
 	assert_int_equal(lf_rtype_crypto.read(&env, lf_rset_get(cur, "crypto.org2.admin"),
 					      &live, &err), 0);
 	assert_null(live);
+	/* another certificate put in its place: drift, and the update issues
+	 * one over the request's key again (no key made) */
+	assert_int_equal(sh("cd '%s/state-crypto' && cp peerOrganizations/org1.example.com/users/"
+			    "Admin@org1.example.com/msp/signcerts/*.pem %s", dir, SIGNCERT2), 0);
+	assert_int_equal(lf_rtype_crypto.read(&env, lf_rset_get(cur, "crypto.org2.admin"),
+					      &live, &err), 0);
+	assert_non_null(live);
+	assert_non_null(strstr(json_string_value(json_object_get(live, "drift_note")),
+			       "the admin's certificate '"));
+	json_decref(live);
+	assert_int_equal(lf_rtype_crypto.update(&env, lf_rset_get(cur, "crypto.org2.admin"),
+						lf_rset_get(rs, "crypto.org2.admin"), &o, &err), 0);
+	json_decref(o);
+	assert_int_equal(sh("cd '%s' && cp state-crypto/%s back.pem", dir, SIGNCERT2), 0);
+	assert_same_pub("home/admin.csr", "back.pem");
+	count_keys("state-crypto/" ORG2);
+	assert_int_equal(keys_in_admin, 0);
+	cur = apply_all(&env, rs, cur);
 	/* an edited request (a new key): an update, which re-issues */
 	assert_int_equal(sh("cd '%s' && cp home/other.csr home/admin.csr", dir), 0);
 	rs2 = expand(CSR_LINES("admin.csr"), NULL);
