@@ -25,6 +25,7 @@
 #include "core/util/util.h"
 #include "tests/unit/block/fixture.h"
 
+/* org2's admin lines (none: local), the channel's orgs */
 static const char spec_fmt[] =
 	"name: signpeer\n"
 	"fabric: {version: \"2.5\", consensus: etcdraft}\n"
@@ -34,6 +35,7 @@ static const char spec_fmt[] =
 	"  - name: org1\n"
 	"    peers: {count: 1}\n"
 	"  - name: org2\n"
+	"%s"
 	"    peers: {count: 1}\n"
 	"  - name: org3\n"
 	"    peers: {count: 1}\n"
@@ -41,24 +43,7 @@ static const char spec_fmt[] =
 	"  - name: mychannel\n"
 	"    orgs: [%s]\n";
 
-/* the same network, org2's admin offline */
-static const char offline_fmt[] =
-	"name: signpeer\n"
-	"fabric: {version: \"2.5\", consensus: etcdraft}\n"
-	"orgs:\n"
-	"  - name: ordering\n"
-	"    orderers: {count: 1}\n"
-	"  - name: org1\n"
-	"    peers: {count: 1}\n"
-	"  - name: org2\n"
-	"    admin: offline\n"
-	"    admin_csr: org2home/admin.csr\n"
-	"    peers: {count: 1}\n"
-	"  - name: org3\n"
-	"    peers: {count: 1}\n"
-	"channels:\n"
-	"  - name: mychannel\n"
-	"    orgs: [%s]\n";
+#define OFFLINE "    admin: offline\n    admin_csr: org2home/admin.csr\n"
 
 static char dir[64], crypto[128];
 
@@ -91,7 +76,7 @@ static void load(const char *orgs, struct lf_spec **s)
 	char buf[1024], *p = lf_xasprintf("%s/net-%zu.yaml", dir, strlen(orgs));
 	struct lf_diags d;
 
-	snprintf(buf, sizeof(buf), spec_fmt, orgs);
+	snprintf(buf, sizeof(buf), spec_fmt, "", orgs);
 	assert_int_equal(lf_write_file_atomic(p, buf, strlen(buf), 0644, NULL), 0);
 	memset(&d, 0, sizeof(d));
 	assert_int_equal(lf_spec_load(s, p, &d), 0);
@@ -189,10 +174,10 @@ static void test_peer_signconfigtx_offline_admin(void **state)
 			       "prime256v1 -noout -out org2home/admin.key && openssl req -new "
 			       "-key org2home/admin.key -subj /CN=x -out org2home/admin.csr",
 			       dir), 0);
-	text = lf_xasprintf(offline_fmt, "org1, org2");
+	text = lf_xasprintf(spec_fmt, OFFLINE, "org1, org2");
 	assert_int_equal(lf_write_file_atomic(p2, text, strlen(text), 0644, &err), 0);
 	free(text);
-	text = lf_xasprintf(offline_fmt, "org1, org2, org3");
+	text = lf_xasprintf(spec_fmt, OFFLINE, "org1, org2, org3");
 	assert_int_equal(lf_write_file_atomic(p3, text, strlen(text), 0644, &err), 0);
 	free(text);
 	memset(&d, 0, sizeof(d));

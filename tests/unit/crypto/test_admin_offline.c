@@ -354,6 +354,22 @@ static const struct lf_action *action(const struct lf_plan *p, const char *addr)
 	return NULL;
 }
 
+/* update crypto.org2.admin from cur to des: its certificate is for the
+ * key of the request csr_rel */
+static void update_issues(const struct lf_apply_env *env, const struct lf_rset *cur,
+			  const struct lf_rset *des, const char *csr_rel)
+{
+	struct lf_err err = LF_ERR_INIT;
+	json_t *o = NULL;
+
+	if (lf_rtype_crypto.update(env, lf_rset_get(cur, "crypto.org2.admin"),
+				   lf_rset_get(des, "crypto.org2.admin"), &o, &err) != 0)
+		fail_msg("update: %s", err.msg);
+	json_decref(o);
+	assert_int_equal(sh("cd '%s' && cp state-crypto/%s issued.pem", dir, SIGNCERT2), 0);
+	assert_same_pub(csr_rel, "issued.pem");
+}
+
 static void test_offline_plans(void **state)
 {
 	char *cdir = lf_path_join(dir, "state-crypto");
@@ -399,11 +415,7 @@ static void test_offline_plans(void **state)
 	assert_non_null(strstr(json_string_value(json_object_get(live, "drift_note")),
 			       "the admin's certificate '"));
 	json_decref(live);
-	assert_int_equal(lf_rtype_crypto.update(&env, lf_rset_get(cur, "crypto.org2.admin"),
-						lf_rset_get(rs, "crypto.org2.admin"), &o, &err), 0);
-	json_decref(o);
-	assert_int_equal(sh("cd '%s' && cp state-crypto/%s back.pem", dir, SIGNCERT2), 0);
-	assert_same_pub("home/admin.csr", "back.pem");
+	update_issues(&env, cur, rs, "home/admin.csr");
 	count_keys("state-crypto/" ORG2);
 	assert_int_equal(keys_in_admin, 0);
 	cur = apply_all(&env, rs, cur);
@@ -415,11 +427,7 @@ static void test_offline_plans(void **state)
 	assert_int_equal(a->kind, LF_ACT_UPDATE);
 	assert_int_equal(action(p, "crypto.org1.admin")->kind, LF_ACT_NOOP);
 	lf_plan_free(p);
-	assert_int_equal(lf_rtype_crypto.update(&env, lf_rset_get(cur, "crypto.org2.admin"),
-						lf_rset_get(rs2, "crypto.org2.admin"), &o, &err), 0);
-	json_decref(o);
-	assert_int_equal(sh("cd '%s' && cp state-crypto/%s new.pem", dir, SIGNCERT2), 0);
-	assert_same_pub("home/other.csr", "new.pem");
+	update_issues(&env, cur, rs2, "home/other.csr");
 	/* the file changed after the plan: apply refuses */
 	assert_int_equal(sh("cd '%s' && cp home/admin.csr keep.csr && echo >> home/admin.csr", dir), 0);
 	assert_int_equal(lf_rtype_crypto.update(&env, lf_rset_get(cur, "crypto.org2.admin"),
