@@ -256,6 +256,23 @@ static void put_var(json_t *vars, bool json, const char *k, const char *v)
 	fputs("'\n", stdout);
 }
 
+/* an `admin: offline` org's admin msp folder here has no key: the env
+ * leaves CORE_PEER_MSPCONFIGPATH out and says where the admin points it
+ * (false); true for a local admin */
+static bool offline_note(const struct lf_ws *ws, const char *org, const char *msp,
+			 bool json)
+{
+	const struct lf_org *o = ws->spec ? lf_spec_org(ws->spec, org) : NULL;
+
+	if (!o || !o->admin_offline)
+		return true;
+	fprintf(json ? stderr : stdout, "%sCORE_PEER_MSPCONFIGPATH is not set: org '%s' "
+		"has 'admin: offline', so its admin's key is not on this machine; set it "
+		"to your own msp folder (your key in keystore/, and in signcerts/ the "
+		"certificate from %s/signcerts)\n", json ? "note: " : "# ", org, msp);
+	return false;
+}
+
 static int peer_env(struct lf_ws *ws, const struct outset *s, const char *org,
 		    const char *peer, bool json)
 {
@@ -286,7 +303,8 @@ static int peer_env(struct lf_ws *ws, const struct outset *s, const char *org,
 	put_var(vars, json, "CORE_PEER_ADDRESS", n->endpoint);
 	put_var(vars, json, "CORE_PEER_TLS_ROOTCERT_FILE", tls);
 	put_var(vars, json, "CORE_PEER_TLS_SERVERHOSTOVERRIDE", n->hostname);
-	put_var(vars, json, "CORE_PEER_MSPCONFIGPATH", msp);
+	if (offline_note(ws, org, msp, json))
+		put_var(vars, json, "CORE_PEER_MSPCONFIGPATH", msp);
 	if (cfg)
 		put_var(vars, json, "FABRIC_CFG_PATH", cfg);
 	if (json) {

@@ -448,39 +448,11 @@ static void one_chaincode(struct lf_sctx *c, struct lf_chaincode *cc,
 	cc_server(c, cc, m);
 }
 
-/* orgs[].admin: local (default) or offline (read here: it says who signs
- * chaincode approvals) */
-static void org_admins(struct lf_sctx *c)
-{
-	const struct lf_ynode *orgs = lf_map_get(c->root, "orgs");
-	char buf[LF_SHOW_MAX];
-
-	for (size_t i = 0; orgs && orgs->type == LF_Y_SEQ && i < orgs->n; i++) {
-		const struct lf_ynode *m = orgs->kids[i];
-		const struct lf_ynode *v = lf_map_get(m, "admin");
-		const struct lf_ynode *name = lf_map_get(m, "name");
-
-		if (!v || !name || name->type != LF_Y_SCALAR ||
-		    !lf_sc_want(c, v, LF_Y_SCALAR, "admin"))
-			continue;
-		if (strcmp(v->str, "offline") != 0 && strcmp(v->str, "local") != 0) {
-			lf_sc_err(c, v, "org '%s': admin: expected local or offline, "
-				  "got '%s'", name->str,
-				  lf_sc_show(v->str, buf, sizeof(buf)));
-			continue;
-		}
-		for (size_t k = 0; k < c->spec->norgs; k++)
-			if (strcmp(c->spec->orgs[k].name, name->str) == 0)
-				c->spec->orgs[k].admin_offline = v->str[0] == 'o';
-	}
-}
-
 void lf_spec__chaincodes(struct lf_sctx *c, const struct lf_ynode *n)
 {
 	struct lf_sset names = { NULL, 0, 0, false };
 	struct lf_spec *s = c->spec;
 
-	org_admins(c);
 	if (!n || !lf_sc_want(c, n, LF_Y_SEQ, "chaincodes"))
 		return;
 	s->chaincodes = lf_xcalloc(n->n ? n->n : 1, sizeof(*s->chaincodes));

@@ -13,7 +13,7 @@
 
 static const char *const org_keys[] = {
 	"name", "domain", "mspid", "ca", "orderers", "peers", "users",
-	"anchor_peers", "admin", NULL
+	"anchor_peers", "admin", "admin_csr", "admin_cert", NULL
 };
 static const char *const role_keys[] = {
 	"count", "hosts", "size", "provider", "port", "ports", "sans", NULL
@@ -274,8 +274,10 @@ static void build_role(struct lf_sctx *c, struct lf_org *o,
 
 /* ---- external CA ---- */
 
-static void ca_file(struct lf_sctx *c, const struct lf_ynode *m,
-		    const char *key, char **out)
+/* a file path under key of m (pre names the section in messages: "ca."
+ * or ""), readable when the spec is a file */
+static void spec_file(struct lf_sctx *c, const struct lf_ynode *m,
+		      const char *pre, const char *key, char **out)
 {
 	const struct lf_ynode *v = lf_map_get(m, key);
 	char *path;
@@ -283,8 +285,8 @@ static void ca_file(struct lf_sctx *c, const struct lf_ynode *m,
 	if (lf_sc_str(c, m, key, NULL, out) != 0 || !*out)
 		return;
 	if (!(*out)[0]) {
-		lf_sc_err(c, v, "ca.%s: expected a file path, got an empty "
-			  "string", key);
+		lf_sc_err(c, v, "%s%s: expected a file path, got an empty "
+			  "string", pre, key);
 		return;
 	}
 	if (!c->check_files)
@@ -294,8 +296,8 @@ static void ca_file(struct lf_sctx *c, const struct lf_ynode *m,
 	if (access(path, R_OK) != 0) {
 		char buf[LF_SHOW_MAX];
 
-		lf_sc_err(c, v, "ca.%s: cannot read '%s' (paths are relative "
-			  "to the spec's directory)", key,
+		lf_sc_err(c, v, "%s%s: cannot read '%s' (paths are relative "
+			  "to the spec's directory)", pre, key,
 			  lf_sc_show(path, buf, sizeof(buf)));
 	}
 	free(path);
@@ -363,10 +365,10 @@ static void build_ca(struct lf_sctx *c, struct lf_org *o,
 	if (!lf_map_get(m, "tls_cert") != !lf_map_get(m, "tls_key"))
 		lf_sc_err(c, m, "ca: give both 'tls_cert' and 'tls_key', or "
 			  "neither (a TLS CA is then generated)");
-	ca_file(c, m, "cert", &ca->cert);
-	ca_file(c, m, "key", &ca->key);
-	ca_file(c, m, "tls_cert", &ca->tls_cert);
-	ca_file(c, m, "tls_key", &ca->tls_key);
+	spec_file(c, m, "ca.", "cert", &ca->cert);
+	spec_file(c, m, "ca.", "key", &ca->key);
+	spec_file(c, m, "ca.", "tls_cert", &ca->tls_cert);
+	spec_file(c, m, "ca.", "tls_key", &ca->tls_key);
 }
 
 /* ---- names, identities, anchors ---- */
@@ -451,6 +453,62 @@ static void build_anchors(struct lf_sctx *c, struct lf_org *o,
 		check_anchors(c, o, list, names);
 }
 
+/* admin: local (default) or offline; an offline admin's identity comes
+ * from exactly one of admin_csr (ledgerform issues the certificate over
+ * the request's key) and admin_cert (a certificate the org's CA issued).
+ * The files' contents are checked at plan (core/fabric/crypto). */
+static void org_admin(struct lf_sctx *c, struct lf_org *o,
+		      const struct lf_ynode *m)
+{
+	const struct lf_ynode *v = lf_map_get(m, "admin");
+	const struct lf_ynode *kcsr = lf_map_key(m, "admin_csr");
+	const struct lf_ynode *kcert = lf_map_key(m, "admin_cert");
+	const struct lf_ynode *kf = kcsr ? kcsr : kcert;
+	char buf[LF_SHOW_MAX];
+
+	if (v && lf_sc_want(c, v, LF_Y_SCALAR, "admin")) {
+		if (strcmp(v->str, "offline") != 0 &&
+		    strcmp(v->str, "local") != 0) {
+			lf_sc_err(c, v, "org '%s': admin: expected local or "
+				  "offline, got '%s'", o->name,
+				  lf_sc_show(v->str, buf, sizeof(buf)));
+			return;
+		}
+		o->admin_offline = v->str[0] == 'o';
+	} else if (v) {
+		return;
+	}
+	if (!o->admin_offline) {
+		if (kf)
+			lf_sc_err(c, kf, "org '%s': %s is only for an org with "
+				  "'admin: offline' (ledgerform makes a local "
+				  "admin's identity)", o->name, kf->str);
+		return;
+	}
+	if (kcsr && kcert) {
+		lf_sc_err(c, kcert, "org '%s': give either admin_csr or "
+			  "admin_cert, not both", o->name);
+		return;
+	}
+	if (!kf) {
+		lf_sc_err(c, v, "org '%s': admin: offline needs admin_csr (a "
+			  "certificate request the org's admin made with their "
+			  "own key; ledgerform issues the certificate) or "
+			  "admin_cert (the admin's certificate, issued by the "
+			  "org's CA)", o->name);
+		return;
+	}
+	if (o->norderers > 0)
+		lf_sc_err(c, v, "org '%s': admin: offline is not supported for "
+			  "an org with orderers (joining orderers to channels "
+			  "through their admin service needs the org admin's "
+			  "TLS client key here): keep the orderers in an org "
+			  "whose admin is local", o->name);
+	o->admin_file_pos = kf->pos;
+	spec_file(c, m, "", "admin_csr", &o->admin_csr);
+	spec_file(c, m, "", "admin_cert", &o->admin_cert);
+}
+
 /* name, domain, mspid; false when the org cannot be used */
 static bool org_identity(struct lf_sctx *c, struct lf_org *o,
 			 const struct lf_ynode *m)
@@ -510,6 +568,7 @@ static void build_org(struct lf_sctx *c, struct lf_org *o,
 		build_role(c, o, v, LF_NODE_PEER);
 	if ((v = lf_map_get(m, "ca")) != NULL)
 		ca_server_node(c, o, v);
+	org_admin(c, o, m);
 	index_nodes(c, o, &names);
 	build_anchors(c, o, m, &names);
 	lf_sset_free(&names);

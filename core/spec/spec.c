@@ -238,6 +238,8 @@ void lf_org_clear(struct lf_org *o)
 		free(o->ca);
 	}
 	free_strv(o->anchor_peers, o->nanchor_peers);
+	free(o->admin_csr);
+	free(o->admin_cert);
 	free(o->name);
 	free(o->mspid);
 	free(o->domain);

@@ -159,6 +159,13 @@ struct lf_org {
 					elsewhere (chaincode approvals are
 					written to files for `ledgerform
 					sign`); admin: local (default) */
+	/* admin: offline: exactly one of admin_csr (the admin's PKCS#10
+	 * request: ledgerform issues the certificate, no key here) and
+	 * admin_cert (the admin's certificate, issued by the org's CA);
+	 * paths as written, relative to the spec's directory */
+	char *admin_csr;
+	char *admin_cert;
+	struct lf_pos admin_file_pos; /* the admin_csr/admin_cert key */
 	struct lf_pos pos;
 };
 

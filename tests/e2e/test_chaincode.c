@@ -15,12 +15,13 @@
  *    version 2 server answers with its changed function;
  *  - sequence going down and removing the chaincode are refused at plan,
  *    with Fabric's reasons;
- *  - consortium: org2 becomes `admin: offline`; a second chaincode's
- *    install on org2's peer (one round) and approval by org2 are written
- *    to files, signed with `ledgerform sign`
- *    in two rounds (the proposal, then the endorsed transaction) by the
- *    org2 admin's msp folder copied elsewhere, and committed with a
- *    private data collection;
+ *  - consortium: org2 becomes `admin: offline` with a request its admin
+ *    made (admin_csr: the admin's key is made by the test, the tree's is
+ *    removed); a second chaincode's install on org2's peer (one round)
+ *    and approval by org2 are written to files, signed with `ledgerform
+ *    sign` in two rounds (the proposal, then the endorsed transaction)
+ *    by the admin's own msp folder (their key, the issued certificate),
+ *    and committed with a private data collection;
  *  - destroy leaves no process.
  * The Fabric part is skipped, saying so, without FABRIC_BIN; the gateway
  * part without tests/node/node_modules (bootstrap --with-tests).
@@ -92,8 +93,8 @@ static void write_spec2(const char *version, int sequence, const char *extra,
 
 		o2 += strlen("  - name: org2\n");
 		snprintf(tail, sizeof(tail), "%s", o2);
-		snprintf(o2, sizeof(buf) - (size_t)(o2 - buf), "    admin: offline\n%s",
-			 tail);
+		snprintf(o2, sizeof(buf) - (size_t)(o2 - buf), "    admin: offline\n"
+			 "    admin_csr: org2home/admin.csr\n%s", tail);
 	}
 	if (version)
 		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf),
@@ -273,7 +274,7 @@ static void test_cc_package_cli(void **state)
 	ct_done(&t);
 }
 
-/* sign the approval file as org2's admin, from a copy of its msp folder
+/* sign the approval file as org2's admin, with their own msp folder
  * outside the controller's tree; the round the file is at */
 static void sign_as_org2(int round)
 {
@@ -291,15 +292,25 @@ static void consortium(const char *bin)
 	char cmd[1024], *p;
 	json_t *o;
 
-	snprintf(cmd, sizeof(cmd), "cd '%s' && mkdir -p org2home && cp -r '" ORG2
-		 "/users/Admin@org2.example.com/msp' org2home/", t.dir);
+	/* org2's admin, on their own machine: a key and a request */
+	snprintf(cmd, sizeof(cmd), "cd '%s' && mkdir -p org2home && openssl ecparam -genkey "
+		 "-name prime256v1 -noout -out org2home/admin.key && openssl req -new -key "
+		 "org2home/admin.key -subj /CN=Admin@org2.example.com -out org2home/admin.csr",
+		 t.dir);
 	assert_int_equal(system(cmd), 0);
 	ct_write(&t, "coll.json", COLL);
 	write_spec2("2.0", 2, CONS, true);
 	assert_int_equal(ct_run(&t, "plan -f spec.yaml"), 0);
+	assert_non_null(strstr(t.out, "the admin becomes offline"));
 	/* org2's install first: one signed proposal */
 	assert_int_not_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 0);
 	assert_non_null(strstr(t.err, "the install proposal of cons_1:"));
+	/* the admin's own msp folder: the certificate ledgerform issued over
+	 * the request, their key (the tree has none) */
+	assert_false(ct_exists(&t, ORG2 "/users/Admin@org2.example.com/msp/keystore/priv_sk"));
+	snprintf(cmd, sizeof(cmd), "cd '%s' && cp -r '" ORG2 "/users/Admin@org2.example.com/msp' "
+		 "org2home/ && cp org2home/admin.key org2home/msp/keystore/priv_sk", t.dir);
+	assert_int_equal(system(cmd), 0);
 	assert_int_equal(ct_run(&t, "sign " W "/chaincodes/cc_install.cons.org2.json "
 				"--msp org2home/msp"), 0);
 	assert_int_not_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 0);

@@ -2,7 +2,8 @@
  * `ledgerform output`: the connection profile and the peer CLI variables
  * come from what the state records (ports as planned, addresses as the
  * hosts report them) and the crypto tree (TLS CA certificates inline), and
- * a wrong org or peer is refused with a message naming it.
+ * a wrong org or peer is refused with a message naming it; an `admin:
+ * offline` org's variables leave the msp folder to its admin.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -146,11 +147,49 @@ static void test_e2e_peer_env(void **state)
 	ct_done(&t);
 }
 
+/* an `admin: offline` org: no admin key in the tree, so the variables
+ * leave CORE_PEER_MSPCONFIGPATH to the admin and say so */
+static void test_e2e_peer_env_offline_admin(void **state)
+{
+	struct clitest t;
+	json_t *v;
+
+	(void)state;
+	ct_init(&t, "penvoff");
+	assert_int_equal(ct_sh(&t, "openssl ecparam -genkey -name prime256v1 -noout -out "
+			       "admin.key && openssl req -new -key admin.key -subj /CN=a "
+			       "-out admin.csr"), 0);
+	ct_write(&t, "spec.yaml",
+		 "name: out\n"
+		 "fabric: {version: \"2.5\", consensus: etcdraft}\n"
+		 "orgs:\n"
+		 "  - {name: ordering, orderers: {count: 1}}\n"
+		 "  - {name: org2, peers: {count: 1}, admin: offline, admin_csr: admin.csr}\n");
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 0);
+	assert_false(ct_exists(&t, CRYPTO "/peerOrganizations/org2.example.com/users/"
+			       "Admin@org2.example.com/msp/keystore/priv_sk"));
+	assert_int_equal(ct_run(&t, "output peer-env -f spec.yaml --org org2 --peer peer0"), 0);
+	assert_null(strstr(t.out, "export CORE_PEER_MSPCONFIGPATH"));
+	assert_non_null(strstr(t.out, "# CORE_PEER_MSPCONFIGPATH is not set: org 'org2' has "
+			       "'admin: offline'"));
+	assert_non_null(strstr(t.out, "export CORE_PEER_LOCALMSPID='Org2MSP'\n"));
+	assert_int_equal(ct_run(&t, "output peer-env -f spec.yaml --org org2 --peer peer0 --json"),
+			 0);
+	v = json_loads(t.out, 0, NULL);
+	assert_non_null(v);
+	assert_null(json_object_get(v, "CORE_PEER_MSPCONFIGPATH"));
+	assert_non_null(json_object_get(v, "CORE_PEER_ADDRESS"));
+	assert_non_null(strstr(t.err, "note: CORE_PEER_MSPCONFIGPATH is not set"));
+	json_decref(v);
+	ct_done(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_e2e_connection_profile),
 		cmocka_unit_test(test_e2e_peer_env),
+		cmocka_unit_test(test_e2e_peer_env_offline_admin),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /*
- * check-msp.js ORG_DIR MSPID
+ * check-msp.js ORG_DIR MSPID [--offline-admin]
  *
  * Decodes one org of a rendered crypto tree with Fabric's own JavaScript
  * code (fabric-common's CryptoSuite, Signer, SigningIdentity, Identity and
@@ -12,7 +12,10 @@
  * certificate's signature verifies with the org CA's key under Fabric's
  * low-S rule, the TLS pair (key matches, signed by the TLS CA, key usages,
  * SANs = host name then short name for nodes, none for users, tls/ca.crt)
- * and the org MSP's config.yaml. Exit 0 = all good, 1 = a
+ * and the org MSP's config.yaml. --offline-admin: the org's admin is
+ * `admin: offline` (its key put into a copy of its keystore, as on the
+ * admin's own machine): Admin@'s tls/ must hold ca.crt and no client
+ * pair. Exit 0 = all good, 1 = a
  * mismatch (printed), 2 = usage, 77 = fabric-common missing (skip).
  */
 'use strict';
@@ -98,10 +101,18 @@ function checkIdentity(suite, caKey, mspId, kind, dir) {
 	check(certSignatureOk(suite, caKey, certPem), `${name}: signcert not signed (low-S) by the org CA`);
 }
 
-function checkTLS(suite, tlsCaPem, kind, dir) {
+function checkTLS(suite, tlsCaPem, kind, dir, offlineAdmin) {
 	const name = path.basename(dir);
 	const tlsDir = path.join(dir, 'tls');
 	const pre = kind === 'users' ? 'client' : 'server';
+	if (offlineAdmin && kind === 'users' && name.startsWith('Admin@')) {
+		check(fs.readFileSync(path.join(tlsDir, 'ca.crt'), 'utf8') === tlsCaPem,
+			`${name}: tls/ca.crt is not the org's TLS CA`);
+		check(!fs.existsSync(path.join(tlsDir, 'client.key')) &&
+			!fs.existsSync(path.join(tlsDir, 'client.crt')),
+			`${name}: an offline admin with a TLS client pair`);
+		return;
+	}
 	const certPem = fs.readFileSync(path.join(tlsDir, `${pre}.crt`), 'utf8');
 	const keyPem = fs.readFileSync(path.join(tlsDir, `${pre}.key`), 'utf8');
 	check(fs.readFileSync(path.join(tlsDir, 'ca.crt'), 'utf8') === tlsCaPem,
@@ -141,8 +152,9 @@ function checkConfig(orgDir) {
 }
 
 function main() {
-	if (process.argv.length !== 4) {
-		console.error('usage: check-msp.js ORG_DIR MSPID');
+	const offlineAdmin = process.argv[4] === '--offline-admin';
+	if (process.argv.length !== 4 && !(process.argv.length === 5 && offlineAdmin)) {
+		console.error('usage: check-msp.js ORG_DIR MSPID [--offline-admin]');
 		process.exit(2);
 	}
 	const [orgDir, mspId] = process.argv.slice(2);
@@ -159,7 +171,7 @@ function main() {
 		}
 		for (const name of fs.readdirSync(base).sort()) {
 			checkIdentity(suite, caKey, mspId, kind, path.join(base, name));
-			checkTLS(suite, tlsCaPem, kind, path.join(base, name));
+			checkTLS(suite, tlsCaPem, kind, path.join(base, name), offlineAdmin);
 			n++;
 		}
 	}

@@ -22,6 +22,12 @@
  *    key is only read where the spec names it, never copied; its cert is
  *    copied into ca/ (or tlsca/) and the MSP folders under cryptogen's file
  *    names (ca.DOMAIN-cert.pem); leaves get the default subject base;
+ *  - the admin of an `admin: offline` org (spec: admin_csr or admin_cert,
+ *    offline.c) has no private key and no TLS client pair here: its
+ *    certificate is issued over the public key of the admin's request
+ *    (or is the given one, checked against the org's CA and OU=admin);
+ *    the folder has an empty keystore, and nothing ever makes a key for
+ *    it (a key left by an earlier local admin is removed);
  *  - loaded CAs are cached process-wide (mutex, reference counts), keyed by
  *    the files' device/inode/size/mtime, so the executor's per-leaf calls
  *    do not re-decode the CA; a changed file is a miss;

@@ -44,6 +44,13 @@ struct lfc_ident {
 	char *cn;            /* peer0.bank.example.com, Admin@bank.example.com */
 	char **sans;         /* TLS SANs, in order (nodes only) */
 	size_t nsans;
+	/* the admin of an `admin: offline` org (offline.c): its request or
+	 * certificate file (absolute; one of them), the file's sha256 and
+	 * the request's public key's (SubjectPublicKeyInfo) or the
+	 * certificate's (DER) sha256. No key and no TLS pair are made. */
+	char *off_csr, *off_cert;
+	char off_file_sha[65];
+	char off_sha[65];
 };
 
 struct lfc_layout {
@@ -200,6 +207,36 @@ int lfc_ident_ensure(const char *root, const struct lfc_org *org,
 		     const struct lfc_ident *id, const struct lfc_ca *ca,
 		     const struct lfc_ca *tlsca, struct lfc_worker *w,
 		     json_t **outputs, struct lf_err *err);
+/* ---- offline admins (offline.c) ------------------------------------ */
+
+/* what an offline admin's file gives */
+struct lfc_offline {
+	EVP_PKEY *pub;       /* the request's or the certificate's public key */
+	X509 *cert;          /* admin_cert: the certificate; NULL for a request */
+	char *pem;           /* admin_cert: the file as given */
+	size_t len;
+	char file_sha[65];   /* sha256 of the file */
+	char sha[65];        /* request: public key sha256; cert: DER sha256 */
+};
+
+/* read and check the request (csr) or the certificate (cert; one of them
+ * is NULL): a verified P-256 request, or a certificate with OU=admin;
+ * errors name the org and the file */
+int lfc_offline_load(struct lfc_offline *m, const char *org, const char *csr,
+		     const char *cert, struct lf_err *err);
+void lfc_offline_clear(struct lfc_offline *m);
+/* a certificate (admin_cert) issued by ca and not expired; 0 for a request */
+int lfc_offline_chains(const struct lfc_offline *m, X509 *ca, const char *org,
+		       const char *path, struct lf_err *err);
+/* plan: check the spec's file (and the chain to an imported CA) and set
+ * id's off_* fields */
+int lfc_offline_from_spec(struct lfc_ident *id, const struct lfc_org *o,
+			  const char *csr, const char *cert, struct lf_err *err);
+static inline bool lfc_ident_offline(const struct lfc_ident *id)
+{
+	return id->off_csr || id->off_cert;
+}
+
 /* sync the file system holding path */
 int lfc_sync(const char *path, struct lf_err *err);
 

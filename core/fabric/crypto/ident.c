@@ -480,17 +480,159 @@ static json_t *ident_outputs(const struct lfc_ident *id, const struct half *s,
 			 s->not_after);
 }
 
+/* ---- an offline admin: a certificate, no key ------------------------ */
+
+/* the offline admin's file, as checked at plan: unchanged since (its
+ * sha256 is in the attrs) and, for a certificate, issued by ca */
+static int offline_material(struct lfc_offline *m, const struct lfc_org *org,
+			    const struct lfc_ident *id, const struct lfc_ca *ca,
+			    struct lf_err *err)
+{
+	const char *path = id->off_csr ? id->off_csr : id->off_cert;
+	int rc = lfc_offline_load(m, org->name, id->off_csr, id->off_cert, err);
+
+	if (rc == 0 && strcmp(m->file_sha, id->off_file_sha) != 0)
+		rc = lf_err_set(err, LF_ECONFLICT, "org '%s': '%s' changed since the plan "
+				"(sha256 %.12s, planned %.12s): plan again", org->name,
+				path, m->file_sha, id->off_file_sha);
+	if (rc == 0)
+		rc = lfc_offline_chains(m, ca->cert, org->name, path, err);
+	if (rc != 0)
+		lfc_offline_clear(m);
+	return rc;
+}
+
+/* the signing certificate: the given one, the one on disk when it is
+ * still current for the request's key, or a new one over that key */
+static int offline_cert(struct half *s, const char *abs, struct lfc_offline *m,
+			struct lfc_worker *w, struct lf_err *err)
+{
+	struct lfc_issued c;
+	char *cp;
+	X509 *x;
+	int rc;
+
+	if (m->cert) {
+		s->cert_pem = m->pem;
+		s->cert_len = m->len;
+		m->pem = NULL;
+		lfc_cert_sha256(m->cert, s->sha256);
+		lfc_cert_not_after(m->cert, s->not_after);
+		return 0;
+	}
+	cp = lf_path_join(abs, s->cert_rel);
+	x = lf_read_file(cp, &s->cert_pem, &s->cert_len, NULL) == 0
+	    ? lfc_cert_parse(s->cert_pem, s->cert_len) : NULL;
+	free(cp);
+	if (x && EVP_PKEY_eq(X509_get0_pubkey(x), m->pub) == 1 &&
+	    lfc_cert_current(x, &s->cs, s->issuer)) {
+		lfc_cert_sha256(x, s->sha256);
+		lfc_cert_not_after(x, s->not_after);
+		X509_free(x);
+		return 0;
+	}
+	X509_free(x);
+	free(s->cert_pem);
+	s->cert_pem = NULL;
+	memset(&c, 0, sizeof(c));
+	rc = lfc_cert_issue_der(&c, &s->cs, m->pub, s->issuer, w, err);
+	if (rc == 0) {
+		s->cert_pem = lfc_pem_encode("CERTIFICATE", c.der, c.len, &s->cert_len);
+		memcpy(s->sha256, c.sha256, sizeof(s->sha256));
+		memcpy(s->not_after, c.not_after, sizeof(s->not_after));
+	}
+	lfc_issued_clear(&c);
+	return rc;
+}
+
+/* an identity that was local before holds a key and a TLS client pair:
+ * they go (the org's admin keeps their own key) */
+static int offline_drop_keys(const char *abs, struct lf_err *err)
+{
+	static const char *const gone[] = { "msp/keystore/priv_sk", "tls/client.key",
+					    "tls/client.crt" };
+	size_t i;
+
+	for (i = 0; i < LF_ARRAY_LEN(gone); i++) {
+		char *p = lf_path_join(abs, gone[i]);
+		int rc = unlink(p) != 0 && errno != ENOENT
+			 ? lf_err_sys(err, LF_ERROR, "cannot remove '%s'", p) : 0;
+
+		free(p);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* the msp folder of cryptogen's admin with an empty keystore, and tls/
+ * with the TLS CA's certificate only */
+static int offline_ensure(const char *root, const struct lfc_org *org,
+			  const struct lfc_ident *id, const struct lfc_ca *ca,
+			  const struct lfc_ca *tlsca, struct lfc_worker *w,
+			  json_t **outputs, struct lf_err *err)
+{
+	char *abs = lf_path_join(root, id->dir);
+	struct lfc_offline m;
+	struct ident_files f;
+	struct half s, t;
+	size_t i;
+	int rc;
+
+	half_init(&s, id, false, ca);
+	half_init(&t, id, true, tlsca);
+	memset(&f, 0, sizeof(f));
+	rc = offline_material(&m, org, id, ca, err);
+	if (rc == 0)
+		rc = offline_cert(&s, abs, &m, w, err);
+	if (rc == 0)
+		files_build(&f, org, ca, tlsca, &s, &t);
+	rc = rc ? rc : lf_mkdirs(abs, 0755, err);
+	rc = rc ? rc : ensure_dir(abs, 0755, err);
+	for (i = 0; rc == 0 && i < LF_ARRAY_LEN(ident_dirs); i++) {
+		char *p = lf_path_join(abs, ident_dirs[i].rel);
+
+		rc = ensure_dir(p, ident_dirs[i].mode, err);
+		free(p);
+	}
+	rc = rc ? rc : offline_drop_keys(abs, err);
+	for (i = 0; rc >= 0 && i < 5; i++) { /* not the keys, not the TLS pair */
+		char *p = lf_path_join(abs, f.rel[i]);
+
+		rc = lfc_file_put(p, f.data[i], f.len[i], f.mode[i], w, err);
+		free(p);
+	}
+	if (rc >= 0) {
+		rc = 0;
+		w->st.identities++;
+	}
+	if (rc == 0 && outputs)
+		*outputs = json_pack("{s:s, s:s, s:s, s:b}", "dir", id->dir, "cert_sha256",
+				     s.sha256, "not_after", s.not_after, "admin_offline", 1);
+	if (m.pub)
+		lfc_offline_clear(&m);
+	files_free(&f);
+	half_fini(&s);
+	half_fini(&t);
+	free(abs);
+	return rc;
+}
+
 int lfc_ident_ensure(const char *root, const struct lfc_org *org,
 		     const struct lfc_ident *id, const struct lfc_ca *ca,
 		     const struct lfc_ca *tlsca, struct lfc_worker *w,
 		     json_t **outputs, struct lf_err *err)
 {
-	char *abs = lf_path_join(root, id->dir);
+	char *abs;
 	struct half s, t;
 	struct ident_files f;
-	bool fresh = !lf_path_exists(abs);
+	bool fresh;
 	int rc, rs, rt;
 
+	if (lfc_ident_offline(id))
+		return offline_ensure(root, org, id, ca, tlsca, w, outputs, err);
+	abs = lf_path_join(root, id->dir);
+	fresh = !lf_path_exists(abs);
 	half_init(&s, id, false, ca);
 	half_init(&t, id, true, tlsca);
 	memset(&f, 0, sizeof(f));

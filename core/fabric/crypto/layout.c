@@ -68,6 +68,8 @@ void lfc_ident_clear(struct lfc_ident *id)
 	for (i = 0; i < id->nsans; i++)
 		free(id->sans[i]);
 	free(id->sans);
+	free(id->off_csr);
+	free(id->off_cert);
 	memset(id, 0, sizeof(*id));
 }
 
@@ -186,6 +188,20 @@ static void user_ident(struct lfc_ident *id, const struct lfc_org *o,
 	id->dir = lf_xasprintf("%s/users/%s", o->dir, id->cn);
 }
 
+/* the admin of an `admin: offline` org: its request or certificate,
+ * checked now (plan), so that a bad file is named before anything runs */
+static int admin_offline(struct lfc_ident *id, const struct lf_spec *spec,
+			 const struct lf_org *so, const struct lfc_org *o,
+			 struct lf_err *err)
+{
+	char *csr = spec_path(spec, so->admin_csr), *cert = spec_path(spec, so->admin_cert);
+	int rc = lfc_offline_from_spec(id, o, csr, cert, err);
+
+	free(csr);
+	free(cert);
+	return rc;
+}
+
 static size_t count_ids(const struct lf_spec *spec)
 {
 	size_t i, n = 0;
@@ -219,6 +235,9 @@ int lfc_layout_from_spec(struct lfc_layout **out, const struct lf_spec *spec,
 		}
 		for (u = 0; rc == 0 && u <= so->users; u++)
 			user_ident(&l->ids[l->nids++], &l->orgs[i], i, u);
+		if (rc == 0 && so->admin_offline)
+			rc = admin_offline(&l->ids[l->nids - so->users - 1], spec, so,
+					   &l->orgs[i], err);
 	}
 	if (rc != 0) {
 		lfc_layout_free(l);
@@ -275,10 +294,20 @@ json_t *lfc_ident_attrs(const struct lfc_org *o, const struct lfc_ident *id)
 	json_object_set_new(a, "cn", json_string(id->cn));
 	json_object_set_new(a, "ou", json_string(lfc_role_ou(id->role)));
 	json_object_set_new(a, "tls", json_string(lfc_role_is_server(id->role)
-						  ? "server" : "client"));
+						  ? "server" : lfc_ident_offline(id)
+						  ? "none" : "client"));
 	json_object_set_new(a, "sans", sans);
 	json_object_set_new(a, "issuer", json_sprintf("crypto.%s.ca", o->name));
 	json_object_set_new(a, "tls_issuer", json_sprintf("crypto.%s.tlsca", o->name));
+	if (lfc_ident_offline(id)) {
+		/* a local org's attrs stay as they were, byte for byte */
+		json_object_set_new(a, "admin_offline", json_true());
+		json_object_set_new(a, id->off_csr ? "admin_csr" : "admin_cert",
+				    json_string(id->off_csr ? id->off_csr : id->off_cert));
+		json_object_set_new(a, "admin_file_sha256", json_string(id->off_file_sha));
+		json_object_set_new(a, id->off_csr ? "admin_pub_sha256" : "admin_cert_sha256",
+				    json_string(id->off_sha));
+	}
 	return a;
 }
 
@@ -338,6 +367,22 @@ int lfc_ident_from_attrs(struct lfc_ident *id, const json_t *attrs,
 		return lf_err_set(err, LF_EINVALID, "crypto resource attrs lack identity fields");
 	}
 	id->role = (enum lfc_role)role;
+	if (json_is_true(json_object_get(attrs, "admin_offline"))) {
+		const char *f = json_string_value(json_object_get(attrs, "admin_file_sha256"));
+		const char *k = json_string_value(json_object_get(attrs, "admin_pub_sha256"));
+
+		id->off_csr = attr_str(attrs, "admin_csr");
+		id->off_cert = attr_str(attrs, "admin_cert");
+		if (!k)
+			k = json_string_value(json_object_get(attrs, "admin_cert_sha256"));
+		snprintf(id->off_file_sha, sizeof(id->off_file_sha), "%s", f ? f : "");
+		snprintf(id->off_sha, sizeof(id->off_sha), "%s", k ? k : "");
+		if (!lfc_ident_offline(id)) {
+			lfc_ident_clear(id);
+			return lf_err_set(err, LF_EINVALID, "crypto resource attrs: an "
+					  "offline admin without admin_csr or admin_cert");
+		}
+	}
 	for (i = 0; i < json_array_size(sans); i++)
 		add_san(id, json_string_value(json_array_get(sans, i)));
 	return 0;

@@ -312,12 +312,14 @@ static char *ca_cert_file(const char *abs, char sha[65], char pub[65])
 	return path;
 }
 
-/* refresh of an org's CA: its certificate file is the one the state
- * records (sha256 of the DER), or the difference is drift the plan
- * shows. The key is never read here, and a changed certificate never
- * makes a new key: the update adopts a certificate for the recorded key,
- * and the plan refuses one for another key (crypto_refuse). */
-static json_t *ca_cert_drift(const struct lf_resource *prior, const char *abs)
+/* refresh of an org's CA (or of an offline admin: its certificate in
+ * msp/signcerts): its certificate file is the one the state records
+ * (sha256 of the DER), or the difference is drift the plan shows. The
+ * key is never read here, and a changed certificate never makes a new
+ * key: the update adopts a certificate for the recorded key, and the
+ * plan refuses one for another key (crypto_refuse). */
+static json_t *cert_drift(const struct lf_resource *prior, const char *abs,
+			  const char *what)
 {
 	const char *rec = json_string_value(json_object_get(prior->outputs, "cert_sha256"));
 	char sha[65], pub[65], *path = rec ? ca_cert_file(abs, sha, pub) : NULL, *why;
@@ -327,8 +329,8 @@ static json_t *ca_cert_drift(const struct lf_resource *prior, const char *abs)
 		free(path);
 		return NULL;
 	}
-	why = lf_xasprintf("the CA certificate '%s' changed on disk (sha256 %.12s, recorded "
-			   "%.12s)", path, sha[0] ? sha : "unreadable", rec);
+	why = lf_xasprintf("the %s '%s' changed on disk (sha256 %.12s, recorded "
+			   "%.12s)", what, path, sha[0] ? sha : "unreadable", rec);
 	live = json_pack("{s:s}", LF_DRIFT_NOTE, why);
 	free(why);
 	free(path);
@@ -374,6 +376,9 @@ static const struct need need_id[] = { { "msp/keystore", "priv_sk", true },
 				       { "msp/signcerts", ".pem", false },
 				       { "msp/cacerts", ".pem", false },
 				       { "tls", "ca.crt", true } };
+/* an offline admin: no key here, ever (a missing one is no reason to
+ * make one) */
+static const struct need *const need_off = need_id + 1;
 
 /* refresh: the files that make the identity usable are on disk. A tree a
  * killed delete left half removed, or a key removed by hand, is gone: the
@@ -400,6 +405,9 @@ static int crypto_read(const struct lf_apply_env *env, const struct lf_resource 
 	} else if (!strcmp(kind, "msp")) {
 		v = need_msp;
 		n = LF_ARRAY_LEN(need_msp);
+	} else if (json_is_true(json_object_get(prior->attrs, "admin_offline"))) {
+		v = need_off;
+		n = LF_ARRAY_LEN(need_id) - 1;
 	} else if (!strcmp(kind, "node") || !strcmp(kind, "user")) {
 		v = need_id;
 		n = LF_ARRAY_LEN(need_id);
@@ -427,8 +435,14 @@ static int crypto_read(const struct lf_apply_env *env, const struct lf_resource 
 			return LF_ENOTFOUND;
 		}
 	}
-	if (v == need_ca || v == need_ca + 1)
-		*live = ca_cert_drift(prior, abs);
+	if (v == need_ca || v == need_ca + 1) {
+		*live = cert_drift(prior, abs, "CA certificate");
+	} else if (v == need_off) {
+		char *sc = lf_path_join(abs, "msp/signcerts");
+
+		*live = cert_drift(prior, sc, "admin's certificate");
+		free(sc);
+	}
 	free(abs);
 	return 0;
 }
@@ -458,6 +472,48 @@ static char *ca_key_path(const struct lf_apply_env *env, const char *org, const 
 	return abs;
 }
 
+/* plan: an offline admin's certificate (admin_cert) of an org whose CA
+ * ledgerform made must chain to that CA, which must exist already (a CA
+ * this apply makes issued nothing yet); an imported CA was checked when
+ * the resources were made */
+static char *admin_cert_refuse(const struct lf_apply_env *env,
+			       const struct lf_resource *desired)
+{
+	const json_t *a = desired->attrs;
+	const char *cert = json_string_value(json_object_get(a, "admin_cert"));
+	const char *org = json_string_value(json_object_get(a, "org"));
+	const char *od = json_string_value(json_object_get(a, "org_dir"));
+	char sha[65], pub[65], *abs, *path = NULL, *pem = NULL, *why = NULL;
+	struct lf_err e = LF_ERR_INIT;
+	struct lfc_offline m;
+	size_t len = 0;
+	X509 *ca = NULL;
+
+	if (!cert || !org || !od || json_object_get(a, "ca_import") || !env->crypto_dir)
+		return NULL;
+	abs = lf_xasprintf("%s/%s/ca", env->crypto_dir, od);
+	path = ca_cert_file(abs, sha, pub);
+	if (path && lf_read_file(path, &pem, &len, &e) == 0)
+		ca = lfc_cert_parse(pem, len);
+	if (!ca)
+		why = lf_xasprintf("org '%s': admin_cert '%s' cannot have been issued by "
+				   "the org's CA: ledgerform makes that CA in this apply (no "
+				   "certificate under %s yet); give admin_csr instead (ledgerform "
+				   "issues the admin's certificate over it), or import the CA "
+				   "that issued it (ca.cert)", org, cert, abs);
+	else if (lfc_offline_load(&m, org, NULL, cert, &e) != 0 ||
+		 lfc_offline_chains(&m, ca, org, cert, &e) != 0)
+		why = lf_xstrdup(e.msg);
+	if (ca)
+		lfc_offline_clear(&m);
+	X509_free(ca);
+	ERR_clear_error();
+	free(pem);
+	free(path);
+	free(abs);
+	return why;
+}
+
 /* plan: a change that needs an org's recorded CA key, when the key is not
  * on this machine (it lives with its org, or the state is shared), is
  * refused naming the org and where the state says the key is */
@@ -471,6 +527,8 @@ static char *crypto_refuse(const struct lf_apply_env *env, const struct lf_resou
 	size_t i;
 
 	if (prior && (why = ca_cert_refuse(env, prior)) != NULL)
+		return why;
+	if ((why = admin_cert_refuse(env, desired)) != NULL)
 		return why;
 	if (!kind || !org)
 		return NULL;
@@ -491,6 +549,32 @@ static char *crypto_refuse(const struct lf_apply_env *env, const struct lf_resou
 	return why;
 }
 
+/* plan: what an offline admin's change does (no key made or kept here) */
+static char *crypto_note(const struct lf_apply_env *env, const struct lf_resource *prior,
+			 const struct lf_resource *desired)
+{
+	const json_t *a = desired->attrs;
+	bool was = prior && json_is_true(json_object_get(prior->attrs, "admin_offline"));
+	bool now = json_is_true(json_object_get(a, "admin_offline"));
+	const char *org = json_string_value(json_object_get(a, "org"));
+	const char *csr = json_string_value(json_object_get(a, "admin_csr"));
+	const char *cert = json_string_value(json_object_get(a, "admin_cert"));
+
+	(void)env;
+	if (!now && was)
+		return lf_xasprintf("org '%s': the admin becomes local: a new admin "
+				    "identity with its key and TLS client pair is made here "
+				    "(the offline admin's certificate goes)", org);
+	if (!now)
+		return NULL;
+	return lf_xasprintf("org '%s': %sthe admin is offline: no private key and no "
+			    "TLS client pair here; %s '%s'", org,
+			    prior && !was ? "the admin becomes offline (the identity made "
+			    "here, its key included, is removed): " : "",
+			    csr ? "the certificate is issued over the admin's request"
+			    : "the admin's certificate is", csr ? csr : cert);
+}
+
 static bool crypto_read_cheap(const struct lf_apply_env *env, const struct lf_resource *r)
 {
 	(void)env;
@@ -504,7 +588,8 @@ static bool crypto_in_place(const struct lf_apply_env *env,
 			    const struct lf_resource *prior, const char *key)
 {
 	static const char *const replace[] = { "kind", "dir", "org_dir", "cn",
-					       "domain", "org", "name" };
+					       "domain", "org", "name",
+					       "admin_offline" };
 	size_t i;
 
 	for (i = 0; i < LF_ARRAY_LEN(replace); i++)
@@ -519,7 +604,7 @@ const struct lf_rtype lf_rtype_crypto = {
 	.update = crypto_update,
 	.delete = crypto_delete,
 	.in_place = crypto_in_place,
-	.note = NULL,
+	.note = crypto_note,
 	.refuse = crypto_refuse,
 	.read = crypto_read,
 	.read_cheap = crypto_read_cheap,

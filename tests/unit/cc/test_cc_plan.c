@@ -28,15 +28,44 @@
 	"channels:\n" \
 	"  - {name: ch1, orgs: [org1, org2]}\n"
 
-/* org2's admin signs offline */
-#define NET_OFFLINE \
+/* org2's admin signs offline: its request is made by the group setup
+ * (the key stays in a temporary directory the teardown removes) */
+#define NET_OFFLINE_FMT \
 	"name: net\n" \
 	"orgs:\n" \
 	"  - {name: ord, orderers: {count: 1}}\n" \
 	"  - {name: org1, peers: {count: 2}}\n" \
-	"  - {name: org2, peers: {count: 2}, admin: offline}\n" \
+	"  - {name: org2, peers: {count: 2}, admin: offline, admin_csr: %s}\n" \
 	"channels:\n" \
 	"  - {name: ch1, orgs: [org1, org2]}\n"
+static char tmp[] = "/tmp/lf-cc-plan-XXXXXX";
+static char *NET_OFFLINE;
+
+static int make_csr(void **state)
+{
+	char *cmd, *csr;
+	int rc;
+
+	(void)state;
+	if (!mkdtemp(tmp))
+		return -1;
+	cmd = lf_xasprintf("cd %s && openssl ecparam -genkey -name prime256v1 -noout "
+			   "-out key.pem && openssl req -new -key key.pem -subj "
+			   "/CN=Admin@org2.example.com -out admin.csr", tmp);
+	rc = system(cmd);
+	free(cmd);
+	csr = lf_xasprintf("%s/admin.csr", tmp);
+	NET_OFFLINE = lf_xasprintf(NET_OFFLINE_FMT, csr);
+	free(csr);
+	return rc == 0 ? 0 : -1;
+}
+
+static int remove_csr(void **state)
+{
+	(void)state;
+	free(NET_OFFLINE);
+	return lf_rmtree(tmp, NULL) == 0 ? 0 : -1;
+}
 
 static const char *net = NET;   /* the network spec_of uses */
 
@@ -313,5 +342,5 @@ int main(void)
 		cmocka_unit_test(test_cc_expand_bad_hash),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, make_csr, remove_csr);
 }

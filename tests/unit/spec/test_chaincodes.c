@@ -31,8 +31,8 @@
 	"channels:\n" \
 	"  - {name: ch1, orgs: [org1, org2]}\n"
 #define BASE BASE_HEAD BASE_TAIL
-/* org2's admin offline (one line more) */
-#define BASE_OFFLINE BASE_HEAD "    admin: offline\n" BASE_TAIL
+/* org2's admin offline (two lines more) */
+#define BASE_OFFLINE BASE_HEAD "    admin: offline\n    admin_csr: org2.csr\n" BASE_TAIL
 
 static int load(const char *text, struct lf_spec **s, struct lf_diags *d)
 {
