@@ -63,7 +63,7 @@ static const char SPEC[] =
 
 #define WAITS "join.jch.org2.peer0: waiting for signatures: Org2MSP's admin signs " \
 	"offline, the join of org 'org2''s peers to channel 'jch' (one round, for " \
-	"every peer of the org): run `ledgerform sign " W "/joins/join.jch.org2.json " \
+	"every peer of the org): run `ledgerform sign ./" W "/joins/join.jch.org2.json " \
 	"--msp <Org2MSP admin msp folder>`"
 
 static int stop_nodes(void **state)
@@ -97,13 +97,13 @@ static void test_join_offline_plan(void **state)
 	ct_done(&t);
 }
 
-static void check_join(const char *addr, bool already)
+static void check_join(const char *addr, bool offline, bool already)
 {
 	json_t *o = ct_outputs(&t, addr);
 
 	assert_non_null(o);
 	assert_true(json_is_true(json_object_get(o, "joined")));
-	assert_true(json_is_true(json_object_get(o, "offline")));
+	assert_int_equal(json_is_true(json_object_get(o, "offline")), offline);
 	assert_int_equal(json_is_true(json_object_get(o, "already")), already);
 	assert_true(json_integer_value(json_object_get(o, "height")) >= 1);
 	json_decref(o);
@@ -147,11 +147,13 @@ static void test_join_offline_apply(void **state)
 
 	/* round 1: the file, exit 3 */
 	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 3);
+	assert_non_null(strstr(t.out, "Apply waiting for signatures: 30 done; 1 action "
+			       "waiting for signatures:"));
 	if (!strstr(t.out, WAITS))
 		fail_msg("apply does not say '%s':\n%s\n%s", WAITS, t.out, t.err);
 	assert_non_null(strstr(t.out, "join.jch.org2.peer1: not started: waiting for "
 			       "signatures on join.jch.org2.peer0"));
-	check_join("join.jch.org1.peer0", false);
+	check_join("join.jch.org1.peer0", false, false);
 	text = ct_read(&t, JOIN_FILE);
 	assert_non_null(text);
 	f = json_loads(text, 0, NULL);
@@ -189,8 +191,8 @@ static void test_join_offline_apply(void **state)
 	if (ct_run(&t, "apply -f spec.yaml --auto-approve --refresh=false") != 0)
 		print_message("%s\n%s\n", t.out, t.err);
 	assert_int_equal(t.status, 0);
-	check_join("join.jch.org2.peer0", true);
-	check_join("join.jch.org2.peer1", false);
+	check_join("join.jch.org2.peer0", true, true);
+	check_join("join.jch.org2.peer1", true, false);
 	assert_false(ct_exists(&t, JOIN_FILE));
 	listed_by_admin(bin, "peer0", 38251);
 	listed_by_admin(bin, "peer1", 38261);
