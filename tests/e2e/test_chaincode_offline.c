@@ -4,8 +4,10 @@
  *  - plan of the first deployment: the commit's note names every org that
  *    must approve and the offline ones (text and `plan --json`'s "note"),
  *    the offline org's install and approval notes; no Fabric needed;
- *  - with the real Fabric 2.5.5 binaries (FABRIC_BIN): apply writes
- *    org2's install proposal to a file and waits; org1 installs and
+ *  - with the real Fabric 2.5.5 binaries (FABRIC_BIN): apply first waits
+ *    (exit 3) for org2's admin to sign the join of its peers to the
+ *    channel (test_join_offline.c has the details); once signed, the next
+ *    apply joins them, writes org2's install proposal to a file and waits; org1 installs and
  *    approves; the admin's msp folder copied elsewhere signs the file with
  *    `ledgerform sign`; the next apply sends the one signed proposal to
  *    both of org2's peers (peer1 already had the package, installed
@@ -31,6 +33,7 @@
 #define ORG2 W "/crypto/peerOrganizations/org2.example.com"
 #define INSTALL_FILE W "/chaincodes/cc_install.basic.org2.json"
 #define APPROVE_FILE W "/chaincodes/cc_approve.basic.ccch.org2.json"
+#define JOIN_FILE W "/joins/join.ccch.org2.json"
 
 static struct clitest t;
 static const char *const all_hosts[] = { "orderer0-ordering", "peer0-org1",
@@ -157,8 +160,6 @@ static void offline_install(const char *bin)
 	/* peer1 gets the package beforehand, from the org's own admin */
 	p = peer_cli(bin, "org2", "peer1", "install " W "/chaincodes/basic_1.0.tar.gz");
 	free(p);
-	assert_int_equal(ct_sh(&t, "mkdir -p org2home && cp -r '" ORG2
-			       "/users/Admin@org2.example.com/msp' org2home/"), 0);
 	sign_as_org2(INSTALL_FILE, "You are signing the install proposal");
 	apply_waits("round 1 of 2 (the approval proposal)");
 	assert_false(ct_exists(&t, INSTALL_FILE));
@@ -184,7 +185,14 @@ static void test_cc_offline_lifecycle(void **state)
 	ct_init(&t, "cco");
 	setenv("FABRIC_BIN", bin, 1);
 	ct_write(&t, "spec.yaml", SPEC);
+	/* org2's peers join the channel through its admin's signed file */
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 3);
+	assert_non_null(strstr(t.out, "the join of org 'org2''s peers to channel 'ccch'"));
+	assert_int_equal(ct_sh(&t, "mkdir -p org2home && cp -r '" ORG2
+			       "/users/Admin@org2.example.com/msp' org2home/"), 0);
+	sign_as_org2(JOIN_FILE, "You are signing the join of peer peer0.org2.example.com");
 	offline_install(bin);
+	assert_false(ct_exists(&t, JOIN_FILE));
 	sign_as_org2(APPROVE_FILE, "round 1 of 2");
 	apply_waits("round 2 of 2 (the endorsed approval transaction)");
 	sign_as_org2(APPROVE_FILE, "round 2 of 2");
