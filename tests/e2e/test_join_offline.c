@@ -15,7 +15,9 @@
  *    (recorded "already", nothing sent again) and sends the same signed
  *    bytes to peer1; the file is gone; the real `peer channel list` as
  *    org2's admin from its own folder lists the channel on both peers;
- *  - a second plan is empty; destroy leaves no process.
+ *    a second plan is empty;
+ *  - a peer added to org2 later gets a new file (naming the three peers),
+ *    signed by the same admin, and joins; destroy leaves no process.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -37,8 +39,13 @@
 
 static struct clitest t;
 static const char *const all_hosts[] = { "orderer0-ordering", "peer0-org1",
-					 "peer0-org2", "peer1-org2" };
+					 "peer0-org2", "peer1-org2", "peer2-org2" };
 #define NHOSTS (sizeof(all_hosts) / sizeof(all_hosts[0]))
+
+#define PEER1 "        - {name: peer1, address: 127.0.0.1, ports: {listen: 38261, " \
+	"chaincode: 38262, operations: 38263}}\n"
+#define PEER2 "        - {name: peer2, address: 127.0.0.1, ports: {listen: 38271, " \
+	"chaincode: 38272, operations: 38273}}\n"
 
 static const char SPEC[] =
 	"name: jof\n"
@@ -57,7 +64,7 @@ static const char SPEC[] =
 	"    peers:\n"
 	"      hosts:\n"
 	"        - {name: peer0, address: 127.0.0.1, ports: {listen: 38251, chaincode: 38252, operations: 38253}}\n"
-	"        - {name: peer1, address: 127.0.0.1, ports: {listen: 38261, chaincode: 38262, operations: 38263}}\n"
+	PEER1
 	"channels:\n"
 	"  - {name: jch, orgs: [org1, org2]}\n";
 
@@ -65,6 +72,18 @@ static const char SPEC[] =
 	"offline, the join of org 'org2''s peers to channel 'jch' (one round, for " \
 	"every peer of the org): run `ledgerform sign ./" W "/joins/join.jch.org2.json " \
 	"--msp <Org2MSP admin msp folder>`"
+
+/* text with its one FROM replaced by TO (malloc'd) */
+static char *replaced(const char *text, const char *from, const char *to)
+{
+	const char *at = strstr(text, from);
+	char *out = NULL;
+
+	assert_non_null(at);
+	assert_true(asprintf(&out, "%.*s%s%s", (int)(at - text), text, to,
+			     at + strlen(from)) > 0);
+	return out;
+}
 
 static int stop_nodes(void **state)
 {
@@ -131,7 +150,7 @@ static void listed_by_admin(const char *bin, const char *peer, unsigned int port
 static void test_join_offline_apply(void **state)
 {
 	json_t *f;
-	char *text;
+	char *text, *spec2;
 	size_t alive;
 	const char *bin = ct_fabric_bin();
 
@@ -198,6 +217,19 @@ static void test_join_offline_apply(void **state)
 	listed_by_admin(bin, "peer1", 38261);
 
 	assert_int_equal(ct_run(&t, "plan -f spec.yaml --refresh=false --detailed-exitcode"), 0);
+
+	/* peer2 comes later: a new round for it alone */
+	spec2 = replaced(SPEC, PEER1, PEER1 PEER2);
+	ct_write(&t, "spec.yaml", spec2);
+	free(spec2);
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve --refresh=false"), 3);
+	assert_non_null(strstr(t.out, "join.jch.org2.peer2: waiting for signatures"));
+	assert_int_equal(ct_run(&t, "sign " JOIN_FILE " --msp org2home/msp"), 0);
+	assert_non_null(strstr(t.out, "peer1.org2.example.com, peer2.org2.example.com (org org2"));
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve --refresh=false"), 0);
+	check_join("join.jch.org2.peer2", true, false);
+	assert_false(ct_exists(&t, JOIN_FILE));
+	listed_by_admin(bin, "peer2", 38271);
 	assert_int_equal(ct_destroy_nodes(&t, W "/hosts", all_hosts, NHOSTS, &alive), 0);
 	assert_int_equal(alive, 0);
 	ct_done(&t);
