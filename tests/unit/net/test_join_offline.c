@@ -8,7 +8,11 @@
  * signature verified with OpenSSL); the proposal is cscc JoinChain with
  * the block as its argument, no channel, the admin as creator; a file
  * for another block (the spec changed) is replaced by a new round; the
- * file goes once every peer of the org is joined. Skips without the openssl CLI (it makes the key).
+ * file goes once every peer of the org is joined. The signed proposal
+ * is also decoded by Fabric's own bindings (tests/node/check-proposal.js:
+ * tx id, signature, low S, canonical bytes), which is left out without
+ * node and tests/node's modules. Skips without the openssl CLI (it makes
+ * the key).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -31,6 +35,7 @@
 #include "core/fabric/block/blk.h"
 #include "core/fabric/cc/offline.h"
 #include "core/net/join.h"
+#include "core/net/lifecycle.h"
 #include "core/spec/spec.h"
 #include "core/util/util.h"
 #include "lfpb/common.pb-c.h"
@@ -237,6 +242,61 @@ static bool verify(const char *cert_pem, const json_t *j)
 	return ok;
 }
 
+/* the SignedProposal apply sends, from the signed file, decoded by
+ * Fabric's bindings */
+static void fabric_decodes(const json_t *j, const char *cert)
+{
+	unsigned char *prop = NULL, *sig = NULL;
+	uint8_t *sp = NULL;
+	size_t plen = 0, slen = 0, splen = 0, n = 0;
+	struct lf_err err = LF_ERR_INIT;
+	char *pb = at("signed.pb"), *cmd, *out = NULL;
+	json_t *v, *a;
+	FILE *f;
+
+	if (system("node --version >/dev/null 2>&1") != 0 ||
+	    !lf_path_exists(LF_SOURCE_DIR "/tests/node/node_modules/@hyperledger/"
+			    "fabric-protos/package.json")) {
+		print_message("node or tests/node's modules are missing: the proposal "
+			      "is not decoded by Fabric's bindings\n");
+		free(pb);
+		return;
+	}
+	assert_int_equal(lf_cc_unb64(js(j, "sign"), &prop, &plen), 0);
+	assert_int_equal(lf_cc_unb64(js(j, "signature"), &sig, &slen), 0);
+	assert_int_equal(lf_lc_signed_proposal(prop, plen, sig, slen, &sp, &splen, &err), 0);
+	assert_int_equal(lf_write_file_atomic(pb, sp, splen, 0644, &err), 0);
+	cmd = lf_xasprintf("cd '%s/tests/node' && node check-proposal.js proposal '%s'",
+			   LF_SOURCE_DIR, pb);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	out = lf_xcalloc(1, 1 << 20);
+	n = fread(out, 1, (1 << 20) - 1, f);
+	assert_int_equal(pclose(f), 0);
+	assert_true(n > 0);
+	v = json_loads(out, 0, NULL);
+	assert_non_null(v);
+	a = json_array_get(v, 0);
+	assert_string_equal(json_string_value(json_object_get(a, "channel_id")), "");
+	assert_string_equal(json_string_value(json_object_get(a, "tx_id")), js(j, "tx_id"));
+	assert_true(json_is_true(json_object_get(a, "tx_id_ok")));
+	assert_true(json_is_true(json_object_get(a, "sig_ok")));
+	assert_true(json_is_true(json_object_get(a, "low_s")));
+	assert_true(json_is_true(json_object_get(a, "canonical")));
+	assert_string_equal(json_string_value(json_object_get(a, "mspid")), "Org2MSP");
+	assert_string_equal(json_string_value(json_object_get(a, "cert")), cert);
+	assert_string_equal(json_string_value(json_object_get(a, "cc_name")), "cscc");
+	assert_string_equal(json_string_value(json_array_get(
+		json_object_get(a, "args"), 0)), "Sm9pbkNoYWlu");   /* JoinChain */
+	json_decref(v);
+	free(out);
+	free(cmd);
+	free(pb);
+	free(sp);
+	free(sig);
+	free(prop);
+}
+
 /* `ledgerform sign FILE --msp MSP` as the command runs it; *said: what it
  * printed */
 static int sign(const char *msp_rel, char **said, struct lf_err *err)
@@ -321,6 +381,7 @@ static void test_join_offline_file(void **state)
 	free(said);
 	j = load_file();
 	assert_true(verify(cert, j));
+	fabric_decodes(j, cert);
 	json_decref(j);
 
 	/* another block (the channel made again): a new round, unsigned */
