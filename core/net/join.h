@@ -23,7 +23,8 @@ int lf_join_expand(const struct lf_spec *spec, struct lf_rset *rs,
 extern const struct lf_rtype lf_rtype_join;
 
 /* The ledger height of a join's channel on its node, asked as its org's
- * admin (peers: qscc GetChainInfo; orderers: the participation API) */
+ * admin (peers: qscc GetChainInfo, a peer of an `admin: offline` org as
+ * the peer itself; orderers: the participation API) */
 int lf_join_height(const struct lf_apply_env *env, const struct lf_resource *join,
 		   uint64_t *height, struct lf_err *err);
 

@@ -23,9 +23,11 @@
  * a channel, so its joins of a channel depend on each other (first peer
  * first); the queries (GetChannels, GetChainInfo) are asked as the peer's
  * own identity (its msp folder: an org member whose key the node runs
- * with), never as the admin. A node that is not started
- * (no FABRIC_BIN) cannot join: the join is recorded with joined: false and
- * the reason, and refresh does not call that drift.
+ * with), never as the admin.
+ *
+ * A node that is not started (no FABRIC_BIN) cannot join: the join is
+ * recorded with joined: false and the reason, and refresh does not call
+ * that drift.
  *
  * Idempotent both ways: joining a channel the orderer already serves is a
  * no-op; a join removed from the spec while its orderer stays makes the
