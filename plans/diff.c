@@ -265,7 +265,8 @@ static void plan_desired(struct lf_plan *p, const struct lf_apply_env *env,
 			a->reason = lf_xasprintf("drift: %s", cur->drift);
 		}
 		for (k = 0; a->kind == LF_ACT_NOOP && k < des->ndeps; k++) {
-			if (!json_object_get(replaced, des->deps[k]))
+			if (!json_object_get(replaced, des->deps[k]) ||
+			    (rt && rt->follows && !rt->follows(des, des->deps[k])))
 				continue;
 			a->kind = rt && rt->update ? LF_ACT_UPDATE : LF_ACT_REPLACE;
 			a->reason = lf_xasprintf("dependency %s is (re)created",

@@ -751,7 +751,7 @@ int lf_plan_apply(const struct lf_plan *plan, const struct lf_apply_env *env,
 				s.total_work);
 	if (rc == 0 && res->waiting && !res->failed && res->skipped == s.skipped_waiting &&
 	    !res->not_started)
-		rc = lf_err_set(err, LF_EPENDING, "%zu config update%s waiting for signatures",
+		rc = lf_err_set(err, LF_EPENDING, "%zu action%s waiting for signatures",
 				res->waiting, res->waiting == 1 ? "" : "s");
 	if (rc == 0 && (res->failed || res->skipped || res->not_started))
 		rc = lf_err_set(err, res->interrupted ? LF_ECANCELED : LF_ERROR,

@@ -116,7 +116,17 @@ struct lf_rtype {
 	 * counting)? plan refreshes those by default */
 	bool (*read_cheap)(const struct lf_apply_env *env,
 			   const struct lf_resource *r);
+	/* optional: must r follow (be updated, or replaced) when its
+	 * dependency dep is (re)created? NULL: it follows every dependency.
+	 * A dependency that only orders r after dep (the org admin who
+	 * signs once: what was signed stays done when the admin's identity
+	 * is issued anew) answers false */
+	bool (*follows)(const struct lf_resource *r, const char *dep);
 };
+
+/* a follows callback: every dependency but an org admin's identity
+ * (crypto.ORG.admin) */
+bool lf_follows_but_admin(const struct lf_resource *r, const char *dep);
 
 /* the registered types; NULL when unknown */
 const struct lf_rtype *lf_rtype_find(const char *type);

@@ -32,6 +32,15 @@ const struct lf_rtype *lf_rtype_find(const char *type)
 	return NULL;
 }
 
+bool lf_follows_but_admin(const struct lf_resource *r, const char *dep)
+{
+	size_t n = strlen(dep);
+
+	(void)r;
+	return !(strncmp(dep, "crypto.", 7) == 0 && n > 13 &&
+		 strcmp(dep + n - 6, ".admin") == 0);
+}
+
 int lf_expand_hooks(const struct lf_spec *spec, struct lf_rset *rs,
 		    struct lf_err *err)
 {

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "core/net/grpc.h"
 #include "ledgerform/error.h"
 #include "plans/provider.h"
 #include "plans/resource.h"
@@ -22,9 +23,28 @@ int lf_join_expand(const struct lf_spec *spec, struct lf_rset *rs,
 extern const struct lf_rtype lf_rtype_join;
 
 /* The ledger height of a join's channel on its node, asked as its org's
- * admin (peers: qscc GetChainInfo; orderers: the participation API) */
+ * admin (peers: qscc GetChainInfo, a peer of an `admin: offline` org as
+ * the peer itself; orderers: the participation API) */
 int lf_join_height(const struct lf_apply_env *env, const struct lf_resource *join,
 		   uint64_t *height, struct lf_err *err);
+
+/* ---- offline joins (join_offline.c) ---- */
+
+/* WORKDIR/joins/join.CHANNEL.ORG.json: the org's signed-join file */
+char *lf_join_offline_file(const struct lf_apply_env *env, const char *channel,
+			   const char *org);
+/* The join r of a peer (node) of an `admin: offline` org over ch (TLS to
+ * the peer, no client certificate), with the channel's block: writes the
+ * org's file and returns LF_EPENDING when it is not signed yet (or was
+ * made for another admin certificate or block); sends the signed proposal
+ * otherwise (0, *already when the peer had the ledger). */
+int lf_join_offline(const struct lf_apply_env *env, const struct lf_resource *r,
+		    const struct lf_resource *node, lf_grpc_channel *ch,
+		    const void *block, size_t block_len, bool *already,
+		    struct lf_err *err);
+/* r is joined: remove the org's file once no peer of the org in the spec
+ * lacks the channel */
+void lf_join_offline_done(const struct lf_apply_env *env, const struct lf_resource *r);
 
 /* ---- what the network clients share ---- */
 

@@ -14,9 +14,20 @@
  *
  * A join depends on its channel (the block it joins with), its node (the
  * running process) and the org admin's identity (the TLS client
- * certificate the admin endpoint asks for). A node that is not started
- * (no FABRIC_BIN) cannot join: the join is recorded with joined: false and
- * the reason, and refresh does not call that drift.
+ * certificate the admin endpoint asks for). A peer is reached over TLS
+ * verified against its org's TLS CA, with no client certificate (peers
+ * do not ask for one).
+ *
+ * A peer of an `admin: offline` org joins through a file its admin signs
+ * elsewhere (join_offline.c): one round, one file for the org's peers of
+ * a channel, so its joins of a channel depend on each other (first peer
+ * first); the queries (GetChannels, GetChainInfo) are asked as the peer's
+ * own identity (its msp folder: an org member whose key the node runs
+ * with), never as the admin.
+ *
+ * A node that is not started (no FABRIC_BIN) cannot join: the join is
+ * recorded with joined: false and the reason, and refresh does not call
+ * that drift.
  *
  * Idempotent both ways: joining a channel the orderer already serves is a
  * no-op; a join removed from the spec while its orderer stays makes the
@@ -87,6 +98,7 @@ static int add_peer_joins(const struct lf_spec *spec, struct lf_rset *rs, size_t
 
 	json_array_foreach(orgs, k, o) {
 		const struct lf_org *org = lf_spec_org(spec, attr_s(o, "name"));
+		char *prev = NULL;
 
 		for (size_t n = 0; org && n < org->nnodes; n++) {
 			struct lf_resource *r;
@@ -94,11 +106,19 @@ static int add_peer_joins(const struct lf_spec *spec, struct lf_rset *rs, size_t
 			if (org->nodes[n].kind != LF_NODE_PEER)
 				continue;
 			r = add_join(rs, "peer", name, org->name, org->nodes[n].name, err);
-			if (!r)
+			if (!r) {
+				free(prev);
 				return err->code;
+			}
 			for (size_t d = 0; d < nord; d++)
 				lf_resource_add_dep(r, rs->v[first_ord + d].addr);
+			/* an offline org's joins share its signed file */
+			if (org->admin_offline && prev)
+				lf_resource_add_dep(r, prev);
+			free(prev);
+			prev = lf_xstrdup(r->addr);
 		}
+		free(prev);
 	}
 	return 0;
 }
@@ -193,8 +213,9 @@ int lf_net_node_endpoint(const struct lf_apply_env *env, const struct lf_resourc
 	return 0;
 }
 
-/* the org admin's TLS client pair and the org's TLS CA, from the crypto
- * tree: an org whose admin key is kept elsewhere cannot be joined here */
+/* the org's TLS CA and, for an orderer's admin endpoint, the org admin's
+ * TLS client pair, from the crypto tree (a peer asks for no client
+ * certificate) */
 static int admin_tls(const struct lf_apply_env *env, const struct lf_resource *node,
 		     struct joinctx *j, struct lf_err *err)
 {
@@ -209,6 +230,8 @@ static int admin_tls(const struct lf_apply_env *env, const struct lf_resource *n
 	size_t n;
 	int rc = lf_read_file(ca, &j->ca_pem, &n, err);
 
+	if (rc == 0 && !lf_streq(kind, "orderer"))
+		goto cleanup;
 	if (rc == 0)
 		rc = lf_read_file(crt, &j->cert_pem, &n, err);
 	if (rc == 0 && lf_read_file(key, &j->key_pem, &j->key_len, err) != 0)
@@ -216,6 +239,7 @@ static int admin_tls(const struct lf_apply_env *env, const struct lf_resource *n
 				"%s: the admin TLS key of org '%s' is not here (%s): joins of "
 				"its nodes are made where that org keeps its keys",
 				node->addr, attr_s(node->attrs, "org"), key);
+cleanup:
 	free(dir);
 	free(ca);
 	free(crt);
@@ -317,15 +341,29 @@ static void peerconn_close(struct peerconn *pc)
 	memset(pc, 0, sizeof(*pc));
 }
 
+/* does the org's admin sign elsewhere (admin: offline)? */
+static bool org_offline(const struct lf_apply_env *env, const char *org)
+{
+	const struct lf_org *o = env->spec ? lf_spec_org(env->spec, org) : NULL;
+
+	return o && o->admin_offline;
+}
+
 /* a gRPC channel to the peer (its TLS certificate verified against the
- * org's TLS CA, by its host name) and the org admin as the signer */
+ * org's TLS CA, by its host name, no client certificate) and the signer:
+ * the org admin, or for an offline org the peer's own identity (queries
+ * only: an offline org's JoinChain is signed elsewhere) */
 static int peerconn_open(const struct lf_apply_env *env, const struct joinctx *j,
 			 struct peerconn *pc, struct lf_err *err)
 {
 	const char *domain = attr_s(j->node->attrs, "domain");
-	struct lf_grpc_tls tls = { j->ca_pem, NULL, NULL, attr_s(j->node->attrs, "hostname") };
-	char *msp = lf_xasprintf("%s/peerOrganizations/%s/users/Admin@%s/msp", env->crypto_dir,
-				 domain, domain);
+	const char *host = attr_s(j->node->attrs, "hostname");
+	struct lf_grpc_tls tls = { j->ca_pem, NULL, NULL, host };
+	char *msp = org_offline(env, attr_s(j->node->attrs, "org"))
+		? lf_xasprintf("%s/peerOrganizations/%s/peers/%s/msp", env->crypto_dir,
+			       domain, host)
+		: lf_xasprintf("%s/peerOrganizations/%s/users/Admin@%s/msp", env->crypto_dir,
+			       domain, domain);
 	int rc;
 
 	memset(pc, 0, sizeof(*pc));
@@ -335,6 +373,21 @@ static int peerconn_open(const struct lf_apply_env *env, const struct joinctx *j
 		rc = lf_grpc_channel_new(&pc->ch, j->endpoint, &tls, err);
 	pc->p.ch = pc->ch;
 	pc->p.id = &pc->id;
+	return rc;
+}
+
+/* is the channel among the peer's (cscc GetChannels)? */
+static int peer_has(const struct lf_peer *p, const char *channel, bool *has,
+		    struct lf_err *err)
+{
+	char **v = NULL;
+	size_t n = 0;
+	int rc = lf_peer_channels(p, &v, &n, err);
+
+	*has = false;
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		*has = *has || strcmp(v[i], channel) == 0;
+	lf_peer_channels_free(v);
 	return rc;
 }
 
@@ -386,10 +439,20 @@ static int peer_join(const struct lf_apply_env *env, const struct lf_resource *r
 	struct peerconn pc;
 	unsigned int waited = 0;
 	int rc = peerconn_open(env, j, &pc, err);
-
+	bool offline = org_offline(env, attr_s(r->attrs, "org"));
 	uint64_t target = 1;
 
-	if (rc == 0) {
+	/* an offline org: is it in already (an apply cut off after sending)?
+	 * else the signed file */
+	if (rc == 0 && offline) {
+		do {
+			lf_err_clear(err);
+			rc = peer_has(&pc.p, attr_s(r->attrs, "channel"), already, err);
+		} while (keep_polling(env, rc, &waited));
+		if (rc == 0 && !*already)
+			rc = lf_join_offline(env, r, j->node, pc.ch, j->block,
+					     j->block_len, already, err);
+	} else if (rc == 0) {
 		do {
 			lf_err_clear(err);
 			rc = lf_peer_join(&pc.p, j->block, j->block_len, already, err);
@@ -421,16 +484,11 @@ static int peer_has_channel(const struct lf_apply_env *env, const struct joinctx
 			    const char *channel, bool *has, struct lf_err *err)
 {
 	struct peerconn pc;
-	char **v = NULL;
-	size_t n = 0;
 	int rc = peerconn_open(env, j, &pc, err);
 
-	if (rc == 0)
-		rc = lf_peer_channels(&pc.p, &v, &n, err);
 	*has = false;
-	for (size_t i = 0; rc == 0 && i < n; i++)
-		*has = *has || strcmp(v[i], channel) == 0;
-	lf_peer_channels_free(v);
+	if (rc == 0)
+		rc = peer_has(&pc.p, channel, has, err);
 	peerconn_close(&pc);
 	return rc;
 }
@@ -459,9 +517,15 @@ static int join_create(const struct lf_apply_env *env, const struct lf_resource 
 		uint64_t height = 0;
 
 		rc = peer_join(env, des, &j, &already, &height, err);
-		if (rc == 0)
+		if (rc == 0 && org_offline(env, attr_s(des->attrs, "org"))) {
+			*outputs = json_pack("{s:b, s:b, s:I, s:b}", "joined", 1, "already",
+					     already, "height", (json_int_t)height,
+					     "offline", 1);
+			lf_join_offline_done(env, des);
+		} else if (rc == 0) {
 			*outputs = json_pack("{s:b, s:b, s:I}", "joined", 1, "already", already,
 					     "height", (json_int_t)height);
+		}
 	} else if (rc == 0) {
 		rc = orderer_join(env, des, &j, &info, err);
 		if (rc == 0)
@@ -469,7 +533,7 @@ static int join_create(const struct lf_apply_env *env, const struct lf_resource 
 					     info.consensus_relation, "status", info.status,
 					     "height", (json_int_t)info.height);
 	}
-	if (rc != 0) {
+	if (rc != 0 && rc != LF_EPENDING) {
 		char msg[sizeof(err->msg)];
 
 		snprintf(msg, sizeof(msg), "%s", err->msg);
@@ -597,12 +661,42 @@ static bool join_read_cheap(const struct lf_apply_env *env, const struct lf_reso
 	return true; /* one request to a node of this network */
 }
 
-/* no update: any change of a join is a leave and a join */
+/* a peer of an org whose admin signs elsewhere joins through a file */
+static char *join_note(const struct lf_apply_env *env, const struct lf_resource *prior,
+		       const struct lf_resource *desired)
+{
+	const char *org = attr_s(desired->attrs, "org");
+
+	(void)prior;
+	if (!lf_streq(attr_s(desired->attrs, "kind"), "peer") || !org_offline(env, org))
+		return NULL;
+	return lf_xasprintf("org %s's admin signs offline: apply writes the join proposal "
+			    "for `ledgerform sign` (one round, one file for the org's peers)",
+			    org);
+}
+
+/* a join whose dependency was (re)created (the node replaced; not the
+ * org admin's identity issued anew: a join once made stays made): joined
+ * again where it is not, which joining finds out itself (a peer or
+ * orderer already in the channel is recorded "already"); a running peer
+ * never has to leave for it. Every attribute change is still a leave and
+ * a join (no in_place) */
+static int join_update(const struct lf_apply_env *env, const struct lf_resource *prior,
+		       const struct lf_resource *desired, json_t **outputs,
+		       struct lf_err *err)
+{
+	(void)prior;
+	return join_create(env, desired, outputs, err);
+}
+
 const struct lf_rtype lf_rtype_join = {
 	.type = "join",
 	.create = join_create,
+	.update = join_update,
+	.follows = lf_follows_but_admin,
 	.delete = join_delete,
 	.refuse_delete = join_refuse_delete,
+	.note = join_note,
 	.read = join_read,
 	.read_cheap = join_read_cheap,
 };

@@ -4,12 +4,15 @@
  *  - plan of the first deployment: the commit's note names every org that
  *    must approve and the offline ones (text and `plan --json`'s "note"),
  *    the offline org's install and approval notes; no Fabric needed;
- *  - with the real Fabric 2.5.5 binaries (FABRIC_BIN): apply writes
- *    org2's install proposal to a file and waits; org1 installs and
- *    approves; the admin's own msp folder (their key, made by the test
- *    with openssl, and the certificate ledgerform issued over their
- *    request, admin_csr) signs the file with `ledgerform sign`; the next
- *    apply sends the one signed proposal to both of org2's peers (peer1 already had the package, installed
+ *  - with the real Fabric 2.5.5 binaries (FABRIC_BIN): apply first waits
+ *    (exit 3) for org2's admin to sign the join of its peers to the
+ *    channel (test_join_offline.c has the details); the admin's own msp
+ *    folder (their key, made by the test with openssl, and the
+ *    certificate ledgerform issued over their request, admin_csr) signs
+ *    it; the next apply joins them, writes org2's install proposal to a
+ *    file and waits; org1 installs and approves; the admin signs the file
+ *    with `ledgerform sign`; the next apply sends the one signed proposal
+ *    to both of org2's peers (peer1 already had the package, installed
  *    beforehand with the peer CLI: recorded "already"), removes the file,
  *    and org2's approval goes through its two rounds; the commit follows;
  *    the peer CLI sees the package on org2's peers and both approvals;
@@ -36,6 +39,7 @@
 #define ORG2 W "/crypto/peerOrganizations/org2.example.com"
 #define INSTALL_FILE W "/chaincodes/cc_install.basic.org2.json"
 #define APPROVE_FILE W "/chaincodes/cc_approve.basic.ccch.org2.json"
+#define JOIN_FILE W "/joins/join.ccch.org2.json"
 
 static struct clitest t;
 static const char *const all_hosts[] = { "orderer0-ordering", "peer0-org1",
@@ -144,11 +148,12 @@ static void sign_as_org2(const char *file, const char *says)
 	assert_non_null(strstr(t.out, says));
 }
 
+/* apply waits for signatures: exit 3, what to sign in the summary */
 static void apply_waits(const char *says)
 {
-	assert_int_not_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 0);
-	if (!strstr(t.err, says))
-		fail_msg("apply does not say '%s':\n%s", says, t.err);
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 3);
+	if (!strstr(t.out, says))
+		fail_msg("apply does not say '%s':\n%s\n%s", says, t.out, t.err);
 }
 
 static void check_install(const char *addr, bool already)
@@ -206,7 +211,14 @@ static void test_cc_offline_lifecycle(void **state)
 	setenv("FABRIC_BIN", bin, 1);
 	ct_write(&t, "spec.yaml", SPEC);
 	org2_admin_key();
+	/* org2's peers join the channel through its admin's signed file */
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 3);
+	assert_non_null(strstr(t.out, "the join of org 'org2''s peers to channel 'ccch'"));
+	assert_int_equal(ct_sh(&t, "cp -r '" ORG2 "/users/Admin@org2.example.com/msp' "
+			       "org2home/ && cp org2home/admin.key org2home/msp/keystore/priv_sk"), 0);
+	sign_as_org2(JOIN_FILE, "You are signing the join of peer peer0.org2.example.com");
 	offline_install(bin);
+	assert_false(ct_exists(&t, JOIN_FILE));
 	sign_as_org2(APPROVE_FILE, "round 1 of 2");
 	apply_waits("round 2 of 2 (the endorsed approval transaction)");
 	sign_as_org2(APPROVE_FILE, "round 2 of 2");

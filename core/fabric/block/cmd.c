@@ -39,7 +39,12 @@ static const char sign_usage[] =
 	"  the channel config it applies to: nothing else is needed. The MSP\n"
 	"  id is the org whose CA issued DIR's certificate (--mspid overrides).\n"
 	"  A second signature by the same identity, or one that does not count\n"
-	"  as an admin of its org, is refused unless --force.\n";
+	"  as an admin of its org, is refused unless --force.\n"
+	"  The JSON files apply writes for an `admin: offline` org (chaincode\n"
+	"  approvals and installs under WORKDIR/chaincodes/, peer joins under\n"
+	"  WORKDIR/joins/) are signed the same way: sign says what is signed\n"
+	"  (\"You are signing the join of peer ... to channel ...\") and refuses\n"
+	"  a DIR whose certificate is not the admin's the file was made for.\n";
 
 static int write_out(const char *path, const uint8_t *b, size_t len)
 {
@@ -380,7 +385,8 @@ int lf_cmd_sign(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	rc = lf_read_file(o.file, &raw, &rawlen, &err);
-	if (rc == 0 && lf_cc_sign_handles(raw, rawlen)) /* chaincode approvals */
+	/* an offline org's chaincode approvals, installs and peer joins */
+	if (rc == 0 && lf_cc_sign_handles(raw, rawlen))
 		rc = lf_cc_sign_file(o.file, o.msp, raw, rawlen, &err);
 	else if (rc == 0) {
 		rc = sign_open(o.file, &in, &err);

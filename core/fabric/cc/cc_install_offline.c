@@ -50,11 +50,11 @@ static const char *A(const struct inst *in, const char *k)
 
 static int waiting(const struct inst *in, struct lf_err *err)
 {
-	return lf_err_set(err, LF_EAUTH, "%s: waiting for signatures: %s's admin "
+	return lf_err_set(err, LF_EPENDING, "waiting for signatures: %s's admin "
 			  "signs offline, the install proposal of %s (one round, "
 			  "for every peer of org '%s'): run `ledgerform sign %s "
 			  "--msp <%s admin msp folder>` where that key is kept, "
-			  "then `ledgerform apply`", in->r->addr, A(in, "mspid"),
+			  "then `ledgerform apply`", A(in, "mspid"),
 			  A(in, "package_id"), A(in, "org"), in->path,
 			  A(in, "mspid"));
 }

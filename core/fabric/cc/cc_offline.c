@@ -1,8 +1,8 @@
 /*
  * Offline approvals (offline.h): apply writes the round's bytes to sign
  * into WORKDIR/chaincodes/ADDR.json and ends the action with the "waiting
- * for signatures" outcome config updates use (LF_EAUTH saying who signs
- * what); once the admin signed, the next apply carries the round out.
+ * for signatures" outcome config updates use (LF_EPENDING saying who
+ * signs what: apply exits 3 when nothing else failed); once the admin signed, the next apply carries the round out.
  * The org's private key is never read here: only its admin certificate.
  */
 #include <stdio.h>
@@ -50,11 +50,10 @@ static int waiting(const struct approval *ap, struct lf_err *err)
 {
 	int round = (int)json_integer_value(json_object_get(ap->j, "round"));
 
-	return lf_err_set(err, LF_EAUTH, "%s: waiting for signatures: %s's "
+	return lf_err_set(err, LF_EPENDING, "waiting for signatures: %s's "
 			  "admin signs offline, round %d of 2 (%s): run `ledgerform "
 			  "sign %s --msp <%s admin msp folder>` where that key is "
-			  "kept, then `ledgerform apply`", ap->r->addr,
-			  A(ap, "mspid"), round, round == 1 ? "the approval "
+			  "kept, then `ledgerform apply`", A(ap, "mspid"), round, round == 1 ? "the approval "
 			  "proposal" : "the endorsed approval transaction",
 			  ap->path, A(ap, "mspid"));
 }
@@ -250,7 +249,7 @@ int lf_cc__approve_offline(const struct lf_apply_env *env,
 		unlink(ap.path);
 		*outputs = json_pack("{s:b, s:I, s:b}", "done", 1, "sequence",
 				     (json_int_t)ap.cd.d.sequence, "offline", 1);
-	} else if (rc != LF_EAUTH) {
+	} else if (rc != LF_EPENDING) {
 		lf_cc__wrap(err, rc, r->addr, "offline approval");
 	}
 	approval_free(&ap);

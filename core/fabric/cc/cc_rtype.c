@@ -489,6 +489,7 @@ const struct lf_rtype lf_rtype_cc_install = {
 	.type = "cc_install",
 	.create = lf_cc_install,
 	.delete = forget,
+	.follows = lf_follows_but_admin,
 	.note = offline_note,
 };
 
@@ -496,6 +497,7 @@ const struct lf_rtype lf_rtype_cc_approve = {
 	.type = "cc_approve",
 	.create = lf_cc_approve,
 	.update = def_update,
+	.follows = lf_follows_but_admin,
 	.delete = forget,
 	.in_place = any_in_place,
 	.note = offline_note,

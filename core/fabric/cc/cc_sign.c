@@ -1,7 +1,8 @@
 /*
- * `ledgerform sign` for chaincode approval files (offline.h): the org
- * admin's key signs the bytes of the current round, on the admin's own
- * machine. The key is read from the msp folder, used once and dropped.
+ * `ledgerform sign` for chaincode approval, install and peer join files
+ * (offline.h): the org admin's key signs the bytes of the current round,
+ * on the admin's own machine. The key is read from the msp folder, used
+ * once and dropped.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,8 +46,8 @@ int lf_cc_unb64(const char *s, unsigned char **out, size_t *len)
 bool lf_cc_sign_handles(const char *data, size_t len)
 {
 	json_t *j = len && data[0] == '{' ? json_loadb(data, len, 0, NULL) : NULL;
-	bool yes = lf_streq(json_string_value(json_object_get(j, "ledgerform")),
-			    LF_CC_SIGN_KIND);
+	const char *kind = json_string_value(json_object_get(j, "ledgerform"));
+	bool yes = lf_streq(kind, LF_CC_SIGN_KIND) || lf_streq(kind, LF_JOIN_SIGN_KIND);
 
 	json_decref(j);
 	return yes;
@@ -108,9 +109,28 @@ static int sign_round(json_t *j, const struct lf_identity *id,
 	return rc;
 }
 
+/* the join's peers, "a, b" */
+static void show_join(const json_t *j)
+{
+	const json_t *p;
+	size_t i;
+
+	printf("You are signing the join of peer ");
+	json_array_foreach(json_object_get(j, "peers"), i, p)
+		printf("%s%s", i ? ", " : "", json_string_value(p));
+	printf(" (org %s, %s) to channel %s (one round, the same signed "
+	       "proposal for each peer of the org):\n  the channel's block "
+	       "sha256 %s (tx %s)\n", shown(j, "org"), shown(j, "mspid"),
+	       shown(j, "channel"), shown(j, "block_sha256"), shown(j, "tx_id"));
+}
+
 /* what the admin is about to sign */
 static void show(const json_t *j)
 {
+	if (lf_streq(js(j, "step"), "join")) {
+		show_join(j);
+		return;
+	}
 	if (lf_streq(js(j, "step"), "install")) {
 		printf("You are signing the install proposal (one round, for "
 		       "every peer of %s):\n  package %s of chaincode %s (tx %s)\n",
@@ -151,8 +171,8 @@ int lf_cc_sign_file(const char *file, const char *mspdir, const char *data,
 	}
 	if (rc == 0)
 		printf("signature added to %s: run `ledgerform apply`%s\n", file,
-		       json_integer_value(json_object_get(j, "round")) == 1 &&
-		       !lf_streq(js(j, "step"), "install") ?
+		       json_integer_value(json_object_get(j, "rounds")) != 1 &&
+		       json_integer_value(json_object_get(j, "round")) == 1 ?
 		       " (it asks for round 2 next)" : "");
 	free(out);
 	lf_identity_clear(&id);

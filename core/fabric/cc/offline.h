@@ -17,7 +17,9 @@
  *    "signature": B64 (once signed)}
  * A file made for another definition (the spec changed) is replaced.
  * An install (cc_install_offline.c) is one round of the same format with
- * "step": "install", "rounds": 1, "package_id", and "sign" the proposal.
+ * "step": "install", "rounds": 1, "package_id", and "sign" the proposal;
+ * a peer join (core/net/join_offline.c) one round with "ledgerform":
+ * "peer-join", "step": "join".
  */
 #ifndef LF_CC_OFFLINE_H
 #define LF_CC_OFFLINE_H
@@ -29,8 +31,12 @@
 #include "ledgerform/error.h"
 
 #define LF_CC_SIGN_KIND "chaincode-approval"
+/* a peer join (core/net/join_offline.c): one round of the same format,
+ * "step": "join", "org", "channel", "peers" (host names), "block_sha256" */
+#define LF_JOIN_SIGN_KIND "peer-join"
 
-/* does data look like an approval file (for `ledgerform sign`)? */
+/* does data look like an approval, install or join file (for
+ * `ledgerform sign`)? */
 bool lf_cc_sign_handles(const char *data, size_t len);
 /* sign the approval file FILE (its contents in data) with the identity
  * of mspdir; prints what is signed and what comes next */
