@@ -1275,7 +1275,7 @@ static int child_main(const char *name)
 	struct lf_err err = LF_ERR_INIT;
 	char user[64];
 
-	if (!env || sscanf(env, "%d %63s %95s %63s", &g_sshd.port, g_sshd.dir, g_sshd.host_fp, user) != 4)
+	if (!env || sscanf(env, "%d %199s %95s %63s", &g_sshd.port, g_sshd.dir, g_sshd.host_fp, user) != 4)
 		return 2;
 	g_sshd.user = user;
 	if (lf_registry_new(&g_reg) != 0 || lf_registry_get(g_reg, "ssh", &g_drv, &err) != 0)
