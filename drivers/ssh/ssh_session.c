@@ -683,6 +683,10 @@ int ssh_fail(struct ssh_machine *m, int rc, const char *what, struct lf_err *err
 		ssh_machine_drop(m);
 		return LF_ERETRY;
 	}
+	if (rc == LIBSSH2_ERROR_CHANNEL_FAILURE) /* refused: over its MaxSessions? */
+		return ssh_host->err_set(err, LF_ERROR,
+					 "ssh: %s on %s: %s (%d); the server refused a channel: is max_channels (%d) above its sshd's MaxSessions?",
+					 what, m->address, msg && *msg ? msg : "error", rc, m->max_chans);
 	return ssh_host->err_set(err, LF_ERROR, "ssh: %s on %s: %s (%d)", what, m->address,
 				 msg && *msg ? msg : "error", rc);
 }

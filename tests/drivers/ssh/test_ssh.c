@@ -11,8 +11,11 @@
  * half file and the next put finishes. Commands: argv untouched by any
  * shell, envp, exit status, stdout/stderr apart and bounded, a timeout
  * that ends the remote process group. Fabric binaries delivered once per
- * machine. 20 parallel actions on one machine. A killed server gives a
- * transient error and the next call reconnects.
+ * machine. 20 parallel actions on one machine; 20 commands that pass only
+ * when all run at once on the one connection (calls taking turns fail
+ * after 60 s saying so); parallel puts, checked by SHA-256, while a
+ * command waits for them. A killed server gives a transient error and the
+ * next call reconnects.
  */
 #include <setjmp.h>
 #include <stdarg.h>
