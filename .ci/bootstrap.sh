@@ -9,7 +9,7 @@ BUILD_PKGS=(build-essential cmake pkg-config
   libyaml-dev libjansson-dev libyajl-dev libcurl4-openssl-dev libssl-dev libssh2-1-dev
   libvirt-dev libcmocka-dev libprotobuf-c-dev protobuf-c-compiler libxml2-dev libarchive-dev)
 TEST_PKGS=(openssl openssh-server openssh-client etcd-server etcd-client graphviz man-db zsh
-  nodejs npm procps util-linux ca-certificates bc time systemd curl
+  nodejs npm procps util-linux ca-certificates bc time systemd curl rsync passwd
   libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils genisoimage)
 
 FUZZ_PKGS=(clang libclang-rt-14-dev)
@@ -44,6 +44,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ "$with_tests" = 1 ] && [ "$(id -u)" -eq 0 ] && ! getent passwd lf-sshtest >/dev/null; then
+  # Run as root, the ssh tests start their sshd as this unprivileged user
+  # (an sshd not run as root logs in only the user it runs as).
+  echo "bootstrap: creating the unprivileged user lf-sshtest (ssh tests)"
+  useradd --system --create-home --home-dir /var/lib/lf-sshtest --shell /bin/sh \
+    --comment "ledgerform ssh tests" lf-sshtest
 fi
 
 if [ "$with_tests" = 1 ]; then

@@ -42,12 +42,13 @@ fi
 
 if [ "${LF_SKIP_TSAN:-0}" != 1 ]; then
   # the tests that run threads: executor, crypto (parallel keygen), plugin
-  # pool, drivers and the ABI checks
-  tsan_tests='^(test_plans_exec|test_crypto|test_plugin|test_driver_sim|test_driver_local|test_abi|test_speed_hashes)$'
+  # pool, drivers (the ssh driver's parallel channels on one session) and
+  # the ABI checks
+  tsan_tests='^(test_plans_exec|test_crypto|test_plugin|test_driver_sim|test_driver_local|test_driver_ssh|test_abi|test_speed_hashes)$'
   cmake -S . -B build-tsan -DLF_WERROR=ON -DLF_TSAN=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   cmake --build build-tsan -j"$jobs" --target test_plans_exec test_crypto \
-    test_plugin test_driver_sim test_driver_local test_abi test_speed_hashes \
-    ledgerform_driver_sim ledgerform_driver_local
+    test_plugin test_driver_sim test_driver_local test_driver_ssh test_abi test_speed_hashes \
+    ledgerform_driver_sim ledgerform_driver_local ledgerform_driver_ssh
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
     ctest --test-dir build-tsan --output-on-failure -j"$jobs" -R "$tsan_tests"
 fi

@@ -27,7 +27,7 @@ static int flags_check(unsigned int flags, unsigned int known, const char *fn,
 
 static const char *const cfg_keys[] = {
 	"user", "port", "identity", "agent", "known_hosts", "host_key_checking",
-	"host_key", "connect_timeout", "exec_timeout", "root", "bin_root", "jump", "path", "supervisor", "unit_dir", NULL
+	"host_key", "connect_timeout", "exec_timeout", "max_channels", "root", "bin_root", "jump", "path", "supervisor", "unit_dir", NULL
 };
 
 static const char *const hop_keys[] = {
@@ -133,6 +133,7 @@ static int cfg_read(const struct lf_kv *kv, struct ssh_cfg *cfg)
 	cfg->fingerprint = dup_or_null(ssh_host->kv_get_str(kv, "host_key"));
 	cfg->connect_timeout = ssh_host->kv_get_int(kv, "connect_timeout", 10);
 	cfg->exec_timeout = ssh_host->kv_get_int(kv, "exec_timeout", 0);
+	cfg->max_channels = ssh_host->kv_get_int(kv, "max_channels", 10);
 	cfg->root = dup_or_null(ssh_host->kv_get_str(kv, "root"));
 	cfg->bin_root = strdup(ssh_host->kv_get_str(kv, "bin_root") ? ssh_host->kv_get_str(kv, "bin_root")
 				: ".ledgerform/fabric");
@@ -256,7 +257,14 @@ static int check_values(const struct lf_kv *kv, struct lf_call *call)
 	const char *rpath = ssh_host->kv_get_str(kv, "path");
 	long long port = ssh_host->kv_get_int(kv, "port", 22);
 	long long ct = ssh_host->kv_get_int(kv, "connect_timeout", 10);
+	long long mc = ssh_host->kv_get_int(kv, "max_channels", 10);
 	int bad = 0;
+
+	if (mc < 2 || mc > 1000) {
+		ssh_host->call_diag(call, "config.max_channels",
+				    "ssh: max_channels is 2 to 1000 (sshd's MaxSessions; OpenSSH's default is 10)");
+		bad = 1;
+	}
 
 	if (sup && strcmp(sup, "auto") != 0 && strcmp(sup, "systemd") != 0 &&
 	    strcmp(sup, "nohup") != 0) {

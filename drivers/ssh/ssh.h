@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <libssh2.h>
 #include <libssh2_sftp.h>
 #include "ledgerform/driver.h"
@@ -37,6 +38,8 @@ struct ssh_cfg {
 	char *fingerprint;     /* pinned "SHA256:..." or NULL */
 	long connect_timeout;  /* seconds */
 	long exec_timeout;     /* seconds, 0: none */
+	long max_channels;     /* channels at once per connection (sshd's
+				  MaxSessions, 10 by default) */
 	char *root;            /* remote base, relative to home or absolute */
 	char *bin_root;        /* where Fabric's binaries go (same rules) */
 	char *path;            /* PATH of remote commands */
@@ -72,19 +75,44 @@ struct ssh_hop {
 	char fp[SSH_FP_MAX];
 };
 
-/* one SSH connection to one machine, reused; mu serialises its use */
+#define SSH_SFTP_IDLE 4     /* SFTP channels kept open between calls */
+
+/* one SSH connection to one machine, reused by parallel calls, each on
+ * its own channel (a command, or an SFTP channel of its own). libssh2 is
+ * not thread-safe per session: mu is held around every libssh2 call on s,
+ * its channels and SFTP handles, and never while waiting. The session is
+ * non-blocking; a caller told EAGAIN waits in ssh_wait (one caller polls
+ * the socket, the others sleep on cv until bytes move). A failed session
+ * is marked dead: its callers fail LF_ERETRY, the last one out frees it,
+ * and the next ssh_machine_get connects again. */
 struct ssh_machine {
 	struct ssh_machine *next;
 	char *address;
 	long port;
 	pthread_mutex_t mu;
+	pthread_cond_t cv;      /* bytes moved, a channel ended, a user left */
 	int sock;
 	LIBSSH2_SESSION *s;
-	LIBSSH2_SFTP *sftp;
+	int users;              /* calls between ssh_machine_get and _put */
+	int dead;               /* s failed (see above) */
+	int chans;              /* channels open: commands and SFTP */
+	int opening;            /* a channel open is under way (libssh2 keeps
+				   its state in the session: one at a time) */
+	int polling;            /* a caller is in poll() on sock */
+	int poll_out;           /* ... and waits for POLLOUT too */
+	int io;                 /* bytes went in or out since the last wake */
+	unsigned long moved;    /* bumped on every wake */
+	int wake[2];            /* a pipe that ends the poller's poll */
+	int max_chans;          /* cfg.max_channels */
+	long stall_ms;          /* no progress this long: the connection is lost */
+	LIBSSH2_SFTP *sftp_idle[SSH_SFTP_IDLE];
+	int nidle;
 	char fp[SSH_FP_MAX];    /* the verified host key's fingerprint */
+	pthread_mutex_t bin_mu; /* one delivery of Fabric binaries at a time;
+				   guards bin_sent */
 	char *bin_sent;         /* manifest hash of Fabric binaries known there */
 	int sup;                /* what runs nodes: 's' systemd, 'n' nohup, 0 not
-				   known yet */
+				   known yet (under mu) */
 	struct ssh_hop *hops;   /* jump hosts' sessions (cfg.njump of them) */
 	size_t nhops;           /* how many are open */
 };
@@ -102,20 +130,50 @@ struct lf_driver_conn {
 extern const struct lf_host_api *ssh_host;
 
 /* ssh_session.c */
-/* The machine for t (connected and verified, its mutex held on success;
- * release with ssh_machine_put). Network errors are LF_ERETRY; host key and
- * authentication errors are not. */
+/* The machine for t, connected and verified, counted as in use (mu not
+ * held; release with ssh_machine_put). Network errors are LF_ERETRY; host
+ * key and authentication errors are not. */
 int ssh_machine_get(struct lf_driver_conn *c, const struct lf_target *t,
 		    struct lf_call *call, struct ssh_machine **out,
 		    struct lf_err *err);
 void ssh_machine_put(struct ssh_machine *m);
-/* forget m's session after an error (next use reconnects) */
+/* mark m's session dead after an error (mu held): its calls fail, the
+ * next ssh_machine_get reconnects */
 void ssh_machine_drop(struct ssh_machine *m);
 void ssh_machines_free(struct ssh_machine *list);
-/* the SFTP handle of m (opened on first use) */
-int ssh_sftp(struct ssh_machine *m, struct lf_err *err);
-/* map a libssh2 error of m's session to a code and message; a lost
- * connection is dropped and reported as LF_ERETRY */
+void ssh_lock(struct ssh_machine *m);
+void ssh_unlock(struct ssh_machine *m);
+/* mu held, the last libssh2 call said EAGAIN: wait (mu released) until
+ * the socket or another caller moves, at most ms; -1 when the session is
+ * dead */
+int ssh_wait(struct ssh_machine *m, int ms);
+/* ssh_wait for a call that must finish: -1 (and the session dead) when
+ * nothing moved for stall_ms since *t0 (0: now) */
+int ssh_again(struct ssh_machine *m, uint64_t *t0);
+/* repeat a libssh2 call (mu held) while it says EAGAIN: var gets its
+ * result; an int call, or one returning a pointer */
+#define SSH_INT(m, var, expr) \
+	do { uint64_t t0_ = 0; \
+	     while (((var) = (expr)) == LIBSSH2_ERROR_EAGAIN && ssh_again((m), &t0_) == 0) \
+		;  } while (0)
+#define SSH_PTR(m, var, expr) \
+	do { uint64_t t0_ = 0; \
+	     while (!((var) = (expr)) && \
+		    libssh2_session_last_errno((m)->s) == LIBSSH2_ERROR_EAGAIN && \
+		    ssh_again((m), &t0_) == 0) \
+		;  } while (0)
+/* a channel slot (mu held; waits while max_channels are open); kill: the
+ * slot kept for ending a timed-out command. -1 when the session is dead */
+int ssh_chan_take(struct ssh_machine *m, int kill);
+void ssh_chan_give(struct ssh_machine *m);
+/* a session channel of its own (mu held, slot taken) */
+LIBSSH2_CHANNEL *ssh_channel_open(struct ssh_machine *m);
+/* an SFTP channel of the caller's own, idle or new (mu held); give it back
+ * with ssh_sftp_give */
+LIBSSH2_SFTP *ssh_sftp_take(struct ssh_machine *m, struct lf_err *err);
+void ssh_sftp_give(struct ssh_machine *m, LIBSSH2_SFTP *sf);
+/* map a libssh2 error of m's session to a code and message (mu held); a
+ * lost connection is dropped and reported as LF_ERETRY */
 int ssh_fail(struct ssh_machine *m, int rc, const char *what,
 	     struct lf_err *err);
 int ssh_tcp_connect(const char *addr, long port, long timeout_s, int *out,

@@ -155,7 +155,7 @@ static int bin_send(struct lf_driver_conn *c, struct ssh_machine *m, const char 
 	char rel[512], src[4096], dst[4800];
 	struct lf_file mf = { "MANIFEST", manifest, strlen(manifest), 0644, NULL };
 	unsigned long long bytes = 0;
-	int rc = ssh_sftp(m, err);
+	int rc = 0;
 
 	for (; rc == 0 && *line; line = nl + 1) {
 		nl = strchr(line, '\n');
@@ -271,7 +271,9 @@ int ssh_bin_ensure(struct lf_driver_conn *c, struct ssh_machine *m,
 			at = n;
 	if (at == (size_t)-1 || stat(envp[at] + 11, &st) != 0 || !S_ISDIR(st.st_mode))
 		return 0; /* nothing of ours to deliver */
+	pthread_mutex_lock(&m->bin_mu); /* parallel execs: one delivery */
 	rc = bin_deliver(c, m, envp[at] + 11, &remote, call, err);
+	pthread_mutex_unlock(&m->bin_mu);
 	if (rc != 0)
 		return rc;
 	v = calloc(n + 1, sizeof(*v));

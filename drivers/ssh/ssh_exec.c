@@ -11,11 +11,12 @@
  * shell's pid, which sshd made a session (and process group) leader: a
  * timeout or a cancel kills that group over a second channel, so the
  * remote command really ends. stdout and stderr keep their last out_max
- * bytes each.
+ * bytes each. Every command has a channel of its own on the machine's
+ * shared session; its loop waits in ssh_wait, without the session's lock,
+ * so parallel commands run together.
  */
 #include "ssh.h"
 
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -239,40 +240,31 @@ static int pump(struct xstate *x)
 	return libssh2_channel_eof(x->ch) ? 1 : 0;
 }
 
-static void wait_socket(struct ssh_machine *m, int ms)
-{
-	int dir = libssh2_session_block_directions(m->s);
-	struct pollfd p = { m->sock, 0, 0 };
-
-	if (dir & LIBSSH2_SESSION_BLOCK_INBOUND)
-		p.events |= POLLIN;
-	if (dir & LIBSSH2_SESSION_BLOCK_OUTBOUND)
-		p.events |= POLLOUT;
-	if (!p.events)
-		p.events = POLLIN;
-	poll(&p, 1, ms);
-}
-
-/* end the remote command's process group over a second channel */
+/* end the remote command's process group over a second channel (mu held) */
 static void kill_remote(struct ssh_machine *m, long long pid)
 {
 	char cmd[160];
 	LIBSSH2_CHANNEL *ch;
 	char buf[256];
+	ssize_t n;
+	int e;
 
-	libssh2_session_set_blocking(m->s, 1);
 	if (pid <= 1)
 		return; /* never showed its pid: closing the channel is all */
 	snprintf(cmd, sizeof(cmd), "kill -s KILL -- -%lld 2>/dev/null; kill -s KILL %lld 2>/dev/null; true",
 		 pid, pid);
-	ch = libssh2_channel_open_session(m->s);
-	if (!ch)
+	if (ssh_chan_take(m, 1) != 0)
 		return;
-	if (libssh2_channel_exec(ch, cmd) == 0)
-		while (libssh2_channel_read(ch, buf, sizeof(buf)) > 0)
-			;
-	libssh2_channel_close(ch);
-	libssh2_channel_free(ch);
+	ch = ssh_channel_open(m);
+	if (ch) {
+		SSH_INT(m, e, libssh2_channel_exec(ch, cmd));
+		do
+			SSH_INT(m, n, libssh2_channel_read(ch, buf, sizeof(buf)));
+		while (e == 0 && n > 0);
+		if (!m->dead)
+			SSH_INT(m, e, libssh2_channel_free(ch));
+	}
+	ssh_chan_give(m);
 }
 
 static const struct { const char *name; int num; } signames[] = {
@@ -327,7 +319,6 @@ static int run_stop(struct ssh_machine *m, struct xstate *x, uint64_t since)
 	if (x->pid == 0 && ssh_host->now_ms() < since + SSH_PID_GRACE_MS)
 		return 0;
 	kill_remote(m, x->pid);
-	libssh2_session_set_blocking(m->s, 0);
 	return 1;
 }
 
@@ -338,7 +329,6 @@ static int run_loop(struct lf_driver_conn *c, struct ssh_machine *m, struct xsta
 	uint64_t deadline = run_deadline(c, r, call), stop_at = 0;
 	int rc, why = 0;
 
-	libssh2_session_set_blocking(m->s, 0);
 	while ((rc = pump(x)) == 0) {
 		if (!why && deadline && ssh_host->now_ms() >= deadline)
 			why = LF_ETIMEOUT;
@@ -348,47 +338,64 @@ static int run_loop(struct lf_driver_conn *c, struct ssh_machine *m, struct xsta
 			stop_at = ssh_host->now_ms();
 		if (why && run_stop(m, x, stop_at))
 			break;
-		wait_socket(m, 100);
+		if (ssh_wait(m, 100) != 0) {
+			rc = LIBSSH2_ERROR_SOCKET_DISCONNECT;
+			break;
+		}
 	}
-	libssh2_session_set_blocking(m->s, 1);
+	if (rc < 0)
+		return ssh_fail(m, rc, "reading a command's output", err);
 	if (why == LF_ETIMEOUT)
 		return ssh_host->err_set(err, LF_ETIMEOUT,
 					 "ssh: command on %s timed out; its process group was killed",
 					 m->address);
 	if (why)
 		return ssh_host->err_set(err, LF_ECANCELED, "ssh: command on %s cancelled", m->address);
-	if (rc < 0)
-		return ssh_fail(m, rc, "reading a command's output", err);
 	return 0;
 }
 
-/* open, run and close one command; x keeps the output (caller frees) */
+/* open, run and close one command on a channel of its own; x keeps the
+ * output (caller frees) */
 static int run_core(struct lf_driver_conn *c, struct ssh_machine *m, const struct ssh_run *r,
 		    struct xstate *x, int *status, struct lf_call *call, struct lf_err *err)
 {
 	char *cmd = NULL;
-	int rc;
+	int rc, e = 0, slot = 0;
 
 	memset(x, 0, sizeof(*x));
 	x->out.max = x->err.max = r->out_max ? r->out_max : SSH_OUT_DEFAULT;
 	x->in = r->stdin_data;
 	x->in_left = r->stdin_data ? r->stdin_len : 0;
 	rc = build_command(r, c->cfg.path, &cmd, err);
-	if (rc == 0 && !(x->ch = libssh2_channel_open_session(m->s)))
+	if (rc != 0)
+		return rc;
+	ssh_lock(m);
+	slot = ssh_chan_take(m, 0) == 0;
+	if (!slot)
+		rc = ssh_fail(m, LIBSSH2_ERROR_SOCKET_DISCONNECT, "cannot open a channel", err);
+	if (rc == 0 && !(x->ch = ssh_channel_open(m)))
 		rc = ssh_fail(m, libssh2_session_last_errno(m->s), "cannot open a channel", err);
-	if (rc == 0 && libssh2_channel_exec(x->ch, cmd) != 0)
-		rc = ssh_fail(m, libssh2_session_last_errno(m->s), "cannot start a command", err);
+	if (rc == 0) {
+		SSH_INT(m, e, libssh2_channel_exec(x->ch, cmd));
+		if (e != 0)
+			rc = ssh_fail(m, e, "cannot start a command", err);
+	}
 	if (rc == 0)
 		rc = run_loop(c, m, x, r, call, err);
-	if (m->s)
-		libssh2_session_set_blocking(m->s, 1);
 	if (rc == 0) {
-		libssh2_channel_close(x->ch);
-		libssh2_channel_wait_closed(x->ch);
-		*status = exit_status_of(x->ch);
+		SSH_INT(m, e, libssh2_channel_close(x->ch));
+		if (e == 0)
+			SSH_INT(m, e, libssh2_channel_wait_closed(x->ch));
+		if (e != 0)
+			rc = ssh_fail(m, e, "closing a channel", err);
+		else
+			*status = exit_status_of(x->ch);
 	}
-	if (x->ch && m->s)
-		libssh2_channel_free(x->ch);
+	if (x->ch && !m->dead) /* a dead session's channels go with it */
+		SSH_INT(m, e, libssh2_channel_free(x->ch));
+	if (slot)
+		ssh_chan_give(m);
+	ssh_unlock(m);
 	free(cmd);
 	return rc;
 }

@@ -138,20 +138,25 @@ static char *env_render(const char *const *envp, size_t *len, struct lf_err *err
 
 /* 's' or 'n' into m->sup */
 static int supervisor_decide(struct lf_driver_conn *c, struct ssh_machine *m,
-			     struct lf_call *call, struct lf_err *err)
+			     struct lf_call *call, int *sup, struct lf_err *err)
 {
 	char *out = NULL, *errout = NULL;
-	int status = 1, rc = 0;
+	int status = 1, rc = 0, known;
 
-	if (m->sup)
+	ssh_lock(m);
+	known = *sup = m->sup;
+	ssh_unlock(m);
+	if (known)
 		return 0;
 	if (strcmp(c->cfg.supervisor, "auto") == 0)
 		rc = ssh_script(c, m, "[ -d /run/systemd/system ]", &status, &out, &errout, call,
 				err);
 	else
 		status = strcmp(c->cfg.supervisor, "systemd") == 0 ? 0 : 1;
+	ssh_lock(m);
 	if (rc == 0)
-		m->sup = status == 0 ? 's' : 'n';
+		m->sup = *sup = status == 0 ? 's' : 'n';
+	ssh_unlock(m);
 	free(out);
 	free(errout);
 	return rc;
@@ -247,6 +252,7 @@ int ssh_service(struct lf_driver_conn *c, const struct lf_target *t,
 {
 	struct ssh_machine *m = NULL;
 	char *root = NULL;
+	int sup = 0;
 	int rc = flags ? ssh_host->err_set(err, LF_EINVALID,
 					   "ssh: unsupported flags (0x%x) in service", flags) : 0;
 
@@ -260,10 +266,10 @@ int ssh_service(struct lf_driver_conn *c, const struct lf_target *t,
 		free(root);
 		return rc;
 	}
-	rc = supervisor_decide(c, m, call, err);
+	rc = supervisor_decide(c, m, call, &sup, err);
 	/* a unit installed before (the supervisor setting changed since) is
 	 * still stopped and removed */
-	if (rc == 0 && m->sup != 's' && op != LF_SVC_STOP)
+	if (rc == 0 && sup != 's' && op != LF_SVC_STOP)
 		rc = ssh_host->err_set(err, LF_EUNSUPPORTED,
 				       "ssh: %s has no systemd as PID 1: its nodes run under the supervisor (nohup)",
 				       t->machine_address);

@@ -1,6 +1,7 @@
 /*
  * SSH sessions of the ssh driver: one per machine (address and port),
- * reused by every call and guarded by the machine's mutex. A session is
+ * reused by every call, parallel calls on channels of their own (the
+ * locking and waiting rules are at struct ssh_machine in ssh.h). A session is
  * made by a TCP connect bounded by connect_timeout, the SSH handshake, a
  * host key check (known_hosts through libssh2's knownhost API, hashed
  * entries included; a pinned fingerprint; accept-new) and public key
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <openssl/evp.h>
 
@@ -283,20 +285,249 @@ int ssh_session_start(LIBSSH2_SESSION **out, int sock, const struct ssh_peer *p,
 	return 0;
 }
 
-void ssh_machine_drop(struct ssh_machine *m)
+/* ---- waiting without the lock ------------------------------------------ */
+
+/* libssh2's socket I/O, noting that bytes moved (mu is held: libssh2 runs
+ * only under it), so the callers waiting for other channels look again */
+static ssize_t io_recv(libssh2_socket_t fd, void *buf, size_t len, int flags, void **abstract)
 {
-	if (m->sftp)
-		libssh2_sftp_shutdown(m->sftp);
+	struct ssh_machine *m = *abstract;
+	ssize_t n = recv(fd, buf, len, flags);
+
+	if (n > 0)
+		m->io = 1;
+	return n < 0 ? -errno : n;
+}
+
+static ssize_t io_send(libssh2_socket_t fd, const void *buf, size_t len, int flags,
+		       void **abstract)
+{
+	struct ssh_machine *m = *abstract;
+	ssize_t n = send(fd, buf, len, flags | MSG_NOSIGNAL);
+
+	if (n > 0)
+		m->io = 1;
+	return n < 0 ? -errno : n;
+}
+
+/* tell everyone waiting to look again */
+static void wake_all(struct ssh_machine *m)
+{
+	char b = 1;
+
+	m->io = 0;
+	m->moved++;
+	pthread_cond_broadcast(&m->cv);
+	if (m->polling && write(m->wake[1], &b, 1) < 0) {
+		/* full: the poller wakes anyway */
+	}
+}
+
+void ssh_lock(struct ssh_machine *m)
+{
+	pthread_mutex_lock(&m->mu);
+}
+
+void ssh_unlock(struct ssh_machine *m)
+{
+	if (m->io)
+		wake_all(m);
+	pthread_mutex_unlock(&m->mu);
+}
+
+/* the poller: poll the socket (and the wake pipe) without the lock */
+static void poll_socket(struct ssh_machine *m, int ms)
+{
+	int dir = libssh2_session_block_directions(m->s);
+	struct pollfd p[2] = { { m->sock, POLLIN, 0 }, { m->wake[0], POLLIN, 0 } };
+	char buf[64];
+
+	if ((dir & LIBSSH2_SESSION_BLOCK_OUTBOUND) || m->poll_out)
+		p[0].events |= POLLOUT;
+	m->polling = 1;
+	pthread_mutex_unlock(&m->mu);
+	if (poll(p, 2, ms) > 0 && (p[1].revents & POLLIN))
+		while (read(m->wake[0], buf, sizeof(buf)) > 0)
+			;
+	pthread_mutex_lock(&m->mu);
+	m->polling = 0;
+	m->poll_out = 0;
+	wake_all(m); /* the others look again; one of them polls next */
+}
+
+int ssh_wait(struct ssh_machine *m, int ms)
+{
+	unsigned long seen;
+	struct timespec ts;
+
+	if (m->io)
+		wake_all(m); /* this call read bytes for other channels */
+	if (m->dead)
+		return -1;
+	if (!m->polling) {
+		poll_socket(m, ms);
+		return m->dead ? -1 : 0;
+	}
+	if ((libssh2_session_block_directions(m->s) & LIBSSH2_SESSION_BLOCK_OUTBOUND) &&
+	    !m->poll_out) {
+		char b = 1;
+
+		m->poll_out = 1; /* the poller polls again, for POLLOUT too */
+		if (write(m->wake[1], &b, 1) < 0) {
+			/* full: it wakes anyway */
+		}
+	}
+	seen = m->moved;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	while (m->moved == seen && !m->dead &&
+	       pthread_cond_timedwait(&m->cv, &m->mu, &ts) == 0)
+		;
+	return m->dead ? -1 : 0;
+}
+
+int ssh_again(struct ssh_machine *m, uint64_t *t0)
+{
+	uint64_t now = ssh_host->now_ms();
+
+	if (!*t0)
+		*t0 = now;
+	if (now - *t0 >= (uint64_t)m->stall_ms) {
+		ssh_machine_drop(m); /* no answer: as good as lost */
+		return -1;
+	}
+	return ssh_wait(m, 1000);
+}
+
+/* ---- channels ----------------------------------------------------------- */
+
+int ssh_chan_take(struct ssh_machine *m, int kill)
+{
+	while (!m->dead && m->chans >= m->max_chans - (kill ? 0 : 1)) {
+		if (!kill && m->nidle > 0) { /* an idle SFTP channel makes room */
+			LIBSSH2_SFTP *sf = m->sftp_idle[--m->nidle];
+			int rc;
+
+			SSH_INT(m, rc, libssh2_sftp_shutdown(sf));
+			m->chans--;
+			continue;
+		}
+		pthread_cond_wait(&m->cv, &m->mu);
+	}
+	if (m->dead)
+		return -1;
+	m->chans++;
+	return 0;
+}
+
+void ssh_chan_give(struct ssh_machine *m)
+{
+	m->chans--;
+	pthread_cond_broadcast(&m->cv);
+}
+
+/* one channel open at a time: libssh2 keeps its progress in the session */
+static void opening_begin(struct ssh_machine *m)
+{
+	while (m->opening && !m->dead)
+		pthread_cond_wait(&m->cv, &m->mu);
+	m->opening = 1;
+}
+
+static void opening_end(struct ssh_machine *m)
+{
+	m->opening = 0;
+	pthread_cond_broadcast(&m->cv);
+}
+
+LIBSSH2_CHANNEL *ssh_channel_open(struct ssh_machine *m)
+{
+	LIBSSH2_CHANNEL *ch = NULL;
+
+	opening_begin(m);
+	if (!m->dead)
+		SSH_PTR(m, ch, libssh2_channel_open_session(m->s));
+	opening_end(m);
+	return ch;
+}
+
+LIBSSH2_SFTP *ssh_sftp_take(struct ssh_machine *m, struct lf_err *err)
+{
+	LIBSSH2_SFTP *sf = NULL;
+	int e;
+
+	if (m->nidle > 0)
+		return m->sftp_idle[--m->nidle];
+	if (ssh_chan_take(m, 0) != 0) {
+		ssh_fail(m, LIBSSH2_ERROR_SOCKET_DISCONNECT, "cannot start SFTP", err);
+		return NULL;
+	}
+	opening_begin(m);
+	if (!m->dead)
+		SSH_PTR(m, sf, libssh2_sftp_init(m->s));
+	e = sf ? 0 : libssh2_session_last_errno(m->s);
+	opening_end(m);
+	if (!sf) {
+		ssh_chan_give(m);
+		ssh_fail(m, e, "cannot start SFTP", err);
+	}
+	return sf;
+}
+
+void ssh_sftp_give(struct ssh_machine *m, LIBSSH2_SFTP *sf)
+{
+	int rc;
+
+	if (!sf)
+		return;
+	if (!m->dead && m->nidle < SSH_SFTP_IDLE) {
+		m->sftp_idle[m->nidle++] = sf;
+		return;
+	}
+	SSH_INT(m, rc, libssh2_sftp_shutdown(sf)); /* fails at once when dead */
+	ssh_chan_give(m);
+}
+
+/* ---- sessions ----------------------------------------------------------- */
+
+/* free the session (no caller uses it) */
+static void session_close(struct ssh_machine *m)
+{
+	int i;
+
+	if (m->s)
+		libssh2_session_set_blocking(m->s, 1);
+	for (i = 0; i < m->nidle; i++)
+		libssh2_sftp_shutdown(m->sftp_idle[i]);
+	m->nidle = 0;
 	if (m->s) {
-		libssh2_session_disconnect(m->s, "bye");
+		if (!m->dead)
+			libssh2_session_disconnect(m->s, "bye");
 		libssh2_session_free(m->s);
 	}
 	if (m->sock >= 0)
 		close(m->sock);
-	m->sftp = NULL;
 	m->s = NULL;
 	m->sock = -1;
+	m->dead = 0;
+	m->chans = 0;
+	m->opening = 0;
 	ssh_jump_close(m); /* after the target's end of the tunnel is closed */
+}
+
+void ssh_machine_drop(struct ssh_machine *m)
+{
+	if (!m->s || m->dead)
+		return;
+	m->dead = 1;
+	if (m->sock >= 0) /* pollers and readers see the end now */
+		shutdown(m->sock, SHUT_RDWR);
+	wake_all(m);
 }
 
 static int session_open(struct lf_driver_conn *c, struct ssh_machine *m,
@@ -313,9 +544,17 @@ static int session_open(struct lf_driver_conn *c, struct ssh_machine *m,
 	if (rc == 0)
 		rc = ssh_session_start(&m->s, m->sock, &p, c->cfg.connect_timeout, m->fp,
 				       sizeof(m->fp), call, err);
-	if (rc != 0)
-		ssh_machine_drop(m);
-	return rc;
+	if (rc != 0) {
+		session_close(m);
+		return rc;
+	}
+	*libssh2_session_abstract(m->s) = m;
+	libssh2_session_callback_set(m->s, LIBSSH2_CALLBACK_RECV, (void *)io_recv);
+	libssh2_session_callback_set(m->s, LIBSSH2_CALLBACK_SEND, (void *)io_send);
+	libssh2_session_set_blocking(m->s, 0);
+	m->max_chans = (int)c->cfg.max_channels;
+	m->stall_ms = c->cfg.connect_timeout * 1000;
+	return 0;
 }
 
 static struct ssh_machine *machine_find(struct lf_driver_conn *c, const char *addr)
@@ -330,12 +569,21 @@ static struct ssh_machine *machine_find(struct lf_driver_conn *c, const char *ad
 		m->address = strdup(addr);
 		m->port = c->cfg.port;
 		m->sock = -1;
-		pthread_mutex_init(&m->mu, NULL);
-		m->next = c->machines;
-		c->machines = m;
+		m->wake[0] = m->wake[1] = -1;
+		if (!m->address || pipe2(m->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
+			free(m->address);
+			free(m);
+			m = NULL;
+		} else {
+			pthread_mutex_init(&m->mu, NULL);
+			pthread_mutex_init(&m->bin_mu, NULL);
+			pthread_cond_init(&m->cv, NULL);
+			m->next = c->machines;
+			c->machines = m;
+		}
 	}
 	pthread_mutex_unlock(&c->mu);
-	return m && m->address ? m : NULL;
+	return m;
 }
 
 /* the pin: the spec's, else a provider's reported host key */
@@ -360,21 +608,37 @@ int ssh_machine_get(struct lf_driver_conn *c, const struct lf_target *t,
 	if (!m)
 		return ssh_host->err_set(err, LF_ERROR, "ssh: out of memory");
 	pthread_mutex_lock(&m->mu);
-	if (m->s && libssh2_keepalive_send(m->s, NULL) != 0)
-		ssh_machine_drop(m); /* dropped: reopen */
+	while (m->dead && m->users > 0) /* its last callers are failing now */
+		pthread_cond_wait(&m->cv, &m->mu);
+	if (m->dead)
+		session_close(m);
+	if (m->s && m->users == 0) {
+		int next = 0;
+
+		rc = libssh2_keepalive_send(m->s, &next);
+		if (rc != 0 && rc != LIBSSH2_ERROR_EAGAIN)
+			session_close(m); /* dropped: reopen */
+		rc = 0;
+	}
 	if (!m->s)
 		rc = session_open(c, m, target_pin(c, t), call, err);
-	if (rc != 0) {
-		pthread_mutex_unlock(&m->mu);
+	if (rc == 0)
+		m->users++;
+	ssh_unlock(m);
+	if (rc != 0)
 		return rc;
-	}
 	*out = m;
 	return 0;
 }
 
 void ssh_machine_put(struct ssh_machine *m)
 {
-	pthread_mutex_unlock(&m->mu);
+	pthread_mutex_lock(&m->mu);
+	m->users--;
+	if (m->dead && m->users == 0)
+		session_close(m);
+	pthread_cond_broadcast(&m->cv);
+	ssh_unlock(m);
 }
 
 void ssh_machines_free(struct ssh_machine *list)
@@ -383,22 +647,16 @@ void ssh_machines_free(struct ssh_machine *list)
 
 	for (m = list; m; m = next) {
 		next = m->next;
-		ssh_machine_drop(m);
+		session_close(m);
 		pthread_mutex_destroy(&m->mu);
+		pthread_mutex_destroy(&m->bin_mu);
+		pthread_cond_destroy(&m->cv);
+		close(m->wake[0]);
+		close(m->wake[1]);
 		free(m->address);
 		free(m->bin_sent);
 		free(m);
 	}
-}
-
-int ssh_sftp(struct ssh_machine *m, struct lf_err *err)
-{
-	if (m->sftp)
-		return 0;
-	m->sftp = libssh2_sftp_init(m->s);
-	if (!m->sftp)
-		return ssh_fail(m, libssh2_session_last_errno(m->s), "cannot start SFTP", err);
-	return 0;
 }
 
 static int is_network_error(int rc)
@@ -416,13 +674,19 @@ int ssh_fail(struct ssh_machine *m, int rc, const char *what, struct lf_err *err
 
 	if (m->s)
 		libssh2_session_last_error(m->s, &msg, NULL, 0);
-	if (is_network_error(rc) || !m->s) {
+	if (m->dead && (!msg || !*msg || rc == LIBSSH2_ERROR_EAGAIN))
+		msg = "closed or no answer";
+	if (is_network_error(rc) || m->dead || !m->s) {
 		ssh_host->err_set_retry(err, LF_ERETRY, 0,
 					"ssh: %s on %s: connection lost (%s)", what, m->address,
 					msg && *msg ? msg : "network error");
 		ssh_machine_drop(m);
 		return LF_ERETRY;
 	}
+	if (rc == LIBSSH2_ERROR_CHANNEL_FAILURE) /* refused: over its MaxSessions? */
+		return ssh_host->err_set(err, LF_ERROR,
+					 "ssh: %s on %s: %s (%d); the server refused a channel: is max_channels (%d) above its sshd's MaxSessions?",
+					 what, m->address, msg && *msg ? msg : "error", rc, m->max_chans);
 	return ssh_host->err_set(err, LF_ERROR, "ssh: %s on %s: %s (%d)", what, m->address,
 				 msg && *msg ? msg : "error", rc);
 }

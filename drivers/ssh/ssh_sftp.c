@@ -7,7 +7,8 @@
  * leaves the old file or the new one, never half of one; a leftover
  * temporary is overwritten by the next put. Parent directories are made
  * 0755 (0700 for a file without group/other bits); a directory on the way
- * that is a symlink is refused.
+ * that is a symlink is refused. Each call works on an SFTP channel of its
+ * own (ssh_sftp_take), so parallel transfers to one machine interleave.
  */
 #include "ssh.h"
 
@@ -44,13 +45,14 @@ int ssh_path_check(const char *path, struct lf_err *err)
 	return 0;
 }
 
-static int sftp_err(struct ssh_machine *m, const char *what, const char *path,
+/* the libssh2 and SFTP errors of the last call on sf (mu held) */
+static int sftp_err(struct ssh_machine *m, LIBSSH2_SFTP *sf, const char *what, const char *path,
 		    struct lf_err *err)
 {
-	unsigned long fx = m->sftp ? libssh2_sftp_last_error(m->sftp) : 0;
+	unsigned long fx = libssh2_sftp_last_error(sf);
 	int rc = libssh2_session_last_errno(m->s);
 
-	if (rc != LIBSSH2_ERROR_SFTP_PROTOCOL)
+	if (rc != LIBSSH2_ERROR_SFTP_PROTOCOL || m->dead)
 		return ssh_fail(m, rc, what, err);
 	if (fx == LIBSSH2_FX_NO_SUCH_FILE)
 		return ssh_host->err_set(err, LF_ENOTFOUND, "ssh: %s '%s' on %s: no such file",
@@ -60,34 +62,38 @@ static int sftp_err(struct ssh_machine *m, const char *what, const char *path,
 }
 
 /* mkdir one component; an existing directory is fine, a symlink is not */
-static int mkdir_one(struct ssh_machine *m, const char *path, unsigned int mode,
-		     struct lf_err *err)
+static int mkdir_one(struct ssh_machine *m, LIBSSH2_SFTP *sf, const char *path,
+		     unsigned int mode, struct lf_err *err)
 {
 	LIBSSH2_SFTP_ATTRIBUTES a;
+	unsigned long fx;
+	int rc;
 
-	if (libssh2_sftp_lstat(m->sftp, path, &a) == 0) {
+	SSH_INT(m, rc, libssh2_sftp_lstat(sf, path, &a));
+	if (rc == 0) {
 		if (LIBSSH2_SFTP_S_ISDIR(a.permissions))
 			return 0;
 		return ssh_host->err_set(err, LF_EINVALID,
 					 "ssh: '%s' on %s is not a directory (a symlink is never followed)",
 					 path, m->address);
 	}
-	if (libssh2_session_last_errno(m->s) != LIBSSH2_ERROR_SFTP_PROTOCOL)
-		return sftp_err(m, "cannot look at", path, err);
-	if (libssh2_sftp_mkdir(m->sftp, path, (long)mode) != 0 &&
-	    libssh2_sftp_last_error(m->sftp) != LIBSSH2_FX_FILE_ALREADY_EXISTS &&
-	    libssh2_sftp_last_error(m->sftp) != LIBSSH2_FX_FAILURE)
-		return sftp_err(m, "cannot make directory", path, err);
+	if (libssh2_session_last_errno(m->s) != LIBSSH2_ERROR_SFTP_PROTOCOL || m->dead)
+		return sftp_err(m, sf, "cannot look at", path, err);
+	SSH_INT(m, rc, libssh2_sftp_mkdir(sf, path, (long)mode));
+	fx = libssh2_sftp_last_error(sf);
+	if (rc != 0 && (libssh2_session_last_errno(m->s) != LIBSSH2_ERROR_SFTP_PROTOCOL ||
+			(fx != LIBSSH2_FX_FILE_ALREADY_EXISTS && fx != LIBSSH2_FX_FAILURE)))
+		return sftp_err(m, sf, "cannot make directory", path, err);
 	return 0;
 }
 
-/* make dir/rel and its parents (rel: a directory); dir must exist */
-int ssh_mkdirs(struct ssh_machine *m, const char *dir, const char *rel,
-	       unsigned int mode, struct lf_err *err)
+/* make dir/rel and its parents (rel: a directory) on sf; dir must exist */
+static int mkdirs_on(struct ssh_machine *m, LIBSSH2_SFTP *sf, const char *dir, const char *rel,
+		     unsigned int mode, struct lf_err *err)
 {
 	size_t n = strlen(dir) + strlen(rel) + 2, i, base = strlen(dir) + 1;
 	char *p = malloc(n);
-	int rc = ssh_sftp(m, err);
+	int rc = 0;
 
 	if (!p)
 		return ssh_host->err_set(err, LF_ERROR, "ssh: out of memory");
@@ -96,7 +102,7 @@ int ssh_mkdirs(struct ssh_machine *m, const char *dir, const char *rel,
 		if (p[i] != '/' && p[i] != '\0')
 			continue;
 		p[i] = '\0';
-		rc = mkdir_one(m, p, mode, err);
+		rc = mkdir_one(m, sf, p, mode, err);
 		if (i + 1 < n)
 			p[i] = '/';
 	}
@@ -104,52 +110,85 @@ int ssh_mkdirs(struct ssh_machine *m, const char *dir, const char *rel,
 	return rc;
 }
 
-/* write len bytes at data to an open handle */
-static int write_all(struct ssh_machine *m, LIBSSH2_SFTP_HANDLE *h, const char *data,
-		     size_t len, const char *path, struct lf_err *err)
+int ssh_mkdirs(struct ssh_machine *m, const char *dir, const char *rel,
+	       unsigned int mode, struct lf_err *err)
+{
+	LIBSSH2_SFTP *sf;
+	int rc;
+
+	ssh_lock(m);
+	sf = ssh_sftp_take(m, err);
+	rc = sf ? mkdirs_on(m, sf, dir, rel, mode, err) : LF_ERETRY;
+	ssh_sftp_give(m, sf);
+	ssh_unlock(m);
+	return rc;
+}
+
+/* write len bytes at data to an open handle (mu held) */
+static int write_all(struct ssh_machine *m, LIBSSH2_SFTP *sf, LIBSSH2_SFTP_HANDLE *h,
+		     const char *data, size_t len, const char *path, struct lf_err *err)
 {
 	ssize_t n;
 
 	while (len > 0) {
-		n = libssh2_sftp_write(h, data, len > SSH_CHUNK ? SSH_CHUNK : len);
+		SSH_INT(m, n, libssh2_sftp_write(h, data, len > SSH_CHUNK ? SSH_CHUNK : len));
 		if (n < 0)
-			return sftp_err(m, "cannot write", path, err);
+			return sftp_err(m, sf, "cannot write", path, err);
 		data += n;
 		len -= (size_t)n;
 	}
 	return 0;
 }
 
-static LIBSSH2_SFTP_HANDLE *open_tmp(struct ssh_machine *m, const char *path, unsigned int mode)
+static LIBSSH2_SFTP_HANDLE *open_tmp(struct ssh_machine *m, LIBSSH2_SFTP *sf, const char *path,
+				     unsigned int mode)
 {
-	return libssh2_sftp_open(m->sftp, path,
-				 LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC,
-				 (long)(mode & 0777));
+	LIBSSH2_SFTP_HANDLE *h;
+
+	SSH_PTR(m, h, libssh2_sftp_open(sf, path,
+					LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC,
+					(long)(mode & 0777)));
+	return h;
 }
 
-/* the mode exactly (no umask), then the data on disk */
-static int close_tmp(struct ssh_machine *m, LIBSSH2_SFTP_HANDLE *h, unsigned int mode,
-		     const char *path, struct lf_err *err)
+/* the mode exactly (no umask), then the data on disk; h is closed (on a
+ * dead session it goes with the session) */
+static int close_tmp(struct ssh_machine *m, LIBSSH2_SFTP *sf, LIBSSH2_SFTP_HANDLE *h,
+		     unsigned int mode, const char *path, struct lf_err *err)
 {
 	LIBSSH2_SFTP_ATTRIBUTES a;
-	int rc = 0;
+	int rc = 0, e;
 
 	memset(&a, 0, sizeof(a));
 	a.flags = LIBSSH2_SFTP_ATTR_PERMISSIONS;
 	a.permissions = mode & 0777;
-	if (libssh2_sftp_fsetstat(h, &a) != 0)
-		rc = sftp_err(m, "cannot set the mode of", path, err);
+	SSH_INT(m, e, libssh2_sftp_fsetstat(h, &a));
+	if (e != 0)
+		rc = sftp_err(m, sf, "cannot set the mode of", path, err);
 	if (rc == 0)
-		(void)libssh2_sftp_fsync(h); /* fsync@openssh.com where offered */
-	if (libssh2_sftp_close(h) != 0 && rc == 0)
-		rc = sftp_err(m, "cannot close", path, err);
+		SSH_INT(m, e, libssh2_sftp_fsync(h)); /* fsync@openssh.com where offered */
+	if (!m->dead) {
+		SSH_INT(m, e, libssh2_sftp_close(h));
+		if (e != 0 && rc == 0)
+			rc = sftp_err(m, sf, "cannot close", path, err);
+	}
 	return rc;
+}
+
+/* close h after an error (mu held) */
+static void close_quiet(struct ssh_machine *m, LIBSSH2_SFTP_HANDLE *h)
+{
+	int e;
+
+	if (h && !m->dead)
+		SSH_INT(m, e, libssh2_sftp_close(h));
 }
 
 int ssh_send_file(struct ssh_machine *m, const char *src, const char *dst,
 		  unsigned int mode, unsigned long long *bytes, struct lf_err *err)
 {
 	LIBSSH2_SFTP_HANDLE *h = NULL;
+	LIBSSH2_SFTP *sf = NULL;
 	char *buf = malloc(SSH_CHUNK);
 	int fd = open(src, O_RDONLY | O_CLOEXEC), rc = 0;
 	ssize_t n = 0;
@@ -157,16 +196,27 @@ int ssh_send_file(struct ssh_machine *m, const char *src, const char *dst,
 	if (!buf || fd < 0)
 		rc = ssh_host->err_set(err, LF_ERROR, "ssh: cannot read '%s': %s", src,
 				       buf ? strerror(errno) : "out of memory");
-	if (rc == 0 && !(h = open_tmp(m, dst, mode)))
-		rc = sftp_err(m, "cannot create", dst, err);
+	ssh_lock(m);
+	if (rc == 0 && !(sf = ssh_sftp_take(m, err)))
+		rc = LF_ERETRY;
+	if (rc == 0 && !(h = open_tmp(m, sf, dst, mode)))
+		rc = sftp_err(m, sf, "cannot create", dst, err);
+	ssh_unlock(m);
 	while (rc == 0 && (n = read(fd, buf, SSH_CHUNK)) > 0) {
-		rc = write_all(m, h, buf, (size_t)n, dst, err);
+		ssh_lock(m);
+		rc = write_all(m, sf, h, buf, (size_t)n, dst, err);
+		ssh_unlock(m);
 		*bytes += (unsigned long long)n;
 	}
 	if (rc == 0 && n < 0)
 		rc = ssh_host->err_set(err, LF_ERROR, "ssh: cannot read '%s': %s", src, strerror(errno));
-	if (h && m->s)
-		rc = rc == 0 ? close_tmp(m, h, mode, dst, err) : (libssh2_sftp_close(h), rc);
+	ssh_lock(m);
+	if (h && rc == 0)
+		rc = close_tmp(m, sf, h, mode, dst, err);
+	else
+		close_quiet(m, h);
+	ssh_sftp_give(m, sf);
+	ssh_unlock(m);
 	if (fd >= 0)
 		close(fd);
 	free(buf);
@@ -187,8 +237,8 @@ static char *tmp_name(const char *rel)
 }
 
 /* write one file of a bundle to its temporary name */
-static int put_tmp(struct ssh_machine *m, const char *dir, const struct lf_file *f,
-		   const char *tmp, struct lf_err *err)
+static int put_tmp(struct ssh_machine *m, LIBSSH2_SFTP *sf, const char *dir,
+		   const struct lf_file *f, const char *tmp, struct lf_err *err)
 {
 	char *parent = strdup(f->path), *slash, *full = NULL;
 	LIBSSH2_SFTP_HANDLE *h = NULL;
@@ -197,18 +247,20 @@ static int put_tmp(struct ssh_machine *m, const char *dir, const struct lf_file 
 	slash = parent ? strrchr(parent, '/') : NULL;
 	if (slash) {
 		*slash = '\0';
-		rc = ssh_mkdirs(m, dir, parent, (f->mode & 077) ? 0755 : 0700, err);
+		rc = mkdirs_on(m, sf, dir, parent, (f->mode & 077) ? 0755 : 0700, err);
 	}
 	if (rc == 0 && (full = malloc(strlen(dir) + strlen(tmp) + 2)) != NULL)
 		snprintf(full, strlen(dir) + strlen(tmp) + 2, "%s/%s", dir, tmp);
 	if (rc == 0 && !full)
 		rc = ssh_host->err_set(err, LF_ERROR, "ssh: out of memory");
-	if (rc == 0 && !(h = open_tmp(m, full, f->mode)))
-		rc = sftp_err(m, "cannot create", full, err);
+	if (rc == 0 && !(h = open_tmp(m, sf, full, f->mode)))
+		rc = sftp_err(m, sf, "cannot create", full, err);
 	if (rc == 0)
-		rc = write_all(m, h, f->data, f->len, full, err);
-	if (h && m->s)
-		rc = rc == 0 ? close_tmp(m, h, f->mode, full, err) : (libssh2_sftp_close(h), rc);
+		rc = write_all(m, sf, h, f->data, f->len, full, err);
+	if (h && rc == 0)
+		rc = close_tmp(m, sf, h, f->mode, full, err);
+	else
+		close_quiet(m, h);
 	free(full);
 	free(parent);
 	return rc;
@@ -242,24 +294,24 @@ static char *rename_script(const struct lf_file *files, char **tmps, size_t n)
 
 /* SFTP's rename of a temporary onto a new name: atomic (OpenSSH links
  * then unlinks) but refused when the target exists; 1 when done */
-static int rename_new(struct ssh_machine *m, const char *dir, const char *tmp,
-		      const char *path)
+static int rename_new(struct ssh_machine *m, LIBSSH2_SFTP *sf, const char *dir,
+		      const char *tmp, const char *path)
 {
 	size_t n1 = strlen(dir) + strlen(tmp) + 2, n2 = strlen(dir) + strlen(path) + 2;
 	char *a = malloc(n1), *b = malloc(n2);
-	int done = 0;
+	int rc = -1;
 
 	if (a && b) {
 		snprintf(a, n1, "%s/%s", dir, tmp);
 		snprintf(b, n2, "%s/%s", dir, path);
-		done = libssh2_sftp_rename_ex(m->sftp, a, (unsigned int)strlen(a), b,
-					      (unsigned int)strlen(b),
-					      LIBSSH2_SFTP_RENAME_ATOMIC |
-					      LIBSSH2_SFTP_RENAME_NATIVE) == 0;
+		SSH_INT(m, rc, libssh2_sftp_rename_ex(sf, a, (unsigned int)strlen(a), b,
+						      (unsigned int)strlen(b),
+						      LIBSSH2_SFTP_RENAME_ATOMIC |
+						      LIBSSH2_SFTP_RENAME_NATIVE));
 	}
 	free(a);
 	free(b);
-	return done;
+	return rc == 0;
 }
 
 /* rename the temporaries left in tmps (the others are NULL) over their
@@ -294,24 +346,32 @@ int ssh_put_files(struct lf_driver_conn *c, struct ssh_machine *m, const char *d
 		  struct lf_err *err)
 {
 	char **tmps = calloc(n ? n : 1, sizeof(*tmps));
-	int rc = tmps ? ssh_sftp(m, err) : ssh_host->err_set(err, LF_ERROR, "ssh: out of memory");
+	LIBSSH2_SFTP *sf = NULL;
+	int rc = tmps ? 0 : ssh_host->err_set(err, LF_ERROR, "ssh: out of memory");
 	size_t i, left = 0;
 
+	ssh_lock(m);
+	if (rc == 0 && !(sf = ssh_sftp_take(m, err)))
+		rc = LF_ERETRY;
 	for (i = 0; rc == 0 && i < n; i++) {
 		tmps[i] = tmp_name(files[i].path);
-		rc = tmps[i] ? put_tmp(m, dir, &files[i], tmps[i], err)
+		rc = tmps[i] ? put_tmp(m, sf, dir, &files[i], tmps[i], err)
 			     : ssh_host->err_set(err, LF_ERROR, "ssh: out of memory");
 		lf_crash_point("ssh.put.tmp_written");
 	}
 	/* new files by SFTP rename; the ones replacing a file in one command */
 	for (i = 0; rc == 0 && i < n; i++) {
-		if (rename_new(m, dir, tmps[i], files[i].path)) {
+		if (rename_new(m, sf, dir, tmps[i], files[i].path)) {
 			free(tmps[i]);
 			tmps[i] = NULL;
+		} else if (m->dead) {
+			rc = ssh_fail(m, LIBSSH2_ERROR_SOCKET_DISCONNECT, "renaming a file", err);
 		} else {
 			left++;
 		}
 	}
+	ssh_sftp_give(m, sf);
+	ssh_unlock(m);
 	if (rc == 0 && left > 0)
 		rc = rename_over(c, m, dir, files, tmps, n, call, err);
 	for (i = 0; tmps && i < n; i++)
@@ -326,28 +386,39 @@ int ssh_get_file(struct ssh_machine *m, const char *dir, const char *rel, size_t
 {
 	LIBSSH2_SFTP_HANDLE *h = NULL;
 	LIBSSH2_SFTP_ATTRIBUTES a;
+	LIBSSH2_SFTP *sf = NULL;
 	char *full = malloc(strlen(dir) + strlen(rel) + 2), *buf = malloc(SSH_CHUNK);
-	int rc = full && buf ? ssh_sftp(m, err) : ssh_host->err_set(err, LF_ERROR, "ssh: out of memory");
+	int rc = full && buf ? 0 : ssh_host->err_set(err, LF_ERROR, "ssh: out of memory"), e;
 	ssize_t n;
 
+	ssh_lock(m);
+	if (rc == 0 && !(sf = ssh_sftp_take(m, err)))
+		rc = LF_ERETRY;
 	if (rc == 0) {
 		snprintf(full, strlen(dir) + strlen(rel) + 2, "%s/%s", dir, rel);
-		h = libssh2_sftp_open(m->sftp, full, LIBSSH2_FXF_READ, 0);
+		SSH_PTR(m, h, libssh2_sftp_open(sf, full, LIBSSH2_FXF_READ, 0));
 		if (!h)
-			rc = sftp_err(m, "cannot open", rel, err);
+			rc = sftp_err(m, sf, "cannot open", rel, err);
 	}
-	if (rc == 0 && libssh2_sftp_fstat(h, &a) != 0)
-		rc = sftp_err(m, "cannot stat", rel, err);
+	if (rc == 0) {
+		SSH_INT(m, e, libssh2_sftp_fstat(h, &a));
+		if (e != 0)
+			rc = sftp_err(m, sf, "cannot stat", rel, err);
+	}
 	if (rc == 0 && max && a.filesize > max)
 		libssh2_sftp_seek64(h, a.filesize - max);
-	while (rc == 0 && (n = libssh2_sftp_read(h, buf, SSH_CHUNK)) != 0) {
+	while (rc == 0) {
+		SSH_INT(m, n, libssh2_sftp_read(h, buf, SSH_CHUNK));
+		if (n == 0)
+			break;
 		if (n < 0)
-			rc = sftp_err(m, "cannot read", rel, err);
+			rc = sftp_err(m, sf, "cannot read", rel, err);
 		else
 			ssh_host->blob_append(out, buf, (size_t)n);
 	}
-	if (h && m->s)
-		libssh2_sftp_close(h);
+	close_quiet(m, h);
+	ssh_sftp_give(m, sf);
+	ssh_unlock(m);
 	free(full);
 	free(buf);
 	return rc;

@@ -136,6 +136,12 @@ static void write_files(struct clitest *t)
 	assert_int_equal(sshd_sh("mkdir -p %s/fakebin %s/units && rm -rf %s/svc", d, d, d), 0);
 	ct_write(t, "systemctl.stand-in", stand_in);
 	assert_int_equal(sshd_sh("cp %s/systemctl.stand-in %s && chmod 0755 %s", t->dir, p, p), 0);
+	/* the login user (not root) runs systemctl through sudo -n, and owns
+	 * unit_dir as it would its own service directory */
+	assert_int_equal(sshd_sudo_stand_in(&g_sshd), 0);
+	free(p);
+	p = sshd_path(&g_sshd, "units");
+	sshd_give(&g_sshd, p);
 	free(p);
 	free(stand_in);
 }

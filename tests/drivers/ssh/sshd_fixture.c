@@ -15,6 +15,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -92,7 +93,7 @@ static int write_config(struct sshd *s)
 	if (!f)
 		return -1;
 	fprintf(f, "Port %d\nListenAddress 127.0.0.1\nHostKey %s/host_key\n"
-		"AuthorizedKeysFile %s/authorized_keys\nUsePAM no\nStrictModes no\n"
+		"AuthorizedKeysFile %s/authorized_keys\nUsePAM no\nStrictModes %s\n"
 		"PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
 		"PermitRootLogin prohibit-password\nPidFile %s/sshd.pid\n"
 		"Subsystem sftp internal-sftp\nMaxSessions 64\nMaxStartups 64\n"
@@ -101,7 +102,10 @@ static int write_config(struct sshd *s)
 		 * SHLVL < 2; this machine's root .bashrc takes seconds (pyenv),
 		 * which would be in every exec the tests time */
 		"SetEnv SHLVL=2\n",
-		s->port, s->dir, s->dir, s->dir, sshd_log_level);
+		/* the keys live in a directory of the user's home when sshd
+		 * runs as lf-sshtest; under /tmp (world-writable) they could not
+		 * pass StrictModes */
+		s->port, s->dir, s->dir, s->drop ? "yes" : "no", s->dir, sshd_log_level);
 	return fclose(f);
 }
 
@@ -113,6 +117,10 @@ static int spawn(struct sshd *s)
 
 	s->pid = fork();
 	if (s->pid == 0) {
+		/* root: become the unprivileged user for good before sshd */
+		if (s->drop && (setgroups(1, &s->gid) != 0 || setgid(s->gid) != 0 ||
+				setuid(s->uid) != 0 || setuid(0) == 0))
+			_exit(126);
 		execl(SSHD_BIN, SSHD_BIN, "-D", "-f", cfg, "-E", log, (char *)NULL);
 		_exit(127);
 	}
@@ -143,24 +151,70 @@ static int fingerprint(struct sshd *s)
 	return rc;
 }
 
+void sshd_give(const struct sshd *s, const char *path)
+{
+	if (s->drop)
+		(void)sshd_sh("chown -R %u:%u '%s'", (unsigned)s->uid, (unsigned)s->gid, path);
+}
+
+int sshd_sudo_stand_in(const struct sshd *s)
+{
+	char *bin = sshd_path(s, "fakebin");
+	int rc = sshd_sh("mkdir -p %s && printf '%%s\n' '#!/bin/sh' "
+			 "'# recording stand-in for sudo (test only)' "
+			 "'printf \"%%s\\n\" \"$*\" >> %s/sudo.calls' '[ \"$1\" = -n ] && shift' "
+			 "'exec \"$@\"' > %s/sudo && chmod 0755 %s/sudo",
+			 bin, s->dir, bin, bin);
+
+	sshd_give(s, bin);
+	free(bin);
+	return rc;
+}
+
+/* who sshd runs as: root starts it as SSHD_TEST_USER, in whose home the
+ * directory goes (template into tmpl); 0, else why */
+static int pick_user(struct sshd *s, char *tmpl, size_t cap, char *why, size_t why_len)
+{
+	struct passwd *pw;
+	struct stat st;
+
+	if (geteuid() != 0) {
+		pw = getpwuid(getuid());
+		s->user = strdup(pw ? pw->pw_name : "nobody");
+		s->uid = getuid();
+		s->gid = getgid();
+		snprintf(tmpl, cap, "/tmp/lf-sshd-XXXXXX");
+		return 0;
+	}
+	pw = getpwnam(SSHD_TEST_USER);
+	if (!pw || !pw->pw_dir || stat(pw->pw_dir, &st) != 0 || st.st_uid != pw->pw_uid ||
+	    strlen(pw->pw_dir) > 150)
+		return snprintf(why, why_len,
+				"the tests run as root, so sshd runs as the unprivileged user " SSHD_TEST_USER
+				", which is missing (or has no home of its own): run .ci/bootstrap.sh --with-tests "
+				"(creates the unprivileged user " SSHD_TEST_USER ")"), -1;
+	s->drop = true;
+	s->user = strdup(pw->pw_name);
+	s->uid = pw->pw_uid;
+	s->gid = pw->pw_gid;
+	snprintf(tmpl, cap, "%s/lf-sshd-XXXXXX", pw->pw_dir);
+	return 0;
+}
+
 int sshd_start(struct sshd *s, int base, char *why, size_t why_len)
 {
-	struct passwd *pw = getpwuid(getuid());
 	int port;
 
 	memset(s, 0, sizeof(*s));
 	if (access(SSHD_BIN, X_OK) != 0)
 		return snprintf(why, why_len, "no %s (Debian openssh-server)", SSHD_BIN), -1;
-	if (mkdir("/run/sshd", 0755) != 0 && errno != EEXIST)
-		return snprintf(why, why_len, "cannot make /run/sshd (sshd's privilege separation dir): %s",
-				strerror(errno)), -1;
+	if (pick_user(s, s->dir, sizeof(s->dir), why, why_len) != 0)
+		return -1;
 	for (port = base; port < base + 50 && !port_free(port); port++)
 		;
 	if (port == base + 50)
 		return snprintf(why, why_len, "no free port in %d-%d", base, base + 49), -1;
 	s->port = port;
-	s->user = strdup(pw ? pw->pw_name : "root");
-	snprintf(s->dir, sizeof(s->dir), "/tmp/lf-sshd-XXXXXX");
 	if (!mkdtemp(s->dir) ||
 	    sshd_sh("ssh-keygen -q -t ed25519 -N '' -f %s/host_key && "
 		    "ssh-keygen -q -t ed25519 -N '' -f %s/user_key && "
@@ -170,6 +224,8 @@ int sshd_start(struct sshd *s, int base, char *why, size_t why_len)
 		    s->dir, s->dir, s->dir, s->dir, s->dir, s->dir) != 0 ||
 	    fingerprint(s) != 0 || write_config(s) != 0)
 		return snprintf(why, why_len, "cannot make sshd's keys and config"), -1;
+	/* the directory and the host key (0600) are the login user's only */
+	sshd_give(s, s->dir);
 	if (spawn(s) != 0)
 		return snprintf(why, why_len, "sshd did not start (see %s/sshd.log)", s->dir), -1;
 	return 0;
@@ -192,21 +248,39 @@ void sshd_proc_each(void (*cb)(long pid, void *payload), void *payload)
 		closedir(d);
 }
 
-/* kill pid when its parent is *(pid_t *)payload */
-static void kill_if_child(long pid, void *payload)
+/* a process tree: every pid whose parent is in it joins it (stopped, so
+ * it forks no more) */
+struct tree {
+	pid_t pid[256];
+	int n, grew;
+};
+
+static void tree_add(long pid, void *payload)
 {
+	struct tree *t = payload;
 	char path[64], buf[512], *p;
 	FILE *f;
 	long pp;
+	int i;
 
+	for (i = 0; i < t->n; i++)
+		if (t->pid[i] == pid)
+			return;
 	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
 	f = fopen(path, "r");
 	if (!f)
 		return;
 	p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
 	fclose(f);
-	if (p && sscanf(p + 2, "%*c %ld", &pp) == 1 && pp == *(pid_t *)payload)
-		kill((pid_t)pid, SIGKILL);
+	if (!p || sscanf(p + 2, "%*c %ld", &pp) != 1)
+		return;
+	for (i = 0; i < t->n && t->n < 256; i++)
+		if (t->pid[i] == pp) {
+			kill((pid_t)pid, SIGSTOP);
+			t->pid[t->n++] = (pid_t)pid;
+			t->grew = 1;
+			return;
+		}
 }
 
 struct proc_find {
@@ -244,10 +318,20 @@ bool sshd_proc_running(const char *word)
 
 void sshd_kill(struct sshd *s)
 {
+	struct tree t = { { s->pid }, 1, 1 };
+	int i;
+
 	if (s->pid <= 0)
 		return;
-	kill(s->pid, SIGSTOP); /* no new children while we look */
-	sshd_proc_each(kill_if_child, &s->pid);
+	/* the listener, its connections and their children (an sshd not run
+	 * as root keeps a connection in a grandchild), stopped, then killed */
+	kill(s->pid, SIGSTOP);
+	while (t.grew) {
+		t.grew = 0;
+		sshd_proc_each(tree_add, &t);
+	}
+	for (i = t.n - 1; i >= 1; i--)
+		kill(t.pid[i], SIGKILL);
 	kill(s->pid, SIGKILL);
 	waitpid(s->pid, NULL, 0);
 	s->pid = 0;

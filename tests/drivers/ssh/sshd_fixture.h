@@ -2,7 +2,11 @@
  * A real OpenSSH server for the ssh driver's tests: started on 127.0.0.1
  * on a free port of 22200-22299 from a temporary directory holding its own
  * sshd_config, an ed25519 host key and a user key (in its
- * AuthorizedKeysFile), stopped by its PID.
+ * AuthorizedKeysFile), stopped by its PID. It never runs as root: run by
+ * root, the tests start it as the unprivileged user lf-sshtest (made by
+ * .ci/bootstrap.sh --with-tests), its directory in that user's home and
+ * owned by it, StrictModes on; otherwise as the current user. An sshd not
+ * run as root logs in only the user it runs as: s->user.
  */
 #ifndef LF_TEST_SSHD_FIXTURE_H
 #define LF_TEST_SSHD_FIXTURE_H
@@ -15,12 +19,17 @@
 struct lf_registry;
 struct CMUnitTest;
 
+#define SSHD_TEST_USER "lf-sshtest"
+
 struct sshd {
-	char dir[64];          /* the temporary directory */
+	char dir[200];         /* the temporary directory */
 	int port;
 	pid_t pid;
 	char host_fp[96];      /* the host key's SHA256:... (ssh-keygen -l) */
-	char *user;            /* who logs in (this process's user) */
+	char *user;            /* who logs in: the user sshd runs as */
+	uid_t uid;             /* ... its ids (this process's when not root) */
+	gid_t gid;
+	bool drop;             /* started as root: sshd runs as SSHD_TEST_USER */
 };
 
 /* sshd's LogLevel for servers started next ("ERROR" unless set) */
@@ -29,6 +38,14 @@ extern const char *sshd_log_level;
  * executable its own half of 22200-22299); otherwise why not in why (the
  * test skips; see SSHD_SKIP) */
 int sshd_start(struct sshd *s, int base, char *why, size_t why_len);
+/* make path (made by this process in s->dir) the login user's */
+void sshd_give(const struct sshd *s, const char *path);
+/* a stand-in for sudo in DIR/fakebin (first on the remote PATH of the
+ * tests that stand in for systemctl): the login user is not root, so the
+ * driver runs systemctl with `sudo -n`; it appends its argv to
+ * DIR/sudo.calls and runs the command as the login user. fakebin is then
+ * the login user's. 0 when written */
+int sshd_sudo_stand_in(const struct sshd *s);
 /* start again on the same port, keys and config (after sshd_kill) */
 int sshd_restart(struct sshd *s);
 /* kill the listener and every connection it serves (by PID) */

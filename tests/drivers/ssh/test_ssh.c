@@ -11,8 +11,11 @@
  * half file and the next put finishes. Commands: argv untouched by any
  * shell, envp, exit status, stdout/stderr apart and bounded, a timeout
  * that ends the remote process group. Fabric binaries delivered once per
- * machine. 20 parallel actions on one machine. A killed server gives a
- * transient error and the next call reconnects.
+ * machine. 20 parallel actions on one machine; 20 commands that pass only
+ * when all run at once on the one connection (calls taking turns fail
+ * after 60 s saying so); parallel puts, checked by SHA-256, while a
+ * command waits for them. A killed server gives a transient error and the
+ * next call reconnects.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -905,6 +908,196 @@ static void test_ssh_parallel(void **state)
 	g_drv->close(c);
 }
 
+/* ---- channels at once on the one connection ---------------------------------------- */
+
+#define TOGETHER 20
+
+/* each command marks itself started, then waits (bounded) until all
+ * TOGETHER have: only calls running at the same time on the connection can
+ * pass; calls that take turns give up after 60 s with a clear message */
+static const char together_sh[] =
+	"touch \"gate/started.$1\"; n=0\n"
+	"while :; do\n"
+	"  set -- gate/started.*; [ $# -ge 20 ] && break\n"
+	"  [ -e gate/abort ] && { echo 'gave up: another command waited in vain'; exit 4; }\n"
+	"  n=$((n+1))\n"
+	"  if [ $n -gt 600 ]; then touch gate/abort;\n"
+	"    echo \"only $# of 20 commands were running at once after 60 s: calls on one connection take turns\"; exit 3; fi\n"
+	"  sleep 0.1\n"
+	"done\necho together\n";
+
+struct tog {
+	struct lf_driver_conn *c;
+	const struct lf_target *t;
+	const char *script;     /* together_sh unless set */
+	int i, rc, status;
+	char out[256], msg[256];
+};
+
+static void *tog_worker(void *arg)
+{
+	struct tog *p = arg;
+	struct lf_err err = LF_ERR_INIT;
+	char idx[16];
+	const char *argv[] = { p->script ? p->script : together_sh, idx, NULL };
+	struct lf_exec_spec es = { argv, NULL, NULL, 0, 120000, 0 };
+	struct xr x;
+
+	snprintf(idx, sizeof(idx), "%d", p->i);
+	p->rc = run(p->c, p->t, &es, LF_EXEC_SHELL, &x, &err);
+	p->status = x.r.exit_status;
+	snprintf(p->out, sizeof(p->out), "%.200s", txt(&x.out));
+	snprintf(p->msg, sizeof(p->msg), "%.200s", err.msg);
+	xr_free(&x);
+	return NULL;
+}
+
+/* a connection allowing max channels at once */
+static struct lf_driver_conn *conn_channels(int max)
+{
+	struct lf_err err = LF_ERR_INIT;
+	struct lf_driver_conn *c;
+	json_t *cfg;
+	int rc;
+
+	known_hosts_write("kh_ok", "host_key.pub", true);
+	cfg = base_cfg("kh_ok");
+	json_object_set_new(cfg, "max_channels", json_integer(max));
+	c = open_cfg(cfg, &rc, &err);
+	if (rc != 0)
+		fail_msg("open: %s", err.msg);
+	return c;
+}
+
+static void test_ssh_channels_together(void **state)
+{
+	struct tog p[TOGETHER];
+	pthread_t th[TOGETHER];
+	struct lf_driver_conn *c;
+	struct lf_err err = LF_ERR_INIT;
+	char res[64];
+	struct lf_target t = target("tog", LIN_A, res, sizeof(res));
+	struct lf_call call;
+	int i;
+
+	(void)state;
+	SKIP_WITHOUT_SSHD();
+	c = conn_channels(TOGETHER + 4);
+	must_prepare(c, &t);
+	lf_call_init(&call, "ssh", "dc1", t.resource);
+	assert_int_equal(g_drv->mkdir(c, &t, "gate", 0755, &call, 0, &err), 0);
+	for (i = 0; i < TOGETHER; i++) {
+		memset(&p[i], 0, sizeof(p[i]));
+		p[i].c = c;
+		p[i].t = &t;
+		p[i].i = i;
+		assert_int_equal(pthread_create(&th[i], NULL, tog_worker, &p[i]), 0);
+	}
+	for (i = 0; i < TOGETHER; i++)
+		pthread_join(th[i], NULL);
+	for (i = 0; i < TOGETHER; i++) {
+		if (p[i].rc != 0)
+			fail_msg("command %d: %d %s", i, p[i].rc, p[i].msg);
+		if (p[i].status != 0 || strcmp(p[i].out, "together\n") != 0)
+			fail_msg("command %d: exit %d: %s", i, p[i].status, p[i].out);
+	}
+	assert_int_equal(release(c, &t, &err), 0);
+	g_drv->close(c);
+}
+
+/* parallel puts of distinct files while a command waits for all of them:
+ * transfers are not held up by a running command, nor by each other */
+#define NPUTS 8
+#define PUT_LEN (3u * 1024 * 1024)
+
+struct pput {
+	struct lf_driver_conn *c;
+	const struct lf_target *t;
+	unsigned char *data;
+	char path[32];
+	int rc;
+	char msg[256];
+};
+
+static void *pput_worker(void *arg)
+{
+	struct pput *p = arg;
+	struct lf_err err = LF_ERR_INIT;
+	struct lf_file f = { p->path, p->data, PUT_LEN, 0640, NULL };
+
+	p->rc = put(p->c, p->t, &f, 1, &err);
+	snprintf(p->msg, sizeof(p->msg), "%.200s", err.msg);
+	return NULL;
+}
+
+static const char wait_puts_sh[] =
+	"touch waiting; n=0; while :; do\n"
+	"  set -- puts/f*.bin; [ -e \"$1\" ] && [ $# -ge 8 ] && break\n"
+	"  n=$((n+1)); [ $n -gt 600 ] && { echo \"only $# of 8 files arrived while this command ran (60 s)\"; exit 3; }\n"
+	"  sleep 0.1\n"
+	"done; echo arrived\n";
+
+static void test_ssh_puts_in_parallel(void **state)
+{
+	struct pput p[NPUTS];
+	pthread_t th[NPUTS], wt;
+	struct tog w;
+	struct lf_driver_conn *c;
+	struct lf_err err = LF_ERR_INIT;
+	char res[64], want[65], got[65], *path;
+	struct lf_target t = target("pp", LIN_A, res, sizeof(res));
+	uint32_t x = 777;
+	size_t i, k;
+
+	(void)state;
+	SKIP_WITHOUT_SSHD();
+	c = conn_channels(16);
+	must_prepare(c, &t);
+	memset(&w, 0, sizeof(w));
+	w.c = c;
+	w.t = &t;
+	for (i = 0; i < NPUTS; i++) {
+		p[i].c = c;
+		p[i].t = &t;
+		p[i].data = malloc(PUT_LEN);
+		assert_non_null(p[i].data);
+		for (k = 0; k < PUT_LEN; k++) {
+			x = x * 1103515245u + 12345u;
+			p[i].data[k] = (unsigned char)(x >> 16);
+		}
+		snprintf(p[i].path, sizeof(p[i].path), "puts/f%zu.bin", i);
+	}
+	/* the waiting command first, on a thread of its own; the puts start
+	 * once it runs */
+	w.script = wait_puts_sh;
+	assert_int_equal(pthread_create(&wt, NULL, tog_worker, &w), 0);
+	path = file_of("pp", "waiting");
+	for (k = 0; k < 600 && access(path, F_OK) != 0; k++)
+		nanosleep(&(struct timespec){ 0, 100 * 1000 * 1000 }, NULL);
+	free(path);
+	if (k == 600)
+		fail_msg("the waiting command did not start within 60 s");
+	for (i = 0; i < NPUTS; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, pput_worker, &p[i]), 0);
+	for (i = 0; i < NPUTS; i++)
+		pthread_join(th[i], NULL);
+	pthread_join(wt, NULL);
+	for (i = 0; i < NPUTS; i++) {
+		if (p[i].rc != 0)
+			fail_msg("put %zu: %d %s", i, p[i].rc, p[i].msg);
+		sha256_mem(p[i].data, PUT_LEN, want);
+		path = file_of("pp", p[i].path);
+		sha256_file(path, got);
+		assert_string_equal(got, want);
+		free(path);
+		free(p[i].data);
+	}
+	if (w.rc != 0 || w.status != 0 || strcmp(w.out, "arrived\n") != 0)
+		fail_msg("the waiting command: %d exit %d: %s %s", w.rc, w.status, w.out, w.msg);
+	assert_int_equal(release(c, &t, &err), 0);
+	g_drv->close(c);
+}
+
 /* ---- a killed server: transient, then reconnected ---------------------------------- */
 
 static void test_ssh_server_killed(void **state)
@@ -1085,7 +1278,7 @@ static int child_main(const char *name)
 	struct lf_err err = LF_ERR_INIT;
 	char user[64];
 
-	if (!env || sscanf(env, "%d %63s %95s %63s", &g_sshd.port, g_sshd.dir, g_sshd.host_fp, user) != 4)
+	if (!env || sscanf(env, "%d %199s %95s %63s", &g_sshd.port, g_sshd.dir, g_sshd.host_fp, user) != 4)
 		return 2;
 	g_sshd.user = user;
 	if (lf_registry_new(&g_reg) != 0 || lf_registry_get(g_reg, "ssh", &g_drv, &err) != 0)
@@ -1111,6 +1304,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_ssh_exec_timeout),
 		cmocka_unit_test(test_ssh_fabric_bin_once),
 		cmocka_unit_test(test_ssh_parallel),
+		cmocka_unit_test(test_ssh_channels_together),
+		cmocka_unit_test(test_ssh_puts_in_parallel),
 		cmocka_unit_test(test_ssh_server_killed),
 		cmocka_unit_test(test_ssh_bench),
 	};

@@ -14,7 +14,9 @@
  *   (MainPID=, ActiveState=). It proves the exact command sequence and
  *   what is installed (the unit in unit_dir, the 0600 env file), not that
  *   systemd runs the node; the installed unit is checked with the real
- *   `systemd-analyze verify` where that exists.
+ *   `systemd-analyze verify` where that exists. The login user is not root,
+ *   so the driver runs them with `sudo -n`: a stand-in for sudo records
+ *   that and runs the command.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -179,6 +181,11 @@ static void test_service_systemd_sequence(void **state)
 				   "restart ledgerform-peer0-bank.service\n"
 				   "show -p MainPID -p ActiveState ledgerform-peer0-bank.service\n");
 	free(calls);
+	/* not root there: every systemctl went through sudo -n */
+	calls = read_text(g_sshd.dir, "sudo.calls");
+	if (g_sshd.uid != 0)
+		assert_non_null(calls && strstr(calls, "-n systemctl daemon-reload\n") ? calls : NULL);
+	free(calls);
 	/* the unit installed, with the absolute root and the bundle's script */
 	unit = read_text(units, "ledgerform-peer0-bank.service");
 	assert_non_null(unit);
@@ -265,7 +272,8 @@ static int group_setup(void **state)
 		    "'printf \"%%s\\n\" \"$*\" >> %s/systemctl.calls' "
 		    "'case \"$1\" in show) echo MainPID=4242; echo ActiveState=active ;; esac' "
 		    "> %s/fakebin/systemctl && chmod 0755 %s/fakebin/systemctl",
-		    g_sshd.dir, g_sshd.dir, g_sshd.dir, g_sshd.dir) != 0)
+		    g_sshd.dir, g_sshd.dir, g_sshd.dir, g_sshd.dir) != 0 ||
+	    sshd_sudo_stand_in(&g_sshd) != 0)
 		snprintf(g_skip, sizeof(g_skip), "cannot write the systemctl stand-in");
 	return 0;
 }
