@@ -85,9 +85,11 @@ struct lf_plan_opts {
 	const char *const *tainted;
 };
 
-/* Compute the plan. env is needed for the types' in_place/note hooks. */
+/* Compute the plan. env is needed for the types' in_place/note hooks.
+ * desired's attributes that come from other resources (lf_rtype.resolve)
+ * are filled in (from current's outputs, or LF_KNOWN_AFTER_APPLY). */
 int lf_plan_make(struct lf_plan **out, const struct lf_apply_env *env,
-		 const struct lf_rset *desired, const struct lf_rset *current,
+		 struct lf_rset *desired, const struct lf_rset *current,
 		 const struct lf_plan_opts *opts, struct lf_err *err);
 void lf_plan_free(struct lf_plan *plan);
 bool lf_plan_has_changes(const struct lf_plan *plan);

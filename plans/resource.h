@@ -28,6 +28,12 @@ struct lf_resource {
 				the record (NULL: not seen to differ) */
 };
 
+/* the attribute naming a dependency this resource takes outputs from only
+ * (a node identity's TLS SANs: its host's addresses): it orders the
+ * actions and fills attributes (lf_rtype.resolve), but a targeted destroy
+ * of that dependency does not take this resource along */
+#define LF_OUTPUTS_FROM "outputs_from"
+
 struct lf_rset {
 	struct lf_resource *v;
 	size_t n, cap;

@@ -44,6 +44,8 @@ struct lfc_ident {
 	char *cn;            /* peer0.bank.example.com, Admin@bank.example.com */
 	char **sans;         /* TLS SANs, in order (nodes only) */
 	size_t nsans;
+	char *host;          /* the host resource whose address outputs are
+				SANs too (a provider's machine), or NULL */
 };
 
 struct lfc_layout {
@@ -69,6 +71,9 @@ int lfc_org_from_attrs(struct lfc_org *o, const json_t *attrs,
 		       struct lf_err *err);
 int lfc_ident_from_attrs(struct lfc_ident *id, const json_t *attrs,
 			 struct lf_err *err);
+/* an identity's "host_sans" attr from its host's outputs (a new array),
+ * NULL when they hold no address the spec's SANs do not name */
+json_t *lfc_host_sans(const json_t *attrs, const json_t *host_outputs);
 
 /* ---- per-thread worker and statistics ---------------------------- */
 
