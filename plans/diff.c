@@ -243,19 +243,6 @@ static bool remakes_outputs(const struct lf_action *a)
 	return false;
 }
 
-/* the attributes r takes from other resources (lf_rtype.resolve) */
-static void resolve(const struct lf_apply_env *env, const struct lf_rtype *rt,
-		    struct lf_resource *r, const json_t *fresh)
-{
-	json_t *a = rt && rt->resolve ? rt->resolve(env, r, fresh) : NULL;
-
-	if (!a)
-		return;
-	json_decref(r->attrs);
-	r->attrs = a;
-	lf_resource_rehash(r);
-}
-
 static void plan_desired(struct lf_plan *p, const struct lf_apply_env *env,
 			 struct lf_rset *desired,
 			 const struct lf_rset *current, json_t *scope,
@@ -277,7 +264,7 @@ static void plan_desired(struct lf_plan *p, const struct lf_apply_env *env,
 		if (scope && !json_object_get(scope, des->addr))
 			continue;
 		p->n++;
-		resolve(env, rt, des, fresh);
+		lf_plan_resolve(env, des, fresh, NULL);
 		if (!cur || cur->partial) {
 			action_init(a, LF_ACT_CREATE, des);
 			if (cur)

@@ -253,17 +253,10 @@ static int run_job(struct sched *s, struct job *j)
 
 	if (!rt)
 		return lf_err_set(&j->err, LF_EINVALID, "no resource type '%s'", j->act->type);
-	if (j->des && rt->resolve && !j->held) {
-		/* outputs flow: what the plan knew only after apply (a host's
-		 * new address in its node's TLS SANs) from this apply's */
-		json_t *a = rt->resolve(s->env, j->des, NULL);
-
-		if (a) {
-			j->held = j->des->attrs;
-			j->des->attrs = a;
-			lf_resource_rehash(j->des);
-		}
-	}
+	/* outputs flow: what the plan knew only after apply (a host's new
+	 * address in its node's TLS SANs) from this apply's */
+	if (j->des && !j->held)
+		lf_plan_resolve(s->env, j->des, NULL, &j->held);
 	for (;;) {
 		j->attempts++;
 		rc = run_once(s, j, rt);

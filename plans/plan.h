@@ -181,6 +181,22 @@ unsigned int lf_plan__start_threads(pthread_t *th, unsigned int n,
  * field. lf_plan_make, lf_plan_apply and lf_refresh call it. */
 int lf_plan_check_records(const struct lf_rset *current, struct lf_err *err);
 
+/* ---- attributes from outputs (plans/resolve.c) ---- */
+
+/* Fill in r's attributes that take other resources' outputs (its type's
+ * resolve; fresh as there): true when r's attrs were replaced (and r
+ * rehashed); the old attrs go to *held, or are released when held is
+ * NULL. */
+bool lf_plan_resolve(const struct lf_apply_env *env, struct lf_resource *r,
+		     const json_t *fresh, json_t **held);
+/* The current set from raw records (lf_rset_from_raw), the records of
+ * resources that take outputs read after the others, once desired's
+ * attributes were filled in from those (so that matching records share
+ * them). */
+struct lf_state_raw;
+int lf_plan_read_current(struct lf_rset **out, const struct lf_state_raw *raw,
+			 struct lf_rset *desired, struct lf_err *err);
+
 /* ---- refresh ---- */
 
 /* Ask recorded resources' types (all, or those whose drivers read

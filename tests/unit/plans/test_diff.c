@@ -271,6 +271,38 @@ static void test_plans_host_sans_follow_host(void **state)
 	fx_close(&f);
 }
 
+/* the plan's read of the state fills in what identities and nodes take
+ * from their hosts' recorded outputs first, so that their matching
+ * records share the desired attributes (parsing none), as others do */
+static void test_plans_read_shares_resolved(void **state)
+{
+	static const char *const addrs[] = { "crypto.bank.peer0", "node.bank.peer0",
+					     "host.bank.peer0", "crypto.bank.ca" };
+	struct fx f;
+	struct lf_state_doc doc;
+	struct lf_rset *cur = NULL;
+	struct lf_err err = LF_ERR_INIT;
+
+	(void)state;
+	fx_open(&f, "seed: 1", 1);
+	apply_all(&f);
+	fx_respec(&f, "seed: 1", 1, "debian-12");
+	assert_null(json_object_get(lf_rset_get(f.desired, "crypto.bank.peer0")->attrs,
+				    "host_sans"));
+	assert_int_equal(lf_state_read_raw(f.state, &doc, &err), 0);
+	assert_non_null(doc.raw);
+	assert_int_equal(lf_plan_read_current(&cur, doc.raw, f.desired, &err), 0);
+	assert_int_equal(cur->n, f.current->n);
+	assert_non_null(json_object_get(lf_rset_get(f.desired, "crypto.bank.peer0")->attrs,
+					"host_sans"));
+	for (size_t i = 0; i < LF_ARRAY_LEN(addrs); i++)
+		assert_ptr_equal(lf_rset_get(cur, addrs[i])->attrs,
+				 lf_rset_get(f.desired, addrs[i])->attrs);
+	lf_rset_free(cur);
+	lf_state_doc_clear(&doc);
+	fx_close(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -280,6 +312,7 @@ int main(void)
 		cmocka_unit_test(test_plans_save_load),
 		cmocka_unit_test(test_plans_refused_change),
 		cmocka_unit_test(test_plans_host_sans_follow_host),
+		cmocka_unit_test(test_plans_read_shares_resolved),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
