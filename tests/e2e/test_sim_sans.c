@@ -4,7 +4,8 @@
  * issued in the same apply that makes the host, a second plan empty, a
  * replaced host re-issuing the certificate for the new address (the key
  * kept) and re-delivering it, a drifted address shown at refresh planning
- * the same; nodes on the local machine take nothing from their hosts.
+ * the same, a host made again at the same address re-issuing nothing;
+ * nodes on the local machine take nothing from their hosts.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -84,7 +85,7 @@ static void assert_cert_names(struct clitest *t, const char *addr)
 static void test_e2e_sim_host_address_in_tls_sans(void **state)
 {
 	struct clitest t;
-	char *addr, *addr2, *key, *key2, *db, *at;
+	char *addr, *addr2, *key, *key2, *crt, *crt2, *db, *at;
 
 	(void)state;
 	ct_init(&t, "sim-sans");
@@ -133,11 +134,22 @@ static void test_e2e_sim_host_address_in_tls_sans(void **state)
 	assert_cert_names(&t, "10.200.0.7");
 	assert_int_equal(ct_run(&t, "plan -f net.yaml --refresh --detailed-exitcode"), 0);
 
+	/* a host made again at the same address (forgotten, then adopted by
+	 * the cloud): the identity's update re-issues nothing */
+	crt = ct_read(&t, PEER_TLS "server.crt");
+	assert_int_equal(ct_run(&t, "state rm host.bank.peer0 -f net.yaml"), 0);
+	assert_int_equal(ct_run(&t, "apply -f net.yaml --auto-approve"), 0);
+	crt2 = ct_read(&t, PEER_TLS "server.crt");
+	assert_string_equal(crt, crt2);
+	assert_int_equal(ct_run(&t, "plan -f net.yaml --refresh --detailed-exitcode"), 0);
+
 	assert_int_equal(ct_run(&t, "destroy -f net.yaml --auto-approve"), 0);
 	free(addr);
 	free(addr2);
 	free(key);
 	free(key2);
+	free(crt);
+	free(crt2);
 	free(db);
 	ct_done(&t);
 }
