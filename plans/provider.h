@@ -133,8 +133,9 @@ struct lf_rtype {
 	 * outputs this plan remakes (created, replaced, restarted): values
 	 * from them are LF_KNOWN_AFTER_APPLY; NULL at apply, where
 	 * env->desired carries this apply's outputs (else env->current). The
-	 * planner calls it in dependency order before it diffs r, the
-	 * executor before r's action runs. */
+	 * plan's state read calls it with the recorded outputs
+	 * (lf_plan_read_current), the planner in dependency order before it
+	 * diffs r, the executor before r's action runs (plans/resolve.c). */
 	json_t *(*resolve)(const struct lf_apply_env *env, const struct lf_resource *r,
 			   const json_t *fresh);
 };
