@@ -11,6 +11,10 @@
  * replaced, or created anew (it was found gone, or forgotten with
  * `state rm`), is updated (or replaced, when its type cannot update) so
  * that it follows.
+ * Attributes that take another resource's outputs (lf_rtype.resolve: a
+ * node identity's TLS SANs from its host's machine address) are filled in
+ * before a resource is diffed, in dependency order: from the recorded
+ * outputs, or LF_KNOWN_AFTER_APPLY when this plan remakes that resource.
  * Resources only in the current state are deleted.
  */
 #include "plans/plan.h"
@@ -129,7 +133,9 @@ static void closure_visit(const struct lf_rset *rs, const char *addr,
 }
 
 /* the targets plus every recorded resource that depends on one of them,
- * transitively: a targeted delete takes what stands on it along */
+ * transitively: a targeted delete takes what stands on it along (not what
+ * only takes its outputs, LF_OUTPUTS_FROM: a node's identity stays when
+ * its host goes) */
 static json_t *dependents_closure(const struct lf_rset *current,
 				  const char *const *targets)
 {
@@ -143,11 +149,14 @@ static json_t *dependents_closure(const struct lf_rset *current,
 		grew = false;
 		for (i = 0; i < current->n; i++) {
 			const struct lf_resource *r = &current->v[i];
+			/* a dependency r takes outputs from only does not own r */
+			const char *from = json_string_value(json_object_get(r->attrs,
+									     LF_OUTPUTS_FROM));
 
 			if (json_object_get(set, r->addr))
 				continue;
 			for (k = 0; k < r->ndeps; k++) {
-				if (json_object_get(set, r->deps[k])) {
+				if (json_object_get(set, r->deps[k]) && !lf_streq(from, r->deps[k])) {
 					json_object_set_new(set, r->addr, json_true());
 					grew = true;
 					break;
@@ -222,20 +231,32 @@ static void forced_replace(struct lf_action *a, const struct lf_plan_opts *opts)
 	a->reason = lf_xstrdup(why);
 }
 
+/* does the action remake its resource's outputs (a machine created,
+ * replaced or restarted may come back at another address)? */
+static bool remakes_outputs(const struct lf_action *a)
+{
+	if (a->kind == LF_ACT_CREATE || a->kind == LF_ACT_REPLACE)
+		return true;
+	for (size_t i = 0; a->kind == LF_ACT_UPDATE && i < a->nchanges; i++)
+		if (a->changes[i].kind == LF_CHANGE_RESTART)
+			return true;
+	return false;
+}
+
 static void plan_desired(struct lf_plan *p, const struct lf_apply_env *env,
-			 const struct lf_rset *desired,
+			 struct lf_rset *desired,
 			 const struct lf_rset *current, json_t *scope,
 			 const struct lf_plan_opts *opts)
 {
 	unsigned char *mark = lf_xcalloc(desired->n, 1);
 	size_t *order = lf_xcalloc(desired->n, sizeof(*order));
-	json_t *replaced = json_object();
+	json_t *replaced = json_object(), *fresh = json_object();
 	size_t n = 0, i, k;
 
 	for (i = 0; i < desired->n; i++)
 		topo_visit(desired, i, mark, order, &n);
 	for (i = 0; i < n; i++) {
-		const struct lf_resource *des = &desired->v[order[i]];
+		struct lf_resource *des = &desired->v[order[i]];
 		const struct lf_resource *cur = lf_rset_get(current, des->addr);
 		const struct lf_rtype *rt = lf_rtype_find(des->type);
 		struct lf_action *a = &p->v[p->n];
@@ -243,11 +264,13 @@ static void plan_desired(struct lf_plan *p, const struct lf_apply_env *env,
 		if (scope && !json_object_get(scope, des->addr))
 			continue;
 		p->n++;
+		lf_plan_resolve(env, des, fresh, NULL);
 		if (!cur || cur->partial) {
 			action_init(a, LF_ACT_CREATE, des);
 			if (cur)
 				a->reason = lf_xstrdup("its creation did not finish; resumed with what the driver made");
 			json_object_set_new(replaced, des->addr, json_true());
+			json_object_set_new(fresh, des->addr, json_true());
 			if (rt && rt->refuse && !p->refusal)
 				p->refusal = rt->refuse(env, NULL, des);
 			if (rt && rt->note)
@@ -264,17 +287,20 @@ static void plan_desired(struct lf_plan *p, const struct lf_apply_env *env,
 				a->kind = rt && rt->update ? LF_ACT_UPDATE : LF_ACT_REPLACE;
 			a->reason = lf_xasprintf("drift: %s", cur->drift);
 		}
-		for (k = 0; a->kind == LF_ACT_NOOP && k < des->ndeps; k++) {
+		for (k = 0; !a->reason && k < des->ndeps; k++) {
 			if (!json_object_get(replaced, des->deps[k]) ||
 			    (rt && rt->follows && !rt->follows(des, des->deps[k])))
 				continue;
-			a->kind = rt && rt->update ? LF_ACT_UPDATE : LF_ACT_REPLACE;
+			if (a->kind == LF_ACT_NOOP)
+				a->kind = rt && rt->update ? LF_ACT_UPDATE : LF_ACT_REPLACE;
 			a->reason = lf_xasprintf("dependency %s is (re)created",
 						 des->deps[k]);
 		}
 		forced_replace(a, opts);
 		if (a->kind == LF_ACT_REPLACE)
 			json_object_set_new(replaced, des->addr, json_true());
+		if (remakes_outputs(a))
+			json_object_set_new(fresh, des->addr, json_true());
 		if (a->kind != LF_ACT_NOOP && rt && rt->refuse && !p->refusal)
 			p->refusal = rt->refuse(env, cur, des);
 		if (a->kind == LF_ACT_REPLACE && rt && rt->refuse_delete && !p->refusal)
@@ -283,6 +309,7 @@ static void plan_desired(struct lf_plan *p, const struct lf_apply_env *env,
 			a->note = rt->note(env, cur, des);
 	}
 	json_decref(replaced);
+	json_decref(fresh);
 	free(mark);
 	free(order);
 }
@@ -324,7 +351,7 @@ static void plan_count(struct lf_plan *p)
 }
 
 int lf_plan_make(struct lf_plan **out, const struct lf_apply_env *env,
-		 const struct lf_rset *desired, const struct lf_rset *current,
+		 struct lf_rset *desired, const struct lf_rset *current,
 		 const struct lf_plan_opts *opts, struct lf_err *err)
 {
 	struct lf_plan *p;

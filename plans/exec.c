@@ -48,6 +48,8 @@ struct job {
 	bool recorded;                   /* its result is in a written state */
 	char *skip_reason;
 	int lane;                        /* provider limit index, -1: none */
+	json_t *held;                    /* des's attrs before resolve (the
+					    plan's action borrows them) */
 };
 
 /* a provider's limit on actions at once (spec providers.X.parallelism) */
@@ -251,6 +253,10 @@ static int run_job(struct sched *s, struct job *j)
 
 	if (!rt)
 		return lf_err_set(&j->err, LF_EINVALID, "no resource type '%s'", j->act->type);
+	/* outputs flow: what the plan knew only after apply (a host's new
+	 * address in its node's TLS SANs) from this apply's */
+	if (j->des && !j->held)
+		lf_plan_resolve(s->env, j->des, NULL, &j->held);
 	for (;;) {
 		j->attempts++;
 		rc = run_once(s, j, rt);
@@ -670,6 +676,7 @@ static void jobs_free(struct sched *s)
 		free(s->jobs[i].next);
 		free(s->jobs[i].skip_reason);
 		json_decref(s->jobs[i].outputs);
+		json_decref(s->jobs[i].held);
 	}
 	lf_state_batch_clear(&s->batch);
 	free(s->jobs);

@@ -85,9 +85,11 @@ struct lf_plan_opts {
 	const char *const *tainted;
 };
 
-/* Compute the plan. env is needed for the types' in_place/note hooks. */
+/* Compute the plan. env is needed for the types' in_place/note hooks.
+ * desired's attributes that come from other resources (lf_rtype.resolve)
+ * are filled in (from current's outputs, or LF_KNOWN_AFTER_APPLY). */
 int lf_plan_make(struct lf_plan **out, const struct lf_apply_env *env,
-		 const struct lf_rset *desired, const struct lf_rset *current,
+		 struct lf_rset *desired, const struct lf_rset *current,
 		 const struct lf_plan_opts *opts, struct lf_err *err);
 void lf_plan_free(struct lf_plan *plan);
 bool lf_plan_has_changes(const struct lf_plan *plan);
@@ -178,6 +180,22 @@ unsigned int lf_plan__start_threads(pthread_t *th, unsigned int n,
  * name) must pass the spec's rules. LF_EINVALID names the record and
  * field. lf_plan_make, lf_plan_apply and lf_refresh call it. */
 int lf_plan_check_records(const struct lf_rset *current, struct lf_err *err);
+
+/* ---- attributes from outputs (plans/resolve.c) ---- */
+
+/* Fill in r's attributes that take other resources' outputs (its type's
+ * resolve; fresh as there): true when r's attrs were replaced (and r
+ * rehashed); the old attrs go to *held, or are released when held is
+ * NULL. */
+bool lf_plan_resolve(const struct lf_apply_env *env, struct lf_resource *r,
+		     const json_t *fresh, json_t **held);
+/* The current set from raw records (lf_rset_from_raw), the records of
+ * resources that take outputs read after the others, once desired's
+ * attributes were filled in from those (so that matching records share
+ * them). */
+struct lf_state_raw;
+int lf_plan_read_current(struct lf_rset **out, const struct lf_state_raw *raw,
+			 struct lf_rset *desired, struct lf_err *err);
 
 /* ---- refresh ---- */
 

@@ -51,6 +51,8 @@ static char *val_str(const json_t *v)
 
 	if (!v)
 		return lf_xstrdup("(none)");
+	if (lf_streq(json_string_value(v), LF_KNOWN_AFTER_APPLY))
+		return lf_xstrdup(LF_KNOWN_AFTER_APPLY);
 	s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
 	return s ? s : lf_xstrdup("?");
 }
@@ -134,6 +136,19 @@ static bool restarts(const struct lf_action *a)
 	return false;
 }
 
+/* a created resource's attributes known only after apply */
+static void print_unknown(const struct lf_action *a, FILE *f)
+{
+	const char *key;
+	json_t *v;
+
+	if (a->kind != LF_ACT_CREATE || !a->attrs)
+		return;
+	json_object_foreach((json_t *)a->attrs, key, v)
+		if (lf_streq(json_string_value(v), LF_KNOWN_AFTER_APPLY))
+			fprintf(f, "        %s: %s\n", key, LF_KNOWN_AFTER_APPLY);
+}
+
 static void print_action(const struct lf_action *a, FILE *f, bool color)
 {
 	char note[LF_ERR_MSG_MAX + 64];
@@ -144,6 +159,7 @@ static void print_action(const struct lf_action *a, FILE *f, bool color)
 	print_glance(a, f);
 	fprintf(f, "  (%s%s)\n", verb(a->kind),
 		a->kind == LF_ACT_UPDATE && restarts(a) ? ", with a restart" : "");
+	print_unknown(a, f);
 	for (i = 0; i < a->nchanges; i++) {
 		const struct lf_change *c = &a->changes[i];
 		char *o, *n;

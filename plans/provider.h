@@ -48,6 +48,15 @@ struct lf_apply_env {
 /* a live key (read) whose string value is drift the plan shows as is */
 #define LF_DRIFT_NOTE "drift_note"
 
+/* the value of an attribute that comes from a resource this plan creates
+ * or replaces: its outputs are known only after apply (plan output shows
+ * it bare) */
+#define LF_KNOWN_AFTER_APPLY "(known after apply)"
+
+/* a host's outputs that are machine addresses (a provider's report): the
+ * TLS SANs of the nodes on it, drift at refresh */
+#define LF_ADDRESS_OUTPUTS { "machine_address", "public_address", "private_address" }
+
 struct lf_rtype {
 	const char *type;
 	/* create: desired has attrs; set *outputs (object, owned by caller).
@@ -122,6 +131,19 @@ struct lf_rtype {
 	 * signs once: what was signed stays done when the admin's identity
 	 * is issued anew) answers false */
 	bool (*follows)(const struct lf_resource *r, const char *dep);
+	/* optional: attributes that take another resource's outputs or hash
+	 * (a node identity's TLS SANs: its host's machine address; a node's
+	 * "crypto": its identity's hash). Returns r's attrs with them filled
+	 * in, as a new object (r->attrs may be shared), when they differ
+	 * from r->attrs, else NULL. fresh: at plan, the addresses whose
+	 * outputs this plan remakes (created, replaced, restarted): values
+	 * from them are LF_KNOWN_AFTER_APPLY; NULL at apply, where
+	 * env->desired carries this apply's outputs (else env->current). The
+	 * plan's state read calls it with the recorded outputs
+	 * (lf_plan_read_current), the planner in dependency order before it
+	 * diffs r, the executor before r's action runs (plans/resolve.c). */
+	json_t *(*resolve)(const struct lf_apply_env *env, const struct lf_resource *r,
+			   const json_t *fresh);
 };
 
 /* a follows callback: every dependency but an org admin's identity

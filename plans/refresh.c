@@ -89,6 +89,33 @@ static void *refresh_worker(void *arg)
 	}
 }
 
+/* a machine address (LF_ADDRESS_OUTPUTS) the driver reports other than
+ * the recorded output: the live one goes into the outputs (copied), for
+ * what takes it (a node's TLS SANs), and is drift, so the host's update
+ * records it */
+static void live_addresses(struct lf_resource *k, const json_t *live, struct lf_buf *why)
+{
+	static const char *const keys[] = LF_ADDRESS_OUTPUTS;
+	json_t *outputs = NULL;
+
+	for (size_t i = 0; i < LF_ARRAY_LEN(keys); i++) {
+		const json_t *lv = json_object_get(live, keys[i]);
+		const json_t *ov = json_object_get(k->outputs, keys[i]);
+
+		if (!json_string_length(lv) || !json_is_string(ov) || json_equal(ov, lv))
+			continue;
+		if (!outputs)
+			outputs = json_copy(k->outputs);
+		json_object_set(outputs, keys[i], (json_t *)lv);
+		lf_buf_printf(why, "%s%s is %s live, %s recorded", why->len ? "; " : "", keys[i],
+			      json_string_value(lv), json_string_value(ov));
+	}
+	if (outputs) {
+		json_decref(k->outputs);
+		k->outputs = outputs;
+	}
+}
+
 /* the record as it lives: attributes the driver reports differently take
  * the live value (copied: the state document shares the record's), and
  * the differences are noted as drift for the plan, as is a non-empty live
@@ -98,6 +125,9 @@ static void apply_live(struct lf_resource *k, const json_t *live)
 	struct lf_buf why = LF_BUF_INIT;
 	const char *key;
 	json_t *lv, *attrs = NULL;
+
+	if (strcmp(k->type, "host") == 0)
+		live_addresses(k, live, &why);
 
 	json_object_foreach((json_t *)live, key, lv) {
 		const json_t *ov = json_object_get(k->attrs, key);

@@ -483,16 +483,47 @@ static int add_raw(struct lf_rset *rs, const struct lf_state_raw *raw,
 int lf_rset_from_raw(struct lf_rset **out, const struct lf_state_raw *raw,
 		     const struct lf_rset *desired, struct lf_err *err)
 {
+	return lf_rset_from_raw2(out, raw, desired, NULL, NULL, NULL, err);
+}
+
+/* is the raw record i's desired resource one of the second round? */
+static bool raw_later(const struct lf_state_raw *raw, size_t i, const struct lf_rset *desired,
+		      bool (*later)(void *arg, const struct lf_resource *des), void *arg)
+{
+	const struct lf_resource *des;
+
+	if (!later || !desired)
+		return false;
+	des = lf_rset_get(desired, lf_state_rec_addr(raw, &raw->v[i]));
+	return des && later(arg, des);
+}
+
+int lf_rset_from_raw2(struct lf_rset **out, const struct lf_state_raw *raw,
+		      const struct lf_rset *desired,
+		      bool (*later)(void *arg, const struct lf_resource *des),
+		      void (*between)(void *arg, const struct lf_rset *first), void *arg,
+		      struct lf_err *err)
+{
+	unsigned char *second = lf_xcalloc(raw->n + 1, 1);
 	struct lf_rset *rs;
 	size_t i;
+	int round, rc = 0;
 
 	*out = NULL;
 	lf_rset_new(&rs);
-	for (i = 0; i < raw->n; i++) {
-		if (add_raw(rs, raw, &raw->v[i], desired, err) != 0) {
-			lf_rset_free(rs);
-			return err ? err->code : LF_EINVALID;
-		}
+	for (i = 0; i < raw->n; i++)
+		second[i] = raw_later(raw, i, desired, later, arg);
+	for (round = 0; rc == 0 && round < 2; round++) {
+		if (round == 1 && between)
+			between(arg, rs);
+		for (i = 0; rc == 0 && i < raw->n; i++)
+			if (second[i] == round)
+				rc = add_raw(rs, raw, &raw->v[i], desired, err);
+	}
+	free(second);
+	if (rc != 0) {
+		lf_rset_free(rs);
+		return err ? err->code : LF_EINVALID;
 	}
 	*out = rs;
 	return 0;

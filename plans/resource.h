@@ -28,6 +28,12 @@ struct lf_resource {
 				the record (NULL: not seen to differ) */
 };
 
+/* the attribute naming a dependency this resource takes outputs from only
+ * (a node identity's TLS SANs: its host's addresses): it orders the
+ * actions and fills attributes (lf_rtype.resolve), but a targeted destroy
+ * of that dependency does not take this resource along */
+#define LF_OUTPUTS_FROM "outputs_from"
+
 struct lf_rset {
 	struct lf_resource *v;
 	size_t n, cap;
@@ -81,5 +87,17 @@ struct lf_state_raw;
  */
 int lf_rset_from_raw(struct lf_rset **out, const struct lf_state_raw *raw,
 		     const struct lf_rset *desired, struct lf_err *err);
+/*
+ * Same, in two rounds: first the records whose desired resource is not
+ * later(arg, des), then between(arg, set so far), then the others (the set
+ * keeps that order). between may change the later resources' attrs
+ * (filling in what they take from the first round's outputs), so that
+ * their records can share them too.
+ */
+int lf_rset_from_raw2(struct lf_rset **out, const struct lf_state_raw *raw,
+		      const struct lf_rset *desired,
+		      bool (*later)(void *arg, const struct lf_resource *des),
+		      void (*between)(void *arg, const struct lf_rset *first), void *arg,
+		      struct lf_err *err);
 
 #endif

@@ -1324,6 +1324,33 @@ static const char *node_lane(const struct lf_apply_env *env, const struct lf_res
 	return h ? host_lane(env, h) : NULL;
 }
 
+/* a node carries its identity's hash ("crypto", see plans/expand.c): the
+ * hash once the identity took its host's addresses (crypto's resolve), so
+ * that a re-issued certificate re-delivers the node's files */
+static json_t *node_resolve(const struct lf_apply_env *env, const struct lf_resource *r,
+			    const json_t *fresh)
+{
+	const char *have = attr_s(r->attrs, "crypto");
+	const struct lf_resource *id = NULL;
+	const char *want;
+	json_t *a;
+
+	(void)fresh;
+	for (size_t i = 0; have && !id && env->desired && i < r->ndeps; i++)
+		if (strncmp(r->deps[i], "crypto.", 7) == 0)
+			id = lf_rset_get(env->desired, r->deps[i]);
+	if (!id)
+		return NULL;
+	/* an identity whose SANs are known after apply has no hash yet */
+	want = lf_streq(attr_s(id->attrs, "host_sans"), LF_KNOWN_AFTER_APPLY)
+	       ? LF_KNOWN_AFTER_APPLY : id->hash;
+	if (strcmp(want, have) == 0)
+		return NULL;
+	a = json_copy(r->attrs);
+	json_object_set_new(a, "crypto", json_string(want));
+	return a;
+}
+
 const struct lf_rtype lf_rtype_node = {
 	.type = "node",
 	.create = node_create,
@@ -1333,4 +1360,5 @@ const struct lf_rtype lf_rtype_node = {
 	.read = node_read,
 	.read_cheap = node_read_cheap,
 	.lane = node_lane,
+	.resolve = node_resolve,
 };

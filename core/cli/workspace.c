@@ -172,7 +172,7 @@ static int read_and_expand(struct lf_ws *ws, unsigned int flags, struct lf_err *
 	if (threaded)
 		pthread_join(th, NULL);
 	if (r.rc == 0 && rc == 0 && ws->doc.raw) {
-		r.rc = lf_rset_from_raw(&ws->current, ws->doc.raw, ws->desired, &r.err);
+		r.rc = lf_plan_read_current(&ws->current, ws->doc.raw, ws->desired, &r.err);
 		lf_state_raw_free(ws->doc.raw);
 		ws->doc.raw = NULL;
 	}

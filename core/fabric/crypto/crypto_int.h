@@ -51,6 +51,8 @@ struct lfc_ident {
 	char *off_csr, *off_cert;
 	char off_file_sha[65];
 	char off_sha[65];
+	char *host;          /* the host resource whose address outputs are
+				SANs too (a provider's machine), or NULL */
 };
 
 struct lfc_layout {
@@ -76,6 +78,9 @@ int lfc_org_from_attrs(struct lfc_org *o, const json_t *attrs,
 		       struct lf_err *err);
 int lfc_ident_from_attrs(struct lfc_ident *id, const json_t *attrs,
 			 struct lf_err *err);
+/* an identity's "host_sans" attr from its host's outputs (a new array),
+ * NULL when they hold no address the spec's SANs do not name */
+json_t *lfc_host_sans(const json_t *attrs, const json_t *host_outputs);
 
 /* ---- per-thread worker and statistics ---------------------------- */
 

@@ -65,6 +65,7 @@ void lfc_ident_clear(struct lfc_ident *id)
 	free(id->name);
 	free(id->dir);
 	free(id->cn);
+	free(id->host);
 	for (i = 0; i < id->nsans; i++)
 		free(id->sans[i]);
 	free(id->sans);
@@ -175,6 +176,10 @@ static void node_ident(struct lfc_ident *id, const struct lfc_org *o,
 	add_san(id, n->address);
 	for (i = 0; i < n->nsans; i++)
 		add_san(id, n->sans[i]);
+	/* a machine a provider makes: its address is known from the host's
+	 * outputs only (attrs "host_sans", see lfc_host_sans) */
+	if (!n->machine)
+		id->host = lf_xasprintf("host.%s.%s", n->org, n->name);
 }
 
 static void user_ident(struct lfc_ident *id, const struct lfc_org *o,
@@ -297,6 +302,8 @@ json_t *lfc_ident_attrs(const struct lfc_org *o, const struct lfc_ident *id)
 						  ? "server" : lfc_ident_offline(id)
 						  ? "none" : "client"));
 	json_object_set_new(a, "sans", sans);
+	if (id->host)
+		json_object_set_new(a, LF_OUTPUTS_FROM, json_string(id->host));
 	json_object_set_new(a, "issuer", json_sprintf("crypto.%s.ca", o->name));
 	json_object_set_new(a, "tls_issuer", json_sprintf("crypto.%s.tlsca", o->name));
 	if (lfc_ident_offline(id)) {
@@ -383,7 +390,43 @@ int lfc_ident_from_attrs(struct lfc_ident *id, const json_t *attrs,
 					  "offline admin without admin_csr or admin_cert");
 		}
 	}
+	id->host = attr_str(attrs, LF_OUTPUTS_FROM);
+	for (i = 0; i < json_array_size(sans); i++)
+		add_san(id, json_string_value(json_array_get(sans, i)));
+	sans = json_object_get(attrs, "host_sans");
+	if (sans && !json_is_array(sans)) {
+		lfc_ident_clear(id);
+		return lf_err_set(err, LF_EINVALID, "the SANs from the host's outputs are not "
+				  "known yet (its addresses are known after its apply)");
+	}
 	for (i = 0; i < json_array_size(sans); i++)
 		add_san(id, json_string_value(json_array_get(sans, i)));
 	return 0;
+}
+
+/* the host_sans attr of an identity on the host resource whose outputs
+ * are host_outputs: the addresses the provider reported, minus those the
+ * spec's SANs name already; NULL when none */
+json_t *lfc_host_sans(const json_t *attrs, const json_t *host_outputs)
+{
+	static const char *const keys[] = LF_ADDRESS_OUTPUTS;
+	const json_t *spec_sans = json_object_get(attrs, "sans");
+	json_t *v = NULL;
+	size_t i, k;
+
+	for (i = 0; i < LF_ARRAY_LEN(keys); i++) {
+		const json_t *a = json_object_get(host_outputs, keys[i]);
+		bool seen = !json_string_length(a);
+
+		for (k = 0; !seen && k < json_array_size(spec_sans); k++)
+			seen = json_equal(json_array_get(spec_sans, k), a);
+		for (k = 0; !seen && k < json_array_size(v); k++)
+			seen = json_equal(json_array_get(v, k), a);
+		if (seen)
+			continue;
+		if (!v)
+			v = json_array();
+		json_array_append(v, (json_t *)a);
+	}
+	return v;
 }

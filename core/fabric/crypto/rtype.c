@@ -60,6 +60,8 @@ static int expand_org(struct lf_rset *rs, const struct lfc_layout *l, size_t i,
 		if (!r)
 			return LF_ECONFLICT;
 		add_org_deps(r, o->name);
+		if (l->ids[k].host) /* its SANs take the host's address */
+			lf_resource_add_dep(r, l->ids[k].host);
 	}
 	return 0;
 }
@@ -575,6 +577,41 @@ static char *crypto_note(const struct lf_apply_env *env, const struct lf_resourc
 			    : "the admin's certificate is", csr ? csr : cert);
 }
 
+/* a node identity on a provider's machine: its TLS SANs take the host's
+ * address outputs (attrs "host_sans"), this apply's, else the state's;
+ * LF_KNOWN_AFTER_APPLY while the plan remakes the host. Nothing for an
+ * identity that takes no host's outputs (local machines, hosts given
+ * by address). */
+static json_t *crypto_resolve(const struct lf_apply_env *env, const struct lf_resource *r,
+			      const json_t *fresh)
+{
+	const char *host = json_string_value(json_object_get(r->attrs, LF_OUTPUTS_FROM));
+	const json_t *have = json_object_get(r->attrs, "host_sans");
+	json_t *want, *a;
+
+	if (!host)
+		return NULL;
+	if (fresh && json_object_get(fresh, host)) {
+		want = json_string(LF_KNOWN_AFTER_APPLY);
+	} else {
+		const struct lf_resource *des = env->desired ? lf_rset_get(env->desired, host) : NULL;
+		const struct lf_resource *cur = env->current ? lf_rset_get(env->current, host) : NULL;
+
+		want = lfc_host_sans(r->attrs, des && des->outputs ? des->outputs
+					       : cur && !cur->partial ? cur->outputs : NULL);
+	}
+	if (want ? json_equal(want, have) : !have) {
+		json_decref(want);
+		return NULL;
+	}
+	a = json_copy(r->attrs);
+	if (want)
+		json_object_set_new(a, "host_sans", want);
+	else
+		json_object_del(a, "host_sans");
+	return a;
+}
+
 static bool crypto_read_cheap(const struct lf_apply_env *env, const struct lf_resource *r)
 {
 	(void)env;
@@ -608,4 +645,5 @@ const struct lf_rtype lf_rtype_crypto = {
 	.refuse = crypto_refuse,
 	.read = crypto_read,
 	.read_cheap = crypto_read_cheap,
+	.resolve = crypto_resolve,
 };

@@ -46,6 +46,7 @@ struct lf_node *fx_add_node(struct lf_spec *s, size_t org,
 	n->kind = kind;
 	n->hostname = lf_xasprintf("%s.%s", name, o->domain);
 	n->address = lf_xstrdup(address ? address : n->hostname);
+	n->machine = n->address; /* a machine given by address */
 	n->port = kind == LF_NODE_ORDERER ? 7050 : 7051;
 	if (kind == LF_NODE_ORDERER)
 		o->norderers++;

@@ -11,7 +11,8 @@ struct lf_spec *fx_spec_new(const char *name);
 /* returns the org's index; domain NULL = NAME.example.com */
 size_t fx_add_org(struct lf_spec *s, const char *name, const char *domain,
 		  unsigned int users);
-/* returns the node; address NULL = its host name */
+/* returns the node, on a machine given by address (machine = address;
+ * NULL for one a provider makes); address NULL = its host name */
 struct lf_node *fx_add_node(struct lf_spec *s, size_t org,
 			    enum lf_node_kind kind, const char *name,
 			    const char *address);

@@ -332,7 +332,7 @@ static struct lf_rset *apply_all(const struct lf_apply_env *env,
 	return cur;
 }
 
-static struct lf_plan *plan_of(struct lf_apply_env *env, const struct lf_rset *des,
+static struct lf_plan *plan_of(struct lf_apply_env *env, struct lf_rset *des,
 			       const struct lf_rset *cur)
 {
 	struct lf_plan *p = NULL;

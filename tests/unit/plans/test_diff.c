@@ -1,7 +1,8 @@
 /*
  * The planner: every action kind (create, no-op, update in place, replace,
  * delete), replacement following a dependency, targets, destroy plans,
- * saved plan files.
+ * saved plan files, attributes that take a dependency's outputs (a node's
+ * TLS SANs: its sim host's address) at plan and within the apply.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -204,6 +205,104 @@ static void test_plans_refused_change(void **state)
 	fx_close(&f);
 }
 
+/* the recorded host_sans of peer0's identity, and the recorded address of
+ * its host */
+static void recorded_sans(struct fx *f, const char **sans, const char **addr)
+{
+	const struct lf_resource *id = lf_rset_get(f->current, "crypto.bank.peer0");
+	const struct lf_resource *h = lf_rset_get(f->current, "host.bank.peer0");
+
+	*sans = json_string_value(json_array_get(json_object_get(id->attrs, "host_sans"), 0));
+	*addr = json_string_value(json_object_get(h->outputs, "machine_address"));
+	assert_non_null(*addr);
+	assert_int_equal(json_array_size(json_object_get(id->attrs, "host_sans")), 1);
+}
+
+static void test_plans_host_sans_follow_host(void **state)
+{
+	struct fx f;
+	struct lf_plan *p;
+	const struct lf_action *a;
+	const char *sans, *addr;
+	char *before;
+
+	(void)state;
+	fx_open(&f, "seed: 1", 1);
+	p = fx_plan(&f, NULL);
+	a = fx_action(p, "crypto.bank.peer0");
+	assert_int_equal(a->kind, LF_ACT_CREATE);
+	assert_string_equal(json_string_value(json_object_get(a->attrs, "host_sans")),
+			    LF_KNOWN_AFTER_APPLY);
+	lf_plan_free(p);
+	/* the create issues the identity from the host made in the same apply */
+	apply_all(&f);
+	recorded_sans(&f, &sans, &addr);
+	assert_string_equal(sans, addr);
+	assert_string_equal(json_string_value(json_object_get(
+		lf_rset_get(f.current, "node.bank.peer0")->attrs, "crypto")),
+		lf_rset_get(f.current, "crypto.bank.peer0")->hash);
+	before = lf_xstrdup(addr);
+	fx_respec(&f, "seed: 1", 1, "debian-12");
+	p = fx_plan(&f, NULL);
+	assert_false(lf_plan_has_changes(p));
+	lf_plan_free(p);
+	/* a new image replaces the host: its address is known after apply */
+	fx_respec(&f, "seed: 1", 1, "debian-13");
+	p = fx_plan(&f, NULL);
+	a = fx_action(p, "crypto.bank.peer0");
+	assert_int_equal(a->kind, LF_ACT_UPDATE);
+	assert_int_equal(a->nchanges, 1);
+	assert_string_equal(a->changes[0].key, "host_sans");
+	assert_string_equal(json_string_value(a->changes[0].new_val), LF_KNOWN_AFTER_APPLY);
+	assert_int_equal(fx_action(p, "node.bank.peer0")->kind, LF_ACT_UPDATE);
+	/* what takes nothing from the host is not touched */
+	assert_int_equal(fx_action(p, "crypto.bank.ca")->kind, LF_ACT_NOOP);
+	assert_int_equal(fx_action(p, "crypto.bank.admin")->kind, LF_ACT_NOOP);
+	lf_plan_free(p);
+	apply_all(&f);
+	recorded_sans(&f, &sans, &addr);
+	assert_string_equal(sans, addr);
+	assert_string_not_equal(addr, before);
+	fx_respec(&f, "seed: 1", 1, "debian-13");
+	p = fx_plan(&f, NULL);
+	assert_false(lf_plan_has_changes(p));
+	lf_plan_free(p);
+	free(before);
+	fx_close(&f);
+}
+
+/* the plan's read of the state fills in what identities and nodes take
+ * from their hosts' recorded outputs first, so that their matching
+ * records share the desired attributes (parsing none), as others do */
+static void test_plans_read_shares_resolved(void **state)
+{
+	static const char *const addrs[] = { "crypto.bank.peer0", "node.bank.peer0",
+					     "host.bank.peer0", "crypto.bank.ca" };
+	struct fx f;
+	struct lf_state_doc doc;
+	struct lf_rset *cur = NULL;
+	struct lf_err err = LF_ERR_INIT;
+
+	(void)state;
+	fx_open(&f, "seed: 1", 1);
+	apply_all(&f);
+	fx_respec(&f, "seed: 1", 1, "debian-12");
+	assert_null(json_object_get(lf_rset_get(f.desired, "crypto.bank.peer0")->attrs,
+				    "host_sans"));
+	assert_int_equal(lf_state_read_raw(f.state, &doc, &err), 0);
+	assert_non_null(doc.raw);
+	assert_int_equal(lf_plan_read_current(&cur, doc.raw, f.desired, &err), 0);
+	assert_int_equal(cur->n, f.current->n);
+	assert_non_null(json_object_get(lf_rset_get(f.desired, "crypto.bank.peer0")->attrs,
+					"host_sans"));
+	for (size_t i = 0; i < LF_ARRAY_LEN(addrs); i++)
+		assert_ptr_equal(lf_rset_get(cur, addrs[i])->attrs,
+				 lf_rset_get(f.desired, addrs[i])->attrs);
+	lf_rset_free(cur);
+	lf_state_doc_clear(&doc);
+	fx_close(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -212,6 +311,8 @@ int main(void)
 		cmocka_unit_test(test_plans_target_and_destroy),
 		cmocka_unit_test(test_plans_save_load),
 		cmocka_unit_test(test_plans_refused_change),
+		cmocka_unit_test(test_plans_host_sans_follow_host),
+		cmocka_unit_test(test_plans_read_shares_resolved),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
