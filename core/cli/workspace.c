@@ -204,6 +204,8 @@ int lf_ws_open(struct lf_ws *ws, const struct lf_cli_opts *o, unsigned int flags
 		rc = lf_state_lock(ws->state, o->lock_timeout, who, &err);
 		ws->locked = rc == 0;
 	}
+	if (rc == 0 && (flags & LF_WS_EXPAND))
+		lf_heap_prepare((size_t)1 << 30); /* 50,000 nodes: about 550 MB */
 	if (rc == 0)
 		rc = read_and_expand(ws, flags, &err);
 	phase("read+expand", &t);
