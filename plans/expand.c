@@ -25,7 +25,7 @@ static json_t *host_attrs(const struct lf_spec *spec, const struct lf_node *n)
 {
 	const struct lf_provider *p = lf_spec_provider(spec, n->provider);
 	json_t *a = json_object();
-	char *label = lf_xasprintf("%s-%s", n->name, n->org);
+	char *label = lf_xconcat(n->name, "-", n->org, NULL);
 
 	json_object_set_new_nocheck(a, "provider", json_string(n->provider ? n->provider : "local"));
 	json_object_set_new_nocheck(a, "driver", json_string(p && p->driver ? p->driver : "local"));
@@ -112,9 +112,9 @@ static int add_node(const struct lf_spec *spec, const struct lf_org *org,
 		    const struct lf_node *n, struct lf_rset *rs,
 		    struct crypto_fill *fill, size_t *nfill, struct lf_err *err)
 {
-	char *haddr = lf_xasprintf("host.%s.%s", n->org, n->name);
-	char *naddr = lf_xasprintf("node.%s.%s", n->org, n->name);
-	char *caddr = lf_xasprintf("crypto.%s.%s", n->org, n->name);
+	char *haddr = lf_xconcat("host.", n->org, ".", n->name, NULL);
+	char *naddr = lf_xconcat("node.", n->org, ".", n->name, NULL);
+	char *caddr = lf_xconcat("crypto.", n->org, ".", n->name, NULL);
 	const struct lf_resource *c = lf_rset_get(rs, caddr);
 	struct lf_resource *h, *r = NULL;
 	json_t *na = node_attrs(spec, org, n);

@@ -161,6 +161,29 @@ char *lf_xasprintf(const char *fmt, ...)
 	return p;
 }
 
+char *lf_xconcat(const char *s, ...)
+{
+	va_list ap;
+	const char *a;
+	size_t len = 0, n;
+	char *p, *w;
+
+	va_start(ap, s);
+	for (a = s; a; a = va_arg(ap, const char *))
+		len += strlen(a);
+	va_end(ap);
+	p = w = lf_xmalloc(len + 1);
+	va_start(ap, s);
+	for (a = s; a; a = va_arg(ap, const char *)) {
+		n = strlen(a);
+		memcpy(w, a, n);
+		w += n;
+	}
+	va_end(ap);
+	*w = '\0';
+	return p;
+}
+
 void lf_free_secret(void *p, size_t n)
 {
 	if (!p)

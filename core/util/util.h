@@ -29,6 +29,9 @@ void *lf_xrealloc(void *p, size_t n);
 char *lf_xstrdup(const char *s);          /* NULL in, NULL out */
 char *lf_xstrndup(const char *s, size_t n);
 char *lf_xasprintf(const char *fmt, ...) LF_PRINTF(1, 2);
+/* the strings up to a NULL, joined: lf_xconcat("host.", org, ".", name, NULL)
+ * (no format to parse: for the many addresses of a large expansion) */
+char *lf_xconcat(const char *s, ...) __attribute__((sentinel));
 /* wipe then free (secrets) */
 void lf_free_secret(void *p, size_t n);
 

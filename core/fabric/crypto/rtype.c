@@ -20,7 +20,7 @@ static struct lf_resource *add_res(struct lf_rset *rs, const char *org,
 				   const char *name, json_t *attrs,
 				   struct lf_err *err)
 {
-	char *addr = lf_xasprintf("crypto.%s.%s", org, name);
+	char *addr = lf_xconcat("crypto.", org, ".", name, NULL);
 	struct lf_resource *r = lf_rset_add(rs, addr, attrs);
 
 	if (!r)
@@ -31,7 +31,8 @@ static struct lf_resource *add_res(struct lf_rset *rs, const char *org,
 
 static void add_org_deps(struct lf_resource *r, const char *org)
 {
-	char *a = lf_xasprintf("crypto.%s.ca", org), *b = lf_xasprintf("crypto.%s.tlsca", org);
+	char *a = lf_xconcat("crypto.", org, ".ca", NULL);
+	char *b = lf_xconcat("crypto.", org, ".tlsca", NULL);
 
 	lf_resource_add_dep(r, a);
 	lf_resource_add_dep(r, b);
