@@ -271,10 +271,11 @@ static void strtab_grow(struct strtab *t)
 	t->cap = cap;
 }
 
-/* the shared string equal to v, v itself (now shared) when it is new */
-static json_t *strtab_intern(struct strtab *t, json_t *v, const char *sv, size_t len)
+/* the shared string equal to sv (len bytes, hash h), or NULL and *slot
+ * where it goes */
+static json_t *strtab_find(struct strtab *t, const char *sv, size_t len, uint64_t h,
+			   size_t *slot)
 {
-	uint64_t h = fnv1a_n(sv, len);
 	size_t i;
 
 	if ((t->n + 1) * 2 > t->cap)
@@ -286,9 +287,42 @@ static json_t *strtab_intern(struct strtab *t, json_t *v, const char *sv, size_t
 		    memcmp(json_string_value(s), sv, len) == 0)
 			return s;
 	}
-	t->slots[i] = json_incref(v);
-	t->hashes[i] = h;
+	*slot = i;
+	return NULL;
+}
+
+static void strtab_put(struct strtab *t, size_t slot, json_t *v, uint64_t h)
+{
+	t->slots[slot] = json_incref(v);
+	t->hashes[slot] = h;
 	t->n++;
+}
+
+/* the shared string equal to v, v itself (now shared) when it is new */
+static json_t *strtab_intern(struct strtab *t, json_t *v, const char *sv, size_t len)
+{
+	uint64_t h = fnv1a_n(sv, len);
+	size_t slot;
+	json_t *s = strtab_find(t, sv, len, h, &slot);
+
+	if (s)
+		return s;
+	strtab_put(t, slot, v, h);
+	return v;
+}
+
+json_t *lf_rset_string(struct lf_rset *rs, const char *s)
+{
+	struct strtab *t = &((struct rindex *)rs->index)->strings;
+	size_t len = strlen(s), slot;
+	uint64_t h = fnv1a_n(s, len);
+	json_t *v = strtab_find(t, s, len, h, &slot);
+
+	if (v)
+		return json_incref(v);
+	v = json_string(s);
+	if (v)
+		strtab_put(t, slot, v, h);
 	return v;
 }
 

@@ -162,6 +162,7 @@ static void test_strings_are_shared(void **state)
 	char *text = big_spec();
 	struct lf_rset *rs;
 	const struct lf_resource *a, *b;
+	json_t *v, *w;
 
 	(void)state;
 	rs = expand_text("big.yaml", text);
@@ -175,6 +176,17 @@ static void test_strings_are_shared(void **state)
 			 json_object_get(b->attrs, "fabric_version"));
 	assert_ptr_not_equal(json_object_get(a->attrs, "hostname"),
 			     json_object_get(b->attrs, "hostname"));
+	/* lf_rset_string hands out the set's one string, a new reference */
+	v = lf_rset_string(rs, json_string_value(json_object_get(a->attrs, "mspid")));
+	assert_ptr_equal(v, json_object_get(b->attrs, "mspid"));
+	json_decref(v);
+	v = lf_rset_string(rs, "a value no resource has");
+	assert_string_equal(json_string_value(v), "a value no resource has");
+	w = lf_rset_string(rs, "a value no resource has");
+	assert_ptr_equal(v, w);
+	json_decref(v);
+	json_decref(w);
+	assert_null(lf_rset_string(rs, "\xff"));
 	lf_rset_free(rs);
 	free(text);
 }
