@@ -21,16 +21,23 @@
 #include "core/util/util.h"
 #include "plans/expand_hooks.h"
 
-static json_t *host_attrs(const struct lf_spec *spec, const struct lf_node *n)
+/* a value many resources repeat, shared through the set (NULL for NULL) */
+static json_t *shared(struct lf_rset *rs, const char *s)
+{
+	return s ? lf_rset_string(rs, s) : NULL;
+}
+
+static json_t *host_attrs(const struct lf_spec *spec, const struct lf_node *n,
+			  struct lf_rset *rs)
 {
 	const struct lf_provider *p = lf_spec_provider(spec, n->provider);
 	json_t *a = json_object();
-	char *label = lf_xasprintf("%s-%s", n->name, n->org);
+	char *label = lf_xconcat(n->name, "-", n->org, NULL);
 
-	json_object_set_new_nocheck(a, "provider", json_string(n->provider ? n->provider : "local"));
-	json_object_set_new_nocheck(a, "driver", json_string(p && p->driver ? p->driver : "local"));
+	json_object_set_new_nocheck(a, "provider", shared(rs, n->provider ? n->provider : "local"));
+	json_object_set_new_nocheck(a, "driver", shared(rs, p && p->driver ? p->driver : "local"));
 	if (p && p->transport) /* absent: the provider reaches its own machines */
-		json_object_set_new_nocheck(a, "transport", json_string(p->transport));
+		json_object_set_new_nocheck(a, "transport", shared(rs, p->transport));
 	json_object_set_new_nocheck(a, "name", json_string(label));
 	free(label);
 	json_object_set_new_nocheck(a, "hostname", json_string(n->hostname));
@@ -39,12 +46,12 @@ static json_t *host_attrs(const struct lf_spec *spec, const struct lf_node *n)
 	} else {
 		const struct lf_size *sz = lf_spec_size(spec, n->size);
 
-		json_object_set_new_nocheck(a, "size", json_string(n->size ? n->size : ""));
+		json_object_set_new_nocheck(a, "size", shared(rs, n->size ? n->size : ""));
 		if (sz) {
 			json_object_set_new_nocheck(a, "vcpus", json_integer(sz->vcpus));
 			json_object_set_new_nocheck(a, "memory_mb", json_integer((json_int_t)sz->memory_mb));
 			json_object_set_new_nocheck(a, "disk_gb", json_integer((json_int_t)sz->disk_gb));
-			json_object_set_new_nocheck(a, "image", json_string(sz->image ? sz->image : ""));
+			json_object_set_new_nocheck(a, "image", shared(rs, sz->image ? sz->image : ""));
 		}
 	}
 	return a;
@@ -69,15 +76,15 @@ static void gossip_bootstrap(json_t *a, const struct lf_org *org, const struct l
 }
 
 static json_t *node_attrs(const struct lf_spec *spec, const struct lf_org *org,
-			  const struct lf_node *n)
+			  const struct lf_node *n, struct lf_rset *rs)
 {
 	json_t *a = json_object();
 
-	json_object_set_new_nocheck(a, "kind", json_string(lf_node_kind_name(n->kind)));
-	json_object_set_new_nocheck(a, "org", json_string(n->org));
+	json_object_set_new_nocheck(a, "kind", shared(rs, lf_node_kind_name(n->kind)));
+	json_object_set_new_nocheck(a, "org", shared(rs, n->org));
 	if (org) {
-		json_object_set_new_nocheck(a, "mspid", json_string(org->mspid));
-		json_object_set_new_nocheck(a, "domain", json_string(org->domain));
+		json_object_set_new_nocheck(a, "mspid", shared(rs, org->mspid));
+		json_object_set_new_nocheck(a, "domain", shared(rs, org->domain));
 	}
 	json_object_set_new_nocheck(a, "hostname", json_string(n->hostname));
 	json_object_set_new_nocheck(a, "address", json_string(n->address ? n->address : n->hostname));
@@ -91,8 +98,8 @@ static json_t *node_attrs(const struct lf_spec *spec, const struct lf_org *org,
 	if (n->admin_port)
 		json_object_set_new_nocheck(a, "admin_port", json_integer(n->admin_port));
 	json_object_set_new_nocheck(a, "listen_host",
-			    json_string(n->listen_host ? n->listen_host : "0.0.0.0"));
-	json_object_set_new_nocheck(a, "fabric_version", json_string(spec->fabric_version));
+			    shared(rs, n->listen_host ? n->listen_host : "0.0.0.0"));
+	json_object_set_new_nocheck(a, "fabric_version", shared(rs, spec->fabric_version));
 	if (n->kind == LF_NODE_PEER)
 		gossip_bootstrap(a, org, n);
 	return a;
@@ -112,18 +119,18 @@ static int add_node(const struct lf_spec *spec, const struct lf_org *org,
 		    const struct lf_node *n, struct lf_rset *rs,
 		    struct crypto_fill *fill, size_t *nfill, struct lf_err *err)
 {
-	char *haddr = lf_xasprintf("host.%s.%s", n->org, n->name);
-	char *naddr = lf_xasprintf("node.%s.%s", n->org, n->name);
-	char *caddr = lf_xasprintf("crypto.%s.%s", n->org, n->name);
+	char *haddr = lf_xconcat("host.", n->org, ".", n->name, NULL);
+	char *naddr = lf_xconcat("node.", n->org, ".", n->name, NULL);
+	char *caddr = lf_xconcat("crypto.", n->org, ".", n->name, NULL);
 	const struct lf_resource *c = lf_rset_get(rs, caddr);
 	struct lf_resource *h, *r = NULL;
-	json_t *na = node_attrs(spec, org, n);
+	json_t *na = node_attrs(spec, org, n, rs);
 	int rc = 0;
 
 	json_object_set_new_nocheck(na, "host", json_string(haddr));
 	if (c)
 		json_object_set_new_nocheck(na, "crypto", json_null());
-	h = lf_rset_add(rs, haddr, host_attrs(spec, n));
+	h = lf_rset_add(rs, haddr, host_attrs(spec, n, rs));
 	if (h)
 		r = lf_rset_add(rs, naddr, na);
 	else

@@ -20,8 +20,15 @@ struct strtab {
 	size_t cap, n;   /* cap: power of two, 0 until the first string */
 };
 
+/* an address's slot: its position and its hash, so that a probe that
+ * meets another address compares no strings */
+struct aslot {
+	size_t pos;      /* position + 1; 0 = empty */
+	uint64_t hash;   /* fnv1a of the address */
+};
+
 struct rindex {
-	size_t *slots;   /* position + 1; 0 = empty */
+	struct aslot *slots;
 	size_t cap;      /* power of two */
 	struct strtab strings;
 	bool defer;      /* lf_rset_add leaves hashes to lf_rset_hash_pending */
@@ -45,26 +52,29 @@ static uint64_t fnv1a(const char *s)
 	return fnv1a_n(s, strlen(s));
 }
 
-static void index_put(struct lf_rset *rs, size_t pos)
+static void slot_put(struct aslot *slots, size_t cap, size_t pos, uint64_t h)
 {
-	struct rindex *ix = rs->index;
-	size_t i = (size_t)fnv1a(rs->v[pos].addr) & (ix->cap - 1);
+	size_t i = (size_t)h & (cap - 1);
 
-	while (ix->slots[i] != 0)
-		i = (i + 1) & (ix->cap - 1);
-	ix->slots[i] = pos + 1;
+	while (slots[i].pos != 0)
+		i = (i + 1) & (cap - 1);
+	slots[i].pos = pos + 1;
+	slots[i].hash = h;
 }
 
+/* twice the slots; the hashes kept move over, no address is rehashed */
 static void index_grow(struct lf_rset *rs)
 {
 	struct rindex *ix = rs->index;
-	size_t i;
+	size_t cap = ix->cap ? ix->cap * 2 : 64, i;
+	struct aslot *slots = lf_xcalloc(cap, sizeof(*slots));
 
+	for (i = 0; i < ix->cap; i++)
+		if (ix->slots[i].pos != 0)
+			slot_put(slots, cap, ix->slots[i].pos - 1, ix->slots[i].hash);
 	free(ix->slots);
-	ix->cap = ix->cap ? ix->cap * 2 : 64;
-	ix->slots = lf_xcalloc(ix->cap, sizeof(*ix->slots));
-	for (i = 0; i < rs->n; i++)
-		index_put(rs, i);
+	ix->slots = slots;
+	ix->cap = cap;
 }
 
 int lf_rset_new(struct lf_rset **out)
@@ -109,19 +119,28 @@ void lf_rset_free(struct lf_rset *rs)
 	free(rs);
 }
 
-struct lf_resource *lf_rset_get(const struct lf_rset *rs, const char *addr)
+/* the resource at addr, whose hash is h */
+static struct lf_resource *rset_find(const struct lf_rset *rs, const char *addr,
+				     uint64_t h)
 {
 	const struct rindex *ix = rs->index;
-	size_t i = (size_t)fnv1a(addr) & (ix->cap - 1);
+	size_t i = (size_t)h & (ix->cap - 1);
 
-	while (ix->slots[i] != 0) {
-		struct lf_resource *r = &rs->v[ix->slots[i] - 1];
+	while (ix->slots[i].pos != 0) {
+		if (ix->slots[i].hash == h) {
+			struct lf_resource *r = &rs->v[ix->slots[i].pos - 1];
 
-		if (strcmp(r->addr, addr) == 0)
-			return r;
+			if (strcmp(r->addr, addr) == 0)
+				return r;
+		}
 		i = (i + 1) & (ix->cap - 1);
 	}
 	return NULL;
+}
+
+struct lf_resource *lf_rset_get(const struct lf_rset *rs, const char *addr)
+{
+	return rset_find(rs, addr, fnv1a(addr));
 }
 
 char *lf_addr_type(const char *addr)
@@ -252,10 +271,11 @@ static void strtab_grow(struct strtab *t)
 	t->cap = cap;
 }
 
-/* the shared string equal to v, v itself (now shared) when it is new */
-static json_t *strtab_intern(struct strtab *t, json_t *v, const char *sv, size_t len)
+/* the shared string equal to sv (len bytes, hash h), or NULL and *slot
+ * where it goes */
+static json_t *strtab_find(struct strtab *t, const char *sv, size_t len, uint64_t h,
+			   size_t *slot)
 {
-	uint64_t h = fnv1a_n(sv, len);
 	size_t i;
 
 	if ((t->n + 1) * 2 > t->cap)
@@ -267,9 +287,42 @@ static json_t *strtab_intern(struct strtab *t, json_t *v, const char *sv, size_t
 		    memcmp(json_string_value(s), sv, len) == 0)
 			return s;
 	}
-	t->slots[i] = json_incref(v);
-	t->hashes[i] = h;
+	*slot = i;
+	return NULL;
+}
+
+static void strtab_put(struct strtab *t, size_t slot, json_t *v, uint64_t h)
+{
+	t->slots[slot] = json_incref(v);
+	t->hashes[slot] = h;
 	t->n++;
+}
+
+/* the shared string equal to v, v itself (now shared) when it is new */
+static json_t *strtab_intern(struct strtab *t, json_t *v, const char *sv, size_t len)
+{
+	uint64_t h = fnv1a_n(sv, len);
+	size_t slot;
+	json_t *s = strtab_find(t, sv, len, h, &slot);
+
+	if (s)
+		return s;
+	strtab_put(t, slot, v, h);
+	return v;
+}
+
+json_t *lf_rset_string(struct lf_rset *rs, const char *s)
+{
+	struct strtab *t = &((struct rindex *)rs->index)->strings;
+	size_t len = strlen(s), slot;
+	uint64_t h = fnv1a_n(s, len);
+	json_t *v = strtab_find(t, s, len, h, &slot);
+
+	if (v)
+		return json_incref(v);
+	v = json_string(s);
+	if (v)
+		strtab_put(t, slot, v, h);
 	return v;
 }
 
@@ -309,9 +362,11 @@ static void intern_strings(struct lf_rset *rs, json_t *attrs)
 static struct lf_resource *rset_add(struct lf_rset *rs, const char *addr,
 				    json_t *attrs, const char *hash)
 {
+	struct rindex *ix = rs->index;
+	uint64_t h = fnv1a(addr);
 	struct lf_resource *r;
 
-	if (lf_rset_get(rs, addr)) {
+	if (rset_find(rs, addr, h)) {
 		json_decref(attrs);
 		return NULL;
 	}
@@ -334,10 +389,9 @@ static struct lf_resource *rset_add(struct lf_rset *rs, const char *addr,
 	else if (!hash || hash[0])
 		lf_resource_rehash(r);
 	rs->n++;
-	if (rs->n * 2 > ((struct rindex *)rs->index)->cap)
+	if (rs->n * 2 > ix->cap)
 		index_grow(rs);
-	else
-		index_put(rs, rs->n - 1);
+	slot_put(ix->slots, ix->cap, rs->n - 1, h);
 	return r;
 }
 

@@ -49,6 +49,10 @@ struct lf_resource *lf_rset_add(struct lf_rset *rs, const char *addr,
 /* same, trusting a hash recorded earlier (state); NULL: compute it */
 struct lf_resource *lf_rset_add_hashed(struct lf_rset *rs, const char *addr,
 				       json_t *attrs, const char *hash);
+/* a string attr value shared with the set's other resources (a new
+ * reference; NULL when s is not valid UTF-8, as json_string): for values
+ * many resources repeat, built once instead of once per resource */
+json_t *lf_rset_string(struct lf_rset *rs, const char *s);
 /* add a dependency address to r */
 void lf_resource_add_dep(struct lf_resource *r, const char *dep);
 struct lf_resource *lf_rset_get(const struct lf_rset *rs, const char *addr);

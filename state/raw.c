@@ -26,7 +26,8 @@
 #define UUID_LEN 36
 
 enum { K_FV = 1, K_LIN = 2, K_SER = 4, K_VER = 8, K_RES = 16 };
-enum { R_TYPE = 1, R_ATTRS = 2, R_OUT = 4, R_HASH = 8, R_DEPS = 16, R_PART = 32 };
+enum { R_TYPE = 1, R_ATTRS = 2, R_OUT = 4, R_HASH = 8, R_DEPS = 16, R_PART = 32,
+       R_TAINT = 64 };
 
 /* keys seen in one open object below a record: hashes, for duplicates */
 struct frame {
@@ -93,7 +94,7 @@ static int value_at(struct scan *s, int kind)
 		case R_OUT: s->rec->has_outputs = true; return kind == 'm' ? 1 : decline(s);
 		case R_DEPS: return kind == 'a' ? 1 : decline(s);
 		case R_TYPE: case R_HASH: return kind == 's' ? 1 : decline(s);
-		default: return 1; /* partial: any value */
+		default: return 1; /* partial, tainted: any value */
 		}
 	}
 	return 1;
@@ -114,6 +115,8 @@ static int on_bool(void *ctx, int b)
 		return decline(s);
 	if (s->depth == 3 && s->rec_key == R_PART)
 		s->rec->partial = b != 0;
+	if (s->depth == 3 && s->rec_key == R_TAINT)
+		s->rec->tainted = b != 0;
 	return value_at(s, 'b');
 }
 
@@ -169,7 +172,7 @@ static int on_string(void *ctx, const unsigned char *p, size_t n)
 static const char *const TOP[] = { "format_version", "lineage", "serial",
 				   "ledgerform_version", "resources" };
 static const char *const REC[] = { "type", "attrs", "outputs", "hash", "deps",
-				   "partial" };
+				   "partial", "tainted" };
 
 /* the bit of key among names (1 << index), 0 when not one of them */
 static int key_bit(const char *const *names, size_t nn, const unsigned char *p,

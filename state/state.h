@@ -62,6 +62,7 @@ struct lf_state_rec {
 	size_t deps, ndeps;   /* offset of ndeps NUL-separated deps in strings */
 	char hash[65];        /* "" when absent or not 64 characters */
 	bool partial;         /* "partial": true */
+	bool tainted;         /* "tainted": true (state taint) */
 	bool has_outputs;
 	size_t off, len;      /* the record's JSON object text in raw->text */
 	size_t out_off, out_len; /* its "outputs" object's text (has_outputs) */

@@ -110,7 +110,7 @@ static void add_tainted(struct lf_ws *ws, size_t *n, size_t max, const char *add
 }
 
 /* the records `state taint` marked, noted before the document is
- * dropped; the raw index's records that mention "tainted" are parsed */
+ * dropped (the raw index flags them as it scans) */
 static void note_tainted(struct lf_ws *ws)
 {
 	const struct lf_state_raw *raw = ws->doc.raw;
@@ -121,16 +121,9 @@ static void note_tainted(struct lf_ws *ws)
 	json_object_foreach(ws->doc.resources, addr, rec)
 		if (json_is_true(json_object_get(rec, "tainted")))
 			add_tainted(ws, &n, max, addr);
-	for (i = 0; raw && i < raw->n; i++) {
-		const struct lf_state_rec *r = &raw->v[i];
-
-		if (!memmem(raw->text + r->off, r->len, "\"tainted\"", 9))
-			continue;
-		rec = json_loadb(raw->text + r->off, r->len, 0, NULL);
-		if (json_is_true(json_object_get(rec, "tainted")))
-			add_tainted(ws, &n, max, lf_state_rec_addr(raw, r));
-		json_decref(rec);
-	}
+	for (i = 0; raw && i < raw->n; i++)
+		if (raw->v[i].tainted)
+			add_tainted(ws, &n, max, lf_state_rec_addr(raw, &raw->v[i]));
 }
 
 /* read and index the state (runs beside the expansion) */
@@ -204,6 +197,8 @@ int lf_ws_open(struct lf_ws *ws, const struct lf_cli_opts *o, unsigned int flags
 		rc = lf_state_lock(ws->state, o->lock_timeout, who, &err);
 		ws->locked = rc == 0;
 	}
+	if (rc == 0 && (flags & LF_WS_EXPAND))
+		lf_heap_prepare((size_t)1 << 30); /* 50,000 nodes: about 550 MB */
 	if (rc == 0)
 		rc = read_and_expand(ws, flags, &err);
 	phase("read+expand", &t);

@@ -9,10 +9,15 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -153,6 +158,29 @@ char *lf_xasprintf(const char *fmt, ...)
 	if (vasprintf(&p, fmt, ap) < 0)
 		oom();
 	va_end(ap);
+	return p;
+}
+
+char *lf_xconcat(const char *s, ...)
+{
+	va_list ap;
+	const char *a;
+	size_t len = 0, n;
+	char *p, *w;
+
+	va_start(ap, s);
+	for (a = s; a; a = va_arg(ap, const char *))
+		len += strlen(a);
+	va_end(ap);
+	p = w = lf_xmalloc(len + 1);
+	va_start(ap, s);
+	for (a = s; a; a = va_arg(ap, const char *)) {
+		n = strlen(a);
+		memcpy(w, a, n);
+		w += n;
+	}
+	va_end(ap);
+	*w = '\0';
 	return p;
 }
 
@@ -567,4 +595,44 @@ void lf_sleep_ms(uint64_t ms)
 
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
+}
+
+void lf_heap_prepare(size_t expect)
+{
+#if defined(__GLIBC__) && defined(MADV_HUGEPAGE)
+	const uintptr_t huge = 2u << 20;
+	int pad = expect < (size_t)INT_MAX ? (int)expect : INT_MAX;
+	char *before, *after;
+	void *blocks[64];
+	size_t n;
+	uintptr_t from, to;
+
+	/* what is free at the heap's top goes back first, so that the heap
+	 * grows where the advice below covers */
+	malloc_trim(0);
+	/* one arena: the threads' blocks come from the same heap */
+	mallopt(M_ARENA_MAX, 1);
+	/* grow by pad at the next extension and never shrink; blocks up to
+	 * 32 MiB (a state file's text) from the heap rather than mmap */
+	mallopt(M_TOP_PAD, pad);
+	mallopt(M_TRIM_THRESHOLD, INT_MAX);
+	mallopt(M_MMAP_THRESHOLD, 32 << 20);
+	/* blocks of 1 MiB until the heap grows (its top may have room) */
+	before = after = sbrk(0);
+	for (n = 0; n < LF_ARRAY_LEN(blocks) && after == before; n++) {
+		blocks[n] = malloc(1 << 20);
+		after = sbrk(0);
+	}
+	while (n > 0)
+		free(blocks[--n]);
+	after = sbrk(0);
+	if (before == (char *)-1 || after == (char *)-1 || after <= before)
+		return; /* not a brk heap (valgrind, sanitizers): as it is */
+	from = ((uintptr_t)before + huge - 1) & ~(huge - 1);
+	to = (uintptr_t)after & ~(huge - 1);
+	if (to > from)
+		madvise((void *)from, to - from, MADV_HUGEPAGE);
+#else
+	(void)expect;
+#endif
 }

@@ -29,6 +29,9 @@ void *lf_xrealloc(void *p, size_t n);
 char *lf_xstrdup(const char *s);          /* NULL in, NULL out */
 char *lf_xstrndup(const char *s, size_t n);
 char *lf_xasprintf(const char *fmt, ...) LF_PRINTF(1, 2);
+/* the strings up to a NULL, joined: lf_xconcat("host.", org, ".", name, NULL)
+ * (no format to parse: for the many addresses of a large expansion) */
+char *lf_xconcat(const char *s, ...) __attribute__((sentinel));
 /* wipe then free (secrets) */
 void lf_free_secret(void *p, size_t n);
 
@@ -79,5 +82,15 @@ int lf_uuid4(char out[37]);
 uint64_t lf_now_ms(void);      /* monotonic */
 double lf_now_s(void);         /* monotonic, seconds */
 void lf_sleep_ms(uint64_t ms);
+
+/* memory */
+/* Before a command builds a large heap (the desired and current sets of
+ * a plan or apply): let malloc's heap grow in one step of `expect` bytes
+ * of address space that the kernel may back with transparent huge pages
+ * (madvise), keep threads on that one heap and never shrink it. Page
+ * faults and TLB misses on 4 KiB pages were a third of a 10,000-node
+ * plan's time; what is never touched costs nothing. Nothing happens
+ * where glibc's malloc or MADV_HUGEPAGE is missing. */
+void lf_heap_prepare(size_t expect);
 
 #endif

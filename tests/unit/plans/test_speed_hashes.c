@@ -130,12 +130,39 @@ static void test_big_network_keeps_hashes(void **state)
 	free(text);
 }
 
+/* the address index keeps each address's hash: through its growth from 64
+ * slots to 16,384, every address is found at its position, a second add
+ * of one is refused and an address never added is not found */
+static void test_rset_index_through_growth(void **state)
+{
+	struct lf_rset *rs;
+	char addr[32];
+	size_t i;
+
+	(void)state;
+	lf_rset_new(&rs);
+	for (i = 0; i < 5000; i++) {
+		snprintf(addr, sizeof(addr), "host.o%zu.p%zu", i % 7, i);
+		assert_non_null(lf_rset_add_hashed(rs, addr, json_object(), NULL));
+	}
+	for (i = 0; i < 5000; i++) {
+		snprintf(addr, sizeof(addr), "host.o%zu.p%zu", i % 7, i);
+		assert_ptr_equal(lf_rset_get(rs, addr), &rs->v[i]);
+		assert_null(lf_rset_add_hashed(rs, addr, json_object(), NULL));
+	}
+	assert_int_equal(rs->n, 5000);
+	assert_null(lf_rset_get(rs, "host.o1.p5000"));
+	assert_null(lf_rset_get(rs, ""));
+	lf_rset_free(rs);
+}
+
 /* equal attribute strings are one value, shared between resources */
 static void test_strings_are_shared(void **state)
 {
 	char *text = big_spec();
 	struct lf_rset *rs;
 	const struct lf_resource *a, *b;
+	json_t *v, *w;
 
 	(void)state;
 	rs = expand_text("big.yaml", text);
@@ -149,6 +176,17 @@ static void test_strings_are_shared(void **state)
 			 json_object_get(b->attrs, "fabric_version"));
 	assert_ptr_not_equal(json_object_get(a->attrs, "hostname"),
 			     json_object_get(b->attrs, "hostname"));
+	/* lf_rset_string hands out the set's one string, a new reference */
+	v = lf_rset_string(rs, json_string_value(json_object_get(a->attrs, "mspid")));
+	assert_ptr_equal(v, json_object_get(b->attrs, "mspid"));
+	json_decref(v);
+	v = lf_rset_string(rs, "a value no resource has");
+	assert_string_equal(json_string_value(v), "a value no resource has");
+	w = lf_rset_string(rs, "a value no resource has");
+	assert_ptr_equal(v, w);
+	json_decref(v);
+	json_decref(w);
+	assert_null(lf_rset_string(rs, "\xff"));
 	lf_rset_free(rs);
 	free(text);
 }
@@ -247,6 +285,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_examples_keep_hashes),
 		cmocka_unit_test(test_big_network_keeps_hashes),
+		cmocka_unit_test(test_rset_index_through_growth),
 		cmocka_unit_test(test_strings_are_shared),
 		cmocka_unit_test(test_string_escapes_at_every_offset),
 		cmocka_unit_test(test_state_scan_bytes_at_every_offset),

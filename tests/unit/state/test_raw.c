@@ -263,6 +263,44 @@ static void test_raw_shares_matching_records(void **state)
 	free(path);
 }
 
+/* `state taint` marks a record "tainted": true; the scan indexes such a
+ * document and flags the record (the plan replaces it), and only it: not
+ * false, not a "tainted" key inside attrs or outputs */
+static void test_raw_flags_tainted(void **state)
+{
+	static const char doc_text[] =
+		"{" ENV "\"resources\": {"
+		"\"host.o.p0\": {\"type\": \"host\", \"attrs\": {}, \"tainted\": true},"
+		"\"host.o.p1\": {\"type\": \"host\", \"attrs\": {}, \"tainted\": false},"
+		"\"host.o.p2\": {\"type\": \"host\", \"attrs\": {\"tainted\": true}, "
+		"\"outputs\": {\"tainted\": true}}"
+		"}}\n";
+	char *path = put(doc_text);
+	struct lf_state *st = NULL;
+	struct lf_state_doc doc;
+	struct lf_err err = LF_ERR_INIT;
+	size_t i, ntainted = 0;
+
+	(void)state;
+	assert_true(check_same(doc_text));
+	assert_int_equal(lf_state_file_new(&st, path, &err), 0);
+	assert_int_equal(lf_state_read_raw(st, &doc, &err), 0);
+	assert_non_null(doc.raw);
+	assert_int_equal(doc.raw->n, 3);
+	for (i = 0; i < doc.raw->n; i++) {
+		const struct lf_state_rec *r = &doc.raw->v[i];
+
+		if (r->tainted) {
+			ntainted++;
+			assert_string_equal(lf_state_rec_addr(doc.raw, r), "host.o.p0");
+		}
+	}
+	assert_int_equal(ntainted, 1);
+	lf_state_doc_clear(&doc);
+	lf_state_free(st);
+	free(path);
+}
+
 /* a missing file is an empty state either way */
 static void test_raw_missing_file(void **state)
 {
@@ -285,6 +323,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_raw_odd_documents_same_result, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_raw_deep_nesting, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_raw_shares_matching_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_raw_flags_tainted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_raw_missing_file, setup, teardown),
 	};
 

@@ -21,6 +21,23 @@
 
 #include "core/util/util.h"
 
+/* lf_xconcat joins its strings up to the NULL, empty ones included */
+static void test_util_xconcat(void **state)
+{
+	char *s;
+
+	(void)state;
+	s = lf_xconcat("host.", "bank", ".", "peer0", NULL);
+	assert_string_equal(s, "host.bank.peer0");
+	free(s);
+	s = lf_xconcat("", "a", "", NULL);
+	assert_string_equal(s, "a");
+	free(s);
+	s = lf_xconcat("", NULL);
+	assert_string_equal(s, "");
+	free(s);
+}
+
 static void test_util_dns_label(void **state)
 {
 	char long64[65];
@@ -209,6 +226,7 @@ static void test_util_random_fails_loudly(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_util_xconcat),
 		cmocka_unit_test(test_util_dns_label),
 		cmocka_unit_test(test_util_edit_distance),
 		cmocka_unit_test(test_util_atomic_write),
