@@ -15,16 +15,21 @@ bash .ci/bootstrap.sh --with-tests
 # Some tests listen on fixed ports from 33000 up, inside Linux's default
 # ephemeral range (32768-60999): an outgoing connection of another test
 # (a health poll, a gRPC client) may take one of them just before a node
-# binds it, and the node dies with "address already in use". Reserving
-# them keeps automatic allocation off them (explicit binds still work).
-# Best effort: it needs a writable /proc/sys (root, or a container that
-# allows it); without it the tests still run.
-rp=/proc/sys/net/ipv4/ip_local_reserved_ports
-if [ -w "$rp" ]; then
-  cur=$(cat "$rp")
-  echo "${cur:+$cur,}32768-39999" > "$rp" 2>/dev/null &&
-    echo "ci: reserved ports 32768-39999 for the tests' fixed ports ($rp)" ||
-    echo "ci: could not reserve ports 32768-39999 in $rp" >&2
+# binds it, and the node dies with "address already in use". The
+# ephemeral range starts at 40000 here instead. (Not a reservation of
+# 32768-39999: with one, the kernel's pick for a port-0 bind skips up
+# through the reserved block and lands on 40001 a quarter of the time,
+# so two such binds in a row collide.) Best effort: it needs a writable
+# /proc/sys (root, or a container that allows it); without it the tests
+# still run.
+pr=/proc/sys/net/ipv4/ip_local_port_range
+if [ -w "$pr" ]; then
+  read -r lo hi < "$pr"
+  if [ "$lo" -lt 40000 ] && [ "$hi" -gt 50000 ]; then
+    echo "40000 $hi" > "$pr" 2>/dev/null &&
+      echo "ci: ephemeral ports now 40000-$hi, above the tests' fixed ports ($pr)" ||
+      echo "ci: could not move the ephemeral port range in $pr" >&2
+  fi
 fi
 
 jobs=$(nproc 2>/dev/null || echo 2)
