@@ -24,7 +24,10 @@ bool lf_plan_resolve(const struct lf_apply_env *env, struct lf_resource *r,
 		*held = r->attrs;
 	else
 		json_decref(r->attrs);
-	r->attrs = a;
+	/* within an apply, a job on another resource may be reading r's
+	 * attrs (a host's node_ports looks at every node): it sees the old
+	 * object (held alive until the apply ends) or the whole new one */
+	__atomic_store_n(&r->attrs, a, __ATOMIC_RELEASE);
 	lf_resource_rehash(r);
 	return true;
 }

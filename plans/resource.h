@@ -104,4 +104,11 @@ int lf_rset_from_raw2(struct lf_rset **out, const struct lf_state_raw *raw,
 		      void (*between)(void *arg, const struct lf_rset *first), void *arg,
 		      struct lf_err *err);
 
+/* r's attrs where another job of the apply may swap them (a resolve,
+ * plans/resolve.c): read once, atomically */
+static inline json_t *lf_resource_attrs(const struct lf_resource *r)
+{
+	return __atomic_load_n(&r->attrs, __ATOMIC_ACQUIRE);
+}
+
 #endif

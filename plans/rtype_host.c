@@ -198,10 +198,11 @@ static void hostviews_free(struct hostviews *v)
 /* the ports of one node and where they are reached from: listen from the
  * whole network, operations and an orderer's admin from the controller,
  * a peer's chaincode port on its machine only (see docs/drivers.md) */
-static void node_ports_add(json_t *arr, const struct lf_resource *node, const char *host)
+static void node_ports_add(json_t *arr, const struct lf_resource *node, const json_t *attrs,
+			   const char *host)
 {
-	const char *kind = attr_s(node->attrs, "kind");
-	struct lf_node_net n = lf_node_net(node->attrs);
+	const char *kind = attr_s(attrs, "kind");
+	struct lf_node_net n = lf_node_net(attrs);
 	bool orderer = lf_streq(kind, "orderer");
 	const char *name[] = { "listen", "operations", orderer ? "admin" : "chaincode" };
 	long long port[] = { n.port, n.operations, orderer ? n.admin : n.chaincode };
@@ -223,8 +224,9 @@ static json_t *node_ports(const struct lf_apply_env *env, const struct lf_resour
 
 	for (size_t i = 0; env->desired && prov && i < env->desired->n; i++) {
 		const struct lf_resource *nd = &env->desired->v[i];
-		const char *kind = attr_s(nd->attrs, "kind");
-		const char *h = attr_s(nd->attrs, "host");
+		const json_t *na = lf_resource_attrs(nd);
+		const char *kind = attr_s(na, "kind");
+		const char *h = attr_s(na, "host");
 		const struct lf_resource *hr;
 
 		if (!lf_streq(nd->type, "node") || !h ||
@@ -232,7 +234,7 @@ static json_t *node_ports(const struct lf_apply_env *env, const struct lf_resour
 			continue;
 		hr = lf_rset_get(env->desired, h);
 		if (hr && lf_streq(attr_s(hr->attrs, "provider"), prov))
-			node_ports_add(arr, nd, h);
+			node_ports_add(arr, nd, na, h);
 	}
 	return arr;
 }
