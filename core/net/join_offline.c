@@ -135,36 +135,10 @@ static bool current(const struct ojoin *o)
 static int send(const struct ojoin *o, lf_grpc_channel *ch, bool *already,
 		struct lf_err *err)
 {
-	unsigned char *prop = NULL, *sig = NULL;
-	uint8_t *sp = NULL, *resp = NULL;
-	size_t plen = 0, slen = 0, splen = 0, rlen = 0;
-	struct lf_proposal_reply r = { 0 };
-	int rc = 0;
+	struct lf_proposal_reply r;
+	int rc = lf_cc__send_signed(o->j, o->path, ch, ALREADY, &r, already, err);
 
-	*already = false;
-	if (lf_cc_unb64(json_string_value(json_object_get(o->j, "sign")), &prop, &plen) != 0 ||
-	    lf_cc_unb64(json_string_value(json_object_get(o->j, "signature")), &sig,
-			&slen) != 0)
-		rc = lf_err_set(err, LF_EINVALID, "'%s' holds no valid proposal and "
-				"signature", o->path);
-	if (rc == 0)
-		rc = lf_lc_signed_proposal(prop, plen, sig, slen, &sp, &splen, err);
-	if (rc == 0)
-		rc = lf_grpc_unary(ch, LF_PEER_METHOD, sp, splen, &resp, &rlen,
-				   LF_PEER_DEADLINE_DEFAULT_MS, NULL, err);
-	if (rc == 0) {
-		rc = lf_proposal_reply_decode(resp, rlen, &r, err);
-		if (rc != 0 && r.message && strstr(r.message, ALREADY)) {
-			lf_err_clear(err);
-			*already = true;
-			rc = 0;
-		}
-	}
 	lf_proposal_reply_clear(&r);
-	free(resp);
-	free(sp);
-	free(sig);
-	free(prop);
 	return rc;
 }
 

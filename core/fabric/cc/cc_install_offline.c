@@ -114,19 +114,54 @@ static int start(struct inst *in, struct lf_err *err)
 	return rc == 0 ? waiting(in, err) : rc;
 }
 
-/* the peer's InstallChaincodeResult, or its "already installed" refusal */
-static int answer(const struct inst *in, const uint8_t *resp, size_t rlen,
-		  bool *already, struct lf_err *err)
+int lf_cc__send_signed(const json_t *file, const char *path, lf_grpc_channel *ch,
+		       const char *already_text, struct lf_proposal_reply *reply,
+		       bool *already, struct lf_err *err)
 {
-	struct lf_proposal_reply r;
-	Lfpb__InstallChaincodeResult *res = NULL;
-	int rc = lf_proposal_reply_decode(resp, rlen, &r, err);
+	unsigned char *prop = NULL, *sig = NULL;
+	uint8_t *sp = NULL, *resp = NULL;
+	size_t plen = 0, slen = 0, splen = 0, rlen = 0;
+	int rc = 0;
 
-	*already = rc != 0 && r.message && strstr(r.message, ALREADY);
-	if (*already) {
-		lf_err_clear(err);
-		rc = 0;
-	} else if (rc == 0) {
+	memset(reply, 0, sizeof(*reply));
+	*already = false;
+	if (lf_cc_unb64(lf_cc__attr(file, "sign"), &prop, &plen) != 0 ||
+	    lf_cc_unb64(lf_cc__attr(file, "signature"), &sig, &slen) != 0)
+		rc = lf_err_set(err, LF_EINVALID, "'%s' holds no valid proposal "
+				"and signature", path);
+	if (rc == 0)
+		rc = lf_lc_signed_proposal(prop, plen, sig, slen, &sp, &splen, err);
+	if (rc == 0)
+		rc = lf_grpc_unary(ch, LF_PEER_METHOD, sp, splen, &resp, &rlen,
+				   LF_PEER_DEADLINE_DEFAULT_MS, NULL, err);
+	if (rc == 0) {
+		rc = lf_proposal_reply_decode(resp, rlen, reply, err);
+		if (rc != 0 && reply->message && strstr(reply->message, already_text)) {
+			lf_err_clear(err);
+			*already = true;
+			rc = 0;
+		}
+	}
+	free(resp);
+	free(sp);
+	free(sig);
+	free(prop);
+	return rc;
+}
+
+/* the signed proposal to this peer: its InstallChaincodeResult, or its
+ * "already installed" refusal */
+static int send(struct inst *in, bool *already, struct lf_err *err)
+{
+	struct lf_proposal_reply r = { 0 };
+	Lfpb__InstallChaincodeResult *res = NULL;
+	struct ccpeer cp = { 0 };
+	int rc = lf_cc__peer_open(in->env, in->node, NULL, &cp, err);
+
+	*already = false;
+	if (rc == 0)
+		rc = lf_cc__send_signed(in->j, in->path, cp.ch, ALREADY, &r, already, err);
+	if (rc == 0 && !*already) {
 		res = lf_pb_unpack(&lfpb__install_chaincode_result__descriptor,
 				   r.payload_len, r.payload, NULL);
 		if (!res || !lf_streq(res->package_id, A(in, "package_id")))
@@ -138,36 +173,7 @@ static int answer(const struct inst *in, const uint8_t *resp, size_t rlen,
 	if (res)
 		lfpb__install_chaincode_result__free_unpacked(res, NULL);
 	lf_proposal_reply_clear(&r);
-	return rc;
-}
-
-/* the signed proposal to this peer */
-static int send(struct inst *in, bool *already, struct lf_err *err)
-{
-	unsigned char *prop = NULL, *sig = NULL;
-	uint8_t *sp = NULL, *resp = NULL;
-	size_t plen = 0, slen = 0, splen = 0, rlen = 0;
-	struct ccpeer cp = { 0 };
-	int rc = 0;
-
-	if (lf_cc_unb64(lf_cc__attr(in->j, "sign"), &prop, &plen) != 0 ||
-	    lf_cc_unb64(lf_cc__attr(in->j, "signature"), &sig, &slen) != 0)
-		rc = lf_err_set(err, LF_EINVALID, "'%s' holds no valid proposal "
-				"and signature", in->path);
-	if (rc == 0)
-		rc = lf_lc_signed_proposal(prop, plen, sig, slen, &sp, &splen, err);
-	if (rc == 0)
-		rc = lf_cc__peer_open(in->env, in->node, NULL, &cp, err);
-	if (rc == 0)
-		rc = lf_grpc_unary(cp.ch, LF_PEER_METHOD, sp, splen, &resp, &rlen,
-				   LF_PEER_DEADLINE_DEFAULT_MS, NULL, err);
-	if (rc == 0)
-		rc = answer(in, resp, rlen, already, err);
 	lf_cc__peer_close(&cp);
-	free(resp);
-	free(sp);
-	free(sig);
-	free(prop);
 	return rc;
 }
 

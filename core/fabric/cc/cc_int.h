@@ -41,6 +41,13 @@ int lf_cc__peer_open(const struct lf_apply_env *env,
 		     const struct lf_identity *id, struct ccpeer *cp,
 		     struct lf_err *err);
 void lf_cc__peer_close(struct ccpeer *cp);
+/* a one-round signed file's proposal ("sign" with its "signature"; path
+ * names the file in errors) sent to the peer at ch; *reply holds the
+ * peer's answer (the caller clears it). A refusal whose message holds
+ * already_text (the peer has it already) is 0 with *already */
+int lf_cc__send_signed(const json_t *file, const char *path, lf_grpc_channel *ch,
+		       const char *already_text, struct lf_proposal_reply *reply,
+		       bool *already, struct lf_err *err);
 /* the admin of the node's org from the crypto tree; LF_EAUTH when it
  * cannot sign here */
 int lf_cc__admin_load(const struct lf_apply_env *env,
