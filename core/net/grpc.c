@@ -874,15 +874,23 @@ int lf_grpc_stream(lf_grpc_channel *ch, const char *method,
 			      body.len, &c, deadline_ms, err);
 	if (status)
 		*status = c.status;
-	/* libcurl may report a stream reset by the server as a clean end:
-	 * a stream that ends without grpc-status was cut (a server
-	 * restarting, a proxy), so a retry may succeed */
-	if (rc == LF_ERROR && c.status < 0 && c.grpc_content_type &&
-	    !c.stopped) {
+	/* a stream that ends without grpc-status was cut (a server
+	 * restarting, a proxy), so a retry may succeed. libcurl reports
+	 * the server's RST_STREAM either as a clean end or as an HTTP/2
+	 * error, depending on when the reset arrives: one message for both,
+	 * with libcurl's words kept when it had any */
+	if ((rc == LF_ERROR || rc == LF_ERETRY) && c.status < 0 &&
+	    c.grpc_content_type && !c.stopped) {
+		char why[LF_ERR_MSG_MAX];
+		const char *w = rc == LF_ERETRY ? strstr(err->msg, "': ") :
+			NULL;
+
+		/* libcurl's own words, after "grpc METHOD at 'TARGET': " */
+		snprintf(why, sizeof(why), "%s", w ? w + 3 : "");
 		lf_err_clear(err);
 		rc = lf_err_set(err, LF_ERETRY, "grpc %s at '%s': the stream "
-				"ended without a status (reset)", method,
-				ch->target);
+				"ended without a status (reset%s%s)", method,
+				ch->target, why[0] ? ": " : "", why);
 	}
 	if (rc == 0 && !c.stopped && c.body.len > 0)
 		rc = lf_err_set(err, LF_EINVALID, "grpc %s at '%s': the "
