@@ -155,6 +155,23 @@ static void test_zsh_completion(void **state)
 	free(out);
 }
 
+/* no file of the source tree keeps a merge's conflict markers (a merge
+ * once left them in docs/spec.md and docs/chaincode.md) */
+static void test_no_conflict_markers(void **state)
+{
+	char *out;
+
+	(void)state;
+	out = sh_out("cd '%s' && grep -rlE '^(<<<<<<< |>>>>>>> )' "
+		     "README.md CMakeLists.txt core drivers templates include plans "
+		     "state tests/unit tests/e2e tests/abi tests/drivers tests/fuzz "
+		     "bench docs examples .ci 2>/dev/null; true", LF_SOURCE_DIR);
+	assert_non_null(out);
+	if (out[0])
+		fail_msg("conflict markers in:\n%s", out);
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -162,6 +179,7 @@ int main(void)
 		cmocka_unit_test(test_man_renders),
 		cmocka_unit_test(test_bash_completion),
 		cmocka_unit_test(test_zsh_completion),
+		cmocka_unit_test(test_no_conflict_markers),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
