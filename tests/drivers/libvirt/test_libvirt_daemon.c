@@ -361,7 +361,7 @@ static int apply(struct clitest *t)
  * backed by the base image, a seed whose user-data has the key and name */
 static void check_made(const char *host)
 {
-	char iso[128];
+	char iso[128], vol[256];
 
 	assert_int_equal(sh("virsh -c " URI " metadata %s https://ledgerform.dev/xmlns/libvirt/host/1",
 			    host), 0);
@@ -371,11 +371,22 @@ static void check_made(const char *host)
 			    " | xargs -I V virsh -c " URI " vol-dumpxml V --pool %s", pool, host, pool), 0);
 	assert_non_null(strstr(sh_out, "<backingStore>"));
 	assert_non_null(strstr(sh_out, "/base.qcow2</path>"));
+	/* one step at a time, each step's output shown when it fails */
 	snprintf(iso, sizeof(iso), "%s.seed-check", dir);
-	assert_int_equal(sh("virsh -q -c " URI " vol-list %s | awk '{print $1}' | grep '^%s-.*-seed[.]iso$'"
-			    " | xargs -I V virsh -c " URI " vol-download V %s --pool %s"
-			    " && isoinfo -i %s -J -x /user-data; rm -f %s", pool, host, iso, pool, iso, iso), 0);
-	assert_non_null(strstr(sh_out, "#cloud-config"));
+	if (sh("virsh -q -c " URI " vol-list %s | awk '{print $1}' | grep '^%s-.*-seed[.]iso$'",
+	       pool, host) != 0 || strchr(sh_out, '\n') != strrchr(sh_out, '\n'))
+		fail_msg("want one seed volume of %s in pool %s:\n%s", host, pool, sh_out);
+	sh_out[strcspn(sh_out, "\n")] = '\0';
+	snprintf(vol, sizeof(vol), "%s", sh_out);
+	if (sh("virsh -c " URI " vol-download %s %s --pool %s && ls -l %s && dd if=%s bs=1 skip=32769 count=5 status=none | grep CD001",
+	       vol, iso, pool, iso, iso) != 0)
+		fail_msg("seed volume %s: download or ISO signature check failed:\n%s", vol, sh_out);
+	if (sh("isoinfo -i %s -J -x /user-data", iso) != 0 || !strstr(sh_out, "#cloud-config")) {
+		print_message("isoinfo -x /user-data:\n%s\n", sh_out);
+		sh("isoinfo -i %s -d -J -l; virsh -c " URI " vol-info %s --pool %s", iso, vol, pool);
+		fail_msg("seed volume %s: no #cloud-config in /user-data:\n%s", vol, sh_out);
+	}
+	unlink(iso);
 	assert_non_null(strstr(sh_out, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIlf test@lf"));
 	assert_non_null(strstr(sh_out, "\"hostname\": \"peer0\""));
 }
