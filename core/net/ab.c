@@ -30,6 +30,7 @@ struct lf_ab {
 	char *target;
 	uint8_t tls_hash[32];
 	int has_tls_hash;
+	int last_status; /* common.Status of the last call's answer; -1 none */
 };
 
 /* ---- statuses ---------------------------------------------------------- */
@@ -98,8 +99,18 @@ int lf_ab_new(lf_ab **out, const char *target, const struct lf_grpc_tls *tls,
 		return rc;
 	}
 	ab->target = lf_xstrdup(target);
+	ab->last_status = -1;
 	*out = ab;
 	return 0;
+}
+
+_Static_assert(LF_AB_SERVICE_UNAVAILABLE ==
+	       LFPB__AB_STATUS__AB_STATUS_SERVICE_UNAVAILABLE,
+	       "common.Status SERVICE_UNAVAILABLE");
+
+int lf_ab_last_status(const lf_ab *ab)
+{
+	return ab ? ab->last_status : -1;
 }
 
 void lf_ab_free(lf_ab *ab)
@@ -152,8 +163,11 @@ int lf_ab_broadcast(lf_ab *ab, const uint8_t *env, size_t len,
 	for (;;) {
 		struct bcast b = { ab->target, 0, LFPB__AB_STATUS__AB_STATUS_SUCCESS };
 
+		ab->last_status = -1;
 		rc = lf_grpc_stream(ab->ch, AB_BROADCAST, &req, 1, on_bcast, &b,
 				    LF_AB_CALL_TIMEOUT_MS, NULL, err);
+		if (b.answers > 0)
+			ab->last_status = b.status;
 		if (rc == 0 && b.answers != 1)
 			rc = lf_err_set(err, LF_ERROR, "orderer '%s': %d answers to "
 					"one Broadcast envelope", ab->target, b.answers);
@@ -299,11 +313,13 @@ int lf_ab_deliver_block(lf_ab *ab, const char *channel,
 				 &env_len, err);
 	req.data = env;
 	req.len = env_len;
+	ab->last_status = -1;
 	if (rc == 0)
 		rc = lf_grpc_stream(ab->ch, AB_DELIVER, &req, 1, on_deliver,
 				    &d, wait_ms ? wait_ms
 						: LF_AB_CALL_TIMEOUT_MS,
 				    NULL, err);
+	ab->last_status = d.status;
 	if (rc == 0)
 		rc = deliver_result(&d, number, err);
 	if (rc == 0) {

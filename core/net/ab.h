@@ -49,6 +49,15 @@ const char *lf_ab_status_name(int status);
  * REQUEST_ENTITY_TOO_LARGE LF_EINVALID; others LF_ERROR */
 int lf_ab_status_to_lf(int status);
 
+/* The common.Status the orderer answered the last Broadcast or Deliver
+ * call of ab with (SUCCESS, SERVICE_UNAVAILABLE, ...), -1 when that call
+ * got no status (not reached, cut off, or none yet): the way to tell
+ * "reached but cannot take it yet" from "not reached" without reading an
+ * error's text. */
+int lf_ab_last_status(const lf_ab *ab);
+/* common.Status SERVICE_UNAVAILABLE (Fabric's common.proto) */
+#define LF_AB_SERVICE_UNAVAILABLE 503
+
 /* Broadcast one envelope: 0 when the orderer answers SUCCESS, else its
  * status mapped by lf_ab_status_to_lf with "orderer 'T' refused the
  * envelope: STATUS: info" in err. SERVICE_UNAVAILABLE (the orderer took

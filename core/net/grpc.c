@@ -650,6 +650,11 @@ static CURLcode call_setup(CURL *h, const lf_grpc_channel *ch,
 	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, ch->tls ?
 			 (long)CURL_HTTP_VERSION_2TLS :
 			 (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+	/* libcurl 7.88 (Debian 12) fails every call on a reused HTTP/2
+	 * prior-knowledge connection ("Error in the HTTP2 framing layer",
+	 * nothing sent): a plaintext channel opens a connection per call.
+	 * Only tests speak plaintext; TLS connections are reused. */
+	curl_easy_setopt(h, CURLOPT_FORBID_REUSE, ch->tls ? 0L : 1L);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "ledgerform/" LF_VERSION);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, r->headers);
 	curl_easy_setopt(h, CURLOPT_POST, 1L);

@@ -70,7 +70,7 @@ static int consenter_open(const struct lf_apply_env *env, const json_t *cons,
 static int submit_to(const struct lf_resource *chan, struct consenter *c,
 		     const uint8_t *sig_env, size_t len,
 		     uint64_t expected_seq, uint8_t **block, size_t *blen,
-		     struct lf_err *err)
+		     int *ab_status, struct lf_err *err)
 {
 	struct lf_grpc_tls tls = { c->ca_pem, NULL, NULL, js(c->node->attrs, "hostname") };
 	struct lf_ab_signer signer = { c->mspdir, js(c->node->attrs, "mspid") };
@@ -94,6 +94,7 @@ static int submit_to(const struct lf_resource *chan, struct consenter *c,
 		rc = lf_ab_submit_config_update(ab, channel, &signer, envb, envlen,
 						expected_seq, SUBMIT_WAIT_MS, block, blen, err);
 done:
+	*ab_status = lf_ab_last_status(ab);
 	free(envb);
 	lf_ab_free(ab);
 	return rc;
@@ -103,7 +104,7 @@ done:
 static int submit_once(const struct lf_apply_env *env, const struct lf_resource *chan,
 		       const uint8_t *sig_env, size_t len, uint64_t expected_seq,
 		       uint8_t **block, size_t *blen, bool *submitted,
-		       struct lf_err *err)
+		       int *ab_status, struct lf_err *err)
 {
 	const json_t *cons;
 	size_t i;
@@ -116,7 +117,8 @@ static int submit_once(const struct lf_apply_env *env, const struct lf_resource 
 		rc = consenter_open(env, cons, &c, err);
 		if (rc == 0) {
 			*submitted = true;
-			rc = submit_to(chan, &c, sig_env, len, expected_seq, block, blen, err);
+			rc = submit_to(chan, &c, sig_env, len, expected_seq, block, blen,
+				       ab_status, err);
 		}
 		consenter_free(&c);
 		/* one that is down or not started: the next one */
@@ -132,19 +134,20 @@ int lf_net_submit_update(const struct lf_apply_env *env, const struct lf_resourc
 			 struct lf_err *err)
 {
 	unsigned int waited = 0;
-	int rc;
+	int rc, ab_status;
 
 	*block = NULL;
 	*blen = 0;
 	for (;;) {
 		*submitted = false;
+		ab_status = -1;
 		rc = submit_once(env, chan, sig_env, len, expected_seq, block, blen,
-				 submitted, err);
+				 submitted, &ab_status, err);
 		/* an orderer that answers but cannot take it yet (a raft
 		 * channel electing its leader after a restart): poll, bounded;
 		 * one that does not answer is the executor's retry */
 		if (rc != LF_ERETRY || !*submitted || waited >= SUBMIT_WAIT_MS ||
-		    !strstr(err->msg, "SERVICE_UNAVAILABLE") ||
+		    ab_status != LF_AB_SERVICE_UNAVAILABLE ||
 		    (env->cancel && atomic_load(env->cancel)))
 			break;
 		lf_sleep_ms(SUBMIT_POLL_MS);

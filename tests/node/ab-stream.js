@@ -8,6 +8,12 @@
 //                       "I/N" (I = 1..N); ends OK when the client is done
 //   /test.Stream/Fail   request "N CODE text": N messages, then status CODE
 //                       with message text
+//   /orderer.AtomicBroadcast/Deliver  as an orderer's Deliver that has no
+//                       block to give: one DeliverResponse with a status
+//                       picked by the seek envelope's channel ("busy": 503
+//                       SERVICE_UNAVAILABLE, as a raft channel without a
+//                       leader; any other: 404 NOT_FOUND), encoded and the
+//                       envelope decoded with Fabric's own bindings
 //   (reset port) any path: answers 2 messages, then RST_STREAM
 'use strict';
 
@@ -26,6 +32,30 @@ const raw = {
 const service = {
   Count: Object.assign({ path: '/test.Stream/Count' }, raw),
   Fail: Object.assign({ path: '/test.Stream/Fail' }, raw),
+};
+const abService = {
+  Deliver: Object.assign({ path: '/orderer.AtomicBroadcast/Deliver' }, raw),
+};
+
+function envelopeChannel(bytes) {
+  const { common } = require('@hyperledger/fabric-protos');
+  const payload = common.Payload.deserializeBinary(
+    common.Envelope.deserializeBinary(bytes).getPayload_asU8());
+  return common.ChannelHeader.deserializeBinary(
+    payload.getHeader().getChannelHeader_asU8()).getChannelId();
+}
+
+const abHandlers = {
+  Deliver: (call) => {
+    call.once('data', (req) => {
+      const { common, orderer } = require('@hyperledger/fabric-protos');
+      const r = new orderer.DeliverResponse();
+      r.setStatus(envelopeChannel(req) === 'busy' ?
+        common.Status.SERVICE_UNAVAILABLE : common.Status.NOT_FOUND);
+      call.write(Buffer.from(r.serializeBinary()));
+    });
+    call.on('end', () => call.end());
+  },
 };
 
 const handlers = {
@@ -65,6 +95,7 @@ reset.on('stream', (stream) => {
 
 const server = new grpc.Server();
 server.addService(service, handlers);
+server.addService(abService, abHandlers);
 server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, port) => {
   if (e) {
     process.stderr.write('ab-stream: bind: ' + e.message + '\n');

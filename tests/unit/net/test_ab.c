@@ -469,6 +469,66 @@ static void test_net_stream_reset(void **state)
 	assert_string_equal(g.msgs[0], "one");
 }
 
+/* one plaintext channel carries calls one after another (libcurl 7.88
+ * cannot reuse an h2c prior-knowledge connection: a connection per call) */
+static void test_net_stream_channel_reused(void **state)
+{
+	struct lf_grpc_msg m = { "2", 1 };
+	struct lf_err err = LF_ERR_INIT;
+	lf_grpc_channel *ch = NULL;
+	int i, status;
+
+	NEED_NODE();
+	assert_int_equal(lf_grpc_channel_new(&ch, F.target, NULL, &err), 0);
+	for (i = 0; i < 3; i++) {
+		struct got g = { 0 };
+
+		status = -1;
+		if (lf_grpc_stream(ch, "/test.Stream/Count", &m, 1, on_msg, &g,
+				   20000, &status, &err) != 0)
+			fail_msg("call %d: %s", i, err.msg);
+		assert_int_equal(status, 0);
+		assert_int_equal(g.n, 2);
+	}
+	lf_grpc_channel_free(ch);
+}
+
+/* the status an orderer answered is kept for the caller, so "reached but
+ * not ready" (SERVICE_UNAVAILABLE) is told from "not reached" without
+ * reading the error's text */
+static void test_ab_last_status(void **state)
+{
+	struct lf_ab_signer s = { NULL, "Org1MSP" };
+	struct lf_err err = LF_ERR_INIT;
+	uint8_t *blk = NULL;
+	size_t len = 0;
+	lf_ab *ab = NULL;
+
+	NEED_NODE();
+	s.mspdir = F.msp;
+	assert_int_equal(lf_ab_new(&ab, F.target, NULL, &err), 0);
+	assert_int_equal(lf_ab_last_status(ab), -1);
+	assert_int_equal(lf_ab_deliver_block(ab, "busy", &s, 0, 0, &blk, &len,
+					     &err), LF_ERETRY);
+	assert_int_equal(lf_ab_last_status(ab), LF_AB_SERVICE_UNAVAILABLE);
+	assert_non_null(strstr(err.msg, "SERVICE_UNAVAILABLE"));
+	assert_null(blk);
+	lf_err_clear(&err);
+	assert_int_equal(lf_ab_deliver_block(ab, "gone", &s, 0, 0, &blk, &len,
+					     &err), LF_ENOTFOUND);
+	assert_int_equal(lf_ab_last_status(ab), 404);
+	lf_ab_free(ab);
+	/* nothing answers: no status at all */
+	lf_err_clear(&err);
+	assert_int_equal(lf_ab_new(&ab, F.reset_target, NULL, &err), 0);
+	assert_int_not_equal(lf_ab_deliver_block(ab, "busy", &s, 0, 0, &blk,
+						 &len, &err), 0);
+	assert_int_equal(lf_ab_last_status(ab), -1);
+	assert_null(blk);
+	lf_ab_free(ab);
+	assert_int_equal(lf_ab_last_status(NULL), -1);
+}
+
 static void test_net_stream_bad_method(void **state)
 {
 	struct lf_err err = LF_ERR_INIT;
@@ -492,6 +552,8 @@ int main(void)
 		cmocka_unit_test(test_net_stream_status_error),
 		cmocka_unit_test(test_net_stream_consumer_stops),
 		cmocka_unit_test(test_net_stream_reset),
+		cmocka_unit_test(test_net_stream_channel_reused),
+		cmocka_unit_test(test_ab_last_status),
 		cmocka_unit_test(test_net_stream_bad_method),
 	};
 
