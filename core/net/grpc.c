@@ -56,6 +56,7 @@ struct grpc_call {
 	void *payload;
 	bool stopped;           /* cb ended the stream early (success) */
 	bool cb_failed;         /* werr is cb's error, passed on as is */
+	bool h2_reset;          /* libcurl saw the server reset the stream */
 };
 
 /* ---- status codes ------------------------------------------------------ */
@@ -726,6 +727,7 @@ static int call_perform(lf_grpc_channel *ch, const char *method,
 		return ret;
 	}
 	rc = curl_easy_perform(h);
+	c->h2_reset = rc == CURLE_HTTP2_STREAM;
 	if (rc != CURLE_OK && c->status >= 0 && c->werr.code == 0) {
 		/* grpc-status is the server's last word: a server may answer
 		 * before it reads the whole request (trailers-only, e.g.
@@ -882,10 +884,12 @@ int lf_grpc_stream(lf_grpc_channel *ch, const char *method,
 	/* a stream that ends without grpc-status was cut (a server
 	 * restarting, a proxy), so a retry may succeed. libcurl reports
 	 * the server's RST_STREAM either as a clean end or as an HTTP/2
-	 * error, depending on when the reset arrives: one message for both,
-	 * with libcurl's words kept when it had any */
-	if ((rc == LF_ERROR || rc == LF_ERETRY) && c.status < 0 &&
-	    c.grpc_content_type && !c.stopped) {
+	 * stream error, depending on when the reset arrives (with the error,
+	 * the response's headers and data may never reach the callbacks):
+	 * one message for both, with libcurl's words kept when it had any */
+	if (c.status < 0 && !c.stopped &&
+	    ((rc == LF_ERROR && c.grpc_content_type) ||
+	     (rc == LF_ERETRY && c.h2_reset))) {
 		char why[LF_ERR_MSG_MAX];
 		const char *w = rc == LF_ERETRY ? strstr(err->msg, "': ") :
 			NULL;

@@ -14,7 +14,8 @@
 //                       SERVICE_UNAVAILABLE, as a raft channel without a
 //                       leader; any other: 404 NOT_FOUND), encoded and the
 //                       envelope decoded with Fabric's own bindings
-//   (reset port) any path: answers 2 messages, then RST_STREAM
+//   (reset port) /test.Stream/ResetNow: RST_STREAM before any answer;
+//                       any other path: answers 2 messages, then RST_STREAM
 'use strict';
 
 const http2 = require('http2');
@@ -85,8 +86,13 @@ function frame(text) {
 }
 
 const reset = http2.createServer();
-reset.on('stream', (stream) => {
+reset.on('stream', (stream, headers) => {
   stream.on('error', () => {}); // the reset is the point
+  if (headers[':path'] === '/test.Stream/ResetNow') {
+    // reset before any answer (a server going away mid-call)
+    stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+    return;
+  }
   stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
   stream.write(frame('one'));
   stream.write(frame('two'), () =>

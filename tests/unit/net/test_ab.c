@@ -460,13 +460,25 @@ static void test_net_stream_reset(void **state)
 
 	NEED_NODE();
 	/* the stream is cut before any status: transient; what came before
-	 * the reset (the server may not flush all it wrote) is handed on */
+	 * the reset is handed on as far as libcurl passes it (when the reset
+	 * arrives with the data, libcurl 7.88 may drop the data and even the
+	 * headers: nothing, never a message out of order) */
 	assert_int_equal(stream(F.reset_target, "/test.Stream/Count", reqs, 1,
 				&g, &status, &err), LF_ERETRY);
 	assert_int_equal(status, -1);
 	assert_non_null(strstr(err.msg, "without a status"));
-	assert_true(g.n >= 1 && g.n <= 2);
-	assert_string_equal(g.msgs[0], "one");
+	assert_true(g.n <= 2);
+	if (g.n >= 1)
+		assert_string_equal(g.msgs[0], "one");
+	/* a reset before any answer: libcurl's HTTP/2 stream error, the same
+	 * outcome */
+	memset(&g, 0, sizeof(g));
+	lf_err_clear(&err);
+	assert_int_equal(stream(F.reset_target, "/test.Stream/ResetNow", reqs, 1,
+				&g, &status, &err), LF_ERETRY);
+	assert_int_equal(status, -1);
+	assert_non_null(strstr(err.msg, "without a status"));
+	assert_int_equal(g.n, 0);
 }
 
 /* one plaintext channel carries calls one after another (libcurl 7.88
