@@ -270,6 +270,14 @@ int ct_sh(struct clitest *t, const char *fmt, ...)
 	return system(cmd);
 }
 
+int ct_offline_admin_key(struct clitest *t, const char *home, const char *domain)
+{
+	return ct_sh(t, "mkdir -p '%s' && openssl ecparam -genkey -name prime256v1 "
+		     "-noout -out '%s/admin.key' && openssl req -new -key '%s/admin.key' "
+		     "-subj /CN=Admin@%s -out '%s/admin.csr'", home, home, home, domain,
+		     home);
+}
+
 void ct_kill_nodes(struct clitest *t, const char *hosts_rel, const char *const *hosts,
 		   size_t n)
 {

@@ -43,6 +43,11 @@ long ct_node_pid(struct clitest *t, const char *hosts_rel, const char *host);
 /* run a shell command (ARGS: shell text) in t->dir, its stdout and
  * stderr into t->dir/sh.out; returns system()'s status */
 int ct_sh(struct clitest *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* an offline org admin's own machine, HOME under t->dir: an EC P-256
+ * key HOME/admin.key and a certificate request HOME/admin.csr for
+ * CN=Admin@DOMAIN (the spec's admin_csr; the key never enters the crypto
+ * tree); returns ct_sh's status */
+int ct_offline_admin_key(struct clitest *t, const char *home, const char *domain);
 /* SIGKILL the started nodes of HOSTS still alive (a teardown) */
 void ct_kill_nodes(struct clitest *t, const char *hosts_rel, const char *const *hosts,
 		   size_t n);

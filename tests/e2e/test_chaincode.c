@@ -293,11 +293,7 @@ static void consortium(const char *bin)
 	json_t *o;
 
 	/* org2's admin, on their own machine: a key and a request */
-	snprintf(cmd, sizeof(cmd), "cd '%s' && mkdir -p org2home && openssl ecparam -genkey "
-		 "-name prime256v1 -noout -out org2home/admin.key && openssl req -new -key "
-		 "org2home/admin.key -subj /CN=Admin@org2.example.com -out org2home/admin.csr",
-		 t.dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(ct_offline_admin_key(&t, "org2home", "org2.example.com"), 0);
 	ct_write(&t, "coll.json", COLL);
 	write_spec2("2.0", 2, CONS, true);
 	if (ct_run(&t, "plan -f spec.yaml") != 0)

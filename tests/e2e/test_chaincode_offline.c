@@ -86,10 +86,7 @@ static int stop_nodes(void **state)
  * (ledgerform issues the certificate; the key never enters the tree) */
 static void org2_admin_key(void)
 {
-	assert_int_equal(ct_sh(&t, "mkdir -p org2home && openssl ecparam -genkey -name "
-			       "prime256v1 -noout -out org2home/admin.key && openssl req -new "
-			       "-key org2home/admin.key -subj /CN=Admin@org2.example.com "
-			       "-out org2home/admin.csr"), 0);
+	assert_int_equal(ct_offline_admin_key(&t, "org2home", "org2.example.com"), 0);
 }
 
 /* `peer lifecycle chaincode ARGS` on org's peer as its admin (org1: the
