@@ -17,10 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -36,22 +33,14 @@
  * a failed assertion leaves no process behind */
 static pid_t orderer_pid = -1;
 
-/* A port nothing listens on right now (the kernel's pick). */
-static int free_port(void)
-{
-	struct sockaddr_in sa = { 0 };
-	socklen_t sl = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sa, &sl) == 0)
-		port = ntohs(sa.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
+/* Fixed ports of this test (29000-29099, no other test's): a port the
+ * kernel picked and the orderer bound later could be taken in between by
+ * any outgoing connection on a loaded machine (they come from the same
+ * ephemeral range), and the orderer's operations endpoint, on port 0,
+ * once took the admin port that way. */
+#define OJ_PORT 29010
+#define OJ_ADMIN_PORT 29011
+#define OJ_OPS_PORT 29012
 
 static void put_env(const char *k, const char *fmt, ...) LF_PRINTF(2, 3);
 static void put_env(const char *k, const char *fmt, ...)
@@ -97,7 +86,7 @@ static pid_t orderer_start(struct clitest *t, const char *bin,
 	put_env("ORDERER_ADMIN_TLS_ROOTCAS", "[%s/" NODE_DIR "/tls/ca.crt]", d);
 	put_env("ORDERER_ADMIN_TLS_CLIENTAUTHREQUIRED", "true");
 	put_env("ORDERER_ADMIN_TLS_CLIENTROOTCAS", "[%s/" NODE_DIR "/tls/ca.crt]", d);
-	put_env("ORDERER_OPERATIONS_LISTENADDRESS", "127.0.0.1:0");
+	put_env("ORDERER_OPERATIONS_LISTENADDRESS", "127.0.0.1:%d", OJ_OPS_PORT);
 	put_env("ORDERER_METRICS_PROVIDER", "disabled");
 	put_env("ORDERER_FILELEDGER_LOCATION", "%s/data/ledger", d);
 	put_env("ORDERER_CONSENSUS_WALDIR", "%s/data/wal", d);
@@ -168,9 +157,8 @@ static void test_orderer_join_active(void **state)
 	cfg = cfg_env && *cfg_env ? lf_xstrdup(cfg_env)
 				  : lf_xasprintf("%s/../config", bin);
 	ct_init(&t, "ojoin");
-	port = free_port();
-	admin_port = free_port();
-	assert_true(port > 0 && admin_port > 0 && port != admin_port);
+	port = OJ_PORT;
+	admin_port = OJ_ADMIN_PORT;
 	spec = lf_xasprintf("name: ojoin\nfabric:\n  version: \"2.5\"\n  consensus: etcdraft\n"
 			    "orgs:\n  - name: ordering\n"
 			    "    orderers: {count: 1, port: %d, sans: [localhost, 127.0.0.1]}\n"
