@@ -22,6 +22,11 @@
 #include "core/util/crashpoint.h"
 
 #define SSH_CHUNK (256 * 1024)
+/* a file is streamed in writes this large: libssh2 splits each into SFTP
+ * packets and keeps them all in flight (its sftp_write pipelining), so
+ * this bounds the bytes on the way, and the sshd's channel window (2 MiB
+ * for OpenSSH) bounds it again */
+#define SSH_SEND_CHUNK (4 * 1024 * 1024)
 
 int ssh_path_check(const char *path, struct lf_err *err)
 {
@@ -87,9 +92,47 @@ static int mkdir_one(struct ssh_machine *m, LIBSSH2_SFTP *sf, const char *path,
 	return 0;
 }
 
-/* make dir/rel and its parents (rel: a directory) on sf; dir must exist */
+/* the directories one put has made or found already (full paths), so
+ * its files in one folder look at that folder once */
+struct dirset {
+	char **v;
+	size_t n;
+};
+
+static int dirset_has(const struct dirset *ds, const char *path)
+{
+	size_t i;
+
+	for (i = 0; ds && i < ds->n; i++)
+		if (strcmp(ds->v[i], path) == 0)
+			return 1;
+	return 0;
+}
+
+static void dirset_add(struct dirset *ds, const char *path)
+{
+	char **v = ds ? realloc(ds->v, (ds->n + 1) * sizeof(*v)) : NULL;
+
+	if (!v)
+		return; /* only a cache: looked at again next time */
+	ds->v = v;
+	if ((v[ds->n] = strdup(path)) != NULL)
+		ds->n++;
+}
+
+static void dirset_free(struct dirset *ds)
+{
+	size_t i;
+
+	for (i = 0; i < ds->n; i++)
+		free(ds->v[i]);
+	free(ds->v);
+}
+
+/* make dir/rel and its parents (rel: a directory) on sf; dir must exist;
+ * the ones in seen (may be NULL) are known already, the others join it */
 static int mkdirs_on(struct ssh_machine *m, LIBSSH2_SFTP *sf, const char *dir, const char *rel,
-		     unsigned int mode, struct lf_err *err)
+		     unsigned int mode, struct dirset *seen, struct lf_err *err)
 {
 	size_t n = strlen(dir) + strlen(rel) + 2, i, base = strlen(dir) + 1;
 	char *p = malloc(n);
@@ -102,7 +145,11 @@ static int mkdirs_on(struct ssh_machine *m, LIBSSH2_SFTP *sf, const char *dir, c
 		if (p[i] != '/' && p[i] != '\0')
 			continue;
 		p[i] = '\0';
-		rc = mkdir_one(m, sf, p, mode, err);
+		if (!dirset_has(seen, p)) {
+			rc = mkdir_one(m, sf, p, mode, err);
+			if (rc == 0 && seen)
+				dirset_add(seen, p);
+		}
 		if (i + 1 < n)
 			p[i] = '/';
 	}
@@ -118,7 +165,7 @@ int ssh_mkdirs(struct ssh_machine *m, const char *dir, const char *rel,
 
 	ssh_lock(m);
 	sf = ssh_sftp_take(m, err);
-	rc = sf ? mkdirs_on(m, sf, dir, rel, mode, err) : LF_ERETRY;
+	rc = sf ? mkdirs_on(m, sf, dir, rel, mode, NULL, err) : LF_ERETRY;
 	ssh_sftp_give(m, sf);
 	ssh_unlock(m);
 	return rc;
@@ -131,7 +178,7 @@ static int write_all(struct ssh_machine *m, LIBSSH2_SFTP *sf, LIBSSH2_SFTP_HANDL
 	ssize_t n;
 
 	while (len > 0) {
-		SSH_INT(m, n, libssh2_sftp_write(h, data, len > SSH_CHUNK ? SSH_CHUNK : len));
+		SSH_INT(m, n, libssh2_sftp_write(h, data, len > SSH_SEND_CHUNK ? SSH_SEND_CHUNK : len));
 		if (n < 0)
 			return sftp_err(m, sf, "cannot write", path, err);
 		data += n;
@@ -189,7 +236,7 @@ int ssh_send_file(struct ssh_machine *m, const char *src, const char *dst,
 {
 	LIBSSH2_SFTP_HANDLE *h = NULL;
 	LIBSSH2_SFTP *sf = NULL;
-	char *buf = malloc(SSH_CHUNK);
+	char *buf = malloc(SSH_SEND_CHUNK);
 	int fd = open(src, O_RDONLY | O_CLOEXEC), rc = 0;
 	ssize_t n = 0;
 
@@ -202,7 +249,7 @@ int ssh_send_file(struct ssh_machine *m, const char *src, const char *dst,
 	if (rc == 0 && !(h = open_tmp(m, sf, dst, mode)))
 		rc = sftp_err(m, sf, "cannot create", dst, err);
 	ssh_unlock(m);
-	while (rc == 0 && (n = read(fd, buf, SSH_CHUNK)) > 0) {
+	while (rc == 0 && (n = read(fd, buf, SSH_SEND_CHUNK)) > 0) {
 		ssh_lock(m);
 		rc = write_all(m, sf, h, buf, (size_t)n, dst, err);
 		ssh_unlock(m);
@@ -238,7 +285,8 @@ static char *tmp_name(const char *rel)
 
 /* write one file of a bundle to its temporary name */
 static int put_tmp(struct ssh_machine *m, LIBSSH2_SFTP *sf, const char *dir,
-		   const struct lf_file *f, const char *tmp, struct lf_err *err)
+		   const struct lf_file *f, const char *tmp, struct dirset *seen,
+		   struct lf_err *err)
 {
 	char *parent = strdup(f->path), *slash, *full = NULL;
 	LIBSSH2_SFTP_HANDLE *h = NULL;
@@ -247,7 +295,7 @@ static int put_tmp(struct ssh_machine *m, LIBSSH2_SFTP *sf, const char *dir,
 	slash = parent ? strrchr(parent, '/') : NULL;
 	if (slash) {
 		*slash = '\0';
-		rc = mkdirs_on(m, sf, dir, parent, (f->mode & 077) ? 0755 : 0700, err);
+		rc = mkdirs_on(m, sf, dir, parent, (f->mode & 077) ? 0755 : 0700, seen, err);
 	}
 	if (rc == 0 && (full = malloc(strlen(dir) + strlen(tmp) + 2)) != NULL)
 		snprintf(full, strlen(dir) + strlen(tmp) + 2, "%s/%s", dir, tmp);
@@ -346,6 +394,7 @@ int ssh_put_files(struct lf_driver_conn *c, struct ssh_machine *m, const char *d
 		  struct lf_err *err)
 {
 	char **tmps = calloc(n ? n : 1, sizeof(*tmps));
+	struct dirset seen = { NULL, 0 };
 	LIBSSH2_SFTP *sf = NULL;
 	int rc = tmps ? 0 : ssh_host->err_set(err, LF_ERROR, "ssh: out of memory");
 	size_t i, left = 0;
@@ -355,7 +404,7 @@ int ssh_put_files(struct lf_driver_conn *c, struct ssh_machine *m, const char *d
 		rc = LF_ERETRY;
 	for (i = 0; rc == 0 && i < n; i++) {
 		tmps[i] = tmp_name(files[i].path);
-		rc = tmps[i] ? put_tmp(m, sf, dir, &files[i], tmps[i], err)
+		rc = tmps[i] ? put_tmp(m, sf, dir, &files[i], tmps[i], &seen, err)
 			     : ssh_host->err_set(err, LF_ERROR, "ssh: out of memory");
 		lf_crash_point("ssh.put.tmp_written");
 	}
@@ -377,6 +426,7 @@ int ssh_put_files(struct lf_driver_conn *c, struct ssh_machine *m, const char *d
 	for (i = 0; tmps && i < n; i++)
 		free(tmps[i]);
 	free(tmps);
+	dirset_free(&seen);
 	return rc;
 }
 
