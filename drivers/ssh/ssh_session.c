@@ -404,6 +404,22 @@ int ssh_again(struct ssh_machine *m, uint64_t *t0)
 	return ssh_wait(m, 1000);
 }
 
+void ssh_yield_to_puts(struct ssh_machine *m, int ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	while (m->putting > 0 && !m->dead &&
+	       pthread_cond_timedwait(&m->cv, &m->mu, &ts) == 0)
+		;
+}
+
 /* ---- channels ----------------------------------------------------------- */
 
 int ssh_chan_take(struct ssh_machine *m, int kill)

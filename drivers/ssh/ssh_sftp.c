@@ -27,6 +27,11 @@
  * this bounds the bytes on the way, and the sshd's channel window (2 MiB
  * for OpenSSH) bounds it again */
 #define SSH_SEND_CHUNK (4 * 1024 * 1024)
+/* before each of those writes a file waits this long at most while bundle
+ * puts are under way on the connection (ssh_yield_to_puts): on 20 nodes'
+ * first delivery, their puts end first and Fabric's binaries then go at
+ * full speed, instead of both crawling */
+#define SSH_YIELD_MS 1000
 
 int ssh_path_check(const char *path, struct lf_err *err)
 {
@@ -198,28 +203,43 @@ static LIBSSH2_SFTP_HANDLE *open_tmp(struct ssh_machine *m, LIBSSH2_SFTP *sf, co
 	return h;
 }
 
-/* the mode exactly (no umask), then the data on disk; h is closed (on a
- * dead session it goes with the session) */
-static int close_tmp(struct ssh_machine *m, LIBSSH2_SFTP *sf, LIBSSH2_SFTP_HANDLE *h,
-		     unsigned int mode, const char *path, struct lf_err *err)
+/* the mode exactly (no umask) */
+static int set_mode(struct ssh_machine *m, LIBSSH2_SFTP *sf, LIBSSH2_SFTP_HANDLE *h,
+		    unsigned int mode, const char *path, struct lf_err *err)
 {
 	LIBSSH2_SFTP_ATTRIBUTES a;
-	int rc = 0, e;
+	int e;
 
 	memset(&a, 0, sizeof(a));
 	a.flags = LIBSSH2_SFTP_ATTR_PERMISSIONS;
 	a.permissions = mode & 0777;
 	SSH_INT(m, e, libssh2_sftp_fsetstat(h, &a));
-	if (e != 0)
-		rc = sftp_err(m, sf, "cannot set the mode of", path, err);
-	if (rc == 0)
+	return e != 0 ? sftp_err(m, sf, "cannot set the mode of", path, err) : 0;
+}
+
+/* the data on disk, then h closed (on a dead session it goes with the
+ * session); ok: the file was written whole (else only closed) */
+static int sync_close(struct ssh_machine *m, LIBSSH2_SFTP *sf, LIBSSH2_SFTP_HANDLE *h,
+		      int ok, const char *path, struct lf_err *err)
+{
+	int rc = 0, e;
+
+	if (ok)
 		SSH_INT(m, e, libssh2_sftp_fsync(h)); /* fsync@openssh.com where offered */
 	if (!m->dead) {
 		SSH_INT(m, e, libssh2_sftp_close(h));
-		if (e != 0 && rc == 0)
+		if (e != 0 && ok)
 			rc = sftp_err(m, sf, "cannot close", path, err);
 	}
 	return rc;
+}
+
+static int close_tmp(struct ssh_machine *m, LIBSSH2_SFTP *sf, LIBSSH2_SFTP_HANDLE *h,
+		     unsigned int mode, const char *path, struct lf_err *err)
+{
+	int rc = set_mode(m, sf, h, mode, path, err), e = sync_close(m, sf, h, rc == 0, path, err);
+
+	return rc ? rc : e;
 }
 
 /* close h after an error (mu held) */
@@ -251,6 +271,7 @@ int ssh_send_file(struct ssh_machine *m, const char *src, const char *dst,
 	ssh_unlock(m);
 	while (rc == 0 && (n = read(fd, buf, SSH_SEND_CHUNK)) > 0) {
 		ssh_lock(m);
+		ssh_yield_to_puts(m, SSH_YIELD_MS);
 		rc = write_all(m, sf, h, buf, (size_t)n, dst, err);
 		ssh_unlock(m);
 		*bytes += (unsigned long long)n;
@@ -283,10 +304,11 @@ static char *tmp_name(const char *rel)
 	return t;
 }
 
-/* write one file of a bundle to its temporary name */
+/* write one file of a bundle to its temporary name, mode set, and leave
+ * it open in *hout (NULL after an error) for put_sync */
 static int put_tmp(struct ssh_machine *m, LIBSSH2_SFTP *sf, const char *dir,
 		   const struct lf_file *f, const char *tmp, struct dirset *seen,
-		   struct lf_err *err)
+		   LIBSSH2_SFTP_HANDLE **hout, struct lf_err *err)
 {
 	char *parent = strdup(f->path), *slash, *full = NULL;
 	LIBSSH2_SFTP_HANDLE *h = NULL;
@@ -305,13 +327,41 @@ static int put_tmp(struct ssh_machine *m, LIBSSH2_SFTP *sf, const char *dir,
 		rc = sftp_err(m, sf, "cannot create", full, err);
 	if (rc == 0)
 		rc = write_all(m, sf, h, f->data, f->len, full, err);
-	if (h && rc == 0)
-		rc = close_tmp(m, sf, h, f->mode, full, err);
-	else
+	if (rc == 0)
+		rc = set_mode(m, sf, h, f->mode, full, err);
+	if (rc != 0) {
 		close_quiet(m, h);
+		h = NULL;
+	}
+	*hout = h;
 	free(full);
 	free(parent);
 	return rc;
+}
+
+/* a put's temporaries are fsynced together, this many at a time, after
+ * they are all written: on a journalling file system (ext4's ordered
+ * mode) the first fsync commits them all and the others find nothing
+ * left to do, where one fsync after each file paid a journal commit each */
+#define SSH_PUT_BATCH 32
+
+/* fsync and close the open temporaries h[0..n) (all closed, even after an
+ * error); ok: they were all written */
+static int put_sync(struct ssh_machine *m, LIBSSH2_SFTP *sf, LIBSSH2_SFTP_HANDLE **h,
+		    size_t n, int ok, const char *dir, struct lf_err *err)
+{
+	size_t i;
+	int rc = ok ? 0 : -1, e;
+
+	for (i = 0; i < n; i++) {
+		if (!h[i])
+			continue;
+		e = sync_close(m, sf, h[i], rc == 0, dir, err);
+		if (rc == 0 && e != 0)
+			rc = e;
+		h[i] = NULL;
+	}
+	return ok ? rc : 0;
 }
 
 /* "mv -f -- TMP PATH && ..." for every file (cd'd into dir) */
@@ -395,18 +445,28 @@ int ssh_put_files(struct lf_driver_conn *c, struct ssh_machine *m, const char *d
 {
 	char **tmps = calloc(n ? n : 1, sizeof(*tmps));
 	struct dirset seen = { NULL, 0 };
+	LIBSSH2_SFTP_HANDLE *hs[SSH_PUT_BATCH];
+	size_t nopen = 0;
 	LIBSSH2_SFTP *sf = NULL;
 	int rc = tmps ? 0 : ssh_host->err_set(err, LF_ERROR, "ssh: out of memory");
 	size_t i, left = 0;
 
 	ssh_lock(m);
+	m->putting++;
 	if (rc == 0 && !(sf = ssh_sftp_take(m, err)))
 		rc = LF_ERETRY;
 	for (i = 0; rc == 0 && i < n; i++) {
 		tmps[i] = tmp_name(files[i].path);
-		rc = tmps[i] ? put_tmp(m, sf, dir, &files[i], tmps[i], &seen, err)
+		rc = tmps[i] ? put_tmp(m, sf, dir, &files[i], tmps[i], &seen, &hs[nopen], err)
 			     : ssh_host->err_set(err, LF_ERROR, "ssh: out of memory");
+		nopen += rc == 0;
 		lf_crash_point("ssh.put.tmp_written");
+		if (rc != 0 || nopen == SSH_PUT_BATCH || i + 1 == n) {
+			int e = put_sync(m, sf, hs, nopen, rc == 0, dir, err);
+
+			rc = rc ? rc : e;
+			nopen = 0;
+		}
 	}
 	/* new files by SFTP rename; the ones replacing a file in one command */
 	for (i = 0; rc == 0 && i < n; i++) {
@@ -420,6 +480,8 @@ int ssh_put_files(struct lf_driver_conn *c, struct ssh_machine *m, const char *d
 		}
 	}
 	ssh_sftp_give(m, sf);
+	m->putting--;
+	pthread_cond_broadcast(&m->cv);
 	ssh_unlock(m);
 	if (rc == 0 && left > 0)
 		rc = rename_over(c, m, dir, files, tmps, n, call, err);
