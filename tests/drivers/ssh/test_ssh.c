@@ -707,11 +707,32 @@ static int crash_bin_child(const char *name)
 
 static char g_self[4096];
 
+/* run this test binary again as child WHICH on host NAME with
+ * LEDGERFORM_CRASH_AT=CRASH_AT; it must die there by SIGKILL */
+static void run_killed_child(const char *which, const char *name, const char *crash_at)
+{
+	char env[1024];
+	pid_t pid;
+	int st;
+
+	snprintf(env, sizeof(env), "%d %s %s %s", g_sshd.port, g_sshd.dir, g_sshd.host_fp, g_sshd.user);
+	pid = fork();
+	if (pid == 0) {
+		setenv("LF_TEST_SSHD", env, 1);
+		setenv("LEDGERFORM_CRASH_AT", crash_at, 1);
+		execl(g_self, g_self, which, name, (char *)NULL);
+		_exit(127);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFSIGNALED(st));
+	assert_int_equal(WTERMSIG(st), SIGKILL);
+}
+
 static void test_ssh_put_killed(void **state)
 {
 	struct lf_driver_conn *c;
 	struct lf_err err = LF_ERR_INIT;
-	char res[64], env[1024], *one = file_of("m9", "f/one"), *text = NULL;
+	char res[64], *one = file_of("m9", "f/one"), *text = NULL;
 	struct lf_target t = target("m9", LIN_A, res, sizeof(res));
 	struct lf_file old[] = {
 		{ "f/one", "old-1\n", 6, 0644, NULL },
@@ -722,25 +743,13 @@ static void test_ssh_put_killed(void **state)
 		{ "f/two", "new-2\n", 6, 0644, NULL },
 		{ "f/three", "new-3\n", 6, 0644, NULL },
 	};
-	pid_t pid;
-	int st;
 
 	(void)state;
 	SKIP_WITHOUT_SSHD();
 	c = conn_known();
 	must_prepare(c, &t);
 	assert_int_equal(put(c, &t, old, 2, &err), 0);
-	snprintf(env, sizeof(env), "%d %s %s %s", g_sshd.port, g_sshd.dir, g_sshd.host_fp, g_sshd.user);
-	pid = fork();
-	if (pid == 0) {
-		setenv("LF_TEST_SSHD", env, 1);
-		setenv("LEDGERFORM_CRASH_AT", "ssh.put.tmp_written:2", 1);
-		execl(g_self, g_self, "crash-put", "m9", (char *)NULL);
-		_exit(127);
-	}
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFSIGNALED(st));
-	assert_int_equal(WTERMSIG(st), SIGKILL);
+	run_killed_child("crash-put", "m9", "ssh.put.tmp_written:2");
 	/* killed after writing temporaries: the old files, whole */
 	assert_int_equal(lf_read_file(one, &text, NULL, NULL), 0);
 	assert_string_equal(text, "old-1\n");
@@ -957,15 +966,13 @@ static void test_ssh_fabric_bin_cut(void **state)
 {
 	struct lf_driver_conn *c;
 	struct lf_err err = LF_ERR_INIT;
-	char res[64], envv[512], env[1024], *tmp, *fin, *p, *text = NULL;
+	char res[64], envv[512], *tmp, *fin, *p, *text = NULL;
 	struct lf_target t = target("m13", LIN_A, res, sizeof(res));
 	const char *cmd[] = { "sh", "-c", "\"$FABRIC_BIN/peer\"; cat \"$FABRIC_BIN/../config/core.yaml\"", NULL };
 	const char *envp[] = { envv, NULL };
 	struct lf_exec_spec es = { cmd, envp, NULL, 0, 0, 0 };
 	struct stat st1, st2;
 	struct xr x;
-	pid_t pid;
-	int st;
 
 	(void)state;
 	SKIP_WITHOUT_SSHD();
@@ -978,17 +985,7 @@ static void test_ssh_fabric_bin_cut(void **state)
 	c = conn_known();
 	must_prepare(c, &t);
 	g_drv->close(c);
-	snprintf(env, sizeof(env), "%d %s %s %s", g_sshd.port, g_sshd.dir, g_sshd.host_fp, g_sshd.user);
-	pid = fork();
-	if (pid == 0) {
-		setenv("LF_TEST_SSHD", env, 1);
-		setenv("LEDGERFORM_CRASH_AT", "ssh.bin.sent:1", 1);
-		execl(g_self, g_self, "crash-bin", "m13", (char *)NULL);
-		_exit(127);
-	}
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFSIGNALED(st));
-	assert_int_equal(WTERMSIG(st), SIGKILL);
+	run_killed_child("crash-bin", "m13", "ssh.bin.sent:1");
 	/* sent, never committed: only the temporary folder, nothing under the
 	 * final name */
 	tmp = bin_remote_dir(".lf-tmp");
