@@ -245,6 +245,14 @@ int ssh_send_file(struct ssh_machine *m, const char *src, const char *dst,
 		  unsigned int mode, unsigned long long *bytes,
 		  struct lf_err *err);
 
+/* Fabric's binaries: when neither BASE/ID nor BASE/ID.lf-tmp is on the
+ * machine, make BASE (as mkdir -p) and BASE/ID.lf-tmp/{bin,config} by
+ * SFTP, put BASE's absolute path in *abs (malloc'd) and return 1; 0 when
+ * either is there or SFTP cannot tell (the check command decides); an
+ * error code when the connection failed */
+int ssh_bin_fresh(struct ssh_machine *m, const char *base, const char *id, char **abs,
+		  struct lf_err *err);
+
 /* ssh_remote.c: the machine's root and its marker */
 /* BASE/NAME: BASE is config root, else .ledgerform/<lineage[0:8]> (both
  * relative to the user's home unless absolute); malloc'd */

@@ -235,15 +235,26 @@ static int bin_deliver(struct lf_driver_conn *c, struct ssh_machine *m, const ch
 		       char **remote, struct lf_call *call, struct lf_err *err)
 {
 	char id[17], tmp[4200], *manifest = NULL, *out = NULL, *nl;
-	int rc = manifest_get(c, bin, &manifest, id, err);
+	int rc = manifest_get(c, bin, &manifest, id, err), fresh = 0;
 
 	if (rc == 0 && m->bin_sent && strncmp(m->bin_sent, id, 16) == 0) {
 		free(manifest);
 		*remote = strdup(m->bin_sent + 17);
 		return *remote ? 0 : ssh_host->err_set(err, LF_ERROR, "ssh: out of memory");
 	}
-	if (rc == 0)
+	/* not there, nothing to resume: SFTP says so without a command */
+	if (rc == 0 && (fresh = ssh_bin_fresh(m, c->cfg.bin_root, id, &out, err)) < 0)
+		rc = fresh;
+	if (rc == 0 && fresh) {
+		char *o = malloc(strlen(out) + 9);
+
+		if (o)
+			snprintf(o, strlen(out) + 9, "%s\nabsent\n", out);
+		free(out);
+		out = o;
+	} else if (rc == 0) {
 		rc = bin_script(c, m, BIN_CHECK, id, manifest, &out, call, err);
+	}
 	nl = out ? strchr(out, '\n') : NULL;
 	if (rc == 0 && !nl)
 		rc = ssh_host->err_set(err, LF_ERROR, "ssh: unexpected answer from %s", m->address);

@@ -493,6 +493,89 @@ int ssh_put_files(struct lf_driver_conn *c, struct ssh_machine *m, const char *d
 	return rc;
 }
 
+/* what SFTP's stat (symlinks followed) says of path: 'd' a directory,
+ * 'f' something else, 'n' nothing there, '?' it cannot tell (mu held) */
+static int stat_kind(struct ssh_machine *m, LIBSSH2_SFTP *sf, const char *path)
+{
+	LIBSSH2_SFTP_ATTRIBUTES a;
+	int rc;
+
+	SSH_INT(m, rc, libssh2_sftp_stat(sf, path, &a));
+	if (rc == 0)
+		return LIBSSH2_SFTP_S_ISDIR(a.permissions) ? 'd' : 'f';
+	if (!m->dead && libssh2_session_last_errno(m->s) == LIBSSH2_ERROR_SFTP_PROTOCOL &&
+	    libssh2_sftp_last_error(sf) == LIBSSH2_FX_NO_SUCH_FILE)
+		return 'n';
+	return '?';
+}
+
+/* as mkdir -p (symlinks on the way followed; (mu held); 0 when done */
+static int mkdir_p(struct ssh_machine *m, LIBSSH2_SFTP *sf, char *path)
+{
+	size_t i, n = strlen(path);
+	int rc = 0, k;
+
+	for (i = 1; rc == 0 && i <= n; i++) {
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		path[i] = '\0';
+		k = stat_kind(m, sf, path);
+		if (k == 'n')
+			SSH_INT(m, rc, libssh2_sftp_mkdir(sf, path, 0755));
+		else if (k != 'd')
+			rc = -1;
+		if (i < n)
+			path[i] = '/';
+	}
+	return rc;
+}
+
+int ssh_bin_fresh(struct ssh_machine *m, const char *base, const char *id, char **abs,
+		  struct lf_err *err)
+{
+	static const char *const sub[] = { "", "/bin", "/config" };
+	size_t n = strlen(base) + strlen(id) + 32, i;
+	char *p = malloc(n), *real = malloc(4096);
+	LIBSSH2_SFTP *sf = NULL;
+	int fresh = p && real, rc = 0;
+
+	*abs = NULL;
+	ssh_lock(m);
+	if (fresh && !(sf = ssh_sftp_take(m, err)))
+		rc = LF_ERETRY;
+	if (rc == 0 && fresh) {
+		snprintf(p, n, "%s/%s", base, id);
+		fresh = stat_kind(m, sf, p) == 'n';
+		snprintf(p, n, "%s/%s.lf-tmp", base, id);
+		fresh = fresh && stat_kind(m, sf, p) == 'n';
+		snprintf(p, n, "%s", base);
+		fresh = fresh && mkdir_p(m, sf, p) == 0;
+		for (i = 0; fresh && i < 3; i++) {
+			snprintf(p, n, "%s/%s.lf-tmp%s", base, id, sub[i]);
+			SSH_INT(m, rc, libssh2_sftp_mkdir(sf, p, 0755));
+			fresh = rc == 0;
+			rc = 0;
+		}
+		if (fresh) {
+			SSH_INT(m, rc, libssh2_sftp_realpath(sf, base, real, 4095));
+			fresh = rc > 0;
+			if (fresh)
+				real[rc] = '\0';
+			rc = 0;
+		}
+		if (m->dead)
+			rc = ssh_fail(m, LIBSSH2_ERROR_SOCKET_DISCONNECT, "looking at the binaries", err);
+	}
+	ssh_sftp_give(m, sf);
+	ssh_unlock(m);
+	free(p);
+	if (rc == 0 && fresh)
+		*abs = real;
+	else
+		free(real);
+	return rc ? rc : fresh && *abs;
+}
+
 /* the tail (at most max bytes) of dir/rel */
 int ssh_get_file(struct ssh_machine *m, const char *dir, const char *rel, size_t max,
 		 struct lf_blob *out, struct lf_err *err)
