@@ -3,12 +3,14 @@
 # loopback SSH: ledgerform's ssh transport against `scp -r` and
 # `rsync -a -e ssh` of the same files with the same key, then a second
 # (unchanged) delivery of each. A real OpenSSH sshd is started here on
-# 127.0.0.1:39010 (as the unprivileged user lf-sshtest when run as root,
+# 127.0.0.1:PORT (as the unprivileged user lf-sshtest when run as root,
 # made by .ci/bootstrap.sh --with-tests; else as the current user), in a
 # temp dir, and stopped by PID. Every client goes through a counting relay
-# on 127.0.0.1:39011 (bench/ssh_bench proxy): "sent" is what the client
+# on 127.0.0.1:RELAY (bench/ssh_bench proxy): "sent" is what the client
 # sent to the server, "received" what came back, protocol overhead
 # included.
+#   Ports: PORT is LF_BENCH_SSH_PORT (default 39010), RELAY is
+#   LF_BENCH_SSH_RELAY (default PORT+1).
 #   Binaries: FABRIC_BIN (and its sibling config/) when set, else a
 #   generated 100 MB set of files.
 #   Bundles: 20 x (12 PEM-sized files of 1 KiB, some 0600; a 2 KiB
@@ -17,8 +19,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${1:-build}
-PORT=39010
-RELAY=39011
+PORT=${LF_BENCH_SSH_PORT:-39010}
+RELAY=${LF_BENCH_SSH_RELAY:-$((PORT + 1))}
 [ -x "$B/bench/ssh_bench" ] || { echo "build first: cmake --build $B --target ssh_bench" >&2; exit 1; }
 for x in /usr/sbin/sshd scp rsync ssh-keygen; do
   command -v "$x" >/dev/null || { echo "$x is missing: run .ci/bootstrap.sh --with-tests" >&2; exit 1; }

@@ -111,6 +111,8 @@ struct ssh_machine {
 	pthread_mutex_t bin_mu; /* one delivery of Fabric binaries at a time;
 				   guards bin_sent */
 	char *bin_sent;         /* manifest hash of Fabric binaries known there */
+	int putting;            /* bundle puts under way (ssh_put_files): a
+				   bulk transfer yields to them */
 	int sup;                /* what runs nodes: 's' systemd, 'n' nohup, 0 not
 				   known yet (under mu) */
 	struct ssh_hop *hops;   /* jump hosts' sessions (cfg.njump of them) */
@@ -162,6 +164,10 @@ int ssh_again(struct ssh_machine *m, uint64_t *t0);
 		    libssh2_session_last_errno((m)->s) == LIBSSH2_ERROR_EAGAIN && \
 		    ssh_again((m), &t0_) == 0) \
 		;  } while (0)
+/* mu held: while bundle puts are under way on m, wait for them, at most
+ * ms (a bulk transfer's bytes would queue ahead of their small requests
+ * and make every one of them wait for the queue to drain) */
+void ssh_yield_to_puts(struct ssh_machine *m, int ms);
 /* a channel slot (mu held; waits while max_channels are open); kill: the
  * slot kept for ending a timed-out command. -1 when the session is dead */
 int ssh_chan_take(struct ssh_machine *m, int kill);
@@ -237,6 +243,14 @@ int ssh_mkdirs(struct ssh_machine *m, const char *dir, const char *rel,
 /* stream the local file src to remote dst (a temporary name) with mode */
 int ssh_send_file(struct ssh_machine *m, const char *src, const char *dst,
 		  unsigned int mode, unsigned long long *bytes,
+		  struct lf_err *err);
+
+/* Fabric's binaries: when neither BASE/ID nor BASE/ID.lf-tmp is on the
+ * machine, make BASE (as mkdir -p) and BASE/ID.lf-tmp/{bin,config} by
+ * SFTP, put BASE's absolute path in *abs (malloc'd) and return 1; 0 when
+ * either is there or SFTP cannot tell (the check command decides); an
+ * error code when the connection failed */
+int ssh_bin_fresh(struct ssh_machine *m, const char *base, const char *id, char **abs,
 		  struct lf_err *err);
 
 /* ssh_remote.c: the machine's root and its marker */

@@ -23,6 +23,8 @@
 #include <sys/stat.h>
 #include <openssl/evp.h>
 
+#include "core/util/crashpoint.h"
+
 
 struct manifest {
 	char *text;      /* "HEX  bin/peer\n..." */
@@ -146,10 +148,27 @@ static int manifest_get(struct lf_driver_conn *c, const char *bin, char **text, 
 	return rc;
 }
 
-/* send every file the manifest lists, then the manifest, into tmp */
+/* is rel among the "REL: OK" lines of have (sha256sum -c's answer for
+ * the files a cut delivery left in the temporary folder)? */
+static int have_ok(const char *have, const char *rel)
+{
+	size_t n = strlen(rel);
+	const char *p = have;
+
+	while (p && *p) {
+		if (strncmp(p, rel, n) == 0 && strncmp(p + n, ": OK\n", 5) == 0)
+			return 1;
+		p = strchr(p, '\n');
+		p = p ? p + 1 : NULL;
+	}
+	return 0;
+}
+
+/* send every file the manifest lists (but those have says are there
+ * already, whole), then the manifest, into tmp */
 static int bin_send(struct lf_driver_conn *c, struct ssh_machine *m, const char *bin,
-		    const char *manifest, const char *tmp, struct lf_call *call,
-		    struct lf_err *err)
+		    const char *manifest, const char *have, const char *tmp,
+		    struct lf_call *call, struct lf_err *err)
 {
 	const char *line = manifest, *nl;
 	char rel[512], src[4096], dst[4800];
@@ -167,6 +186,8 @@ static int bin_send(struct lf_driver_conn *c, struct ssh_machine *m, const char 
 		else
 			snprintf(src, sizeof(src), "%s/../%s", bin, rel);
 		snprintf(dst, sizeof(dst), "%s/%s", tmp, rel);
+		if (have_ok(have, rel))
+			continue;
 		rc = ssh_send_file(m, src, dst, strncmp(rel, "bin/", 4) == 0 ? 0755 : 0644,
 				   &bytes, err);
 	}
@@ -178,20 +199,27 @@ static int bin_send(struct lf_driver_conn *c, struct ssh_machine *m, const char 
 	return rc;
 }
 
+/* one command: the folder there and whole ("present"), or else
+ * ("absent") which of the manifest's files (on stdin) a cut delivery left
+ * whole in ID.lf-tmp, as sha256sum -c's "NAME: OK" lines */
 #define BIN_CHECK \
 	"mkdir -p \"$2\" && cd \"$2\" && pwd && " \
 	"if [ -d \"$1\" ] && (cd \"$1\" && sha256sum -c --quiet MANIFEST >/dev/null 2>&1); " \
-	"then echo present; else rm -rf \"$1.lf-tmp\" && mkdir -p \"$1.lf-tmp/bin\" \"$1.lf-tmp/config\" && echo absent; fi"
+	"then echo present; else rm -f \"$1.lf-tmp/MANIFEST\" && " \
+	"mkdir -p \"$1.lf-tmp/bin\" \"$1.lf-tmp/config\" && cd \"$1.lf-tmp\" && echo absent && " \
+	"cat >.lf-want && { sha256sum -c .lf-want 2>/dev/null; rm -f .lf-want; }; fi"
 #define BIN_COMMIT \
 	"cd \"$2/$1.lf-tmp\" && sha256sum -c --quiet MANIFEST && cd .. && " \
 	"rm -rf \"$1\" && mv \"$1.lf-tmp\" \"$1\""
 
-/* run one of the scripts above with the id as $1; stdout to *out */
+/* run one of the scripts above with the id as $1 and in on stdin; stdout
+ * to *out */
 static int bin_script(struct lf_driver_conn *c, struct ssh_machine *m, const char *script,
-		      const char *id, char **out, struct lf_call *call, struct lf_err *err)
+		      const char *id, const char *in, char **out, struct lf_call *call,
+		      struct lf_err *err)
 {
 	const char *argv[] = { script, id, c->cfg.bin_root, NULL };
-	struct ssh_run r = { argv, NULL, NULL, 0, 0, 4096, 1, NULL };
+	struct ssh_run r = { argv, NULL, in, in ? strlen(in) : 0, 0, 256 * 1024, 1, NULL };
 	int status = 0;
 	int rc = ssh_run_text(c, m, &r, &status, out, NULL, call, err);
 
@@ -207,26 +235,38 @@ static int bin_deliver(struct lf_driver_conn *c, struct ssh_machine *m, const ch
 		       char **remote, struct lf_call *call, struct lf_err *err)
 {
 	char id[17], tmp[4200], *manifest = NULL, *out = NULL, *nl;
-	int rc = manifest_get(c, bin, &manifest, id, err);
+	int rc = manifest_get(c, bin, &manifest, id, err), fresh = 0;
 
 	if (rc == 0 && m->bin_sent && strncmp(m->bin_sent, id, 16) == 0) {
 		free(manifest);
 		*remote = strdup(m->bin_sent + 17);
 		return *remote ? 0 : ssh_host->err_set(err, LF_ERROR, "ssh: out of memory");
 	}
-	if (rc == 0)
-		rc = bin_script(c, m, BIN_CHECK, id, &out, call, err);
+	/* not there, nothing to resume: SFTP says so without a command */
+	if (rc == 0 && (fresh = ssh_bin_fresh(m, c->cfg.bin_root, id, &out, err)) < 0)
+		rc = fresh;
+	if (rc == 0 && fresh) {
+		char *o = malloc(strlen(out) + 9);
+
+		if (o)
+			snprintf(o, strlen(out) + 9, "%s\nabsent\n", out);
+		free(out);
+		out = o;
+	} else if (rc == 0) {
+		rc = bin_script(c, m, BIN_CHECK, id, manifest, &out, call, err);
+	}
 	nl = out ? strchr(out, '\n') : NULL;
 	if (rc == 0 && !nl)
 		rc = ssh_host->err_set(err, LF_ERROR, "ssh: unexpected answer from %s", m->address);
 	if (rc == 0 && strncmp(nl + 1, "present", 7) != 0) {
 		ssh_host->call_progress(call, "sending Fabric binaries to %s", m->address);
 		snprintf(tmp, sizeof(tmp), "%s/%s.lf-tmp", c->cfg.bin_root, id);
-		rc = bin_send(c, m, bin, manifest, tmp, call, err);
+		rc = bin_send(c, m, bin, manifest, nl + 1, tmp, call, err);
+		lf_crash_point("ssh.bin.sent");
 		if (rc == 0) {
 			char *o2 = NULL;
 
-			rc = bin_script(c, m, BIN_COMMIT, id, &o2, call, err);
+			rc = bin_script(c, m, BIN_COMMIT, id, NULL, &o2, call, err);
 			free(o2);
 		}
 	}

@@ -16,21 +16,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* exits 2, 3 or 4 unless $1 is our root; else goes on (shell builtins
+ * only: every program started costs a fork and an exec on the machine) */
 #define SH_OURS \
 	"d=$1; " \
 	"if [ -L \"$d\" ]; then exit 3; fi; " \
 	"if [ ! -e \"$d\" ]; then exit 2; fi; " \
 	"if [ ! -f \"$d/" SSH_MARKER "\" ] || [ -L \"$d/" SSH_MARKER "\" ]; then exit 3; fi; " \
-	"grep -qxF \"lineage $2\" \"$d/" SSH_MARKER "\" && " \
-	"grep -qxF \"resource $3\" \"$d/" SSH_MARKER "\" || exit 4; "
+	"l=; r=; while IFS= read -r x; do " \
+	"if [ \"$x\" = \"lineage $2\" ]; then l=1; fi; " \
+	"if [ \"$x\" = \"resource $3\" ]; then r=1; fi; " \
+	"done <\"$d/" SSH_MARKER "\"; " \
+	"if [ -z \"$l\" ] || [ -z \"$r\" ]; then exit 4; fi; "
 
+/* the facts, with two programs (nproc, df) and builtins for the rest */
 #define SH_FACTS \
 	". /etc/os-release 2>/dev/null; " \
-	"echo \"os=$(uname -s | tr A-Z a-z)\"; " \
+	"o=; read -r o </proc/sys/kernel/ostype 2>/dev/null || o=$(uname -s); " \
+	"case $o in Linux) o=linux ;; *) o=$(printf %s \"$o\" | tr A-Z a-z) ;; esac; " \
+	"echo \"os=$o\"; " \
 	"echo \"os_release=${ID:-unknown} ${VERSION_ID:-}\"; " \
 	"echo \"cpus=$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN)\"; " \
-	"echo \"memory_mb=$(awk '/^MemTotal:/{print int($2/1024)}' /proc/meminfo)\"; " \
-	"echo \"disk_free_mb=$(df -Pk \"$d\" | awk 'NR==2{print int($4/1024)}')\"; " \
+	"while read -r k v u; do if [ \"$k\" = MemTotal: ]; then " \
+	"echo \"memory_mb=$((v / 1024))\"; break; fi; done </proc/meminfo; " \
+	"df -Pk \"$d\" | { read -r h; read -r f t u a p; echo \"disk_free_mb=$((a / 1024))\"; }; " \
 	"if [ -d /run/systemd/system ]; then echo systemd=true; s=systemd; " \
 	"else echo systemd=false; s=nohup; fi; " \
 	"case \"$4\" in systemd|nohup) s=$4 ;; esac; echo supervisor=$s"
@@ -41,17 +50,17 @@ static const char SH_PREPARE[] =
 	"if [ -d \"$n\" ] && { [ -f \"$n/" SSH_MARKER "\" ] || rmdir \"$n\" 2>/dev/null; }; "
 	"then rm -rf \"$n\"; fi; "
 	"if [ ! -e \"$d\" ] && [ ! -L \"$d\" ]; then "
-	"mkdir -p \"$n\" && chmod 0755 \"$n\" && "
+	"mkdir -p -m 0755 \"$n\" && "
 	"printf 'lineage %s\\nresource %s\\n' \"$2\" \"$3\" >\"$n/" SSH_MARKER "\" && "
 	"mv \"$n\" \"$d\" || exit 1; fi; "
-	"(" SH_OURS ") || exit $?; " SH_FACTS;
+	SH_OURS SH_FACTS;
 
 static const char SH_READ[] = SH_OURS SH_FACTS;
 
 /* rename the root away, then remove it; a crashed release's trash goes */
 static const char SH_RELEASE[] =
 	"d=$1; t=\"$d.lf-trash\"; rm -rf \"$t\"; "
-	"(" SH_OURS ") || exit $?; "
+	SH_OURS
 	"mv \"$d\" \"$t\" && rm -rf \"$t\"";
 
 /* the root of target t: BASE/NAME (malloc'd) */

@@ -355,6 +355,18 @@ static void poll_socket(struct ssh_machine *m, int ms)
 	wake_all(m); /* the others look again; one of them polls next */
 }
 
+/* now + ms on the clock pthread_cond_timedwait uses */
+static void deadline_in(struct timespec *ts, int ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
 int ssh_wait(struct ssh_machine *m, int ms)
 {
 	unsigned long seen;
@@ -378,13 +390,7 @@ int ssh_wait(struct ssh_machine *m, int ms)
 		}
 	}
 	seen = m->moved;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	deadline_in(&ts, ms);
 	while (m->moved == seen && !m->dead &&
 	       pthread_cond_timedwait(&m->cv, &m->mu, &ts) == 0)
 		;
@@ -402,6 +408,16 @@ int ssh_again(struct ssh_machine *m, uint64_t *t0)
 		return -1;
 	}
 	return ssh_wait(m, 1000);
+}
+
+void ssh_yield_to_puts(struct ssh_machine *m, int ms)
+{
+	struct timespec ts;
+
+	deadline_in(&ts, ms);
+	while (m->putting > 0 && !m->dead &&
+	       pthread_cond_timedwait(&m->cv, &m->mu, &ts) == 0)
+		;
 }
 
 /* ---- channels ----------------------------------------------------------- */

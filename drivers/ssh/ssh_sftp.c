@@ -22,6 +22,17 @@
 #include "core/util/crashpoint.h"
 
 #define SSH_CHUNK (256 * 1024)
+/* a file is streamed in writes this large: libssh2 splits each into SFTP
+ * packets and keeps them all in flight (its sftp_write pipelining), so
+ * this bounds the bytes on the way; the sshd's channel window (2 MiB for
+ * OpenSSH) bounds them anyway (4 MiB writes were no faster on loopback,
+ * the first of a file often much slower) */
+#define SSH_SEND_CHUNK (2 * 1024 * 1024)
+/* before each of those writes a file waits this long at most while bundle
+ * puts are under way on the connection (ssh_yield_to_puts): on 20 nodes'
+ * first delivery, their puts end first and Fabric's binaries then go at
+ * full speed, instead of both crawling */
+#define SSH_YIELD_MS 1000
 
 int ssh_path_check(const char *path, struct lf_err *err)
 {
@@ -87,9 +98,47 @@ static int mkdir_one(struct ssh_machine *m, LIBSSH2_SFTP *sf, const char *path,
 	return 0;
 }
 
-/* make dir/rel and its parents (rel: a directory) on sf; dir must exist */
+/* the directories one put has made or found already (full paths), so
+ * its files in one folder look at that folder once */
+struct dirset {
+	char **v;
+	size_t n;
+};
+
+static int dirset_has(const struct dirset *ds, const char *path)
+{
+	size_t i;
+
+	for (i = 0; ds && i < ds->n; i++)
+		if (strcmp(ds->v[i], path) == 0)
+			return 1;
+	return 0;
+}
+
+static void dirset_add(struct dirset *ds, const char *path)
+{
+	char **v = ds ? realloc(ds->v, (ds->n + 1) * sizeof(*v)) : NULL;
+
+	if (!v)
+		return; /* only a cache: looked at again next time */
+	ds->v = v;
+	if ((v[ds->n] = strdup(path)) != NULL)
+		ds->n++;
+}
+
+static void dirset_free(struct dirset *ds)
+{
+	size_t i;
+
+	for (i = 0; i < ds->n; i++)
+		free(ds->v[i]);
+	free(ds->v);
+}
+
+/* make dir/rel and its parents (rel: a directory) on sf; dir must exist;
+ * the ones in seen (may be NULL) are known already, the others join it */
 static int mkdirs_on(struct ssh_machine *m, LIBSSH2_SFTP *sf, const char *dir, const char *rel,
-		     unsigned int mode, struct lf_err *err)
+		     unsigned int mode, struct dirset *seen, struct lf_err *err)
 {
 	size_t n = strlen(dir) + strlen(rel) + 2, i, base = strlen(dir) + 1;
 	char *p = malloc(n);
@@ -102,7 +151,11 @@ static int mkdirs_on(struct ssh_machine *m, LIBSSH2_SFTP *sf, const char *dir, c
 		if (p[i] != '/' && p[i] != '\0')
 			continue;
 		p[i] = '\0';
-		rc = mkdir_one(m, sf, p, mode, err);
+		if (!dirset_has(seen, p)) {
+			rc = mkdir_one(m, sf, p, mode, err);
+			if (rc == 0 && seen)
+				dirset_add(seen, p);
+		}
 		if (i + 1 < n)
 			p[i] = '/';
 	}
@@ -118,7 +171,7 @@ int ssh_mkdirs(struct ssh_machine *m, const char *dir, const char *rel,
 
 	ssh_lock(m);
 	sf = ssh_sftp_take(m, err);
-	rc = sf ? mkdirs_on(m, sf, dir, rel, mode, err) : LF_ERETRY;
+	rc = sf ? mkdirs_on(m, sf, dir, rel, mode, NULL, err) : LF_ERETRY;
 	ssh_sftp_give(m, sf);
 	ssh_unlock(m);
 	return rc;
@@ -131,7 +184,7 @@ static int write_all(struct ssh_machine *m, LIBSSH2_SFTP *sf, LIBSSH2_SFTP_HANDL
 	ssize_t n;
 
 	while (len > 0) {
-		SSH_INT(m, n, libssh2_sftp_write(h, data, len > SSH_CHUNK ? SSH_CHUNK : len));
+		SSH_INT(m, n, libssh2_sftp_write(h, data, len > SSH_SEND_CHUNK ? SSH_SEND_CHUNK : len));
 		if (n < 0)
 			return sftp_err(m, sf, "cannot write", path, err);
 		data += n;
@@ -151,28 +204,43 @@ static LIBSSH2_SFTP_HANDLE *open_tmp(struct ssh_machine *m, LIBSSH2_SFTP *sf, co
 	return h;
 }
 
-/* the mode exactly (no umask), then the data on disk; h is closed (on a
- * dead session it goes with the session) */
-static int close_tmp(struct ssh_machine *m, LIBSSH2_SFTP *sf, LIBSSH2_SFTP_HANDLE *h,
-		     unsigned int mode, const char *path, struct lf_err *err)
+/* the mode exactly (no umask) */
+static int set_mode(struct ssh_machine *m, LIBSSH2_SFTP *sf, LIBSSH2_SFTP_HANDLE *h,
+		    unsigned int mode, const char *path, struct lf_err *err)
 {
 	LIBSSH2_SFTP_ATTRIBUTES a;
-	int rc = 0, e;
+	int e;
 
 	memset(&a, 0, sizeof(a));
 	a.flags = LIBSSH2_SFTP_ATTR_PERMISSIONS;
 	a.permissions = mode & 0777;
 	SSH_INT(m, e, libssh2_sftp_fsetstat(h, &a));
-	if (e != 0)
-		rc = sftp_err(m, sf, "cannot set the mode of", path, err);
-	if (rc == 0)
+	return e != 0 ? sftp_err(m, sf, "cannot set the mode of", path, err) : 0;
+}
+
+/* the data on disk, then h closed (on a dead session it goes with the
+ * session); ok: the file was written whole (else only closed) */
+static int sync_close(struct ssh_machine *m, LIBSSH2_SFTP *sf, LIBSSH2_SFTP_HANDLE *h,
+		      int ok, const char *path, struct lf_err *err)
+{
+	int rc = 0, e;
+
+	if (ok)
 		SSH_INT(m, e, libssh2_sftp_fsync(h)); /* fsync@openssh.com where offered */
 	if (!m->dead) {
 		SSH_INT(m, e, libssh2_sftp_close(h));
-		if (e != 0 && rc == 0)
+		if (e != 0 && ok)
 			rc = sftp_err(m, sf, "cannot close", path, err);
 	}
 	return rc;
+}
+
+static int close_tmp(struct ssh_machine *m, LIBSSH2_SFTP *sf, LIBSSH2_SFTP_HANDLE *h,
+		     unsigned int mode, const char *path, struct lf_err *err)
+{
+	int rc = set_mode(m, sf, h, mode, path, err), e = sync_close(m, sf, h, rc == 0, path, err);
+
+	return rc ? rc : e;
 }
 
 /* close h after an error (mu held) */
@@ -189,7 +257,7 @@ int ssh_send_file(struct ssh_machine *m, const char *src, const char *dst,
 {
 	LIBSSH2_SFTP_HANDLE *h = NULL;
 	LIBSSH2_SFTP *sf = NULL;
-	char *buf = malloc(SSH_CHUNK);
+	char *buf = malloc(SSH_SEND_CHUNK);
 	int fd = open(src, O_RDONLY | O_CLOEXEC), rc = 0;
 	ssize_t n = 0;
 
@@ -202,8 +270,9 @@ int ssh_send_file(struct ssh_machine *m, const char *src, const char *dst,
 	if (rc == 0 && !(h = open_tmp(m, sf, dst, mode)))
 		rc = sftp_err(m, sf, "cannot create", dst, err);
 	ssh_unlock(m);
-	while (rc == 0 && (n = read(fd, buf, SSH_CHUNK)) > 0) {
+	while (rc == 0 && (n = read(fd, buf, SSH_SEND_CHUNK)) > 0) {
 		ssh_lock(m);
+		ssh_yield_to_puts(m, SSH_YIELD_MS);
 		rc = write_all(m, sf, h, buf, (size_t)n, dst, err);
 		ssh_unlock(m);
 		*bytes += (unsigned long long)n;
@@ -236,9 +305,11 @@ static char *tmp_name(const char *rel)
 	return t;
 }
 
-/* write one file of a bundle to its temporary name */
+/* write one file of a bundle to its temporary name, mode set, and leave
+ * it open in *hout (NULL after an error) for put_sync */
 static int put_tmp(struct ssh_machine *m, LIBSSH2_SFTP *sf, const char *dir,
-		   const struct lf_file *f, const char *tmp, struct lf_err *err)
+		   const struct lf_file *f, const char *tmp, struct dirset *seen,
+		   LIBSSH2_SFTP_HANDLE **hout, struct lf_err *err)
 {
 	char *parent = strdup(f->path), *slash, *full = NULL;
 	LIBSSH2_SFTP_HANDLE *h = NULL;
@@ -247,7 +318,7 @@ static int put_tmp(struct ssh_machine *m, LIBSSH2_SFTP *sf, const char *dir,
 	slash = parent ? strrchr(parent, '/') : NULL;
 	if (slash) {
 		*slash = '\0';
-		rc = mkdirs_on(m, sf, dir, parent, (f->mode & 077) ? 0755 : 0700, err);
+		rc = mkdirs_on(m, sf, dir, parent, (f->mode & 077) ? 0755 : 0700, seen, err);
 	}
 	if (rc == 0 && (full = malloc(strlen(dir) + strlen(tmp) + 2)) != NULL)
 		snprintf(full, strlen(dir) + strlen(tmp) + 2, "%s/%s", dir, tmp);
@@ -257,13 +328,41 @@ static int put_tmp(struct ssh_machine *m, LIBSSH2_SFTP *sf, const char *dir,
 		rc = sftp_err(m, sf, "cannot create", full, err);
 	if (rc == 0)
 		rc = write_all(m, sf, h, f->data, f->len, full, err);
-	if (h && rc == 0)
-		rc = close_tmp(m, sf, h, f->mode, full, err);
-	else
+	if (rc == 0)
+		rc = set_mode(m, sf, h, f->mode, full, err);
+	if (rc != 0) {
 		close_quiet(m, h);
+		h = NULL;
+	}
+	*hout = h;
 	free(full);
 	free(parent);
 	return rc;
+}
+
+/* a put's temporaries are fsynced together, this many at a time, after
+ * they are all written: on a journalling file system (ext4's ordered
+ * mode) the first fsync commits them all and the others find nothing
+ * left to do, where one fsync after each file paid a journal commit each */
+#define SSH_PUT_BATCH 32
+
+/* fsync and close the open temporaries h[0..n) (all closed, even after an
+ * error); ok: they were all written */
+static int put_sync(struct ssh_machine *m, LIBSSH2_SFTP *sf, LIBSSH2_SFTP_HANDLE **h,
+		    size_t n, int ok, const char *dir, struct lf_err *err)
+{
+	size_t i;
+	int rc = ok ? 0 : -1, e;
+
+	for (i = 0; i < n; i++) {
+		if (!h[i])
+			continue;
+		e = sync_close(m, sf, h[i], rc == 0, dir, err);
+		if (rc == 0 && e != 0)
+			rc = e;
+		h[i] = NULL;
+	}
+	return ok ? rc : 0;
 }
 
 /* "mv -f -- TMP PATH && ..." for every file (cd'd into dir) */
@@ -346,18 +445,29 @@ int ssh_put_files(struct lf_driver_conn *c, struct ssh_machine *m, const char *d
 		  struct lf_err *err)
 {
 	char **tmps = calloc(n ? n : 1, sizeof(*tmps));
+	struct dirset seen = { NULL, 0 };
+	LIBSSH2_SFTP_HANDLE *hs[SSH_PUT_BATCH];
+	size_t nopen = 0;
 	LIBSSH2_SFTP *sf = NULL;
 	int rc = tmps ? 0 : ssh_host->err_set(err, LF_ERROR, "ssh: out of memory");
 	size_t i, left = 0;
 
 	ssh_lock(m);
+	m->putting++;
 	if (rc == 0 && !(sf = ssh_sftp_take(m, err)))
 		rc = LF_ERETRY;
 	for (i = 0; rc == 0 && i < n; i++) {
 		tmps[i] = tmp_name(files[i].path);
-		rc = tmps[i] ? put_tmp(m, sf, dir, &files[i], tmps[i], err)
+		rc = tmps[i] ? put_tmp(m, sf, dir, &files[i], tmps[i], &seen, &hs[nopen], err)
 			     : ssh_host->err_set(err, LF_ERROR, "ssh: out of memory");
+		nopen += rc == 0;
 		lf_crash_point("ssh.put.tmp_written");
+		if (rc != 0 || nopen == SSH_PUT_BATCH || i + 1 == n) {
+			int e = put_sync(m, sf, hs, nopen, rc == 0, dir, err);
+
+			rc = rc ? rc : e;
+			nopen = 0;
+		}
 	}
 	/* new files by SFTP rename; the ones replacing a file in one command */
 	for (i = 0; rc == 0 && i < n; i++) {
@@ -371,13 +481,99 @@ int ssh_put_files(struct lf_driver_conn *c, struct ssh_machine *m, const char *d
 		}
 	}
 	ssh_sftp_give(m, sf);
+	m->putting--;
+	pthread_cond_broadcast(&m->cv);
 	ssh_unlock(m);
 	if (rc == 0 && left > 0)
 		rc = rename_over(c, m, dir, files, tmps, n, call, err);
 	for (i = 0; tmps && i < n; i++)
 		free(tmps[i]);
 	free(tmps);
+	dirset_free(&seen);
 	return rc;
+}
+
+/* what SFTP's stat (symlinks followed) says of path: 'd' a directory,
+ * 'f' something else, 'n' nothing there, '?' it cannot tell (mu held) */
+static int stat_kind(struct ssh_machine *m, LIBSSH2_SFTP *sf, const char *path)
+{
+	LIBSSH2_SFTP_ATTRIBUTES a;
+	int rc;
+
+	SSH_INT(m, rc, libssh2_sftp_stat(sf, path, &a));
+	if (rc == 0)
+		return LIBSSH2_SFTP_S_ISDIR(a.permissions) ? 'd' : 'f';
+	if (!m->dead && libssh2_session_last_errno(m->s) == LIBSSH2_ERROR_SFTP_PROTOCOL &&
+	    libssh2_sftp_last_error(sf) == LIBSSH2_FX_NO_SUCH_FILE)
+		return 'n';
+	return '?';
+}
+
+/* as mkdir -p (symlinks on the way followed; (mu held); 0 when done */
+static int mkdir_p(struct ssh_machine *m, LIBSSH2_SFTP *sf, char *path)
+{
+	size_t i, n = strlen(path);
+	int rc = 0, k;
+
+	for (i = 1; rc == 0 && i <= n; i++) {
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		path[i] = '\0';
+		k = stat_kind(m, sf, path);
+		if (k == 'n')
+			SSH_INT(m, rc, libssh2_sftp_mkdir(sf, path, 0755));
+		else if (k != 'd')
+			rc = -1;
+		if (i < n)
+			path[i] = '/';
+	}
+	return rc;
+}
+
+int ssh_bin_fresh(struct ssh_machine *m, const char *base, const char *id, char **abs,
+		  struct lf_err *err)
+{
+	static const char *const sub[] = { "", "/bin", "/config" };
+	size_t n = strlen(base) + strlen(id) + 32, i;
+	char *p = malloc(n), *real = malloc(4096);
+	LIBSSH2_SFTP *sf = NULL;
+	int fresh = p && real, rc = 0;
+
+	*abs = NULL;
+	ssh_lock(m);
+	if (fresh && !(sf = ssh_sftp_take(m, err)))
+		rc = LF_ERETRY;
+	if (rc == 0 && fresh) {
+		snprintf(p, n, "%s/%s", base, id);
+		fresh = stat_kind(m, sf, p) == 'n';
+		snprintf(p, n, "%s/%s.lf-tmp", base, id);
+		fresh = fresh && stat_kind(m, sf, p) == 'n';
+		snprintf(p, n, "%s", base);
+		fresh = fresh && mkdir_p(m, sf, p) == 0;
+		for (i = 0; fresh && i < 3; i++) {
+			snprintf(p, n, "%s/%s.lf-tmp%s", base, id, sub[i]);
+			SSH_INT(m, rc, libssh2_sftp_mkdir(sf, p, 0755));
+			fresh = rc == 0;
+			rc = 0;
+		}
+		if (fresh) {
+			SSH_INT(m, rc, libssh2_sftp_realpath(sf, base, real, 4095));
+			fresh = rc > 0;
+			if (fresh)
+				real[rc] = '\0';
+			rc = 0;
+		}
+		if (m->dead)
+			rc = ssh_fail(m, LIBSSH2_ERROR_SOCKET_DISCONNECT, "looking at the binaries", err);
+	}
+	ssh_sftp_give(m, sf);
+	ssh_unlock(m);
+	free(p);
+	if (rc == 0 && fresh)
+		*abs = real;
+	else
+		free(real);
+	return rc ? rc : fresh && *abs;
 }
 
 /* the tail (at most max bytes) of dir/rel */

@@ -8,10 +8,12 @@
  * Machines: prepare records facts, roots carry a marker, release removes
  * only what ledgerform made. Files: modes, a 50 MB file by SHA-256, get,
  * mkdir, remove, traversal refused, a put killed mid-transfer leaves no
- * half file and the next put finishes. Commands: argv untouched by any
+ * half file and the next put finishes, names with spaces, quotes and
+ * newlines (new and replacing). Commands: argv untouched by any
  * shell, envp, exit status, stdout/stderr apart and bounded, a timeout
  * that ends the remote process group. Fabric binaries delivered once per
- * machine. 20 parallel actions on one machine; 20 commands that pass only
+ * machine; a delivery killed between sending and committing leaves nothing
+ * under the final name, and the next one sends only the damaged file. 20 parallel actions on one machine; 20 commands that pass only
  * when all run at once on the one connection (calls taking turns fail
  * after 60 s saying so); parallel puts, checked by SHA-256, while a
  * command waits for them. A killed server gives a transient error and the
@@ -30,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -48,6 +51,7 @@ static struct sshd g_sshd;
 static char g_skip[256];
 static struct lf_registry *g_reg;
 static const struct lf_driver *g_drv;
+static const char *g_bin_dir = "bin-remote"; /* config bin_root, in the temp dir */
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -60,7 +64,7 @@ static char *path_of(const char *name)
 static json_t *base_cfg(const char *known_hosts)
 {
 	char *key = path_of("user_key"), *kh = path_of(known_hosts);
-	char *root = path_of("remote"), *bin = path_of("bin-remote");
+	char *root = path_of("remote"), *bin = path_of(g_bin_dir);
 	json_t *cfg = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:i}", "user", g_sshd.user,
 				"port", g_sshd.port, "identity", key, "known_hosts", kh,
 				"root", root, "bin_root", bin, "connect_timeout", 5);
@@ -246,6 +250,20 @@ static struct lf_driver_conn *conn_known(void)
 
 /* ---- host keys ------------------------------------------------------------ */
 
+/* MemTotal of this machine (the test's sshd runs here), in MiB */
+static long long local_memory_mb(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	long long kb = -1;
+
+	if (f) {
+		if (fscanf(f, "MemTotal: %lld kB", &kb) != 1)
+			kb = -1;
+		fclose(f);
+	}
+	return kb < 0 ? -1 : kb / 1024;
+}
+
 static void test_ssh_known_host_facts(void **state)
 {
 	struct lf_driver_conn *c;
@@ -271,7 +289,8 @@ static void test_ssh_known_host_facts(void **state)
 		fail_msg("prepare: %s", err.msg);
 	assert_string_equal(json_string_value(json_object_get(o, "os")), "linux");
 	assert_true(json_integer_value(json_object_get(o, "cpus")) >= 1);
-	assert_true(json_integer_value(json_object_get(o, "memory_mb")) > 0);
+	/* the facts come from shell builtins reading /proc: this machine's */
+	assert_int_equal(json_integer_value(json_object_get(o, "memory_mb")), local_memory_mb());
 	assert_true(json_integer_value(json_object_get(o, "disk_free_mb")) > 0);
 	/* no systemd as PID 1 here: the nohup supervisor, recorded */
 	assert_string_equal(json_string_value(json_object_get(o, "systemd")),
@@ -597,6 +616,54 @@ static void test_ssh_put_large(void **state)
 	g_drv->close(c);
 }
 
+/* names a shell would split, expand or end: delivered as they are, new
+ * (SFTP renames) and then replacing (the one mv command, every path
+ * quoted); many files in a few folders, each folder made once */
+static void test_ssh_put_odd_names(void **state)
+{
+	struct lf_driver_conn *c;
+	struct lf_err err = LF_ERR_INIT;
+	char res[64], names[40][64], *text = NULL, *p;
+	struct lf_target t = target("m10", LIN_A, res, sizeof(res));
+	struct lf_file f[40];
+	const char *odd[] = { "a dir/with space.txt", "a dir/it's \"quoted\" $HOME `id`.txt",
+			      "new\nline/x\ny", "-rf", "semi;colon&amp|pipe>out" };
+	size_t i, n = 0, k;
+	int round;
+
+	(void)state;
+	SKIP_WITHOUT_SSHD();
+	c = conn_known();
+	must_prepare(c, &t);
+	for (i = 0; i < 5; i++, n++)
+		f[n] = (struct lf_file){ odd[i], odd[i], strlen(odd[i]), 0644, NULL };
+	for (i = 0; n < 40; i++, n++) {
+		snprintf(names[i], sizeof(names[i]), "fabric/msp/%s/f%zu.pem",
+			 i % 3 == 0 ? "keystore" : i % 3 == 1 ? "signcerts" : "cacerts", i);
+		f[n] = (struct lf_file){ names[i], names[i], strlen(names[i]),
+					 i % 3 == 0 ? 0600 : 0644, NULL };
+	}
+	for (round = 0; round < 2; round++) { /* new, then replacing */
+		if (put(c, &t, f, n, &err) != 0)
+			fail_msg("put (round %d): %s", round, err.msg);
+		for (k = 0; k < n; k++) {
+			p = file_of("m10", f[k].path);
+			if (lf_read_file(p, &text, NULL, NULL) != 0)
+				fail_msg("'%s' is not on the machine (round %d)", f[k].path, round);
+			assert_string_equal(text, f[k].data);
+			free(text);
+			free(p);
+			assert_mode("m10", f[k].path, f[k].mode);
+		}
+	}
+	assert_mode("m10", "fabric/msp/keystore", 0700);
+	assert_mode("m10", "fabric/msp/signcerts", 0755);
+	assert_false(on_machine("m10", "a dir/.with space.txt.lf-tmp"));
+	assert_false(on_machine("m10", ".-rf.lf-tmp"));
+	assert_int_equal(release(c, &t, &err), 0);
+	g_drv->close(c);
+}
+
 /* the child of test_ssh_put_killed: puts three files, and is killed after
  * the second is written to its temporary name */
 static int crash_child(const char *name)
@@ -618,13 +685,54 @@ static int crash_child(const char *name)
 	return 3;
 }
 
+/* the child of test_ssh_fabric_bin_cut: starts a command with
+ * FABRIC_BIN, and is killed after the binaries are sent, before they are
+ * checked and renamed into place */
+static int crash_bin_child(const char *name)
+{
+	struct lf_err err = LF_ERR_INIT;
+	char res[64], envv[512];
+	struct lf_target t = target(name, LIN_A, res, sizeof(res));
+	const char *cmd[] = { "true", NULL };
+	const char *envp[] = { envv, NULL };
+	struct lf_exec_spec es = { cmd, envp, NULL, 0, 0, 0 };
+	struct xr x;
+	int rc;
+
+	snprintf(envv, sizeof(envv), "FABRIC_BIN=%s/fab2/bin", g_sshd.dir);
+	rc = run(conn_known(), &t, &es, 0, &x, &err);
+	fprintf(stderr, "crash child: exec returned %d (%s)\n", rc, err.msg);
+	return 3;
+}
+
 static char g_self[4096];
+
+/* run this test binary again as child WHICH on host NAME with
+ * LEDGERFORM_CRASH_AT=CRASH_AT; it must die there by SIGKILL */
+static void run_killed_child(const char *which, const char *name, const char *crash_at)
+{
+	char env[1024];
+	pid_t pid;
+	int st;
+
+	snprintf(env, sizeof(env), "%d %s %s %s", g_sshd.port, g_sshd.dir, g_sshd.host_fp, g_sshd.user);
+	pid = fork();
+	if (pid == 0) {
+		setenv("LF_TEST_SSHD", env, 1);
+		setenv("LEDGERFORM_CRASH_AT", crash_at, 1);
+		execl(g_self, g_self, which, name, (char *)NULL);
+		_exit(127);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFSIGNALED(st));
+	assert_int_equal(WTERMSIG(st), SIGKILL);
+}
 
 static void test_ssh_put_killed(void **state)
 {
 	struct lf_driver_conn *c;
 	struct lf_err err = LF_ERR_INIT;
-	char res[64], env[1024], *one = file_of("m9", "f/one"), *text = NULL;
+	char res[64], *one = file_of("m9", "f/one"), *text = NULL;
 	struct lf_target t = target("m9", LIN_A, res, sizeof(res));
 	struct lf_file old[] = {
 		{ "f/one", "old-1\n", 6, 0644, NULL },
@@ -635,25 +743,13 @@ static void test_ssh_put_killed(void **state)
 		{ "f/two", "new-2\n", 6, 0644, NULL },
 		{ "f/three", "new-3\n", 6, 0644, NULL },
 	};
-	pid_t pid;
-	int st;
 
 	(void)state;
 	SKIP_WITHOUT_SSHD();
 	c = conn_known();
 	must_prepare(c, &t);
 	assert_int_equal(put(c, &t, old, 2, &err), 0);
-	snprintf(env, sizeof(env), "%d %s %s %s", g_sshd.port, g_sshd.dir, g_sshd.host_fp, g_sshd.user);
-	pid = fork();
-	if (pid == 0) {
-		setenv("LF_TEST_SSHD", env, 1);
-		setenv("LEDGERFORM_CRASH_AT", "ssh.put.tmp_written:2", 1);
-		execl(g_self, g_self, "crash-put", "m9", (char *)NULL);
-		_exit(127);
-	}
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFSIGNALED(st));
-	assert_int_equal(WTERMSIG(st), SIGKILL);
+	run_killed_child("crash-put", "m9", "ssh.put.tmp_written:2");
 	/* killed after writing temporaries: the old files, whole */
 	assert_int_equal(lf_read_file(one, &text, NULL, NULL), 0);
 	assert_string_equal(text, "old-1\n");
@@ -840,6 +936,96 @@ static void test_ssh_fabric_bin_once(void **state)
 	c = conn_known();
 	assert_int_equal(release(c, &t, &err), 0);
 	g_drv->close(c);
+}
+
+/* the one folder in g_bin_dir whose name ends in suffix ("": the one
+ * that is not a temporary), or NULL */
+static char *bin_remote_dir(const char *suffix)
+{
+	char *dir = path_of(g_bin_dir), *found = NULL;
+	struct dirent *e;
+	DIR *d = opendir(dir);
+	size_t sl = strlen(suffix);
+
+	while (d && (e = readdir(d)) != NULL) {
+		size_t n = strlen(e->d_name);
+
+		if (e->d_name[0] == '.' || n < sl || strcmp(e->d_name + n - sl, suffix) != 0 ||
+		    (!*suffix && strstr(e->d_name, ".lf-tmp")))
+			continue;
+		assert_null(found);
+		found = lf_xasprintf("%s/%s", dir, e->d_name);
+	}
+	if (d)
+		closedir(d);
+	free(dir);
+	return found;
+}
+
+static void test_ssh_fabric_bin_cut(void **state)
+{
+	struct lf_driver_conn *c;
+	struct lf_err err = LF_ERR_INIT;
+	char res[64], envv[512], *tmp, *fin, *p, *text = NULL;
+	struct lf_target t = target("m13", LIN_A, res, sizeof(res));
+	const char *cmd[] = { "sh", "-c", "\"$FABRIC_BIN/peer\"; cat \"$FABRIC_BIN/../config/core.yaml\"", NULL };
+	const char *envp[] = { envv, NULL };
+	struct lf_exec_spec es = { cmd, envp, NULL, 0, 0, 0 };
+	struct stat st1, st2;
+	struct xr x;
+
+	(void)state;
+	SKIP_WITHOUT_SSHD();
+	g_bin_dir = "bin-cut"; /* a bin_root of its own: nothing delivered there yet */
+	assert_int_equal(sshd_sh("mkdir -p %s/fab2/bin %s/fab2/config && "
+				 "printf '#!/bin/sh\\necho peer-two\\n' > %s/fab2/bin/peer && "
+				 "head -c 3000000 /dev/urandom > %s/fab2/bin/orderer && "
+				 "chmod 755 %s/fab2/bin/* && echo 'peer: {two: 2}' > %s/fab2/config/core.yaml",
+				 g_sshd.dir, g_sshd.dir, g_sshd.dir, g_sshd.dir, g_sshd.dir, g_sshd.dir), 0);
+	c = conn_known();
+	must_prepare(c, &t);
+	g_drv->close(c);
+	run_killed_child("crash-bin", "m13", "ssh.bin.sent:1");
+	/* sent, never committed: only the temporary folder, nothing under the
+	 * final name */
+	tmp = bin_remote_dir(".lf-tmp");
+	assert_non_null(tmp);
+	assert_null(bin_remote_dir(""));
+	p = lf_xasprintf("%s/bin/orderer", tmp);
+	assert_int_equal(stat(p, &st1), 0);
+	free(p);
+	/* a file the cut left damaged */
+	assert_int_equal(sshd_sh("echo half > %s/config/core.yaml", tmp), 0);
+	/* the next delivery sends only that file, checks all, commits */
+	snprintf(envv, sizeof(envv), "FABRIC_BIN=%s/fab2/bin", g_sshd.dir);
+	c = conn_known();
+	if (run(c, &t, &es, 0, &x, &err) != 0)
+		fail_msg("exec after the cut: %s", err.msg);
+	if (x.r.exit_status != 0)
+		fail_msg("exit %d: %s", x.r.exit_status, txt(&x.err));
+	assert_string_equal(txt(&x.out), "peer-two\npeer: {two: 2}\n");
+	xr_free(&x);
+	fin = bin_remote_dir("");
+	assert_non_null(fin);
+	assert_null(bin_remote_dir(".lf-tmp"));
+	p = lf_xasprintf("%s/bin/orderer", fin);
+	assert_int_equal(stat(p, &st2), 0);
+	/* the whole one was kept, not written again (a rewrite keeps the inode
+	 * but not the modification time) */
+	assert_int_equal(st1.st_ino, st2.st_ino);
+	assert_int_equal(st1.st_mtim.tv_sec, st2.st_mtim.tv_sec);
+	assert_int_equal(st1.st_mtim.tv_nsec, st2.st_mtim.tv_nsec);
+	free(p);
+	p = lf_xasprintf("%s/config/core.yaml", fin);
+	assert_int_equal(lf_read_file(p, &text, NULL, NULL), 0);
+	assert_string_equal(text, "peer: {two: 2}\n");
+	free(text);
+	free(p);
+	free(fin);
+	free(tmp);
+	assert_int_equal(release(c, &t, &err), 0);
+	g_drv->close(c);
+	g_bin_dir = "bin-remote";
 }
 
 /* ---- 20 parallel actions on one machine ----------------------------------------- */
@@ -1272,7 +1458,7 @@ static int group_teardown(void **state)
 }
 
 /* re-executed as the killed child of test_ssh_put_killed */
-static int child_main(const char *name)
+static int child_main(const char *which, const char *name)
 {
 	const char *env = getenv("LF_TEST_SSHD");
 	struct lf_err err = LF_ERR_INIT;
@@ -1283,6 +1469,10 @@ static int child_main(const char *name)
 	g_sshd.user = user;
 	if (lf_registry_new(&g_reg) != 0 || lf_registry_get(g_reg, "ssh", &g_drv, &err) != 0)
 		return 2;
+	if (strcmp(which, "crash-bin") == 0) {
+		g_bin_dir = "bin-cut";
+		return crash_bin_child(name);
+	}
 	return crash_child(name);
 }
 
@@ -1299,10 +1489,12 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_ssh_marker_only_ours),
 		cmocka_unit_test(test_ssh_put_modes_get_mkdir_remove),
 		cmocka_unit_test(test_ssh_put_large),
+		cmocka_unit_test(test_ssh_put_odd_names),
 		cmocka_unit_test(test_ssh_put_killed),
 		cmocka_unit_test(test_ssh_exec),
 		cmocka_unit_test(test_ssh_exec_timeout),
 		cmocka_unit_test(test_ssh_fabric_bin_once),
+		cmocka_unit_test(test_ssh_fabric_bin_cut),
 		cmocka_unit_test(test_ssh_parallel),
 		cmocka_unit_test(test_ssh_channels_together),
 		cmocka_unit_test(test_ssh_puts_in_parallel),
@@ -1310,8 +1502,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_ssh_bench),
 	};
 
-	if (argc == 3 && strcmp(argv[1], "crash-put") == 0)
-		return child_main(argv[2]);
+	if (argc == 3 && (strcmp(argv[1], "crash-put") == 0 || strcmp(argv[1], "crash-bin") == 0))
+		return child_main(argv[1], argv[2]);
 	if (!realpath("/proc/self/exe", g_self))
 		return 1;
 	return sshd_run_group(tests, sizeof(tests) / sizeof(tests[0]), group_setup, group_teardown);
