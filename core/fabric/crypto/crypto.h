@@ -101,4 +101,9 @@ int lf_crypto_render_stats(const struct lf_spec *spec, const char *outdir,
  * argv[0] = "crypto". Returns the exit code (0 ok, 1 error). */
 int lf_cmd_render_crypto(int argc, char **argv);
 
+/* `ledgerform issue FILE --ca-cert --ca-key [--tls-ca-cert --tls-ca-key]`
+ * (certreq.c): an org that keeps its CA keys issues the certificates its
+ * request file asks for. Returns the exit code (0 ok, 1 error, 2 usage). */
+int lf_cmd_issue(int argc, char **argv);
+
 #endif

@@ -105,6 +105,8 @@ static char *ca_key_where(const struct lfc_org *o, const char *kind)
 
 	if (ext)
 		return lf_xstrdup(ext);
+	if (lfc_org_keyless(o)) /* the org keeps it */
+		return NULL;
 	return lf_xasprintf("%s/%s/priv_sk", o->dir, kind);
 }
 
@@ -113,7 +115,7 @@ static char *ca_key_where(const struct lfc_org *o, const char *kind)
 static void ca_pub_sha256(const struct lfc_ca *ca, char out[65])
 {
 	unsigned char *der = NULL;
-	int n = ca->key ? i2d_PUBKEY(ca->key, &der) : -1;
+	int n = i2d_PUBKEY(ca->key ? ca->key : X509_get0_pubkey(ca->cert), &der);
 
 	if (n > 0)
 		lf_sha256_hex(der, (size_t)n, out);
@@ -132,7 +134,7 @@ static json_t *ca_outputs(const struct lfc_org *o, const char *kind,
 	json_t *j;
 
 	ca_pub_sha256(ca, pub);
-	j = json_pack("{s:s, s:s, s:s, s:s, s:s}", "dir", dir, "cert_sha256",
+	j = json_pack("{s:s, s:s, s:s, s:s*, s:s}", "dir", dir, "cert_sha256",
 		      ca->sha256, "not_after", ca->not_after, "key_path", key,
 		      "key_pub_sha256", pub);
 	free(dir);
@@ -177,6 +179,7 @@ static int apply_ident(const struct lf_apply_env *env, const struct lfc_org *o,
 {
 	struct lfc_ident id;
 	struct lfc_ca *ca = NULL, *tlsca = NULL;
+	char *reqdir;
 	int rc = lfc_ident_from_attrs(&id, attrs, err);
 
 	if (rc != 0)
@@ -184,8 +187,12 @@ static int apply_ident(const struct lf_apply_env *env, const struct lfc_org *o,
 	rc = lfc_ca_ensure(&ca, env->crypto_dir, o, false, false, w, err);
 	if (rc == 0)
 		rc = lfc_ca_ensure(&tlsca, env->crypto_dir, o, true, false, w, err);
+	reqdir = lf_path_join(env->workdir ? env->workdir : env->crypto_dir, "certs");
+	w->reqdir = reqdir;
 	if (rc == 0)
 		rc = lfc_ident_ensure(env->crypto_dir, o, &id, ca, tlsca, w, outputs, err);
+	w->reqdir = NULL;
+	free(reqdir);
 	lfc_ca_free(ca);
 	lfc_ca_free(tlsca);
 	lfc_ident_clear(&id);
@@ -479,6 +486,9 @@ static char *ca_key_path(const struct lf_apply_env *env, const char *org, const 
 	const char *key = json_string_value(json_object_get(imp, "key"));
 
 	free(addr);
+	/* a CA imported without its key: nothing here needs it */
+	if (imp && !key)
+		return NULL;
 	if (!cur || cur->partial || !od || !env->crypto_dir ||
 	    (des && !lf_streq(od, json_string_value(json_object_get(des->attrs, "org_dir")))))
 		return NULL;

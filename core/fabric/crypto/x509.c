@@ -512,7 +512,8 @@ bool lfc_cert_current(X509 *have, const struct lfc_certspec *cs,
 	    X509_cmp_time(X509_get0_notAfter(have), NULL) <= 0)
 		goto cleanup;
 	/* without an SKI on the CA the AKI cannot tell a new CA key apart */
-	if (issuer->ski_len == 0 && X509_verify(have, issuer->key) != 1)
+	if (issuer->ski_len == 0 &&
+	    X509_verify(have, X509_get0_pubkey(issuer->cert)) != 1)
 		goto cleanup;
 	ok = true;
 cleanup:
