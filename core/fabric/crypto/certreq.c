@@ -49,19 +49,6 @@ static const char *S(const json_t *j, const char *k)
 	return json_string_value(json_object_get(j, k));
 }
 
-/* sha256 of a public key's SubjectPublicKeyInfo DER */
-static void spki_sha256(EVP_PKEY *k, char out[65])
-{
-	unsigned char *der = NULL;
-	int n = i2d_PUBKEY(k, &der);
-
-	if (n > 0)
-		lf_sha256_hex(der, (size_t)n, out);
-	else
-		out[0] = '\0';
-	OPENSSL_free(der);
-}
-
 static char *name_text(const X509_NAME *n)
 {
 	BIO *b = BIO_new(BIO_s_mem());
@@ -125,7 +112,7 @@ static json_t *want_fields(const char *ident, const char *kind,
 
 	if (!t)
 		return NULL;
-	spki_sha256(key, pub);
+	lfc_pub_sha256(key, pub);
 	subj = name_text(X509_get_subject_name(t));
 	j = json_pack("{s:s, s:s, s:s, s:s, s:s*, s:o, s:s, s:o, s:s, s:s}",
 		      "identity", ident, "profile", kind, "cn", cs->cn, "subject", subj,
@@ -483,7 +470,7 @@ static int issue_one(json_t *e, const char *name, const struct lfc_ca *ca,
 	memset(&c, 0, sizeof(c));
 	cs.sans = sans;
 	if (pub)
-		spki_sha256(pub, pub_sha);
+		lfc_pub_sha256(pub, pub_sha);
 	if (!r || !cs.cn || (!tls && !cs.ou))
 		rc = lf_err_set(err, LF_EINVALID, "%s: no certificate request, cn or ou", name);
 	else if (X509_REQ_verify(r, pub) != 1 || !EVP_PKEY_is_a(pub, "EC") ||

@@ -281,6 +281,9 @@ int lfc_req_round(const char *reqdir, const struct lfc_org *o, const char *ident
 int lfc_req_done(const char *reqdir, const struct lfc_org *o, const char *ident,
 		 struct lf_err *err);
 
+/* sha256 of a public key's SubjectPublicKeyInfo DER ("" on failure) */
+void lfc_pub_sha256(EVP_PKEY *pub, char out[65]);
+
 /* sync the file system holding path */
 int lfc_sync(const char *path, struct lf_err *err);
 

@@ -110,20 +110,6 @@ static char *ca_key_where(const struct lfc_org *o, const char *kind)
 	return lf_xasprintf("%s/%s/priv_sk", o->dir, kind);
 }
 
-/* sha256 of the CA's public key (SubjectPublicKeyInfo DER): which key,
- * never the key */
-static void ca_pub_sha256(const struct lfc_ca *ca, char out[65])
-{
-	unsigned char *der = NULL;
-	int n = i2d_PUBKEY(ca->key ? ca->key : X509_get0_pubkey(ca->cert), &der);
-
-	if (n > 0)
-		lf_sha256_hex(der, (size_t)n, out);
-	else
-		out[0] = '\0';
-	OPENSSL_free(der);
-}
-
 /* a CA's outputs record where its key lives and which key it is (the
  * state is shared; the key stays with its org), never the key */
 static json_t *ca_outputs(const struct lfc_org *o, const char *kind,
@@ -133,7 +119,8 @@ static json_t *ca_outputs(const struct lfc_org *o, const char *kind,
 	char pub[65];
 	json_t *j;
 
-	ca_pub_sha256(ca, pub);
+	/* which key (its public half), never the key */
+	lfc_pub_sha256(ca->key ? ca->key : X509_get0_pubkey(ca->cert), pub);
 	j = json_pack("{s:s, s:s, s:s, s:s*, s:s}", "dir", dir, "cert_sha256",
 		      ca->sha256, "not_after", ca->not_after, "key_path", key,
 		      "key_pub_sha256", pub);
