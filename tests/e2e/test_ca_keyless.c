@@ -21,7 +21,9 @@
  *    sha256; a second plan is empty;
  *  - a SAN added to peer0 makes a new round for peer0's TLS certificate
  *    alone (its signing certificate and its keys stay);
- *  - `render crypto` refuses the org (it cannot issue).
+ *  - `render crypto` refuses the org (it cannot issue);
+ *  - with FABRIC_BIN: the same rounds with real nodes; org2's peer starts
+ *    (`status` healthy) and its TLS verifies against the org's TLS CA.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -349,11 +351,57 @@ static void test_keyless_render_refuses(void **state)
 		fail_msg("render: %s\n%s", t.out, t.err);
 }
 
+/* with the real Fabric 2.5.5 binaries: org2's peer starts with the
+ * certificates the org issued and serves TLS that verifies against the
+ * org's TLS CA for its host name; destroy leaves no process */
+static const char *const hosts[] = { "orderer0-ordering", "peer0-org2" };
+
+static int kill_nodes(void **state)
+{
+	(void)state;
+	ct_kill_nodes(&t, W "/hosts", hosts, 2);
+	unsetenv("FABRIC_BIN");
+	return 0;
+}
+
+static void test_keyless_real_peer(void **state)
+{
+	const char *bin = ct_fabric_bin();
+	size_t alive = 9;
+	char *out;
+
+	(void)state;
+	if (!bin) {
+		print_message("FABRIC_BIN is not set: skipping the real peer\n");
+		skip();
+	}
+	/* a fresh start: the delivered files of the tests above go */
+	assert_int_equal(ct_run(&t, "destroy -f spec.yaml --auto-approve"), 0);
+	setenv("FABRIC_BIN", bin, 1);
+	apply_waits();
+	assert_int_equal(ct_node_pid(&t, W "/hosts", "peer0-org2"), 0);
+	issue();
+	if (ct_run(&t, "apply -f spec.yaml --auto-approve") != 0)
+		fail_msg("apply: %s\n%s", t.out, t.err);
+	assert_int_equal(ct_run(&t, "status -f spec.yaml"), 0);
+	assert_non_null(strstr(t.out, "node.org2.peer0"));
+	SH("openssl s_client -connect 127.0.0.1:27251 -servername peer0.org2.example.com "
+	   "-CAfile pub/tlsca.pem -verify_return_error -verify_hostname peer0.org2.example.com "
+	   "</dev/null >s_client.out 2>&1");
+	out = ct_read(&t, "s_client.out");
+	assert_non_null(strstr(out, "Verify return code: 0 (ok)"));
+	free(out);
+	assert_int_equal(ct_destroy_nodes(&t, W "/hosts", hosts, 2, &alive), 0);
+	assert_int_equal(alive, 0);
+	unsetenv("FABRIC_BIN");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_keyless_round_trip),
 		cmocka_unit_test(test_keyless_render_refuses),
+		cmocka_unit_test_teardown(test_keyless_real_peer, kill_nodes),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

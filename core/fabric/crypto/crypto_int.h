@@ -121,6 +121,7 @@ struct lfc_ca {
 	size_t ski_len;              /* 0: the CA cert has no SKI */
 	char sha256[65];             /* of the cert DER */
 	char not_after[32];          /* 2036-11-22T07:41:00Z */
+	time_t not_before;           /* leaves start no earlier */
 	unsigned char *name_der;     /* subject Name DER: issuer of leaves */
 	size_t name_len;
 };

@@ -403,6 +403,10 @@ int lfc_cert_issue_der(struct lfc_issued *out, const struct lfc_certspec *cs,
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
+	/* never before the issuer's own start: Fabric checks a chain at the
+	 * leaf's notBefore (an org's CA made minutes ago) */
+	if (issuer && issuer->not_before > nb)
+		nb = issuer->not_before;
 	if (!signer) /* a CA imported without its key issues nothing here */
 		return lf_err_set(err, LF_ECONFLICT, "cannot issue '%s': the org's CA "
 				  "key is not on this machine (ca imported without "

@@ -538,6 +538,7 @@ int lfc_ca_from(struct lfc_ca **out, X509 *cert, EVP_PKEY *key,
 {
 	struct lfc_ca *ca = lf_xcalloc(1, sizeof(*ca));
 	const ASN1_OCTET_STRING *ski;
+	struct tm tm;
 	int n;
 
 	atomic_init(&ca->refs, 1);
@@ -563,6 +564,8 @@ int lfc_ca_from(struct lfc_ca **out, X509 *cert, EVP_PKEY *key,
 		return lf_err_set(err, LF_ERROR, "cannot encode CA subject");
 	}
 	ca->name_len = (size_t)n;
+	if (ASN1_TIME_to_tm(X509_get0_notBefore(cert), &tm) == 1)
+		ca->not_before = timegm(&tm);
 	*out = ca;
 	return 0;
 }
