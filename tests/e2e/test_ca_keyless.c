@@ -21,7 +21,8 @@
  *    sha256; a second plan is empty;
  *  - a SAN added to peer0 makes a new round for peer0's TLS certificate
  *    alone (its signing certificate and its keys stay);
- *  - `render crypto` refuses the org (it cannot issue);
+ *  - `render crypto` refuses the org (it cannot issue); an admin_cert of
+ *    a foreign CA is a plan error;
  *  - with FABRIC_BIN: the same rounds with real nodes; org2's peer starts
  *    (`status` healthy) and its TLS verifies against the org's TLS CA.
  */
@@ -207,6 +208,8 @@ static void test_keyless_round_trip(void **state)
 
 	(void)state;
 	assert_int_equal(ct_run(&t, "plan -f spec.yaml"), 0);
+	assert_non_null(strstr(t.out, "# org 'org2' keeps its CA keys: the keys are made here, "
+			       "the certificates the org issues"));
 	apply_waits();
 	assert_non_null(strstr(t.out, "not started: waiting for signatures on crypto.org2.peer0"));
 	assert_false(ct_exists(&t, PEER0 "/msp/signcerts/peer0.org2.example.com-cert.pem"));
@@ -351,6 +354,25 @@ static void test_keyless_render_refuses(void **state)
 		fail_msg("render: %s\n%s", t.out, t.err);
 }
 
+/* the admin's certificate must come from the org's CA (checked at plan) */
+static void test_keyless_foreign_admin(void **state)
+{
+	char *spec = ct_read(&t, "spec.yaml"), *bad = NULL;
+
+	(void)state;
+	SH("openssl x509 -req -in orghome/admin.csr -CA orghome/foreign.pem -CAkey "
+	   "orghome/foreign.key -set_serial 8 -days 365 -out pub/fadmin.pem");
+	assert_true(asprintf(&bad, "%.*sfadmin.pem%s", (int)(strstr(spec, "admin.pem") - spec),
+			     spec, strstr(spec, "admin.pem") + strlen("admin.pem")) > 0);
+	ct_write(&t, "spec.yaml", bad);
+	assert_int_equal(ct_run(&t, "plan -f spec.yaml"), 1);
+	if (!strstr(t.err, "admin_cert") || !strstr(t.err, "was not issued by the org's CA"))
+		fail_msg("plan: %s\n%s", t.out, t.err);
+	ct_write(&t, "spec.yaml", spec);
+	free(bad);
+	free(spec);
+}
+
 /* with the real Fabric 2.5.5 binaries: org2's peer starts with the
  * certificates the org issued and serves TLS that verifies against the
  * org's TLS CA for its host name; destroy leaves no process */
@@ -401,6 +423,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_keyless_round_trip),
 		cmocka_unit_test(test_keyless_render_refuses),
+		cmocka_unit_test(test_keyless_foreign_admin),
 		cmocka_unit_test_teardown(test_keyless_real_peer, kill_nodes),
 	};
 

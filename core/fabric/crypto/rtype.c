@@ -576,6 +576,13 @@ static char *crypto_note(const struct lf_apply_env *env, const struct lf_resourc
 	const char *cert = json_string_value(json_object_get(a, "admin_cert"));
 
 	(void)env;
+	if (!now && org && (lf_streq(json_string_value(json_object_get(a, "kind")), "node") ||
+			    lf_streq(json_string_value(json_object_get(a, "kind")), "user")) &&
+	    json_object_get(a, "ca_import") &&
+	    !json_object_get(json_object_get(a, "ca_import"), "key"))
+		return lf_xasprintf("org '%s' keeps its CA keys: the keys are made here, "
+				    "the certificates the org issues (apply writes the "
+				    "requests and waits for `ledgerform issue`)", org);
 	if (!now && was)
 		return lf_xasprintf("org '%s': the admin becomes local: a new admin "
 				    "identity with its key and TLS client pair is made here "
