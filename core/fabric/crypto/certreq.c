@@ -257,11 +257,20 @@ int lfc_req_round(const char *reqdir, const struct lfc_org *o, const char *ident
 	pthread_mutex_lock(&req_lock);
 	rc = load_reqs(&j, path, err);
 	if (rc == 0 && !j)
-		j = json_pack("{s:s, s:i, s:s, s:{s:s, s:s}, s:{s:s, s:s}, s:{}}",
-			      "ledgerform", REQ_KIND, "version", 1, "org", o->name,
-			      "ca", "cert_sha256", o->ext_sha, "cert", o->ext_cert,
-			      "tlsca", "cert_sha256", o->ext_tls_sha, "cert", o->ext_tls_cert,
-			      "requests");
+		j = json_pack("{s:s, s:i, s:s}", "ledgerform", REQ_KIND, "version", 1,
+			      "org", o->name);
+	/* the CAs the spec names now (a changed one: the org's issue refuses
+	 * the old one, and every request for it is made again below) */
+	for (i = 0; rc == 0 && i < 2; i++) {
+		json_t *ca = json_pack("{s:s, s:s}", "cert_sha256", i ? o->ext_tls_sha : o->ext_sha,
+				       "cert", i ? o->ext_tls_cert : o->ext_cert);
+
+		if (!json_equal(ca, json_object_get(j, i ? "tlsca" : "ca")))
+			changed = true;
+		json_object_set_new(j, i ? "tlsca" : "ca", ca);
+	}
+	if (rc == 0 && !json_object_get(j, "requests"))
+		json_object_set_new(j, "requests", json_object());
 	reqs = j ? json_object_get(j, "requests") : NULL;
 	for (i = 0; rc == 0 && i < n; i++) {
 		char *name = lf_xasprintf("%s.%s", ident, h[i].kind), *csr;
