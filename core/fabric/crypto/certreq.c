@@ -505,11 +505,14 @@ static int issue_one(json_t *e, const char *name, const struct lfc_ca *ca,
 	if (rc == 0)
 		rc = lfc_cert_issue_der(&c, &cs, pub, ca, w, err);
 	if (rc == 0) {
+		char *subj = name_text(X509_get_subject_name(t)); /* as issued */
+
 		pem = lfc_pem_encode("CERTIFICATE", c.der, c.len, &len);
 		json_object_set_new(e, "cert", json_stringn(pem, len));
 		json_object_set_new(e, "cert_sha256", json_string(c.sha256));
-		printf("issued %s: %s (sha256 %s, until %s)\n", name, S(e, "subject"),
-		       c.sha256, c.not_after);
+		printf("issued %s: %s (sha256 %s, until %s)\n", name, subj, c.sha256,
+		       c.not_after);
+		free(subj);
 		for (i = 0; i < cs.nsans; i++)
 			printf("  SAN %s\n", cs.sans[i]);
 		free(pem);
