@@ -228,6 +228,10 @@ static void test_keyless_round_trip(void **state)
 	assert_true(json_equal(json_object_get(req(j, "peer0.tls"), "sans"), out));
 	json_decref(out);
 	json_decref(j);
+	/* `sign` points at `issue` */
+	assert_int_equal(ct_run(&t, "sign " REQ " --msp nowhere"), 1);
+	assert_non_null(strstr(t.err, "holds certificate requests: the org issues them with "
+			       "`ledgerform issue"));
 	/* waiting again changes nothing in the file */
 	before = ct_read(&t, REQ);
 	apply_waits();
