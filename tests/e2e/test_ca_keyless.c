@@ -18,7 +18,9 @@
  *    the org's ca/ and tlsca/ holds a private key, and the CA key's bytes
  *    are nowhere under .ledgerform; Fabric's own MSP code (tests/node
  *    check-msp.js) accepts peer0 and user1; the state records the certs'
- *    sha256; a second plan is empty;
+ *    sha256; a second plan is empty; an apply killed between writing an
+ *    identity and dropping its entries (crash point crypto.keyless.placed)
+ *    is finished by the next one;
  *  - a SAN added to peer0 makes a new round for peer0's TLS certificate
  *    alone (its signing certificate and its keys stay);
  *  - `render crypto` refuses the org (it cannot issue); an admin_cert of
@@ -27,6 +29,7 @@
  *    (`status` healthy) and its TLS verifies against the org's TLS CA.
  */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -277,6 +280,12 @@ static void test_keyless_round_trip(void **state)
 	assert_false(ct_exists(&t, PEER0 "/msp/signcerts/peer0.org2.example.com-cert.pem"));
 	free(good);
 
+	/* killed after peer0's files are written, before its entries go: the
+	 * next apply finds its certificates in place and finishes */
+	setenv("LEDGERFORM_CRASH_AT", "crypto.keyless.placed:1", 1);
+	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 128 + SIGKILL);
+	unsetenv("LEDGERFORM_CRASH_AT");
+	assert_true(ct_exists(&t, REQ));
 	assert_int_equal(ct_run(&t, "apply -f spec.yaml --auto-approve"), 0);
 	assert_non_null(strstr(t.out, "Apply complete!"));
 	assert_false(ct_exists(&t, REQ));
