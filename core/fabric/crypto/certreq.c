@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -174,15 +175,65 @@ static bool entry_is(const json_t *e, const json_t *want)
 	return true;
 }
 
+/* The file as this process last wrote or read it, parsed: an org's
+ * identities each read-modify-write the whole file (under req_lock), and
+ * parsing it again each time made a round of 500 peers quadratic. Valid
+ * while the file is the same inode, size and mtime; callers change the
+ * object in place, so a failed write drops it (cache_drop). */
+static struct {
+	char *path;
+	struct stat st;
+	json_t *j;
+} cache;
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+static void cache_drop(void)
+{
+	free(cache.path);
+	json_decref(cache.j);
+	memset(&cache, 0, sizeof(cache));
+}
+
+static void cache_put(const char *path, json_t *j)
+{
+	struct stat st;
+
+	if (cache.j != j || !lf_streq(cache.path, path)) {
+		json_incref(j);
+		cache_drop();
+		cache.path = lf_xstrdup(path);
+		cache.j = j;
+	}
+	if (stat(path, &st) == 0)
+		cache.st = st;
+	else
+		cache_drop();
+}
+
 static int load_reqs(json_t **out, const char *path, struct lf_err *err)
 {
 	json_error_t je;
+	struct stat st;
+	char *text = NULL;
+	size_t len = 0;
 	json_t *j;
 
 	*out = NULL;
-	if (!lf_path_exists(path))
+	if (stat(path, &st) != 0) {
+		cache_drop();
 		return 0;
-	j = json_load_file(path, 0, &je);
+	}
+	if (cache.j && lf_streq(cache.path, path) && same_file(&cache.st, &st)) {
+		*out = json_incref(cache.j);
+		return 0;
+	}
+	j = lf_read_file(path, &text, &len, NULL) == 0 ? json_loadb(text, len, 0, &je) : NULL;
+	free(text);
 	if (!j || !lf_streq(S(j, "ledgerform"), REQ_KIND) ||
 	    !json_is_object(json_object_get(j, "requests"))) {
 		json_decref(j);
@@ -191,6 +242,7 @@ static int load_reqs(json_t **out, const char *path, struct lf_err *err)
 				  "\"requests\"): move it away and apply again", path);
 	}
 	*out = j;
+	cache_put(path, j);
 	return 0;
 }
 
@@ -202,6 +254,8 @@ static int save_reqs(const char *path, json_t *j, struct lf_err *err)
 	text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	if (rc == 0)
 		rc = lf_write_file_atomic(path, text, strlen(text), 0644, err);
+	if (rc == 0)
+		cache_put(path, j);
 	free(text);
 	free(dir);
 	return rc;
@@ -307,6 +361,8 @@ int lfc_req_round(const char *reqdir, const struct lfc_org *o, const char *ident
 	}
 	if (rc == 0 && changed)
 		rc = save_reqs(path, j, err);
+	if (rc != 0) /* j may differ from the file now */
+		cache_drop();
 	pthread_mutex_unlock(&req_lock);
 	if (rc == 0 && what.len)
 		rc = lf_err_set(err, LF_EPENDING, "waiting for certificates: org '%s' keeps its "
@@ -345,6 +401,8 @@ int lfc_req_done(const char *reqdir, const struct lfc_org *o, const char *ident,
 		rc = lf_err_sys(err, LF_ERROR, "cannot remove '%s'", path);
 	else if (rc == 0 && changed && json_object_size(reqs) > 0)
 		rc = save_reqs(path, j, err);
+	if (rc != 0 || (changed && json_object_size(reqs) == 0))
+		cache_drop();
 	pthread_mutex_unlock(&req_lock);
 	json_decref(j);
 	free(path);
