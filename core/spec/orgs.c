@@ -359,10 +359,31 @@ static void build_ca(struct lf_sctx *c, struct lf_org *o,
 	ca = lf_xcalloc(1, sizeof(*ca));
 	ca->pos = m->pos;
 	o->ca = ca;
-	if (!lf_map_get(m, "cert") || !lf_map_get(m, "key"))
-		lf_sc_err(c, m, "ca: an imported CA needs both 'cert' and "
-			  "'key'");
-	if (!lf_map_get(m, "tls_cert") != !lf_map_get(m, "tls_key"))
+	if (lf_map_get(m, "cert") && !lf_map_get(m, "key")) {
+		/* the org keeps its CA keys: certificates only (org_keyless) */
+		ca->keyless = true;
+		if (!lf_map_get(m, "tls_cert"))
+			lf_sc_err(c, m, "ca: a CA imported without its key "
+				  "needs 'tls_cert' too (the org's TLS CA "
+				  "certificate, also without its key): "
+				  "ledgerform cannot make a TLS CA for an org "
+				  "that issues its own certificates");
+		if (lf_map_get(m, "tls_key"))
+			lf_sc_err(c, lf_map_key(m, "tls_key"), "ca: 'tls_key' "
+				  "without 'key': give both CA keys, or neither "
+				  "(the org then issues its nodes' certificates "
+				  "with `ledgerform issue`)");
+		if (o->ca_server)
+			lf_sc_err(c, lf_map_get(m, "server"), "ca: server: "
+				  "true needs the CA's key (a Fabric CA server "
+				  "signs with it), and this CA is imported "
+				  "without its key");
+	} else if (!lf_map_get(m, "cert") || !lf_map_get(m, "key")) {
+		lf_sc_err(c, m, "ca: an imported CA needs 'cert' (and "
+			  "'key', or neither key: the org then issues its "
+			  "nodes' certificates itself)");
+	}
+	if (!ca->keyless && !lf_map_get(m, "tls_cert") != !lf_map_get(m, "tls_key"))
 		lf_sc_err(c, m, "ca: give both 'tls_cert' and 'tls_key', or "
 			  "neither (a TLS CA is then generated)");
 	spec_file(c, m, "ca.", "cert", &ca->cert);
@@ -478,6 +499,11 @@ static void org_admin(struct lf_sctx *c, struct lf_org *o,
 	} else if (v) {
 		return;
 	}
+	if (!o->admin_offline && o->ca && o->ca->keyless)
+		lf_sc_err(c, v ? v : lf_map_key(m, "ca"), "org '%s': a CA "
+			  "imported without its key (ca: {cert, tls_cert}) needs "
+			  "'admin: offline' with admin_cert: ledgerform cannot "
+			  "make a local admin without the CA key", o->name);
 	if (!o->admin_offline) {
 		if (kf)
 			lf_sc_err(c, kf, "org '%s': %s is only for an org with "
@@ -504,6 +530,12 @@ static void org_admin(struct lf_sctx *c, struct lf_org *o,
 			  "through their admin service needs the org admin's "
 			  "TLS client key here): keep the orderers in an org "
 			  "whose admin is local", o->name);
+	if (o->ca && o->ca->keyless && kcsr)
+		lf_sc_err(c, kcsr, "org '%s': admin_csr needs the org's CA key "
+			  "(ledgerform issues the admin's certificate with it), "
+			  "and ca is imported without its key: give admin_cert "
+			  "(the admin's certificate, issued by the org's CA)",
+			  o->name);
 	o->admin_file_pos = kf->pos;
 	spec_file(c, m, "", "admin_csr", &o->admin_csr);
 	spec_file(c, m, "", "admin_cert", &o->admin_cert);

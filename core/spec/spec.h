@@ -138,6 +138,9 @@ struct lf_external_ca {
 	char *key;           /* path to PEM private key */
 	char *tls_cert;      /* optional TLS CA; NULL: generate one */
 	char *tls_key;
+	bool keyless;        /* cert and tls_cert without keys: the org
+				issues its nodes' certificates (`ledgerform
+				issue`); key and tls_key are NULL */
 	struct lf_pos pos;
 };
 

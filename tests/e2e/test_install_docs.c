@@ -100,6 +100,7 @@ static void test_installed_files(void **state)
 	assert_non_null(strstr(man, ".SS graph\n.nf\nUsage: ledgerform graph -f SPEC"));
 	assert_non_null(strstr(man, ".SS completion\n"));
 	assert_non_null(strstr(man, ".SS plan\n"));
+	assert_non_null(strstr(man, ".SS issue\n.nf\nUsage: ledgerform issue FILE --ca-cert"));
 	free(man);
 }
 
@@ -131,9 +132,11 @@ static void test_bash_completion(void **state)
 	out = sh_out("PATH='%s/bin':\"$PATH\" bash -c '. \"%s/share/bash-completion/completions/ledgerform\"; "
 		     "COMP_WORDS=(ledgerform gr); COMP_CWORD=1; _ledgerform; echo \"${COMPREPLY[*]}\"; "
 		     "COMP_WORDS=(ledgerform destroy --ke); COMP_CWORD=2; _ledgerform; "
+		     "echo \"${COMPREPLY[*]}\"; "
+		     "COMP_WORDS=(ledgerform issue --tls-ca-k); COMP_CWORD=2; _ledgerform; "
 		     "echo \"${COMPREPLY[*]}\"'", prefix, prefix);
 	assert_non_null(out);
-	assert_string_equal(out, "graph\n--keep-crypto\n");
+	assert_string_equal(out, "graph\n--keep-crypto\n--tls-ca-key\n");
 	free(out);
 	assert_int_equal(ct_run(&t, "completion fish"), 1);
 	assert_non_null(strstr(t.err, "expected bash or zsh"));

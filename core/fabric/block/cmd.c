@@ -385,8 +385,13 @@ int lf_cmd_sign(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	rc = lf_read_file(o.file, &raw, &rawlen, &err);
+	/* an org's certificate requests are issued, not signed */
+	if (rc == 0 && memmem(raw, rawlen, "\"cert-requests\"", 15))
+		rc = lf_err_set(&err, LF_EINVALID, "'%s' holds certificate requests: the "
+				"org issues them with `ledgerform issue %s --ca-cert ... "
+				"--ca-key ...`", o.file, o.file);
 	/* an offline org's chaincode approvals, installs and peer joins */
-	if (rc == 0 && lf_cc_sign_handles(raw, rawlen))
+	else if (rc == 0 && lf_cc_sign_handles(raw, rawlen))
 		rc = lf_cc_sign_file(o.file, o.msp, raw, rawlen, &err);
 	else if (rc == 0) {
 		rc = sign_open(o.file, &in, &err);

@@ -61,7 +61,8 @@ static int read_key(EVP_PKEY **out, const char *org, const char *what,
 	return 0;
 }
 
-/* load and validate an imported CA pair */
+/* load and validate an imported CA pair (key_path NULL: the certificate
+ * of a CA whose key its org keeps) */
 static int load_import(struct lfc_ca **out, const char *org,
 		       const char *cert_path, const char *key_path,
 		       struct lf_err *err)
@@ -76,6 +77,8 @@ static int load_import(struct lfc_ca **out, const char *org,
 		rc = lf_err_set(err, LF_EINVALID,
 				"org '%s': certificate '%s' is not a CA certificate "
 				"(basicConstraints CA:TRUE missing)", org, cert_path);
+	if (rc == 0 && !key_path) /* the org keeps the key: the cert alone */
+		return lfc_ca_from(out, cert, NULL, err);
 	if (rc == 0)
 		rc = read_key(&key, org, "CA key", key_path, err);
 	if (rc == 0 && !key_type_ok(key))
@@ -92,6 +95,12 @@ static int load_import(struct lfc_ca **out, const char *org,
 	X509_free(cert);
 	EVP_PKEY_free(key);
 	return rc;
+}
+
+int lfc_ca_import(struct lfc_ca **out, const char *org, const char *cert_path,
+		  const char *key_path, struct lf_err *err)
+{
+	return load_import(out, org, cert_path, key_path, err);
 }
 
 int lfc_ca_check_import(const char *org, const char *cert_path,
@@ -227,12 +236,16 @@ int lfc_ca_ensure(struct lfc_ca **out, const char *root,
 	p.parent = lf_path_join(root, org->dir);
 	p.cert = lf_xasprintf("%s/%s-cert.pem", p.dir, cn);
 	p.key = lf_path_join(p.dir, "priv_sk");
+	/* a CA without its key here is cached under its cert alone */
+	if (ext && !extkey)
+		extkey = ext;
 	*out = lfc_ca_cache_get(ext ? ext : p.cert, ext ? extkey : p.key, &sig);
 	hit = *out != NULL;
 	if (hit && !(ext && create)) {
 		rc = 0;
 	} else if (ext) {
-		rc = hit ? 0 : load_import(out, org->name, ext, extkey, err);
+		rc = hit ? 0 : load_import(out, org->name, ext, extkey == ext ? NULL
+					   : extkey, err);
 		if (rc == 0 && create)
 			rc = lf_mkdirs(p.parent, 0755, err);
 		if (rc == 0 && create)

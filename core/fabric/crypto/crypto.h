@@ -28,6 +28,13 @@
  *    (or is the given one, checked against the org's CA and OU=admin);
  *    the folder has an empty keystore, and nothing ever makes a key for
  *    it (a key left by an earlier local admin is removed);
+ *  - an org that keeps its CA keys (spec: ca.cert and ca.tls_cert without
+ *    keys, certreq.c) gets its nodes' keys made here as usual, but their
+ *    certificates come from the org: apply writes the requests
+ *    (WORKDIR/certs/certs.ORG.json) and waits, `ledgerform issue` issues
+ *    them where the keys are, and the next apply checks each one (issuer,
+ *    node key, subject, SANs, validity) before it enters the tree; nothing
+ *    here issues with, makes or looks for such an org's CA keys;
  *  - loaded CAs are cached process-wide (mutex, reference counts), keyed by
  *    the files' device/inode/size/mtime, so the executor's per-leaf calls
  *    do not re-decode the CA; a changed file is a miss;
@@ -100,5 +107,10 @@ int lf_crypto_render_stats(const struct lf_spec *spec, const char *outdir,
 /* `ledgerform render crypto -f SPEC -o DIR [--threads N]`;
  * argv[0] = "crypto". Returns the exit code (0 ok, 1 error). */
 int lf_cmd_render_crypto(int argc, char **argv);
+
+/* `ledgerform issue FILE --ca-cert --ca-key [--tls-ca-cert --tls-ca-key]`
+ * (certreq.c): an org that keeps its CA keys issues the certificates its
+ * request file asks for. Returns the exit code (0 ok, 1 error, 2 usage). */
+int lf_cmd_issue(int argc, char **argv);
 
 #endif

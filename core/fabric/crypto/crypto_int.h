@@ -88,6 +88,9 @@ struct lfc_worker {
 	EVP_PKEY_CTX *kctx;          /* P-256 keygen context, reused */
 	struct lf_crypto_stats st;
 	time_t now;                  /* issue time base (per run) */
+	const char *reqdir;          /* certificate requests of orgs that
+					keep their CA keys (certreq.c);
+					NULL: none can be made (render) */
 };
 
 int lfc_worker_init(struct lfc_worker *w, struct lf_err *err);
@@ -118,6 +121,7 @@ struct lfc_ca {
 	size_t ski_len;              /* 0: the CA cert has no SKI */
 	char sha256[65];             /* of the cert DER */
 	char not_after[32];          /* 2036-11-22T07:41:00Z */
+	time_t not_before;           /* leaves start no earlier */
 	unsigned char *name_der;     /* subject Name DER: issuer of leaves */
 	size_t name_len;
 };
@@ -181,6 +185,9 @@ int lfc_ca_from(struct lfc_ca **out, X509 *cert, EVP_PKEY *key,
 int lfc_ca_check_import(const char *org, const char *cert_path,
 			const char *key_path, char sha_out[65],
 			struct lf_err *err);
+/* Load an imported CA (key_path NULL: its certificate alone). */
+int lfc_ca_import(struct lfc_ca **out, const char *org, const char *cert_path,
+		  const char *key_path, struct lf_err *err);
 /* Load (create when allowed and absent) the signing (tls=false) or TLS CA
  * of org under root. An existing key is never replaced. */
 int lfc_ca_ensure(struct lfc_ca **out, const char *root,
@@ -241,6 +248,42 @@ static inline bool lfc_ident_offline(const struct lfc_ident *id)
 {
 	return id->off_csr || id->off_cert;
 }
+
+/* ---- orgs that keep their CA keys (certreq.c) ----------------------- */
+
+/* an org imported its CAs without their keys: it issues its certificates */
+static inline bool lfc_org_keyless(const struct lfc_org *o)
+{
+	return o->ext_cert && !o->ext_key;
+}
+
+/* one certificate of an identity of such an org */
+struct lfc_req {
+	const char *kind;                 /* "sign" or "tls" */
+	const struct lfc_certspec *cs;
+	const struct lfc_ca *issuer;      /* the org's CA cert (no key) */
+	EVP_PKEY *key;                    /* the node's key (its public half
+					     goes into the request) */
+	bool need;                        /* no current certificate on disk */
+	char *pem;                        /* out: the issued one, checked */
+	size_t len;
+};
+
+/* reqdir/certs.ORG.json (caller frees) */
+char *lfc_req_file(const char *reqdir, const char *org);
+/* for each h that needs a certificate: take the org's issued one from the
+ * request file, checked (h->pem), or write a request for it. 0 when all
+ * have one, LF_EPENDING (err says who issues what, and how) when some
+ * wait, LF_EINVALID naming the identity for a bad certificate */
+int lfc_req_round(const char *reqdir, const struct lfc_org *o, const char *ident,
+		  struct lfc_req *h, size_t n, struct lf_err *err);
+/* the identity's files are written: its entries go (the file with the
+ * last one) */
+int lfc_req_done(const char *reqdir, const struct lfc_org *o, const char *ident,
+		 struct lf_err *err);
+
+/* sha256 of a public key's SubjectPublicKeyInfo DER ("" on failure) */
+void lfc_pub_sha256(EVP_PKEY *pub, char out[65]);
 
 /* sync the file system holding path */
 int lfc_sync(const char *path, struct lf_err *err);

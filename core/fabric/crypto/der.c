@@ -394,7 +394,7 @@ int lfc_cert_issue_der(struct lfc_issued *out, const struct lfc_certspec *cs,
 		       struct lfc_worker *w, struct lf_err *err)
 {
 	EVP_PKEY *signer = issuer ? issuer->key : pub;
-	bool rsa = EVP_PKEY_is_a(signer, "RSA");
+	bool rsa = signer && EVP_PKEY_is_a(signer, "RSA");
 	struct lf_buf tbs = LF_BUF_INIT, cert = LF_BUF_INIT, bits = LF_BUF_INIT;
 	unsigned char pt[65], *sig = NULL, zero = 0;
 	size_t ptlen = 0, siglen = 0;
@@ -403,6 +403,14 @@ int lfc_cert_issue_der(struct lfc_issued *out, const struct lfc_certspec *cs,
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
+	/* never before the issuer's own start: Fabric checks a chain at the
+	 * leaf's notBefore (an org's CA made minutes ago) */
+	if (issuer && issuer->not_before > nb)
+		nb = issuer->not_before;
+	if (!signer) /* a CA imported without its key issues nothing here */
+		return lf_err_set(err, LF_ECONFLICT, "cannot issue '%s': the org's CA "
+				  "key is not on this machine (ca imported without "
+				  "its key: the org issues with `ledgerform issue`)", cs->cn);
 	if (!EVP_PKEY_is_a(pub, "EC") || EVP_PKEY_get_bits(pub) != 256 ||
 	    !EVP_PKEY_get_octet_string_param(pub, OSSL_PKEY_PARAM_PUB_KEY, pt,
 					     sizeof(pt), &ptlen) || ptlen != 65)

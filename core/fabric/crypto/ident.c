@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/util/crashpoint.h"
 #include "core/util/util.h"
 
 static const struct {
@@ -618,6 +619,138 @@ static int offline_ensure(const char *root, const struct lfc_org *org,
 	return rc;
 }
 
+/* ---- an org that keeps its CA keys: keys here, certificates issued by
+ * the org (certreq.c) ----------------------------------------------- */
+
+/* the half's key on disk when usable (EC P-256), else a new one written
+ * now (0600): the request carries its public half */
+static int keyless_key(struct half *h, const char *abs, EVP_PKEY **key,
+		       struct lfc_worker *w, struct lf_err *err)
+{
+	char *kp = lf_path_join(abs, h->key_rel);
+	int rc = 0;
+
+	if (lf_read_file(kp, &h->key_pem, &h->key_len, NULL) == 0)
+		*key = lfc_key_parse(h->key_pem, h->key_len);
+	if (*key && (!EVP_PKEY_is_a(*key, "EC") || EVP_PKEY_get_bits(*key) != 256)) {
+		EVP_PKEY_free(*key);
+		*key = NULL;
+	}
+	if (!*key) {
+		lf_free_secret(h->key_pem, h->key_len);
+		h->key_pem = NULL;
+		h->key_len = 0;
+		rc = lfc_keygen(w, key, err);
+		if (rc == 0)
+			rc = lfc_key_pem(*key, &h->key_pem, &h->key_len, err);
+		if (rc == 0)
+			rc = lfc_file_put(kp, h->key_pem, h->key_len, 0600, w, err);
+		rc = rc < 0 ? rc : 0;
+	}
+	free(kp);
+	return rc;
+}
+
+/* the half's certificate on disk, when current for its key */
+static bool keyless_current(struct half *h, const char *abs)
+{
+	char *cp = lf_path_join(abs, h->cert_rel);
+	bool ok = lf_read_file(cp, &h->cert_pem, &h->cert_len, NULL) == 0 &&
+		  half_current(h);
+
+	free(cp);
+	if (!ok) {
+		free(h->cert_pem);
+		h->cert_pem = NULL;
+		h->cert_len = 0;
+	}
+	return ok;
+}
+
+static int keyless_ensure(const char *root, const struct lfc_org *org,
+			  const struct lfc_ident *id, const struct lfc_ca *ca,
+			  const struct lfc_ca *tlsca, struct lfc_worker *w,
+			  json_t **outputs, struct lf_err *err)
+{
+	char *abs = lf_path_join(root, id->dir);
+	struct half hv[2];
+	struct lfc_req rq[2];
+	struct ident_files f;
+	EVP_PKEY *keys[2] = { NULL, NULL };
+	size_t i;
+	int rc = 0;
+
+	if (!w->reqdir) {
+		free(abs);
+		return lf_err_set(err, LF_ECONFLICT, "org '%s': its CA is imported without "
+				  "its key: %s's certificates are issued by the org (`ledgerform "
+				  "apply`, then `ledgerform issue`), not rendered here",
+				  org->name, id->name);
+	}
+	half_init(&hv[0], id, false, ca);
+	half_init(&hv[1], id, true, tlsca);
+	memset(&f, 0, sizeof(f));
+	memset(rq, 0, sizeof(rq));
+	rc = lf_mkdirs(abs, 0755, err);
+	for (i = 0; rc == 0 && i < LF_ARRAY_LEN(ident_dirs); i++) {
+		char *p = lf_path_join(abs, ident_dirs[i].rel);
+
+		rc = ensure_dir(p, ident_dirs[i].mode, err);
+		free(p);
+	}
+	for (i = 0; rc == 0 && i < 2; i++) {
+		rc = keyless_key(&hv[i], abs, &keys[i], w, err);
+		rq[i].kind = i ? "tls" : "sign";
+		rq[i].cs = &hv[i].cs;
+		rq[i].issuer = hv[i].issuer;
+		rq[i].key = keys[i];
+		rq[i].need = rc == 0 && !keyless_current(&hv[i], abs);
+	}
+	if (rc == 0)
+		rc = lfc_req_round(w->reqdir, org, id->name, rq, 2, err);
+	for (i = 0; rc == 0 && i < 2; i++) {
+		X509 *x;
+
+		if (!rq[i].need)
+			continue;
+		hv[i].cert_pem = rq[i].pem;
+		hv[i].cert_len = rq[i].len;
+		rq[i].pem = NULL;
+		x = lfc_cert_parse(hv[i].cert_pem, hv[i].cert_len);
+		if (!x) {
+			rc = lf_err_set(err, LF_ERROR, "%s: cannot parse its certificate", id->name);
+			break;
+		}
+		lfc_cert_sha256(x, hv[i].sha256);
+		lfc_cert_not_after(x, hv[i].not_after);
+		X509_free(x);
+	}
+	if (rc == 0) {
+		files_build(&f, org, ca, tlsca, &hv[0], &hv[1]);
+		rc = ident_write_changed(abs, &f, w, err);
+	}
+	if (rc == 0)
+		rc = lfc_sync(abs, err);
+	/* files in place, entries still in the request file: a rerun finds
+	 * the certificates current and drops the entries then */
+	lf_crash_point("crypto.keyless.placed");
+	if (rc == 0)
+		rc = lfc_req_done(w->reqdir, org, id->name, err);
+	if (rc == 0) {
+		w->st.identities++;
+		if (outputs)
+			*outputs = ident_outputs(id, &hv[0], &hv[1]);
+	}
+	for (i = 0; i < 2; i++) {
+		free(rq[i].pem);
+		EVP_PKEY_free(keys[i]);
+		half_fini(&hv[i]);
+	}
+	files_free(&f);
+	free(abs);
+	return rc;
+}
+
 int lfc_ident_ensure(const char *root, const struct lfc_org *org,
 		     const struct lfc_ident *id, const struct lfc_ca *ca,
 		     const struct lfc_ca *tlsca, struct lfc_worker *w,
@@ -631,6 +764,8 @@ int lfc_ident_ensure(const char *root, const struct lfc_org *org,
 
 	if (lfc_ident_offline(id))
 		return offline_ensure(root, org, id, ca, tlsca, w, outputs, err);
+	if (!ca->key || !tlsca->key)
+		return keyless_ensure(root, org, id, ca, tlsca, w, outputs, err);
 	abs = lf_path_join(root, id->dir);
 	fresh = !lf_path_exists(abs);
 	half_init(&s, id, false, ca);

@@ -128,6 +128,16 @@ static int org_from_spec(struct lfc_org *o, const struct lf_spec *spec,
 		return 0;
 	o->ext_cert = spec_path(spec, so->ca->cert);
 	o->ext_key = spec_path(spec, so->ca->key);
+	if (so->ca->keyless) { /* certificates only: the org keeps the keys */
+		o->ext_tls_cert = spec_path(spec, so->ca->tls_cert);
+		if (!o->ext_cert || !o->ext_tls_cert)
+			return lf_err_set(err, LF_EINVALID, "org '%s': a CA imported "
+					  "without its key needs cert and tls_cert",
+					  so->name);
+		rc = lfc_ca_check_import(so->name, o->ext_cert, NULL, o->ext_sha, err);
+		return rc ? rc : lfc_ca_check_import(so->name, o->ext_tls_cert, NULL,
+						     o->ext_tls_sha, err);
+	}
 	if (!o->ext_cert || !o->ext_key)
 		return lf_err_set(err, LF_EINVALID,
 				  "org '%s': an imported CA needs both cert and key",
@@ -253,10 +263,14 @@ int lfc_layout_from_spec(struct lfc_layout **out, const struct lf_spec *spec,
 
 /* ---- attrs --------------------------------------------------------- */
 
+/* a CA imported without its key has no "key" */
 static json_t *import_attrs(const char *cert, const char *key, const char *sha)
 {
-	return json_pack("{s:s, s:s, s:s}", "cert", cert, "key", key,
-			 "cert_sha256", sha);
+	json_t *a = json_pack("{s:s, s:s}", "cert", cert, "cert_sha256", sha);
+
+	if (key)
+		json_object_set_new(a, "key", json_string(key));
+	return a;
 }
 
 /* a string attr; keys are literals, values checked as json_string does */

@@ -28,8 +28,7 @@ void lfc_offline_clear(struct lfc_offline *m)
 	memset(m, 0, sizeof(*m));
 }
 
-/* sha256 of a public key's SubjectPublicKeyInfo DER */
-static void pub_sha256(EVP_PKEY *pub, char out[65])
+void lfc_pub_sha256(EVP_PKEY *pub, char out[65])
 {
 	unsigned char *der = NULL;
 	int n = i2d_PUBKEY(pub, &der);
@@ -73,7 +72,7 @@ static int load_csr(struct lfc_offline *m, const char *org, const char *path,
 	if (rc == 0) {
 		EVP_PKEY_up_ref(pub);
 		m->pub = pub;
-		pub_sha256(pub, m->sha);
+		lfc_pub_sha256(pub, m->sha);
 	}
 	X509_REQ_free(req);
 	BIO_free(b);

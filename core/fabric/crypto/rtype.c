@@ -105,21 +105,9 @@ static char *ca_key_where(const struct lfc_org *o, const char *kind)
 
 	if (ext)
 		return lf_xstrdup(ext);
+	if (lfc_org_keyless(o)) /* the org keeps it */
+		return NULL;
 	return lf_xasprintf("%s/%s/priv_sk", o->dir, kind);
-}
-
-/* sha256 of the CA's public key (SubjectPublicKeyInfo DER): which key,
- * never the key */
-static void ca_pub_sha256(const struct lfc_ca *ca, char out[65])
-{
-	unsigned char *der = NULL;
-	int n = ca->key ? i2d_PUBKEY(ca->key, &der) : -1;
-
-	if (n > 0)
-		lf_sha256_hex(der, (size_t)n, out);
-	else
-		out[0] = '\0';
-	OPENSSL_free(der);
 }
 
 /* a CA's outputs record where its key lives and which key it is (the
@@ -131,8 +119,9 @@ static json_t *ca_outputs(const struct lfc_org *o, const char *kind,
 	char pub[65];
 	json_t *j;
 
-	ca_pub_sha256(ca, pub);
-	j = json_pack("{s:s, s:s, s:s, s:s, s:s}", "dir", dir, "cert_sha256",
+	/* which key (its public half), never the key */
+	lfc_pub_sha256(ca->key ? ca->key : X509_get0_pubkey(ca->cert), pub);
+	j = json_pack("{s:s, s:s, s:s, s:s*, s:s}", "dir", dir, "cert_sha256",
 		      ca->sha256, "not_after", ca->not_after, "key_path", key,
 		      "key_pub_sha256", pub);
 	free(dir);
@@ -177,6 +166,7 @@ static int apply_ident(const struct lf_apply_env *env, const struct lfc_org *o,
 {
 	struct lfc_ident id;
 	struct lfc_ca *ca = NULL, *tlsca = NULL;
+	char *reqdir;
 	int rc = lfc_ident_from_attrs(&id, attrs, err);
 
 	if (rc != 0)
@@ -184,8 +174,12 @@ static int apply_ident(const struct lf_apply_env *env, const struct lfc_org *o,
 	rc = lfc_ca_ensure(&ca, env->crypto_dir, o, false, false, w, err);
 	if (rc == 0)
 		rc = lfc_ca_ensure(&tlsca, env->crypto_dir, o, true, false, w, err);
+	reqdir = lf_path_join(env->workdir ? env->workdir : env->crypto_dir, "certs");
+	w->reqdir = reqdir;
 	if (rc == 0)
 		rc = lfc_ident_ensure(env->crypto_dir, o, &id, ca, tlsca, w, outputs, err);
+	w->reqdir = NULL;
+	free(reqdir);
 	lfc_ca_free(ca);
 	lfc_ca_free(tlsca);
 	lfc_ident_clear(&id);
@@ -479,6 +473,9 @@ static char *ca_key_path(const struct lf_apply_env *env, const char *org, const 
 	const char *key = json_string_value(json_object_get(imp, "key"));
 
 	free(addr);
+	/* a CA imported without its key: nothing here needs it */
+	if (imp && !key)
+		return NULL;
 	if (!cur || cur->partial || !od || !env->crypto_dir ||
 	    (des && !lf_streq(od, json_string_value(json_object_get(des->attrs, "org_dir")))))
 		return NULL;
@@ -579,6 +576,13 @@ static char *crypto_note(const struct lf_apply_env *env, const struct lf_resourc
 	const char *cert = json_string_value(json_object_get(a, "admin_cert"));
 
 	(void)env;
+	if (!now && org && (lf_streq(json_string_value(json_object_get(a, "kind")), "node") ||
+			    lf_streq(json_string_value(json_object_get(a, "kind")), "user")) &&
+	    json_object_get(a, "ca_import") &&
+	    !json_object_get(json_object_get(a, "ca_import"), "key"))
+		return lf_xasprintf("org '%s' keeps its CA keys: the keys are made here, "
+				    "the certificates the org issues (apply writes the "
+				    "requests and waits for `ledgerform issue`)", org);
 	if (!now && was)
 		return lf_xasprintf("org '%s': the admin becomes local: a new admin "
 				    "identity with its key and TLS client pair is made here "

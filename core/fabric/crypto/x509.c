@@ -512,7 +512,8 @@ bool lfc_cert_current(X509 *have, const struct lfc_certspec *cs,
 	    X509_cmp_time(X509_get0_notAfter(have), NULL) <= 0)
 		goto cleanup;
 	/* without an SKI on the CA the AKI cannot tell a new CA key apart */
-	if (issuer->ski_len == 0 && X509_verify(have, issuer->key) != 1)
+	if (issuer->ski_len == 0 &&
+	    X509_verify(have, X509_get0_pubkey(issuer->cert)) != 1)
 		goto cleanup;
 	ok = true;
 cleanup:
@@ -537,6 +538,7 @@ int lfc_ca_from(struct lfc_ca **out, X509 *cert, EVP_PKEY *key,
 {
 	struct lfc_ca *ca = lf_xcalloc(1, sizeof(*ca));
 	const ASN1_OCTET_STRING *ski;
+	struct tm tm;
 	int n;
 
 	atomic_init(&ca->refs, 1);
@@ -562,6 +564,8 @@ int lfc_ca_from(struct lfc_ca **out, X509 *cert, EVP_PKEY *key,
 		return lf_err_set(err, LF_ERROR, "cannot encode CA subject");
 	}
 	ca->name_len = (size_t)n;
+	if (ASN1_TIME_to_tm(X509_get0_notBefore(cert), &tm) == 1)
+		ca->not_before = timegm(&tm);
 	*out = ca;
 	return 0;
 }

@@ -864,7 +864,53 @@ static void test_spec_ca_server(void **state)
 	EXPECT("name: n\nfabric: {version: \"2.5\"}\norgs:\n  - name: b\n"
 	       "    ca: {server: true, ports: {chaincode: 9}}\n", "ca nodes have no chaincode port");
 	EXPECT("name: n\nfabric: {version: \"2.5\"}\norgs:\n  - name: b\n"
-	       "    ca: {server: true, cert: a.pem}\n", "needs both 'cert' and 'key'");
+	       "    ca: {server: true, cert: a.pem}\n", "server: true needs the CA's key");
+}
+
+/* ca: {cert, tls_cert} without keys: the org issues its certificates;
+ * only with admin: offline and admin_cert, never with a CA server */
+#define KL_HEAD "name: n\nfabric: {version: \"2.5\"}\norgs:\n  - name: b\n"
+static void test_spec_ca_keyless(void **state)
+{
+	static const char ok[] = KL_HEAD
+		"    ca: {cert: ca.pem, tls_cert: tlsca.pem}\n"
+		"    admin: offline\n"
+		"    admin_cert: admin.pem\n"
+		"    peers: {count: 1}\n";
+	struct lf_spec *s = NULL;
+	struct lf_diags d = { 0 };
+
+	(void)state;
+	assert_int_equal(lf_spec_load_buffer(&s, "kl.yaml", ok, sizeof(ok) - 1, &d), 0);
+	assert_true(s->orgs[0].ca->keyless);
+	assert_null(s->orgs[0].ca->key);
+	assert_null(s->orgs[0].ca->tls_key);
+	assert_string_equal(s->orgs[0].ca->tls_cert, "tlsca.pem");
+	lf_spec_free(s);
+	lf_diags_free(&d);
+	/* the TLS CA's certificate is needed too */
+	EXPECT_AT(KL_HEAD "    ca: {cert: ca.pem}\n    admin: offline\n"
+		  "    admin_cert: a.pem\n", 5, 9, "needs 'tls_cert' too");
+	/* one key without the other */
+	EXPECT_AT(KL_HEAD "    ca: {cert: ca.pem, tls_cert: t.pem, tls_key: t.key}\n"
+		  "    admin: offline\n    admin_cert: a.pem\n", 5, 41,
+		  "'tls_key' without 'key'");
+	/* a Fabric CA server signs with the key */
+	EXPECT_AT(KL_HEAD "    ca: {cert: ca.pem, tls_cert: t.pem, server: true}\n"
+		  "    admin: offline\n    admin_cert: a.pem\n", 5, 49,
+		  "server: true needs the CA's key");
+	/* a local admin (the default, or said) needs the CA key */
+	EXPECT_AT(KL_HEAD "    ca: {cert: ca.pem, tls_cert: t.pem}\n", 5, 5,
+		  "needs 'admin: offline' with admin_cert");
+	EXPECT_AT(KL_HEAD "    ca: {cert: ca.pem, tls_cert: t.pem}\n    admin: local\n", 6, 12,
+		  "needs 'admin: offline' with admin_cert");
+	/* admin_csr: ledgerform would issue the admin's certificate */
+	EXPECT_AT(KL_HEAD "    ca: {cert: ca.pem, tls_cert: t.pem}\n    admin: offline\n"
+		  "    admin_csr: a.csr\n", 7, 5, "admin_csr needs the org's CA key");
+	/* orderers: an offline admin cannot join them */
+	EXPECT(KL_HEAD "    ca: {cert: ca.pem, tls_cert: t.pem}\n    admin: offline\n"
+	       "    admin_cert: a.pem\n    orderers: {count: 1}\n",
+	       "admin: offline is not supported for an org with orderers");
 }
 
 int main(void)
@@ -886,6 +932,7 @@ int main(void)
 		cmocka_unit_test(test_spec_big),
 		cmocka_unit_test(test_spec_no_quadratic),
 		cmocka_unit_test(test_spec_ca_server),
+		cmocka_unit_test(test_spec_ca_keyless),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
