@@ -47,6 +47,7 @@ struct scan {
 	struct frame *frames;     /* one per depth */
 	size_t nframes;
 	bool bad;
+	size_t end;               /* just past the top-level object */
 	char lineage[UUID_LEN + 1];
 	uint64_t serial;
 };
@@ -283,6 +284,8 @@ static int on_end(void *ctx)
 	struct scan *s = ctx;
 
 	s->depth--;
+	if (s->depth == 0)
+		s->end = yajl_get_bytes_consumed(s->h);
 	if (s->depth == 3 && s->rec_key == R_OUT) {
 		struct lf_state_rec *r = s->rec;
 
@@ -400,6 +403,15 @@ static void scan_free(struct scan *s)
 		yajl_free(s->h);
 }
 
+static bool only_space(const char *p, size_t n)
+{
+	while (n > 0 && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) {
+		p++;
+		n--;
+	}
+	return n == 0;
+}
+
 int lf_state_raw_scan(struct lf_state_raw **out, char *text, size_t len,
 		      char lineage[37], uint64_t *serial)
 {
@@ -416,6 +428,11 @@ int lf_state_raw_scan(struct lf_state_raw **out, char *text, size_t len,
 		s.h = yajl_alloc(&callbacks, NULL, &s);
 		ok = yajl_parse(s.h, (const unsigned char *)text, len) == yajl_status_ok &&
 		     yajl_complete_parse(s.h) == yajl_status_ok && !s.bad;
+		/* yajl takes an unterminated string after the document for
+		 * an incomplete token and ends without an error: only JSON
+		 * white space may follow the object (as jansson says) */
+		ok = ok && s.end > 0 && s.end <= len && only_space(text + s.end,
+								  len - s.end);
 	}
 	s.raw->strings = (char *)s.strings.data;
 	s.raw->strings_len = s.strings.len;

@@ -181,6 +181,10 @@ static void test_raw_odd_documents_same_result(void **state)
 		"[1]",
 		"{\v" ENV "\"resources\": {}}",
 		"{" ENV "\"resources\": {}}\f",
+		/* an unterminated string after the document (yajl ends
+		 * without an error; found by fuzz_state) */
+		"{" ENV "\"resources\": {}}\"",
+		"{" ENV "\"resources\": {}}\n  \"abc",
 		/* refused: the shape */
 		"{" ENV "\"resources\": {\"h.a\": 7}}",
 		"{" ENV "\"resources\": {\"h.a\": {\"attrs\": {}}}}",
@@ -206,6 +210,8 @@ static void test_raw_odd_documents_same_result(void **state)
 	(void)state;
 	for (i = 0; i < LF_ARRAY_LEN(odd); i++)
 		assert_false(check_same(odd[i]));
+	/* white space after the document is the raw scan's too */
+	assert_true(check_same("{" ENV "\"resources\": {}}\n\t\r "));
 }
 
 /* nesting past the scan's limit: the ordinary read decides */
